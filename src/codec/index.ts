@@ -1,0 +1,3 @@
+export * from './access.js';
+export * from './bencode.js';
+export * from './errors.js';

@@ -1,0 +1,78 @@
+/**
+ * The one error hierarchy of Shoal.
+ *
+ * Every failure caused by untrusted input (a peer, a tracker reply, a DHT datagram, a .torrent
+ * file, an API call) is a `ShoalError` with a stable `code`. Callers match on the code with
+ * {@link isShoalError}, never on message text. The codes are listed in docs/ERRORS.md.
+ */
+
+/** Every error code Shoal raises, grouped by layer. */
+export const ErrorCode = {
+  // codec
+  BencodeUnexpectedEnd: 'SHOAL_ERR_BENCODE_UNEXPECTED_END',
+  BencodeInvalidByte: 'SHOAL_ERR_BENCODE_INVALID_BYTE',
+  BencodeInvalidInteger: 'SHOAL_ERR_BENCODE_INVALID_INTEGER',
+  BencodeIntegerRange: 'SHOAL_ERR_BENCODE_INTEGER_RANGE',
+  BencodeInvalidLength: 'SHOAL_ERR_BENCODE_INVALID_LENGTH',
+  BencodeTrailingData: 'SHOAL_ERR_BENCODE_TRAILING_DATA',
+  BencodeTooDeep: 'SHOAL_ERR_BENCODE_TOO_DEEP',
+  BencodeTooManyItems: 'SHOAL_ERR_BENCODE_TOO_MANY_ITEMS',
+  BencodeKeyOrder: 'SHOAL_ERR_BENCODE_KEY_ORDER',
+  BencodeDuplicateKey: 'SHOAL_ERR_BENCODE_DUPLICATE_KEY',
+  BencodeUnencodable: 'SHOAL_ERR_BENCODE_UNENCODABLE',
+  // metainfo
+  MetainfoInvalid: 'SHOAL_ERR_METAINFO_INVALID',
+  MetainfoTooLarge: 'SHOAL_ERR_METAINFO_TOO_LARGE',
+  MetainfoUnsafePath: 'SHOAL_ERR_METAINFO_UNSAFE_PATH',
+  MetainfoPieceLayers: 'SHOAL_ERR_METAINFO_PIECE_LAYERS',
+  MetainfoCreate: 'SHOAL_ERR_METAINFO_CREATE',
+  MagnetInvalid: 'SHOAL_ERR_MAGNET_INVALID',
+  // wire
+  WireFrameTooLarge: 'SHOAL_ERR_WIRE_FRAME_TOO_LARGE',
+  WireBadMessage: 'SHOAL_ERR_WIRE_BAD_MESSAGE',
+  WireBadHandshake: 'SHOAL_ERR_WIRE_BAD_HANDSHAKE',
+  WireProtocol: 'SHOAL_ERR_WIRE_PROTOCOL',
+  // storage
+  StorageIo: 'SHOAL_ERR_STORAGE_IO',
+  StorageResume: 'SHOAL_ERR_STORAGE_RESUME',
+  // net / session
+  NetTimeout: 'SHOAL_ERR_NET_TIMEOUT',
+  NetLimit: 'SHOAL_ERR_NET_LIMIT',
+  SessionClosed: 'SHOAL_ERR_SESSION_CLOSED',
+  SessionInvalidArgument: 'SHOAL_ERR_SESSION_INVALID_ARGUMENT',
+  // discovery / tracker
+  TrackerFailure: 'SHOAL_ERR_TRACKER_FAILURE',
+  TrackerBadResponse: 'SHOAL_ERR_TRACKER_BAD_RESPONSE',
+  TrackerTimeout: 'SHOAL_ERR_TRACKER_TIMEOUT',
+  TrackerRequest: 'SHOAL_ERR_TRACKER_REQUEST',
+  // dht
+  DhtBadMessage: 'SHOAL_ERR_DHT_BAD_MESSAGE',
+  DhtTimeout: 'SHOAL_ERR_DHT_TIMEOUT',
+  // cli
+  CliUsage: 'SHOAL_ERR_CLI_USAGE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class of every error Shoal raises on purpose. */
+export class ShoalError<D extends object = Record<string, unknown>> extends Error {
+  /** Stable machine-readable code, `SHOAL_ERR_<LAYER>_<WHAT>`. */
+  readonly code: ErrorCode;
+  /** Structured facts about the failure (offsets, field names, paths). */
+  readonly details: Readonly<D>;
+
+  constructor(code: ErrorCode, message: string, details: D, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** True when `err` is a ShoalError, optionally with the given code. */
+export function isShoalError(err: unknown, code?: ErrorCode): err is ShoalError {
+  return err instanceof ShoalError && (code === undefined || err.code === code);
+}
