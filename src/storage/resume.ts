@@ -1,0 +1,172 @@
+/**
+ * Fast resume: a small record per torrent that says which pieces are verified on disk, so a
+ * restart does not re-hash or re-download them.
+ *
+ * Record (bencoded dictionary):
+ *   format       "shoal-resume"
+ *   version      1
+ *   info-hash    20 bytes (v1) and/or info-hash2: 32 bytes (v2)
+ *   pieces       bitfield, high bit first (BEP 3 layout)
+ *   files        list of [size, mtime-ms] per file, in torrent order
+ *   uploaded / downloaded   totals in bytes
+ *
+ * Writes are atomic: a temp file in the same folder, fsync, rename over the old record. A
+ * `kill -9` leaves either the previous record or the new one, never a torn file. The
+ * {@link ResumeWriter} coalesces saves so that at most one write is in flight; pieces verified
+ * during that write are saved by the next one, which bounds what a crash can lose to the
+ * pieces in flight.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { asBytes, asDict, asInt, asList, decode, encode } from '../codec/index.js';
+import { bytesEqual } from '../shared/hash.js';
+import { MAX_RESUME_BYTES } from '../shared/limits.js';
+import { StorageError } from './errors.js';
+
+export interface ResumeRecord {
+  readonly infoHashV1?: Uint8Array;
+  readonly infoHashV2?: Uint8Array;
+  /** Verified pieces, BEP 3 bitfield layout. */
+  readonly pieces: Uint8Array;
+  /** Size and modification time (ms) of each file when the record was written. */
+  readonly files: readonly { readonly size: number; readonly mtimeMs: number }[];
+  readonly uploaded: number;
+  readonly downloaded: number;
+}
+
+const FORMAT = 'shoal-resume';
+const VERSION = 1;
+
+export function encodeResume(r: ResumeRecord): Uint8Array {
+  return encode({
+    format: FORMAT,
+    version: VERSION,
+    'info-hash': r.infoHashV1,
+    'info-hash2': r.infoHashV2,
+    pieces: r.pieces,
+    files: r.files.map((f) => [f.size, Math.floor(f.mtimeMs)]),
+    uploaded: r.uploaded,
+    downloaded: r.downloaded,
+  });
+}
+
+/**
+ * Parses a resume record and checks it belongs to the torrent. Returns `undefined` (never
+ * throws) for anything unusable, so a bad record only costs a recheck.
+ */
+export function decodeResume(
+  bytes: Uint8Array,
+  expect: { infoHashV1?: Uint8Array | undefined; infoHashV2?: Uint8Array | undefined; pieceCount: number; fileCount: number },
+): ResumeRecord | undefined {
+  if (bytes.length > MAX_RESUME_BYTES) return undefined;
+  let d: ReturnType<typeof asDict>;
+  try {
+    d = asDict(decode(bytes, { mode: 'lenient' }));
+  } catch {
+    return undefined;
+  }
+  if (d === undefined || asInt(d.get('version')) !== VERSION) return undefined;
+  const v1 = asBytes(d.get('info-hash'));
+  const v2 = asBytes(d.get('info-hash2'));
+  if (expect.infoHashV1 !== undefined && (v1 === undefined || !bytesEqual(v1, expect.infoHashV1))) return undefined;
+  if (expect.infoHashV2 !== undefined && (v2 === undefined || !bytesEqual(v2, expect.infoHashV2))) return undefined;
+  const pieces = asBytes(d.get('pieces'));
+  if (pieces === undefined || pieces.length !== Math.ceil(expect.pieceCount / 8)) return undefined;
+  const list = asList(d.get('files'));
+  if (list === undefined || list.length !== expect.fileCount) return undefined;
+  const files: { size: number; mtimeMs: number }[] = [];
+  for (const item of list) {
+    const pair = asList(item);
+    const size = asInt(pair?.[0]);
+    const mtimeMs = asInt(pair?.[1]);
+    if (size === undefined || mtimeMs === undefined || size < 0) return undefined;
+    files.push({ size, mtimeMs });
+  }
+  return {
+    ...(v1 !== undefined ? { infoHashV1: new Uint8Array(v1) } : {}),
+    ...(v2 !== undefined ? { infoHashV2: new Uint8Array(v2) } : {}),
+    pieces: new Uint8Array(pieces),
+    files,
+    uploaded: Math.max(0, asInt(d.get('uploaded')) ?? 0),
+    downloaded: Math.max(0, asInt(d.get('downloaded')) ?? 0),
+  };
+}
+
+/** Writes `data` to `path` atomically (temp file, fsync, rename). */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (cause) {
+    await unlink(tmp).catch(() => {});
+    throw StorageError.from(cause, path, 'resume');
+  }
+}
+
+/** Reads a resume file; `undefined` when missing or too large. */
+export async function readResumeFile(path: string): Promise<Uint8Array | undefined> {
+  try {
+    const b = await readFile(path);
+    return b.length > MAX_RESUME_BYTES ? undefined : new Uint8Array(b.buffer, b.byteOffset, b.length);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return undefined;
+    throw StorageError.from(e, path, 'resume');
+  }
+}
+
+/**
+ * Coalesces resume saves: `schedule()` requests a save of the current state (taken from the
+ * `snapshot` callback when the write starts); at most one write runs at a time, and requests
+ * made during a write lead to exactly one more write.
+ */
+export class ResumeWriter {
+  readonly #path: string;
+  readonly #snapshot: () => Promise<ResumeRecord> | ResumeRecord;
+  #running: Promise<void> | undefined;
+  #dirty = false;
+  #lastError: StorageError | undefined;
+
+  constructor(path: string, snapshot: () => Promise<ResumeRecord> | ResumeRecord) {
+    this.#path = path;
+    this.#snapshot = snapshot;
+  }
+
+  get lastError(): StorageError | undefined {
+    return this.#lastError;
+  }
+
+  /** Asks for a save; returns a promise settled when the state at call time is on disk. */
+  schedule(): Promise<void> {
+    this.#dirty = true;
+    if (this.#running === undefined) this.#running = this.#loop();
+    return this.#running;
+  }
+
+  /** Waits for any save in progress (and the one it may trigger). */
+  async flush(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (this.#dirty) {
+        this.#dirty = false;
+        try {
+          await writeFileAtomic(this.#path, encodeResume(await this.#snapshot()));
+          this.#lastError = undefined;
+        } catch (e) {
+          this.#lastError = e instanceof StorageError ? e : StorageError.from(e, this.#path, 'resume');
+        }
+      }
+    } finally {
+      this.#running = undefined;
+    }
+  }
+}
