@@ -45,9 +45,13 @@ export const ErrorCode = {
   TrackerBadResponse: 'SHOAL_ERR_TRACKER_BAD_RESPONSE',
   TrackerTimeout: 'SHOAL_ERR_TRACKER_TIMEOUT',
   TrackerRequest: 'SHOAL_ERR_TRACKER_REQUEST',
+  TrackerBadRequest: 'SHOAL_ERR_TRACKER_BAD_REQUEST',
   // dht
   DhtBadMessage: 'SHOAL_ERR_DHT_BAD_MESSAGE',
   DhtTimeout: 'SHOAL_ERR_DHT_TIMEOUT',
+  DhtBadState: 'SHOAL_ERR_DHT_BAD_STATE',
+  DhtInvalidArgument: 'SHOAL_ERR_DHT_INVALID_ARGUMENT',
+  DhtLimit: 'SHOAL_ERR_DHT_LIMIT',
   // cli
   CliUsage: 'SHOAL_ERR_CLI_USAGE',
 } as const;

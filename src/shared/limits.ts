@@ -25,3 +25,198 @@ export const MIN_PIECE_BYTES = BLOCK_BYTES;
 export const MAX_PIECE_BYTES = 256 * 1024 * 1024;
 /** Longest accepted magnet URI, in characters. */
 export const MAX_MAGNET_LENGTH = 64 * 1024;
+
+// --- wire: peer protocol (BEP 3, 6, 9, 10, 11, 52) ---
+/**
+ * Largest block accepted in a `piece` message, in bytes. Shoal only ever requests
+ * {@link BLOCK_BYTES}-sized blocks, so a larger `piece` is a protocol violation (BEP 3 §peer messages:
+ * "All current implementations use 2^14 (16 kiB)").
+ */
+export const MAX_BLOCK_BYTES = BLOCK_BYTES;
+/**
+ * Longest `bitfield` payload accepted before the piece count is known, in bytes: one bit for each of
+ * {@link MAX_TORRENT_PIECES} (4,194,304) pieces. Once the piece count is known the payload must be
+ * exactly ceil(pieces / 8) bytes.
+ */
+export const MAX_BITFIELD_BYTES = 512 * 1024;
+/**
+ * Longest BEP 10 `extended` payload accepted (after the extended message id), in bytes. The largest
+ * legitimate one is a `ut_metadata` data message (a 16 KiB metadata piece plus a small dictionary)
+ * or a first `ut_pex` message listing every connected peer (19 bytes per IPv4 peer): 128 KiB leaves
+ * room for about 6,900 such peers while a peer cannot make us buffer more than this per connection.
+ */
+export const MAX_EXTENDED_PAYLOAD_BYTES = 128 * 1024;
+/**
+ * Most hashes one BEP 52 `hashes` message may carry: the 512 base-layer hashes a request "SHOULD NOT"
+ * exceed, plus one uncle hash per proof layer (at most 64 layers).
+ */
+export const MAX_HASHES_PER_MESSAGE = 512 + 64;
+/**
+ * Default largest length prefix a peer-wire frame may carry, in bytes (the id byte and payload,
+ * without the 4-byte prefix): the largest legal frame, a {@link MAX_BITFIELD_BYTES} bitfield. Frames
+ * of unknown id up to this size are skipped without being buffered.
+ */
+export const MAX_WIRE_MESSAGE_BYTES = 1 + MAX_BITFIELD_BYTES;
+/** Most entries read from the `m` dictionary of a BEP 10 extended handshake; more is a bad message. */
+export const MAX_EXTENSION_NAMES = 128;
+/** Longest extension name kept from an extended handshake's `m` dictionary, in bytes; longer names are ignored. */
+export const MAX_EXTENSION_NAME_BYTES = 64;
+/** Longest `v` (client name and version) kept from an extended handshake, in bytes; a longer one is ignored. */
+export const MAX_CLIENT_VERSION_BYTES = 256;
+/** Size of one BEP 9 metadata piece; every piece but the last is exactly this long. */
+export const METADATA_PIECE_BYTES = 16 * 1024;
+/**
+ * Largest info dictionary fetched from peers with BEP 9 `ut_metadata`, in bytes (1,024 metadata
+ * pieces). Holds a v1 info dict of about 800,000 piece hashes; larger `metadata_size` / `total_size`
+ * values are rejected, because a peer could otherwise make us hold that much unverified data.
+ */
+export const MAX_METADATA_BYTES = 16 * 1024 * 1024;
+/**
+ * Most peers taken from each list (`added`, `added6`, `dropped`, `dropped6`) of one BEP 11 `ut_pex`
+ * message; the rest are ignored. BEP 11 asks for at most 50 after the first message.
+ */
+export const MAX_PEX_PEERS_PER_MESSAGE = 200;
+/**
+ * Most pieces one torrent may have (2^22). A 1 PiB torrent fits with 256 MiB pieces, and a v1
+ * torrent within MAX_TORRENT_FILE_BYTES can never reach it; it bounds v2 torrents whose piece
+ * layers are not present (metadata fetched from peers) and every per-piece array built from them.
+ */
+export const MAX_TORRENT_PIECES = 4 * 1024 * 1024;
+/** Most warnings kept for one parsed torrent; the rest are counted in a final warning. */
+export const MAX_METAINFO_WARNINGS = 100;
+/** Most file indices a magnet's `so` parameter (BEP 53) may expand to, ranges included. */
+export const MAX_MAGNET_SELECT_INDICES = 100_000;
+
+// --- engine: peers' behaviour (BEP 3, 6) ---
+/**
+ * Most unrequested blocks tolerated from a peer without the BEP 6 fast extension before it is
+ * dropped (with BEP 6 the first one closes: "if a peer receives a piece that was never requested,
+ * the peer MUST close the connection"). Blocks answering requests we cancelled are not counted.
+ */
+export const MAX_UNREQUESTED_BLOCKS = 8;
+/**
+ * Most requests a peer may send while we choke it (per choke period) before it is dropped; with
+ * BEP 6 each one is rejected until then. BEP 6 allows closing on "an excessive number", and warns
+ * that requests keep arriving for a few seconds after a choke.
+ */
+export const MAX_REQUESTS_WHILE_CHOKED = 1000;
+/**
+ * Most invalid requests (a piece outside the torrent or that we lack, bytes past the piece end,
+ * or longer than {@link MAX_BLOCK_BYTES}) tolerated from a peer; BEP 6 peers get a reject for each.
+ */
+export const MAX_INVALID_REQUESTS = 32;
+/**
+ * Most requests from one peer queued for serving. Advertised as our BEP 10 `reqq`; a BEP 6 peer's
+ * further requests are rejected, another peer is dropped.
+ */
+export const MAX_QUEUED_PEER_REQUESTS = 500;
+/** Most BEP 6 rejects of requests we never sent tolerated from a peer (BEP 6: SHOULD close). */
+export const MAX_UNEXPECTED_REJECTS = 32;
+/** Most BEP 6 allowed-fast pieces remembered per peer; further `allowed fast` messages are ignored. */
+export const MAX_PEER_ALLOWED_FAST = 64;
+
+// --- storage ---
+/** Most file handles one storage pool keeps open at once. */
+export const MAX_OPEN_FILES = 64;
+/** Largest fast-resume record accepted when loading, in bytes. */
+export const MAX_RESUME_BYTES = 16 * 1024 * 1024;
+
+// --- discovery: tracker client (BEP 3, 12, 15, 23) ---
+/** Largest tracker HTTP reply body read, in bytes; a longer body is a `TrackerBadResponse`. */
+export const MAX_TRACKER_RESPONSE_BYTES = 1024 * 1024;
+/** Most peers taken from one tracker reply (`peers` + `peers6`); the rest are ignored. */
+export const MAX_TRACKER_PEERS_PER_RESPONSE = 2000;
+/** Most HTTP redirects followed for one tracker request. */
+export const MAX_TRACKER_REDIRECTS = 3;
+/** Longest tracker `failure reason` / `warning message` / UDP error text kept, in bytes. */
+export const MAX_TRACKER_MESSAGE_BYTES = 1024;
+/** Default time allowed for one tracker request (HTTP exchange, or UDP with its retransmissions), in ms. */
+export const TRACKER_REQUEST_TIMEOUT_MS = 60_000;
+/** Time allowed for the `stopped` announce sent when a torrent stops, in ms. */
+export const TRACKER_STOP_TIMEOUT_MS = 5_000;
+/** Shortest re-announce interval obeyed, in seconds: a tracker's smaller `interval` is raised to it. */
+export const MIN_TRACKER_INTERVAL_S = 60;
+/** Longest re-announce interval obeyed, in seconds: a tracker's larger `interval` is lowered to it. */
+export const MAX_TRACKER_INTERVAL_S = 24 * 3600;
+/** BEP 15: a UDP tracker connection id may be used this long after it was received, in ms. */
+export const UDP_TRACKER_CONNECTION_ID_LIFETIME_MS = 60_000;
+/** BEP 15: the first UDP tracker retransmission timeout (the `15` in 15·2ⁿ s), in ms. */
+export const UDP_TRACKER_RETRANSMIT_BASE_MS = 15_000;
+/** BEP 15: the largest `n` of the 15·2ⁿ s UDP retransmission back-off. */
+export const UDP_TRACKER_MAX_RETRANSMITS = 8;
+/** BEP 15: most info-hashes in one UDP scrape (about what fits in one datagram). */
+export const MAX_UDP_SCRAPE_HASHES = 74;
+
+// --- tracker server ---
+/** Most torrents (swarms) the built-in tracker tracks at once; announces for more get a `failure reason`. */
+export const TRACKER_MAX_TORRENTS = 100_000;
+/** Most peers the built-in tracker tracks at once over all swarms. */
+export const TRACKER_MAX_PEERS = 1_000_000;
+/** Peers returned when an announce does not say `numwant` (BEP 3). */
+export const TRACKER_DEFAULT_NUMWANT = 50;
+/** Most peers returned to one announce, whatever `numwant` asks. */
+export const TRACKER_MAX_NUMWANT = 200;
+/** Most info-hashes answered in one HTTP scrape. */
+export const TRACKER_MAX_SCRAPE_HASHES = 100;
+/** Longest HTTP request target (path and query) the built-in tracker parses, in bytes. */
+export const TRACKER_MAX_QUERY_BYTES = 8192;
+/** Most query parameters the built-in tracker parses in one HTTP request. */
+export const TRACKER_MAX_QUERY_PARAMS = 128;
+/** Largest UDP datagram the built-in tracker reads; larger ones are dropped unanswered. */
+export const TRACKER_MAX_UDP_PACKET_BYTES = 2048;
+/**
+ * Largest UDP reply payload the built-in tracker sends, in bytes: one unfragmented datagram on the
+ * IPv6 minimum MTU (1280 − 40 − 8). Caps an announce reply at 202 IPv4 or 67 IPv6 peers.
+ */
+export const TRACKER_MAX_UDP_REPLY_BYTES = 1232;
+/** How often the built-in tracker's UDP connection-id secret rotates, in ms (BEP 15 ids live 1–2 min). */
+export const TRACKER_SECRET_ROTATE_MS = 60_000;
+
+// --- dht (BEP 5, 32, 42, 43) ---
+/** Largest KRPC datagram read, in bytes; a longer one is a `DhtBadMessage` and is dropped. */
+export const MAX_KRPC_DATAGRAM_BYTES = 2048;
+/**
+ * Largest KRPC reply payload sent, in bytes (BEP 32: at most 1024 octets). `get_peers` replies
+ * drop `values` until they fit, so a small query never draws a large answer (no amplification).
+ */
+export const MAX_KRPC_REPLY_BYTES = 1024;
+/** Most contacts read from one `nodes` or `nodes6` string; the rest are ignored. */
+export const MAX_KRPC_NODES_PER_REPLY = 16;
+/** Most peers read from one `values` list, and most peers sent in one `get_peers` reply. */
+export const MAX_KRPC_VALUES_PER_REPLY = 100;
+/** Longest `token` accepted, in bytes; a longer one makes the message a `DhtBadMessage`. */
+export const MAX_KRPC_TOKEN_BYTES = 32;
+/** Longest transaction id `t` accepted, in bytes; a message with a longer one is dropped unanswered. */
+export const MAX_KRPC_TRANSACTION_ID_BYTES = 16;
+/** Longest client version `v` kept, in bytes; a longer one is ignored. */
+export const MAX_KRPC_VERSION_BYTES = 16;
+/** Most of our own queries awaiting an answer at once; further queries wait for a free slot. */
+export const MAX_DHT_PENDING_QUERIES = 1024;
+/** Most lookups (`find_node`, `get_peers`, announces) running at once on one node. */
+export const MAX_DHT_LOOKUPS = 64;
+/** Most candidate nodes one lookup keeps, closest first; farther ones are forgotten. */
+export const MAX_DHT_LOOKUP_CANDIDATES = 64;
+/** Most queries one lookup sends before it stops, whatever the replies say. */
+export const MAX_DHT_LOOKUP_QUERIES = 200;
+/** Most distinct peers one `get_peers` lookup collects. */
+export const MAX_DHT_LOOKUP_PEERS = 1000;
+/** Most bootstrap addresses a node remembers. */
+export const MAX_DHT_BOOTSTRAP_NODES = 32;
+/** Most source addresses the per-IP query rate limiter tracks; the least recently seen is evicted. */
+export const MAX_DHT_RATE_LIMIT_IPS = 4096;
+/** Most info-hashes the DHT peer store holds announces for; announces for more are ignored. */
+export const MAX_DHT_INFOHASHES = 2000;
+/** Most peers stored per info-hash; a new announce evicts the oldest. */
+export const MAX_DHT_PEERS_PER_INFOHASH = 500;
+/** Most peers stored over all info-hashes; announces beyond it are ignored. */
+export const MAX_DHT_STORED_PEERS = 50_000;
+/** Most nodes read back from a saved routing table. */
+export const MAX_DHT_SAVED_NODES = 1280;
+/** Largest saved routing table accepted, in bytes. */
+export const MAX_DHT_STATE_BYTES = 64 * 1024;
+/** Most events a DHT node queues for its driver; further events are counted as dropped. */
+export const MAX_DHT_EVENT_QUEUE = 4096;
+/** Most datagrams a DHT node queues for its driver; further sends are counted as dropped. */
+export const MAX_DHT_SEND_QUEUE = 4096;
+/** Most recent BEP 42 `ip` votes kept to decide our external address. */
+export const MAX_DHT_IP_VOTES = 32;
