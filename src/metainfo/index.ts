@@ -1,0 +1,15 @@
+export { base32Decode, base32Encode } from './base32.js';
+export * from './errors.js';
+export { storagePath } from './file-tree.js';
+export {
+  buildMagnet,
+  formatSelectOnly,
+  magnetFromMetainfo,
+  parseMagnet,
+  parsePeerAddress,
+  parseSelectOnly,
+} from './magnet.js';
+export * from './merkle.js';
+export { type ParseTorrentOptions, parseInfoDict, parseTorrent } from './parse.js';
+export { assertSafePath, assertSafePathComponent, joinSafe, unsafePathComponentReason } from './path-safety.js';
+export * from './types.js';

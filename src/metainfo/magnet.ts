@@ -1,0 +1,326 @@
+/**
+ * Magnet URIs (BEP 9), with the v2 `btmh` form (BEP 52), peer addresses `x.pe` (BEP 9) and
+ * select-only file indices `so` (BEP 53).
+ *
+ * Grammar accepted by {@link parseMagnet} (parameters in any order, `&`-separated, values
+ * percent-encoded; a parameter may carry a numeric suffix such as `xt.1` or `tr.2`):
+ *
+ *   magnet  := 'magnet:?' param ( '&' param )*
+ *   xt      := 'urn:btih:' ( hex{40} | base32{32} )      -- v1 info-hash, 20 bytes
+ *            | 'urn:btmh:' '1220' hex{64}               -- multihash sha2-256, v2 info-hash
+ *   dn      := display name ('+' means a space)
+ *   tr, ws  := tracker URL, web seed URL (repeatable)
+ *   x.pe    := host ':' port | '[' ipv6 ']' ':' port     -- port 1–65535 (repeatable)
+ *   so      := item ( ',' item )*,  item := n | n '-' m   -- inclusive ranges, n ≤ m
+ *
+ * Other `xt` namespaces (ed2k, sha1, …) and unknown parameters are ignored. A hybrid torrent's
+ * magnet carries both a btih and a btmh `xt`.
+ */
+import { ErrorCode } from '../shared/errors.js';
+import { fromHex, toHex } from '../shared/hash.js';
+import { MAX_MAGNET_LENGTH, MAX_MAGNET_SELECT_INDICES, MAX_TORRENT_FILES } from '../shared/limits.js';
+import { base32Decode } from './base32.js';
+import { MagnetError } from './errors.js';
+import type { MagnetLink, Metainfo, PeerAddress } from './types.js';
+
+const PREFIX = /^magnet:\?/i;
+/** Multihash prefix of a 32-byte sha2-256 digest: function code 0x12, length 0x20. */
+const MULTIHASH_SHA256 = '1220';
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+const IPV6 = /^[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?$/;
+const DIGITS = /^[0-9]+$/;
+
+function fail(message: string, parameter: string): never {
+  throw new MagnetError(ErrorCode.MagnetInvalid, message, parameter);
+}
+
+function percentDecode(value: string, parameter: string, plusIsSpace: boolean): string {
+  const v = plusIsSpace ? value.replace(/\+/g, ' ') : value;
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return fail(`parameter ${parameter} has invalid percent-encoding or UTF-8`, parameter);
+  }
+}
+
+function encode(value: string, parameter: string): string {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return fail(`${parameter} is not valid Unicode text`, parameter);
+  }
+}
+
+function parseBtih(value: string): Uint8Array {
+  if (value.length === 40) {
+    const bytes = fromHex(value);
+    if (bytes === undefined) fail('urn:btih info-hash of 40 characters is not hex', 'xt');
+    return bytes;
+  }
+  if (value.length === 32) {
+    const bytes = base32Decode(value);
+    // 32 characters hold exactly 20 bytes unless '=' padding shortened them.
+    if (bytes === undefined || bytes.length !== 20) {
+      fail('urn:btih info-hash of 32 characters is not valid base32 of 20 bytes', 'xt');
+    }
+    return bytes;
+  }
+  return fail(`urn:btih info-hash has ${value.length} characters; expected 40 (hex) or 32 (base32)`, 'xt');
+}
+
+function parseBtmh(value: string): Uint8Array {
+  if (!value.toLowerCase().startsWith(MULTIHASH_SHA256)) {
+    fail('urn:btmh multihash is not sha2-256 of 32 bytes (prefix 1220)', 'xt');
+  }
+  const hex = value.slice(MULTIHASH_SHA256.length);
+  if (hex.length !== 64) {
+    fail(`urn:btmh sha2-256 digest has ${hex.length} hex characters; expected 64`, 'xt');
+  }
+  const bytes = fromHex(hex);
+  if (bytes === undefined) fail('urn:btmh digest is not hex', 'xt');
+  return bytes;
+}
+
+function parsePort(text: string, parameter: string): number {
+  if (!DIGITS.test(text) || text.length > 5) fail(`port ${JSON.stringify(text)} is not a number`, parameter);
+  const port = Number(text);
+  if (port < 1 || port > 65535) fail(`port ${port} is outside 1–65535`, parameter);
+  return port;
+}
+
+/**
+ * A peer address from `host:port` or `[ipv6]:port` (BEP 9 `x.pe`). IPv6 hosts are returned
+ * without brackets. Throws {@link MagnetError} naming `parameter`.
+ */
+export function parsePeerAddress(text: string, parameter = 'x.pe'): PeerAddress {
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close < 0) fail(`peer ${JSON.stringify(text)} has no closing "]"`, parameter);
+    const host = text.slice(1, close);
+    if (!host.includes(':') || !IPV6.test(host)) {
+      fail(`peer ${JSON.stringify(text)} has an invalid IPv6 address`, parameter);
+    }
+    if (text[close + 1] !== ':') fail(`peer ${JSON.stringify(text)} has no port`, parameter);
+    return { host, port: parsePort(text.slice(close + 2), parameter) };
+  }
+  const colon = text.lastIndexOf(':');
+  if (colon < 0) fail(`peer ${JSON.stringify(text)} has no port`, parameter);
+  const host = text.slice(0, colon);
+  if (host.includes(':')) fail(`peer ${JSON.stringify(text)}: an IPv6 address needs brackets`, parameter);
+  if (!HOSTNAME.test(host)) fail(`peer ${JSON.stringify(text)} has an invalid host`, parameter);
+  return { host, port: parsePort(text.slice(colon + 1), parameter) };
+}
+
+function formatPeer(peer: PeerAddress): string {
+  const host = peer.host.includes(':') ? `[${peer.host}]` : peer.host;
+  const text = `${host}:${peer.port}`;
+  // Only emit what parseMagnet accepts back.
+  const back = parsePeerAddress(text);
+  if (back.host !== peer.host || back.port !== peer.port) fail(`peer ${text} is not a valid address`, 'x.pe');
+  return text;
+}
+
+function parseIndex(text: string): number {
+  if (!DIGITS.test(text) || text.length > 7) fail(`so index ${JSON.stringify(text)} is not a number`, 'so');
+  const n = Number(text);
+  if (n >= MAX_TORRENT_FILES)
+    fail(`so index ${n} is beyond the ${MAX_TORRENT_FILES} files a torrent may have`, 'so');
+  return n;
+}
+
+/**
+ * Expands a BEP 53 select-only list (`0,2,4-6`) into sorted, distinct file indices. The
+ * expansion is bounded by MAX_MAGNET_SELECT_INDICES. Throws {@link MagnetError} (`so`).
+ */
+export function parseSelectOnly(text: string): number[] {
+  if (text.length === 0) fail('so is empty', 'so');
+  const picked = new Set<number>();
+  let expanded = 0;
+  for (const item of text.split(',')) {
+    const dash = item.indexOf('-');
+    const from = parseIndex(dash < 0 ? item : item.slice(0, dash));
+    const to = dash < 0 ? from : parseIndex(item.slice(dash + 1));
+    if (to < from) fail(`so range ${item} runs backwards`, 'so');
+    expanded += to - from + 1;
+    if (expanded > MAX_MAGNET_SELECT_INDICES) {
+      fail(`so selects more than ${MAX_MAGNET_SELECT_INDICES} file indices`, 'so');
+    }
+    for (let i = from; i <= to; i++) picked.add(i);
+  }
+  return [...picked].sort((a, b) => a - b);
+}
+
+/** BEP 53 text for sorted-or-not indices, with consecutive runs folded into ranges. */
+export function formatSelectOnly(indices: readonly number[]): string {
+  const sorted = [...new Set(indices)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/**
+ * Parses a magnet URI (BEP 9; `btmh` per BEP 52; `so` per BEP 53). Throws {@link MagnetError}
+ * (code `MagnetInvalid`, `details.parameter` naming the bad parameter) when the text is not a
+ * magnet, is longer than MAX_MAGNET_LENGTH, has no BitTorrent `xt`, or has a malformed hash,
+ * peer, select-only list or percent-encoding.
+ */
+export function parseMagnet(uri: string): MagnetLink {
+  if (uri.length > MAX_MAGNET_LENGTH) {
+    fail(`magnet URI of ${uri.length} characters is longer than ${MAX_MAGNET_LENGTH}`, 'uri');
+  }
+  const text = uri.trim();
+  if (!PREFIX.test(text)) fail('not a magnet URI (expected "magnet:?")', 'uri');
+  let infoHashV1: Uint8Array | undefined;
+  let infoHashV2: Uint8Array | undefined;
+  let name: string | undefined;
+  const trackers: string[] = [];
+  const webSeeds: string[] = [];
+  const peers: PeerAddress[] = [];
+  const seenTrackers = new Set<string>();
+  const seenWebSeeds = new Set<string>();
+  const seenPeers = new Set<string>();
+  // Every `so` parameter is expanded together, so the bound holds for the whole URI.
+  const selectParts: string[] = [];
+
+  for (const part of text.slice('magnet:?'.length).split('&')) {
+    if (part.length === 0) continue;
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    // `xt.1`, `tr.2`: a numeric suffix only distinguishes repeats.
+    const key = part
+      .slice(0, eq)
+      .toLowerCase()
+      .replace(/\.[0-9]+$/, '');
+    const raw = part.slice(eq + 1);
+    switch (key) {
+      case 'xt': {
+        const value = percentDecode(raw, 'xt', false);
+        const lower = value.toLowerCase();
+        if (lower.startsWith('urn:btih:')) {
+          const h = parseBtih(value.slice(9));
+          if (infoHashV1 !== undefined && toHex(infoHashV1) !== toHex(h)) {
+            fail('two different urn:btih info-hashes', 'xt');
+          }
+          infoHashV1 = h;
+        } else if (lower.startsWith('urn:btmh:')) {
+          const h = parseBtmh(value.slice(9));
+          if (infoHashV2 !== undefined && toHex(infoHashV2) !== toHex(h)) {
+            fail('two different urn:btmh info-hashes', 'xt');
+          }
+          infoHashV2 = h;
+        }
+        break;
+      }
+      case 'dn': {
+        const value = percentDecode(raw, 'dn', true);
+        if (name === undefined && value.length > 0) name = value;
+        break;
+      }
+      case 'tr': {
+        const value = percentDecode(raw, 'tr', false);
+        if (value.length > 0 && !seenTrackers.has(value)) {
+          seenTrackers.add(value);
+          trackers.push(value);
+        }
+        break;
+      }
+      case 'ws': {
+        const value = percentDecode(raw, 'ws', false);
+        if (value.length > 0 && !seenWebSeeds.has(value)) {
+          seenWebSeeds.add(value);
+          webSeeds.push(value);
+        }
+        break;
+      }
+      case 'x.pe': {
+        const peer = parsePeerAddress(percentDecode(raw, 'x.pe', false));
+        const id = `${peer.host}|${peer.port}`;
+        if (!seenPeers.has(id)) {
+          seenPeers.add(id);
+          peers.push(peer);
+        }
+        break;
+      }
+      case 'so': {
+        selectParts.push(percentDecode(raw, 'so', false));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (infoHashV1 === undefined && infoHashV2 === undefined) {
+    fail('magnet URI has no urn:btih or urn:btmh xt parameter', 'xt');
+  }
+  const link: {
+    -readonly [K in keyof MagnetLink]: MagnetLink[K];
+  } = { trackers, webSeeds, peers };
+  if (infoHashV1 !== undefined) link.infoHashV1 = infoHashV1;
+  if (infoHashV2 !== undefined) link.infoHashV2 = infoHashV2;
+  if (name !== undefined) link.name = name;
+  if (selectParts.length > 0) link.selectOnly = parseSelectOnly(selectParts.join(','));
+  return link;
+}
+
+/**
+ * Builds a magnet URI: `xt=urn:btih:<hex>` and/or `xt=urn:btmh:1220<hex>`, then `dn`, `tr`,
+ * `ws`, `x.pe` and `so` (BEP 9, 52, 53). `parseMagnet(buildMagnet(x))` gives back `x` (with
+ * duplicates removed and `so` sorted). Throws {@link MagnetError} when the link has no hash, a
+ * hash of the wrong size, an invalid peer, text that is not valid Unicode, or would exceed
+ * MAX_MAGNET_LENGTH.
+ */
+export function buildMagnet(link: MagnetLink): string {
+  const params: string[] = [];
+  if (link.infoHashV1 === undefined && link.infoHashV2 === undefined) {
+    fail('a magnet link needs a v1 or v2 info-hash', 'xt');
+  }
+  if (link.infoHashV1 !== undefined) {
+    if (link.infoHashV1.length !== 20) fail(`v1 info-hash has ${link.infoHashV1.length} bytes, not 20`, 'xt');
+    params.push(`xt=urn:btih:${toHex(link.infoHashV1)}`);
+  }
+  if (link.infoHashV2 !== undefined) {
+    if (link.infoHashV2.length !== 32) fail(`v2 info-hash has ${link.infoHashV2.length} bytes, not 32`, 'xt');
+    params.push(`xt=urn:btmh:${MULTIHASH_SHA256}${toHex(link.infoHashV2)}`);
+  }
+  if (link.name !== undefined && link.name.length > 0) params.push(`dn=${encode(link.name, 'dn')}`);
+  for (const t of link.trackers) if (t.length > 0) params.push(`tr=${encode(t, 'tr')}`);
+  for (const w of link.webSeeds) if (w.length > 0) params.push(`ws=${encode(w, 'ws')}`);
+  for (const p of link.peers) {
+    // Brackets and colons stay readable; anything else (an IPv6 zone's "%") is escaped.
+    const text = encode(formatPeer(p), 'x.pe').replace(/%3A/g, ':').replace(/%5B/g, '[').replace(/%5D/g, ']');
+    params.push(`x.pe=${text}`);
+  }
+  if (link.selectOnly !== undefined && link.selectOnly.length > 0) {
+    for (const i of link.selectOnly) {
+      if (!Number.isSafeInteger(i) || i < 0 || i >= MAX_TORRENT_FILES) fail(`so index ${i} is invalid`, 'so');
+    }
+    params.push(`so=${formatSelectOnly(link.selectOnly)}`);
+  }
+  const uri = `magnet:?${params.join('&')}`;
+  if (uri.length > MAX_MAGNET_LENGTH) {
+    fail(`magnet URI would be ${uri.length} characters, more than ${MAX_MAGNET_LENGTH}`, 'uri');
+  }
+  return uri;
+}
+
+/**
+ * The magnet link of a parsed torrent: its info-hashes, name, trackers (all tiers, in order,
+ * without duplicates) and web seeds.
+ */
+export function magnetFromMetainfo(m: Metainfo): MagnetLink {
+  const trackers = [...new Set(m.trackers.flat())];
+  const link: { -readonly [K in keyof MagnetLink]: MagnetLink[K] } = {
+    name: m.name,
+    trackers,
+    webSeeds: [...m.webSeeds],
+    peers: [],
+  };
+  if (m.infoHashV1 !== undefined) link.infoHashV1 = m.infoHashV1;
+  if (m.infoHashV2 !== undefined) link.infoHashV2 = m.infoHashV2;
+  return link;
+}
