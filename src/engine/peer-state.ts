@@ -1,0 +1,160 @@
+/**
+ * Everything the torrent engine knows about one peer connection: the four BEP 3 choke/interest
+ * flags, the peer's pieces, our request pipeline to it, its request queue to us, BEP 6
+ * allowed-fast sets, rates, byte counters and misbehaviour counters. A plain state holder: the
+ * rules live in `torrent-engine.ts`.
+ */
+import { Bitfield } from '../wire/index.js';
+import type { PeerKey } from './actions.js';
+import type { PickerPeerView } from './piece-picker.js';
+import { RateMeter } from './rate.js';
+import { RequestScheduler, type RequestSchedulerOptions } from './request-scheduler.js';
+import { UploadQueue } from './upload-queue.js';
+
+/** Window of the per-peer rates the choker reads, in ms ("the last ~20 s"). @default 20000 */
+export const PEER_RATE_WINDOW_MS = 20_000;
+
+/** What the runtime tells the engine about a new connection, after the handshake. */
+export interface PeerInit {
+  /** Both sides set the BEP 6 fast extension bit (`reserved[7] & 0x04`). */
+  readonly supportsFast: boolean;
+  /** Both sides set the BEP 10 extension protocol bit (`reserved[5] & 0x10`). */
+  readonly supportsExtensions: boolean;
+  /** The peer's BEP 10 `reqq`, if already known (see `onExtendedHandshake`). */
+  readonly reqq?: number;
+  /** The peer's IP address (4 or 16 bytes), for its BEP 6 allowed-fast set. */
+  readonly ip?: Uint8Array;
+}
+
+/**
+ * Connection phase. BEP 3/6: a `bitfield` (or BEP 6 `have all` / `have none`) may only be the
+ * first message after the handshake.
+ */
+export type PeerPhase = 'awaiting-bitfield' | 'active';
+
+/** Snapshot of one peer for the session and the UI. */
+export interface PeerStats {
+  readonly key: PeerKey;
+  /** Useful payload bytes received from the peer. */
+  readonly downloadedBytes: number;
+  /** Payload bytes sent to the peer. */
+  readonly uploadedBytes: number;
+  /** Payload bytes received that were not needed (duplicates, unrequested, failed pieces). */
+  readonly wastedBytes: number;
+  /** Bytes/s from the peer over PEER_RATE_WINDOW_MS. */
+  readonly downloadRate: number;
+  /** Bytes/s to the peer over PEER_RATE_WINDOW_MS. */
+  readonly uploadRate: number;
+  /** Pieces the peer has. */
+  readonly pieceCount: number;
+  readonly isSeed: boolean;
+  readonly amChoking: boolean;
+  readonly amInterested: boolean;
+  readonly peerChoking: boolean;
+  readonly peerInterested: boolean;
+  readonly isSnubbed: boolean;
+  readonly isOptimistic: boolean;
+  /** Our requests on the wire to the peer. */
+  readonly outstandingRequests: number;
+  /** The peer's requests waiting to be served. */
+  readonly queuedRequests: number;
+  /** Hash-failure strikes against the peer. */
+  readonly hashStrikes: number;
+}
+
+/** The engine's record of one peer. Fields are mutated by the engine only. */
+export class PeerState implements PickerPeerView {
+  readonly key: PeerKey;
+  readonly supportsFast: boolean;
+  readonly supportsExtensions: boolean;
+  readonly ip: Uint8Array | undefined;
+  readonly connectedAt: number;
+  phase: PeerPhase = 'awaiting-bitfield';
+
+  // BEP 3 §peer wire protocol: both sides start choked and not interested.
+  amChoking = true;
+  amInterested = false;
+  peerChoking = true;
+  peerInterested = false;
+  lastUnchokedAt: number | undefined;
+
+  /** The peer's pieces. */
+  readonly pieces: Bitfield;
+  /** Counted in the picker as a seed (have all / full bitfield) rather than piece by piece. */
+  countedAsSeed = false;
+  /** Pieces the peer has that we want and lack; > 0 ⇔ we are interested. */
+  interesting = 0;
+
+  /** Our pipeline of requests to the peer. */
+  readonly requests: RequestScheduler;
+  /** BEP 6: pieces the peer lets us download while it chokes us. */
+  readonly allowedFastFromPeer = new Set<number>();
+  /** BEP 6: the canonical allowed-fast set we computed for the peer. */
+  readonly allowedFastForPeer = new Set<number>();
+
+  /** The peer's requests to us. */
+  readonly uploads: UploadQueue;
+
+  readonly downloadMeter: RateMeter;
+  readonly uploadMeter: RateMeter;
+  downloadedBytes = 0;
+  uploadedBytes = 0;
+  wastedBytes = 0;
+
+  unrequestedBlocks = 0;
+  unexpectedRejects = 0;
+
+  constructor(
+    key: PeerKey,
+    init: PeerInit,
+    pieceCount: number,
+    now: number,
+    schedulerOptions: RequestSchedulerOptions,
+    uploadReadsInFlight: number,
+  ) {
+    this.key = key;
+    this.supportsFast = init.supportsFast;
+    this.supportsExtensions = init.supportsExtensions;
+    this.ip = init.ip;
+    this.connectedAt = now;
+    this.pieces = new Bitfield(pieceCount);
+    this.requests = new RequestScheduler(now, schedulerOptions);
+    this.uploads = new UploadQueue(init.supportsFast, uploadReadsInFlight);
+    if (init.reqq !== undefined) this.requests.setPeerReqq(init.reqq);
+    this.downloadMeter = new RateMeter(now, { windowMs: PEER_RATE_WINDOW_MS });
+    this.uploadMeter = new RateMeter(now, { windowMs: PEER_RATE_WINDOW_MS });
+  }
+
+  /** True when the peer has piece `index` (false outside the torrent). */
+  has(index: number): boolean {
+    return index >= 0 && index < this.pieces.length && this.pieces.get(index);
+  }
+
+  /** True when the peer has every piece. */
+  get isSeed(): boolean {
+    return this.pieces.hasAll();
+  }
+
+  /** A snapshot for the session and the UI. */
+  snapshot(now: number, isOptimistic: boolean, hashStrikes: number): PeerStats {
+    return {
+      key: this.key,
+      downloadedBytes: this.downloadedBytes,
+      uploadedBytes: this.uploadedBytes,
+      wastedBytes: this.wastedBytes,
+      downloadRate: this.downloadMeter.rate(now),
+      uploadRate: this.uploadMeter.rate(now),
+      pieceCount: this.pieces.count(),
+      isSeed: this.isSeed,
+      amChoking: this.amChoking,
+      amInterested: this.amInterested,
+      peerChoking: this.peerChoking,
+      peerInterested: this.peerInterested,
+      isSnubbed: this.requests.isSnubbed,
+      isOptimistic,
+      outstandingRequests: this.requests.outstanding,
+      queuedRequests: this.uploads.queued,
+      hashStrikes,
+    };
+  }
+}

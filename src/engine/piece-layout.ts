@@ -1,0 +1,54 @@
+/**
+ * Piece geometry and the small value types shared by the picker, the schedulers and the engine:
+ * pieces, blocks (BEP 3: 16 KiB, the last block of a piece may be shorter), files and priorities.
+ */
+import { BLOCK_BYTES } from '../shared/limits.js';
+
+/** Piece (and file) priorities. `Skip` pieces are never requested. */
+export const PiecePriority = {
+  /** Do not download. */
+  Skip: 0,
+  /** Default. */
+  Normal: 1,
+  /** Before every Normal piece. */
+  High: 2,
+} as const;
+export type PiecePriority = (typeof PiecePriority)[keyof typeof PiecePriority];
+
+/** The torrent's piece geometry (a storage `PieceMap` satisfies it). */
+export interface PieceLayout {
+  readonly pieceCount: number;
+  /** Byte length of piece `index` (the last piece, and in v2 each file's last piece, is short). */
+  pieceSize(index: number): number;
+}
+
+/** The v1 layout of `totalBytes` cut into pieces of `pieceLength` (the last one short). */
+export function uniformLayout(totalBytes: number, pieceLength: number): PieceLayout {
+  const pieceCount = Math.ceil(totalBytes / pieceLength);
+  return {
+    pieceCount,
+    pieceSize: (index) =>
+      index < 0 || index >= pieceCount ? 0 : Math.min(pieceLength, totalBytes - index * pieceLength),
+  };
+}
+
+/** A file's place in the piece space (a metainfo `TorrentFile` satisfies it). */
+export interface FileSpan {
+  /** Offset of the file's first byte in the piece space. */
+  readonly offset: number;
+  readonly length: number;
+  /** BEP 47 padding files carry no priority of their own. */
+  readonly isPadding?: boolean;
+}
+
+/** One block: `length` bytes at `offset` inside `piece`. */
+export interface BlockRef {
+  readonly piece: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Number of blocks of a piece of `size` bytes. */
+export function blocksInPiece(size: number): number {
+  return Math.ceil(size / BLOCK_BYTES);
+}

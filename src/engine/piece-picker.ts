@@ -1,0 +1,670 @@
+/**
+ * # Piece picker (BEP 3 rarest first, with endgame) — design notes
+ *
+ * **Owns**: which pieces we have (verified), which we want (priorities), how many connected
+ * peers have each piece (availability), and the state of every block of every piece being
+ * downloaded ("partial" pieces). It answers one question, {@link PiecePicker.pick}: "which
+ * blocks should this peer be asked for next?".
+ *
+ * **Does not own**: peers, sockets, requests on the wire, timeouts, hashing. It sees a peer only
+ * as a key plus a read-only {@link PickerPeerView} (`has(i)`). It never holds a torrent.
+ *
+ * **Driven by**: the torrent engine (`torrent-engine.ts`), which feeds it bitfields/haves
+ * (`addPeerPieces`, `addPeerHave`, `addSeed`, and their inverses on disconnect), asks it for
+ * blocks when a peer has request slots free, reports blocks that arrived
+ * (`onBlockReceived`), requests that died (`release`: timeout, reject, choke, disconnect), and
+ * the hash check verdict (`onPieceVerified` / `onPieceFailed`).
+ *
+ * **Block life cycle**: a piece is either *have* (verified), *partial* (an entry in
+ * `#partial`, each block Free / Requested / Received), or untouched (all blocks implicitly
+ * Free). Blocks are 16 KiB ({@link BLOCK_BYTES}); the last block of a piece, and the last piece
+ * of a torrent (or of each file in v2), may be shorter.
+ *
+ * **Pick order**, for one peer, among pieces it has, that we want and lack:
+ * 1. the streaming window (pieces in `[first, end)`, in index order);
+ * 2. partial pieces this peer is already downloading, and orphaned partial pieces (nobody has a
+ *    request in them: their peer left, timed out or choked us), higher priority and closest to
+ *    completion first — so at most about one piece per peer is partial;
+ * 3. new pieces: random while we have fewer than {@link RANDOM_FIRST_PIECES} pieces (a new peer
+ *    needs something to trade fast), then rarest first (lowest availability), higher priority
+ *    first, ties broken at random;
+ * 4. partial pieces other peers are downloading: each piece preferably comes from one peer
+ *    (whole-piece preference), which completes pieces sooner on fast peers and pins a hash
+ *    failure on its sender; peers share a piece only when they have no new piece to start;
+ * 5. endgame: when no Free block of a wanted, available piece remains anywhere, blocks already
+ *    requested from other peers are requested again (at most {@link ENDGAME_MAX_REQUESTERS}
+ *    requesters per block); when one arrives the others are cancelled.
+ *
+ * **Invariants** (property-tested): a pick never returns a block of a piece we have, of a
+ * skipped piece, of a piece the peer lacks, or a block that is Received; outside endgame it
+ * never returns a block that is already Requested; a block is Requested iff it has at least one
+ * requester. `#freeAvail` always equals the number of Free blocks in wanted, available pieces.
+ *
+ * **Bad data**: each Received block remembers which peer delivered it, so a piece that fails its
+ * hash check names its contributors (`onPieceFailed`), and is re-downloaded from a single peer
+ * (exclusive mode) so that a second failure pins the culprit.
+ */
+import { BLOCK_BYTES } from '../shared/limits.js';
+import { Bitfield } from '../wire/index.js';
+import type { PeerKey } from './actions.js';
+import {
+  type BlockRef,
+  blocksInPiece,
+  type FileSpan,
+  type PieceLayout,
+  PiecePriority,
+} from './piece-layout.js';
+import type { Random } from './random.js';
+
+/**
+ * While we have fewer verified pieces than this, new pieces are picked at random instead of
+ * rarest first (libtorrent's "initial picker threshold"): a new peer gets tradeable pieces
+ * quickly, and newcomers do not all chase the same rarest piece. @default 4
+ */
+export const RANDOM_FIRST_PIECES = 4;
+
+/** In endgame, the most peers one block may be requested from at once. @default 3 */
+export const ENDGAME_MAX_REQUESTERS = 3;
+/**
+ * In endgame, duplicate requests a peer gets at a time, and only when it has nothing else on
+ * the wire (libtorrent's rule): duplicates finish the last pieces without flooding the swarm
+ * with redundant blocks. @default 1
+ */
+export const ENDGAME_BUSY_PER_PEER = 1;
+
+/** State of one block of a partial piece. */
+export const BlockState = { Free: 0, Requested: 1, Received: 2 } as const;
+export type BlockState = (typeof BlockState)[keyof typeof BlockState];
+
+/** What the picker may know about a peer. */
+export interface PickerPeerView {
+  readonly key: PeerKey;
+  /** True when the peer has piece `index`. */
+  has(index: number): boolean;
+}
+
+/** Restrictions of one {@link PiecePicker.pick} call. */
+export interface PickOptions {
+  /** Pick only from these pieces (the peer's BEP 6 allowed-fast set while it chokes us). */
+  readonly onlyPieces?: ReadonlySet<number> | undefined;
+  /**
+   * Most endgame (duplicate) blocks this call may return. The engine passes
+   * {@link ENDGAME_BUSY_PER_PEER} for an idle peer and 0 otherwise. @default unlimited
+   */
+  readonly maxBusy?: number;
+}
+
+/** The verdict of {@link PiecePicker.onBlockReceived}. */
+export type BlockReceipt =
+  | {
+      readonly kind: 'new';
+      /** Every block of the piece is now Received: hash-check it. */
+      readonly pieceComplete: boolean;
+      /** Other peers that had this block requested (endgame): send them a cancel. */
+      readonly cancel: readonly PeerKey[];
+    }
+  /** We already had this block (endgame duplicate, or a verified piece): wasted bytes. */
+  | { readonly kind: 'duplicate' }
+  /** Not a block of this torrent (bad index, misaligned offset or wrong length). */
+  | { readonly kind: 'invalid' };
+
+interface PartialPiece {
+  readonly blocks: number;
+  readonly state: Uint8Array;
+  /** Peers with an outstanding request for each block (more than one only in endgame). */
+  readonly requesters: (PeerKey[] | undefined)[];
+  /** Who delivered each Received block. */
+  readonly from: (PeerKey | undefined)[];
+  /** Outstanding requests per peer in this piece. */
+  readonly active: Map<PeerKey, number>;
+  free: number;
+  received: number;
+  /** Set for a piece that failed a hash check: only this peer may take its Free blocks. */
+  owner: PeerKey | undefined;
+}
+
+/** Options of a {@link PiecePicker}. */
+export interface PiecePickerOptions {
+  /** @default RANDOM_FIRST_PIECES */
+  readonly randomFirstPieces?: number;
+  /** @default ENDGAME_MAX_REQUESTERS */
+  readonly endgameMaxRequesters?: number;
+}
+
+/** The piece picker; see the design notes at the top of this file. */
+export class PiecePicker {
+  readonly pieceCount: number;
+  readonly #layout: PieceLayout;
+  readonly #random: Random;
+  readonly #randomFirst: number;
+  readonly #endgameMax: number;
+  readonly #have: Bitfield;
+  readonly #avail: Uint32Array;
+  readonly #prio: Uint8Array;
+  readonly #partial = new Map<number, PartialPiece>();
+  /** Pieces that failed a hash check and have not verified since (exclusive mode). */
+  readonly #failed = new Set<number>();
+  #seeds = 0;
+  /** Free blocks in wanted pieces that some connected peer has. */
+  #freeAvail = 0;
+  #wantedLeftPieces = 0;
+  #wantedLeftBytes = 0;
+  #window: { first: number; end: number } | undefined;
+  /** Scratch buffer for candidate pieces, reused across picks. */
+  readonly #scratch: Int32Array;
+
+  constructor(layout: PieceLayout, random: Random, options: PiecePickerOptions = {}) {
+    this.pieceCount = layout.pieceCount;
+    this.#layout = layout;
+    this.#random = random;
+    this.#randomFirst = options.randomFirstPieces ?? RANDOM_FIRST_PIECES;
+    this.#endgameMax = Math.max(1, options.endgameMaxRequesters ?? ENDGAME_MAX_REQUESTERS);
+    this.#have = new Bitfield(layout.pieceCount);
+    this.#avail = new Uint32Array(layout.pieceCount);
+    this.#prio = new Uint8Array(layout.pieceCount).fill(PiecePriority.Normal);
+    this.#scratch = new Int32Array(layout.pieceCount);
+    for (let i = 0; i < this.pieceCount; i++) {
+      this.#wantedLeftPieces++;
+      this.#wantedLeftBytes += layout.pieceSize(i);
+    }
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /** True when piece `index` is verified. */
+  have(index: number): boolean {
+    return this.#hasPiece(index);
+  }
+
+  /** True when we want piece `index` and do not have it. */
+  wanted(index: number): boolean {
+    return this.#prio[index]! > 0 && !this.#hasPiece(index);
+  }
+
+  /** Number of connected peers that have piece `index`. */
+  availability(index: number): number {
+    return (this.#avail[index] ?? 0) + this.#seeds;
+  }
+
+  priority(index: number): PiecePriority {
+    return (this.#prio[index] ?? 0) as PiecePriority;
+  }
+
+  /** Byte length of piece `index`. */
+  pieceSize(index: number): number {
+    return this.#layout.pieceSize(index);
+  }
+
+  /** Our verified pieces (read-only view; copy with `toBytes()`). */
+  get haves(): Bitfield {
+    return this.#have;
+  }
+
+  get haveCount(): number {
+    return this.#have.count();
+  }
+
+  /** Wanted pieces we do not have yet. */
+  get wantedLeftPieces(): number {
+    return this.#wantedLeftPieces;
+  }
+
+  /** Bytes of the wanted pieces we do not have yet (the tracker's `left`, BEP 3). */
+  get wantedLeftBytes(): number {
+    return this.#wantedLeftBytes;
+  }
+
+  /** Every wanted piece is verified (a partial seed, or a seed). */
+  get isFinished(): boolean {
+    return this.#wantedLeftPieces === 0;
+  }
+
+  /** Every piece is verified (a seed). */
+  get isComplete(): boolean {
+    return this.#have.hasAll();
+  }
+
+  /** No Free block of a wanted, available piece is left: requests may be duplicated. */
+  get isEndgame(): boolean {
+    return this.#freeAvail === 0 && this.#partial.size > 0;
+  }
+
+  /** Number of pieces in progress. */
+  get partialCount(): number {
+    return this.#partial.size;
+  }
+
+  /** Indices of the pieces in progress. */
+  partialPieces(): number[] {
+    return [...this.#partial.keys()];
+  }
+
+  /** State of block `block` of piece `index`. */
+  blockState(index: number, block: number): BlockState | 'have' {
+    if (this.#hasPiece(index)) return 'have';
+    const p = this.#partial.get(index);
+    return p === undefined ? BlockState.Free : (p.state[block] as BlockState);
+  }
+
+  /** Peers with an outstanding request for the block at `offset` of `piece`. */
+  requesters(piece: number, offset: number): readonly PeerKey[] {
+    return this.#partial.get(piece)?.requesters[Math.floor(offset / BLOCK_BYTES)] ?? [];
+  }
+
+  /** The block at block index `block` of `piece`. */
+  blockRef(piece: number, block: number): BlockRef {
+    const size = this.#layout.pieceSize(piece);
+    const offset = block * BLOCK_BYTES;
+    return { piece, offset, length: Math.min(BLOCK_BYTES, size - offset) };
+  }
+
+  /** Free blocks in wanted pieces available from some peer (test and debug aid). */
+  get freeAvailableBlocks(): number {
+    return this.#freeAvail;
+  }
+
+  // ------------------------------------------------------- haves and priorities
+
+  /** Marks piece `index` verified (resume data, or a hash check that passed). */
+  onPieceVerified(index: number): void {
+    if (index < 0 || index >= this.pieceCount) return;
+    this.#mutate(index, () => {
+      this.#have.set(index);
+      this.#partial.delete(index);
+      this.#failed.delete(index);
+    });
+  }
+
+  /**
+   * Piece `index` failed its hash check: every block becomes Free again (blocks still
+   * requested stay Requested), the piece is re-downloaded in exclusive mode (one peer), and the
+   * peers that delivered its blocks are returned, each once, for the engine to strike.
+   */
+  onPieceFailed(index: number): PeerKey[] {
+    const p = this.#partial.get(index);
+    if (p === undefined || this.#hasPiece(index)) return [];
+    const contributors = [...new Set(p.from.filter((k): k is PeerKey => k !== undefined))];
+    this.#mutate(index, () => {
+      this.#failed.add(index);
+      for (let b = 0; b < p.blocks; b++) {
+        p.from[b] = undefined;
+        if (p.state[b] === BlockState.Received) {
+          p.state[b] = BlockState.Free;
+          p.received--;
+          p.free++;
+        }
+      }
+      p.owner = undefined;
+      if (p.free === p.blocks) this.#partial.delete(index);
+    });
+    return contributors;
+  }
+
+  /** Sets one piece's priority. */
+  setPiecePriority(index: number, priority: PiecePriority): void {
+    if (index < 0 || index >= this.pieceCount) return;
+    this.#mutate(index, () => {
+      this.#prio[index] = priority;
+    });
+  }
+
+  /**
+   * Maps file priorities onto pieces: a piece gets the highest priority of the files it
+   * touches, so a piece shared by a skipped and a wanted file is wanted. Padding files (BEP 47)
+   * are ignored; a piece that touches only padding takes the highest priority of all files.
+   * Files beyond `priorities.length` keep Normal.
+   */
+  setFilePriorities(
+    files: readonly FileSpan[],
+    priorities: readonly PiecePriority[],
+    pieceLength: number,
+  ): void {
+    const next = new Uint8Array(this.pieceCount);
+    const touched = new Uint8Array(this.pieceCount);
+    let maxAll = 0;
+    files.forEach((f, fi) => {
+      if (f.isPadding === true || f.length <= 0) return;
+      const prio = priorities[fi] ?? PiecePriority.Normal;
+      maxAll = Math.max(maxAll, prio);
+      const first = Math.floor(f.offset / pieceLength);
+      const last = Math.min(this.pieceCount - 1, Math.floor((f.offset + f.length - 1) / pieceLength));
+      for (let i = first; i <= last; i++) {
+        touched[i] = 1;
+        if (prio > next[i]!) next[i] = prio;
+      }
+    });
+    for (let i = 0; i < this.pieceCount; i++) {
+      const p = (touched[i] === 1 ? next[i]! : maxAll) as PiecePriority;
+      if (p !== this.#prio[i]) this.setPiecePriority(i, p);
+    }
+  }
+
+  /**
+   * Pieces `[first, first + count)` are picked before all others, in index order (for
+   * streaming: the window ahead of the play position). `count` 0 clears the window.
+   */
+  setStreamingWindow(first: number, count: number): void {
+    this.#window =
+      count > 0 ? { first: Math.max(0, first), end: Math.min(this.pieceCount, first + count) } : undefined;
+  }
+
+  // --------------------------------------------------------------- availability
+
+  /** A peer announced piece `index` (a `have`). */
+  addPeerHave(index: number): void {
+    if (index < 0 || index >= this.pieceCount) return;
+    this.#mutate(index, () => {
+      this.#avail[index]!++;
+    });
+  }
+
+  /** Undoes {@link addPeerHave} (the peer left). */
+  removePeerHave(index: number): void {
+    if (index < 0 || index >= this.pieceCount || this.#avail[index] === 0) return;
+    this.#mutate(index, () => {
+      this.#avail[index]!--;
+    });
+  }
+
+  /** A peer's bitfield: every piece in `pieces` gains one. */
+  addPeerPieces(pieces: Iterable<number>): void {
+    for (const i of pieces) this.addPeerHave(i);
+  }
+
+  /** Undoes {@link addPeerPieces} (the peer left). */
+  removePeerPieces(pieces: Iterable<number>): void {
+    for (const i of pieces) this.removePeerHave(i);
+  }
+
+  /** A peer that has every piece (BEP 6 have-all, or a full bitfield) joined. */
+  addSeed(): void {
+    this.#seeds++;
+    if (this.#seeds === 1) this.#recount();
+  }
+
+  /** A seed left. */
+  removeSeed(): void {
+    if (this.#seeds === 0) return;
+    this.#seeds--;
+    if (this.#seeds === 0) this.#recount();
+  }
+
+  // ---------------------------------------------------------------- picking
+
+  /**
+   * Picks up to `max` blocks to request from `peer` and marks them Requested by it. The caller
+   * must send them all (or {@link release} those it does not send).
+   */
+  pick(peer: PickerPeerView, max: number, options: PickOptions = {}): BlockRef[] {
+    const out: BlockRef[] = [];
+    if (max <= 0 || this.#wantedLeftPieces === 0) return out;
+    const only = options.onlyPieces;
+    const candidate = (i: number): boolean =>
+      this.#prio[i]! > 0 && !this.#hasPiece(i) && peer.has(i) && (only === undefined || only.has(i));
+
+    // 1. streaming window, in order
+    if (this.#window !== undefined) {
+      for (let i = this.#window.first; i < this.#window.end && out.length < max; i++) {
+        if (candidate(i)) this.#takeFree(i, peer.key, max, out);
+      }
+    }
+
+    // 2. partial pieces this peer is downloading, and orphaned ones (nobody downloads them)
+    const shared: [number, PartialPiece][] = [];
+    if (out.length < max && this.#partial.size > 0) {
+      const mine: [number, PartialPiece][] = [];
+      for (const [i, p] of this.#partial) {
+        if (p.free === 0 || (p.owner !== undefined && p.owner !== peer.key) || !candidate(i)) continue;
+        if (p.active.has(peer.key) || p.active.size === 0) mine.push([i, p]);
+        else shared.push([i, p]);
+      }
+      this.#sortPartial(mine, peer.key);
+      for (const [i] of mine) {
+        if (out.length >= max) break;
+        this.#takeFree(i, peer.key, max, out);
+      }
+    }
+
+    // 3. new pieces (none can be left when no Free block is)
+    while (out.length < max && this.#freeAvail > 0) {
+      const n = this.#newPieces(candidate, max - out.length);
+      const before = out.length;
+      for (const i of n) {
+        if (out.length >= max) break;
+        this.#takeFree(i, peer.key, max, out);
+      }
+      if (out.length === before) break;
+    }
+
+    // 4. partial pieces other peers are downloading (sharing a piece mixes contributors, so it
+    //    comes only after new pieces)
+    if (out.length < max && shared.length > 0) {
+      this.#sortPartial(shared, peer.key);
+      for (const [i] of shared) {
+        if (out.length >= max) break;
+        this.#takeFree(i, peer.key, max, out);
+      }
+    }
+
+    // 5. endgame
+    const busyMax = Math.min(max, out.length + (options.maxBusy ?? Number.POSITIVE_INFINITY));
+    if (out.length < busyMax && this.#freeAvail === 0) this.#pickEndgame(peer.key, candidate, busyMax, out);
+    return out;
+  }
+
+  /**
+   * A request from `peer` for `block` ended without data (timeout, reject, choke, cancel,
+   * disconnect). Returns false when the peer had no such request.
+   */
+  release(peer: PeerKey, block: BlockRef): boolean {
+    const p = this.#partial.get(block.piece);
+    if (p === undefined) return false;
+    const b = Math.floor(block.offset / BLOCK_BYTES);
+    const reqs = p.requesters[b];
+    const at = reqs?.indexOf(peer) ?? -1;
+    if (reqs === undefined || at < 0) return false;
+    this.#mutate(block.piece, () => {
+      reqs.splice(at, 1);
+      this.#decActive(p, peer);
+      if (reqs.length === 0) {
+        p.requesters[b] = undefined;
+        if (p.state[b] === BlockState.Requested) {
+          p.state[b] = BlockState.Free;
+          p.free++;
+        }
+      }
+      if (p.free === p.blocks) this.#partial.delete(block.piece);
+    });
+    return true;
+  }
+
+  /**
+   * A block arrived from `peer`. The caller has already checked that it requested it (or
+   * cancelled it recently); the picker decides whether it is new, a duplicate or invalid.
+   */
+  onBlockReceived(peer: PeerKey, block: BlockRef): BlockReceipt {
+    const { piece, offset, length } = block;
+    if (!Number.isInteger(piece) || piece < 0 || piece >= this.pieceCount) return { kind: 'invalid' };
+    const size = this.#layout.pieceSize(piece);
+    if (offset < 0 || offset % BLOCK_BYTES !== 0 || offset >= size) return { kind: 'invalid' };
+    if (length !== Math.min(BLOCK_BYTES, size - offset)) return { kind: 'invalid' };
+    if (this.#hasPiece(piece)) return { kind: 'duplicate' };
+    const b = offset / BLOCK_BYTES;
+    const p = this.#partial.get(piece) ?? this.#newPartial(size);
+    if (p.state[b] === BlockState.Received) {
+      this.release(peer, block);
+      return { kind: 'duplicate' };
+    }
+    const cancel: PeerKey[] = [];
+    this.#mutate(piece, () => {
+      if (!this.#partial.has(piece)) this.#partial.set(piece, p);
+      for (const k of p.requesters[b] ?? []) {
+        this.#decActive(p, k);
+        if (k !== peer) cancel.push(k);
+      }
+      p.requesters[b] = undefined;
+      if (p.state[b] === BlockState.Free) p.free--;
+      p.state[b] = BlockState.Received;
+      p.from[b] = peer;
+      p.received++;
+    });
+    return { kind: 'new', pieceComplete: p.received === p.blocks, cancel };
+  }
+
+  // -------------------------------------------------------------- internals
+
+  #newPartial(size: number): PartialPiece {
+    const blocks = blocksInPiece(size);
+    return {
+      blocks,
+      state: new Uint8Array(blocks),
+      requesters: new Array<PeerKey[] | undefined>(blocks).fill(undefined),
+      from: new Array<PeerKey | undefined>(blocks).fill(undefined),
+      active: new Map(),
+      free: blocks,
+      received: 0,
+      owner: undefined,
+    };
+  }
+
+  /** Higher priority, the peer's own, closest to completion, rarest first. */
+  #sortPartial(list: [number, PartialPiece][], peer: PeerKey): void {
+    list.sort(
+      ([ia, a], [ib, b]) =>
+        this.#prio[ib]! - this.#prio[ia]! ||
+        (b.active.has(peer) ? 1 : 0) - (a.active.has(peer) ? 1 : 0) ||
+        a.free / a.blocks - b.free / b.blocks ||
+        this.availability(ia) - this.availability(ib),
+    );
+  }
+
+  /** Takes Free blocks of piece `i` for `peer` until `out` holds `max`. */
+  #takeFree(i: number, peer: PeerKey, max: number, out: BlockRef[]): void {
+    let p = this.#partial.get(i);
+    if (p !== undefined && (p.free === 0 || (p.owner !== undefined && p.owner !== peer))) return;
+    this.#mutate(i, () => {
+      if (p === undefined) {
+        p = this.#newPartial(this.#layout.pieceSize(i));
+        this.#partial.set(i, p);
+      }
+      if (p.owner === undefined && this.#failed.has(i)) {
+        // Exclusive mode: only take it over when no one else is downloading it.
+        if (p.active.size === 0 || (p.active.size === 1 && p.active.has(peer))) p.owner = peer;
+        else return;
+      }
+      for (let b = 0; b < p.blocks && out.length < max; b++) {
+        if (p.state[b] !== BlockState.Free) continue;
+        p.state[b] = BlockState.Requested;
+        p.requesters[b] = [peer];
+        p.free--;
+        p.active.set(peer, (p.active.get(peer) ?? 0) + 1);
+        out.push(this.blockRef(i, b));
+      }
+    });
+  }
+
+  /** New (untouched) candidate pieces to start, best first; one tier per call. */
+  #newPieces(candidate: (i: number) => boolean, wantBlocks: number): number[] {
+    const scratch = this.#scratch;
+    let n = 0;
+    if (this.#have.count() < this.#randomFirst) {
+      for (let i = 0; i < this.pieceCount; i++) {
+        if (!this.#partial.has(i) && candidate(i)) scratch[n++] = i;
+      }
+    } else {
+      // One scan for the best tier: highest priority, then lowest availability.
+      let bestPrio = -1;
+      let bestAvail = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < this.pieceCount; i++) {
+        if (this.#partial.has(i) || !candidate(i)) continue;
+        const pr = this.#prio[i]!;
+        const av = this.availability(i);
+        if (pr > bestPrio || (pr === bestPrio && av < bestAvail)) {
+          bestPrio = pr;
+          bestAvail = av;
+          n = 0;
+        }
+        if (pr === bestPrio && av === bestAvail) scratch[n++] = i;
+      }
+    }
+    // Random choice within the tier: a partial Fisher–Yates over as many pieces as needed.
+    const out: number[] = [];
+    let blocks = 0;
+    for (let k = 0; k < n && blocks < wantBlocks; k++) {
+      const j = k + this.#random.int(n - k);
+      const t = scratch[k]!;
+      scratch[k] = scratch[j]!;
+      scratch[j] = t;
+      out.push(scratch[k]!);
+      blocks += blocksInPiece(this.#layout.pieceSize(scratch[k]!));
+    }
+    return out;
+  }
+
+  #pickEndgame(peer: PeerKey, candidate: (i: number) => boolean, max: number, out: BlockRef[]): void {
+    const busy: { piece: number; b: number; n: number }[] = [];
+    for (const [i, p] of this.#partial) {
+      // An exclusive (previously failed) piece is not duplicated: its blocks come from one peer.
+      if (!candidate(i) || (p.owner !== undefined && p.owner !== peer)) continue;
+      for (let b = 0; b < p.blocks; b++) {
+        const reqs = p.requesters[b];
+        if (p.state[b] !== BlockState.Requested || reqs === undefined) continue;
+        if (reqs.length >= this.#endgameMax || reqs.includes(peer)) continue;
+        busy.push({ piece: i, b, n: reqs.length });
+      }
+    }
+    // Fewest requesters first; random among equals.
+    for (const e of busy) e.n += this.#random.int(1000) / 1000;
+    busy.sort((x, y) => x.n - y.n);
+    for (const e of busy) {
+      if (out.length >= max) break;
+      const p = this.#partial.get(e.piece)!;
+      p.requesters[e.b]!.push(peer);
+      p.active.set(peer, (p.active.get(peer) ?? 0) + 1);
+      out.push(this.blockRef(e.piece, e.b));
+    }
+  }
+
+  #decActive(p: PartialPiece, peer: PeerKey): void {
+    const n = (p.active.get(peer) ?? 0) - 1;
+    if (n > 0) p.active.set(peer, n);
+    else {
+      p.active.delete(peer);
+      if (p.owner === peer) p.owner = undefined;
+    }
+  }
+
+  #hasPiece(i: number): boolean {
+    return i >= 0 && i < this.pieceCount && this.#have.get(i);
+  }
+
+  #freeOf(i: number): number {
+    if (this.#hasPiece(i)) return 0;
+    const p = this.#partial.get(i);
+    return p === undefined ? blocksInPiece(this.#layout.pieceSize(i)) : p.free;
+  }
+
+  #counted(i: number): number {
+    return this.#prio[i]! > 0 && !this.#hasPiece(i) && this.availability(i) > 0 ? this.#freeOf(i) : 0;
+  }
+
+  /** Runs `fn`, which may change piece `i`, and keeps the counters exact. */
+  #mutate(i: number, fn: () => void): void {
+    const wantedBefore = this.#prio[i]! > 0 && !this.#hasPiece(i);
+    const before = this.#counted(i);
+    fn();
+    const wantedAfter = this.#prio[i]! > 0 && !this.#hasPiece(i);
+    this.#freeAvail += this.#counted(i) - before;
+    if (wantedBefore !== wantedAfter) {
+      const d = wantedAfter ? 1 : -1;
+      this.#wantedLeftPieces += d;
+      this.#wantedLeftBytes += d * this.#layout.pieceSize(i);
+    }
+  }
+
+  #recount(): void {
+    let free = 0;
+    for (let i = 0; i < this.pieceCount; i++) free += this.#counted(i);
+    this.#freeAvail = free;
+  }
+}

@@ -1,0 +1,807 @@
+/**
+ * # Torrent engine — design notes
+ *
+ * **Owns** the swarm state of one torrent: every connected peer's protocol state
+ * ({@link PeerState}), the {@link PiecePicker}, the {@link Choker}, per-peer request pipelines
+ * ({@link RequestScheduler}), upload queues, rates and counters, and the rules for bad peers.
+ *
+ * **Driven by** the session runtime, which owns sockets, timers and storage:
+ *
+ * | runtime event                                   | call                                  |
+ * |-------------------------------------------------|---------------------------------------|
+ * | handshake done (info-hash matched)              | `addPeer(key, init, now)`             |
+ * | frame decoded (`FrameDecoder.push`)             | `onMessage(key, msg, now)`            |
+ * | BEP 10 extended handshake decoded               | `onExtendedHandshake(key, hs, now)`   |
+ * | socket closed / errored                         | `removePeer(key, now)`                |
+ * | a `read-block` was read and its `piece` written | `onBlockSent(key, block, now)`        |
+ * | a `read-block` could not be read                | `onReadFailed(key, block, now)`       |
+ * | storage hashed a `piece-complete` piece         | `onPieceVerified(index, ok, now)`     |
+ * | the timer armed at `nextDeadline()` fired       | `tick(now)`                           |
+ * | resume data loaded (before any peer)            | `setHave(pieces, now)`                |
+ * | user changed file priorities / streaming window | `setFilePriorities`, `setStreamingWindow` |
+ *
+ * Every call returns {@link EngineAction}s for the runtime to carry out, in order (`have`
+ * announcements are plain per-peer `send`s, one per connected peer). The engine
+ * never throws on untrusted input: a misbehaving peer yields a `close` (or `ban`) action, and the
+ * engine has already forgotten that peer when it returns it (later calls with its key are
+ * ignored, so the runtime need not call `removePeer` for it).
+ *
+ * **Invariants**
+ * - We never request a block from a peer that lacks its piece, a block we have, or a skipped
+ *   piece; outside endgame never the same block from two peers (the picker's invariants).
+ * - While a peer chokes us, only its allowed-fast pieces are requested (BEP 6).
+ * - We never serve a peer we choke, except pieces of its allowed-fast set (BEP 6); a peer's
+ *   queued requests are bounded (MAX_QUEUED_PEER_REQUESTS) and storage reads in flight per peer
+ *   are bounded ({@link UPLOAD_READS_IN_FLIGHT}), so memory does not grow with a peer's appetite.
+ * - A piece is have only after `onPieceVerified(index, true)`: data is written as it arrives
+ *   (`write-block`) but never trusted before its hash matched.
+ * - Unrequested data is never written; blocks answering a request we cancelled are accepted when
+ *   still needed.
+ *
+ * **Bad peers**: wrong-size bitfields, a second bitfield, out-of-range haves and fast-extension
+ * messages without BEP 6 close at once; unrequested blocks, requests while choked, invalid
+ * requests and stray rejects close past a bound (src/shared/limits.ts). A piece that fails its
+ * hash check strikes every peer that contributed a block; a sole contributor is banned at once,
+ * others after {@link MAX_HASH_FAILURE_STRIKES}. The failed piece is then fetched from one peer
+ * (the picker's exclusive mode), so a repeat offender is soon the sole contributor; when it is
+ * banned, the strikes its co-contributors got from the pieces they shared are withdrawn.
+ *
+ * A block from a peer for a piece it never announced is accepted if we requested it — and we
+ * only request pieces the peer announced (or BEP 6 allowed-fast pieces it has), so such a block
+ * is always an unrequested one and handled as such.
+ */
+import type { ShoalError } from '../shared/errors.js';
+import { type Hasher, nodeHasher } from '../shared/hash.js';
+import { MAX_PEER_ALLOWED_FAST, MAX_UNEXPECTED_REJECTS, MAX_UNREQUESTED_BLOCKS } from '../shared/limits.js';
+import { Bitfield, type EncodableMessage, WireError, type WireMessage } from '../wire/index.js';
+import type { CloseReason, EngineAction, PeerKey } from './actions.js';
+import {
+  ALLOWED_FAST_SET_SIZE,
+  allowedFastSet,
+  Choker,
+  type ChokerPeerView,
+  RECHOKE_INTERVAL_MS,
+} from './choker.js';
+import {
+  TORRENT_RATE_WINDOW_MS,
+  type TorrentEngineInit,
+  type TorrentStats,
+  UPLOAD_READS_IN_FLIGHT,
+} from './engine-config.js';
+import { HashStrikes, MAX_HASH_FAILURE_STRIKES } from './hash-strikes.js';
+import { type PeerInit, PeerState, type PeerStats } from './peer-state.js';
+import type { BlockRef, FileSpan, PieceLayout, PiecePriority } from './piece-layout.js';
+import { ENDGAME_BUSY_PER_PEER, PiecePicker } from './piece-picker.js';
+import type { Random } from './random.js';
+import { RateMeter } from './rate.js';
+import type { RequestSchedulerOptions } from './request-scheduler.js';
+import type { UploadTorrentView } from './upload-queue.js';
+
+/** The state machine of one torrent's swarm; see the design notes at the top of this file. */
+export class TorrentEngine {
+  readonly pieceCount: number;
+  readonly #infoHash: Uint8Array;
+  readonly #layout: PieceLayout & { readonly pieceLength: number };
+  readonly #files: readonly FileSpan[];
+  readonly #random: Random;
+  readonly #hasher: Hasher;
+  readonly #picker: PiecePicker;
+  readonly #choker: Choker;
+  readonly #peers = new Map<PeerKey, PeerState>();
+  readonly #schedulerOptions: RequestSchedulerOptions;
+  readonly #rechokeMs: number;
+  readonly #strikes: HashStrikes;
+  readonly #allowedFastK: number;
+  readonly #readsInFlight: number;
+  #nextRechokeAt: number;
+  #doneEmitted: boolean;
+  readonly #down: RateMeter;
+  readonly #up: RateMeter;
+  #downloaded = 0;
+  #uploaded = 0;
+  #wasted = 0;
+  #hashFailures = 0;
+  readonly #uploadView: UploadTorrentView;
+
+  constructor(init: TorrentEngineInit) {
+    const o = init.options ?? {};
+    this.pieceCount = init.layout.pieceCount;
+    this.#infoHash = init.infoHash;
+    this.#layout = init.layout;
+    this.#files = init.files ?? [];
+    this.#random = init.random;
+    this.#hasher = init.hasher ?? nodeHasher;
+    this.#picker = new PiecePicker(init.layout, init.random, o);
+    this.#choker = new Choker(o);
+    this.#schedulerOptions = o;
+    this.#rechokeMs = o.rechokeIntervalMs ?? RECHOKE_INTERVAL_MS;
+    this.#strikes = new HashStrikes(o.maxHashFailureStrikes ?? MAX_HASH_FAILURE_STRIKES);
+    this.#allowedFastK = o.allowedFastSetSize ?? ALLOWED_FAST_SET_SIZE;
+    this.#readsInFlight = Math.max(1, o.uploadReadsInFlight ?? UPLOAD_READS_IN_FLIGHT);
+    this.#nextRechokeAt = init.now + this.#rechokeMs;
+    this.#doneEmitted = false;
+    this.#down = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
+    this.#up = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
+    this.#uploadView = {
+      pieceCount: this.pieceCount,
+      pieceSize: (i) => this.#layout.pieceSize(i),
+      have: (i) => this.#picker.have(i),
+    };
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  /** Every wanted piece is verified. */
+  get isFinished(): boolean {
+    return this.#picker.isFinished;
+  }
+
+  /** Every piece is verified. */
+  get isComplete(): boolean {
+    return this.#picker.isComplete;
+  }
+
+  /** A copy of our verified pieces (for fast-resume records). */
+  haves(): Bitfield {
+    const copy = new Bitfield(this.pieceCount);
+    for (const i of this.#picker.haves.setIndexes()) copy.set(i);
+    return copy;
+  }
+
+  /** True when piece `index` is verified. */
+  have(index: number): boolean {
+    return this.#picker.have(index);
+  }
+
+  /** Read-only access to the picker, for diagnostics and tests. */
+  get picker(): Pick<
+    PiecePicker,
+    | 'availability'
+    | 'have'
+    | 'wanted'
+    | 'priority'
+    | 'isEndgame'
+    | 'partialCount'
+    | 'blockState'
+    | 'requesters'
+  > {
+    return this.#picker;
+  }
+
+  /** Keys of the connected peers. */
+  peerKeys(): PeerKey[] {
+    return [...this.#peers.keys()];
+  }
+
+  /** A snapshot of one peer. */
+  peerStats(key: PeerKey, now: number): PeerStats | undefined {
+    return this.#peers.get(key)?.snapshot(now, this.#choker.isOptimistic(key), this.#strikes.strikes(key));
+  }
+
+  /** Torrent-wide figures. */
+  stats(now: number): TorrentStats {
+    let seeds = 0;
+    let unchoked = 0;
+    for (const p of this.#peers.values()) {
+      if (p.isSeed) seeds++;
+      if (!p.amChoking) unchoked++;
+    }
+    return {
+      downloadedBytes: this.#downloaded,
+      uploadedBytes: this.#uploaded,
+      wastedBytes: this.#wasted,
+      downloadRate: this.#down.rate(now),
+      uploadRate: this.#up.rate(now),
+      pieceCount: this.pieceCount,
+      haveCount: this.#picker.haveCount,
+      leftBytes: this.#picker.wantedLeftBytes,
+      isFinished: this.#picker.isFinished,
+      isComplete: this.#picker.isComplete,
+      isEndgame: this.#picker.isEndgame,
+      peerCount: this.#peers.size,
+      seedCount: seeds,
+      uploadSlotsInUse: unchoked,
+      hashFailures: this.#hashFailures,
+    };
+  }
+
+  /** The next time `tick` has work to do (rechoke, request timeouts, snub checks), ms. */
+  nextDeadline(): number | undefined {
+    let at = this.#nextRechokeAt;
+    for (const p of this.#peers.values()) {
+      const d = p.requests.nextDeadline();
+      if (d !== undefined && d < at) at = d;
+    }
+    return at;
+  }
+
+  // ------------------------------------------------------------- user inputs
+
+  /**
+   * Marks pieces verified from resume data (or a recheck). Call before adding peers; if peers
+   * are connected they get `have` messages and interest is updated.
+   */
+  setHave(pieces: Bitfield | Iterable<number>, now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    const list = pieces instanceof Bitfield ? pieces.setIndexes() : pieces;
+    for (const i of list) {
+      if (i >= 0 && i < this.pieceCount && !this.#picker.have(i)) this.#markHave(i, out, false);
+    }
+    this.#afterHaveChange(out, now);
+    return out;
+  }
+
+  /**
+   * Sets file priorities (index-aligned with the `files` given at construction; missing entries
+   * are Normal). A piece gets the highest priority of the files it touches.
+   */
+  setFilePriorities(priorities: readonly PiecePriority[], now: number): EngineAction[] {
+    this.#picker.setFilePriorities(this.#files, priorities, this.#layout.pieceLength);
+    return this.#afterWantedChange(now);
+  }
+
+  /** Sets one piece's priority directly. */
+  setPiecePriority(index: number, priority: PiecePriority, now: number): EngineAction[] {
+    this.#picker.setPiecePriority(index, priority);
+    return this.#afterWantedChange(now);
+  }
+
+  /** Pieces `[first, first + count)` go before all others (streaming); `count` 0 clears. */
+  setStreamingWindow(first: number, count: number, now: number): EngineAction[] {
+    this.#picker.setStreamingWindow(first, count);
+    const out: EngineAction[] = [];
+    this.#fillAll(out, now);
+    return out;
+  }
+
+  // ------------------------------------------------------------ peer inputs
+
+  /**
+   * A connection finished its handshake. Returns our first messages (bitfield, or BEP 6 have
+   * all / have none, then allowed-fast pieces): send them right after the handshake (BEP 6: have
+   * all / have none "only immediately after the handshake"), then the BEP 10 extended handshake
+   * advertising `reqq` = ADVERTISED_REQQ (engine-config.ts). A key already in use is ignored.
+   */
+  addPeer(key: PeerKey, init: PeerInit, now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    if (this.#peers.has(key)) return out;
+    const p = new PeerState(key, init, this.pieceCount, now, this.#schedulerOptions, this.#readsInFlight);
+    this.#peers.set(key, p);
+    const haveCount = this.#picker.haveCount;
+    if (p.supportsFast && haveCount === this.pieceCount) out.push(send(key, { type: 'have-all' }));
+    else if (p.supportsFast && haveCount === 0) out.push(send(key, { type: 'have-none' }));
+    else if (haveCount > 0) {
+      out.push(send(key, { type: 'bitfield', bitfield: this.#picker.haves.toWire() }));
+    }
+    if (p.supportsFast && init.ip !== undefined && this.#allowedFastK > 0) {
+      for (const i of allowedFastSet(
+        init.ip,
+        this.#infoHash,
+        this.pieceCount,
+        this.#allowedFastK,
+        this.#hasher,
+      )) {
+        p.allowedFastForPeer.add(i);
+        if (this.#picker.have(i)) out.push(send(key, { type: 'allowed-fast', index: i }));
+      }
+    }
+    return out;
+  }
+
+  /** The connection closed. Its requests go back to the picker; a freed upload slot is refilled. */
+  removePeer(key: PeerKey, now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    const p = this.#peers.get(key);
+    if (p === undefined) return out;
+    this.#forget(p, out, now);
+    return out;
+  }
+
+  /** BEP 10: the peer's extended handshake (its `reqq` sizes our pipeline to it). */
+  onExtendedHandshake(key: PeerKey, hs: { readonly reqq?: number }, now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    const p = this.#peers.get(key);
+    if (p === undefined) return out;
+    if (hs.reqq !== undefined) p.requests.setPeerReqq(hs.reqq);
+    this.#fill(p, out, now);
+    return out;
+  }
+
+  /** One decoded message from a peer. */
+  onMessage(key: PeerKey, msg: WireMessage, now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    const p = this.#peers.get(key);
+    if (p === undefined) return out;
+    if (
+      msg.type !== 'bitfield' &&
+      msg.type !== 'have-all' &&
+      msg.type !== 'have-none' &&
+      !PHASELESS.has(msg.type)
+    ) {
+      p.phase = 'active';
+    }
+    switch (msg.type) {
+      case 'keep-alive':
+      case 'port':
+      case 'extended':
+      case 'unknown':
+      case 'hash-request':
+      case 'hashes':
+      case 'hash-reject':
+        // Not the engine's business (BEP 5 DHT port, BEP 10 extensions and BEP 52 hashes are
+        // handled by the runtime); they do not end the bitfield phase.
+        break;
+      case 'handshake':
+        this.#close(p, 'protocol-error', out, now);
+        break;
+      case 'bitfield':
+        this.#onBitfield(p, msg, out, now);
+        break;
+      case 'have-all':
+      case 'have-none':
+        this.#onBitfield(p, { type: msg.type }, out, now);
+        break;
+      case 'choke':
+        this.#onChoke(p, out, now);
+        break;
+      case 'unchoke':
+        p.peerChoking = false;
+        this.#fill(p, out, now);
+        break;
+      case 'interested':
+        this.#onInterested(p, out, now);
+        break;
+      case 'not-interested':
+        p.peerInterested = false;
+        if (!p.amChoking) this.#rechoke(out, now, false);
+        break;
+      case 'have':
+        this.#onHave(p, msg.index, out, now);
+        break;
+      case 'request':
+        this.#onRequest(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out, now);
+        break;
+      case 'cancel':
+        this.#onCancel(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out);
+        break;
+      case 'piece':
+        this.#onPiece(p, msg.index, msg.begin, msg.block, out, now);
+        break;
+      case 'reject-request':
+        if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
+        else this.#onReject(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out, now);
+        break;
+      case 'allowed-fast':
+        if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
+        else if (msg.index < this.pieceCount && p.allowedFastFromPeer.size < MAX_PEER_ALLOWED_FAST) {
+          p.allowedFastFromPeer.add(msg.index);
+          if (p.peerChoking) this.#fill(p, out, now);
+        }
+        break;
+      case 'suggest-piece':
+        // Advisory (BEP 6); Shoal's picker does not take suggestions.
+        if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
+        break;
+      default:
+        assertNever(msg);
+    }
+    return out;
+  }
+
+  /** The runtime sent the `piece` message of an earlier `read-block` (the socket took it). */
+  onBlockSent(key: PeerKey, block: BlockRef, now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    const p = this.#peers.get(key);
+    if (p === undefined) return out;
+    p.uploads.onReadDone();
+    p.uploadedBytes += block.length;
+    p.uploadMeter.add(block.length, now);
+    this.#uploaded += block.length;
+    this.#up.add(block.length, now);
+    this.#pumpUploads(p, out);
+    return out;
+  }
+
+  /** The runtime could not read an earlier `read-block`; a BEP 6 peer gets a reject. */
+  onReadFailed(key: PeerKey, block: BlockRef, _now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    const p = this.#peers.get(key);
+    if (p === undefined) return out;
+    p.uploads.onReadDone();
+    if (p.supportsFast) out.push(send(key, reject(block)));
+    this.#pumpUploads(p, out);
+    return out;
+  }
+
+  /** Storage's verdict on a piece announced by `piece-complete`. */
+  onPieceVerified(index: number, ok: boolean, now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    if (index < 0 || index >= this.pieceCount || this.#picker.have(index)) return out;
+    if (ok) {
+      this.#markHave(index, out, true);
+      this.#afterHaveChange(out, now);
+      return out;
+    }
+    this.#hashFailures++;
+    const size = this.#layout.pieceSize(index);
+    this.#wasted += size;
+    this.#downloaded = Math.max(0, this.#downloaded - size);
+    const contributors = this.#picker.onPieceFailed(index);
+    out.push({ type: 'event', event: { type: 'piece:failed', index, contributors } });
+    for (const key of this.#strikes.onPieceFailed(contributors, (k) => this.#peers.has(k))) {
+      const p = this.#peers.get(key)!;
+      out.push({ type: 'ban', peer: key, reason: 'hash-failures', strikes: this.#strikes.strikes(key) });
+      this.#forget(p, out, now);
+      this.#strikes.onBanned(key);
+    }
+    this.#fillAll(out, now);
+    return out;
+  }
+
+  /** Timers: request timeouts, snub detection and the periodic rechoke. */
+  tick(now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    const slow = new Set<PeerState>();
+    for (const p of this.#peers.values()) {
+      const { timedOut, becameSnubbed } = p.requests.checkTimeouts(now);
+      for (const r of timedOut) {
+        this.#picker.release(p.key, r);
+        out.push(send(p.key, { type: 'cancel', index: r.piece, begin: r.offset, length: r.length }));
+        slow.add(p);
+      }
+      if (becameSnubbed) out.push({ type: 'event', event: { type: 'peer:snubbed', peer: p.key } });
+    }
+    if (slow.size > 0) {
+      // The other peers get the released blocks first; the slow ones then get one request each.
+      for (const p of this.#peers.values()) if (!slow.has(p)) this.#fill(p, out, now);
+      for (const p of slow) this.#fill(p, out, now);
+    }
+    if (now >= this.#nextRechokeAt) this.#rechoke(out, now, true);
+    return out;
+  }
+
+  // ---------------------------------------------------------- message rules
+
+  #onBitfield(
+    p: PeerState,
+    msg:
+      | { readonly type: 'bitfield'; readonly bitfield: Uint8Array }
+      | { readonly type: 'have-all' | 'have-none' },
+    out: EngineAction[],
+    now: number,
+  ): void {
+    if (p.phase !== 'awaiting-bitfield') {
+      this.#close(p, 'duplicate-bitfield', out, now);
+      return;
+    }
+    if (msg.type !== 'bitfield' && !p.supportsFast) {
+      this.#close(p, 'fast-extension-violation', out, now);
+      return;
+    }
+    p.phase = 'active';
+    if (msg.type === 'have-all') p.pieces.setAll();
+    else if (msg.type === 'bitfield') {
+      let bf: Bitfield;
+      try {
+        bf = Bitfield.fromWire(msg.bitfield, this.pieceCount);
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+        this.#close(p, 'bad-bitfield', out, now, err);
+        return;
+      }
+      for (const i of bf.setIndexes()) p.pieces.set(i);
+    }
+    if (p.isSeed) {
+      p.countedAsSeed = true;
+      this.#picker.addSeed();
+    } else this.#picker.addPeerPieces(p.pieces.setIndexes());
+    if (this.#redundant(p)) {
+      this.#close(p, 'redundant', out, now);
+      return;
+    }
+    this.#recountInterest(p);
+    this.#updateInterest(p, out, now);
+  }
+
+  #onHave(p: PeerState, index: number, out: EngineAction[], now: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) {
+      this.#close(p, 'have-out-of-range', out, now);
+      return;
+    }
+    if (p.has(index)) return;
+    p.pieces.set(index);
+    this.#picker.addPeerHave(index);
+    if (this.#picker.wanted(index)) p.interesting++;
+    if (this.#redundant(p)) {
+      this.#close(p, 'redundant', out, now);
+      return;
+    }
+    this.#updateInterest(p, out, now);
+  }
+
+  #onChoke(p: PeerState, out: EngineAction[], now: number): void {
+    p.peerChoking = true;
+    // BEP 6: with the fast extension a choke no longer cancels requests; rejects will come.
+    if (p.supportsFast) {
+      this.#fill(p, out, now); // allowed-fast pieces may still be requested
+      return;
+    }
+    const dropped = p.requests.dropAll();
+    for (const r of dropped) this.#picker.release(p.key, r);
+    if (dropped.length > 0) this.#fillAll(out, now);
+  }
+
+  #onInterested(p: PeerState, out: EngineAction[], now: number): void {
+    p.peerInterested = true;
+    if (!p.amChoking) return;
+    // Fill a free regular slot at once instead of waiting for the next rechoke.
+    let unchoked = 0;
+    for (const q of this.#peers.values()) if (!q.amChoking) unchoked++;
+    if (unchoked < this.#choker.slots) this.#unchoke(p, out, now);
+  }
+
+  #onRequest(p: PeerState, r: BlockRef, out: EngineAction[], now: number): void {
+    const v = p.uploads.onRequest(r, this.#uploadView, p.amChoking, p.allowedFastForPeer);
+    switch (v.kind) {
+      case 'queued':
+        this.#pumpUploads(p, out);
+        break;
+      case 'duplicate':
+        break;
+      case 'refused':
+        if (p.supportsFast) out.push(send(p.key, reject(r)));
+        break;
+      case 'close':
+        this.#close(p, v.reason, out, now);
+        break;
+      default:
+        assertNever(v);
+    }
+  }
+
+  #onCancel(p: PeerState, r: BlockRef, out: EngineAction[]): void {
+    // BEP 6: every request gets exactly one answer, a piece or a reject, even when cancelled.
+    // A request already handed to storage is answered by its piece.
+    if (p.uploads.onCancel(r) && p.supportsFast) out.push(send(p.key, reject(r)));
+  }
+
+  #onPiece(
+    p: PeerState,
+    piece: number,
+    offset: number,
+    data: Uint8Array,
+    out: EngineAction[],
+    now: number,
+  ): void {
+    const block: BlockRef = { piece, offset, length: data.length };
+    const wasSnubbed = p.requests.isSnubbed;
+    const match = p.requests.onBlock(block, now);
+    if (match === 'unrequested') {
+      p.wastedBytes += data.length;
+      this.#wasted += data.length;
+      if (p.supportsFast || ++p.unrequestedBlocks > MAX_UNREQUESTED_BLOCKS) {
+        this.#close(p, 'unrequested-block', out, now);
+      }
+      return;
+    }
+    if (wasSnubbed && !p.requests.isSnubbed) {
+      out.push({ type: 'event', event: { type: 'peer:unsnubbed', peer: p.key } });
+    }
+    const receipt = this.#picker.onBlockReceived(p.key, block);
+    if (receipt.kind !== 'new') {
+      p.wastedBytes += data.length;
+      this.#wasted += data.length;
+    } else {
+      p.downloadedBytes += data.length;
+      p.downloadMeter.add(data.length, now);
+      this.#downloaded += data.length;
+      this.#down.add(data.length, now);
+      out.push({ type: 'write-block', piece, offset, data, peer: p.key });
+      for (const k of receipt.cancel) {
+        const q = this.#peers.get(k);
+        if (q === undefined || !q.requests.cancel(block)) continue;
+        out.push(send(k, { type: 'cancel', index: piece, begin: offset, length: block.length }));
+        this.#fill(q, out, now);
+      }
+      if (receipt.pieceComplete) out.push({ type: 'piece-complete', index: piece });
+    }
+    // Refills the pipeline, or says not-interested once the last wanted request is answered.
+    this.#updateInterest(p, out, now);
+  }
+
+  #onReject(p: PeerState, r: BlockRef, out: EngineAction[], now: number): void {
+    const match = p.requests.onReject(r);
+    if (match === 'unrequested') {
+      if (++p.unexpectedRejects > MAX_UNEXPECTED_REJECTS) this.#close(p, 'unexpected-reject', out, now);
+      return;
+    }
+    if (match === 'cancelled') return;
+    this.#picker.release(p.key, r);
+    // Offer the block to the other peers first, so a peer that keeps rejecting it does not get
+    // it straight back.
+    for (const q of this.#peers.values()) if (q !== p) this.#fill(q, out, now);
+    this.#fill(p, out, now);
+  }
+
+  // --------------------------------------------------------- state changes
+
+  /** Piece `i` is verified: announce it, and update interest. */
+  #markHave(i: number, out: EngineAction[], event: boolean): void {
+    const wasWanted = this.#picker.wanted(i);
+    this.#picker.onPieceVerified(i);
+    if (event) out.push({ type: 'event', event: { type: 'piece:verified', index: i } });
+    for (const q of this.#peers.values()) {
+      out.push(send(q.key, { type: 'have', index: i }));
+      if (wasWanted && q.has(i)) q.interesting = Math.max(0, q.interesting - 1);
+      if (q.supportsFast && q.allowedFastForPeer.has(i))
+        out.push(send(q.key, { type: 'allowed-fast', index: i }));
+    }
+  }
+
+  /** After pieces became have: interest, finish, redundant connections. */
+  #afterHaveChange(out: EngineAction[], now: number): void {
+    for (const q of [...this.#peers.values()]) {
+      if (this.#redundant(q)) this.#close(q, 'redundant', out, now);
+      else this.#updateInterest(q, out, now);
+    }
+    this.#checkDone(out);
+  }
+
+  /** After priorities changed: recount interest, and pick again. */
+  #afterWantedChange(now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    for (const q of this.#peers.values()) this.#recountInterest(q);
+    this.#afterHaveChange(out, now);
+    if (!this.#picker.isFinished) this.#doneEmitted = false;
+    this.#fillAll(out, now);
+    return out;
+  }
+
+  #checkDone(out: EngineAction[]): void {
+    if (this.#picker.isFinished && !this.#doneEmitted) {
+      this.#doneEmitted = true;
+      out.push({ type: 'done' });
+    }
+  }
+
+  /** We are finished and the peer has everything: the connection is useless to both. */
+  #redundant(p: PeerState): boolean {
+    return this.#picker.isFinished && p.isSeed;
+  }
+
+  #recountInterest(p: PeerState): void {
+    let n = 0;
+    if (p.isSeed) n = this.#picker.wantedLeftPieces;
+    else for (const i of p.pieces.setIndexes()) if (this.#picker.wanted(i)) n++;
+    p.interesting = n;
+  }
+
+  /** Sends interested / not interested when the peer's usefulness changed. */
+  #updateInterest(p: PeerState, out: EngineAction[], now: number): void {
+    const want = p.interesting > 0 && !this.#picker.isFinished;
+    if (want && !p.amInterested) {
+      p.amInterested = true;
+      out.push(send(p.key, { type: 'interested' }));
+      this.#fill(p, out, now);
+    } else if (!want && p.amInterested && p.requests.outstanding === 0) {
+      p.amInterested = false;
+      out.push(send(p.key, { type: 'not-interested' }));
+    } else if (want) this.#fill(p, out, now);
+  }
+
+  /** Tops up the peer's request pipeline. */
+  #fill(p: PeerState, out: EngineAction[], now: number): void {
+    if (!p.amInterested || !this.#peers.has(p.key)) return;
+    let only: ReadonlySet<number> | undefined;
+    if (p.peerChoking) {
+      if (p.allowedFastFromPeer.size === 0) return;
+      only = p.allowedFastFromPeer;
+    }
+    const n = p.requests.freeSlots(now);
+    if (n <= 0) return;
+    const maxBusy = p.requests.outstanding === 0 ? ENDGAME_BUSY_PER_PEER : 0;
+    for (const b of this.#picker.pick(p, n, { onlyPieces: only, maxBusy })) {
+      p.requests.onRequestSent(b, now);
+      out.push(send(p.key, { type: 'request', index: b.piece, begin: b.offset, length: b.length }));
+    }
+  }
+
+  #fillAll(out: EngineAction[], now: number): void {
+    for (const p of this.#peers.values()) this.#fill(p, out, now);
+  }
+
+  /** Hands queued requests to storage, within the reads-in-flight bound. */
+  #pumpUploads(p: PeerState, out: EngineAction[]): void {
+    for (const r of p.uploads.nextReads()) {
+      out.push({ type: 'read-block', peer: p.key, piece: r.piece, offset: r.offset, length: r.length });
+    }
+  }
+
+  #unchoke(p: PeerState, out: EngineAction[], now: number): void {
+    p.amChoking = false;
+    p.lastUnchokedAt = now;
+    p.uploads.onUnchoke();
+    out.push(send(p.key, { type: 'unchoke' }));
+  }
+
+  #choke(p: PeerState, out: EngineAction[]): void {
+    p.amChoking = true;
+    out.push(send(p.key, { type: 'choke' }));
+    // BEP 6: choke first, then reject the queued requests (allowed-fast ones stay); without
+    // BEP 6 the choke itself discards them (BEP 3).
+    for (const r of p.uploads.onChoke(p.allowedFastForPeer)) {
+      if (p.supportsFast) out.push(send(p.key, reject(r)));
+    }
+  }
+
+  #rechoke(out: EngineAction[], now: number, scheduled: boolean): void {
+    if (scheduled) this.#nextRechokeAt = now + this.#rechokeMs;
+    const views: ChokerPeerView[] = [];
+    for (const p of this.#peers.values()) {
+      views.push({
+        key: p.key,
+        isInterested: p.peerInterested,
+        isChoked: p.amChoking,
+        downloadRate: p.downloadMeter.rate(now),
+        uploadRate: p.uploadMeter.rate(now),
+        isSnubbed: p.requests.isSnubbed,
+        connectedAt: p.connectedAt,
+        lastUnchokedAt: p.lastUnchokedAt,
+      });
+    }
+    const mode = this.#picker.isFinished ? 'seed' : 'leech';
+    const d = this.#choker.rechoke(views, now, this.#random, mode);
+    for (const k of d.choke) {
+      const p = this.#peers.get(k);
+      if (p !== undefined) this.#choke(p, out);
+    }
+    for (const k of d.unchoke) {
+      const p = this.#peers.get(k);
+      if (p !== undefined) this.#unchoke(p, out, now);
+    }
+  }
+
+  #close(p: PeerState, reason: CloseReason, out: EngineAction[], now: number, error?: ShoalError): void {
+    out.push(
+      error === undefined
+        ? { type: 'close', peer: p.key, reason }
+        : { type: 'close', peer: p.key, reason, error },
+    );
+    this.#forget(p, out, now);
+  }
+
+  /** Removes a peer: its requests go back to the picker, its pieces leave the availability. */
+  #forget(p: PeerState, out: EngineAction[], now: number): void {
+    if (!this.#peers.delete(p.key)) return;
+    for (const r of p.requests.dropAll()) this.#picker.release(p.key, r);
+    if (p.countedAsSeed) this.#picker.removeSeed();
+    else this.#picker.removePeerPieces(p.pieces.setIndexes());
+    this.#choker.removePeer(p.key);
+    this.#strikes.forget(p.key);
+    if (!p.amChoking && p.peerInterested) this.#rechoke(out, now, false);
+    this.#fillAll(out, now);
+  }
+}
+
+/** Messages that may come before the bitfield without ending the bitfield phase. */
+const PHASELESS: ReadonlySet<WireMessage['type']> = new Set([
+  'keep-alive',
+  'port',
+  'extended',
+  'unknown',
+  'hash-request',
+  'hashes',
+  'hash-reject',
+]);
+
+function send(peer: PeerKey, msg: EncodableMessage): EngineAction {
+  return { type: 'send', peer, msg };
+}
+
+function reject(r: BlockRef): EncodableMessage {
+  return { type: 'reject-request', index: r.piece, begin: r.offset, length: r.length };
+}
+
+function assertNever(x: never): never {
+  throw new TypeError(`unhandled case ${JSON.stringify(x)}`);
+}
