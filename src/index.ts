@@ -1,2 +1,9 @@
+/**
+ * Shoal's public API. The session is the product; the lower layers are exported for tools and
+ * embedders that need them (parsing torrents, creating them, speaking the wire protocol).
+ */
 export * from './codec/index.js';
+export * from './metainfo/index.js';
+export * from './session/index.js';
 export * from './shared/errors.js';
+export { type CreatedTorrent, type CreateTorrentOptions, createTorrent, HashPool } from './storage/index.js';

@@ -1,4 +1,5 @@
 export { base32Decode, base32Encode } from './base32.js';
+export * from './create.js';
 export * from './errors.js';
 export { storagePath } from './file-tree.js';
 export {
@@ -11,5 +12,11 @@ export {
 } from './magnet.js';
 export * from './merkle.js';
 export { type ParseTorrentOptions, parseInfoDict, parseTorrent } from './parse.js';
-export { assertSafePath, assertSafePathComponent, joinSafe, unsafePathComponentReason } from './path-safety.js';
+export {
+  assertSafePath,
+  assertSafePathComponent,
+  joinSafe,
+  unsafePathComponentReason,
+} from './path-safety.js';
+export * from './piece-size.js';
 export * from './types.js';

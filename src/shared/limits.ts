@@ -3,6 +3,7 @@
  * constant here, listed in docs/LIMITS.md, and crossed by at least one test.
  */
 
+// --- codec and metainfo ---
 /** Deepest nesting of bencoded lists/dictionaries accepted (libtorrent uses the same). */
 export const MAX_BENCODE_DEPTH = 100;
 /** Most values (integers, strings, lists, dicts) one bencode document may hold. */
@@ -220,3 +221,23 @@ export const MAX_DHT_EVENT_QUEUE = 4096;
 export const MAX_DHT_SEND_QUEUE = 4096;
 /** Most recent BEP 42 `ip` votes kept to decide our external address. */
 export const MAX_DHT_IP_VOTES = 32;
+
+// --- net / session ---
+/** Time a peer has to complete the handshake, in ms. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Time to establish an outgoing TCP connection, in ms. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+/** A keep-alive is sent after this long without sending anything (BEP 3: two minutes). */
+export const KEEP_ALIVE_INTERVAL_MS = 90_000;
+/** A peer that sent nothing for this long is disconnected. */
+export const PEER_IDLE_TIMEOUT_MS = 180_000;
+/** Connections per torrent, both directions. */
+export const MAX_CONNECTIONS_PER_TORRENT = 80;
+/** Connections per session, both directions. */
+export const MAX_CONNECTIONS_TOTAL = 400;
+/** Outgoing connection attempts in progress per torrent. */
+export const MAX_HALF_OPEN_PER_TORRENT = 16;
+/** Known (not necessarily connected) peer addresses kept per torrent. */
+export const MAX_KNOWN_PEERS_PER_TORRENT = 4000;
+/** Unverified block bytes being written to disk per torrent before peers are paused. */
+export const MAX_PENDING_WRITE_BYTES = 32 * 1024 * 1024;

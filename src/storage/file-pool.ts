@@ -105,7 +105,12 @@ export class FilePool {
     try {
       let done = 0;
       while (done < length) {
-        const { bytesRead } = await e.handle.read(target, targetOffset + done, length - done, position + done);
+        const { bytesRead } = await e.handle.read(
+          target,
+          targetOffset + done,
+          length - done,
+          position + done,
+        );
         if (bytesRead === 0) {
           throw new StorageError(ErrorCode.StorageIo, `short read from ${path}`, path, 'read');
         }

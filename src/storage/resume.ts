@@ -56,7 +56,12 @@ export function encodeResume(r: ResumeRecord): Uint8Array {
  */
 export function decodeResume(
   bytes: Uint8Array,
-  expect: { infoHashV1?: Uint8Array | undefined; infoHashV2?: Uint8Array | undefined; pieceCount: number; fileCount: number },
+  expect: {
+    infoHashV1?: Uint8Array | undefined;
+    infoHashV2?: Uint8Array | undefined;
+    pieceCount: number;
+    fileCount: number;
+  },
 ): ResumeRecord | undefined {
   if (bytes.length > MAX_RESUME_BYTES) return undefined;
   let d: ReturnType<typeof asDict>;
@@ -68,8 +73,10 @@ export function decodeResume(
   if (d === undefined || asInt(d.get('version')) !== VERSION) return undefined;
   const v1 = asBytes(d.get('info-hash'));
   const v2 = asBytes(d.get('info-hash2'));
-  if (expect.infoHashV1 !== undefined && (v1 === undefined || !bytesEqual(v1, expect.infoHashV1))) return undefined;
-  if (expect.infoHashV2 !== undefined && (v2 === undefined || !bytesEqual(v2, expect.infoHashV2))) return undefined;
+  if (expect.infoHashV1 !== undefined && (v1 === undefined || !bytesEqual(v1, expect.infoHashV1)))
+    return undefined;
+  if (expect.infoHashV2 !== undefined && (v2 === undefined || !bytesEqual(v2, expect.infoHashV2)))
+    return undefined;
   const pieces = asBytes(d.get('pieces'));
   if (pieces === undefined || pieces.length !== Math.ceil(expect.pieceCount / 8)) return undefined;
   const list = asList(d.get('files'));

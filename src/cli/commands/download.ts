@@ -1,0 +1,230 @@
+/**
+ * `shoal download` and `shoal seed`: run one torrent in a session until it is done (or, when
+ * seeding, until interrupted), with a live progress bar on a TTY and plain lines otherwise.
+ * Ctrl-C / SIGTERM close the session cleanly, which saves the resume record.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { parsePeerAddress } from '../../metainfo/index.js';
+import { Session, type Torrent } from '../../session/index.js';
+import { formatBytes, formatDuration, UsageError } from '../output.js';
+import { loadTorrentOrMagnet } from './info.js';
+
+interface SwarmFlags {
+  port: string;
+  peer: string[];
+  seed?: boolean;
+  only: string[];
+  json?: boolean;
+  downloadLimit?: string;
+  uploadLimit?: string;
+}
+
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`invalid --port "${text}"`);
+  return n;
+}
+
+function parseRate(text: string | undefined, flag: string): number {
+  if (text === undefined) return 0;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)$/i.exec(text.trim());
+  if (m === null) throw new UsageError(`invalid ${flag} "${text}" (bytes/s, e.g. 500k, 2m)`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()] ?? 1;
+  return Math.round(Number(m[1]) * mult);
+}
+
+/** Runs until the returned promise settles; resolves on SIGINT/SIGTERM. */
+function untilSignal(): { promise: Promise<string>; dispose(): void } {
+  let dispose = () => {};
+  const promise = new Promise<string>((resolve) => {
+    const on = (sig: NodeJS.Signals) => resolve(sig);
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+    dispose = () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    };
+  });
+  return { promise, dispose };
+}
+
+/** Prints progress: a bar on a TTY, a line every few seconds otherwise. */
+function startProgress(torrent: Torrent, label: string): { stop(): void } {
+  const tty = process.stderr.isTTY === true;
+  const t0 = performance.now();
+  let bar: SingleBar | undefined;
+  let multi: MultiBar | undefined;
+  if (tty) {
+    multi = new MultiBar(
+      {
+        format: `${label} [{bar}] {percentage}% | ↓ {down}/s ↑ {up}/s | {peers} peers | ETA {eta_h}`,
+        barsize: 28,
+        hideCursor: true,
+        stream: process.stderr,
+        clearOnComplete: false,
+      },
+      Presets.shades_classic,
+    );
+    bar = multi.create(torrent.stats().pieceCount || 1, 0, {});
+  }
+  const tick = () => {
+    const s = torrent.stats();
+    const payload = {
+      down: formatBytes(Math.round(s.downloadRate)),
+      up: formatBytes(Math.round(s.uploadRate)),
+      peers: s.peerCount,
+      eta_h:
+        s.leftBytes === 0 ? '0s' : s.downloadRate > 0 ? formatDuration(s.leftBytes / s.downloadRate) : '--',
+    };
+    if (bar !== undefined) bar.update(s.haveCount, payload);
+    else {
+      const pct = s.pieceCount === 0 ? 100 : (100 * s.haveCount) / s.pieceCount;
+      const secs = ((performance.now() - t0) / 1000).toFixed(0);
+      process.stderr.write(
+        `[${secs}s] ${label} ${pct.toFixed(1)}% ${s.haveCount}/${s.pieceCount} pieces, ↓ ${payload.down}/s ↑ ${payload.up}/s, ${s.peerCount} peers, left ${formatBytes(s.leftBytes)}\n`,
+      );
+    }
+  };
+  const timer = setInterval(tick, tty ? 250 : 2000);
+  return {
+    stop() {
+      clearInterval(timer);
+      tick();
+      multi?.stop();
+    },
+  };
+}
+
+function addPeers(torrent: Torrent, peers: readonly string[]): void {
+  for (const text of peers) {
+    const p = parsePeerAddress(text, '--peer');
+    torrent.addPeer(p.host, p.port);
+  }
+}
+
+export function registerDownloadCommands(program: Command): void {
+  program
+    .command('download')
+    .description('download a torrent into a folder (and optionally keep seeding it)')
+    .argument('<torrent>', 'a .torrent file (or a magnet: URI)')
+    .requiredOption('-o, --output <dir>', 'folder to download into')
+    .option('-p, --port <n>', 'TCP port to listen on for peers (0 = any)', '0')
+    .option('--peer <host:port>', 'a peer to connect to; repeatable', collect, [])
+    .option('--seed', 'keep seeding after the download completes (until Ctrl-C)')
+    .option('--no-seed', 'exit as soon as the download is complete (default)')
+    .option('--only <index>', 'download only this file index (see `shoal info`); repeatable', collect, [])
+    .option('--download-limit <rate>', 'global download limit, bytes/s (e.g. 2m)')
+    .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)')
+    .action(async (source: string, flags: SwarmFlags & { output: string }) => {
+      const loaded = await loadTorrentOrMagnet(source);
+      if (loaded.kind !== 'torrent') {
+        throw new UsageError(
+          'downloading from a magnet link needs metadata exchange, which is not available yet',
+        );
+      }
+      const m = loaded.metainfo;
+      let filePriorities: number[] | undefined;
+      if (flags.only.length > 0) {
+        const wanted = new Set<number>();
+        for (const text of flags.only) {
+          const i = Number(text);
+          if (!Number.isInteger(i) || i < 0 || i >= m.files.length || m.files[i]!.isPadding) {
+            throw new UsageError(`--only ${text}: no such file index (see \`shoal info\`)`);
+          }
+          wanted.add(i);
+        }
+        filePriorities = m.files.map((_, i) => (wanted.has(i) ? 1 : 0));
+      }
+      const out = resolve(flags.output);
+      const session = await Session.create({
+        port: parsePort(flags.port),
+        downloadDir: out,
+        resumeDir: join(out, '.shoal'),
+        downloadRateLimit: parseRate(flags.downloadLimit, '--download-limit'),
+        uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
+      });
+      const signal = untilSignal();
+      let progress: { stop(): void } | undefined;
+      try {
+        const torrent = await session.addTorrent(m, filePriorities === undefined ? {} : { filePriorities });
+        process.stderr.write(`listening on port ${session.port}\n`);
+        const failed = torrent.next('error').then((e) => Promise.reject(e.error));
+        failed.catch(() => {}); // observed through the races below
+        progress = startProgress(torrent, m.name);
+        addPeers(torrent, flags.peer);
+        const done = torrent.isFinished ? Promise.resolve() : torrent.next('done').then(() => undefined);
+        const first = await Promise.race([done.then(() => 'done'), signal.promise, failed]);
+        progress.stop();
+        progress = undefined;
+        if (first !== 'done') {
+          process.stderr.write(`interrupted (${first}); resume data saved\n`);
+          process.exitCode = 130;
+          return;
+        }
+        const s = torrent.stats();
+        process.stdout.write(
+          `complete: ${m.name} (${formatBytes(m.totalLength - s.leftBytes)}) verified in ${out}\n`,
+        );
+        if (flags.seed) {
+          process.stderr.write('seeding; press Ctrl-C to stop\n');
+          progress = startProgress(torrent, `seeding ${m.name}`);
+          await Promise.race([signal.promise, failed]);
+        }
+      } finally {
+        progress?.stop();
+        signal.dispose();
+        await session.close();
+      }
+    });
+
+  program
+    .command('seed')
+    .description('serve a torrent from data you already have')
+    .argument('<torrent>', 'the .torrent file')
+    .argument('<path>', "the torrent's data: the file/folder itself, or the folder that contains it")
+    .option('-p, --port <n>', 'TCP port to listen on for peers (0 = any)', '0')
+    .option('--peer <host:port>', 'a peer to connect to; repeatable', collect, [])
+    .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)')
+    .action(async (source: string, path: string, flags: SwarmFlags) => {
+      const loaded = await loadTorrentOrMagnet(source);
+      if (loaded.kind !== 'torrent') throw new UsageError('seeding needs a .torrent file');
+      const m = loaded.metainfo;
+      const abs = resolve(path);
+      let dir: string;
+      if (existsSync(join(abs, m.name))) dir = abs;
+      else if (basename(abs) === m.name && existsSync(abs)) dir = dirname(abs);
+      else throw new UsageError(`cannot find "${m.name}" at ${abs}`);
+      const session = await Session.create({
+        port: parsePort(flags.port),
+        downloadDir: dir,
+        uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
+      });
+      const signal = untilSignal();
+      let progress: { stop(): void } | undefined;
+      try {
+        process.stderr.write(`checking ${m.name}…\n`);
+        const torrent = await session.addTorrent(m);
+        const s = torrent.stats();
+        if (!torrent.isFinished) {
+          process.stderr.write(
+            `warning: only ${s.haveCount}/${s.pieceCount} pieces of ${m.name} verified; seeding what is there\n`,
+          );
+        }
+        process.stdout.write(`seeding ${m.name} on port ${session.port}\n`);
+        const failed = torrent.next('error').then((e) => Promise.reject(e.error));
+        failed.catch(() => {}); // observed through the race below
+        addPeers(torrent, flags.peer);
+        progress = startProgress(torrent, `seeding ${m.name}`);
+        await Promise.race([signal.promise, failed]);
+      } finally {
+        progress?.stop();
+        signal.dispose();
+        await session.close();
+      }
+    });
+}

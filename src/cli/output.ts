@@ -1,0 +1,47 @@
+/** Formatting and error helpers shared by the CLI commands. */
+import { isShoalError } from '../shared/errors.js';
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** 1536 → "1.5 KiB". */
+export function formatBytes(n: number): string {
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${UNITS[u]}`;
+}
+
+/** Parses "16384", "16k", "1m", "4MiB" into bytes; `undefined` when malformed. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+)\s*([kmgt]?)(i?b)?$/i.exec(text.trim());
+  if (m === null) return undefined;
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase()] ?? 1;
+  const n = Number(m[1]) * mult;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Seconds → "1h02m", "3m05s", "12s". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '--';
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+/** An error the user caused (bad arguments), printed without a stack. */
+export class UsageError extends Error {}
+
+/** One clear line for any error; stacks only for programmer errors and only with SHOAL_DEBUG. */
+export function describeError(e: unknown): string {
+  if (isShoalError(e)) return `${e.message} (${e.code})`;
+  if (e instanceof UsageError) return e.message;
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return typeof code === 'string' ? `${e.message} (${code})` : e.message;
+  }
+  return String(e);
+}

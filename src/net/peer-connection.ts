@@ -1,0 +1,218 @@
+/**
+ * One TCP connection to a peer: handshake, framing, and writes with back-pressure.
+ *
+ * A thin adapter (STYLE §2): socket `'data'` → {@link FrameDecoder.push} → `onMessage`; the
+ * protocol decisions live in the engine. Outgoing bytes are written straight to the socket; a
+ * write that finds the socket's buffer above its high-water mark reports `false`, and
+ * {@link PeerConnection.whenWritable} resolves on `'drain'`, which is how uploads follow the
+ * peer's real reading speed instead of growing an unbounded queue.
+ *
+ * Lifecycle: `connecting` (outgoing only) → `handshaking` → `open` → `closed`. Any decode error,
+ * socket error, or handshake timeout closes the connection once, with a reason.
+ */
+import type { Socket } from 'node:net';
+import { ErrorCode, ShoalError } from '../shared/errors.js';
+import { HANDSHAKE_TIMEOUT_MS } from '../shared/limits.js';
+import {
+  type EncodableMessage,
+  encodeHandshake,
+  encodeMessage,
+  encodePieceHeader,
+  FrameDecoder,
+  type Handshake,
+  type WireMessage,
+} from '../wire/index.js';
+
+export type ConnectionState = 'handshaking' | 'open' | 'closed';
+
+/** Socket write buffer level above which writes report back-pressure. */
+export const WRITE_HIGH_WATER_BYTES = 256 * 1024;
+
+export interface PeerConnectionHandlers {
+  /** The peer's handshake arrived; return false to close. */
+  onHandshake(h: Handshake): boolean;
+  onMessages(msgs: WireMessage[]): void;
+  /** Called once. `error` is set for protocol/socket failures, unset for a clean close. */
+  onClose(reason: string, error?: Error): void;
+  /** Payload bytes arrived; returns ms to stop reading for (download rate limit), or 0. */
+  onBytesReceived?(n: number): number;
+}
+
+export interface PeerConnectionInit {
+  readonly socket: Socket;
+  /** We dialled (true) or accepted (false). */
+  readonly outgoing: boolean;
+  readonly handlers: PeerConnectionHandlers;
+  /** @default HANDSHAKE_TIMEOUT_MS */
+  readonly handshakeTimeoutMs?: number;
+}
+
+export class PeerConnection {
+  readonly socket: Socket;
+  readonly outgoing: boolean;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  #state: ConnectionState = 'handshaking';
+  readonly #decoder = new FrameDecoder({ handshake: true });
+  #handlers: PeerConnectionHandlers;
+  #throttleTimer: NodeJS.Timeout | undefined;
+  #pausedByUser = false;
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  #drainWaiters: (() => void)[] = [];
+  /** Last time (ms, performance clock) bytes arrived / were written. */
+  lastReceivedAt = performance.now();
+  lastSentAt = performance.now();
+  bytesReceived = 0;
+  bytesSent = 0;
+
+  constructor(init: PeerConnectionInit) {
+    this.socket = init.socket;
+    this.outgoing = init.outgoing;
+    this.#handlers = init.handlers;
+    this.remoteAddress = init.socket.remoteAddress ?? '';
+    this.remotePort = init.socket.remotePort ?? 0;
+    init.socket.setNoDelay(true);
+    this.#handshakeTimer = setTimeout(() => {
+      this.close('handshake-timeout', new ShoalError(ErrorCode.NetTimeout, 'handshake timed out', {}));
+    }, init.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    this.#handshakeTimer.unref();
+    init.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    init.socket.on('drain', () => this.#onDrain());
+    init.socket.on('error', (err) => this.close('socket-error', err));
+    init.socket.on('close', () => this.close('socket-closed'));
+    init.socket.on('end', () => this.close('peer-closed'));
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get isOpen(): boolean {
+    return this.#state !== 'closed';
+  }
+
+  /** Bytes queued in the socket but not yet handed to the kernel. */
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+
+  /** True when the socket buffer is below the high-water mark. */
+  get isWritable(): boolean {
+    return this.#state !== 'closed' && this.socket.writableLength < WRITE_HIGH_WATER_BYTES;
+  }
+
+  /** Tells the decoder the piece count (bitfields are then checked exactly). */
+  setPieceCount(n: number): void {
+    this.#decoder.setPieceCount(n);
+  }
+
+  sendHandshake(h: Handshake): void {
+    this.#write(encodeHandshake(h));
+  }
+
+  /** Writes one message; false when the socket is above its high-water mark. */
+  send(msg: EncodableMessage): boolean {
+    return this.#write(encodeMessage(msg));
+  }
+
+  /** Writes a `piece` message without copying the block. */
+  sendPiece(index: number, begin: number, block: Uint8Array): boolean {
+    if (this.#state === 'closed') return false;
+    this.socket.cork();
+    this.#write(encodePieceHeader(index, begin, block.length));
+    const ok = this.#write(block);
+    this.socket.uncork();
+    return ok;
+  }
+
+  /** Resolves when the socket buffer drained below the high-water mark (or the connection closed). */
+  whenWritable(): Promise<void> {
+    if (this.isWritable || this.#state === 'closed') return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Hands the connection to a new owner (after the handshake matched a torrent). */
+  rebind(handlers: PeerConnectionHandlers): void {
+    this.#handlers = handlers;
+  }
+
+  /** Stops reading from the socket (download back-pressure). */
+  pauseReading(): void {
+    this.#pausedByUser = true;
+    if (this.#state !== 'closed') this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.#pausedByUser = false;
+    if (this.#state !== 'closed' && this.#throttleTimer === undefined) this.socket.resume();
+  }
+
+  /** Closes once; later calls do nothing. */
+  close(reason: string, error?: Error): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+    if (this.#throttleTimer !== undefined) clearTimeout(this.#throttleTimer);
+    this.#throttleTimer = undefined;
+    this.socket.destroy();
+    this.#onDrain();
+    this.#handlers.onClose(reason, error);
+  }
+
+  #write(bytes: Uint8Array): boolean {
+    if (this.#state === 'closed') return false;
+    this.bytesSent += bytes.length;
+    this.lastSentAt = performance.now();
+    this.socket.write(bytes);
+    return this.socket.writableLength < WRITE_HIGH_WATER_BYTES;
+  }
+
+  #onDrain(): void {
+    if (this.#drainWaiters.length === 0) return;
+    if (this.#state !== 'closed' && !this.isWritable) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state === 'closed') return;
+    this.bytesReceived += chunk.length;
+    this.lastReceivedAt = performance.now();
+    const pauseMs = this.#handlers.onBytesReceived?.(chunk.length) ?? 0;
+    if (pauseMs > 0 && this.#throttleTimer === undefined) {
+      this.socket.pause();
+      this.#throttleTimer = setTimeout(() => {
+        this.#throttleTimer = undefined;
+        if (this.#state !== 'closed' && !this.#pausedByUser) this.socket.resume();
+      }, pauseMs);
+    }
+    let msgs: WireMessage[];
+    try {
+      msgs = this.#decoder.push(chunk);
+    } catch (e) {
+      this.close('protocol-error', e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
+    if (msgs.length === 0) return;
+    let start = 0;
+    if (this.#state === 'handshaking') {
+      const first = msgs[0]!;
+      if (first.type !== 'handshake') {
+        this.close('protocol-error', new ShoalError(ErrorCode.WireBadHandshake, 'expected a handshake', {}));
+        return;
+      }
+      if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
+      this.#handshakeTimer = undefined;
+      this.#state = 'open';
+      if (!this.#handlers.onHandshake(first)) {
+        this.close('handshake-rejected');
+        return;
+      }
+      start = 1;
+    }
+    if (this.#state !== 'open') return;
+    if (start < msgs.length) this.#handlers.onMessages(start === 0 ? msgs : msgs.slice(start));
+  }
+}

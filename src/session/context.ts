@@ -1,0 +1,20 @@
+import type { Socket } from 'node:net';
+import type { ResolvedOptions } from './options.js';
+
+/** What a torrent runtime needs from its session (a narrow view, not the Session itself). */
+export interface SessionContext {
+  readonly options: ResolvedOptions;
+  readonly peerId: Uint8Array;
+  /** Monotonic clock, ms. */
+  now(): number;
+  /** The TCP port peers can reach us on (0 when not listening). */
+  listenPort(): number;
+  /** False when the session-wide connection limit is reached. */
+  canOpenConnection(): boolean;
+  /** Counts an open connection against the session limit until it closes. */
+  trackConnection(socket: Socket): void;
+  /** Accounts received bytes against the global download limit; returns ms to pause reading. */
+  throttleDown(bytes: number): number;
+  /** Takes upload tokens for `bytes`; returns ms to wait before sending. */
+  throttleUp(bytes: number): number;
+}

@@ -1,0 +1,98 @@
+/**
+ * `SessionOptions` is the one user-facing configuration of a Shoal node (STYLE §5). Every field
+ * is optional; {@link resolveOptions} is the only place that knows the defaults.
+ */
+import { availableParallelism } from 'node:os';
+import type { TorrentEngineOptions } from '../engine/index.js';
+import { ErrorCode, ShoalError } from '../shared/errors.js';
+import {
+  MAX_CONNECTIONS_PER_TORRENT,
+  MAX_CONNECTIONS_TOTAL,
+  MAX_HALF_OPEN_PER_TORRENT,
+} from '../shared/limits.js';
+
+export interface SessionOptions {
+  /** TCP port to listen on for peers; 0 picks a free one. @default 0 */
+  readonly port?: number;
+  /** Address to listen on. @default '0.0.0.0' */
+  readonly host?: string;
+  /** Accept incoming connections at all. @default true */
+  readonly listen?: boolean;
+  /** Folder new torrents are downloaded into, unless a torrent names its own. @default process.cwd() */
+  readonly downloadDir?: string;
+  /** Folder for fast-resume records; none are written when unset. */
+  readonly resumeDir?: string;
+  /** 20-byte peer id; default: `-SH0100-` + 12 random characters. */
+  readonly peerId?: Uint8Array;
+  /** Global download limit, bytes/s; 0 = unlimited. @default 0 */
+  readonly downloadRateLimit?: number;
+  /** Global upload limit, bytes/s; 0 = unlimited. @default 0 */
+  readonly uploadRateLimit?: number;
+  /** @default MAX_CONNECTIONS_PER_TORRENT */
+  readonly maxConnectionsPerTorrent?: number;
+  /** @default MAX_CONNECTIONS_TOTAL */
+  readonly maxConnections?: number;
+  /** @default MAX_HALF_OPEN_PER_TORRENT */
+  readonly maxHalfOpenPerTorrent?: number;
+  /** Hashing threads. @default the machine's cores */
+  readonly hashThreads?: number;
+  /** Engine tunables (choker slots, request queue time, …) for every torrent. */
+  readonly engine?: TorrentEngineOptions;
+}
+
+export interface ResolvedOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly listen: boolean;
+  readonly downloadDir: string;
+  readonly resumeDir: string | undefined;
+  readonly peerId: Uint8Array | undefined;
+  readonly downloadRateLimit: number;
+  readonly uploadRateLimit: number;
+  readonly maxConnectionsPerTorrent: number;
+  readonly maxConnections: number;
+  readonly maxHalfOpenPerTorrent: number;
+  readonly hashThreads: number;
+  readonly engine: TorrentEngineOptions;
+}
+
+function bad(field: string, why: string): ShoalError {
+  return new ShoalError(ErrorCode.SessionInvalidArgument, `invalid option ${field}: ${why}`, { field });
+}
+
+function count(v: number | undefined, field: string, dflt: number, min = 0): number {
+  if (v === undefined) return dflt;
+  if (!Number.isSafeInteger(v) || v < min) throw bad(field, `expected an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
+  const port = count(o.port, 'port', 0);
+  if (port > 65535) throw bad('port', 'must be ≤ 65535');
+  if (o.peerId !== undefined && o.peerId.length !== 20) throw bad('peerId', 'must be 20 bytes');
+  return Object.freeze({
+    port,
+    host: o.host ?? '0.0.0.0',
+    listen: o.listen ?? true,
+    downloadDir: o.downloadDir ?? process.cwd(),
+    resumeDir: o.resumeDir,
+    peerId: o.peerId,
+    downloadRateLimit: count(o.downloadRateLimit, 'downloadRateLimit', 0),
+    uploadRateLimit: count(o.uploadRateLimit, 'uploadRateLimit', 0),
+    maxConnectionsPerTorrent: count(
+      o.maxConnectionsPerTorrent,
+      'maxConnectionsPerTorrent',
+      MAX_CONNECTIONS_PER_TORRENT,
+      1,
+    ),
+    maxConnections: count(o.maxConnections, 'maxConnections', MAX_CONNECTIONS_TOTAL, 1),
+    maxHalfOpenPerTorrent: count(
+      o.maxHalfOpenPerTorrent,
+      'maxHalfOpenPerTorrent',
+      MAX_HALF_OPEN_PER_TORRENT,
+      1,
+    ),
+    hashThreads: count(o.hashThreads, 'hashThreads', availableParallelism(), 1),
+    engine: o.engine ?? {},
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * `Session`: the public library API of a Shoal node. One session owns one TCP listener, one
+ * hash pool, one file-handle pool, the global rate limits and every torrent; `close()`
+ * releases all of them.
+ *
+ * ```ts
+ * const session = await Session.create({ downloadDir: './downloads', port: 6881 });
+ * const torrent = await session.addTorrent(torrentFileBytes);
+ * torrent.addPeer('127.0.0.1', 51413);
+ * await torrent.next('done');
+ * await session.close();
+ * ```
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
+import { type Metainfo, parseTorrent } from '../metainfo/index.js';
+import { PeerConnection } from '../net/peer-connection.js';
+import { ErrorCode, ShoalError } from '../shared/errors.js';
+import { toHex } from '../shared/hash.js';
+import { TypedEmitter } from '../shared/typed-emitter.js';
+import { FilePool } from '../storage/file-pool.js';
+import { HashPool } from '../storage/hash-pool.js';
+import { TorrentStorage } from '../storage/torrent-storage.js';
+import { generatePeerId } from '../wire/index.js';
+import type { SessionContext } from './context.js';
+import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
+import { Torrent, type TorrentOptions } from './torrent.js';
+
+export interface SessionEvents {
+  'torrent:added': { readonly id: string; readonly name: string };
+  'torrent:removed': { readonly id: string };
+  'torrent:finished': { readonly id: string; readonly name: string };
+  /** The session itself failed (e.g. the listener died). */
+  error: { readonly error: Error };
+}
+
+export class Session extends TypedEmitter<SessionEvents> {
+  readonly options: ResolvedOptions;
+  readonly peerId: Uint8Array;
+  readonly #hashPool: HashPool;
+  readonly #filePool: FilePool;
+  readonly #torrents = new Map<string, Torrent>();
+  /** Wire info-hash (hex of 20 bytes) → torrent. */
+  readonly #byWireHash = new Map<string, Torrent>();
+  readonly #sockets = new Set<Socket>();
+  /** Engine randomness (picking, choking): fast, seeded from the CSPRNG. */
+  readonly #random: Random = new SeededRandom(randomBytes(4).readUInt32BE(0));
+  readonly #down: TokenBucket;
+  readonly #up: TokenBucket;
+  readonly #t0 = performance.now();
+  #server: Server | undefined;
+  #port = 0;
+  #closed = false;
+  readonly #ctx: SessionContext;
+
+  private constructor(options: ResolvedOptions) {
+    super();
+    this.options = options;
+    this.peerId = options.peerId ?? generatePeerId(randomBytes(12));
+    this.#hashPool = new HashPool({ threads: options.hashThreads });
+    this.#filePool = new FilePool();
+    this.#down = new TokenBucket(options.downloadRateLimit, undefined, 0);
+    this.#up = new TokenBucket(options.uploadRateLimit, undefined, 0);
+    this.#ctx = {
+      options,
+      peerId: this.peerId,
+      now: () => this.now(),
+      listenPort: () => this.#port,
+      canOpenConnection: () => this.#sockets.size < options.maxConnections,
+      trackConnection: (s) => this.#track(s),
+      throttleDown: (n) => this.#down.take(n, this.now()).waitMs,
+      // All `n` tokens or none: a partial grant would let the block go out after the wait unpaid.
+      throttleUp: (n) => (this.#up.tryTake(n, this.now()) ? 0 : Math.max(1, this.#up.waitMs(n, this.now()))),
+    };
+  }
+
+  /** Creates a session and starts listening (unless `listen: false`). */
+  static async create(options: SessionOptions = {}): Promise<Session> {
+    const s = new Session(resolveOptions(options));
+    try {
+      if (s.options.resumeDir !== undefined) await mkdir(s.options.resumeDir, { recursive: true });
+      if (s.options.listen) await s.#listen();
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  /** Monotonic ms since the session started. */
+  now(): number {
+    return performance.now() - this.#t0;
+  }
+
+  /** The TCP port we listen on (0 when not listening). */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Open peer connections across all torrents. */
+  get connectionCount(): number {
+    return this.#sockets.size;
+  }
+
+  /** Changes the global rate limits (bytes/s, 0 = unlimited). */
+  setRateLimits(limits: { download?: number; upload?: number }): void {
+    const now = this.now();
+    if (limits.download !== undefined) this.#down.setRate(limits.download, undefined, now);
+    if (limits.upload !== undefined) this.#up.setRate(limits.upload, undefined, now);
+  }
+
+  /**
+   * Adds a torrent from .torrent bytes or a parsed metainfo, and starts it (resume data is
+   * loaded, or data already on disk is verified). Resolves once the torrent is running.
+   */
+  async addTorrent(source: Uint8Array | Metainfo, options: TorrentOptions = {}): Promise<Torrent> {
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, 'session is closed', {});
+    const metainfo = source instanceof Uint8Array ? parseTorrent(source) : source;
+    const id = toHex(metainfo.infoHashV1 ?? metainfo.infoHashV2!);
+    const existing = this.#torrents.get(id);
+    if (existing !== undefined) return existing;
+    const downloadDir = options.downloadDir ?? this.options.downloadDir;
+    const storage = new TorrentStorage({
+      metainfo,
+      downloadDir,
+      files: this.#filePool,
+      hashes: this.#hashPool,
+    });
+    const torrent = new Torrent(this.#ctx, metainfo, storage, this.#random, options);
+    this.#torrents.set(id, torrent);
+    this.#byWireHash.set(toHex(torrent.wireInfoHash), torrent);
+    torrent.on('done', () => this.emit('torrent:finished', { id, name: torrent.name }));
+    this.emit('torrent:added', { id, name: torrent.name });
+    await torrent.start();
+    return torrent;
+  }
+
+  getTorrent(id: string): Torrent | undefined {
+    return this.#torrents.get(id.toLowerCase());
+  }
+
+  torrents(): Torrent[] {
+    return [...this.#torrents.values()];
+  }
+
+  /** Stops a torrent and forgets it (its files stay on disk). */
+  async removeTorrent(id: string): Promise<void> {
+    const t = this.#torrents.get(id.toLowerCase());
+    if (t === undefined) return;
+    this.#torrents.delete(t.id);
+    this.#byWireHash.delete(toHex(t.wireInfoHash));
+    await t.close();
+    this.emit('torrent:removed', { id: t.id });
+  }
+
+  /** Closes every torrent (saving resume data), the listener, sockets, threads and files. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const server = this.#server;
+    this.#server = undefined;
+    const serverClosed =
+      server === undefined ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
+    await Promise.all([...this.#torrents.values()].map((t) => t.close()));
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+    await serverClosed;
+    await this.#filePool.close();
+    await this.#hashPool.destroy();
+  }
+
+  #track(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+  }
+
+  async #listen(): Promise<void> {
+    const server = createServer({ noDelay: true }, (socket) => this.#onIncoming(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    this.#port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+    server.on('error', (error) => this.emit('error', { error }));
+  }
+
+  #onIncoming(socket: Socket): void {
+    if (this.#closed || this.#sockets.size >= this.options.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    this.#track(socket);
+    const conn: PeerConnection = new PeerConnection({
+      socket,
+      outgoing: false,
+      handlers: {
+        onHandshake: (h) => {
+          const t = this.#byWireHash.get(toHex(h.infoHash));
+          return t !== undefined && t.acceptIncoming(conn, h);
+        },
+        onMessages: () => {},
+        onClose: () => {},
+      },
+    });
+  }
+}

@@ -1,0 +1,796 @@
+/**
+ * DEV DOCS — the runtime of one torrent.
+ *
+ * Owns: the torrent's peer connections, its known-peer list, its {@link TorrentEngine}, its
+ * {@link TorrentStorage}, its resume writer and its timers. It is the adapter between the
+ * pure engine and the world: socket messages become `engine.onMessage` calls, and the engine's
+ * actions become socket writes, disk reads/writes and verifications. Protocol decisions are
+ * the engine's; this file only carries them out.
+ *
+ * Invariants:
+ * - A piece is reported verified to the engine only after `storage.verifyPiece` matched its
+ *   hash, and only after every block write of that piece finished.
+ * - Unverified block writes in flight are bounded by MAX_PENDING_WRITE_BYTES: above it every
+ *   peer socket of the torrent stops being read until the disk catches up.
+ * - Upload reads are bounded by the engine (reads in flight per peer), and a block counts as
+ *   sent only when the socket took it below its high-water mark (back-pressure).
+ * - `close()` releases every socket and timer and leaves a resume record on disk.
+ */
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import {
+  type EngineAction,
+  type PeerKey,
+  type PeerStats,
+  PiecePriority,
+  type Random,
+  TorrentEngine,
+  type TorrentStats,
+} from '../engine/index.js';
+import type { Metainfo } from '../metainfo/index.js';
+import { PeerConnection } from '../net/peer-connection.js';
+import { ErrorCode, ShoalError } from '../shared/errors.js';
+import { toHex } from '../shared/hash.js';
+import {
+  CONNECT_TIMEOUT_MS,
+  KEEP_ALIVE_INTERVAL_MS,
+  MAX_KNOWN_PEERS_PER_TORRENT,
+  MAX_PENDING_WRITE_BYTES,
+  PEER_IDLE_TIMEOUT_MS,
+} from '../shared/limits.js';
+import { TypedEmitter } from '../shared/typed-emitter.js';
+import { PieceAssembler } from '../storage/piece-assembler.js';
+import { PieceReadCache } from '../storage/read-cache.js';
+import { decodeResume, ResumeWriter, readResumeFile } from '../storage/resume.js';
+import type { TorrentStorage } from '../storage/torrent-storage.js';
+import {
+  Bitfield,
+  clientFromPeerId,
+  decodeExtendedHandshake,
+  decodeUtMetadata,
+  EXTENDED_HANDSHAKE_ID,
+  ExtensionName,
+  encodeExtendedHandshake,
+  encodeUtMetadata,
+  type Handshake,
+  keepAlive,
+  makeReserved,
+  metadataPieceCount,
+  readReserved,
+  type WireMessage,
+} from '../wire/index.js';
+import type { SessionContext } from './context.js';
+
+/** Our BEP 10 extension ids (what peers must use when sending to us). */
+const OUR_EXT = { [ExtensionName.UtMetadata]: 1 } as const;
+/** Housekeeping period: dialling, keep-alives, idle peers. */
+const HOUSEKEEPING_MS = 1_000;
+/** Back-off after a failed connection attempt, doubled per failure. */
+const RECONNECT_BASE_MS = 5_000;
+/** Failed attempts after which an address is forgotten. */
+const MAX_CONNECT_FAILURES = 5;
+/** Bytes of whole pieces kept in memory to serve uploads. */
+export const READ_CACHE_BYTES = 32 * 1024 * 1024;
+
+export type TorrentState = 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error';
+
+export interface TorrentEvents {
+  /** A piece was verified and written. */
+  piece: { readonly index: number };
+  /** Every wanted piece is verified (data complete on disk). */
+  done: { readonly infoHash: string };
+  peer: {
+    readonly type: 'connected' | 'disconnected';
+    readonly address: string;
+    readonly reason?: string;
+    readonly client?: string;
+  };
+  /** Recoverable trouble: a peer banned, a disk read failed for one request, … */
+  warning: { readonly message: string; readonly error?: Error };
+  /** The torrent stopped working (e.g. its files cannot be written). */
+  error: { readonly error: Error };
+  /** A piece failed its hash check. */
+  'hash-failed': { readonly index: number };
+}
+
+export interface TorrentOptions {
+  /** Folder the torrent's files go under. @default the session's downloadDir */
+  readonly downloadDir?: string;
+  /** Per-file priorities (0 skip, 1 normal, 2 high), by file index. */
+  readonly filePriorities?: readonly number[];
+  /** Hash every piece already on disk at start, ignoring any resume record. @default false */
+  readonly recheck?: boolean;
+}
+
+interface KnownPeer {
+  readonly host: string;
+  readonly port: number;
+  failures: number;
+  nextAttemptAt: number;
+  connected: boolean;
+}
+
+interface LivePeer {
+  readonly key: PeerKey;
+  readonly conn: PeerConnection;
+  readonly address: string;
+  client?: string;
+  /** The peer's id for ut_metadata, when it supports it. */
+  utMetadataId?: number;
+}
+
+export interface TorrentPeerInfo extends PeerStats {
+  readonly address: string;
+  readonly client: string | undefined;
+  readonly outgoing: boolean;
+}
+
+export class Torrent extends TypedEmitter<TorrentEvents> {
+  readonly metainfo: Metainfo;
+  /** The 20-byte info-hash used on the wire (v1, or the truncated v2 hash). */
+  readonly wireInfoHash: Uint8Array;
+  /** Hex of the v1 info-hash, else of the v2 one: the torrent's id. */
+  readonly id: string;
+  readonly storage: TorrentStorage;
+  readonly #ctx: SessionContext;
+  readonly #engine: TorrentEngine;
+  readonly #options: TorrentOptions;
+  readonly #peers = new Map<PeerKey, LivePeer>();
+  readonly #known = new Map<string, KnownPeer>();
+  readonly #banned = new Set<string>();
+  #halfOpen = 0;
+  #seq = 0;
+  #state: TorrentState = 'checking';
+  #engineTimer: NodeJS.Timeout | undefined;
+  #engineTimerAt = Number.POSITIVE_INFINITY;
+  #housekeeping: NodeJS.Timeout | undefined;
+  #resume: ResumeWriter | undefined;
+  #pendingWriteBytes = 0;
+  #readingPaused = false;
+  /** Blocks of incomplete pieces, verified in memory then written whole. */
+  readonly #assembler = new PieceAssembler();
+  /** Pieces whose blocks went to disk unverified (memory budget): verified from disk. */
+  readonly #spilled = new Set<number>();
+  /** Writes in flight per piece, and pieces waiting for them before verification. */
+  readonly #writesInFlight = new Map<number, number>();
+  readonly #verifyWhenWritten = new Set<number>();
+  readonly #verifying = new Set<number>();
+  readonly #readCache = new PieceReadCache(READ_CACHE_BYTES);
+  #closed = false;
+  #started: Promise<void> | undefined;
+  #error: Error | undefined;
+  #uploadedBase = 0;
+  #downloadedBase = 0;
+
+  constructor(
+    ctx: SessionContext,
+    metainfo: Metainfo,
+    storage: TorrentStorage,
+    random: Random,
+    options: TorrentOptions,
+  ) {
+    super();
+    this.#ctx = ctx;
+    this.metainfo = metainfo;
+    this.storage = storage;
+    this.#options = options;
+    const v1 = metainfo.infoHashV1;
+    this.wireInfoHash = v1 ?? metainfo.infoHashV2!.subarray(0, 20);
+    this.id = toHex(v1 ?? metainfo.infoHashV2!);
+    this.#engine = new TorrentEngine({
+      infoHash: this.wireInfoHash,
+      layout: storage.map,
+      files: metainfo.files,
+      random,
+      now: ctx.now(),
+      options: ctx.options.engine,
+    });
+  }
+
+  get state(): TorrentState {
+    return this.#state;
+  }
+
+  get name(): string {
+    return this.metainfo.name;
+  }
+
+  /** The error that stopped the torrent, if any. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  get isFinished(): boolean {
+    return this.#engine.isFinished;
+  }
+
+  stats(): TorrentStats & { readonly totalUploaded: number; readonly totalDownloaded: number } {
+    const s = this.#engine.stats(this.#ctx.now());
+    return {
+      ...s,
+      totalUploaded: this.#uploadedBase + s.uploadedBytes,
+      totalDownloaded: this.#downloadedBase + s.downloadedBytes,
+    };
+  }
+
+  /** Verified pieces. */
+  bitfield(): Bitfield {
+    return this.#engine.haves();
+  }
+
+  peers(): TorrentPeerInfo[] {
+    const now = this.#ctx.now();
+    const out: TorrentPeerInfo[] = [];
+    for (const p of this.#peers.values()) {
+      const s = this.#engine.peerStats(p.key, now);
+      if (s !== undefined)
+        out.push({ ...s, address: p.address, client: p.client, outgoing: p.conn.outgoing });
+    }
+    return out;
+  }
+
+  /** Loads resume data (or rechecks), then starts connecting. Called by the session. */
+  start(): Promise<void> {
+    this.#started ??= this.#start().catch((e: unknown) => this.#fail(e));
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    const m = this.metainfo;
+    const resumePath =
+      this.#ctx.options.resumeDir === undefined
+        ? undefined
+        : join(this.#ctx.options.resumeDir, `${this.id}.resume`);
+    let have: boolean[] | undefined;
+    if (resumePath !== undefined && this.#options.recheck !== true) {
+      const bytes = await readResumeFile(resumePath);
+      const rec =
+        bytes === undefined
+          ? undefined
+          : decodeResume(bytes, {
+              infoHashV1: m.infoHashV1,
+              infoHashV2: m.infoHashV2,
+              pieceCount: m.pieceCount,
+              fileCount: m.files.length,
+            });
+      if (rec !== undefined) {
+        const claimed = Bitfield.fromWire(rec.pieces, m.pieceCount);
+        have = await this.storage.trustedPieces(
+          Array.from({ length: m.pieceCount }, (_, i) => claimed.get(i)),
+        );
+        this.#uploadedBase = rec.uploaded;
+        this.#downloadedBase = rec.downloaded;
+      }
+    }
+    if (have === undefined) {
+      const stats = await this.storage.fileStats();
+      const anyData = stats.some((s) => s.size > 0);
+      have = anyData ? await this.storage.recheck() : new Array<boolean>(m.pieceCount).fill(false);
+    }
+    if (this.#closed) return;
+    if (resumePath !== undefined) this.#resume = new ResumeWriter(resumePath, () => this.#snapshot());
+    const now = this.#ctx.now();
+    const haveIdx: number[] = [];
+    have.forEach((h, i) => {
+      if (h) haveIdx.push(i);
+    });
+    this.#run(this.#engine.setHave(haveIdx, now));
+    if (this.#options.filePriorities !== undefined) {
+      this.#run(this.#engine.setFilePriorities(this.#filePriorities(this.#options.filePriorities), now));
+    }
+    await this.storage.createEmptyFiles();
+    this.#state = this.#engine.isFinished ? 'seeding' : 'downloading';
+    if (this.#engine.isFinished) this.emit('done', { infoHash: this.id });
+    void this.#resume?.schedule();
+    this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
+    this.#housekeeping.unref();
+    this.#dial();
+  }
+
+  #filePriorities(p: readonly number[]): PiecePriority[] {
+    return this.metainfo.files.map((_, i) => {
+      const v = p[i] ?? PiecePriority.Normal;
+      return (
+        v <= 0 ? PiecePriority.Skip : v >= 2 ? PiecePriority.High : PiecePriority.Normal
+      ) as PiecePriority;
+    });
+  }
+
+  /** Changes file priorities (0 skip, 1 normal, 2 high) by file index. */
+  setFilePriorities(priorities: readonly number[]): void {
+    if (this.#closed) return;
+    const wasFinished = this.#engine.isFinished;
+    this.#run(this.#engine.setFilePriorities(this.#filePriorities(priorities), this.#ctx.now()));
+    if (wasFinished && !this.#engine.isFinished) this.#state = 'downloading';
+  }
+
+  /** Adds a peer address to try (trackers, DHT, PEX and the user all land here). */
+  addPeer(host: string, port: number): void {
+    if (this.#closed || !Number.isInteger(port) || port <= 0 || port > 65535) return;
+    const key = `${host}:${port}`;
+    if (this.#banned.has(host) || this.#known.has(key)) return;
+    if (this.#known.size >= MAX_KNOWN_PEERS_PER_TORRENT) {
+      // Forget one address that keeps failing before accepting a new one.
+      for (const [k, p] of this.#known) {
+        if (!p.connected && p.failures > 0) {
+          this.#known.delete(k);
+          break;
+        }
+      }
+      if (this.#known.size >= MAX_KNOWN_PEERS_PER_TORRENT) return;
+    }
+    this.#known.set(key, { host, port, failures: 0, nextAttemptAt: 0, connected: false });
+    if (this.#state === 'downloading' || this.#state === 'seeding') this.#dial();
+  }
+
+  /** Stops all activity, saves resume data, releases sockets and timers. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
+    if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
+    for (const p of [...this.#peers.values()]) p.conn.close('torrent-closed');
+    this.#peers.clear();
+    this.#assembler.clear();
+    this.#readCache.clear();
+    await this.#started?.catch(() => {});
+    // Let writes and verifications in progress finish so the record is as fresh as it can be.
+    while (this.#verifying.size > 0 || this.#pendingWriteBytes > 0) {
+      await new Promise((r) => setImmediate(r));
+    }
+    if (this.#resume !== undefined) {
+      await this.#resume.schedule();
+      await this.#resume.flush();
+    }
+    if (this.#state !== 'error') this.#state = 'stopped';
+  }
+
+  // ------------------------------------------------------------------ connections
+
+  /** Called by the session for an incoming connection whose handshake named this torrent. */
+  acceptIncoming(conn: PeerConnection, h: Handshake): boolean {
+    if (!this.#canAttach(conn, h)) return false;
+    this.#sendHandshake(conn);
+    this.#attach(conn, h);
+    return true;
+  }
+
+  #canAttach(conn: PeerConnection, h: Handshake): boolean {
+    if (this.#closed || (this.#state !== 'downloading' && this.#state !== 'seeding')) return false;
+    if (this.#banned.has(conn.remoteAddress)) return false;
+    if (Buffer.compare(h.peerId, this.#ctx.peerId) === 0) return false; // ourselves
+    if (this.#peers.size >= this.#ctx.options.maxConnectionsPerTorrent) return false;
+    for (const p of this.#peers.values()) {
+      if (p.conn.remoteAddress === conn.remoteAddress && p.conn.remotePort === conn.remotePort) return false;
+    }
+    return true;
+  }
+
+  #sendHandshake(conn: PeerConnection): void {
+    conn.sendHandshake({
+      reserved: makeReserved({ extended: true, fast: true }),
+      infoHash: this.wireInfoHash,
+      peerId: this.#ctx.peerId,
+    });
+  }
+
+  #dial(): void {
+    if (this.#closed || (this.#state !== 'downloading' && this.#state !== 'seeding')) return;
+    const now = this.#ctx.now();
+    const o = this.#ctx.options;
+    for (const p of this.#known.values()) {
+      if (this.#halfOpen >= o.maxHalfOpenPerTorrent) break;
+      if (this.#peers.size + this.#halfOpen >= o.maxConnectionsPerTorrent) break;
+      if (!this.#ctx.canOpenConnection()) break;
+      if (p.connected || p.nextAttemptAt > now) continue;
+      this.#connect(p);
+    }
+  }
+
+  #connect(p: KnownPeer): void {
+    p.connected = true;
+    this.#halfOpen++;
+    let settled = false;
+    const socket: Socket = connect({ host: p.host, port: p.port });
+    const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
+    timer.unref();
+    const failed = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.#halfOpen--;
+      p.connected = false;
+      p.failures++;
+      p.nextAttemptAt = this.#ctx.now() + RECONNECT_BASE_MS * 2 ** Math.min(p.failures, 6);
+      if (p.failures >= MAX_CONNECT_FAILURES) this.#known.delete(`${p.host}:${p.port}`);
+    };
+    socket.once('error', failed);
+    socket.once('connect', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.off('error', failed);
+      this.#halfOpen--;
+      if (this.#closed) {
+        socket.destroy();
+        return;
+      }
+      this.#ctx.trackConnection(socket);
+      const conn: PeerConnection = new PeerConnection({
+        socket,
+        outgoing: true,
+        handlers: {
+          onHandshake: (h) => {
+            if (Buffer.compare(h.infoHash, this.wireInfoHash) !== 0 || !this.#canAttach(conn, h))
+              return false;
+            this.#attach(conn, h);
+            return true;
+          },
+          onMessages: () => {},
+          onClose: () => {
+            p.connected = false;
+            p.failures++;
+            p.nextAttemptAt = this.#ctx.now() + RECONNECT_BASE_MS * 2 ** Math.min(p.failures, 6);
+          },
+        },
+      });
+      this.#sendHandshake(conn);
+    });
+  }
+
+  #attach(conn: PeerConnection, h: Handshake): void {
+    const key: PeerKey = `${conn.remoteAddress}:${conn.remotePort}/${++this.#seq}`;
+    const ours = makeReserved({ extended: true, fast: true });
+    const theirs = readReserved(h.reserved);
+    const mine = readReserved(ours);
+    const peer: LivePeer = {
+      key,
+      conn,
+      address: `${conn.remoteAddress}:${conn.remotePort}`,
+    };
+    const client = clientFromPeerId(h.peerId);
+    if (client !== undefined) peer.client = client.version ? `${client.name} ${client.version}` : client.name;
+    this.#peers.set(key, peer);
+    conn.setPieceCount(this.metainfo.pieceCount);
+    this.#rebind(peer);
+    const ip = ipBytes(conn.remoteAddress);
+    const extended = theirs.extended && mine.extended;
+    if (extended) {
+      conn.send({
+        type: 'extended',
+        extId: EXTENDED_HANDSHAKE_ID,
+        payload: encodeExtendedHandshake({
+          extensions: new Map(Object.entries(OUR_EXT)),
+          client: 'Shoal 0.1.0',
+          port: this.#ctx.listenPort(),
+          reqq: 500,
+          metadataSize: this.metainfo.infoBytes.length,
+          ...(ip !== undefined ? { yourIp: ip } : {}),
+        }),
+      });
+    }
+    this.#run(
+      this.#engine.addPeer(
+        key,
+        { supportsFast: theirs.fast && mine.fast, supportsExtensions: extended, ...(ip ? { ip } : {}) },
+        this.#ctx.now(),
+      ),
+    );
+    this.emit('peer', {
+      type: 'connected',
+      address: peer.address,
+      ...(peer.client ? { client: peer.client } : {}),
+    });
+  }
+
+  #rebind(peer: LivePeer): void {
+    peer.conn.rebind({
+      onHandshake: () => false,
+      onMessages: (msgs) => this.#onMessages(peer, msgs),
+      onClose: (reason, error) => this.#onPeerClosed(peer, reason, error),
+      onBytesReceived: (n) => this.#ctx.throttleDown(n),
+    });
+  }
+
+  #onPeerClosed(peer: LivePeer, reason: string, error?: Error): void {
+    if (!this.#peers.delete(peer.key)) return;
+    const known = this.#known.get(peer.address);
+    if (known !== undefined) {
+      known.connected = false;
+      known.nextAttemptAt = this.#ctx.now() + RECONNECT_BASE_MS;
+    }
+    if (!this.#closed) this.#run(this.#engine.removePeer(peer.key, this.#ctx.now()));
+    this.emit('peer', {
+      type: 'disconnected',
+      address: peer.address,
+      reason: error === undefined ? reason : `${reason}: ${error.message}`,
+    });
+  }
+
+  #onMessages(peer: LivePeer, msgs: WireMessage[]): void {
+    if (this.#closed) return;
+    const now = this.#ctx.now();
+    for (const msg of msgs) {
+      if (!this.#peers.has(peer.key)) return;
+      if (msg.type === 'extended') {
+        this.#onExtended(peer, msg.extId, msg.payload, now);
+        continue;
+      }
+      this.#run(this.#engine.onMessage(peer.key, msg, now));
+    }
+  }
+
+  #onExtended(peer: LivePeer, extId: number, payload: Uint8Array, now: number): void {
+    try {
+      if (extId === EXTENDED_HANDSHAKE_ID) {
+        const hs = decodeExtendedHandshake(payload);
+        const ut = hs.extensions.get(ExtensionName.UtMetadata);
+        if (ut !== undefined && ut > 0) peer.utMetadataId = ut;
+        if (hs.client !== undefined && peer.client === undefined) peer.client = hs.client;
+        this.#run(
+          this.#engine.onExtendedHandshake(peer.key, hs.reqq === undefined ? {} : { reqq: hs.reqq }, now),
+        );
+        return;
+      }
+      if (extId === OUR_EXT[ExtensionName.UtMetadata]) {
+        const m = decodeUtMetadata(payload);
+        if (m === undefined || m.type !== 'request' || peer.utMetadataId === undefined) return;
+        const info = this.metainfo.infoBytes;
+        const count = metadataPieceCount(info.length);
+        const reply =
+          m.piece < count
+            ? encodeUtMetadata({
+                type: 'data',
+                piece: m.piece,
+                totalSize: info.length,
+                data: info.subarray(m.piece * 16384, Math.min(info.length, (m.piece + 1) * 16384)),
+              })
+            : encodeUtMetadata({ type: 'reject', piece: m.piece });
+        peer.conn.send({ type: 'extended', extId: peer.utMetadataId, payload: reply });
+      }
+    } catch (e) {
+      peer.conn.close('protocol-error', e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  // ------------------------------------------------------------------ engine actions
+
+  #run(actions: EngineAction[]): void {
+    for (const a of actions) this.#do(a);
+    this.#armEngineTimer();
+  }
+
+  #do(a: EngineAction): void {
+    switch (a.type) {
+      case 'send': {
+        const p = this.#peers.get(a.peer);
+        p?.conn.send(a.msg);
+        return;
+      }
+      case 'close': {
+        const p = this.#peers.get(a.peer);
+        if (p === undefined) return;
+        p.conn.close(a.reason, a.error);
+        return;
+      }
+      case 'ban': {
+        const p = this.#peers.get(a.peer);
+        if (p === undefined) return;
+        this.#banned.add(p.conn.remoteAddress);
+        this.#known.delete(p.address);
+        this.emit('warning', { message: `banned ${p.address} after ${a.strikes} hash failures` });
+        p.conn.close('banned');
+        return;
+      }
+      case 'write-block':
+        this.#writeBlock(a.piece, a.offset, a.data);
+        return;
+      case 'read-block':
+        void this.#readBlock(a.peer, a.piece, a.offset, a.length);
+        return;
+      case 'piece-complete':
+        this.#onPieceComplete(a.index);
+        return;
+      case 'done':
+        this.#state = 'seeding';
+        void this.#resume?.schedule();
+        this.emit('done', { infoHash: this.id });
+        return;
+      case 'event':
+        if (a.event.type === 'piece:failed') this.emit('hash-failed', { index: a.event.index });
+        return;
+      default:
+        assertNever(a);
+    }
+  }
+
+  #writeBlock(piece: number, offset: number, data: Uint8Array): void {
+    if (this.#spilled.has(piece)) {
+      this.#writeToDisk(piece, offset, data);
+      return;
+    }
+    this.#assembler.add(piece, offset, data);
+    // Over the memory budget: the oldest partial pieces go to disk, to be verified from there.
+    while (this.#assembler.bytes + this.#pendingWriteBytes > MAX_PENDING_WRITE_BYTES) {
+      const victim = this.#assembler.spillCandidate();
+      if (victim === undefined) break;
+      this.#spilled.add(victim);
+      for (const b of this.#assembler.take(victim)) this.#writeToDisk(victim, b.offset, b.data);
+    }
+  }
+
+  #onPieceComplete(index: number): void {
+    const blocks = this.#assembler.take(index);
+    if (this.#spilled.has(index)) {
+      for (const b of blocks) this.#writeToDisk(index, b.offset, b.data);
+      if ((this.#writesInFlight.get(index) ?? 0) > 0) this.#verifyWhenWritten.add(index);
+      else void this.#verifyOnDisk(index);
+      return;
+    }
+    void this.#verifyInMemory(index, concatBlocks(blocks));
+  }
+
+  async #verifyInMemory(index: number, data: Uint8Array): Promise<void> {
+    this.#verifying.add(index);
+    this.#pendingWriteBytes += data.length;
+    try {
+      const ok = await this.storage.verifyData(index, data);
+      if (ok && !this.#closed) await this.storage.writePiece(index, data);
+      this.#afterVerify(index, ok);
+    } catch (e) {
+      this.#fail(e);
+    } finally {
+      this.#verifying.delete(index);
+      this.#pendingWriteBytes -= data.length;
+      this.#updateReadPause();
+    }
+  }
+
+  #writeToDisk(piece: number, offset: number, data: Uint8Array): void {
+    this.#writesInFlight.set(piece, (this.#writesInFlight.get(piece) ?? 0) + 1);
+    this.#pendingWriteBytes += data.length;
+    this.#updateReadPause();
+    this.storage.writeBlock(piece, offset, data).then(
+      () => {
+        this.#pendingWriteBytes -= data.length;
+        this.#updateReadPause();
+        const left = (this.#writesInFlight.get(piece) ?? 1) - 1;
+        if (left > 0) this.#writesInFlight.set(piece, left);
+        else {
+          this.#writesInFlight.delete(piece);
+          if (this.#verifyWhenWritten.delete(piece)) void this.#verifyOnDisk(piece);
+        }
+      },
+      (e: unknown) => {
+        this.#pendingWriteBytes -= data.length;
+        this.#fail(e);
+      },
+    );
+  }
+
+  #updateReadPause(): void {
+    const pause = this.#pendingWriteBytes > MAX_PENDING_WRITE_BYTES;
+    if (pause === this.#readingPaused) return;
+    if (!pause && this.#pendingWriteBytes > MAX_PENDING_WRITE_BYTES / 2) return;
+    this.#readingPaused = pause;
+    for (const p of this.#peers.values()) {
+      if (pause) p.conn.pauseReading();
+      else p.conn.resumeReading();
+    }
+  }
+
+  async #verifyOnDisk(index: number): Promise<void> {
+    if (this.#verifying.has(index)) return;
+    this.#verifying.add(index);
+    let ok = false;
+    try {
+      ok = await this.storage.verifyPiece(index);
+    } catch (e) {
+      this.#fail(e);
+      return;
+    } finally {
+      this.#verifying.delete(index);
+    }
+    this.#spilled.delete(index);
+    this.#afterVerify(index, ok);
+  }
+
+  #afterVerify(index: number, ok: boolean): void {
+    if (this.#closed) return;
+    this.#readCache.invalidate(index);
+    this.#run(this.#engine.onPieceVerified(index, ok, this.#ctx.now()));
+    if (ok) {
+      this.emit('piece', { index });
+      void this.#resume?.schedule();
+    }
+  }
+
+  async #readBlock(key: PeerKey, piece: number, offset: number, length: number): Promise<void> {
+    const block = { piece, offset, length };
+    let data: Uint8Array;
+    try {
+      data = await this.#readCache.read(piece, offset, length, (i) => this.storage.readPiece(i));
+    } catch (e) {
+      this.emit('warning', { message: `read failed for piece ${piece}`, error: e as Error });
+      if (!this.#closed) this.#run(this.#engine.onReadFailed(key, block, this.#ctx.now()));
+      return;
+    }
+    // Upload limit: wait until the bucket grants the whole block (throttleUp takes it then).
+    for (let wait = this.#ctx.throttleUp(length); wait > 0; wait = this.#ctx.throttleUp(length)) {
+      await new Promise((r) => setTimeout(r, wait).unref());
+      if (this.#closed) return;
+    }
+    const p = this.#peers.get(key);
+    if (p === undefined || this.#closed) return;
+    if (!p.conn.sendPiece(piece, offset, data)) await p.conn.whenWritable();
+    if (this.#closed || !this.#peers.has(key)) return;
+    this.#run(this.#engine.onBlockSent(key, block, this.#ctx.now()));
+  }
+
+  #armEngineTimer(): void {
+    if (this.#closed) return;
+    const at = this.#engine.nextDeadline();
+    if (at === undefined) return;
+    if (this.#engineTimer !== undefined && at >= this.#engineTimerAt) return;
+    if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
+    this.#engineTimerAt = at;
+    this.#engineTimer = setTimeout(
+      () => {
+        this.#engineTimer = undefined;
+        this.#engineTimerAt = Number.POSITIVE_INFINITY;
+        if (!this.#closed) this.#run(this.#engine.tick(this.#ctx.now()));
+      },
+      Math.max(0, at - this.#ctx.now()),
+    );
+    this.#engineTimer.unref();
+  }
+
+  #housekeep(): void {
+    if (this.#closed) return;
+    const t = performance.now();
+    for (const p of this.#peers.values()) {
+      if (t - p.conn.lastReceivedAt > PEER_IDLE_TIMEOUT_MS) p.conn.close('idle');
+      else if (t - p.conn.lastSentAt > KEEP_ALIVE_INTERVAL_MS) p.conn.send(keepAlive);
+    }
+    this.#dial();
+  }
+
+  #snapshot() {
+    const s = this.stats();
+    return this.storage.fileStats().then((files) => ({
+      ...(this.metainfo.infoHashV1 ? { infoHashV1: this.metainfo.infoHashV1 } : {}),
+      ...(this.metainfo.infoHashV2 ? { infoHashV2: this.metainfo.infoHashV2 } : {}),
+      pieces: this.#engine.haves().toWire(),
+      files,
+      uploaded: s.totalUploaded,
+      downloaded: s.totalDownloaded,
+    }));
+  }
+
+  #fail(e: unknown): void {
+    const error = e instanceof Error ? e : new Error(String(e));
+    if (this.#state === 'error' || this.#closed) return;
+    this.#error = error;
+    this.#state = 'error';
+    for (const p of [...this.#peers.values()]) p.conn.close('torrent-error');
+    this.emit('error', { error });
+  }
+}
+
+function concatBlocks(blocks: readonly { offset: number; data: Uint8Array }[]): Uint8Array {
+  if (blocks.length === 1) return blocks[0]!.data;
+  return Buffer.concat(blocks.map((b) => b.data));
+}
+
+function ipBytes(addr: string): Uint8Array | undefined {
+  const v4 = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+  const parts = v4.split('.');
+  if (parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) < 256)) {
+    return Uint8Array.from(parts.map(Number));
+  }
+  return undefined;
+}
+
+function assertNever(x: never): never {
+  throw new ShoalError(ErrorCode.SessionInvalidArgument, `unexpected action ${JSON.stringify(x)}`, {});
+}

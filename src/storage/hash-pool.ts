@@ -1,0 +1,217 @@
+/**
+ * A pool of worker threads that hash: piece hashes straight from files (creating a torrent,
+ * rechecking data on disk) and digests of buffers in memory (verifying a downloaded piece).
+ *
+ * Built on piscina. The worker (`hash-worker.ts`) streams file ranges through one reusable
+ * buffer with positional reads, so the memory a task needs is bounded whatever the piece or
+ * file size. Each call is one task; callers bound how many they keep in flight. `destroy()`
+ * stops every thread; a destroyed pool rejects new work.
+ *
+ * The worker file is found next to this module with this module's own extension: `.ts` when
+ * running from source under tsx (whose loader the worker threads inherit through `execArgv`),
+ * `.js` in the built `dist/`.
+ */
+
+import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { ErrorCode, ShoalError } from '../shared/errors.js';
+import type { HashAlgorithm } from '../shared/hash.js';
+import { BLOCK_BYTES } from '../shared/limits.js';
+import { StorageError } from './errors.js';
+import type { HashSegment, HashTask, HashTaskResult, PieceRun, PiecesFailure } from './hash-worker.js';
+
+export type {
+  FileSegment,
+  HashSegment,
+  PieceRun,
+  ZeroSegment,
+} from './hash-worker.js';
+export { READ_CHUNK_BYTES } from './hash-worker.js';
+
+const WORKER_FILE = fileURLToPath(
+  new URL(`./hash-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+
+export interface HashPoolOptions {
+  /** Worker threads. @default os.availableParallelism() (the machine's cores) */
+  readonly threads?: number;
+}
+
+/** Options of one hashing call. */
+export interface HashCallOptions {
+  /** Aborts the call: a queued task is dropped, a running one stops with its thread. */
+  readonly signal?: AbortSignal;
+}
+
+/** A range-hashing job: a stream of file ranges and zeros, cut into pieces (see {@link PieceRun}). */
+export interface HashRangesJob {
+  readonly segments: readonly HashSegment[];
+  readonly runs: readonly PieceRun[];
+  /** Refuse to open a path whose last component is a symbolic link. @default false */
+  readonly noFollow?: boolean;
+}
+
+/** The digests of a {@link HashRangesJob}. */
+export interface HashRangesResult {
+  /** SHA-1 of every piece of a run with `sha1` set, 20 bytes each, in order (BEP 3). */
+  readonly sha1: Uint8Array;
+  /** Merkle root of every piece of a run with `merkleBytes > 0`, 32 bytes each, in order (BEP 52). */
+  readonly merkle: Uint8Array;
+}
+
+function failureError(f: PiecesFailure): StorageError {
+  const cause = f.errno === undefined ? undefined : Object.assign(new Error(f.message), { code: f.errno });
+  return new StorageError(ErrorCode.StorageIo, f.message, f.path, f.op, cause);
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 1 && (n & (n - 1)) === 0;
+}
+
+function invalidJob(message: string): ShoalError {
+  return new ShoalError(ErrorCode.SessionInvalidArgument, `invalid hash job: ${message}`, {
+    argument: 'job',
+  });
+}
+
+/** Checks that a job is well formed: the worker trusts it. */
+function checkJob(job: HashRangesJob): void {
+  const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+  let streamBytes = 0;
+  for (const seg of job.segments) {
+    if (!isCount(seg.length) || (seg.kind === 'file' && !isCount(seg.offset))) {
+      throw invalidJob('segment offsets and lengths must be non-negative integers');
+    }
+    streamBytes += seg.length;
+  }
+  let pieceBytes = 0;
+  for (const run of job.runs) {
+    if (!isCount(run.count) || !isCount(run.length) || !isCount(run.merkleBytes)) {
+      throw invalidJob('run counts and lengths must be non-negative integers');
+    }
+    if (run.merkleBytes > run.length) throw invalidJob('merkleBytes exceeds the piece length');
+    if (
+      run.merkleBytes > 0 &&
+      (!isPowerOfTwo(run.merkleLeaves) || run.merkleLeaves * BLOCK_BYTES < run.merkleBytes)
+    ) {
+      throw invalidJob(`${run.merkleLeaves} leaves cannot hold ${run.merkleBytes} bytes of 16 KiB blocks`);
+    }
+    pieceBytes += run.count * run.length;
+  }
+  if (pieceBytes !== streamBytes) {
+    throw invalidJob(`the pieces cover ${pieceBytes} bytes but the segments hold ${streamBytes}`);
+  }
+}
+
+/** A pool of hashing threads. Create one per process (or per session) and share it. */
+export class HashPool {
+  /** Number of worker threads. */
+  readonly threads: number;
+  #pool: Piscina<HashTask, HashTaskResult> | undefined;
+
+  constructor(options: HashPoolOptions = {}) {
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isSafeInteger(threads) || threads < 1) {
+      throw new ShoalError(
+        ErrorCode.SessionInvalidArgument,
+        `hash pool threads must be a positive integer, got ${threads}`,
+        { argument: 'threads' },
+      );
+    }
+    this.threads = threads;
+    this.#pool = new Piscina<HashTask, HashTaskResult>({
+      filename: WORKER_FILE,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      name: 'default',
+    });
+  }
+
+  /** Threads currently alive (0 once destroyed). */
+  get liveThreads(): number {
+    return this.#pool?.threads.length ?? 0;
+  }
+
+  /** True once {@link destroy} was called. */
+  get isDestroyed(): boolean {
+    return this.#pool === undefined;
+  }
+
+  async #run(task: HashTask, options: HashCallOptions): Promise<HashTaskResult> {
+    const pool = this.#pool;
+    if (pool === undefined) {
+      throw new StorageError(ErrorCode.StorageIo, 'the hash pool is destroyed', '', 'hash');
+    }
+    try {
+      return await pool.run(task, options.signal === undefined ? {} : { signal: options.signal });
+    } catch (err) {
+      if (options.signal?.aborted === true) throw options.signal.reason;
+      throw StorageError.from(err, '', 'hash');
+    }
+  }
+
+  /**
+   * Reads the job's stream and hashes each of its pieces: SHA-1 of the whole piece and/or the
+   * BEP 52 merkle root of its first `merkleBytes` bytes, per run. Used to create torrents and
+   * to recheck data on disk. Throws a `StorageError` (`SHOAL_ERR_STORAGE_IO`, op `open` or
+   * `read`, with the path) when a file is missing, unreadable or shorter than its segment, and
+   * a `ShoalError` (`SHOAL_ERR_SESSION_INVALID_ARGUMENT`) for a malformed job (the segments
+   * must hold exactly the runs' bytes; merkle leaves must be a power of two with room for the
+   * data).
+   */
+  async hashRanges(job: HashRangesJob, options: HashCallOptions = {}): Promise<HashRangesResult> {
+    checkJob(job);
+    const task: HashTask = {
+      type: 'pieces',
+      segments: job.segments,
+      runs: job.runs,
+      noFollow: job.noFollow === true,
+    };
+    const result = await this.#run(task, options);
+    if (result instanceof Uint8Array) throw new Error('hash worker answered a pieces task with a digest');
+    if (!result.ok) throw failureError(result);
+    return { sha1: result.sha1, merkle: result.merkle };
+  }
+
+  /**
+   * Digest of the concatenation of `parts` (e.g. SHA-1 of a v1 piece received from a peer).
+   * The parts are copied to the worker.
+   */
+  async digest(
+    algorithm: HashAlgorithm,
+    parts: readonly Uint8Array[],
+    options: HashCallOptions = {},
+  ): Promise<Uint8Array> {
+    const result = await this.#run({ type: 'digest', algorithm, parts }, options);
+    if (!(result instanceof Uint8Array)) throw new Error('hash worker answered a digest task with pieces');
+    return result;
+  }
+
+  /**
+   * BEP 52 merkle root of `data`'s 16 KiB blocks in a tree of `leaves` leaves (a power of two
+   * with room for every block; missing leaves are zero hashes): the hash of a v2 piece received
+   * from a peer, to compare with its piece layer entry. `data` is copied to the worker.
+   */
+  async merkleRoot(data: Uint8Array, leaves: number, options: HashCallOptions = {}): Promise<Uint8Array> {
+    if (!isPowerOfTwo(leaves) || leaves * BLOCK_BYTES < data.length) {
+      throw new ShoalError(
+        ErrorCode.SessionInvalidArgument,
+        `${leaves} leaves cannot hold ${data.length} bytes of 16 KiB blocks`,
+        { argument: 'leaves' },
+      );
+    }
+    const result = await this.#run({ type: 'merkle', data, leaves }, options);
+    if (!(result instanceof Uint8Array)) throw new Error('hash worker answered a merkle task with pieces');
+    return result;
+  }
+
+  /** Stops every thread. Work still queued or running is rejected. Safe to call twice. */
+  async destroy(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.destroy();
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The disk side of one torrent: where each byte of the piece space lives, block reads and
+ * writes, and piece verification on the hash pool.
+ *
+ * Blocks are written in place as they arrive; a piece becomes trusted only when
+ * {@link TorrentStorage.verifyPiece} re-reads it (from the page cache, on a worker thread) and
+ * its hash matches: SHA-1 for v1, the BEP 52 merkle root for v2, both for hybrids. Every path
+ * is built with `joinSafe`, so no torrent can name a file outside the download folder.
+ * Padding files are never created, read or written.
+ */
+import { stat } from 'node:fs/promises';
+import {
+  blockCount,
+  joinSafe,
+  type Metainfo,
+  nextPow2,
+  storagePath,
+  type TorrentFile,
+} from '../metainfo/index.js';
+import { bytesEqual, toHex } from '../shared/hash.js';
+import { BLOCK_BYTES } from '../shared/limits.js';
+import { StorageError } from './errors.js';
+import type { FilePool } from './file-pool.js';
+import type { HashPool, HashSegment, PieceRun } from './hash-pool.js';
+import { PieceMap } from './piece-map.js';
+
+/** Pieces verified concurrently per hash thread during a full recheck. */
+export const RECHECK_PIECES_PER_THREAD = 2;
+
+/** What a piece must hash to. */
+interface ExpectedHashes {
+  readonly sha1?: Uint8Array;
+  /** v2: merkle root of the piece's file data in a tree of `leaves` leaves. */
+  readonly merkle?: { readonly root: Uint8Array; readonly leaves: number; readonly bytes: number };
+}
+
+export interface TorrentStorageInit {
+  readonly metainfo: Metainfo;
+  /** Folder the torrent's files go under. */
+  readonly downloadDir: string;
+  readonly files: FilePool;
+  readonly hashes: HashPool;
+}
+
+export class TorrentStorage {
+  readonly metainfo: Metainfo;
+  readonly map: PieceMap;
+  readonly downloadDir: string;
+  readonly #files: FilePool;
+  readonly #hashes: HashPool;
+  readonly #paths: readonly string[];
+
+  constructor(init: TorrentStorageInit) {
+    this.metainfo = init.metainfo;
+    this.map = new PieceMap(init.metainfo);
+    this.downloadDir = init.downloadDir;
+    this.#files = init.files;
+    this.#hashes = init.hashes;
+    // Checked once here: every later file access goes through these paths.
+    this.#paths = init.metainfo.files.map((f) =>
+      f.isPadding ? '' : joinSafe(init.downloadDir, storagePath(init.metainfo, f)),
+    );
+  }
+
+  /** Absolute path of file `index` (empty for padding files). */
+  filePath(index: number): string {
+    return this.#paths[index] ?? '';
+  }
+
+  /** Writes a block (any run inside one piece) in place. */
+  async writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void> {
+    const writes: Promise<void>[] = [];
+    for (const s of this.map.segments(piece, offset, data.length)) {
+      if (s.file < 0) continue;
+      const rel = s.pieceOffset - offset;
+      writes.push(this.#files.write(this.#paths[s.file]!, s.fileOffset, data.subarray(rel, rel + s.length)));
+    }
+    await Promise.all(writes);
+  }
+
+  /** Reads `length` bytes at `offset` of `piece` into a new buffer (padding reads as zeros). */
+  async readBlock(piece: number, offset: number, length: number): Promise<Uint8Array> {
+    const out = Buffer.alloc(length);
+    const reads: Promise<void>[] = [];
+    for (const s of this.map.segments(piece, offset, length)) {
+      if (s.file < 0) continue;
+      reads.push(this.#files.read(this.#paths[s.file]!, s.fileOffset, out, s.pieceOffset - offset, s.length));
+    }
+    await Promise.all(reads);
+    return out;
+  }
+
+  /** Writes a whole verified piece (one write per file segment). */
+  async writePiece(index: number, data: Uint8Array): Promise<void> {
+    await this.writeBlock(index, 0, data);
+  }
+
+  /** Reads a whole piece (padding as zeros). */
+  readPiece(index: number): Promise<Uint8Array> {
+    return this.readBlock(index, 0, this.map.pieceSize(index));
+  }
+
+  /** True when `data` (the whole piece, as received) matches the piece's hash(es). */
+  async verifyData(index: number, data: Uint8Array): Promise<boolean> {
+    const expected = this.#expected(index);
+    if (expected === undefined || data.length !== this.map.pieceSize(index)) return false;
+    const [sha1, merkle] = await Promise.all([
+      expected.sha1 === undefined ? undefined : this.#hashes.digest('sha1', [data]),
+      expected.merkle === undefined
+        ? undefined
+        : this.#hashes.merkleRoot(data.subarray(0, expected.merkle.bytes), expected.merkle.leaves),
+    ]);
+    if (expected.sha1 !== undefined && (sha1 === undefined || !bytesEqual(sha1, expected.sha1))) return false;
+    if (
+      expected.merkle !== undefined &&
+      (merkle === undefined || !bytesEqual(merkle, expected.merkle.root))
+    ) {
+      return false;
+    }
+    return true;
+  }
+
+  /** True when the piece on disk matches its hash(es). Missing files count as a mismatch. */
+  async verifyPiece(index: number, signal?: AbortSignal): Promise<boolean> {
+    const expected = this.#expected(index);
+    if (expected === undefined) return false;
+    const size = this.map.pieceSize(index);
+    const run: PieceRun = {
+      count: 1,
+      length: size,
+      sha1: expected.sha1 !== undefined,
+      merkleBytes: expected.merkle?.bytes ?? 0,
+      merkleLeaves: expected.merkle?.leaves ?? 1,
+    };
+    try {
+      const r = await this.#hashes.hashRanges(
+        { segments: this.#segments(index), runs: [run] },
+        signal === undefined ? {} : { signal },
+      );
+      if (expected.sha1 !== undefined && !bytesEqual(r.sha1, expected.sha1)) return false;
+      if (expected.merkle !== undefined && !bytesEqual(r.merkle, expected.merkle.root)) return false;
+      return true;
+    } catch (e) {
+      if (e instanceof StorageError && e.details.op !== 'hash') return false;
+      throw e;
+    }
+  }
+
+  /**
+   * Hashes every piece on disk; returns the verified ones. Pieces whose files are missing or
+   * short are simply not verified.
+   */
+  async recheck(
+    onProgress?: (checkedPieces: number, pieceCount: number) => void,
+    signal?: AbortSignal,
+  ): Promise<boolean[]> {
+    const n = this.map.pieceCount;
+    const result = new Array<boolean>(n).fill(false);
+    const present = await this.#presentFiles();
+    let next = 0;
+    let checked = 0;
+    const worker = async () => {
+      while (next < n) {
+        signal?.throwIfAborted();
+        const i = next++;
+        const usable = this.map.segments(i).every((s) => s.file < 0 || present[s.file] === true);
+        result[i] = usable ? await this.verifyPiece(i, signal) : false;
+        onProgress?.(++checked, n);
+      }
+    };
+    const lanes = Math.max(1, this.#hashes.threads * RECHECK_PIECES_PER_THREAD);
+    await Promise.all(Array.from({ length: lanes }, worker));
+    return result;
+  }
+
+  /** Creates the zero-length files (they never receive a block). */
+  async createEmptyFiles(): Promise<void> {
+    for (let i = 0; i < this.metainfo.files.length; i++) {
+      const f = this.metainfo.files[i]!;
+      if (f.length === 0 && !f.isPadding) await this.#files.truncate(this.#paths[i]!, 0);
+    }
+  }
+
+  /** Size and mtime of every file (0/0 when missing), for resume records. */
+  async fileStats(): Promise<{ size: number; mtimeMs: number }[]> {
+    return Promise.all(
+      this.metainfo.files.map(async (f, i) => {
+        if (f.isPadding) return { size: 0, mtimeMs: 0 };
+        try {
+          const st = await stat(this.#paths[i]!);
+          return { size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+        } catch {
+          return { size: 0, mtimeMs: 0 };
+        }
+      }),
+    );
+  }
+
+  /**
+   * Checks a resume record's claims against the disk: every file holding a claimed piece must
+   * exist and be long enough. Returns the pieces that remain trusted.
+   */
+  async trustedPieces(claimed: readonly boolean[]): Promise<boolean[]> {
+    const stats = await this.fileStats();
+    return claimed.map((has, i) => {
+      if (!has) return false;
+      return this.map.segments(i).every((s) => {
+        if (s.file < 0) return true;
+        return (stats[s.file]?.size ?? 0) >= s.fileOffset + s.length;
+      });
+    });
+  }
+
+  async #presentFiles(): Promise<boolean[]> {
+    const stats = await this.fileStats();
+    return this.metainfo.files.map((f, i) => f.isPadding || stats[i]!.size >= f.length);
+  }
+
+  #segments(index: number): HashSegment[] {
+    return this.map
+      .segments(index)
+      .map(
+        (s): HashSegment =>
+          s.file < 0
+            ? { kind: 'zeros', length: s.length }
+            : { kind: 'file', path: this.#paths[s.file]!, offset: s.fileOffset, length: s.length },
+      );
+  }
+
+  #expected(index: number): ExpectedHashes | undefined {
+    const m = this.metainfo;
+    let sha1: Uint8Array | undefined;
+    if (m.pieces !== undefined) sha1 = m.pieces.subarray(index * 20, index * 20 + 20);
+    let merkle: ExpectedHashes['merkle'];
+    if (m.version !== 'v1') {
+      const fi = this.map.fileAt(index * m.pieceLength);
+      const f: TorrentFile | undefined = m.files[fi];
+      if (f === undefined || f.isPadding || f.piecesRoot === undefined)
+        return sha1 === undefined ? undefined : { sha1 };
+      const inFile = index - Math.floor(f.offset / m.pieceLength);
+      const bytes = Math.min(m.pieceLength, f.length - inFile * m.pieceLength);
+      if (f.length <= m.pieceLength) {
+        merkle = { root: f.piecesRoot, leaves: nextPow2(blockCount(f.length)), bytes };
+      } else {
+        const layer = m.pieceLayers.get(toHex(f.piecesRoot));
+        if (layer === undefined) {
+          // v2 magnet without piece layers yet: only SHA-1 (hybrid) can check it.
+          if (sha1 === undefined) return undefined;
+        } else {
+          merkle = {
+            root: layer.subarray(inFile * 32, inFile * 32 + 32),
+            leaves: m.pieceLength / BLOCK_BYTES,
+            bytes,
+          };
+        }
+      }
+    }
+    if (sha1 === undefined && merkle === undefined) return undefined;
+    return { ...(sha1 === undefined ? {} : { sha1 }), ...(merkle === undefined ? {} : { merkle }) };
+  }
+}

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ErrorCode, isShoalError } from '../../../src/shared/errors.js';
+import { StorageError } from '../../../src/storage/errors.js';
+import { HashPool, READ_CHUNK_BYTES } from '../../../src/storage/index.js';
+
+const BLOCK = 16 * 1024;
+
+function digest(algorithm: 'sha1' | 'sha256', ...parts: Uint8Array[]): Buffer {
+  const h = createHash(algorithm);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/** BEP 52 root from the definition: block hashes, zero leaves up to `width`, pairwise SHA-256. */
+function naiveRoot(data: Uint8Array, width: number): Buffer {
+  let layer: Buffer[] = [];
+  for (let at = 0; at < data.length; at += BLOCK) layer.push(digest('sha256', data.subarray(at, at + BLOCK)));
+  while (layer.length < width) layer.push(Buffer.alloc(32));
+  while (layer.length > 1) {
+    const next: Buffer[] = [];
+    for (let i = 0; i < layer.length; i += 2) next.push(digest('sha256', layer[i]!, layer[i + 1]!));
+    layer = next;
+  }
+  return layer[0]!;
+}
+
+let dir: string;
+let pool: HashPool;
+const fileA = randomBytes(100_000);
+const fileB = randomBytes(3 * BLOCK + 5);
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'shoal-hash-pool-'));
+  writeFileSync(join(dir, 'a'), fileA);
+  writeFileSync(join(dir, 'b'), fileB);
+  pool = new HashPool({ threads: 1 });
+});
+
+after(async () => {
+  await pool.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('HashPool', () => {
+  test('digest of buffers equals node:crypto', async () => {
+    const parts = [randomBytes(10), randomBytes(70_000), new Uint8Array(0)];
+    assert.deepEqual(Buffer.from(await pool.digest('sha1', parts)), digest('sha1', ...parts));
+    assert.deepEqual(Buffer.from(await pool.digest('sha256', parts)), digest('sha256', ...parts));
+  });
+
+  test('merkleRoot equals the definition, for short and padded trees', async () => {
+    for (const [size, leaves] of [
+      [1, 1],
+      [BLOCK, 1],
+      [BLOCK + 1, 2],
+      [3 * BLOCK, 4],
+      [3 * BLOCK, 16],
+      [0, 4],
+    ] as const) {
+      const data = randomBytes(size);
+      assert.deepEqual(
+        Buffer.from(await pool.merkleRoot(data, leaves)),
+        naiveRoot(data, leaves),
+        `${size}/${leaves}`,
+      );
+    }
+    await assert.rejects(pool.merkleRoot(randomBytes(3 * BLOCK), 2), (e: unknown) =>
+      isShoalError(e, ErrorCode.SessionInvalidArgument),
+    );
+    await assert.rejects(pool.merkleRoot(randomBytes(10), 3), (e: unknown) =>
+      isShoalError(e, ErrorCode.SessionInvalidArgument),
+    );
+  });
+
+  test('hashRanges: pieces across files and zeros, SHA-1 and merkle roots per run', async () => {
+    // Stream: a[0, 100000) + 1000 zeros + b (all of it) → cut into pieces of 32 KiB (+ tail).
+    const zeros = Buffer.alloc(1000);
+    const stream = Buffer.concat([fileA, zeros, fileB]);
+    const P = 2 * BLOCK;
+    const full = Math.floor(stream.length / P);
+    const tail = stream.length - full * P;
+    const result = await pool.hashRanges({
+      segments: [
+        { kind: 'file', path: join(dir, 'a'), offset: 0, length: fileA.length },
+        { kind: 'zeros', length: zeros.length },
+        { kind: 'file', path: join(dir, 'b'), offset: 0, length: fileB.length },
+      ],
+      runs: [
+        { count: full, length: P, sha1: true, merkleBytes: P, merkleLeaves: 2 },
+        { count: 1, length: tail, sha1: true, merkleBytes: tail, merkleLeaves: 2 },
+      ],
+    });
+    const expectedSha1: Buffer[] = [];
+    const expectedRoots: Buffer[] = [];
+    for (let at = 0; at < stream.length; at += P) {
+      const piece = stream.subarray(at, at + P);
+      expectedSha1.push(digest('sha1', piece));
+      expectedRoots.push(naiveRoot(piece, 2));
+    }
+    assert.deepEqual(Buffer.from(result.sha1), Buffer.concat(expectedSha1));
+    assert.deepEqual(Buffer.from(result.merkle), Buffer.concat(expectedRoots));
+  });
+
+  test('hashRanges: merkle over the data part only, SHA-1 over data and padding', async () => {
+    // A hybrid's last piece of a file: 5 data bytes of `b` at offset 3 blocks, then padding zeros.
+    const P = 4 * BLOCK;
+    const data = fileB.subarray(3 * BLOCK);
+    const result = await pool.hashRanges({
+      segments: [
+        { kind: 'file', path: join(dir, 'b'), offset: 3 * BLOCK, length: data.length },
+        { kind: 'zeros', length: P - data.length },
+      ],
+      runs: [{ count: 1, length: P, sha1: true, merkleBytes: data.length, merkleLeaves: 4 }],
+    });
+    assert.deepEqual(Buffer.from(result.sha1), digest('sha1', data, Buffer.alloc(P - data.length)));
+    assert.deepEqual(Buffer.from(result.merkle), naiveRoot(data, 4));
+  });
+
+  test('a piece larger than the read buffer is streamed', async () => {
+    const P = 2 * READ_CHUNK_BYTES;
+    const big = randomBytes(P + BLOCK + 3);
+    writeFileSync(join(dir, 'big'), big);
+    const result = await pool.hashRanges({
+      segments: [{ kind: 'file', path: join(dir, 'big'), offset: 0, length: big.length }],
+      runs: [
+        { count: 1, length: P, sha1: true, merkleBytes: P, merkleLeaves: P / BLOCK },
+        { count: 1, length: BLOCK + 3, sha1: true, merkleBytes: BLOCK + 3, merkleLeaves: P / BLOCK },
+      ],
+    });
+    assert.deepEqual(
+      Buffer.from(result.sha1),
+      Buffer.concat([digest('sha1', big.subarray(0, P)), digest('sha1', big.subarray(P))]),
+    );
+    assert.deepEqual(
+      Buffer.from(result.merkle),
+      Buffer.concat([naiveRoot(big.subarray(0, P), P / BLOCK), naiveRoot(big.subarray(P), P / BLOCK)]),
+    );
+  });
+
+  test('a missing file is a StorageError naming the path and the operation', async () => {
+    const path = join(dir, 'missing');
+    await assert.rejects(
+      pool.hashRanges({
+        segments: [{ kind: 'file', path, offset: 0, length: 10 }],
+        runs: [{ count: 1, length: 10, sha1: true, merkleBytes: 0, merkleLeaves: 0 }],
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof StorageError);
+        assert.equal(e.code, ErrorCode.StorageIo);
+        assert.deepEqual(e.details, { path, op: 'open', errno: 'ENOENT' });
+        return true;
+      },
+    );
+  });
+
+  test('a malformed job is rejected before it reaches a worker', async () => {
+    const seg = { kind: 'file', path: join(dir, 'a'), offset: 0, length: 100 } as const;
+    const bad = [
+      { segments: [seg], runs: [{ count: 1, length: 99, sha1: true, merkleBytes: 0, merkleLeaves: 0 }] },
+      { segments: [seg], runs: [{ count: 1, length: 100, sha1: false, merkleBytes: 100, merkleLeaves: 3 }] },
+      { segments: [seg], runs: [{ count: 1, length: 100, sha1: false, merkleBytes: 101, merkleLeaves: 1 }] },
+      {
+        segments: [{ ...seg, offset: -1 }],
+        runs: [{ count: 1, length: 100, sha1: true, merkleBytes: 0, merkleLeaves: 0 }],
+      },
+    ];
+    for (const job of bad) {
+      await assert.rejects(pool.hashRanges(job), (e: unknown) =>
+        isShoalError(e, ErrorCode.SessionInvalidArgument),
+      );
+    }
+  });
+
+  test('an aborted signal rejects with its reason', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(pool.digest('sha1', [randomBytes(10)], { signal: ac.signal }), {
+      name: 'AbortError',
+    });
+  });
+
+  test('destroy stops every thread and later calls reject', async () => {
+    const own = new HashPool({ threads: 1 });
+    assert.equal(own.threads, 1);
+    assert.deepEqual(Buffer.from(await own.digest('sha1', [fileA])), digest('sha1', fileA));
+    assert.equal(own.liveThreads, 1);
+    await own.destroy();
+    assert.equal(own.liveThreads, 0);
+    assert.ok(own.isDestroyed);
+    await own.destroy();
+    await assert.rejects(own.digest('sha1', [fileA]), (e: unknown) => isShoalError(e, ErrorCode.StorageIo));
+    assert.throws(
+      () => new HashPool({ threads: 0 }),
+      (e: unknown) => isShoalError(e, ErrorCode.SessionInvalidArgument),
+    );
+  });
+});
