@@ -11,7 +11,10 @@ describe('PieceMap', () => {
   test('v1: a piece spans files and the last piece is short', () => {
     const files = [file('a', 10, 0), file('b', 0, 10), file('c', 25, 10)];
     const m = new PieceMap({ pieceLength: 16, pieceCount: 3, files, version: 'v1' });
-    assert.deepEqual([0, 1, 2].map((i) => m.pieceSize(i)), [16, 16, 3]);
+    assert.deepEqual(
+      [0, 1, 2].map((i) => m.pieceSize(i)),
+      [16, 16, 3],
+    );
     assert.deepEqual(m.segments(0), [
       { file: 0, fileOffset: 0, pieceOffset: 0, length: 10 },
       { file: 2, fileOffset: 0, pieceOffset: 10, length: 6 },
@@ -34,7 +37,10 @@ describe('PieceMap', () => {
   test('v2: files start on piece boundaries and pieces end with their file', () => {
     const files = [file('a', 20, 0), file('b', 5, 32)];
     const m = new PieceMap({ pieceLength: 16, pieceCount: 3, files, version: 'v2' });
-    assert.deepEqual([0, 1, 2].map((i) => m.pieceSize(i)), [16, 4, 5]);
+    assert.deepEqual(
+      [0, 1, 2].map((i) => m.pieceSize(i)),
+      [16, 4, 5],
+    );
     assert.deepEqual(m.segments(1), [{ file: 0, fileOffset: 16, pieceOffset: 0, length: 4 }]);
     assert.deepEqual(m.segments(2), [{ file: 1, fileOffset: 0, pieceOffset: 0, length: 5 }]);
     assert.equal(m.fileAt(25), -1);
