@@ -94,7 +94,7 @@ describe('malicious fixtures', () => {
           return true;
         },
       );
-      assert.ok(performance.now() - t0 < 500, 'rejected quickly');
+      assert.ok(performance.now() - t0 < 2000, 'rejected quickly');
     });
   }
 });

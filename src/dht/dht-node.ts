@@ -1,0 +1,785 @@
+/**
+ * A Mainline DHT node (BEP 5, with BEP 32, 42 and 43), sans I/O.
+ *
+ * DEV DOCS
+ * - Owns: the routing table, the token secret, the peer store, the running lookups, our
+ *   outstanding queries (transactions) and their deadlines, the per-IP rate limiter, and two
+ *   output queues: datagrams to send and events for the driver.
+ * - Driven by: a runtime (src/discovery/) or a simulation. Inputs are method calls with the time:
+ *   `handleDatagram(bytes, from, now)`, `tick(now)`, `bootstrap`, `findNode`, `getPeers`,
+ *   `announce`, `ping`, `addNode`. After each call the driver drains `takeActions()` (send each
+ *   datagram) and `takeEvents()`, and arms one timer for `nextDeadline()` that calls `tick`.
+ *   Nothing here reads a clock, a socket or `Math.random`: time is passed in, randomness injected.
+ * - One node serves one address family (BEP 32: the IPv4 and IPv6 DHTs are distinct); a
+ *   dual-stack runtime runs two nodes, ideally with the same id.
+ * - Untrusted input: every datagram is decoded by krpc.ts (bounded, typed errors), queries are
+ *   rate limited per source IP and globally before any work, replies are capped at
+ *   `MAX_KRPC_REPLY_BYTES`, and every table (transactions, lookups, peers, rate limiter, events,
+ *   sends) is bounded by a named limit. A bad datagram costs only its sender.
+ * - Invariants: a transaction is answered only from the address it was sent to; a node is
+ *   confirmed (and handed to other nodes) only after it answered us from its own address; nodes
+ *   we merely heard of from another node's reply take only free bucket room, unverified, until a
+ *   maintenance probe confirms or drops them; read-only senders (BEP 43) never enter the table.
+ */
+import { ErrorCode } from '../shared/errors.js';
+import {
+  MAX_DHT_BOOTSTRAP_NODES,
+  MAX_DHT_EVENT_QUEUE,
+  MAX_DHT_LOOKUPS,
+  MAX_DHT_PENDING_QUERIES,
+  MAX_DHT_SEND_QUEUE,
+} from '../shared/limits.js';
+import {
+  type Address,
+  type AddressFamily,
+  addressFromKey,
+  addressKey,
+  binaryToBytes,
+  bytesToBinary,
+  formatIp,
+  parseIp,
+} from './address.js';
+import {
+  DHT_ALPHA,
+  DHT_BUCKET_REFRESH_MS,
+  DHT_BURST_GLOBAL,
+  DHT_BURST_PER_IP,
+  DHT_CLIENT_VERSION,
+  DHT_K,
+  DHT_MAINTENANCE_INTERVAL_MS,
+  DHT_MAINTENANCE_PINGS,
+  DHT_QUERY_STALL_MS,
+  DHT_QUERY_TIMEOUT_MS,
+  DHT_RATE_GLOBAL,
+  DHT_RATE_PER_IP,
+  NODE_ID_BYTES,
+} from './constants.js';
+import { DhtError } from './errors.js';
+import { ExternalIpVoter } from './ip-voter.js';
+import {
+  decodeKrpc,
+  encodeKrpc,
+  encodeKrpcError,
+  type KrpcErrorMessage,
+  type KrpcMessage,
+  type KrpcQuery,
+  type KrpcResponse,
+} from './krpc.js';
+import { Lookup, type LookupKind, type LookupNodeHint } from './lookup.js';
+import { MinHeap } from './min-heap.js';
+import { generateNodeId, isValidNodeIdForIp, randomIdWithPrefix } from './node-id.js';
+import type { DhtAction, DhtEvent, DhtNodeDeps, DhtNodeInit, DhtStats, LookupPurpose } from './node-types.js';
+import { PeerStore } from './peer-store.js';
+import type { Random } from './random.js';
+import { RateLimiter } from './rate-limiter.js';
+import { QueryResponder } from './responder.js';
+import { RoutingTable } from './routing-table.js';
+import { TokenStore } from './token-store.js';
+
+type TxnPurpose = 'lookup' | 'announce' | 'ping' | 'maintenance';
+
+interface Txn {
+  readonly tid: number;
+  readonly seq: number;
+  readonly to: string;
+  readonly purpose: TxnPurpose;
+  readonly sentAt: number;
+  /** The id we expect to answer, when known (for liveness bookkeeping). */
+  readonly expectedId: string | undefined;
+  readonly lookupId: number;
+}
+
+interface Deadline {
+  readonly at: number;
+  readonly seq: number;
+  readonly tid: number;
+  readonly stall: boolean;
+}
+
+interface LookupRecord {
+  readonly lookup: Lookup;
+  readonly purpose: LookupPurpose;
+  readonly target: Uint8Array;
+  readonly port: number;
+  readonly impliedPort: boolean;
+  phase: 'searching' | 'announcing';
+  announcePending: number;
+  announcedTo: number;
+}
+
+/** Counters kept by the node, exposed through {@link DhtNode.stats}. */
+interface Counters {
+  lookupsDone: number;
+  queriesIn: number;
+  queriesOut: number;
+  responsesIn: number;
+  errorsIn: number;
+  errorsOut: number;
+  timeouts: number;
+  rateLimited: number;
+  malformed: number;
+  unexpected: number;
+  eventsDropped: number;
+  sendsDropped: number;
+}
+
+const REBOOTSTRAP_MS = 60_000;
+const PEER_PURGE_MS = 60_000;
+
+/** A Mainline DHT node as a pure state machine (see the module docs). */
+export class DhtNode {
+  readonly family: AddressFamily;
+  readonly readOnly: boolean;
+  readonly #random: Random;
+  readonly #table: RoutingTable;
+  readonly #tokens: TokenStore;
+  readonly #peers = new PeerStore();
+  readonly #limiter: RateLimiter;
+  readonly #idBytes: Uint8Array;
+  readonly #k: number;
+  readonly #alpha: number;
+  readonly #enforce: boolean;
+  readonly #timeoutMs: number;
+  readonly #stallMs: number;
+  readonly #maintenanceMs: number;
+  readonly #maxLookups: number;
+  readonly #version: Uint8Array | undefined;
+  readonly #txns = new Map<number, Txn>();
+  readonly #deadlines = new MinHeap<Deadline>();
+  readonly #lookups = new Map<number, LookupRecord>();
+  #actions: DhtAction[] = [];
+  #events: DhtEvent[] = [];
+  #bootstrapAddrs: string[] = [];
+  #nextTid: number;
+  #seq = 0;
+  #lookupSeq = 0;
+  #nextMaintenance: number;
+  #nextPeerPurge: number;
+  #lastBootstrap = Number.NEGATIVE_INFINITY;
+  #refreshLookup: number | undefined;
+  readonly #voter: ExternalIpVoter;
+  readonly #responder: QueryResponder;
+  readonly #c: Counters = {
+    lookupsDone: 0,
+    queriesIn: 0,
+    queriesOut: 0,
+    responsesIn: 0,
+    errorsIn: 0,
+    errorsOut: 0,
+    timeouts: 0,
+    rateLimited: 0,
+    malformed: 0,
+    unexpected: 0,
+    eventsDropped: 0,
+    sendsDropped: 0,
+  };
+
+  constructor(deps: DhtNodeDeps, init: DhtNodeInit, now: number) {
+    this.#random = deps.random;
+    this.family = init.family ?? 4;
+    this.readOnly = init.readOnly ?? false;
+    this.#k = init.k ?? DHT_K;
+    this.#alpha = init.alpha ?? DHT_ALPHA;
+    this.#enforce = init.nodeIdPolicy === 'enforce';
+    this.#timeoutMs = init.queryTimeoutMs ?? DHT_QUERY_TIMEOUT_MS;
+    this.#stallMs = init.queryStallMs ?? DHT_QUERY_STALL_MS;
+    this.#maintenanceMs = init.maintenanceIntervalMs ?? DHT_MAINTENANCE_INTERVAL_MS;
+    this.#maxLookups = Math.min(init.maxLookups ?? MAX_DHT_LOOKUPS, MAX_DHT_LOOKUPS);
+    this.#version = init.version === null ? undefined : (init.version ?? DHT_CLIENT_VERSION);
+    const externalIp = init.externalIp === undefined ? undefined : parseIp(init.externalIp);
+    if (init.externalIp !== undefined && externalIp === undefined) {
+      throw new DhtError(ErrorCode.DhtInvalidArgument, 'externalIp is not an IP address');
+    }
+    this.#voter = new ExternalIpVoter(this.family, externalIp);
+    const saved = init.savedState === undefined ? undefined : RoutingTable.parseSaved(init.savedState);
+    let id = init.id;
+    if (id === undefined && saved !== undefined) {
+      const ok = init.externalIp === undefined || isValidNodeIdForIp(saved.id, init.externalIp);
+      if (ok) id = saved.id;
+    }
+    id ??= generateNodeId(this.#random, init.externalIp);
+    if (id.length !== NODE_ID_BYTES) throw new DhtError(ErrorCode.DhtInvalidArgument, 'id must be 20 bytes');
+    this.#idBytes = id.slice();
+    this.#table = new RoutingTable(this.#idBytes, now, { k: this.#k });
+    for (const c of saved?.nodes ?? []) {
+      const key = addressKey(c);
+      if (key !== undefined && this.#isOurFamily(key))
+        this.#table.observe(bytesToBinary(c.id), key, now, 'heard');
+    }
+    this.#tokens = new TokenStore(
+      deps.hasher === undefined ? { random: this.#random } : { random: this.#random, hasher: deps.hasher },
+      now,
+    );
+    this.#limiter = new RateLimiter(
+      {
+        ratePerSec: init.ratePerIp ?? DHT_RATE_PER_IP,
+        burst: init.burstPerIp ?? DHT_BURST_PER_IP,
+        globalRatePerSec: init.rateGlobal ?? DHT_RATE_GLOBAL,
+        globalBurst: init.burstGlobal ?? DHT_BURST_GLOBAL,
+      },
+      now,
+    );
+    this.#responder = new QueryResponder({
+      id: this.#idBytes,
+      family: this.family,
+      k: this.#k,
+      version: this.#version,
+      table: this.#table,
+      tokens: this.#tokens,
+      peers: this.#peers,
+      random: this.#random,
+    });
+    this.#nextTid = this.#random.int(0x10000);
+    this.#nextMaintenance = now + this.#maintenanceMs;
+    this.#nextPeerPurge = now + PEER_PURGE_MS;
+  }
+
+  /** Our node id. */
+  get id(): Uint8Array {
+    return this.#idBytes.slice();
+  }
+
+  /** Our external IP as learned from BEP 42 votes (or given), if known. */
+  get externalAddress(): string | undefined {
+    const ip = this.#voter.current;
+    return ip === undefined ? undefined : formatIp(ip);
+  }
+
+  /** The routing table (read it; do not mutate it behind the node's back). */
+  get table(): RoutingTable {
+    return this.#table;
+  }
+
+  #isOurFamily(addrKey: string): boolean {
+    return addrKey.length === (this.family === 4 ? 6 : 18);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // outputs
+
+  /** Takes the datagrams queued since the last call. */
+  takeActions(): DhtAction[] {
+    const out = this.#actions;
+    this.#actions = [];
+    return out;
+  }
+
+  /** Takes the events queued since the last call. */
+  takeEvents(): DhtEvent[] {
+    const out = this.#events;
+    this.#events = [];
+    return out;
+  }
+
+  /** When `tick` should next run (ms): the earliest query deadline or the next maintenance round. */
+  nextDeadline(): number {
+    let top = this.#deadlines.peek();
+    while (top !== undefined && this.#txns.get(top.tid)?.seq !== top.seq) {
+      this.#deadlines.pop();
+      top = this.#deadlines.peek();
+    }
+    return top === undefined ? this.#nextMaintenance : Math.min(top.at, this.#nextMaintenance);
+  }
+
+  /** Counters and sizes. */
+  stats(now: number): DhtStats {
+    return {
+      nodes: this.#table.size,
+      goodNodes: this.#table.goodCount(now),
+      replacementNodes: this.#table.replacementCount,
+      buckets: this.#table.bucketCount,
+      lookupsActive: this.#lookups.size,
+      pendingQueries: this.#txns.size,
+      storedPeers: this.#peers.size,
+      storedInfoHashes: this.#peers.infoHashCount,
+      rateLimitSources: this.#limiter.size,
+      ...this.#c,
+    };
+  }
+
+  /** The routing table as bytes, for the state directory (see {@link RoutingTable.toBytes}). */
+  saveState(now: number): Uint8Array {
+    return this.#table.toBytes(now);
+  }
+
+  #emit(e: DhtEvent): void {
+    if (this.#events.length >= MAX_DHT_EVENT_QUEUE) this.#c.eventsDropped++;
+    else this.#events.push(e);
+  }
+
+  #send(to: Address, bytes: Uint8Array): void {
+    if (this.#actions.length >= MAX_DHT_SEND_QUEUE) this.#c.sendsDropped++;
+    else this.#actions.push({ type: 'send', to, bytes });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // inputs: commands
+
+  /**
+   * Joins the DHT through `nodes` (addresses whose ids we do not know, e.g. the public routers):
+   * a `find_node` lookup for our own id (BEP 5 §Routing Table). The addresses are remembered
+   * (at most `MAX_DHT_BOOTSTRAP_NODES`) and reused whenever the table runs low.
+   */
+  bootstrap(nodes: readonly Address[], now: number): number {
+    for (const a of nodes) {
+      const key = addressKey(a);
+      if (key === undefined || !this.#isOurFamily(key) || a.port === 0) continue;
+      if (!this.#bootstrapAddrs.includes(key)) this.#bootstrapAddrs.push(key);
+    }
+    if (this.#bootstrapAddrs.length > MAX_DHT_BOOTSTRAP_NODES) {
+      this.#bootstrapAddrs = this.#bootstrapAddrs.slice(-MAX_DHT_BOOTSTRAP_NODES);
+    }
+    this.#lastBootstrap = now;
+    return this.#start('find_node', this.#idBytes, 'bootstrap', now, true);
+  }
+
+  /** An iterative `find_node` lookup for `target` (20 bytes). Returns the lookup id. */
+  findNode(target: Uint8Array, now: number): number {
+    return this.#start('find_node', checkHash(target, 'target'), 'user', now, false);
+  }
+
+  /** An iterative `get_peers` lookup for `infoHash`: `lookup:peers-found` events, then `lookup:finished`. */
+  getPeers(infoHash: Uint8Array, now: number): number {
+    return this.#start('get_peers', checkHash(infoHash, 'infoHash'), 'user', now, false);
+  }
+
+  /**
+   * A `get_peers` lookup for `infoHash`, then `announce_peer` (BEP 5) with `port` to the k
+   * closest nodes that gave a token. With `impliedPort`, nodes store our UDP source port instead.
+   */
+  announce(infoHash: Uint8Array, port: number, now: number, opts: { impliedPort?: boolean } = {}): number {
+    const implied = opts.impliedPort ?? false;
+    // With implied_port the receiver ignores `port` (BEP 5), so 0 is allowed then.
+    if (!Number.isInteger(port) || port < (implied ? 0 : 1) || port > 0xffff) {
+      throw new DhtError(ErrorCode.DhtInvalidArgument, `port ${port} is not in 1..65535`);
+    }
+    return this.#start('announce', checkHash(infoHash, 'infoHash'), 'user', now, false, port, implied);
+  }
+
+  /** Stops a lookup without a `lookup:finished` event. Returns false when it was not running. */
+  cancel(lookupId: number): boolean {
+    if (lookupId === this.#refreshLookup) this.#refreshLookup = undefined;
+    return this.#lookups.delete(lookupId);
+  }
+
+  /** Pings `addr`; a `ping:finished` event with the same id follows. Returns the ping id. */
+  ping(addr: Address, now: number): number {
+    const key = this.#checkAddress(addr);
+    const seq = this.#query(key, 'ping', {}, now, 'ping', undefined, -1);
+    if (seq === undefined) throw new DhtError(ErrorCode.DhtLimit, 'too many queries in flight');
+    return seq;
+  }
+
+  /**
+   * A node heard of outside the DHT (BEP 5 PORT message, a torrent's `nodes`): it is pinged and
+   * enters the table if it answers. Silently ignored when the query table is full.
+   */
+  addNode(addr: Address, now: number): void {
+    this.#query(this.#checkAddress(addr), 'ping', {}, now, 'maintenance', undefined, -1);
+  }
+
+  #checkAddress(addr: Address): string {
+    const key = addressKey(addr);
+    if (key === undefined || !this.#isOurFamily(key) || addr.port === 0) {
+      throw new DhtError(
+        ErrorCode.DhtInvalidArgument,
+        `${addr.host}:${addr.port} is not an IPv${this.family} address`,
+      );
+    }
+    return key;
+  }
+
+  #start(
+    kind: LookupKind,
+    target: Uint8Array,
+    purpose: LookupPurpose,
+    now: number,
+    seedBootstrap: boolean,
+    port = 0,
+    impliedPort = false,
+  ): number {
+    if (this.#lookups.size >= this.#maxLookups) {
+      throw new DhtError(ErrorCode.DhtLimit, `more than ${this.#maxLookups} lookups at once`);
+    }
+    const lookupId = ++this.#lookupSeq;
+    const targetKey = bytesToBinary(target);
+    const lookup = new Lookup(lookupId, kind, targetKey, {
+      k: this.#k,
+      alpha: this.#alpha,
+      enforceNodeIds: this.#enforce,
+      ownKey: this.#table.ownKey,
+    });
+    lookup.addNodes(this.#table.closestEntries(targetKey, 2 * this.#k, false, now));
+    if (seedBootstrap || this.#table.size < this.#k) lookup.addSeeds(this.#bootstrapAddrs);
+    const rec: LookupRecord = {
+      lookup,
+      purpose,
+      target: target.slice(),
+      port,
+      impliedPort,
+      phase: 'searching',
+      announcePending: 0,
+      announcedTo: 0,
+    };
+    this.#lookups.set(lookupId, rec);
+    this.#pump(rec, now);
+    return lookupId;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // inputs: time
+
+  /** Runs what is due at `now`: query stalls and timeouts, then table maintenance. */
+  tick(now: number): void {
+    for (let d = this.#deadlines.peek(); d !== undefined && d.at <= now; d = this.#deadlines.peek()) {
+      this.#deadlines.pop();
+      const txn = this.#txns.get(d.tid);
+      if (txn?.seq !== d.seq) continue;
+      if (d.stall) this.#onStall(txn, now);
+      else this.#onTimeout(txn, now);
+    }
+    if (now >= this.#nextMaintenance) {
+      this.#nextMaintenance = now + this.#maintenanceMs;
+      this.#maintain(now);
+    }
+  }
+
+  #onStall(txn: Txn, now: number): void {
+    const rec = this.#lookups.get(txn.lookupId);
+    if (rec === undefined || txn.purpose !== 'lookup') return;
+    rec.lookup.onStall(txn.to);
+    this.#pump(rec, now);
+  }
+
+  #onTimeout(txn: Txn, now: number): void {
+    this.#txns.delete(txn.tid);
+    this.#c.timeouts++;
+    if (txn.expectedId !== undefined) this.#table.failed(txn.expectedId, now);
+    this.#settle(txn, now, undefined);
+  }
+
+  /** Reports the end of a transaction (answer, error or timeout) to whoever sent it. */
+  #settle(txn: Txn, now: number, answer: { id: string; r: KrpcResponse } | undefined): void {
+    switch (txn.purpose) {
+      case 'ping':
+        this.#emit({
+          type: 'ping:finished',
+          pingId: txn.seq,
+          to: addressFromKey(txn.to),
+          ok: answer !== undefined,
+          ...(answer === undefined ? {} : { id: binaryToBytes(answer.id) }),
+          rttMs: now - txn.sentAt,
+        });
+        return;
+      case 'maintenance':
+        if (answer !== undefined) this.#heard(answer.r, now);
+        return;
+      case 'announce': {
+        const rec = this.#lookups.get(txn.lookupId);
+        if (rec === undefined) return;
+        rec.announcePending--;
+        if (answer !== undefined) rec.announcedTo++;
+        if (rec.announcePending <= 0) this.#finish(rec);
+        return;
+      }
+      case 'lookup': {
+        const rec = this.#lookups.get(txn.lookupId);
+        if (rec === undefined) return;
+        if (answer === undefined) rec.lookup.onFailure(txn.to);
+        else this.#lookupAnswer(rec, txn, answer.id, answer.r, now);
+        this.#pump(rec, now);
+        return;
+      }
+    }
+  }
+
+  #maintain(now: number): void {
+    this.#tokens.rotate(now);
+    this.#limiter.purge(now);
+    if (now >= this.#nextPeerPurge) {
+      this.#nextPeerPurge = now + PEER_PURGE_MS;
+      this.#peers.purge(now);
+    }
+    for (const e of this.#table.dueForPing(now, DHT_MAINTENANCE_PINGS)) {
+      // A node that never answered is probed with a find_node for our own id (as libtorrent
+      // does): the answer confirms it and tells us about more of our neighbourhood.
+      if (e.confirmed) this.#query(e.addr, 'ping', {}, now, 'maintenance', e.id, -1);
+      else this.#query(e.addr, 'find_node', { target: this.#idBytes }, now, 'maintenance', e.id, -1);
+    }
+    if (this.#lookups.size >= this.#maxLookups) return;
+    if (
+      this.#table.size < this.#k &&
+      this.#bootstrapAddrs.length > 0 &&
+      now - this.#lastBootstrap >= REBOOTSTRAP_MS
+    ) {
+      this.#lastBootstrap = now;
+      this.#start('find_node', this.#idBytes, 'bootstrap', now, true);
+      return;
+    }
+    if (this.#refreshLookup !== undefined && this.#lookups.has(this.#refreshLookup)) return;
+    const idx = this.#table.dueForRefresh(now, DHT_BUCKET_REFRESH_MS);
+    if (idx === undefined) return;
+    const exact = idx < this.#table.bucketCount - 1;
+    const target = binaryToBytes(randomIdWithPrefix(this.#table.ownKey, idx, this.#random, exact));
+    this.#refreshLookup = this.#start('find_node', target, 'refresh', now, false);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // lookups
+
+  #pump(rec: LookupRecord, now: number): void {
+    if (rec.phase !== 'searching') return;
+    const { lookup } = rec;
+    const method = lookup.kind === 'find_node' ? 'find_node' : 'get_peers';
+    const args = method === 'find_node' ? { target: rec.target } : { infoHash: rec.target };
+    for (const c of lookup.next()) {
+      const seq = this.#query(c.addr, method, args, now, 'lookup', c.id, lookup.lookupId);
+      if (seq === undefined) lookup.onFailure(c.addr);
+    }
+    if (!lookup.done) return;
+    if (lookup.kind !== 'announce') {
+      this.#finish(rec);
+      return;
+    }
+    rec.phase = 'announcing';
+    for (const c of lookup.announceTargets()) {
+      const seq = this.#query(
+        c.addr,
+        'announce_peer',
+        { infoHash: rec.target, port: rec.port, token: c.token!, impliedPort: rec.impliedPort },
+        now,
+        'announce',
+        c.id,
+        lookup.lookupId,
+      );
+      if (seq !== undefined) rec.announcePending++;
+    }
+    if (rec.announcePending === 0) this.#finish(rec);
+  }
+
+  #lookupAnswer(rec: LookupRecord, txn: Txn, idKey: string, r: KrpcResponse, now: number): void {
+    const nodes = this.#heard(r, now);
+    const peers: string[] = [];
+    if (rec.lookup.kind !== 'find_node') {
+      for (const v of r.values ?? []) {
+        const key = addressKey(v);
+        if (key !== undefined && v.port !== 0) peers.push(key);
+      }
+    }
+    const ip = binaryToBytes(txn.to.slice(0, txn.to.length - 2));
+    const fresh = rec.lookup.onResponse(txn.to, idKey, {
+      nodes,
+      peers,
+      token: r.token,
+      conforming: isValidNodeIdForIp(binaryToBytes(idKey), ip),
+    });
+    if (fresh.length > 0) {
+      this.#emit({
+        type: 'lookup:peers-found',
+        lookupId: rec.lookup.lookupId,
+        infoHash: rec.target,
+        peers: fresh.map(addressFromKey),
+      });
+    }
+  }
+
+  /**
+   * The contacts of an answer's `nodes` (or `nodes6`), which also enter our table as unverified
+   * entries while their bucket has room (libtorrent's "heard about"); maintenance confirms or
+   * drops them.
+   */
+  #heard(r: KrpcResponse, now: number): LookupNodeHint[] {
+    const nodes: LookupNodeHint[] = [];
+    for (const c of (this.family === 4 ? r.nodes : r.nodes6) ?? []) {
+      const addr = addressKey(c);
+      if (addr === undefined || c.port === 0 || !this.#isOurFamily(addr)) continue;
+      const id = bytesToBinary(c.id);
+      nodes.push({ id, addr });
+      this.#table.observe(id, addr, now, 'heard');
+    }
+    return nodes;
+  }
+
+  #finish(rec: LookupRecord): void {
+    const { lookup } = rec;
+    if (!this.#lookups.delete(lookup.lookupId)) return;
+    if (lookup.lookupId === this.#refreshLookup) this.#refreshLookup = undefined;
+    this.#c.lookupsDone++;
+    this.#emit({
+      type: 'lookup:finished',
+      lookupId: lookup.lookupId,
+      kind: lookup.kind,
+      purpose: rec.purpose,
+      target: rec.target,
+      peersFound: lookup.peers.size,
+      queries: lookup.queries,
+      responses: lookup.responses,
+      announcedTo: rec.announcedTo,
+      closest: lookup.closestResponded(this.#k).map((c) => {
+        const a = addressFromKey(c.addr);
+        return { id: binaryToBytes(c.id!), host: a.host, port: a.port };
+      }),
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // outgoing queries
+
+  /** Sends a query; returns its sequence number, or undefined when the query table is full. */
+  #query(
+    to: string,
+    method: KrpcQuery['method'],
+    args: {
+      target?: Uint8Array;
+      infoHash?: Uint8Array;
+      port?: number;
+      token?: Uint8Array;
+      impliedPort?: boolean;
+    },
+    now: number,
+    purpose: TxnPurpose,
+    expectedId: string | undefined,
+    lookupId: number,
+  ): number | undefined {
+    if (this.#txns.size >= MAX_DHT_PENDING_QUERIES) return undefined;
+    let tid = this.#nextTid;
+    while (this.#txns.has(tid)) tid = (tid + 1) & 0xffff;
+    this.#nextTid = (tid + 1) & 0xffff;
+    const seq = ++this.#seq;
+    const t = Uint8Array.of(tid >> 8, tid & 0xff);
+    const base = {
+      y: 'q' as const,
+      t,
+      id: this.#idBytes,
+      ...(this.readOnly ? { ro: true } : {}),
+      ...(this.#version === undefined ? {} : { v: this.#version }),
+    };
+    let msg: KrpcQuery;
+    switch (method) {
+      case 'ping':
+        msg = { ...base, method };
+        break;
+      case 'find_node':
+        msg = { ...base, method, target: args.target! };
+        break;
+      case 'get_peers':
+        msg = { ...base, method, infoHash: args.infoHash! };
+        break;
+      case 'announce_peer':
+        msg = {
+          ...base,
+          method,
+          infoHash: args.infoHash!,
+          port: args.port!,
+          token: args.token!,
+          impliedPort: args.impliedPort ?? false,
+        };
+        break;
+    }
+    this.#txns.set(tid, { tid, seq, to, purpose, sentAt: now, expectedId, lookupId });
+    if (purpose === 'lookup') this.#deadlines.push({ at: now + this.#stallMs, seq, tid, stall: true });
+    this.#deadlines.push({ at: now + this.#timeoutMs, seq, tid, stall: false });
+    this.#c.queriesOut++;
+    this.#send(addressFromKey(to), encodeKrpc(msg));
+    return seq;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // inputs: datagrams
+
+  /**
+   * Handles one UDP datagram received from `from`. Never throws for any `bytes`: malformed
+   * input is counted (`malformed`) and answered with a KRPC error when it was a readable query.
+   */
+  handleDatagram(bytes: Uint8Array, from: Address, now: number): void {
+    const ip = parseIp(from.host);
+    if (ip === undefined || ip.length !== (this.family === 4 ? 4 : 16)) return;
+    if (!Number.isInteger(from.port) || from.port <= 0 || from.port > 0xffff) return;
+    const ipKey = bytesToBinary(ip);
+    const addrKey = ipKey + String.fromCharCode(from.port >> 8, from.port & 0xff);
+    let msg: KrpcMessage;
+    try {
+      msg = decodeKrpc(bytes);
+    } catch (e) {
+      if (!(e instanceof DhtError)) throw e;
+      this.#c.malformed++;
+      const reply = e.details.reply;
+      if (reply !== undefined && !this.readOnly) {
+        if (!this.#limiter.allow(ipKey, now)) {
+          this.#c.rateLimited++;
+          return;
+        }
+        this.#c.errorsOut++;
+        this.#send(from, encodeKrpcError(reply.t, reply.code, e.message.slice(0, 64)));
+      }
+      return;
+    }
+    switch (msg.y) {
+      case 'q':
+        this.#onQuery(msg, from, ip, ipKey, addrKey, now);
+        return;
+      case 'r':
+      case 'e':
+        this.#onAnswer(msg, addrKey, now);
+        return;
+    }
+  }
+
+  #onAnswer(msg: KrpcResponse | KrpcErrorMessage, addrKey: string, now: number): void {
+    const t = msg.t;
+    const txn = t.length === 2 ? this.#txns.get((t[0]! << 8) | t[1]!) : undefined;
+    // Only the address we asked may answer: anything else is unsolicited (or spoofed).
+    if (txn === undefined || txn.to !== addrKey) {
+      this.#c.unexpected++;
+      return;
+    }
+    this.#txns.delete(txn.tid);
+    if (msg.y === 'e') {
+      this.#c.errorsIn++;
+      this.#settle(txn, now, undefined);
+      return;
+    }
+    this.#c.responsesIn++;
+    const idKey = bytesToBinary(msg.id);
+    if (idKey === this.#table.ownKey) {
+      // Ourselves (or a node impersonating us): useless as a contact.
+      this.#settle(txn, now, undefined);
+      return;
+    }
+    if (txn.expectedId !== undefined && txn.expectedId !== idKey) this.#table.failed(txn.expectedId, now);
+    this.#table.observe(idKey, addrKey, now, 'responded');
+    if (msg.ip !== undefined) this.#vote(addrKey, msg.ip);
+    this.#settle(txn, now, { id: idKey, r: msg });
+  }
+
+  #vote(voterAddr: string, claimed: Address): void {
+    const elected = this.#voter.vote(voterAddr.slice(0, voterAddr.length - 2), claimed);
+    if (elected === undefined) return;
+    this.#emit({
+      type: 'external-address:changed',
+      host: formatIp(elected),
+      idConforms: isValidNodeIdForIp(this.#idBytes, elected),
+    });
+  }
+
+  #onQuery(msg: KrpcQuery, from: Address, ip: Uint8Array, ipKey: string, addrKey: string, now: number): void {
+    this.#c.queriesIn++;
+    if (this.readOnly) return; // BEP 43: a read-only node answers nothing
+    if (!this.#limiter.allow(ipKey, now)) {
+      this.#c.rateLimited++;
+      return;
+    }
+    const idKey = bytesToBinary(msg.id);
+    if (msg.ro !== true && idKey !== this.#table.ownKey) this.#table.observe(idKey, addrKey, now, 'queried');
+    const answer = this.#responder.answer(msg, from, ip, now);
+    if (answer.isError) this.#c.errorsOut++;
+    this.#send(from, answer.bytes);
+  }
+}
+
+function checkHash(b: Uint8Array, what: string): Uint8Array {
+  if (!(b instanceof Uint8Array) || b.length !== NODE_ID_BYTES) {
+    throw new DhtError(ErrorCode.DhtInvalidArgument, `${what} must be ${NODE_ID_BYTES} bytes`);
+  }
+  return b;
+}

@@ -1,0 +1,105 @@
+/**
+ * Answers to the four BEP 5 queries, given the node's state: `ping` → our id; `find_node` →
+ * the k closest confirmed nodes; `get_peers` → a write token, the k closest nodes and, when we
+ * store peers for the info-hash, as many `values` as fit in `MAX_KRPC_REPLY_BYTES` (a small query
+ * never draws a large answer); `announce_peer` → stores the peer when its token is valid for the
+ * sender's IP, else error 203. Every answer carries the BEP 42 `ip` of the requester.
+ *
+ * Rate limiting, BEP 43 and routing-table bookkeeping happen before, in the DhtNode.
+ */
+import { MAX_KRPC_REPLY_BYTES, MAX_KRPC_VALUES_PER_REPLY } from '../shared/limits.js';
+import { type Address, type AddressFamily, addressFromKey, binaryToBytes, bytesToBinary } from './address.js';
+import { KrpcErrorCode } from './errors.js';
+import { encodeKrpc, encodeKrpcError, type KrpcQuery, type KrpcResponse, type NodeContact } from './krpc.js';
+import type { PeerStore } from './peer-store.js';
+import type { Random } from './random.js';
+import type { RoutingTable } from './routing-table.js';
+import type { TokenStore } from './token-store.js';
+
+/** Encoded size of one `values` entry: "6:" + 6 bytes, or "18:" + 18 bytes. */
+const VALUE_COST = { 4: 8, 6: 21 } as const;
+/** Encoded size of the empty `values` list and its key: "6:values" "l" "e". */
+const VALUES_OVERHEAD = 10;
+
+/** What a {@link QueryResponder} reads. */
+export interface ResponderState {
+  readonly id: Uint8Array;
+  readonly family: AddressFamily;
+  readonly k: number;
+  readonly version: Uint8Array | undefined;
+  readonly table: RoutingTable;
+  readonly tokens: TokenStore;
+  readonly peers: PeerStore;
+  readonly random: Random;
+}
+
+/** The reply to one query. */
+export interface QueryAnswer {
+  readonly bytes: Uint8Array;
+  /** True when the reply is a KRPC error. */
+  readonly isError: boolean;
+}
+
+/** Builds the answers to incoming queries (BEP 5, BEP 32, BEP 42). */
+export class QueryResponder {
+  readonly #s: ResponderState;
+
+  constructor(state: ResponderState) {
+    this.#s = state;
+  }
+
+  /** The answer to `msg` from `from` (whose IP bytes are `ip`). */
+  answer(msg: KrpcQuery, from: Address, ip: Uint8Array, now: number): QueryAnswer {
+    const s = this.#s;
+    const base: KrpcResponse = {
+      y: 'r',
+      t: msg.t,
+      id: s.id,
+      ip: from,
+      ...(s.version === undefined ? {} : { v: s.version }),
+    };
+    switch (msg.method) {
+      case 'ping':
+        return { bytes: encodeKrpc(base), isError: false };
+      case 'find_node':
+        return { bytes: encodeKrpc({ ...base, ...this.#nodesField(msg.target, now) }), isError: false };
+      case 'get_peers': {
+        const reply: KrpcResponse = {
+          ...base,
+          token: s.tokens.issue(ip, now),
+          ...this.#nodesField(msg.infoHash, now),
+        };
+        const plain = encodeKrpc(reply);
+        const peers = s.peers.get(msg.infoHash, MAX_KRPC_VALUES_PER_REPLY, ip.length + 2, s.random, now);
+        if (peers.length === 0) return { bytes: plain, isError: false };
+        const room = Math.floor(
+          (MAX_KRPC_REPLY_BYTES - plain.length - VALUES_OVERHEAD) / VALUE_COST[s.family],
+        );
+        const values = peers.slice(0, Math.max(0, room));
+        return { bytes: values.length === 0 ? plain : encodeKrpc({ ...reply, values }), isError: false };
+      }
+      case 'announce_peer': {
+        if (!s.tokens.verify(msg.token, ip, now)) {
+          return { bytes: encodeKrpcError(msg.t, KrpcErrorCode.Protocol, 'bad token'), isError: true };
+        }
+        const port = msg.impliedPort ? from.port : msg.port;
+        const peer = new Uint8Array(ip.length + 2);
+        peer.set(ip);
+        peer[ip.length] = port >> 8;
+        peer[ip.length + 1] = port & 0xff;
+        s.peers.announce(msg.infoHash, peer, now);
+        return { bytes: encodeKrpc(base), isError: false };
+      }
+    }
+  }
+
+  #nodesField(target: Uint8Array, now: number): { nodes: NodeContact[] } | { nodes6: NodeContact[] } {
+    const s = this.#s;
+    const entries = s.table.closestEntries(bytesToBinary(target), s.k, true, now);
+    const contacts = entries.map((e) => {
+      const a = addressFromKey(e.addr);
+      return { id: binaryToBytes(e.id), host: a.host, port: a.port };
+    });
+    return s.family === 4 ? { nodes: contacts } : { nodes6: contacts };
+  }
+}
