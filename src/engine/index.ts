@@ -15,3 +15,4 @@ export * from './rate.js';
 export * from './request-scheduler.js';
 export * from './torrent-engine.js';
 export * from './upload-queue.js';
+export * from './metadata-exchange.js';

@@ -20,3 +20,4 @@ export {
 } from './path-safety.js';
 export * from './piece-size.js';
 export * from './types.js';
+export * from './torrent-file.js';

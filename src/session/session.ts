@@ -15,7 +15,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
-import { type Metainfo, parseTorrent } from '../metainfo/index.js';
+import {
+  type MagnetLink,
+  type Metainfo,
+  parseInfoDict,
+  parseMagnet,
+  parseTorrent,
+} from '../metainfo/index.js';
 import { PeerConnection } from '../net/peer-connection.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
@@ -25,12 +31,29 @@ import { HashPool } from '../storage/hash-pool.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
 import { generatePeerId } from '../wire/index.js';
 import type { SessionContext } from './context.js';
+import { MetadataFetcher } from './metadata-fetcher.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
 import { Torrent, type TorrentOptions } from './torrent.js';
+
+/** A magnet whose metadata is being fetched. */
+export interface PendingMagnet {
+  readonly id: string;
+  readonly link: MagnetLink;
+  /** Adds a peer to ask for the metadata (discovery sources feed this too). */
+  addPeer(host: string, port: number): void;
+  readonly connections: number;
+  readonly peersKnown: number;
+  /** Metadata size once a peer announced it, else 0. */
+  readonly metadataSize: number;
+}
 
 export interface SessionEvents {
   'torrent:added': { readonly id: string; readonly name: string };
   'torrent:removed': { readonly id: string };
+  /** A magnet was added; its metadata is being fetched. */
+  'magnet:added': { readonly id: string; readonly name: string | undefined };
+  /** A magnet's metadata fetch failed or was cancelled. */
+  'magnet:failed': { readonly id: string; readonly error: Error };
   'torrent:finished': { readonly id: string; readonly name: string };
   /** The session itself failed (e.g. the listener died). */
   error: { readonly error: Error };
@@ -45,6 +68,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** Wire info-hash (hex of 20 bytes) → torrent. */
   readonly #byWireHash = new Map<string, Torrent>();
   readonly #sockets = new Set<Socket>();
+  readonly #magnets = new Map<string, { pending: PendingMagnet; fetcher: MetadataFetcher }>();
   /** Engine randomness (picking, choking): fast, seeded from the CSPRNG. */
   readonly #random: Random = new SeededRandom(randomBytes(4).readUInt32BE(0));
   readonly #down: TokenBucket;
@@ -137,6 +161,79 @@ export class Session extends TypedEmitter<SessionEvents> {
     return torrent;
   }
 
+  /**
+   * Adds a torrent from a magnet link: fetches the info dictionary from peers (BEP 9), checks
+   * it against the info-hash, then adds the torrent. Peers come from the link's `x.pe`, from
+   * {@link PendingMagnet.addPeer} and from the discovery sources. Resolves with the running
+   * torrent; rejects if cancelled (`removeTorrent`, `close`) or aborted through `signal`.
+   */
+  async addMagnet(
+    source: string | MagnetLink,
+    options: TorrentOptions & { signal?: AbortSignal } = {},
+  ): Promise<Torrent> {
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, 'session is closed', {});
+    const link = typeof source === 'string' ? parseMagnet(source) : source;
+    const id = toHex(link.infoHashV1 ?? link.infoHashV2!);
+    const existing = this.#torrents.get(id);
+    if (existing !== undefined) return existing;
+    let entry = this.#magnets.get(id);
+    if (entry === undefined) {
+      const fetcher = new MetadataFetcher({
+        ctx: this.#ctx,
+        ...(link.infoHashV1 ? { infoHashV1: link.infoHashV1 } : {}),
+        ...(link.infoHashV2 ? { infoHashV2: link.infoHashV2 } : {}),
+      });
+      const pending: PendingMagnet = {
+        id,
+        link,
+        addPeer: (host, port) => fetcher.addPeer(host, port),
+        get connections() {
+          return fetcher.connectionCount;
+        },
+        get peersKnown() {
+          return fetcher.peersKnown;
+        },
+        get metadataSize() {
+          return fetcher.metadataSize;
+        },
+      };
+      entry = { pending, fetcher };
+      this.#magnets.set(id, entry);
+      this.emit('magnet:added', { id, name: link.name });
+      for (const p of link.peers) fetcher.addPeer(p.host, p.port);
+    }
+    const { fetcher } = entry;
+    const onAbort = () => fetcher.cancel('aborted');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let info: Uint8Array;
+    try {
+      info = await fetcher.result;
+    } catch (e) {
+      this.#magnets.delete(id);
+      this.emit('magnet:failed', { id, error: e as Error });
+      throw e;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    this.#magnets.delete(id);
+    const parsed = parseInfoDict(info);
+    const metainfo: Metainfo = {
+      ...parsed,
+      trackers: link.trackers.map((t) => [t]),
+      webSeeds: [...link.webSeeds],
+    };
+    const { signal: _signal, ...torrentOptions } = options;
+    const torrent = await this.addTorrent(metainfo, torrentOptions);
+    for (const p of link.peers) torrent.addPeer(p.host, p.port);
+    for (const p of fetcher.knownPeers()) torrent.addPeer(p.host, p.port);
+    return torrent;
+  }
+
+  /** Magnets whose metadata is still being fetched. */
+  pendingMagnets(): PendingMagnet[] {
+    return [...this.#magnets.values()].map((e) => e.pending);
+  }
+
   getTorrent(id: string): Torrent | undefined {
     return this.#torrents.get(id.toLowerCase());
   }
@@ -147,6 +244,11 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /** Stops a torrent and forgets it (its files stay on disk). */
   async removeTorrent(id: string): Promise<void> {
+    const m = this.#magnets.get(id.toLowerCase());
+    if (m !== undefined) {
+      m.fetcher.cancel('magnet removed');
+      this.#magnets.delete(id.toLowerCase());
+    }
     const t = this.#torrents.get(id.toLowerCase());
     if (t === undefined) return;
     this.#torrents.delete(t.id);
@@ -202,8 +304,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       outgoing: false,
       handlers: {
         onHandshake: (h) => {
-          const t = this.#byWireHash.get(toHex(h.infoHash));
-          return t !== undefined && t.acceptIncoming(conn, h);
+          return this.#byWireHash.get(toHex(h.infoHash))?.acceptIncoming(conn, h) ?? false;
         },
         onMessages: () => {},
         onClose: () => {},

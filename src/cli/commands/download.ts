@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { parsePeerAddress } from '../../metainfo/index.js';
+import { type Metainfo, parsePeerAddress } from '../../metainfo/index.js';
 import { Session, type Torrent } from '../../session/index.js';
 import { formatBytes, formatDuration, UsageError } from '../output.js';
 import { loadTorrentOrMagnet } from './info.js';
@@ -107,6 +107,56 @@ function addPeers(torrent: Torrent, peers: readonly string[]): void {
   }
 }
 
+/** File priorities that select only the given file indices (`--only`). */
+function onlyPriorities(m: Metainfo, only: readonly string[]): number[] {
+  const wanted = new Set<number>();
+  for (const text of only) {
+    const i = Number(text);
+    if (!Number.isInteger(i) || i < 0 || i >= m.files.length || m.files[i]!.isPadding) {
+      throw new UsageError(`--only ${text}: no such file index (see \`shoal info\`)`);
+    }
+    wanted.add(i);
+  }
+  return m.files.map((_, i) => (wanted.has(i) ? 1 : 0));
+}
+
+/** Runs a torrent until done (then seeds if asked), an interrupt, or a torrent error. */
+async function runDownload(
+  session: Session,
+  torrent: Torrent,
+  flags: SwarmFlags,
+  interrupted: Promise<string>,
+  out: string,
+  setProgress: (p: { stop(): void } | undefined) => void,
+): Promise<void> {
+  const m = torrent.metainfo;
+  process.stderr.write(`listening on port ${session.port}\n`);
+  const failed = torrent.next('error').then((e) => Promise.reject(e.error));
+  failed.catch(() => {}); // observed through the races below
+  let progress = startProgress(torrent, m.name);
+  setProgress(progress);
+  addPeers(torrent, flags.peer);
+  const done = torrent.isFinished ? Promise.resolve() : torrent.next('done').then(() => undefined);
+  const first = await Promise.race([done.then(() => 'done'), interrupted, failed]);
+  progress.stop();
+  setProgress(undefined);
+  if (first !== 'done') {
+    process.stderr.write(`interrupted (${first}); resume data saved\n`);
+    process.exitCode = 130;
+    return;
+  }
+  const s = torrent.stats();
+  process.stdout.write(
+    `complete: ${m.name} (${formatBytes(m.totalLength - s.leftBytes)}) verified in ${out}\n`,
+  );
+  if (flags.seed) {
+    process.stderr.write('seeding; press Ctrl-C to stop\n');
+    progress = startProgress(torrent, `seeding ${m.name}`);
+    setProgress(progress);
+    await Promise.race([interrupted, failed]);
+  }
+}
+
 export function registerDownloadCommands(program: Command): void {
   program
     .command('download')
@@ -122,24 +172,7 @@ export function registerDownloadCommands(program: Command): void {
     .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)')
     .action(async (source: string, flags: SwarmFlags & { output: string }) => {
       const loaded = await loadTorrentOrMagnet(source);
-      if (loaded.kind !== 'torrent') {
-        throw new UsageError(
-          'downloading from a magnet link needs metadata exchange, which is not available yet',
-        );
-      }
-      const m = loaded.metainfo;
-      let filePriorities: number[] | undefined;
-      if (flags.only.length > 0) {
-        const wanted = new Set<number>();
-        for (const text of flags.only) {
-          const i = Number(text);
-          if (!Number.isInteger(i) || i < 0 || i >= m.files.length || m.files[i]!.isPadding) {
-            throw new UsageError(`--only ${text}: no such file index (see \`shoal info\`)`);
-          }
-          wanted.add(i);
-        }
-        filePriorities = m.files.map((_, i) => (wanted.has(i) ? 1 : 0));
-      }
+      if (loaded.kind === 'torrent' && flags.only.length > 0) onlyPriorities(loaded.metainfo, flags.only);
       const out = resolve(flags.output);
       const session = await Session.create({
         port: parsePort(flags.port),
@@ -151,30 +184,33 @@ export function registerDownloadCommands(program: Command): void {
       const signal = untilSignal();
       let progress: { stop(): void } | undefined;
       try {
-        const torrent = await session.addTorrent(m, filePriorities === undefined ? {} : { filePriorities });
-        process.stderr.write(`listening on port ${session.port}\n`);
-        const failed = torrent.next('error').then((e) => Promise.reject(e.error));
-        failed.catch(() => {}); // observed through the races below
-        progress = startProgress(torrent, m.name);
-        addPeers(torrent, flags.peer);
-        const done = torrent.isFinished ? Promise.resolve() : torrent.next('done').then(() => undefined);
-        const first = await Promise.race([done.then(() => 'done'), signal.promise, failed]);
-        progress.stop();
-        progress = undefined;
-        if (first !== 'done') {
-          process.stderr.write(`interrupted (${first}); resume data saved\n`);
-          process.exitCode = 130;
-          return;
+        let torrent: Torrent;
+        if (loaded.kind === 'magnet') {
+          process.stderr.write(`fetching metadata for ${loaded.magnet.name ?? 'the magnet link'}…\n`);
+          const ac = new AbortController();
+          void signal.promise.then(() => ac.abort());
+          const adding = session.addMagnet(loaded.magnet, { signal: ac.signal });
+          for (const text of flags.peer) {
+            const p = parsePeerAddress(text, '--peer');
+            session.pendingMagnets()[0]?.addPeer(p.host, p.port);
+          }
+          try {
+            torrent = await adding;
+          } catch (e) {
+            if (!ac.signal.aborted) throw e;
+            process.stderr.write('interrupted while fetching metadata\n');
+            process.exitCode = 130;
+            return;
+          }
+          if (flags.only.length > 0) torrent.setFilePriorities(onlyPriorities(torrent.metainfo, flags.only));
+        } else {
+          const m = loaded.metainfo;
+          const only = flags.only.length > 0 ? { filePriorities: onlyPriorities(m, flags.only) } : {};
+          torrent = await session.addTorrent(m, only);
         }
-        const s = torrent.stats();
-        process.stdout.write(
-          `complete: ${m.name} (${formatBytes(m.totalLength - s.leftBytes)}) verified in ${out}\n`,
-        );
-        if (flags.seed) {
-          process.stderr.write('seeding; press Ctrl-C to stop\n');
-          progress = startProgress(torrent, `seeding ${m.name}`);
-          await Promise.race([signal.promise, failed]);
-        }
+        await runDownload(session, torrent, flags, signal.promise, out, (p) => {
+          progress = p;
+        });
       } finally {
         progress?.stop();
         signal.dispose();
