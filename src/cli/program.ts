@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCreateCommand } from './commands/create.js';
 import { registerDownloadCommands } from './commands/download.js';
 import { registerInfoCommand } from './commands/info.js';
+import { registerTrackerCommand } from './commands/tracker.js';
 import { describeError } from './output.js';
 
 export const SHOAL_VERSION = '0.1.0';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerCreateCommand(program);
   registerInfoCommand(program);
   registerDownloadCommands(program);
+  registerTrackerCommand(program);
   return program;
 }
 

@@ -19,5 +19,5 @@ export {
   unsafePathComponentReason,
 } from './path-safety.js';
 export * from './piece-size.js';
-export * from './types.js';
 export * from './torrent-file.js';
+export * from './types.js';

@@ -52,6 +52,10 @@ export const ErrorCode = {
   DhtBadState: 'SHOAL_ERR_DHT_BAD_STATE',
   DhtInvalidArgument: 'SHOAL_ERR_DHT_INVALID_ARGUMENT',
   DhtLimit: 'SHOAL_ERR_DHT_LIMIT',
+  DhtClosed: 'SHOAL_ERR_DHT_CLOSED',
+  // discovery / local service discovery (BEP 14)
+  LsdBadMessage: 'SHOAL_ERR_LSD_BAD_MESSAGE',
+  LsdClosed: 'SHOAL_ERR_LSD_CLOSED',
   // cli
   CliUsage: 'SHOAL_ERR_CLI_USAGE',
 } as const;

@@ -221,6 +221,20 @@ export const MAX_DHT_EVENT_QUEUE = 4096;
 export const MAX_DHT_SEND_QUEUE = 4096;
 /** Most recent BEP 42 `ip` votes kept to decide our external address. */
 export const MAX_DHT_IP_VOTES = 32;
+/**
+ * Largest DHT state file read back (both families' saved routing tables plus framing), in bytes;
+ * a larger file is treated as corrupt and the node starts with an empty table.
+ */
+export const MAX_DHT_STATE_FILE_BYTES = 2 * MAX_DHT_STATE_BYTES + 1024;
+/**
+ * Largest local service discovery datagram accepted (BEP 14: a multi-hash announce "should not
+ * exceed 1400 bytes"), in bytes; longer ones are dropped as `LsdBadMessage`.
+ */
+export const MAX_LSD_MESSAGE_BYTES = 1400;
+/** Sustained LSD datagrams processed per second over all senders; the rest are dropped unread. */
+export const LSD_RECEIVE_RATE_PER_SEC = 20;
+/** Burst of LSD datagrams processed before {@link LSD_RECEIVE_RATE_PER_SEC} applies. */
+export const LSD_RECEIVE_BURST = 40;
 
 // --- net / session ---
 /** Time a peer has to complete the handshake, in ms. */

@@ -36,12 +36,12 @@ describe('magnet links between Shoal nodes', () => {
       sessions.push(leecher);
       const link = magnetFromMetainfo(parseTorrent(t.bytes));
       const uri = buildMagnet({
-        ...link,
-        name: undefined,
+        ...(link.infoHashV1 ? { infoHashV1: link.infoHashV1 } : {}),
+        ...(link.infoHashV2 ? { infoHashV2: link.infoHashV2 } : {}),
         trackers: [],
         webSeeds: [],
         peers: [{ host: '127.0.0.1', port: seeder.port }],
-      } as typeof link);
+      });
       const torrent = await leecher.addMagnet(uri);
       assert.equal(torrent.metainfo.name, 'payload');
       assert.equal(torrent.id, t.infoHashV1 ? Buffer.from(t.infoHashV1).toString('hex') : '');

@@ -37,7 +37,7 @@ describe('MetadataExchange (BEP 9)', () => {
     mx.onExtendedHandshake('liar', 3, info.length, 0);
     mx.onExtendedHandshake('honest', 3, info.length, 0);
     const forged = new Uint8Array(piece(0));
-    forged[5] ^= 1;
+    forged[5] = forged[5]! ^ 1;
     mx.onData('liar', 0, info.length, forged, 1);
     mx.onData('liar', 1, info.length, piece(1), 1);
     const after = mx.onData('liar', 2, info.length, piece(2), 1);

@@ -1,0 +1,109 @@
+/**
+ * `shoal tracker`: runs the built-in BitTorrent tracker (HTTP + UDP) until SIGINT/SIGTERM.
+ * SIGHUP re-reads the whitelist file.
+ */
+import { readFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError } from 'commander';
+import { parseWhitelist, startTracker, type TrackerServer } from '../../tracker/index.js';
+
+/** Parsed options of `shoal tracker`. */
+export interface TrackerCommandOptions {
+  readonly http: number | false;
+  readonly udp: number | false;
+  readonly host: string;
+  readonly whitelist?: string;
+  readonly interval: number;
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return n;
+}
+
+function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 86_400) throw new InvalidArgumentError('expected seconds (1-86400)');
+  return n;
+}
+
+async function loadWhitelist(file: string): Promise<Uint8Array[]> {
+  return parseWhitelist(await readFile(file, 'utf8'), file);
+}
+
+/**
+ * Starts the tracker for CLI options and returns it (the command then waits for a signal).
+ * Exported for tests and for the daemon's `--tracker` flag.
+ */
+export async function startTrackerFromCli(o: TrackerCommandOptions): Promise<TrackerServer> {
+  const whitelist = o.whitelist === undefined ? undefined : await loadWhitelist(o.whitelist);
+  return startTracker({
+    host: o.host,
+    httpPort: o.http === false ? null : o.http,
+    udpPort: o.udp === false ? null : o.udp,
+    intervalS: o.interval,
+    ...(whitelist !== undefined ? { whitelist } : {}),
+  });
+}
+
+/** Adds `shoal tracker` to the program. */
+export function registerTrackerCommand(program: Command): void {
+  program
+    .command('tracker')
+    .description('run a BitTorrent tracker (HTTP and UDP announce/scrape, /stats page)')
+    .option('--http <port>', 'HTTP port (0: any free port)', parsePort, 6969)
+    .option('--no-http', 'do not serve HTTP')
+    .option('--udp <port>', 'UDP port (0: any free port)', parsePort, 6969)
+    .option('--no-udp', 'do not serve UDP')
+    .option('--host <address>', 'address to bind (use :: for IPv6 and IPv4)', '0.0.0.0')
+    .option(
+      '--whitelist <file>',
+      'private tracker: info-hashes allowed, 40 hex digits per line (SIGHUP reloads)',
+    )
+    .option('--interval <seconds>', 'announce interval sent to clients', parseSeconds, 1800)
+    .action(async (o: TrackerCommandOptions, cmd: Command) => {
+      if (o.http === false && o.udp === false)
+        cmd.error('error: nothing to serve: both --no-http and --no-udp given');
+      let server: TrackerServer;
+      try {
+        server = await startTrackerFromCli(o);
+      } catch (e) {
+        cmd.error(`error: cannot start the tracker: ${e instanceof Error ? e.message : String(e)}`, {
+          exitCode: 1,
+        });
+      }
+      if (server.httpAnnounceUrl !== undefined) {
+        console.log(
+          `tracker: ${server.httpAnnounceUrl}  (stats: http://${server.httpAnnounceUrl.slice(7, -9)}/stats)`,
+        );
+      }
+      if (server.udpAnnounceUrl !== undefined) console.log(`tracker: ${server.udpAnnounceUrl}`);
+      if (o.whitelist !== undefined)
+        console.log(`tracker: private, ${server.stats().whitelist ?? 0} info-hashes allowed`);
+      const whitelistFile = o.whitelist;
+      const onHup = (): void => {
+        if (whitelistFile === undefined) return;
+        loadWhitelist(whitelistFile).then(
+          (w) => {
+            server.setWhitelist(w);
+            console.log(`tracker: whitelist reloaded, ${w.length} info-hashes`);
+          },
+          (e: unknown) =>
+            console.error(`tracker: whitelist not reloaded: ${e instanceof Error ? e.message : String(e)}`),
+        );
+      };
+      process.on('SIGHUP', onHup);
+      await new Promise<void>((resolve) => {
+        const onSignal = (): void => {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          resolve();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      });
+      process.off('SIGHUP', onHup);
+      await server.close();
+      console.log('tracker: stopped');
+    });
+}
