@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { UdpTrackerSocket } from '../discovery/index.js';
 import type { ResolvedOptions } from './options.js';
 
 /** What a torrent runtime needs from its session (a narrow view, not the Session itself). */
@@ -17,4 +18,6 @@ export interface SessionContext {
   throttleDown(bytes: number): number;
   /** Takes upload tokens for `bytes`; returns ms to wait before sending. */
   throttleUp(bytes: number): number;
+  /** The session's shared UDP tracker socket (opened on first use). */
+  udpTrackerSocket(): UdpTrackerSocket;
 }

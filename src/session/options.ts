@@ -36,6 +36,8 @@ export interface SessionOptions {
   readonly maxHalfOpenPerTorrent?: number;
   /** Hashing threads. @default the machine's cores */
   readonly hashThreads?: number;
+  /** Announce to the torrents' trackers. @default true */
+  readonly trackers?: boolean;
   /** Engine tunables (choker slots, request queue time, …) for every torrent. */
   readonly engine?: TorrentEngineOptions;
 }
@@ -53,6 +55,7 @@ export interface ResolvedOptions {
   readonly maxConnections: number;
   readonly maxHalfOpenPerTorrent: number;
   readonly hashThreads: number;
+  readonly trackers: boolean;
   readonly engine: TorrentEngineOptions;
 }
 
@@ -93,6 +96,7 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
       1,
     ),
     hashThreads: count(o.hashThreads, 'hashThreads', availableParallelism(), 1),
+    trackers: o.trackers ?? true,
     engine: o.engine ?? {},
   });
 }

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { UdpTrackerSocket } from '../discovery/index.js';
 import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
 import {
   type MagnetLink,
@@ -75,6 +76,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #up: TokenBucket;
   readonly #t0 = performance.now();
   #server: Server | undefined;
+  #udpTracker: UdpTrackerSocket | undefined;
   #port = 0;
   #closed = false;
   readonly #ctx: SessionContext;
@@ -97,6 +99,10 @@ export class Session extends TypedEmitter<SessionEvents> {
       throttleDown: (n) => this.#down.take(n, this.now()).waitMs,
       // All `n` tokens or none: a partial grant would let the block go out after the wait unpaid.
       throttleUp: (n) => (this.#up.tryTake(n, this.now()) ? 0 : Math.max(1, this.#up.waitMs(n, this.now()))),
+      udpTrackerSocket: () => {
+        this.#udpTracker ??= new UdpTrackerSocket();
+        return this.#udpTracker;
+      },
     };
   }
 
@@ -269,6 +275,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
     await serverClosed;
+    await this.#udpTracker?.close();
     await this.#filePool.close();
     await this.#hashPool.destroy();
   }

@@ -18,6 +18,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { Announcer, type TrackerStatus } from '../discovery/index.js';
 import {
   type EngineAction,
   type PeerKey,
@@ -145,6 +146,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #engineTimerAt = Number.POSITIVE_INFINITY;
   #housekeeping: NodeJS.Timeout | undefined;
   #resume: ResumeWriter | undefined;
+  #announcer: Announcer | undefined;
   #pendingWriteBytes = 0;
   #readingPaused = false;
   /** Blocks of incomplete pieces, verified in memory then written whole. */
@@ -282,6 +284,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#state = this.#engine.isFinished ? 'seeding' : 'downloading';
     if (this.#engine.isFinished) this.emit('done', { infoHash: this.id });
     void this.#resume?.schedule();
+    this.#startAnnouncer();
     this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
     this.#housekeeping.unref();
     this.#dial();
@@ -323,6 +326,37 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#state === 'downloading' || this.#state === 'seeding') this.#dial();
   }
 
+  /** The trackers and how their last announces went. */
+  trackers(): TrackerStatus[] {
+    return this.#announcer?.trackers ?? [];
+  }
+
+  #startAnnouncer(): void {
+    const tiers = this.metainfo.trackers.filter((t) => t.length > 0);
+    if (!this.#ctx.options.trackers || tiers.length === 0 || this.#closed) return;
+    const announcer = new Announcer(
+      {
+        infoHash: this.wireInfoHash,
+        peerId: this.#ctx.peerId,
+        port: this.#ctx.listenPort(),
+        trackers: tiers,
+        getStats: () => {
+          const s = this.stats();
+          return { uploaded: s.totalUploaded, downloaded: s.totalDownloaded, left: s.leftBytes };
+        },
+        onPeers: (peers) => {
+          for (const p of peers) this.addPeer(p.host, p.port);
+        },
+      },
+      { udp: this.#ctx.udpTrackerSocket() },
+    );
+    announcer.on('tracker:failed', (e) =>
+      this.emit('warning', { message: `tracker failed: ${e.url}: ${e.error.message}`, error: e.error }),
+    );
+    this.#announcer = announcer;
+    announcer.start();
+  }
+
   /** Stops all activity, saves resume data, releases sockets and timers. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -341,6 +375,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#resume !== undefined) {
       await this.#resume.schedule();
       await this.#resume.flush();
+    }
+    if (this.#announcer !== undefined) {
+      await this.#announcer.stop().catch(() => {});
+      await this.#announcer.close();
     }
     if (this.#state !== 'error') this.#state = 'stopped';
   }
@@ -593,6 +631,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         return;
       case 'done':
         this.#state = 'seeding';
+        this.#announcer?.complete();
         void this.#resume?.schedule();
         this.emit('done', { infoHash: this.id });
         return;
