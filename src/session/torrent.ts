@@ -20,6 +20,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Announcer, type TrackerStatus } from '../discovery/index.js';
 import {
+  ADVERTISED_REQQ,
   type EngineAction,
   type PeerKey,
   type PeerStats,
@@ -49,21 +50,29 @@ import {
   clientFromPeerId,
   decodeExtendedHandshake,
   decodeUtMetadata,
+  decodeUtPex,
   EXTENDED_HANDSHAKE_ID,
   ExtensionName,
   encodeExtendedHandshake,
   encodeUtMetadata,
+  encodeUtPex,
   type Handshake,
   keepAlive,
   makeReserved,
   metadataPieceCount,
+  PexFlag,
+  type PexPeer,
   readReserved,
   type WireMessage,
 } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 
 /** Our BEP 10 extension ids (what peers must use when sending to us). */
-const OUR_EXT = { [ExtensionName.UtMetadata]: 1 } as const;
+const OUR_EXT = { [ExtensionName.UtMetadata]: 1, [ExtensionName.UtPex]: 2 } as const;
+/** BEP 11: at most one PEX message per peer per minute. */
+export const PEX_INTERVAL_MS = 60_000;
+/** BEP 11: added / dropped entries per PEX message we send. */
+export const PEX_MAX_PEERS = 50;
 /** Housekeeping period: dialling, keep-alives, idle peers. */
 const HOUSEKEEPING_MS = 1_000;
 /** Back-off after a failed connection attempt, doubled per failure. */
@@ -118,6 +127,15 @@ interface LivePeer {
   client?: string;
   /** The peer's id for ut_metadata, when it supports it. */
   utMetadataId?: number;
+  /** The peer's id for ut_pex, when it supports it (never set for private torrents). */
+  utPexId?: number;
+  /** The port the peer listens on (`p` of its extended handshake, or the one we dialled). */
+  listenPort?: number;
+  /** Addresses we told this peer about in PEX, and when we last sent. */
+  pexSent?: Set<string>;
+  pexAt?: number;
+  /** When the peer last sent us PEX (to ignore floods). */
+  pexReceivedAt?: number;
 }
 
 export interface TorrentPeerInfo extends PeerStats {
@@ -485,6 +503,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       key,
       conn,
       address: `${conn.remoteAddress}:${conn.remotePort}`,
+      ...(conn.outgoing ? { listenPort: conn.remotePort } : {}),
     };
     const client = clientFromPeerId(h.peerId);
     if (client !== undefined) peer.client = client.version ? `${client.name} ${client.version}` : client.name;
@@ -498,10 +517,12 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         type: 'extended',
         extId: EXTENDED_HANDSHAKE_ID,
         payload: encodeExtendedHandshake({
-          extensions: new Map(Object.entries(OUR_EXT)),
+          extensions: new Map(
+            Object.entries(OUR_EXT).filter(([n]) => n !== ExtensionName.UtPex || !this.metainfo.isPrivate),
+          ),
           client: 'Shoal 0.1.0',
           port: this.#ctx.listenPort(),
-          reqq: 500,
+          reqq: ADVERTISED_REQQ,
           metadataSize: this.metainfo.infoBytes.length,
           ...(ip !== undefined ? { yourIp: ip } : {}),
         }),
@@ -564,10 +585,25 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         const hs = decodeExtendedHandshake(payload);
         const ut = hs.extensions.get(ExtensionName.UtMetadata);
         if (ut !== undefined && ut > 0) peer.utMetadataId = ut;
+        const pex = hs.extensions.get(ExtensionName.UtPex);
+        if (pex !== undefined && pex > 0 && !this.metainfo.isPrivate) {
+          peer.utPexId = pex;
+          this.#sendPex(peer, now);
+        }
+        if (hs.port !== undefined && hs.port > 0 && !peer.conn.outgoing) peer.listenPort = hs.port;
         if (hs.client !== undefined && peer.client === undefined) peer.client = hs.client;
         this.#run(
           this.#engine.onExtendedHandshake(peer.key, hs.reqq === undefined ? {} : { reqq: hs.reqq }, now),
         );
+        return;
+      }
+      if (extId === OUR_EXT[ExtensionName.UtPex]) {
+        if (this.metainfo.isPrivate) return;
+        // BEP 11 peers send at most once a minute; ignore anything faster than half that.
+        if (peer.pexReceivedAt !== undefined && now - peer.pexReceivedAt < PEX_INTERVAL_MS / 2) return;
+        peer.pexReceivedAt = now;
+        const msg = decodeUtPex(payload);
+        for (const p of msg.added) this.addPeer(p.host, p.port);
         return;
       }
       if (extId === OUR_EXT[ExtensionName.UtMetadata]) {
@@ -784,8 +820,50 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#engineTimer.unref();
   }
 
+  /** The addresses other peers could dial, for PEX. */
+  #pexAddresses(): Map<string, PexPeer> {
+    const out = new Map<string, PexPeer>();
+    for (const p of this.#peers.values()) {
+      if (p.listenPort === undefined) continue;
+      const host = p.conn.remoteAddress.startsWith('::ffff:')
+        ? p.conn.remoteAddress.slice(7)
+        : p.conn.remoteAddress;
+      const family = host.includes(':') ? 6 : 4;
+      const stats = this.#engine.peerStats(p.key, this.#ctx.now());
+      const flags = (stats?.isSeed ? PexFlag.Seed : 0) | (p.conn.outgoing ? PexFlag.Reachable : 0);
+      out.set(`${host}:${p.listenPort}`, { host, port: p.listenPort, family, flags });
+    }
+    return out;
+  }
+
+  /** Sends a PEX diff to one peer if its minute is up (BEP 11). */
+  #sendPex(peer: LivePeer, now: number): void {
+    if (peer.utPexId === undefined || this.metainfo.isPrivate) return;
+    if (peer.pexAt !== undefined && now - peer.pexAt < PEX_INTERVAL_MS) return;
+    const current = this.#pexAddresses();
+    current.delete(`${peer.conn.remoteAddress}:${peer.listenPort}`);
+    const sent = peer.pexSent ?? new Set<string>();
+    const added: PexPeer[] = [];
+    const dropped: PexPeer[] = [];
+    for (const [k, v] of current) if (!sent.has(k) && added.length < PEX_MAX_PEERS) added.push(v);
+    for (const k of sent) {
+      if (current.has(k) || dropped.length >= PEX_MAX_PEERS) continue;
+      const i = k.lastIndexOf(':');
+      const host = k.slice(0, i);
+      dropped.push({ host, port: Number(k.slice(i + 1)), family: host.includes(':') ? 6 : 4, flags: 0 });
+    }
+    if (added.length === 0 && dropped.length === 0 && peer.pexAt !== undefined) return;
+    for (const a of added) sent.add(`${a.host}:${a.port}`);
+    for (const d of dropped) sent.delete(`${d.host}:${d.port}`);
+    peer.pexSent = sent;
+    peer.pexAt = now;
+    peer.conn.send({ type: 'extended', extId: peer.utPexId, payload: encodeUtPex({ added, dropped }) });
+  }
+
   #housekeep(): void {
     if (this.#closed) return;
+    const now = this.#ctx.now();
+    for (const p of this.#peers.values()) this.#sendPex(p, now);
     const t = performance.now();
     for (const p of this.#peers.values()) {
       if (t - p.conn.lastReceivedAt > PEER_IDLE_TIMEOUT_MS) p.conn.close('idle');
