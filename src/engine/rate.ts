@@ -157,6 +157,18 @@ export class TokenBucket {
     return true;
   }
 
+  /**
+   * Takes `n` tokens unconditionally, letting the bucket go into debt, and returns the ms until
+   * the debt is repaid (0 when there was enough). For traffic that already happened — bytes
+   * read from a socket — so that the next read waits for what this one cost.
+   */
+  charge(n: number, now: number): number {
+    if (this.isUnlimited || n <= 0) return 0;
+    this.#refill(now);
+    this.#tokens -= n;
+    return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens * 1000) / this.#rate);
+  }
+
   /** Ms until `n` tokens (clamped to the burst) are available; 0 when they already are. */
   waitMs(n: number, now: number): number {
     if (this.isUnlimited) return 0;

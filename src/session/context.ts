@@ -16,7 +16,7 @@ export interface SessionContext {
   trackConnection(socket: Socket): void;
   /** Accounts received bytes against the global download limit; returns ms to pause reading. */
   throttleDown(bytes: number): number;
-  /** Takes upload tokens for `bytes`; returns ms to wait before sending. */
+  /** Takes upload tokens for `bytes`: 0 when taken, else ms to wait before asking again. */
   throttleUp(bytes: number): number;
   /** The session's shared UDP tracker socket (opened on first use). */
   udpTrackerSocket(): UdpTrackerSocket;

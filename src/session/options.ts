@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import type { TorrentEngineOptions } from '../engine/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import {
+  HANDSHAKE_TIMEOUT_MS,
   MAX_CONNECTIONS_PER_TORRENT,
   MAX_CONNECTIONS_TOTAL,
   MAX_HALF_OPEN_PER_TORRENT,
@@ -36,6 +37,8 @@ export interface SessionOptions {
   readonly maxHalfOpenPerTorrent?: number;
   /** Hashing threads. @default the machine's cores */
   readonly hashThreads?: number;
+  /** Time a peer has to complete the handshake, ms. @default HANDSHAKE_TIMEOUT_MS */
+  readonly handshakeTimeoutMs?: number;
   /** Announce to the torrents' trackers. @default true */
   readonly trackers?: boolean;
   /** Engine tunables (choker slots, request queue time, …) for every torrent. */
@@ -55,6 +58,7 @@ export interface ResolvedOptions {
   readonly maxConnections: number;
   readonly maxHalfOpenPerTorrent: number;
   readonly hashThreads: number;
+  readonly handshakeTimeoutMs: number;
   readonly trackers: boolean;
   readonly engine: TorrentEngineOptions;
 }
@@ -96,6 +100,7 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
       1,
     ),
     hashThreads: count(o.hashThreads, 'hashThreads', availableParallelism(), 1),
+    handshakeTimeoutMs: count(o.handshakeTimeoutMs, 'handshakeTimeoutMs', HANDSHAKE_TIMEOUT_MS, 1),
     trackers: o.trackers ?? true,
     engine: o.engine ?? {},
   });

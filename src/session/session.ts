@@ -96,7 +96,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       listenPort: () => this.#port,
       canOpenConnection: () => this.#sockets.size < options.maxConnections,
       trackConnection: (s) => this.#track(s),
-      throttleDown: (n) => this.#down.take(n, this.now()).waitMs,
+      // Received bytes are already here: charge them (debt allowed) and pause reading until repaid.
+      throttleDown: (n) => this.#down.charge(n, this.now()),
       // All `n` tokens or none: a partial grant would let the block go out after the wait unpaid.
       throttleUp: (n) => (this.#up.tryTake(n, this.now()) ? 0 : Math.max(1, this.#up.waitMs(n, this.now()))),
       udpTrackerSocket: () => {
@@ -111,6 +112,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     const s = new Session(resolveOptions(options));
     try {
       if (s.options.resumeDir !== undefined) await mkdir(s.options.resumeDir, { recursive: true });
+      // Threads ready before any peer: a piece must never wait for a worker to start.
+      await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();
     } catch (e) {
       await s.close();
@@ -309,6 +312,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const conn: PeerConnection = new PeerConnection({
       socket,
       outgoing: false,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       handlers: {
         onHandshake: (h) => {
           return this.#byWireHash.get(toHex(h.infoHash))?.acceptIncoming(conn, h) ?? false;

@@ -325,6 +325,16 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (wasFinished && !this.#engine.isFinished) this.#state = 'downloading';
   }
 
+  /**
+   * Streaming: pieces `[first, first + count)` are requested before all others, in index order
+   * (the play position and some read-ahead); `count` 0 clears the window. Skipped pieces stay
+   * skipped.
+   */
+  setStreamingWindow(first: number, count: number): void {
+    if (this.#closed || !Number.isSafeInteger(first) || !Number.isSafeInteger(count)) return;
+    this.#run(this.#engine.setStreamingWindow(Math.max(0, first), Math.max(0, count), this.#ctx.now()));
+  }
+
   /** Adds a peer address to try (trackers, DHT, PEX and the user all land here). */
   addPeer(host: string, port: number): void {
     if (this.#closed || !Number.isInteger(port) || port <= 0 || port > 65535) return;
@@ -475,6 +485,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       const conn: PeerConnection = new PeerConnection({
         socket,
         outgoing: true,
+        handshakeTimeoutMs: this.#ctx.options.handshakeTimeoutMs,
         handlers: {
           onHandshake: (h) => {
             if (Buffer.compare(h.infoHash, this.wireInfoHash) !== 0 || !this.#canAttach(conn, h))
@@ -512,6 +523,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#rebind(peer);
     const ip = ipBytes(conn.remoteAddress);
     const extended = theirs.extended && mine.extended;
+    // BEP 6: the bitfield / have all / have none must follow the handshake immediately.
+    this.#run(
+      this.#engine.addPeer(
+        key,
+        { supportsFast: theirs.fast && mine.fast, supportsExtensions: extended, ...(ip ? { ip } : {}) },
+        this.#ctx.now(),
+      ),
+    );
     if (extended) {
       conn.send({
         type: 'extended',
@@ -528,13 +547,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         }),
       });
     }
-    this.#run(
-      this.#engine.addPeer(
-        key,
-        { supportsFast: theirs.fast && mine.fast, supportsExtensions: extended, ...(ip ? { ip } : {}) },
-        this.#ctx.now(),
-      ),
-    );
     this.emit('peer', {
       type: 'connected',
       address: peer.address,

@@ -130,6 +130,14 @@ export class HashPool {
     });
   }
 
+  /**
+   * Resolves once every thread has loaded the worker module (one tiny digest each), so the
+   * first real piece is not held up by thread start-up.
+   */
+  async warmUp(): Promise<void> {
+    await Promise.all(Array.from({ length: this.threads }, () => this.digest('sha1', [new Uint8Array(1)])));
+  }
+
   /** Threads currently alive (0 once destroyed). */
   get liveThreads(): number {
     return this.#pool?.threads.length ?? 0;

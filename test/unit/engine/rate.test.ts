@@ -95,3 +95,13 @@ describe('SeededRandom', () => {
     assert.deepEqual([...s].sort(), [1, 2, 3, 4, 5, 6]);
   });
 });
+
+test('TokenBucket.charge takes everything, going into debt, and reports the wait to repay it', () => {
+  const b = new TokenBucket(1000, 1000, 0);
+  assert.equal(b.charge(600, 0), 0);
+  assert.equal(b.charge(900, 0), 500, '500 tokens of debt at 1000/s');
+  assert.equal(b.available(0), -500);
+  assert.equal(b.charge(0, 500), 0);
+  assert.equal(b.available(500), 0);
+  assert.equal(new TokenBucket(0).charge(1e9, 0), 0, 'unlimited');
+});
