@@ -168,7 +168,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #pendingWriteBytes = 0;
   #readingPaused = false;
   /** Blocks of incomplete pieces, verified in memory then written whole. */
-  readonly #assembler = new PieceAssembler();
+  readonly #assembler: PieceAssembler;
   /** Pieces whose blocks went to disk unverified (memory budget): verified from disk. */
   readonly #spilled = new Set<number>();
   /** Writes in flight per piece, and pieces waiting for them before verification. */
@@ -196,6 +196,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#options = options;
     const v1 = metainfo.infoHashV1;
     this.wireInfoHash = v1 ?? metainfo.infoHashV2!.subarray(0, 20);
+    this.#assembler = new PieceAssembler(metainfo.pieceLength, MAX_PENDING_WRITE_BYTES);
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
     this.#engine = new TorrentEngine({
       infoHash: this.wireInfoHash,
@@ -696,30 +697,26 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       this.#writeToDisk(piece, offset, data);
       return;
     }
-    this.#assembler.add(piece, offset, data);
-    // Over the memory budget: the oldest partial pieces go to disk, to be verified from there.
-    while (this.#assembler.bytes + this.#pendingWriteBytes > MAX_PENDING_WRITE_BYTES) {
-      const victim = this.#assembler.spillCandidate();
-      if (victim === undefined) break;
-      this.#spilled.add(victim);
-      for (const b of this.#assembler.take(victim)) this.#writeToDisk(victim, b.offset, b.data);
+    if (!this.#assembler.add(piece, offset, data)) {
+      // Every assembly buffer is busy: this piece goes to disk as it arrives, verified from there.
+      this.#spilled.add(piece);
+      this.#writeToDisk(piece, offset, data);
     }
   }
 
   #onPieceComplete(index: number): void {
-    const blocks = this.#assembler.take(index);
     if (this.#spilled.has(index)) {
-      for (const b of blocks) this.#writeToDisk(index, b.offset, b.data);
       if ((this.#writesInFlight.get(index) ?? 0) > 0) this.#verifyWhenWritten.add(index);
       else void this.#verifyOnDisk(index);
       return;
     }
-    void this.#verifyInMemory(index, concatBlocks(blocks));
+    const held = this.#assembler.take(index);
+    if (held === undefined) return;
+    void this.#verifyInMemory(index, held.data.subarray(0, this.storage.map.pieceSize(index)), held.slot);
   }
 
-  async #verifyInMemory(index: number, data: Uint8Array): Promise<void> {
+  async #verifyInMemory(index: number, data: Uint8Array, slot: number): Promise<void> {
     this.#verifying.add(index);
-    this.#pendingWriteBytes += data.length;
     try {
       const ok = await this.storage.verifyData(index, data);
       if (ok && !this.#closed) await this.storage.writePiece(index, data);
@@ -727,9 +724,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     } catch (e) {
       this.#fail(e);
     } finally {
+      this.#assembler.release(slot);
       this.#verifying.delete(index);
-      this.#pendingWriteBytes -= data.length;
-      this.#updateReadPause();
     }
   }
 
@@ -904,11 +900,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     for (const p of [...this.#peers.values()]) p.conn.close('torrent-error');
     this.emit('error', { error });
   }
-}
-
-function concatBlocks(blocks: readonly { offset: number; data: Uint8Array }[]): Uint8Array {
-  if (blocks.length === 1) return blocks[0]!.data;
-  return Buffer.concat(blocks.map((b) => b.data));
 }
 
 function ipBytes(addr: string): Uint8Array | undefined {

@@ -3,77 +3,114 @@
  * verified in memory and written to disk in one go, after its hash matched (nothing unverified
  * ever reaches the disk on this path).
  *
- * Memory is bounded by the caller's budget: when {@link PieceAssembler.bytes} exceeds it, the
- * caller spills pieces (`spillCandidate` then `take`) to disk and verifies those from disk.
- * Blocks are kept as the views the frame decoder produced (no copy).
+ * Pieces are assembled in a fixed pool of piece-sized buffers carved from SharedArrayBuffers:
+ * a block is copied once into its piece's buffer, the hash worker reads the same memory (a
+ * shared view crosses the thread boundary without a copy), and the write to disk comes from it
+ * too. The pool is allocated once and reused, so memory for pieces in flight is bounded by
+ * `slots × pieceLength` and steady-state transfers allocate nothing per piece.
+ *
+ * When every slot is taken, {@link PieceAssembler.add} refuses the block and the caller writes
+ * it straight to disk (the piece is then verified from disk).
  */
 
 interface Partial {
-  readonly blocks: Map<number, Uint8Array>;
+  readonly slot: number;
+  readonly buf: Uint8Array;
+  readonly offsets: Set<number>;
   bytes: number;
-  /** Insertion order, to spill the oldest first. */
-  readonly seq: number;
 }
 
 export class PieceAssembler {
+  readonly #pieceLength: number;
+  readonly #slots: number;
+  readonly #buffers: (Uint8Array | undefined)[];
+  readonly #free: number[] = [];
   readonly #pieces = new Map<number, Partial>();
   #bytes = 0;
-  #seq = 0;
 
-  /** Bytes held across all pieces. */
+  /**
+   * @param pieceLength the torrent's piece length (the largest piece).
+   * @param budgetBytes memory for pieces in flight; at least 2 slots are kept.
+   */
+  constructor(pieceLength: number, budgetBytes: number) {
+    this.#pieceLength = pieceLength;
+    this.#slots = Math.max(2, Math.floor(budgetBytes / pieceLength));
+    this.#buffers = new Array(this.#slots).fill(undefined);
+    for (let i = this.#slots - 1; i >= 0; i--) this.#free.push(i);
+  }
+
+  /** Block bytes held across all pieces. */
   get bytes(): number {
     return this.#bytes;
   }
 
+  /** Pieces being assembled. */
   get pieceCount(): number {
     return this.#pieces.size;
+  }
+
+  /** Buffers the pool may hold. */
+  get slots(): number {
+    return this.#slots;
   }
 
   has(piece: number): boolean {
     return this.#pieces.has(piece);
   }
 
-  /** Stores a block; a second block at the same offset replaces the first. */
-  add(piece: number, offset: number, data: Uint8Array): void {
+  /**
+   * Copies a block into its piece's buffer. Returns false (storing nothing) when the piece has
+   * no buffer yet and none is free.
+   */
+  add(piece: number, offset: number, data: Uint8Array): boolean {
     let p = this.#pieces.get(piece);
     if (p === undefined) {
-      p = { blocks: new Map(), bytes: 0, seq: this.#seq++ };
+      const slot = this.#free.pop();
+      if (slot === undefined) return false;
+      let buf = this.#buffers[slot];
+      if (buf === undefined) {
+        buf = new Uint8Array(new SharedArrayBuffer(this.#pieceLength));
+        this.#buffers[slot] = buf;
+      }
+      p = { slot, buf, offsets: new Set(), bytes: 0 };
       this.#pieces.set(piece, p);
     }
-    const old = p.blocks.get(offset);
-    if (old !== undefined) {
-      p.bytes -= old.length;
-      this.#bytes -= old.length;
+    if (offset + data.length > p.buf.length) return false;
+    p.buf.set(data, offset);
+    if (!p.offsets.has(offset)) {
+      p.offsets.add(offset);
+      p.bytes += data.length;
+      this.#bytes += data.length;
     }
-    p.blocks.set(offset, data);
-    p.bytes += data.length;
-    this.#bytes += data.length;
+    return true;
   }
 
-  /** Removes and returns a piece's blocks sorted by offset (empty when none are held). */
-  take(piece: number): { offset: number; data: Uint8Array }[] {
+  /**
+   * Hands a piece's buffer over (the first `length` bytes are the piece); the caller must
+   * {@link release} it when done with it. Undefined when the piece is not held.
+   */
+  take(piece: number): { data: Uint8Array; slot: number; bytes: number } | undefined {
     const p = this.#pieces.get(piece);
-    if (p === undefined) return [];
+    if (p === undefined) return undefined;
     this.#pieces.delete(piece);
     this.#bytes -= p.bytes;
-    return [...p.blocks.entries()].sort((a, b) => a[0] - b[0]).map(([offset, data]) => ({ offset, data }));
+    return { data: p.buf, slot: p.slot, bytes: p.bytes };
   }
 
-  /** The piece to spill first: the oldest one held. */
-  spillCandidate(): number | undefined {
-    let best: number | undefined;
-    let bestSeq = Number.POSITIVE_INFINITY;
-    for (const [piece, p] of this.#pieces) {
-      if (p.seq < bestSeq) {
-        best = piece;
-        bestSeq = p.seq;
-      }
-    }
-    return best;
+  /** Returns a buffer taken with {@link take} to the pool. */
+  release(slot: number): void {
+    if (slot >= 0 && slot < this.#slots && !this.#free.includes(slot)) this.#free.push(slot);
   }
 
-  /** Forgets everything (torrent closing). */
+  /** Drops a piece being assembled (e.g. its blocks were written to disk instead). */
+  drop(piece: number): void {
+    const t = this.take(piece);
+    if (t !== undefined) this.release(t.slot);
+  }
+
+  /** Forgets every piece (torrent closing); buffers stay allocated for reuse. */
   clear(): void {
+    for (const p of this.#pieces.values()) this.release(p.slot);
     this.#pieces.clear();
     this.#bytes = 0;
   }
