@@ -163,7 +163,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     const torrent = new Torrent(this.#ctx, metainfo, storage, this.#random, options);
     this.#torrents.set(id, torrent);
-    this.#byWireHash.set(toHex(torrent.wireInfoHash), torrent);
+    for (const h of torrent.wireInfoHashes) this.#byWireHash.set(toHex(h), torrent);
     torrent.on('done', () => this.emit('torrent:finished', { id, name: torrent.name }));
     this.emit('torrent:added', { id, name: torrent.name });
     await torrent.start();
@@ -261,7 +261,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const t = this.#torrents.get(id.toLowerCase());
     if (t === undefined) return;
     this.#torrents.delete(t.id);
-    this.#byWireHash.delete(toHex(t.wireInfoHash));
+    for (const h of t.wireInfoHashes) this.#byWireHash.delete(toHex(h));
     await t.close();
     this.emit('torrent:removed', { id: t.id });
   }

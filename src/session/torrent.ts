@@ -148,6 +148,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly metainfo: Metainfo;
   /** The 20-byte info-hash used on the wire (v1, or the truncated v2 hash). */
   readonly wireInfoHash: Uint8Array;
+  /** Every 20-byte hash peers may use for this torrent (v1 and truncated v2 for hybrids). */
+  readonly wireInfoHashes: readonly Uint8Array[];
   /** Hex of the v1 info-hash, else of the v2 one: the torrent's id. */
   readonly id: string;
   readonly storage: TorrentStorage;
@@ -196,6 +198,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#options = options;
     const v1 = metainfo.infoHashV1;
     this.wireInfoHash = v1 ?? metainfo.infoHashV2!.subarray(0, 20);
+    this.wireInfoHashes = [v1, metainfo.infoHashV2?.subarray(0, 20)].filter(
+      (h): h is Uint8Array => h !== undefined,
+    );
     this.#assembler = new PieceAssembler(metainfo.pieceLength, MAX_PENDING_WRITE_BYTES);
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
     this.#engine = new TorrentEngine({
@@ -417,7 +422,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   /** Called by the session for an incoming connection whose handshake named this torrent. */
   acceptIncoming(conn: PeerConnection, h: Handshake): boolean {
     if (!this.#canAttach(conn, h)) return false;
-    this.#sendHandshake(conn);
+    // Answer with the hash the peer used (v1 or truncated v2 of a hybrid, BEP 52).
+    this.#sendHandshake(conn, h.infoHash);
     this.#attach(conn, h);
     return true;
   }
@@ -433,10 +439,15 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     return true;
   }
 
-  #sendHandshake(conn: PeerConnection): void {
+  /** Our reserved bits: BEP 10, BEP 6, and the v2 bit when the torrent has v2 metadata (BEP 52). */
+  #reserved(): Uint8Array {
+    return makeReserved({ extended: true, fast: true, v2: this.metainfo.version !== 'v1' });
+  }
+
+  #sendHandshake(conn: PeerConnection, infoHash: Uint8Array = this.wireInfoHash): void {
     conn.sendHandshake({
-      reserved: makeReserved({ extended: true, fast: true }),
-      infoHash: this.wireInfoHash,
+      reserved: this.#reserved(),
+      infoHash,
       peerId: this.#ctx.peerId,
     });
   }
@@ -489,8 +500,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         handshakeTimeoutMs: this.#ctx.options.handshakeTimeoutMs,
         handlers: {
           onHandshake: (h) => {
-            if (Buffer.compare(h.infoHash, this.wireInfoHash) !== 0 || !this.#canAttach(conn, h))
-              return false;
+            const known = this.wireInfoHashes.some((x) => Buffer.compare(x, h.infoHash) === 0);
+            if (!known || !this.#canAttach(conn, h)) return false;
             this.#attach(conn, h);
             return true;
           },
@@ -508,7 +519,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   #attach(conn: PeerConnection, h: Handshake): void {
     const key: PeerKey = `${conn.remoteAddress}:${conn.remotePort}/${++this.#seq}`;
-    const ours = makeReserved({ extended: true, fast: true });
+    const ours = this.#reserved();
     const theirs = readReserved(h.reserved);
     const mine = readReserved(ours);
     const peer: LivePeer = {
