@@ -95,6 +95,7 @@ export class TorrentEngine {
   readonly #readsInFlight: number;
   #nextRechokeAt: number;
   #doneEmitted: boolean;
+  #keepSeeds = false;
   readonly #down: RateMeter;
   readonly #up: RateMeter;
   #downloaded = 0;
@@ -666,7 +667,15 @@ export class TorrentEngine {
 
   /** We are finished and the peer has everything: the connection is useless to both. */
   #redundant(p: PeerState): boolean {
-    return this.#picker.isFinished && p.isSeed;
+    return !this.#keepSeeds && this.#picker.isFinished && p.isSeed;
+  }
+
+  /**
+   * Keeps connections to seeds even when we want nothing from them right now — e.g. while a v2
+   * torrent from a magnet waits for piece layers that only those peers can send.
+   */
+  setKeepSeeds(keep: boolean): void {
+    this.#keepSeeds = keep;
   }
 
   #recountInterest(p: PeerState): void {

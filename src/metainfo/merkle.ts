@@ -104,3 +104,96 @@ export function fileRootFromPieceLayer(
   const height = log2(pieceLength / BLOCK_BYTES);
   return rootOfLayer(pieceHashes, height, nextPow2(pieceHashes.length), hasher);
 }
+
+/**
+ * Every layer of a file's tree from `baseHeight` up to the root, built from the base layer's
+ * hashes (e.g. the piece layer). Layer 0 of the result is the base, padded with
+ * `pad(baseHeight)` to a power of two; the last layer holds the root alone.
+ */
+export function treeLayersFrom(
+  base: readonly Uint8Array[],
+  baseHeight: number,
+  hasher: Hasher = nodeHasher,
+): Uint8Array[][] {
+  const width = nextPow2(base.length);
+  let layer = base.slice();
+  while (layer.length < width) layer.push(padHash(baseHeight, hasher));
+  const layers: Uint8Array[][] = [layer];
+  while (layer.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < layer.length; i += 2) next.push(hasher.digest('sha256', layer[i]!, layer[i + 1]!));
+    layers.push(next);
+    layer = next;
+  }
+  return layers;
+}
+
+/**
+ * The `hashes` payload answering a BEP 52 hash request against `layers` (from
+ * {@link treeLayersFrom}, whose base is the requested base layer): `length` base hashes from
+ * `index`, then one uncle per proof layer above the subtree they span, nearest first, up to
+ * `proofLayers` layers above the base (the first log2(length) − 1 proof layers are implied by
+ * the hashes themselves). `undefined` when the request does not fit the tree.
+ */
+export function hashesForRequest(
+  layers: readonly (readonly Uint8Array[])[],
+  index: number,
+  length: number,
+  proofLayers: number,
+): Uint8Array[] | undefined {
+  const base = layers[0];
+  if (base === undefined || length < 1 || index < 0 || index % length !== 0) return undefined;
+  if ((length & (length - 1)) !== 0 || index + length > base.length) return undefined;
+  const out = base.slice(index, index + length);
+  const span = log2(length);
+  let node = index >> span;
+  // BEP 52: proof layer k (1-based above the base) holds the uncle at height k; layers 1 … span − 1
+  // are implied by the hashes themselves.
+  for (let h = span; h <= proofLayers && h < layers.length - 1; h++) {
+    const sibling = layers[h]![node ^ 1];
+    if (sibling === undefined) return undefined;
+    out.push(sibling);
+    node >>= 1;
+  }
+  return out;
+}
+
+/**
+ * Checks a BEP 52 `hashes` reply: the base hashes and uncles must lead to `root` for a tree
+ * whose base layer is `baseWidth` wide (a power of two). Returns the base hashes on success.
+ */
+export function verifyHashes(
+  root: Uint8Array,
+  baseWidth: number,
+  index: number,
+  length: number,
+  hashes: Uint8Array,
+  hasher: Hasher = nodeHasher,
+): Uint8Array[] | undefined {
+  if (hashes.length % HASH_BYTES !== 0 || length < 1 || (length & (length - 1)) !== 0) return undefined;
+  const all: Uint8Array[] = [];
+  for (let i = 0; i < hashes.length; i += HASH_BYTES)
+    all.push(new Uint8Array(hashes.subarray(i, i + HASH_BYTES)));
+  if (all.length < length || index % length !== 0 || index + length > baseWidth) return undefined;
+  const base = all.slice(0, length);
+  // Root of the subtree the base hashes span.
+  let level = base;
+  while (level.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(hasher.digest('sha256', level[i]!, level[i + 1]!));
+    level = next;
+  }
+  let node = level[0]!;
+  let pos = index / length;
+  let width = baseWidth / length;
+  for (const uncle of all.slice(length)) {
+    if (width <= 1) break;
+    node = pos % 2 === 0 ? hasher.digest('sha256', node, uncle) : hasher.digest('sha256', uncle, node);
+    pos >>= 1;
+    width >>= 1;
+  }
+  if (width !== 1) return undefined;
+  let same = node.length === root.length;
+  for (let i = 0; same && i < root.length; i++) same = node[i] === root[i];
+  return same ? base : undefined;
+}

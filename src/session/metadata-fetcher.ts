@@ -37,6 +37,7 @@ export class MetadataFetcher {
   readonly #ctx: SessionContext;
   readonly #exchange: MetadataExchange;
   readonly #wireHash: Uint8Array;
+  readonly #hasV2: boolean;
   readonly #conns = new Map<PeerKey, PeerConnection>();
   readonly #known = new Map<string, { host: string; port: number; tried: boolean }>();
   readonly #bad = new Set<string>();
@@ -55,6 +56,7 @@ export class MetadataFetcher {
       ...(init.infoHashV2 ? { infoHashV2: init.infoHashV2 } : {}),
     });
     this.#wireHash = init.infoHashV1 ?? init.infoHashV2!.subarray(0, 20);
+    this.#hasV2 = init.infoHashV2 !== undefined;
     this.result = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -158,7 +160,7 @@ export class MetadataFetcher {
       });
       this.#conns.set(key, conn);
       conn.sendHandshake({
-        reserved: makeReserved({ extended: true, fast: true }),
+        reserved: makeReserved({ extended: true, fast: true, v2: this.#hasV2 }),
         infoHash: this.#wireHash,
         peerId: this.#ctx.peerId,
       });

@@ -66,6 +66,7 @@ import {
   type WireMessage,
 } from '../wire/index.js';
 import type { SessionContext } from './context.js';
+import { type HashRequestFields, PieceLayers } from './piece-layers.js';
 
 /** Our BEP 10 extension ids (what peers must use when sending to us). */
 const OUR_EXT = { [ExtensionName.UtMetadata]: 1, [ExtensionName.UtPex]: 2 } as const;
@@ -127,6 +128,8 @@ interface LivePeer {
   client?: string;
   /** The peer's id for ut_metadata, when it supports it. */
   utMetadataId?: number;
+  /** Both sides set the BEP 52 v2 bit: hash requests may be sent. */
+  supportsV2?: boolean;
   /** The peer's id for ut_pex, when it supports it (never set for private torrents). */
   utPexId?: number;
   /** The port the peer listens on (`p` of its extended handshake, or the one we dialled). */
@@ -178,6 +181,12 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #verifyWhenWritten = new Set<number>();
   readonly #verifying = new Set<number>();
   readonly #readCache = new PieceReadCache(READ_CACHE_BYTES);
+  /** v2 piece layers: answering hash requests, fetching the ones a magnet lacks. */
+  readonly #layers: PieceLayers;
+  /** Hash requests we sent (root hex + index) → the peer asked. */
+  readonly #layerRequests = new Map<string, PeerKey>();
+  /** File priorities the user chose (undefined: all normal). */
+  #userPriorities: readonly number[] | undefined;
   #closed = false;
   #started: Promise<void> | undefined;
   #error: Error | undefined;
@@ -202,6 +211,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       (h): h is Uint8Array => h !== undefined,
     );
     this.#assembler = new PieceAssembler(metainfo.pieceLength, MAX_PENDING_WRITE_BYTES);
+    this.#layers = new PieceLayers(metainfo);
+    this.#userPriorities = options.filePriorities;
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
     this.#engine = new TorrentEngine({
       infoHash: this.wireInfoHash,
@@ -227,7 +238,17 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   get isFinished(): boolean {
-    return this.#engine.isFinished;
+    return this.#engine.isFinished && !this.#layersBlocking();
+  }
+
+  /** A v2-only torrent whose piece layers are not all known yet cannot verify those files. */
+  #layersBlocking(): boolean {
+    return this.metainfo.version === 'v2' && this.#layers.missingFiles().length > 0;
+  }
+
+  /** Piece layers known now (from the torrent, a resume record or peers), by hex root. */
+  pieceLayers(): Map<string, Uint8Array> {
+    return this.#layers.layers();
   }
 
   stats(): TorrentStats & { readonly totalUploaded: number; readonly totalDownloaded: number } {
@@ -286,6 +307,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         );
         this.#uploadedBase = rec.uploaded;
         this.#downloadedBase = rec.downloaded;
+        for (const [hex, layer] of rec.pieceLayers ?? []) {
+          if (this.#layers.restore(hex, layer)) this.storage.setPieceLayer(hex, layer);
+        }
       }
     }
     if (have === undefined) {
@@ -301,12 +325,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       if (h) haveIdx.push(i);
     });
     this.#run(this.#engine.setHave(haveIdx, now));
-    if (this.#options.filePriorities !== undefined) {
-      this.#run(this.#engine.setFilePriorities(this.#filePriorities(this.#options.filePriorities), now));
-    }
+    if (this.#userPriorities !== undefined || this.#layersBlocking()) this.#applyPriorities();
     await this.storage.createEmptyFiles();
-    this.#state = this.#engine.isFinished ? 'seeding' : 'downloading';
-    if (this.#engine.isFinished) this.emit('done', { infoHash: this.id });
+    this.#state = this.isFinished ? 'seeding' : 'downloading';
+    if (this.isFinished) this.emit('done', { infoHash: this.id });
     void this.#resume?.schedule();
     this.#startAnnouncer();
     this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
@@ -326,9 +348,78 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   /** Changes file priorities (0 skip, 1 normal, 2 high) by file index. */
   setFilePriorities(priorities: readonly number[]): void {
     if (this.#closed) return;
-    const wasFinished = this.#engine.isFinished;
-    this.#run(this.#engine.setFilePriorities(this.#filePriorities(priorities), this.#ctx.now()));
-    if (wasFinished && !this.#engine.isFinished) this.#state = 'downloading';
+    this.#userPriorities = [...priorities];
+    this.#applyPriorities();
+  }
+
+  /** The user's priorities, with files that cannot be verified yet (no piece layer) skipped. */
+  #applyPriorities(): void {
+    const wasFinished = this.isFinished;
+    const p = [...(this.#userPriorities ?? this.metainfo.files.map(() => 1))];
+    if (this.metainfo.version === 'v2') for (const i of this.#layers.missingFiles()) p[i] = 0;
+    this.#engine.setKeepSeeds(this.#layersBlocking());
+    this.#run(this.#engine.setFilePriorities(this.#filePriorities(p), this.#ctx.now()));
+    if (wasFinished && !this.isFinished && this.#state === 'seeding') this.#state = 'downloading';
+  }
+
+  /** Asks a v2 peer for the piece layers we lack (BEP 52 hash requests). */
+  #requestLayers(peer: LivePeer): void {
+    for (const req of this.#layers.requests()) {
+      const key = `${toHex(req.piecesRoot)}:${req.index}`;
+      const asked = this.#layerRequests.get(key);
+      if (asked !== undefined && this.#peers.has(asked)) continue;
+      this.#layerRequests.set(key, peer.key);
+      peer.conn.send({ type: 'hash-request', ...req });
+    }
+  }
+
+  #onHashMessage(peer: LivePeer, msg: WireMessage): void {
+    if (msg.type === 'hash-request') {
+      const hashes = this.#layers.answer(msg);
+      const fields: HashRequestFields = {
+        piecesRoot: msg.piecesRoot,
+        baseLayer: msg.baseLayer,
+        index: msg.index,
+        length: msg.length,
+        proofLayers: msg.proofLayers,
+      };
+      peer.conn.send(
+        hashes === undefined ? { type: 'hash-reject', ...fields } : { type: 'hashes', ...fields, hashes },
+      );
+      return;
+    }
+    if (msg.type !== 'hashes' && msg.type !== 'hash-reject') return;
+    const key = `${toHex(msg.piecesRoot)}:${msg.index}`;
+    if (this.#layerRequests.get(key) !== peer.key) return; // unrequested: ignore
+    this.#layerRequests.delete(key);
+    if (msg.type !== 'hashes') {
+      this.#askAnotherForLayers(peer.key);
+      return;
+    }
+    const r = this.#layers.onHashes(msg);
+    if (r === false) {
+      // Hashes that do not lead to the file's root: a lying or broken peer.
+      peer.conn.close(
+        'bad-hashes',
+        new ShoalError(ErrorCode.WireProtocol, 'hashes do not match the pieces root', {}),
+      );
+      return;
+    }
+    if (r === undefined) return;
+    const hex = toHex(this.metainfo.files[r]!.piecesRoot!);
+    const layer = this.#layers.layers().get(hex);
+    if (layer !== undefined) this.storage.setPieceLayer(hex, layer);
+    void this.#resume?.schedule();
+    if (this.#layers.missingFiles().length === 0 || this.metainfo.version === 'v2') this.#applyPriorities();
+  }
+
+  #askAnotherForLayers(except: PeerKey): void {
+    for (const p of this.#peers.values()) {
+      if (p.key !== except && p.supportsV2) {
+        this.#requestLayers(p);
+        return;
+      }
+    }
   }
 
   /**
@@ -559,6 +650,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         }),
       });
     }
+    if (theirs.v2 && mine.v2) {
+      peer.supportsV2 = true;
+      if (this.#layers.missingFiles().length > 0) this.#requestLayers(peer);
+    }
     this.emit('peer', {
       type: 'connected',
       address: peer.address,
@@ -577,6 +672,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   #onPeerClosed(peer: LivePeer, reason: string, error?: Error): void {
     if (!this.#peers.delete(peer.key)) return;
+    if ([...this.#layerRequests.values()].includes(peer.key)) this.#askAnotherForLayers(peer.key);
     const known = this.#known.get(peer.address);
     if (known !== undefined) {
       known.connected = false;
@@ -597,6 +693,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       if (!this.#peers.has(peer.key)) return;
       if (msg.type === 'extended') {
         this.#onExtended(peer, msg.extId, msg.payload, now);
+        continue;
+      }
+      if (msg.type === 'hash-request' || msg.type === 'hashes' || msg.type === 'hash-reject') {
+        this.#onHashMessage(peer, msg);
         continue;
       }
       this.#run(this.#engine.onMessage(peer.key, msg, now));
@@ -690,6 +790,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         this.#onPieceComplete(a.index);
         return;
       case 'done':
+        if (this.#layersBlocking()) return;
         this.#state = 'seeding';
         this.#announcer?.complete();
         void this.#resume?.schedule();
@@ -898,6 +999,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       ...(this.metainfo.infoHashV2 ? { infoHashV2: this.metainfo.infoHashV2 } : {}),
       pieces: this.#engine.haves().toWire(),
       files,
+      pieceLayers: this.#layers.layers(),
       uploaded: s.totalUploaded,
       downloaded: s.totalDownloaded,
     }));

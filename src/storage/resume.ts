@@ -32,6 +32,8 @@ export interface ResumeRecord {
   readonly files: readonly { readonly size: number; readonly mtimeMs: number }[];
   readonly uploaded: number;
   readonly downloaded: number;
+  /** v2 piece layers fetched from peers (hex root → layer), so a restart need not fetch them. */
+  readonly pieceLayers?: ReadonlyMap<string, Uint8Array>;
 }
 
 const FORMAT = 'shoal-resume';
@@ -47,6 +49,10 @@ export function encodeResume(r: ResumeRecord): Uint8Array {
     files: r.files.map((f) => [f.size, Math.floor(f.mtimeMs)]),
     uploaded: r.uploaded,
     downloaded: r.downloaded,
+    'piece layers':
+      r.pieceLayers === undefined || r.pieceLayers.size === 0
+        ? undefined
+        : new Map([...r.pieceLayers].map(([hex, layer]) => [Buffer.from(hex, 'hex'), layer] as const)),
   });
 }
 
@@ -89,7 +95,16 @@ export function decodeResume(
     if (size === undefined || mtimeMs === undefined || size < 0) return undefined;
     files.push({ size, mtimeMs });
   }
+  const layers = new Map<string, Uint8Array>();
+  const dict = asDict(d.get('piece layers'));
+  for (const e of dict?.entries ?? []) {
+    const layer = asBytes(e.value);
+    if (e.key.length === 32 && layer !== undefined && layer.length % 32 === 0) {
+      layers.set(Buffer.from(e.key).toString('hex'), new Uint8Array(layer));
+    }
+  }
   return {
+    ...(layers.size > 0 ? { pieceLayers: layers } : {}),
     ...(v1 !== undefined ? { infoHashV1: new Uint8Array(v1) } : {}),
     ...(v2 !== undefined ? { infoHashV2: new Uint8Array(v2) } : {}),
     pieces: new Uint8Array(pieces),

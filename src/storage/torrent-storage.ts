@@ -49,6 +49,8 @@ export class TorrentStorage {
   readonly #files: FilePool;
   readonly #hashes: HashPool;
   readonly #paths: readonly string[];
+  /** v2 piece layers by hex root: the torrent's, plus those fetched from peers. */
+  readonly #layers: Map<string, Uint8Array>;
 
   constructor(init: TorrentStorageInit) {
     this.metainfo = init.metainfo;
@@ -56,6 +58,7 @@ export class TorrentStorage {
     this.downloadDir = init.downloadDir;
     this.#files = init.files;
     this.#hashes = init.hashes;
+    this.#layers = new Map(init.metainfo.pieceLayers);
     // Checked once here: every later file access goes through these paths.
     this.#paths = init.metainfo.files.map((f) =>
       f.isPadding ? '' : joinSafe(init.downloadDir, storagePath(init.metainfo, f)),
@@ -93,6 +96,11 @@ export class TorrentStorage {
     }
     await Promise.all(reads);
     return out;
+  }
+
+  /** Adds a verified v2 piece layer (fetched from peers) so the file's pieces can be checked. */
+  setPieceLayer(rootHex: string, layer: Uint8Array): void {
+    this.#layers.set(rootHex, layer);
   }
 
   /** Writes a whole verified piece (one write per file segment). */
@@ -247,7 +255,7 @@ export class TorrentStorage {
       if (f.length <= m.pieceLength) {
         merkle = { root: f.piecesRoot, leaves: nextPow2(blockCount(f.length)), bytes };
       } else {
-        const layer = m.pieceLayers.get(toHex(f.piecesRoot));
+        const layer = this.#layers.get(toHex(f.piecesRoot));
         if (layer === undefined) {
           // v2 magnet without piece layers yet: only SHA-1 (hybrid) can check it.
           if (sha1 === undefined) return undefined;

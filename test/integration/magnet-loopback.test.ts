@@ -16,7 +16,7 @@ describe('magnet links between Shoal nodes', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  for (const version of ['v1', 'hybrid'] as const) {
+  for (const version of ['v1', 'v2', 'hybrid'] as const) {
     test(`a ${version} magnet with only the info-hash and x.pe fetches metadata then data`, {
       timeout: 60_000,
     }, async () => {
@@ -44,8 +44,13 @@ describe('magnet links between Shoal nodes', () => {
       });
       const torrent = await leecher.addMagnet(uri);
       assert.equal(torrent.metainfo.name, 'payload');
-      assert.equal(torrent.id, t.infoHashV1 ? Buffer.from(t.infoHashV1).toString('hex') : '');
+      assert.equal(torrent.id, Buffer.from((t.infoHashV1 ?? t.infoHashV2)!).toString('hex'));
       if (!torrent.isFinished) await torrent.next('done');
+      if (version !== 'v1') {
+        // The piece layers came over the wire (BEP 52 hash requests) and match the torrent's.
+        const full = parseTorrent(t.bytes);
+        assert.deepEqual(torrent.pieceLayers(), new Map(full.pieceLayers));
+      }
       assert.deepEqual(
         await treeDigests(join(dir, 'leech', 'payload'), rels),
         await treeDigests(join(dir, 'seed', 'payload'), rels),
