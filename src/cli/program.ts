@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerCreateCommand } from './commands/create.js';
+import { registerDhtCommands } from './commands/dht.js';
 import { registerDownloadCommands } from './commands/download.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerTrackerCommand } from './commands/tracker.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerInfoCommand(program);
   registerDownloadCommands(program);
   registerTrackerCommand(program);
+  registerDhtCommands(program);
   return program;
 }
 

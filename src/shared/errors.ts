@@ -56,6 +56,23 @@ export const ErrorCode = {
   // discovery / local service discovery (BEP 14)
   LsdBadMessage: 'SHOAL_ERR_LSD_BAD_MESSAGE',
   LsdClosed: 'SHOAL_ERR_LSD_CLOSED',
+  LsdInvalidArgument: 'SHOAL_ERR_LSD_INVALID_ARGUMENT',
+  // daemon: HTTP API (the status each code maps to is in src/daemon/errors.ts)
+  ApiBadRequest: 'SHOAL_ERR_API_BAD_REQUEST',
+  ApiUnauthorized: 'SHOAL_ERR_API_UNAUTHORIZED',
+  ApiForbidden: 'SHOAL_ERR_API_FORBIDDEN',
+  ApiNotFound: 'SHOAL_ERR_API_NOT_FOUND',
+  ApiConflict: 'SHOAL_ERR_API_CONFLICT',
+  ApiPayloadTooLarge: 'SHOAL_ERR_API_PAYLOAD_TOO_LARGE',
+  ApiUnsupportedMediaType: 'SHOAL_ERR_API_UNSUPPORTED_MEDIA_TYPE',
+  ApiRangeNotSatisfiable: 'SHOAL_ERR_API_RANGE_NOT_SATISFIABLE',
+  ApiNotImplemented: 'SHOAL_ERR_API_NOT_IMPLEMENTED',
+  ApiUnavailable: 'SHOAL_ERR_API_UNAVAILABLE',
+  ApiFetchFailed: 'SHOAL_ERR_API_FETCH_FAILED',
+  ApiInternal: 'SHOAL_ERR_API_INTERNAL',
+  // daemon: state directory and paths
+  DaemonState: 'SHOAL_ERR_DAEMON_STATE',
+  DaemonUnsafePath: 'SHOAL_ERR_DAEMON_UNSAFE_PATH',
   // cli
   CliUsage: 'SHOAL_ERR_CLI_USAGE',
 } as const;

@@ -1,0 +1,295 @@
+/**
+ * One address family of a DHT runtime (BEP 5 for IPv4, BEP 32 for IPv6): a {@link DhtFamily}
+ * drives one pure `DhtNode` on one UDP socket.
+ *
+ * DEV DOCS
+ * - Owns: the node, the socket, one timer armed at the node's `nextDeadline()`, the bootstrap
+ *   retry timer, the user operations waiting for node events (keyed by lookup id, or by
+ *   `-pingId` for pings), and the socket counters.
+ * - Drive loop: a datagram → `node.handleDatagram(bytes, from, now)`; the timer →
+ *   `node.tick(now)`; a runtime call → a node method then `flush()`. `flush()` sends the node's
+ *   queued datagrams, routes its events to the waiting operations (or to the runtime through
+ *   the hooks) and re-arms the timer. Time is `performance.now()` (monotonic).
+ * - Bootstrap retries: when a bootstrap lookup leaves fewer than k nodes in the table (a router
+ *   that only knows fresh, unconfirmed nodes answers with few), the node joins again after a
+ *   delay that doubles each time, until the table holds k nodes.
+ * - After `close()` nothing runs: timers cleared, operations failed, socket closed, and every
+ *   late callback (a datagram, a timer) is ignored.
+ */
+import dgram from 'node:dgram';
+import { setImmediate as setImmediateP } from 'node:timers/promises';
+import {
+  type Address,
+  type AddressFamily,
+  DhtError,
+  type DhtEvent,
+  type DhtLookupFinishedEvent,
+  type DhtNode,
+  type DhtPingFinishedEvent,
+} from '../dht/index.js';
+import { DHT_REBOOTSTRAP_MAX_MS, DHT_SEND_ERROR_REPORT_MS, type DhtSocketStats } from './dht-types.js';
+
+/** A user operation waiting for node events. */
+export interface DhtOperation {
+  onPeers?(peers: readonly Address[]): void;
+  onFinished?(e: DhtLookupFinishedEvent): void;
+  onPing?(e: DhtPingFinishedEvent): void;
+  /** The runtime closed: fail with `err`. */
+  abort(err: Error): void;
+}
+
+/** How a family reports to its runtime. */
+export interface DhtFamilyHooks {
+  /** A bootstrap lookup ended (`initial`: the first one, started by `bootstrap()`). */
+  bootstrapFinished(family: AddressFamily, nodes: number, initial: boolean): void;
+  externalAddress(family: AddressFamily, host: string, idConforms: boolean): void;
+  socketFailed(family: AddressFamily, op: 'send' | 'receive', err: unknown, suppressed: number): void;
+}
+
+/** Options of a {@link DhtFamily}. */
+export interface DhtFamilyInit {
+  /** Table size under which the node joins again. */
+  readonly k: number;
+  /** First bootstrap retry delay, in ms. */
+  readonly rebootstrapMs: number;
+}
+
+/** One family's node, socket and timers (see the module docs). */
+export class DhtFamily {
+  readonly family: AddressFamily;
+  readonly node: DhtNode;
+  readonly #socket: dgram.Socket;
+  readonly #hooks: DhtFamilyHooks;
+  readonly #init: DhtFamilyInit;
+  readonly #ops = new Map<number, DhtOperation>();
+  #closed = false;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt: number | undefined;
+  #bootstrapLookup: number | undefined;
+  #bootstrapDone = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelayMs: number;
+  #datagramsIn = 0;
+  #datagramsOut = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #sendErrors = 0;
+  #sendErrorsUnreported = 0;
+  #lastSendErrorReport = Number.NEGATIVE_INFINITY;
+
+  constructor(node: DhtNode, socket: dgram.Socket, hooks: DhtFamilyHooks, init: DhtFamilyInit) {
+    this.family = node.family;
+    this.node = node;
+    this.#socket = socket;
+    this.#hooks = hooks;
+    this.#init = init;
+    this.#retryDelayMs = init.rebootstrapMs;
+    socket.on('message', (msg, rinfo) => {
+      if (this.#closed) return;
+      this.#datagramsIn++;
+      this.#bytesIn += msg.length;
+      node.handleDatagram(msg, { host: rinfo.address, port: rinfo.port }, performance.now());
+      this.flush();
+    });
+    socket.on('error', (e) => this.#hooks.socketFailed(this.family, 'receive', e, 0));
+    this.flush();
+  }
+
+  /** The first bootstrap lookup has ended (or could not start). */
+  get bootstrapDone(): boolean {
+    return this.#bootstrapDone;
+  }
+
+  /** User operations waiting. */
+  get operations(): number {
+    return this.#ops.size;
+  }
+
+  /** Starts the first bootstrap lookup through `addrs` (the resolved bootstrap nodes). */
+  bootstrap(addrs: readonly Address[]): void {
+    try {
+      this.#bootstrapLookup = this.node.bootstrap(addrs, performance.now());
+    } catch (e) {
+      // Only DhtLimit (too many lookups) can happen here; the node re-bootstraps by itself.
+      if (!(e instanceof DhtError)) throw e;
+      this.#bootstrapDone = true;
+    }
+    this.flush();
+  }
+
+  /** Waits for the events of lookup `id` (or ping `-pingId`). */
+  register(id: number, op: DhtOperation): void {
+    this.#ops.set(id, op);
+  }
+
+  /** Stops waiting for `id`; true when it was still waiting (then the caller cancels it). */
+  unregister(id: number): boolean {
+    return this.#ops.delete(id);
+  }
+
+  /** Counters of the socket. */
+  socketStats(): DhtSocketStats {
+    return {
+      datagramsIn: this.#datagramsIn,
+      datagramsOut: this.#datagramsOut,
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+      sendErrors: this.#sendErrors,
+    };
+  }
+
+  /** Sends what the node queued, routes its events and re-arms the timer. */
+  flush(): void {
+    if (this.#closed) return;
+    // Event handlers may call node methods, which queue more: loop until both queues are empty.
+    for (let round = 0; round < 8; round++) {
+      const actions = this.node.takeActions();
+      for (const a of actions) this.#send(a.to, a.bytes);
+      const events = this.node.takeEvents();
+      for (const e of events) this.#dispatch(e);
+      if (actions.length === 0 && events.length === 0) break;
+    }
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (this.#closed) return;
+    const at = this.node.nextDeadline();
+    if (this.#timerAt !== undefined && this.#timerAt <= at) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = undefined;
+        if (this.#closed) return;
+        this.node.tick(performance.now());
+        this.flush();
+      },
+      Math.max(1, Math.ceil(at - performance.now())),
+    );
+  }
+
+  #send(to: Address, bytes: Uint8Array): void {
+    this.#datagramsOut++;
+    this.#bytesOut += bytes.length;
+    try {
+      this.#socket.send(bytes, to.port, to.host, (err) => {
+        if (err !== null && err !== undefined) this.#sendFailed(err);
+      });
+    } catch (e) {
+      // Synchronous failures: a closed socket or an address the OS refuses outright.
+      this.#sendFailed(e);
+    }
+  }
+
+  #sendFailed(err: unknown): void {
+    this.#sendErrors++;
+    const now = performance.now();
+    if (now - this.#lastSendErrorReport < DHT_SEND_ERROR_REPORT_MS) {
+      this.#sendErrorsUnreported++;
+      return;
+    }
+    const suppressed = this.#sendErrorsUnreported;
+    this.#lastSendErrorReport = now;
+    this.#sendErrorsUnreported = 0;
+    this.#hooks.socketFailed(this.family, 'send', err, suppressed);
+  }
+
+  #dispatch(e: DhtEvent): void {
+    switch (e.type) {
+      case 'lookup:peers-found':
+        this.#ops.get(e.lookupId)?.onPeers?.(e.peers);
+        return;
+      case 'lookup:finished': {
+        const op = this.#ops.get(e.lookupId);
+        this.#ops.delete(e.lookupId);
+        op?.onFinished?.(e);
+        if (e.purpose !== 'bootstrap') return;
+        const initial = e.lookupId === this.#bootstrapLookup;
+        if (initial) {
+          this.#bootstrapLookup = undefined;
+          this.#bootstrapDone = true;
+        }
+        this.#scheduleRetry();
+        this.#hooks.bootstrapFinished(this.family, this.node.table.size, initial);
+        return;
+      }
+      case 'ping:finished': {
+        const op = this.#ops.get(-e.pingId);
+        this.#ops.delete(-e.pingId);
+        op?.onPing?.(e);
+        return;
+      }
+      case 'external-address:changed':
+        this.#hooks.externalAddress(this.family, e.host, e.idConforms);
+        return;
+    }
+  }
+
+  /** After a bootstrap lookup: join again later while the table holds fewer than k nodes. */
+  #scheduleRetry(): void {
+    if (this.#closed) return;
+    if (this.node.table.size >= this.#init.k) {
+      this.#retryDelayMs = this.#init.rebootstrapMs;
+      return;
+    }
+    if (this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#closed) return;
+      try {
+        this.node.bootstrap([], performance.now());
+      } catch (e) {
+        if (!(e instanceof DhtError)) throw e; // DhtLimit: busy; the next round will do
+      }
+      this.flush();
+    }, this.#retryDelayMs);
+    this.#retryDelayMs = Math.min(2 * this.#retryDelayMs, DHT_REBOOTSTRAP_MAX_MS);
+  }
+
+  /** Fails the waiting operations with `err`, clears the timers and closes the socket. */
+  async close(err: Error): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#timer = undefined;
+    this.#retryTimer = undefined;
+    const ops = [...this.#ops.values()];
+    this.#ops.clear();
+    for (const op of ops) op.abort(err);
+    await closeSocket(this.#socket);
+  }
+}
+
+/** Binds a UDP socket (IPv6 sockets are IPv6-only, so both families can share a port number). */
+export function bindUdpSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(type === 'udp6' ? { type, ipv6Only: true } : { type });
+    const onError = (e: Error) => {
+      socket.close();
+      reject(e);
+    };
+    socket.once('error', onError);
+    socket.bind(port, host, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+/** Closes a socket and resolves once libuv has released its handle. */
+export async function closeSocket(socket: dgram.Socket): Promise<void> {
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  await handlesClosed();
+}
+
+/**
+ * Resolves once libuv has finished closing the handles closed before: a socket's 'close' event
+ * comes first, the handle goes in the loop's next close phase, after the check phase.
+ */
+export async function handlesClosed(): Promise<void> {
+  await setImmediateP();
+  await setImmediateP();
+}

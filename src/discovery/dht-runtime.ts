@@ -1,0 +1,618 @@
+/**
+ * The Mainline DHT on real sockets (BEP 5, with BEP 32 for IPv6): a {@link DhtRuntime} owns one
+ * UDP socket per address family and drives one pure `DhtNode` per family (each through a
+ * `DhtFamily`, src/discovery/dht-family.ts, which runs the datagram/timer drive loop).
+ *
+ * DEV DOCS
+ * - Owns: the families (node + socket + timers each), the periodic state-save timer, the state
+ *   file, the bootstrap list, and the user operations (lookups, announces, pings), which wait
+ *   on their family's node events.
+ * - Start-up: `start()` reads the state file (a corrupt one is reported and ignored), binds the
+ *   sockets, then resolves the bootstrap hosts in the background and hands the addresses to each
+ *   node's `bootstrap()` (a `find_node` for our own id). Lookups started earlier wait for that
+ *   hand-over, so they can use the bootstrap nodes.
+ * - Operations run on every family at once (a lookup on the IPv4 DHT and one on the IPv6 DHT)
+ *   and end when every family's lookup has ended. Each takes an `AbortSignal`.
+ * - Failure policy: malformed datagrams are the node's business (counted, maybe answered); socket
+ *   errors, DNS failures and state file trouble become events and never throw; operations fail
+ *   with typed `DhtError`s (`DhtTimeout`, `DhtClosed`, `DhtLimit`, `DhtInvalidArgument`).
+ * - `close()` fails every running operation with `DhtClosed`, saves the state, and releases the
+ *   sockets and timers: nothing is left running when it resolves.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import type dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import {
+  type Address,
+  type AddressFamily,
+  DHT_K,
+  DhtError,
+  DhtNode,
+  type DhtNodeInit,
+  type Random,
+} from '../dht/index.js';
+import { ErrorCode } from '../shared/errors.js';
+import { toHex } from '../shared/hash.js';
+import { TypedEmitter } from '../shared/typed-emitter.js';
+import {
+  DHT_DEFAULT_BOOTSTRAP,
+  type DhtEndpoint,
+  defaultDhtResolver,
+  resolveDhtEndpoints,
+} from './dht-bootstrap.js';
+import { Channel } from './dht-channel.js';
+import { bindUdpSocket, closeSocket, DhtFamily, type DhtFamilyHooks } from './dht-family.js';
+import { type DhtSavedState, readDhtStateFile, writeDhtStateFile } from './dht-state-file.js';
+import {
+  DHT_REBOOTSTRAP_FIRST_MS,
+  DHT_STATE_SAVE_INTERVAL_MS,
+  type DhtAnnounceResult,
+  type DhtLookupProgress,
+  type DhtPingResult,
+  type DhtRuntimeEvents,
+  type DhtRuntimeOptions,
+  type DhtRuntimeStats,
+} from './dht-types.js';
+
+export * from './dht-types.js';
+
+/** A {@link Random} backed by node:crypto: what a real node uses. */
+export const cryptoRandom: Random = {
+  bytes: (n) => new Uint8Array(randomBytes(n)),
+  int: (n) => randomInt(n),
+};
+
+type RuntimeState = 'new' | 'starting' | 'running' | 'closing' | 'closed';
+
+/**
+ * A Mainline DHT node on UDP sockets (BEP 5, BEP 32): see the module docs.
+ *
+ * ```ts
+ * const dht = await DhtRuntime.create({ port: 6881 });
+ * for await (const p of dht.getPeers(infoHash, { signal: AbortSignal.timeout(30_000) }))
+ *   if (p.type === 'peers') for (const a of p.peers) torrent.addPeer(a);
+ * await dht.close();
+ * ```
+ */
+export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
+  readonly #opts: DhtRuntimeOptions;
+  readonly #random: Random;
+  readonly #families = new Map<AddressFamily, DhtFamily>();
+  #state: RuntimeState = 'new';
+  #port: number;
+  #saveTimer: NodeJS.Timeout | undefined;
+  #saving: Promise<void> = Promise.resolve();
+  /** Resolves once the bootstrap addresses were handed to the nodes (or resolution failed). */
+  #bootstrapGiven: Promise<void> = Promise.resolve();
+  readonly #bootstrapWaiters = new Set<() => void>();
+  /** How the families report back (see DhtFamilyHooks). */
+  readonly #hooks: DhtFamilyHooks = {
+    bootstrapFinished: (family, nodes, initial) => {
+      this.emit('bootstrap:finished', { type: 'bootstrap:finished', family, nodes });
+      if (initial) this.#checkBootstrapped();
+    },
+    externalAddress: (family, host, idConforms) =>
+      this.emit('external-address:changed', { type: 'external-address:changed', family, host, idConforms }),
+    socketFailed: (family, op, err, suppressed) => this.#socketFailed(family, op, err, suppressed),
+  };
+
+  /** Makes a runtime; nothing is bound until {@link start}. Attach listeners in between. */
+  constructor(options: DhtRuntimeOptions = {}) {
+    super();
+    const port = options.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+      throw new DhtError(ErrorCode.DhtInvalidArgument, `port ${port} is not in 0..65535`);
+    }
+    this.#opts = options;
+    this.#random = options.random ?? cryptoRandom;
+    this.#port = port;
+  }
+
+  /** `new DhtRuntime(options)` then {@link start}. */
+  static async create(options: DhtRuntimeOptions = {}): Promise<DhtRuntime> {
+    const rt = new DhtRuntime(options);
+    await rt.start();
+    return rt;
+  }
+
+  /** The bound UDP port (both families use it when they can). */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** The address families running (4 first). */
+  get families(): readonly AddressFamily[] {
+    return [...this.#families.keys()].sort();
+  }
+
+  /** Our node id for `family` (20 bytes), when that family runs. */
+  nodeId(family: AddressFamily = 4): Uint8Array | undefined {
+    return this.#families.get(family)?.node.id;
+  }
+
+  /**
+   * Reads the state file, binds the sockets and starts joining the DHT (in the background).
+   * Rejects when the IPv4 socket cannot bind (e.g. the port is taken); IPv6 trouble only
+   * produces a `socket:failed` event.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new DhtError(ErrorCode.DhtInvalidArgument, 'start() was already called');
+    this.#state = 'starting';
+    const saved = await this.#loadState();
+    const host = this.#opts.host ?? '0.0.0.0';
+    const host6 = this.#opts.host6 ?? (host === '0.0.0.0' ? '::' : false);
+    const now = performance.now();
+    let sock4: dgram.Socket | undefined;
+    try {
+      sock4 = await bindUdpSocket('udp4', host, this.#port);
+      this.#port = sock4.address().port;
+      this.#attach(4, sock4, saved?.ipv4, now);
+    } catch (e) {
+      // A taken port, or node options the node refuses (a bad id or externalIp).
+      this.#state = 'closed';
+      if (sock4 !== undefined) await closeSocket(sock4);
+      throw e;
+    }
+    if (host6 !== false) {
+      const id = this.#families.get(4)?.node.id;
+      const sock6 = await this.#bindIpv6(host6);
+      if (sock6 !== undefined) this.#attach(6, sock6, saved?.ipv6, performance.now(), id);
+    }
+    if (this.#state !== 'starting') {
+      // close() ran while we were binding.
+      await this.#release();
+      throw new DhtError(ErrorCode.DhtClosed, 'the DHT runtime was closed while starting');
+    }
+    this.#state = 'running';
+    const interval = this.#opts.saveIntervalMs ?? DHT_STATE_SAVE_INTERVAL_MS;
+    if (this.#opts.statePath !== undefined && interval > 0) {
+      this.#saveTimer = setInterval(() => void this.saveState(), interval);
+      this.#saveTimer.unref();
+    }
+    this.#bootstrapGiven = this.#bootstrap(this.#opts.bootstrap ?? DHT_DEFAULT_BOOTSTRAP);
+  }
+
+  async #bindIpv6(host6: string): Promise<dgram.Socket | undefined> {
+    try {
+      return await bindUdpSocket('udp6', host6, this.#port);
+    } catch (e) {
+      if ((this.#opts.port ?? 0) === 0) {
+        // The port IPv4 got is taken for IPv6: any port will do (nodes6 carry their own port).
+        try {
+          return await bindUdpSocket('udp6', host6, 0);
+        } catch {
+          // fall through and report the first failure
+        }
+      }
+      this.#socketFailed(6, 'bind', e);
+      return undefined;
+    }
+  }
+
+  async #loadState(): Promise<DhtSavedState | undefined> {
+    const path = this.#opts.statePath;
+    if (path === undefined) return undefined;
+    try {
+      return await readDhtStateFile(path);
+    } catch (e) {
+      this.emit('state:failed', { type: 'state:failed', path, op: 'load', message: errorMessage(e) });
+      return undefined;
+    }
+  }
+
+  #attach(
+    family: AddressFamily,
+    socket: dgram.Socket,
+    saved: Uint8Array | undefined,
+    now: number,
+    id?: Uint8Array,
+  ): void {
+    const deps =
+      this.#opts.hasher === undefined
+        ? { random: this.#random }
+        : { random: this.#random, hasher: this.#opts.hasher };
+    const base: DhtNodeInit = { ...this.#opts.node, family, ...(id === undefined ? {} : { id }) };
+    let node: DhtNode;
+    try {
+      node = new DhtNode(deps, saved === undefined ? base : { ...base, savedState: saved }, now);
+    } catch (e) {
+      if (saved === undefined || !(e instanceof DhtError) || e.code !== ErrorCode.DhtBadState) throw e;
+      this.emit('state:failed', {
+        type: 'state:failed',
+        path: this.#opts.statePath ?? '',
+        op: 'load',
+        message: e.message,
+      });
+      node = new DhtNode(deps, base, now);
+    }
+    const f = new DhtFamily(node, socket, this.#hooks, {
+      k: this.#opts.node?.k ?? DHT_K,
+      rebootstrapMs: this.#opts.rebootstrapMs ?? DHT_REBOOTSTRAP_FIRST_MS,
+    });
+    this.#families.set(family, f);
+  }
+
+  async #bootstrap(endpoints: readonly DhtEndpoint[]): Promise<void> {
+    const resolved = await resolveDhtEndpoints(endpoints, this.#opts.resolve ?? defaultDhtResolver);
+    if (this.#state !== 'running') return;
+    for (const f of resolved.failures) {
+      this.emit('bootstrap:unresolved', { type: 'bootstrap:unresolved', host: f.host, message: f.message });
+    }
+    for (const f of this.#families.values()) f.bootstrap(f.family === 4 ? resolved.ipv4 : resolved.ipv6);
+    this.#checkBootstrapped();
+  }
+
+  /**
+   * Resolves once every family's first bootstrap lookup has ended (whatever it found: check
+   * `stats().nodes`). Rejects on `signal` abort or when the runtime closes.
+   */
+  async bootstrapped(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertRunning();
+    if (this.#isBootstrapped()) return;
+    const { signal } = opts;
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        this.#bootstrapWaiters.delete(done);
+        reject(signal?.reason);
+      };
+      const done = () => {
+        signal?.removeEventListener('abort', onAbort);
+        if (this.#state === 'running') resolve();
+        else reject(closedError());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#bootstrapWaiters.add(done);
+    });
+  }
+
+  /**
+   * Joins again now: a `find_node` for our own id through the routing table and the bootstrap
+   * nodes, on every family (what start-up does; useful after a network change). Resolves with
+   * the number of nodes in the tables once the lookups ended.
+   */
+  async refresh(opts: { signal?: AbortSignal } = {}): Promise<number> {
+    this.#assertRunning();
+    await this.#bootstrapGiven;
+    this.#assertRunning();
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    const started: { f: DhtFamily; id: number }[] = [];
+    let onAbort = () => {};
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let running = 0;
+        onAbort = () => reject(signal?.reason);
+        for (const f of this.#families.values()) {
+          const id = f.node.bootstrap([], performance.now());
+          running++;
+          started.push({ f, id });
+          f.register(id, {
+            onFinished: () => {
+              if (--running === 0) resolve();
+            },
+            abort: reject,
+          });
+        }
+        signal?.addEventListener('abort', onAbort, { once: true });
+        for (const { f } of started) f.flush();
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      for (const { f, id } of started) {
+        if (f.unregister(id)) f.node.cancel(id);
+      }
+    }
+    return this.stats().nodes;
+  }
+
+  #isBootstrapped(): boolean {
+    for (const f of this.#families.values()) if (!f.bootstrapDone) return false;
+    return true;
+  }
+
+  #checkBootstrapped(): void {
+    if (!this.#isBootstrapped()) return;
+    const waiters = [...this.#bootstrapWaiters];
+    this.#bootstrapWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  #socketFailed(family: AddressFamily, op: 'bind' | 'send' | 'receive', err: unknown, suppressed = 0): void {
+    const code = (err as { code?: unknown } | undefined)?.code;
+    this.emit('socket:failed', {
+      type: 'socket:failed',
+      family,
+      op,
+      message: errorMessage(err),
+      ...(typeof code === 'string' ? { code } : {}),
+      suppressed,
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // operations
+
+  #assertRunning(): void {
+    if (this.#state === 'running') return;
+    if (this.#state === 'closing' || this.#state === 'closed') throw closedError();
+    throw new DhtError(ErrorCode.DhtInvalidArgument, 'the DHT runtime is not started');
+  }
+
+  /**
+   * An iterative `get_peers` lookup for `infoHash` (20 bytes; BEP 5) on every family at once:
+   * yields `peers` batches as nodes answer, one `finished` per family, then ends. Aborting
+   * `signal` stops the lookups and the iteration throws the signal's reason; closing the runtime
+   * throws `DhtClosed`; breaking out of the loop stops the lookups.
+   */
+  async *getPeers(
+    infoHash: Uint8Array,
+    opts: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<DhtLookupProgress> {
+    const { signal } = opts;
+    this.#assertRunning();
+    checkInfoHash(infoHash);
+    signal?.throwIfAborted();
+    await this.#bootstrapGiven;
+    this.#assertRunning();
+    signal?.throwIfAborted();
+    const ch = new Channel<DhtLookupProgress>();
+    const started: { f: DhtFamily; id: number }[] = [];
+    let running = 0;
+    const onAbort = () => ch.fail(signal?.reason);
+    try {
+      for (const f of this.#families.values()) {
+        const id = f.node.getPeers(infoHash, performance.now());
+        running++;
+        started.push({ f, id });
+        f.register(id, {
+          onPeers: (peers) => ch.push({ type: 'peers', family: f.family, peers }),
+          onFinished: (e) => {
+            ch.push({
+              type: 'finished',
+              family: f.family,
+              peersFound: e.peersFound,
+              queries: e.queries,
+              responses: e.responses,
+            });
+            if (--running === 0) ch.end();
+          },
+          abort: (err) => ch.fail(err),
+        });
+      }
+      for (const { f } of started) f.flush();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      yield* ch;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      for (const { f, id } of started) {
+        if (f.unregister(id)) f.node.cancel(id);
+      }
+    }
+  }
+
+  /**
+   * Announces that we have `infoHash` (BEP 5 `announce_peer`): a `get_peers` lookup, then an
+   * announce to the closest nodes that gave a token, on every family. `port` is our BitTorrent
+   * listen port; with `impliedPort` the nodes store our UDP source port instead (BEP 5).
+   */
+  async announce(
+    infoHash: Uint8Array,
+    port: number,
+    opts: { signal?: AbortSignal; impliedPort?: boolean } = {},
+  ): Promise<DhtAnnounceResult> {
+    this.#assertRunning();
+    checkInfoHash(infoHash);
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    await this.#bootstrapGiven;
+    this.#assertRunning();
+    signal?.throwIfAborted();
+    const impliedPort = opts.impliedPort ?? false;
+    const started: { f: DhtFamily; id: number }[] = [];
+    const peers: Address[] = [];
+    let announcedTo = 0;
+    let queries = 0;
+    let onAbort = () => {};
+    try {
+      return await new Promise<DhtAnnounceResult>((resolve, reject) => {
+        let running = 0;
+        onAbort = () => reject(signal?.reason);
+        for (const f of this.#families.values()) {
+          const id = f.node.announce(infoHash, port, performance.now(), { impliedPort });
+          running++;
+          started.push({ f, id });
+          f.register(id, {
+            onPeers: (p) => peers.push(...p),
+            onFinished: (e) => {
+              announcedTo += e.announcedTo;
+              queries += e.queries;
+              if (--running === 0) resolve({ announcedTo, peers, queries });
+            },
+            abort: reject,
+          });
+        }
+        signal?.addEventListener('abort', onAbort, { once: true });
+        for (const { f } of started) f.flush();
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      for (const { f, id } of started) {
+        if (f.unregister(id)) f.node.cancel(id);
+      }
+    }
+  }
+
+  /**
+   * Pings a node (BEP 5 `ping`); `host` may be a name (resolved with DNS; IPv4 preferred).
+   * Rejects with `DhtTimeout` when it does not answer within the node's query timeout.
+   */
+  async ping(host: string, port: number, opts: { signal?: AbortSignal } = {}): Promise<DhtPingResult> {
+    this.#assertRunning();
+    const { signal } = opts;
+    const addr = await this.#resolveOne(host, port);
+    this.#assertRunning();
+    signal?.throwIfAborted();
+    const f = this.#families.get(addr.family);
+    if (f === undefined) {
+      throw new DhtError(ErrorCode.DhtInvalidArgument, `no IPv${addr.family} DHT is running to ping ${host}`);
+    }
+    const pingId = f.node.ping({ host: addr.host, port }, performance.now());
+    let onAbort = () => {};
+    try {
+      return await new Promise<DhtPingResult>((resolve, reject) => {
+        onAbort = () => reject(signal?.reason);
+        f.register(-pingId, {
+          onPing: (e) => {
+            if (e.ok && e.id !== undefined)
+              resolve({ host: e.to.host, port: e.to.port, id: e.id, rttMs: e.rttMs });
+            else reject(new DhtError(ErrorCode.DhtTimeout, `${host}:${port} did not answer the ping`));
+          },
+          abort: reject,
+        });
+        signal?.addEventListener('abort', onAbort, { once: true });
+        f.flush();
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      f.unregister(-pingId);
+    }
+  }
+
+  async #resolveOne(host: string, port: number): Promise<{ host: string; family: AddressFamily }> {
+    if (!Number.isInteger(port) || port < 1 || port > 0xffff) {
+      throw new DhtError(ErrorCode.DhtInvalidArgument, `port ${port} is not in 1..65535`);
+    }
+    const literal = isIP(host);
+    if (literal !== 0) return { host, family: literal === 6 ? 6 : 4 };
+    const r = await resolveDhtEndpoints([{ host, port }], this.#opts.resolve ?? defaultDhtResolver);
+    const a =
+      (this.#families.has(4) ? r.ipv4[0] : undefined) ?? (this.#families.has(6) ? r.ipv6[0] : undefined);
+    if (a === undefined) {
+      const why = r.failures[0]?.message ?? 'no usable address';
+      throw new DhtError(ErrorCode.DhtInvalidArgument, `cannot resolve ${host}: ${why}`);
+    }
+    return { host: a.host, family: isIP(a.host) === 6 ? 6 : 4 };
+  }
+
+  /**
+   * A node heard of outside the DHT (BEP 5 `PORT` message from a peer, a torrent's `nodes`): it
+   * is pinged and joins the routing table if it answers. `host` must be an IP literal. Returns
+   * false (and does nothing) for an address no running family can use.
+   */
+  addNode(host: string, port: number): boolean {
+    if (this.#state !== 'running') return false;
+    const fam = isIP(host);
+    const f = this.#families.get(fam === 6 ? 6 : 4);
+    if (fam === 0 || f === undefined || !Number.isInteger(port) || port < 1 || port > 0xffff) return false;
+    f.node.addNode({ host, port }, performance.now());
+    f.flush();
+    return true;
+  }
+
+  /** Counters and sizes (see {@link DhtRuntimeStats}). */
+  stats(): DhtRuntimeStats {
+    const now = performance.now();
+    const per = (f: DhtFamily | undefined) =>
+      f === undefined ? undefined : { ...f.node.stats(now), ...f.socketStats() };
+    const f4 = this.#families.get(4);
+    const f6 = this.#families.get(6);
+    const ipv4 = per(f4);
+    const ipv6 = per(f6);
+    let operations = 0;
+    for (const f of this.#families.values()) operations += f.operations;
+    return {
+      port: this.#port,
+      ids: {
+        ...(f4 === undefined ? {} : { ipv4: toHex(f4.node.id) }),
+        ...(f6 === undefined ? {} : { ipv6: toHex(f6.node.id) }),
+      },
+      ...(ipv4 === undefined ? {} : { ipv4 }),
+      ...(ipv6 === undefined ? {} : { ipv6 }),
+      nodes: (ipv4?.nodes ?? 0) + (ipv6?.nodes ?? 0),
+      operations,
+    };
+  }
+
+  /**
+   * Writes the routing tables to `statePath` now (atomically). Resolves false when there is no
+   * state file or nothing ran; failures are reported as `state:failed` and resolve false.
+   */
+  saveState(): Promise<boolean> {
+    const path = this.#opts.statePath;
+    if (path === undefined || this.#families.size === 0) return Promise.resolve(false);
+    const now = performance.now();
+    const f4 = this.#families.get(4);
+    const f6 = this.#families.get(6);
+    const state: DhtSavedState = {
+      ...(f4 === undefined ? {} : { ipv4: f4.node.saveState(now) }),
+      ...(f6 === undefined ? {} : { ipv6: f6.node.saveState(now) }),
+    };
+    const nodes = (f4?.node.table.size ?? 0) + (f6?.node.table.size ?? 0);
+    // Saves run one after another, so an older snapshot never overwrites a newer one.
+    const run = this.#saving.then(
+      () =>
+        writeDhtStateFile(path, state).then(
+          () => {
+            this.emit('state:saved', { type: 'state:saved', path, nodes });
+            return true;
+          },
+          (e: unknown) => {
+            this.emit('state:failed', { type: 'state:failed', path, op: 'save', message: errorMessage(e) });
+            return false;
+          },
+        ),
+      () => false,
+    );
+    this.#saving = run.then(() => undefined);
+    return run;
+  }
+
+  /**
+   * Stops everything: running operations fail with `DhtClosed`, the state is saved, the sockets
+   * are closed and every timer is cleared. Safe to call twice.
+   */
+  async close(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'closing') {
+      await this.#saving;
+      return;
+    }
+    const wasRunning = this.#state === 'running';
+    this.#state = 'closing';
+    if (wasRunning) await this.saveState();
+    await this.#release();
+  }
+
+  async #release(): Promise<void> {
+    this.#state = 'closing';
+    if (this.#saveTimer !== undefined) clearInterval(this.#saveTimer);
+    this.#saveTimer = undefined;
+    const err = closedError();
+    const closing = [...this.#families.values()].map((f) => f.close(err));
+    this.#families.clear();
+    this.#checkBootstrapped();
+    const waiters = [...this.#bootstrapWaiters];
+    this.#bootstrapWaiters.clear();
+    for (const w of waiters) w();
+    await Promise.all(closing);
+    await this.#saving;
+    this.#state = 'closed';
+  }
+}
+
+function checkInfoHash(h: Uint8Array): void {
+  if (!(h instanceof Uint8Array) || h.length !== 20) {
+    throw new DhtError(
+      ErrorCode.DhtInvalidArgument,
+      'infoHash must be 20 bytes (truncate v2 hashes, BEP 52)',
+    );
+  }
+}
+
+function closedError(): DhtError {
+  return new DhtError(ErrorCode.DhtClosed, 'the DHT runtime is closed');
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
