@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { UdpTrackerSocket } from '../discovery/index.js';
+import type { DhtRuntime, Lsd, UdpTrackerSocket } from '../discovery/index.js';
 import type { ResolvedOptions } from './options.js';
 
 /** What a torrent runtime needs from its session (a narrow view, not the Session itself). */
@@ -18,6 +18,10 @@ export interface SessionContext {
   throttleDown(bytes: number): number;
   /** Takes upload tokens for `bytes`: 0 when taken, else ms to wait before asking again. */
   throttleUp(bytes: number): number;
+  /** The session's DHT, when enabled. */
+  readonly dht: DhtRuntime | undefined;
+  /** The session's local service discovery, when enabled. */
+  readonly lsd: Lsd | undefined;
   /** The session's shared UDP tracker socket (opened on first use). */
   udpTrackerSocket(): UdpTrackerSocket;
 }

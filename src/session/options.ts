@@ -3,6 +3,7 @@
  * is optional; {@link resolveOptions} is the only place that knows the defaults.
  */
 import { availableParallelism } from 'node:os';
+import type { DhtRuntimeNodeOptions } from '../discovery/index.js';
 import type { TorrentEngineOptions } from '../engine/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import {
@@ -39,10 +40,41 @@ export interface SessionOptions {
   readonly hashThreads?: number;
   /** Time a peer has to complete the handshake, ms. @default HANDSHAKE_TIMEOUT_MS */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Mainline DHT (BEP 5). `false` (the library default) runs none; `true` uses the public
+   * bootstrap routers; an object picks the UDP port, the bootstrap nodes and a file to keep the
+   * routing table in between runs.
+   */
+  readonly dht?: boolean | DhtSessionOptions;
+  /**
+   * Local service discovery (BEP 14). `false` (default) runs none; `true` announces on the LAN
+   * multicast group; an object also lists unicast targets (e.g. 127.0.0.1 ports, for tests).
+   */
+  readonly lsd?: boolean | LsdSessionOptions;
   /** Announce to the torrents' trackers. @default true */
   readonly trackers?: boolean;
   /** Engine tunables (choker slots, request queue time, …) for every torrent. */
   readonly engine?: TorrentEngineOptions;
+}
+
+export interface DhtSessionOptions {
+  /** UDP port. @default 0 (any) */
+  readonly port?: number;
+  /** Bootstrap nodes. @default the public routers */
+  readonly bootstrap?: readonly { readonly host: string; readonly port: number }[];
+  /** File the routing table is saved to and restored from. */
+  readonly statePath?: string;
+  /** Node tunables (rate limits, timeouts); tests on loopback relax the per-IP limits. */
+  readonly node?: DhtRuntimeNodeOptions;
+}
+
+export interface LsdSessionOptions {
+  /** Send the multicast announces. @default true */
+  readonly multicast?: boolean;
+  /** UDP port to listen on. @default 6771 */
+  readonly port?: number;
+  /** Unicast destinations that get the same announces. */
+  readonly unicastTargets?: readonly { readonly host: string; readonly port: number }[];
 }
 
 export interface ResolvedOptions {
@@ -59,6 +91,8 @@ export interface ResolvedOptions {
   readonly maxHalfOpenPerTorrent: number;
   readonly hashThreads: number;
   readonly handshakeTimeoutMs: number;
+  readonly dht: DhtSessionOptions | undefined;
+  readonly lsd: LsdSessionOptions | undefined;
   readonly trackers: boolean;
   readonly engine: TorrentEngineOptions;
 }
@@ -101,6 +135,8 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     ),
     hashThreads: count(o.hashThreads, 'hashThreads', availableParallelism(), 1),
     handshakeTimeoutMs: count(o.handshakeTimeoutMs, 'handshakeTimeoutMs', HANDSHAKE_TIMEOUT_MS, 1),
+    dht: o.dht === true ? {} : o.dht === false || o.dht === undefined ? undefined : o.dht,
+    lsd: o.lsd === true ? {} : o.lsd === false || o.lsd === undefined ? undefined : o.lsd,
     trackers: o.trackers ?? true,
     engine: o.engine ?? {},
   });

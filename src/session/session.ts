@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { UdpTrackerSocket } from '../discovery/index.js';
+import { Announcer, DhtRuntime, Lsd, type LsdEvents, UdpTrackerSocket } from '../discovery/index.js';
 import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
 import {
   type MagnetLink,
@@ -77,6 +77,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #t0 = performance.now();
   #server: Server | undefined;
   #udpTracker: UdpTrackerSocket | undefined;
+  #dht: DhtRuntime | undefined;
+  #lsd: Lsd | undefined;
   #port = 0;
   #closed = false;
   readonly #ctx: SessionContext;
@@ -89,8 +91,15 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#filePool = new FilePool();
     this.#down = new TokenBucket(options.downloadRateLimit, undefined, 0);
     this.#up = new TokenBucket(options.uploadRateLimit, undefined, 0);
+    const self = this;
     this.#ctx = {
       options,
+      get dht() {
+        return self.#dht;
+      },
+      get lsd() {
+        return self.#lsd;
+      },
       peerId: this.peerId,
       now: () => this.now(),
       listenPort: () => this.#port,
@@ -115,11 +124,46 @@ export class Session extends TypedEmitter<SessionEvents> {
       // Threads ready before any peer: a piece must never wait for a worker to start.
       await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();
+      await s.#startDiscovery();
     } catch (e) {
       await s.close();
       throw e;
     }
     return s;
+  }
+
+  async #startDiscovery(): Promise<void> {
+    const o = this.options;
+    if (o.dht !== undefined) {
+      this.#dht = await DhtRuntime.create({
+        port: o.dht.port ?? 0,
+        host: o.host,
+        ...(o.dht.bootstrap !== undefined ? { bootstrap: o.dht.bootstrap } : {}),
+        ...(o.dht.statePath !== undefined ? { statePath: o.dht.statePath } : {}),
+        ...(o.dht.node !== undefined ? { node: o.dht.node } : {}),
+      });
+    }
+    if (o.lsd !== undefined && this.#port > 0) {
+      this.#lsd = await Lsd.create({
+        port: this.#port,
+        multicast: o.lsd.multicast ?? true,
+        ...(o.lsd.port !== undefined ? { bindPort: o.lsd.port } : {}),
+        ...(o.lsd.unicastTargets !== undefined ? { unicastTargets: o.lsd.unicastTargets } : {}),
+      });
+      this.#lsd.on('peer:discovered', (p: LsdEvents['peer:discovered']) => {
+        this.#byWireHash.get(toHex(p.infoHash))?.addPeer(p.host, p.port);
+      });
+    }
+  }
+
+  /** DHT figures (nodes, buckets, lookups), when the DHT runs. */
+  dhtStats(): ReturnType<DhtRuntime['stats']> | undefined {
+    return this.#dht?.stats();
+  }
+
+  /** The DHT's UDP port (0 when it does not run). */
+  get dhtPort(): number {
+    return this.#dht?.port ?? 0;
   }
 
   /** Monotonic ms since the session started. */
@@ -210,6 +254,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.#magnets.set(id, entry);
       this.emit('magnet:added', { id, name: link.name });
       for (const p of link.peers) fetcher.addPeer(p.host, p.port);
+      this.#discoverForMagnet(link, fetcher);
     }
     const { fetcher } = entry;
     const onAbort = () => fetcher.cancel('aborted');
@@ -236,6 +281,56 @@ export class Session extends TypedEmitter<SessionEvents> {
     for (const p of link.peers) torrent.addPeer(p.host, p.port);
     for (const p of fetcher.knownPeers()) torrent.addPeer(p.host, p.port);
     return torrent;
+  }
+
+  /** Finds peers for a magnet's metadata: its trackers (`tr`) and the DHT, until it is fetched. */
+  #discoverForMagnet(link: MagnetLink, fetcher: MetadataFetcher): void {
+    const infoHash = link.infoHashV1 ?? link.infoHashV2!.subarray(0, 20);
+    const ac = new AbortController();
+    void fetcher.result.catch(() => {}).finally(() => ac.abort());
+    if (this.options.trackers && link.trackers.length > 0) {
+      const announcer = new Announcer(
+        {
+          infoHash,
+          peerId: this.peerId,
+          port: this.#port,
+          trackers: link.trackers.map((t) => [t]),
+          getStats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
+          onPeers: (peers) => {
+            for (const p of peers) fetcher.addPeer(p.host, p.port);
+          },
+        },
+        { udp: this.#ctx.udpTrackerSocket() },
+      );
+      announcer.start();
+      ac.signal.addEventListener('abort', () => void announcer.close(), { once: true });
+    }
+    const dht = this.#dht;
+    if (dht !== undefined) {
+      void (async () => {
+        while (!ac.signal.aborted) {
+          try {
+            for await (const ev of dht.getPeers(infoHash, { signal: ac.signal })) {
+              if (ev.type === 'peers') for (const p of ev.peers) fetcher.addPeer(p.host, p.port);
+            }
+          } catch {
+            if (ac.signal.aborted) return;
+          }
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 10_000);
+            t.unref();
+            ac.signal.addEventListener(
+              'abort',
+              () => {
+                clearTimeout(t);
+                resolve();
+              },
+              { once: true },
+            );
+          });
+        }
+      })();
+    }
   }
 
   /** Magnets whose metadata is still being fetched. */
@@ -279,6 +374,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#sockets.clear();
     await serverClosed;
     await this.#udpTracker?.close();
+    await this.#lsd?.close();
+    await this.#dht?.close();
     await this.#filePool.close();
     await this.#hashPool.destroy();
   }

@@ -70,6 +70,10 @@ import { type HashRequestFields, PieceLayers } from './piece-layers.js';
 
 /** Our BEP 10 extension ids (what peers must use when sending to us). */
 const OUR_EXT = { [ExtensionName.UtMetadata]: 1, [ExtensionName.UtPex]: 2 } as const;
+/** DHT re-announce period while we have peers enough (BEP 5 peers expire after ~30 min). */
+export const DHT_ANNOUNCE_INTERVAL_MS = 15 * 60_000;
+/** DHT re-announce period while we have (almost) no peers. */
+export const DHT_ANNOUNCE_RETRY_MS = 60_000;
 /** BEP 11: at most one PEX message per peer per minute. */
 export const PEX_INTERVAL_MS = 60_000;
 /** BEP 11: added / dropped entries per PEX message we send. */
@@ -170,6 +174,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #housekeeping: NodeJS.Timeout | undefined;
   #resume: ResumeWriter | undefined;
   #announcer: Announcer | undefined;
+  readonly #discovery = new AbortController();
   #pendingWriteBytes = 0;
   #readingPaused = false;
   /** Blocks of incomplete pieces, verified in memory then written whole. */
@@ -331,6 +336,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.isFinished) this.emit('done', { infoHash: this.id });
     void this.#resume?.schedule();
     this.#startAnnouncer();
+    this.#startDht();
+    if (!this.metainfo.isPrivate) this.#ctx.lsd?.add(this.wireInfoHash);
     this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
     this.#housekeeping.unref();
     this.#dial();
@@ -482,12 +489,49 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     announcer.start();
   }
 
+  /** Announces to the DHT and feeds the peers it finds, again and again (BEP 5). */
+  #startDht(): void {
+    const dht = this.#ctx.dht;
+    if (dht === undefined || this.metainfo.isPrivate || this.#closed) return;
+    const signal = this.#discovery.signal;
+    const loop = async () => {
+      while (!signal.aborted) {
+        try {
+          const r = await dht.announce(this.wireInfoHash, this.#ctx.listenPort(), { signal });
+          for (const p of r.peers) this.addPeer(p.host, p.port);
+        } catch (e) {
+          if (signal.aborted) return;
+          this.emit('warning', {
+            message: `DHT announce failed: ${(e as Error).message}`,
+            error: e as Error,
+          });
+        }
+        const wait = this.#peers.size < 4 ? DHT_ANNOUNCE_RETRY_MS : DHT_ANNOUNCE_INTERVAL_MS;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, wait);
+          t.unref();
+          signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+      }
+    };
+    void loop();
+  }
+
   /** Stops all activity, saves resume data, releases sockets and timers. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
     if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
+    this.#discovery.abort();
+    this.#ctx.lsd?.remove(this.wireInfoHash);
     for (const p of [...this.#peers.values()]) p.conn.close('torrent-closed');
     this.#peers.clear();
     this.#assembler.clear();
@@ -532,7 +576,12 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** Our reserved bits: BEP 10, BEP 6, and the v2 bit when the torrent has v2 metadata (BEP 52). */
   #reserved(): Uint8Array {
-    return makeReserved({ extended: true, fast: true, v2: this.metainfo.version !== 'v1' });
+    return makeReserved({
+      extended: true,
+      fast: true,
+      dht: this.#ctx.dht !== undefined && !this.metainfo.isPrivate,
+      v2: this.metainfo.version !== 'v1',
+    });
   }
 
   #sendHandshake(conn: PeerConnection, infoHash: Uint8Array = this.wireInfoHash): void {
@@ -650,6 +699,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         }),
       });
     }
+    if (theirs.dht && mine.dht && this.#ctx.dht !== undefined)
+      conn.send({ type: 'port', port: this.#ctx.dht.port });
     if (theirs.v2 && mine.v2) {
       peer.supportsV2 = true;
       if (this.#layers.missingFiles().length > 0) this.#requestLayers(peer);
@@ -693,6 +744,12 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       if (!this.#peers.has(peer.key)) return;
       if (msg.type === 'extended') {
         this.#onExtended(peer, msg.extId, msg.payload, now);
+        continue;
+      }
+      if (msg.type === 'port') {
+        // BEP 5: the peer's DHT node listens on this UDP port.
+        if (this.#ctx.dht !== undefined && !this.metainfo.isPrivate)
+          this.#ctx.dht.addNode(peer.conn.remoteAddress, msg.port);
         continue;
       }
       if (msg.type === 'hash-request' || msg.type === 'hashes' || msg.type === 'hash-reject') {

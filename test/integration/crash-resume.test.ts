@@ -230,7 +230,16 @@ describe('crash and resume', { timeout: 180_000 }, () => {
     const pieceSize = (i: number) => Math.min(PIECE_BYTES, payload - i * PIECE_BYTES);
     const out = join(dir, 'out');
     const resumePath = join(out, '.shoal', `${seeded.id}.resume`);
-    const args = ['download', torrentFile, '-o', out, '--peer', `127.0.0.1:${seeder.port}`];
+    const args = [
+      'download',
+      torrentFile,
+      '-o',
+      out,
+      '--peer',
+      `127.0.0.1:${seeder.port}`,
+      '--no-dht',
+      '--no-lsd',
+    ];
 
     /** Pieces (count, bytes) in the resume record the killed leecher left. */
     const recorded = async (): Promise<{ count: number; bytes: number }> => {

@@ -20,6 +20,41 @@ interface SwarmFlags {
   json?: boolean;
   downloadLimit?: string;
   uploadLimit?: string;
+  dht: boolean;
+  dhtPort?: string;
+  dhtBootstrap: string[];
+  lsd: boolean;
+}
+
+/** Discovery options shared by `download` and `seed`. */
+function addDiscoveryOptions(cmd: Command): Command {
+  return cmd
+    .option('--no-dht', 'do not use the Mainline DHT')
+    .option('--dht-port <n>', 'UDP port of the DHT node (0 = any)', '0')
+    .option(
+      '--dht-bootstrap <host:port>',
+      'DHT bootstrap node (default: the public routers); repeatable',
+      collect,
+      [],
+    )
+    .option('--no-lsd', 'do not use local service discovery (LAN multicast)');
+}
+
+/** Session options for the discovery flags; the DHT table is kept in `stateDir` when given. */
+function discoveryOptions(flags: SwarmFlags, stateDir: string | undefined) {
+  const bootstrap = flags.dhtBootstrap.map((t) => parsePeerAddress(t, '--dht-bootstrap'));
+  return {
+    ...(flags.dht
+      ? {
+          dht: {
+            port: parsePort(flags.dhtPort ?? '0'),
+            ...(bootstrap.length > 0 ? { bootstrap } : {}),
+            ...(stateDir !== undefined ? { statePath: join(stateDir, 'dht.state') } : {}),
+          },
+        }
+      : {}),
+    ...(flags.lsd ? { lsd: true } : {}),
+  };
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -158,7 +193,7 @@ async function runDownload(
 }
 
 export function registerDownloadCommands(program: Command): void {
-  program
+  const download = program
     .command('download')
     .description('download a torrent into a folder (and optionally keep seeding it)')
     .argument('<torrent>', 'a .torrent file (or a magnet: URI)')
@@ -169,98 +204,100 @@ export function registerDownloadCommands(program: Command): void {
     .option('--no-seed', 'exit as soon as the download is complete (default)')
     .option('--only <index>', 'download only this file index (see `shoal info`); repeatable', collect, [])
     .option('--download-limit <rate>', 'global download limit, bytes/s (e.g. 2m)')
-    .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)')
-    .action(async (source: string, flags: SwarmFlags & { output: string }) => {
-      const loaded = await loadTorrentOrMagnet(source);
-      if (loaded.kind === 'torrent' && flags.only.length > 0) onlyPriorities(loaded.metainfo, flags.only);
-      const out = resolve(flags.output);
-      const session = await Session.create({
-        port: parsePort(flags.port),
-        downloadDir: out,
-        resumeDir: join(out, '.shoal'),
-        downloadRateLimit: parseRate(flags.downloadLimit, '--download-limit'),
-        uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
-      });
-      const signal = untilSignal();
-      let progress: { stop(): void } | undefined;
-      try {
-        let torrent: Torrent;
-        if (loaded.kind === 'magnet') {
-          process.stderr.write(`fetching metadata for ${loaded.magnet.name ?? 'the magnet link'}…\n`);
-          const ac = new AbortController();
-          void signal.promise.then(() => ac.abort());
-          const adding = session.addMagnet(loaded.magnet, { signal: ac.signal });
-          for (const text of flags.peer) {
-            const p = parsePeerAddress(text, '--peer');
-            session.pendingMagnets()[0]?.addPeer(p.host, p.port);
-          }
-          try {
-            torrent = await adding;
-          } catch (e) {
-            if (!ac.signal.aborted) throw e;
-            process.stderr.write('interrupted while fetching metadata\n');
-            process.exitCode = 130;
-            return;
-          }
-          if (flags.only.length > 0) torrent.setFilePriorities(onlyPriorities(torrent.metainfo, flags.only));
-        } else {
-          const m = loaded.metainfo;
-          const only = flags.only.length > 0 ? { filePriorities: onlyPriorities(m, flags.only) } : {};
-          torrent = await session.addTorrent(m, only);
-        }
-        await runDownload(session, torrent, flags, signal.promise, out, (p) => {
-          progress = p;
-        });
-      } finally {
-        progress?.stop();
-        signal.dispose();
-        await session.close();
-      }
+    .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)');
+  addDiscoveryOptions(download).action(async (source: string, flags: SwarmFlags & { output: string }) => {
+    const loaded = await loadTorrentOrMagnet(source);
+    if (loaded.kind === 'torrent' && flags.only.length > 0) onlyPriorities(loaded.metainfo, flags.only);
+    const out = resolve(flags.output);
+    const session = await Session.create({
+      port: parsePort(flags.port),
+      downloadDir: out,
+      resumeDir: join(out, '.shoal'),
+      downloadRateLimit: parseRate(flags.downloadLimit, '--download-limit'),
+      uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
+      ...discoveryOptions(flags, join(out, '.shoal')),
     });
+    const signal = untilSignal();
+    let progress: { stop(): void } | undefined;
+    try {
+      let torrent: Torrent;
+      if (loaded.kind === 'magnet') {
+        process.stderr.write(`fetching metadata for ${loaded.magnet.name ?? 'the magnet link'}…\n`);
+        const ac = new AbortController();
+        void signal.promise.then(() => ac.abort());
+        const adding = session.addMagnet(loaded.magnet, { signal: ac.signal });
+        for (const text of flags.peer) {
+          const p = parsePeerAddress(text, '--peer');
+          session.pendingMagnets()[0]?.addPeer(p.host, p.port);
+        }
+        try {
+          torrent = await adding;
+        } catch (e) {
+          if (!ac.signal.aborted) throw e;
+          process.stderr.write('interrupted while fetching metadata\n');
+          process.exitCode = 130;
+          return;
+        }
+        if (flags.only.length > 0) torrent.setFilePriorities(onlyPriorities(torrent.metainfo, flags.only));
+      } else {
+        const m = loaded.metainfo;
+        const only = flags.only.length > 0 ? { filePriorities: onlyPriorities(m, flags.only) } : {};
+        torrent = await session.addTorrent(m, only);
+      }
+      await runDownload(session, torrent, flags, signal.promise, out, (p) => {
+        progress = p;
+      });
+    } finally {
+      progress?.stop();
+      signal.dispose();
+      await session.close();
+    }
+  });
 
-  program
+  const seed = program
     .command('seed')
     .description('serve a torrent from data you already have')
     .argument('<torrent>', 'the .torrent file')
     .argument('<path>', "the torrent's data: the file/folder itself, or the folder that contains it")
     .option('-p, --port <n>', 'TCP port to listen on for peers (0 = any)', '0')
     .option('--peer <host:port>', 'a peer to connect to; repeatable', collect, [])
-    .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)')
-    .action(async (source: string, path: string, flags: SwarmFlags) => {
-      const loaded = await loadTorrentOrMagnet(source);
-      if (loaded.kind !== 'torrent') throw new UsageError('seeding needs a .torrent file');
-      const m = loaded.metainfo;
-      const abs = resolve(path);
-      let dir: string;
-      if (existsSync(join(abs, m.name))) dir = abs;
-      else if (basename(abs) === m.name && existsSync(abs)) dir = dirname(abs);
-      else throw new UsageError(`cannot find "${m.name}" at ${abs}`);
-      const session = await Session.create({
-        port: parsePort(flags.port),
-        downloadDir: dir,
-        uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
-      });
-      const signal = untilSignal();
-      let progress: { stop(): void } | undefined;
-      try {
-        process.stderr.write(`checking ${m.name}…\n`);
-        const torrent = await session.addTorrent(m);
-        const s = torrent.stats();
-        if (!torrent.isFinished) {
-          process.stderr.write(
-            `warning: only ${s.haveCount}/${s.pieceCount} pieces of ${m.name} verified; seeding what is there\n`,
-          );
-        }
-        process.stdout.write(`seeding ${m.name} on port ${session.port}\n`);
-        const failed = torrent.next('error').then((e) => Promise.reject(e.error));
-        failed.catch(() => {}); // observed through the race below
-        addPeers(torrent, flags.peer);
-        progress = startProgress(torrent, `seeding ${m.name}`);
-        await Promise.race([signal.promise, failed]);
-      } finally {
-        progress?.stop();
-        signal.dispose();
-        await session.close();
-      }
+    .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)');
+  addDiscoveryOptions(seed).action(async (source: string, path: string, flags: SwarmFlags) => {
+    const loaded = await loadTorrentOrMagnet(source);
+    if (loaded.kind !== 'torrent') throw new UsageError('seeding needs a .torrent file');
+    const m = loaded.metainfo;
+    const abs = resolve(path);
+    let dir: string;
+    if (existsSync(join(abs, m.name))) dir = abs;
+    else if (basename(abs) === m.name && existsSync(abs)) dir = dirname(abs);
+    else throw new UsageError(`cannot find "${m.name}" at ${abs}`);
+    const session = await Session.create({
+      port: parsePort(flags.port),
+      downloadDir: dir,
+      uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
+      ...discoveryOptions(flags, undefined),
     });
+    const signal = untilSignal();
+    let progress: { stop(): void } | undefined;
+    try {
+      process.stderr.write(`checking ${m.name}…\n`);
+      const torrent = await session.addTorrent(m);
+      const s = torrent.stats();
+      if (!torrent.isFinished) {
+        process.stderr.write(
+          `warning: only ${s.haveCount}/${s.pieceCount} pieces of ${m.name} verified; seeding what is there\n`,
+        );
+      }
+      process.stdout.write(`seeding ${m.name} on port ${session.port}\n`);
+      const failed = torrent.next('error').then((e) => Promise.reject(e.error));
+      failed.catch(() => {}); // observed through the race below
+      addPeers(torrent, flags.peer);
+      progress = startProgress(torrent, `seeding ${m.name}`);
+      await Promise.race([signal.promise, failed]);
+    } finally {
+      progress?.stop();
+      signal.dispose();
+      await session.close();
+    }
+  });
 }
