@@ -56,6 +56,8 @@ export interface SessionEvents {
   /** A magnet's metadata fetch failed or was cancelled. */
   'magnet:failed': { readonly id: string; readonly error: Error };
   'torrent:finished': { readonly id: string; readonly name: string };
+  /** Something a user should know that does not stop the session (e.g. no multicast route). */
+  warning: { readonly message: string };
   /** The session itself failed (e.g. the listener died). */
   error: { readonly error: Error };
 }
@@ -149,6 +151,11 @@ export class Session extends TypedEmitter<SessionEvents> {
         multicast: o.lsd.multicast ?? true,
         ...(o.lsd.port !== undefined ? { bindPort: o.lsd.port } : {}),
         ...(o.lsd.unicastTargets !== undefined ? { unicastTargets: o.lsd.unicastTargets } : {}),
+      });
+      this.#lsd.on('multicast:unavailable', (e: LsdEvents['multicast:unavailable']) => {
+        this.emit('warning', {
+          message: `local service discovery: no IPv${e.family} multicast (${e.op}: ${e.message}); LAN peers will not be found this way`,
+        });
       });
       this.#lsd.on('peer:discovered', (p: LsdEvents['peer:discovered']) => {
         this.#byWireHash.get(toHex(p.infoHash))?.addPeer(p.host, p.port);

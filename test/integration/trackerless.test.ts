@@ -85,3 +85,38 @@ test('local service discovery introduces peers of the same torrent', { timeout: 
     await treeDigests(join(dir, 'seed', 'payload'), rels),
   );
 });
+
+test('a magnet with only a tracker (tr=) finds the seeder through the tracker', {
+  timeout: 60_000,
+}, async () => {
+  const { startTracker } = await import('../../src/tracker/index.js');
+  const tracker = await startTracker({ host: '127.0.0.1', httpPort: 0, udpPort: 0, intervalS: 60 });
+  try {
+    const { dir, rels, t } = await payload();
+    const withTracker = await createTorrent(join(dir, 'seed', 'payload'), {
+      pieceLength: 32768,
+      trackers: [[tracker.udpAnnounceUrl!]],
+    });
+    assert.deepEqual(withTracker.infoHashV1, t.infoHashV1);
+    const seeder = await Session.create({ host: '127.0.0.1', downloadDir: join(dir, 'seed') });
+    sessions.push(seeder);
+    await seeder.addTorrent(withTracker.bytes);
+    const leecher = await Session.create({ host: '127.0.0.1', downloadDir: join(dir, 'leech') });
+    sessions.push(leecher);
+    const magnet = buildMagnet({
+      infoHashV1: t.infoHashV1!,
+      trackers: [tracker.udpAnnounceUrl!],
+      webSeeds: [],
+      peers: [],
+    });
+    const torrent = await leecher.addMagnet(magnet);
+    assert.deepEqual(torrent.metainfo.trackers, [[tracker.udpAnnounceUrl]]);
+    if (!torrent.isFinished) await torrent.next('done');
+    assert.deepEqual(
+      await treeDigests(join(dir, 'leech', 'payload'), rels),
+      await treeDigests(join(dir, 'seed', 'payload'), rels),
+    );
+  } finally {
+    await tracker.close();
+  }
+});
