@@ -217,6 +217,7 @@ export function registerDownloadCommands(program: Command): void {
       uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
       ...discoveryOptions(flags, join(out, '.shoal')),
     });
+    session.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
     const signal = untilSignal();
     let progress: { stop(): void } | undefined;
     try {
@@ -277,6 +278,7 @@ export function registerDownloadCommands(program: Command): void {
       uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
       ...discoveryOptions(flags, undefined),
     });
+    session.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
     const signal = untilSignal();
     let progress: { stop(): void } | undefined;
     try {
