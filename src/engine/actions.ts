@@ -56,7 +56,7 @@ export type EngineAction =
   | {
       readonly type: 'ban';
       readonly peer: PeerKey;
-      readonly reason: 'hash-failures';
+      readonly reason: 'hash-failures' | 'bad-block';
       readonly strikes: number;
     }
   /**

@@ -275,6 +275,11 @@ export class PiecePicker {
     });
   }
 
+  /** Who delivered each block of a partial piece (undefined: not received yet). */
+  blockSenders(index: number): (PeerKey | undefined)[] {
+    return [...(this.#partial.get(index)?.from ?? [])];
+  }
+
   /**
    * Piece `index` failed its hash check: every block becomes Free again (blocks still
    * requested stay Requested), the piece is re-downloaded in exclusive mode (one peer), and the

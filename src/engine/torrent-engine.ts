@@ -415,12 +415,28 @@ export class TorrentEngine {
   }
 
   /** Storage's verdict on a piece announced by `piece-complete`. */
-  onPieceVerified(index: number, ok: boolean, now: number): EngineAction[] {
+  onPieceVerified(
+    index: number,
+    ok: boolean,
+    now: number,
+    opts: { readonly deferBlame?: boolean } = {},
+  ): EngineAction[] {
     const out: EngineAction[] = [];
     if (index < 0 || index >= this.pieceCount || this.#picker.have(index)) return out;
     if (ok) {
       this.#markHave(index, out, true);
       this.#afterHaveChange(out, now);
+      return out;
+    }
+    if (opts.deferBlame === true) {
+      // The runtime will name the culprits itself (BEP 52 block hashes): reset the piece only.
+      this.#hashFailures++;
+      const size = this.#layout.pieceSize(index);
+      this.#wasted += size;
+      this.#downloaded = Math.max(0, this.#downloaded - size);
+      const contributors = this.#picker.onPieceFailed(index);
+      out.push({ type: 'event', event: { type: 'piece:failed', index, contributors } });
+      this.#fillAll(out, now);
       return out;
     }
     this.#hashFailures++;
@@ -436,6 +452,37 @@ export class TorrentEngine {
       this.#strikes.onBanned(key);
     }
     this.#fillAll(out, now);
+    return out;
+  }
+
+  /** Who delivered each block of a piece not yet verified (read before `onPieceVerified`). */
+  blockSenders(index: number): (PeerKey | undefined)[] {
+    return this.#picker.blockSenders(index);
+  }
+
+  /**
+   * Bans a peer proven to have sent bad data (e.g. a block whose BEP 52 leaf hash does not match),
+   * without striking anyone else.
+   */
+  banPeer(key: PeerKey, now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    const p = this.#peers.get(key);
+    if (p === undefined) return out;
+    out.push({ type: 'ban', peer: key, reason: 'bad-block', strikes: this.#strikes.strikes(key) + 1 });
+    this.#forget(p, out, now);
+    this.#strikes.onBanned(key);
+    return out;
+  }
+
+  /** Strikes a piece's contributors the usual way (when block-level blame was not possible). */
+  strikePeers(contributors: readonly PeerKey[], now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    for (const key of this.#strikes.onPieceFailed(contributors, (k) => this.#peers.has(k))) {
+      const p = this.#peers.get(key)!;
+      out.push({ type: 'ban', peer: key, reason: 'hash-failures', strikes: this.#strikes.strikes(key) });
+      this.#forget(p, out, now);
+      this.#strikes.onBanned(key);
+    }
     return out;
   }
 

@@ -146,4 +146,40 @@ export class PieceLayers {
   get pieceLength(): number {
     return this.#pieceLength;
   }
+
+  /**
+   * The BEP 52 request for the leaf (16 KiB block) hashes of one piece, and the hash they must
+   * lead to (the piece-layer entry, or the file root for a file of one piece). Undefined when the
+   * piece has a single block (its sender alone is to blame) or its hash is not known.
+   */
+  leafRequest(
+    file: { readonly piecesRoot?: Uint8Array; readonly length: number },
+    pieceInFile: number,
+  ): { req: HashRequestFields; root: Uint8Array; blocks: number } | undefined {
+    if (file.piecesRoot === undefined) return undefined;
+    const perPiece = this.#pieceLength / BLOCK_BYTES;
+    const bytes = Math.min(this.#pieceLength, file.length - pieceInFile * this.#pieceLength);
+    const blocks = Math.ceil(bytes / BLOCK_BYTES);
+    if (blocks < 2) return undefined;
+    let root: Uint8Array | undefined;
+    let length: number;
+    if (file.length <= this.#pieceLength) {
+      root = file.piecesRoot;
+      length = nextPow2(blocks);
+    } else {
+      const layer = this.#byRoot.get(toHex(file.piecesRoot))?.layer;
+      root = layer?.subarray(pieceInFile * HASH_BYTES, (pieceInFile + 1) * HASH_BYTES);
+      length = perPiece;
+    }
+    if (root === undefined) return undefined;
+    // Proof layers: none beyond the subtree the leaves span (we hold its root already).
+    const req = {
+      piecesRoot: file.piecesRoot,
+      baseLayer: 0,
+      index: pieceInFile * perPiece,
+      length,
+      proofLayers: log2(length) - 1,
+    };
+    return { req, root, blocks };
+  }
 }

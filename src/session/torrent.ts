@@ -29,11 +29,20 @@ import {
   TorrentEngine,
   type TorrentStats,
 } from '../engine/index.js';
-import type { Metainfo } from '../metainfo/index.js';
+import {
+  hashesForRequest,
+  log2,
+  type Metainfo,
+  nextPow2,
+  padHash,
+  treeLayersFrom,
+  verifyHashes,
+} from '../metainfo/index.js';
 import { PeerConnection } from '../net/peer-connection.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
-import { toHex } from '../shared/hash.js';
+import { sha256, toHex } from '../shared/hash.js';
 import {
+  BLOCK_BYTES,
   CONNECT_TIMEOUT_MS,
   KEEP_ALIVE_INTERVAL_MS,
   MAX_KNOWN_PEERS_PER_TORRENT,
@@ -66,7 +75,7 @@ import {
   type WireMessage,
 } from '../wire/index.js';
 import type { SessionContext } from './context.js';
-import { type HashRequestFields, PieceLayers } from './piece-layers.js';
+import { HASH_REQUEST_MAX_LENGTH, type HashRequestFields, PieceLayers } from './piece-layers.js';
 
 /** Our BEP 10 extension ids (what peers must use when sending to us). */
 const OUR_EXT = { [ExtensionName.UtMetadata]: 1, [ExtensionName.UtPex]: 2 } as const;
@@ -116,6 +125,23 @@ export interface TorrentOptions {
   /** Hash every piece already on disk at start, ignoring any resume record. @default false */
   readonly recheck?: boolean;
 }
+
+interface Blame {
+  readonly index: number;
+  readonly req: HashRequestFields;
+  readonly root: Uint8Array;
+  readonly blocks: number;
+  readonly senders: readonly (PeerKey | undefined)[];
+  readonly contributors: readonly PeerKey[];
+  /** Our hashes of the blocks as received. */
+  readonly leaves: readonly Uint8Array[];
+  readonly asked: Set<PeerKey>;
+  peer?: PeerKey;
+  at: number;
+}
+
+/** Time a peer has to answer a leaf-hash request before another is asked. */
+const BLAME_TIMEOUT_MS = 20_000;
 
 interface KnownPeer {
   readonly host: string;
@@ -190,6 +216,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #layers: PieceLayers;
   /** Hash requests we sent (root hex + index) → the peer asked. */
   readonly #layerRequests = new Map<string, PeerKey>();
+  /** Failed v2 pieces waiting for their leaf hashes to name the bad blocks' senders. */
+  readonly #blames = new Map<string, Blame>();
   /** File priorities the user chose (undefined: all normal). */
   #userPriorities: readonly number[] | undefined;
   #closed = false;
@@ -382,7 +410,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   #onHashMessage(peer: LivePeer, msg: WireMessage): void {
     if (msg.type === 'hash-request') {
-      const hashes = this.#layers.answer(msg);
       const fields: HashRequestFields = {
         piecesRoot: msg.piecesRoot,
         baseLayer: msg.baseLayer,
@@ -390,12 +417,19 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         length: msg.length,
         proofLayers: msg.proofLayers,
       };
-      peer.conn.send(
-        hashes === undefined ? { type: 'hash-reject', ...fields } : { type: 'hashes', ...fields, hashes },
-      );
+      const reply = (hashes: Uint8Array | undefined) =>
+        peer.conn.send(
+          hashes === undefined ? { type: 'hash-reject', ...fields } : { type: 'hashes', ...fields, hashes },
+        );
+      if (msg.baseLayer === 0) void this.#answerLeaves(fields).then(reply, () => reply(undefined));
+      else reply(this.#layers.answer(msg));
       return;
     }
     if (msg.type !== 'hashes' && msg.type !== 'hash-reject') return;
+    if (msg.baseLayer === 0) {
+      this.#onLeafHashes(peer, msg);
+      return;
+    }
     const key = `${toHex(msg.piecesRoot)}:${msg.index}`;
     if (this.#layerRequests.get(key) !== peer.key) return; // unrequested: ignore
     this.#layerRequests.delete(key);
@@ -418,6 +452,127 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (layer !== undefined) this.storage.setPieceLayer(hex, layer);
     void this.#resume?.schedule();
     if (this.#layers.missingFiles().length === 0 || this.metainfo.version === 'v2') this.#applyPriorities();
+  }
+
+  /**
+   * BEP 52 blame: a v2 piece failed, so ask a peer for its leaf hashes; the blocks whose hash
+   * differs name their senders exactly, and only they are banned. Returns false when block-level
+   * blame is not possible (v1-only torrents, one-block pieces, no v2 peer): the engine then
+   * strikes the contributors as usual.
+   */
+  #startBlame(index: number, data: Uint8Array): boolean {
+    if (this.metainfo.version === 'v1') return false;
+    const fi = this.storage.map.fileAt(index * this.metainfo.pieceLength);
+    const file = this.metainfo.files[fi];
+    if (file === undefined || file.isPadding) return false;
+    const pieceInFile = index - Math.floor(file.offset / this.metainfo.pieceLength);
+    const plan = this.#layers.leafRequest(file, pieceInFile);
+    if (plan === undefined) return false;
+    const senders = this.#engine.blockSenders(index);
+    const v2Bytes = Math.min(
+      this.metainfo.pieceLength,
+      file.length - pieceInFile * this.metainfo.pieceLength,
+    );
+    const leaves: Uint8Array[] = [];
+    for (let b = 0; b < plan.blocks; b++) {
+      leaves.push(sha256(data.subarray(b * BLOCK_BYTES, Math.min((b + 1) * BLOCK_BYTES, v2Bytes))));
+    }
+    const contributors = [...new Set(senders.filter((k): k is PeerKey => k !== undefined))];
+    this.#run(this.#engine.onPieceVerified(index, false, this.#ctx.now(), { deferBlame: true }));
+    const blame: Blame = {
+      ...plan,
+      index,
+      senders,
+      contributors,
+      leaves,
+      asked: new Set(),
+      at: this.#ctx.now(),
+    };
+    this.#blames.set(`${toHex(plan.req.piecesRoot)}:${plan.req.index}`, blame);
+    this.#askForLeaves(blame);
+    return true;
+  }
+
+  #askForLeaves(blame: Blame): void {
+    // Peers that sent none of the piece first: a culprit has no reason to answer truthfully
+    // (its answer is verified anyway) or at all.
+    const peers = [...this.#peers.values()].sort(
+      (a, b) => Number(blame.contributors.includes(a.key)) - Number(blame.contributors.includes(b.key)),
+    );
+    for (const p of peers) {
+      if (!p.supportsV2 || blame.asked.has(p.key)) continue;
+      blame.asked.add(p.key);
+      blame.peer = p.key;
+      blame.at = this.#ctx.now();
+      p.conn.send({ type: 'hash-request', ...blame.req });
+      return;
+    }
+    this.#blameFallback(blame);
+  }
+
+  /** Nobody could give the leaf hashes: strike every contributor the usual way. */
+  #blameFallback(blame: Blame): void {
+    this.#blames.delete(`${toHex(blame.req.piecesRoot)}:${blame.req.index}`);
+    this.#run(this.#engine.strikePeers(blame.contributors, this.#ctx.now()));
+  }
+
+  #onLeafHashes(
+    peer: LivePeer,
+    msg: HashRequestFields & { readonly type: string; readonly hashes?: Uint8Array },
+  ): void {
+    const key = `${toHex(msg.piecesRoot)}:${msg.index}`;
+    const blame = this.#blames.get(key);
+    if (blame === undefined || blame.peer !== peer.key) return;
+    if (msg.type !== 'hashes' || msg.hashes === undefined) {
+      this.#askForLeaves(blame);
+      return;
+    }
+    const base = verifyHashes(blame.root, blame.req.length, 0, blame.req.length, msg.hashes);
+    if (base === undefined) {
+      peer.conn.close('bad-hashes', new ShoalError(ErrorCode.WireProtocol, 'leaf hashes do not match', {}));
+      this.#askForLeaves(blame);
+      return;
+    }
+    this.#blames.delete(key);
+    const culprits = new Set<PeerKey>();
+    blame.leaves.forEach((leaf, b) => {
+      if (Buffer.compare(leaf, base[b]!) !== 0 && blame.senders[b] !== undefined)
+        culprits.add(blame.senders[b]!);
+    });
+    if (culprits.size === 0) {
+      this.#run(this.#engine.strikePeers(blame.contributors, this.#ctx.now()));
+      return;
+    }
+    for (const c of culprits) this.#run(this.#engine.banPeer(c, this.#ctx.now()));
+  }
+
+  /** Leaf hashes (base layer 0) of one piece we have, computed from disk, with proofs. */
+  async #answerLeaves(req: HashRequestFields): Promise<Uint8Array | undefined> {
+    const fi = this.metainfo.files.findIndex(
+      (f) => f.piecesRoot !== undefined && Buffer.compare(f.piecesRoot, req.piecesRoot) === 0,
+    );
+    const file = this.metainfo.files[fi];
+    if (file === undefined || req.length < 1 || req.length > HASH_REQUEST_MAX_LENGTH) return undefined;
+    const perPiece = this.metainfo.pieceLength / BLOCK_BYTES;
+    const small = file.length <= this.metainfo.pieceLength;
+    const span = small ? nextPow2(Math.ceil(file.length / BLOCK_BYTES)) : perPiece;
+    const pieceInFile = Math.floor(req.index / span);
+    if (req.index % req.length !== 0 || req.length > span || (req.index % span) + req.length > span)
+      return undefined;
+    if (req.proofLayers > log2(span) - 1) return undefined; // proofs above the piece: not served
+    const index = Math.floor(file.offset / this.metainfo.pieceLength) + pieceInFile;
+    if (!this.#engine.have(index)) return undefined;
+    const data = await this.storage.readPiece(index);
+    const v2Bytes = Math.min(
+      this.metainfo.pieceLength,
+      file.length - pieceInFile * this.metainfo.pieceLength,
+    );
+    const leaves: Uint8Array[] = [];
+    for (let at = 0; at < v2Bytes; at += BLOCK_BYTES)
+      leaves.push(sha256(data.subarray(at, Math.min(at + BLOCK_BYTES, v2Bytes))));
+    while (leaves.length < span) leaves.push(padHash(0));
+    const out = hashesForRequest(treeLayersFrom(leaves, 0), req.index % span, req.length, req.proofLayers);
+    return out === undefined ? undefined : Buffer.concat(out);
   }
 
   #askAnotherForLayers(except: PeerKey): void {
@@ -833,7 +988,12 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         if (p === undefined) return;
         this.#banned.add(p.conn.remoteAddress);
         this.#known.delete(p.address);
-        this.emit('warning', { message: `banned ${p.address} after ${a.strikes} hash failures` });
+        this.emit('warning', {
+          message:
+            a.reason === 'bad-block'
+              ? `banned ${p.address}: a block failed its BEP 52 leaf hash`
+              : `banned ${p.address} after ${a.strikes} hash failures`,
+        });
         p.conn.close('banned');
         return;
       }
@@ -889,6 +1049,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     try {
       const ok = await this.storage.verifyData(index, data);
       if (ok && !this.#closed) await this.storage.writePiece(index, data);
+      if (!ok && !this.#closed && this.#startBlame(index, data)) return;
       this.#afterVerify(index, ok);
     } catch (e) {
       this.#fail(e);
@@ -1041,6 +1202,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#closed) return;
     const now = this.#ctx.now();
     for (const p of this.#peers.values()) this.#sendPex(p, now);
+    for (const b of [...this.#blames.values()]) if (now - b.at > BLAME_TIMEOUT_MS) this.#askForLeaves(b);
     const t = performance.now();
     for (const p of this.#peers.values()) {
       if (t - p.conn.lastReceivedAt > PEER_IDLE_TIMEOUT_MS) p.conn.close('idle');
