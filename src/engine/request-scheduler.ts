@@ -95,7 +95,7 @@ export class RequestScheduler {
   #reqq = DEFAULT_PEER_REQQ;
   readonly #outstanding = new Map<number, OutstandingRequest>();
   readonly #cancelled = new Set<number>();
-  readonly #meter: RateMeter;
+  #meter: RateMeter;
   /** Last time the peer delivered a block (or the connection start). */
   #lastBlockAt: number;
   /** Since when we have waited for a block without getting one (undefined: not waiting). */
@@ -158,6 +158,11 @@ export class RequestScheduler {
 
   /** Records a request put on the wire. */
   onRequestSent(block: BlockRef, now: number): void {
+    // A pipeline that was idle (e.g. choked for a while) starts its rate window afresh, so the
+    // depth grows from the rate the peer really gives now, not averaged with idle time.
+    if (this.#outstanding.size === 0 && this.#meter.rate(now) === 0) {
+      this.#meter = new RateMeter(now, { windowMs: REQUEST_RATE_WINDOW_MS, bucketMs: 250 });
+    }
     const key = blockKey(block.piece, block.offset);
     if (this.#outstanding.size === 0 && this.#idleSince === undefined) this.#idleSince = now;
     this.#cancelled.delete(key);

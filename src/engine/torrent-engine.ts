@@ -510,6 +510,40 @@ export class TorrentEngine {
 
   // ---------------------------------------------------------- message rules
 
+  /**
+   * A bitfield / have all after the first message. BEP 3 allows it only first, but aria2 sends a
+   * fresh BITFIELD in place of a batch of HAVEs (and HAVE ALL once complete): take it as those
+   * HAVEs. Pieces are never taken away; a late HAVE NONE adds nothing. A malformed one still
+   * closes the connection.
+   */
+  #onLateBitfield(
+    p: PeerState,
+    msg:
+      | { readonly type: 'bitfield'; readonly bitfield: Uint8Array }
+      | { readonly type: 'have-all' | 'have-none' },
+    out: EngineAction[],
+    now: number,
+  ): void {
+    if (msg.type === 'have-none') return;
+    let indexes: Iterable<number>;
+    if (msg.type === 'have-all') indexes = Array.from({ length: this.pieceCount }, (_, i) => i);
+    else if (msg.type !== 'bitfield') return;
+    else {
+      try {
+        indexes = Bitfield.fromWire(msg.bitfield, this.pieceCount).setIndexes();
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+        this.#close(p, 'bad-bitfield', out, now, err);
+        return;
+      }
+    }
+    for (const i of indexes) {
+      if (p.has(i)) continue;
+      this.#onHave(p, i, out, now);
+      if (!this.#peers.has(p.key)) return; // closed, e.g. redundant
+    }
+  }
+
   #onBitfield(
     p: PeerState,
     msg:
@@ -518,12 +552,12 @@ export class TorrentEngine {
     out: EngineAction[],
     now: number,
   ): void {
-    if (p.phase !== 'awaiting-bitfield') {
-      this.#close(p, 'duplicate-bitfield', out, now);
-      return;
-    }
     if (msg.type !== 'bitfield' && !p.supportsFast) {
       this.#close(p, 'fast-extension-violation', out, now);
+      return;
+    }
+    if (p.phase !== 'awaiting-bitfield') {
+      this.#onLateBitfield(p, msg, out, now);
       return;
     }
     p.phase = 'active';

@@ -110,7 +110,7 @@ export const MAX_INVALID_REQUESTS = 32;
  * Most requests from one peer queued for serving. Advertised as our BEP 10 `reqq`; a BEP 6 peer's
  * further requests are rejected, another peer is dropped.
  */
-export const MAX_QUEUED_PEER_REQUESTS = 500;
+export const MAX_QUEUED_PEER_REQUESTS = 2000;
 /** Most BEP 6 rejects of requests we never sent tolerated from a peer (BEP 6: SHOULD close). */
 export const MAX_UNEXPECTED_REJECTS = 32;
 /** Most BEP 6 allowed-fast pieces remembered per peer; further `allowed fast` messages are ignored. */

@@ -16,7 +16,7 @@ import { startTracker, type TrackerServer } from '../../src/tracker/index.js';
 import { treeDigests, writeTree } from '../helpers/payload.js';
 
 const PY = '/usr/bin/python3';
-const SEEDER_PY = String.raw`
+const SEEDER_PY = `
 import sys, time, json
 import libtorrent as lt
 torrent, save, port = sys.argv[1], sys.argv[2], int(sys.argv[3])

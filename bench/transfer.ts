@@ -1,0 +1,574 @@
+/**
+ * `npm run bench:transfer` — how fast does a torrent move over loopback, and what does the
+ * downloading side cost?
+ *
+ * One single-file v1 torrent (1 GiB of random bytes by default, 1 MiB pieces, created by Shoal,
+ * generated once under bench/.data/transfer/ and reused) moves from one seeder to one leecher on
+ * 127.0.0.1, for four pairs measured in the same run:
+ *
+ *   Shoal → Shoal, libtorrent → Shoal, Shoal → libtorrent, libtorrent → libtorrent (the anchor).
+ *
+ * Shoal runs as the published CLI does (`shoal seed`, `shoal download`, from JavaScript compiled
+ * here into node_modules/.cache/shoal-bench-transfer, under plain `node`, with `--no-dht
+ * --no-lsd` so that nothing leaves the loopback interface); libtorrent is
+ * python3-libtorrent through test/interop/py/lt_peer.py. Every leecher is its own process, run
+ * under bench/py/measure_peer.py, which reports its CPU time (user + system, all threads, from
+ * wait4) and its peak RSS (ru_maxrss) and peak RssAnon (sampled; libtorrent maps the file it
+ * downloads, so its RSS counts file pages too). One seeder per implementation serves every run;
+ * each run gets a fresh download folder, deleted afterwards. Runs go round-robin over the pairs
+ * so that noise from other work on the machine spreads evenly.
+ *
+ * Throughput = payload bytes / (leecher done − leecher started), where "started" is the line the
+ * leecher prints once its torrent is added, just before it dials the seeder (Shoal: "listening
+ * on port", libtorrent: "added"), and "done" the line it prints once every piece is verified.
+ * MB = 10^6 bytes.
+ *
+ * Options:
+ *   --size 1g|10g|<n>m   payload size (10g: a sparse-ish file, for the memory row) [1g]
+ *   --runs N             runs per pair [3, or BENCH_RUNS]
+ *   --pairs a,b          only these pairs (shoal-shoal, lt-shoal, shoal-lt, lt-lt)
+ *   --profile            one extra Shoal → Shoal run with `node --cpu-prof` on both sides; prints
+ *                        the functions with the most self time (profiles kept in bench/out/)
+ *   --src DIR            compile Shoal from DIR instead of src/ (to compare a change: A/B)
+ */
+
+import { spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { createTorrent } from '../src/storage/index.js';
+import { ClientProcess, freePort, LT_PEER_SCRIPT, SYSTEM_PYTHON } from '../test/helpers/clients.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DATA = join(ROOT, 'bench', '.data', 'transfer');
+const PROFILES = join(ROOT, 'bench', 'out');
+/** Compiled Shoal: below node_modules so that its dependencies resolve; outside what Biome lints. */
+const BUILD = join(ROOT, 'node_modules', '.cache', 'shoal-bench-transfer');
+const MEASURE = join(ROOT, 'bench', 'py', 'measure_peer.py');
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const PIECE_BYTES = MiB;
+/** A run that takes longer than this counts as failed (1 GiB at 10 MB/s is ~100 s). */
+const RUN_TIMEOUT_MS = 300_000;
+/** A seeder must be ready (data checked) within this. */
+const SEEDER_READY_MS = 300_000;
+
+type Impl = 'shoal' | 'lt';
+interface Pair {
+  readonly id: string;
+  readonly label: string;
+  readonly seeder: Impl;
+  readonly leecher: Impl;
+}
+const ALL_PAIRS: readonly Pair[] = [
+  { id: 'shoal-shoal', label: 'Shoal → Shoal', seeder: 'shoal', leecher: 'shoal' },
+  { id: 'lt-shoal', label: 'libtorrent → Shoal', seeder: 'lt', leecher: 'shoal' },
+  { id: 'shoal-lt', label: 'Shoal → libtorrent', seeder: 'shoal', leecher: 'lt' },
+  { id: 'lt-lt', label: 'libtorrent → libtorrent', seeder: 'lt', leecher: 'lt' },
+];
+
+interface Measured {
+  readonly status: number;
+  readonly cpuSeconds: number;
+  readonly maxRssKiB: number;
+  readonly peakRssAnonKiB: number;
+  readonly peakRssFileKiB: number;
+}
+
+interface Run {
+  readonly ok: boolean;
+  readonly seconds: number;
+  readonly mbps: number;
+  readonly cpuSeconds: number;
+  readonly maxRssMB: number;
+  readonly rssAnonMB: number;
+  readonly seederCpuSeconds: number;
+  readonly error?: string;
+}
+
+// ------------------------------------------------------------------ options
+
+interface Options {
+  readonly sizeBytes: number;
+  readonly sizeLabel: string;
+  readonly runs: number;
+  readonly pairs: readonly Pair[];
+  readonly profile: boolean;
+  readonly src: string;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  let size = '1g';
+  let runs = Number(process.env.BENCH_RUNS ?? 3);
+  let pairs = ALL_PAIRS;
+  let profile = false;
+  let src = join(ROOT, 'src');
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--size') size = value().toLowerCase();
+    else if (a === '--runs') runs = Number(value());
+    else if (a === '--pairs') {
+      const ids = value().split(',');
+      pairs = ALL_PAIRS.filter((p) => ids.includes(p.id));
+      if (pairs.length !== ids.length)
+        throw new Error(`--pairs: known pairs are ${ALL_PAIRS.map((p) => p.id)}`);
+    } else if (a === '--profile') profile = true;
+    else if (a === '--src') src = value();
+    else throw new Error(`unknown option ${a}`);
+  }
+  const m = /^(\d+)([mg])$/.exec(size);
+  if (m === null) throw new Error(`--size: expected e.g. 1g, 10g, 256m; got ${size}`);
+  const sizeBytes = Number(m[1]) * (m[2] === 'g' ? GiB : MiB);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: expected a positive integer');
+  return { sizeBytes, sizeLabel: `${m[1]}${m[2] === 'g' ? 'GiB' : 'MiB'}`, runs, pairs, profile, src };
+}
+
+// ------------------------------------------------------------------ payload, torrent, build
+
+/**
+ * The payload file. Up to 2 GiB it is random bytes; above, "sparse-ish": a hole with 1 MiB of
+ * random bytes every 64 MiB, so that it costs little disk and time to make while the transfer
+ * still moves (and hashes) every byte.
+ */
+function ensurePayload(o: Options): { file: string; seedDir: string; name: string } {
+  const name = `shoal-transfer-${o.sizeLabel.toLowerCase()}.bin`;
+  const seedDir = join(DATA, `seed-${o.sizeLabel.toLowerCase()}`);
+  const file = join(seedDir, name);
+  mkdirSync(seedDir, { recursive: true });
+  if (existsSync(file) && statSync(file).size === o.sizeBytes) return { file, seedDir, name };
+  console.log(`generating ${relative(ROOT, file)} (${o.sizeLabel})…`);
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  const chunk = Buffer.allocUnsafe(16 * MiB);
+  if (o.sizeBytes <= 2 * GiB) {
+    for (let written = 0; written < o.sizeBytes; ) {
+      const n = Math.min(chunk.length, o.sizeBytes - written);
+      randomFillSync(chunk, 0, n);
+      writeSync(fd, chunk, 0, n, written);
+      written += n;
+    }
+  } else {
+    ftruncateSync(fd, o.sizeBytes);
+    const island = chunk.subarray(0, MiB);
+    for (let at = 0; at < o.sizeBytes; at += 64 * MiB) {
+      randomFillSync(island);
+      writeSync(fd, island, 0, Math.min(MiB, o.sizeBytes - at), at);
+    }
+  }
+  closeSync(fd);
+  renameSync(tmp, file);
+  return { file, seedDir, name };
+}
+
+async function ensureTorrent(o: Options, file: string): Promise<string> {
+  const path = join(DATA, `shoal-transfer-${o.sizeLabel.toLowerCase()}.torrent`);
+  if (existsSync(path) && statSync(path).mtimeMs >= statSync(file).mtimeMs) return path;
+  console.log(`creating ${relative(ROOT, path)}…`);
+  const t = await createTorrent(file, { version: 'v1', pieceLength: PIECE_BYTES, creationDate: null });
+  writeFileSync(path, t.bytes);
+  return path;
+}
+
+/** Compiles Shoal's sources (src/) to JavaScript (no type check); returns the CLI entry. */
+function buildShoal(src: string): string {
+  const out = join(BUILD, 'dist');
+  rmSync(out, { recursive: true, force: true });
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
+  for (const file of walk(src)) {
+    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        verbatimModuleSyntax: true,
+      },
+      fileName: file,
+    }).outputText;
+    const target = join(out, relative(src, file)).replace(/\.ts$/, '.js');
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, js);
+  }
+  return join(out, 'cli', 'main.js');
+}
+
+// ------------------------------------------------------------------ processes
+
+/**
+ * Flags that keep a Shoal CLI peer on loopback: no DHT, no local service discovery (when this
+ * build of the CLI has them; they are on by default).
+ */
+let offlineFlags: readonly string[] = [];
+
+function detectOfflineFlags(cli: string): void {
+  const help = spawnSync(process.execPath, [cli, 'download', '--help'], { encoding: 'utf8' }).stdout;
+  offlineFlags = ['--no-dht', '--no-lsd'].filter((f) => help.includes(f));
+}
+
+/** CPU seconds (user + system, all threads) a live process has used so far, from /proc. */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Seeder {
+  readonly impl: Impl;
+  readonly port: number;
+  readonly proc: ClientProcess;
+}
+
+async function startSeeder(
+  impl: Impl,
+  cli: string,
+  torrent: string,
+  seedDir: string,
+  nodeArgs: readonly string[] = [],
+): Promise<Seeder> {
+  const port = await freePort();
+  if (impl === 'shoal') {
+    const proc = new ClientProcess('shoal seed', process.execPath, [
+      ...nodeArgs,
+      cli,
+      'seed',
+      torrent,
+      seedDir,
+      '--port',
+      String(port),
+      ...offlineFlags,
+    ]);
+    await proc.waitForLine(
+      (l) => l.startsWith('seeding ') && l.includes(' on port '),
+      SEEDER_READY_MS,
+      'ready',
+    );
+    return { impl, port, proc };
+  }
+  const proc = new ClientProcess('libtorrent seed', SYSTEM_PYTHON, [
+    LT_PEER_SCRIPT,
+    '--torrent',
+    torrent,
+    '--save',
+    seedDir,
+    '--port',
+    String(port),
+    '--seed',
+    '--status-ms',
+    '60000',
+  ]);
+  await proc.waitForLine((l) => l.includes('"t": "ready"'), SEEDER_READY_MS, 'ready');
+  return { impl, port, proc };
+}
+
+async function runOnce(
+  pair: Pair,
+  seeder: Seeder,
+  cli: string,
+  torrent: string,
+  fileName: string,
+  payloadBytes: number,
+  tag: string,
+  nodeArgs: readonly string[] = [],
+): Promise<Run> {
+  const dir = join(DATA, `leech-${tag}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const measureFile = join(DATA, `measure-${tag}.json`);
+  rmSync(measureFile, { force: true });
+  const argv =
+    pair.leecher === 'shoal'
+      ? [
+          process.execPath,
+          ...nodeArgs,
+          cli,
+          'download',
+          torrent,
+          '-o',
+          dir,
+          '--port',
+          String(await freePort()),
+          '--peer',
+          `127.0.0.1:${seeder.port}`,
+          ...offlineFlags,
+        ]
+      : [
+          SYSTEM_PYTHON,
+          LT_PEER_SCRIPT,
+          '--torrent',
+          torrent,
+          '--save',
+          dir,
+          '--port',
+          String(await freePort()),
+          '--connect',
+          String(seeder.port),
+          '--exit-when-done',
+          '--status-ms',
+          '60000',
+        ];
+  const seederCpu0 = cpuSecondsOf(seeder.proc.pid);
+  const leecher = new ClientProcess(`${pair.leecher} leecher`, SYSTEM_PYTHON, [
+    MEASURE,
+    measureFile,
+    ...argv,
+  ]);
+  const startLine =
+    pair.leecher === 'shoal'
+      ? (l: string) => l.startsWith('listening on port')
+      : (l: string) => l.includes('"t": "added"');
+  const doneLine =
+    pair.leecher === 'shoal'
+      ? (l: string) => l.startsWith('complete: ')
+      : (l: string) => l.includes('"t": "finished"');
+  try {
+    await leecher.waitForLine(startLine, 60_000, 'start');
+    const t0 = performance.now();
+    await leecher.waitForLine(doneLine, RUN_TIMEOUT_MS, 'done');
+    const seconds = (performance.now() - t0) / 1000;
+    const seederCpuSeconds = cpuSecondsOf(seeder.proc.pid) - seederCpu0;
+    const exit = await Promise.race([
+      leecher.exited,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 60_000).unref()),
+    ]);
+    if (exit === undefined) throw new Error('leecher did not exit after it was done');
+    const m = JSON.parse(readFileSync(measureFile, 'utf8')) as Measured;
+    if (m.status !== 0) throw new Error(`leecher exited with status ${m.status}`);
+    const size = statSync(join(dir, fileName)).size;
+    if (size !== payloadBytes) throw new Error(`downloaded file has ${size} bytes, expected ${payloadBytes}`);
+    return {
+      ok: true,
+      seconds,
+      mbps: payloadBytes / seconds / 1e6,
+      cpuSeconds: m.cpuSeconds,
+      maxRssMB: (m.maxRssKiB * 1024) / 1e6,
+      rssAnonMB: (m.peakRssAnonKiB * 1024) / 1e6,
+      seederCpuSeconds,
+    };
+  } catch (e) {
+    const tail = leecher.output().split('\n').slice(-15).join('\n');
+    const seederTail = seeder.proc.output().split('\n').slice(-8).join('\n');
+    const error = `${(e as Error).message}\n--- leecher output ---\n${tail}\n--- seeder output ---\n${seederTail}`;
+    return {
+      ok: false,
+      seconds: Number.NaN,
+      mbps: Number.NaN,
+      cpuSeconds: Number.NaN,
+      maxRssMB: Number.NaN,
+      rssAnonMB: Number.NaN,
+      seederCpuSeconds: Number.NaN,
+      error,
+    };
+  } finally {
+    await leecher.stop();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(measureFile, { force: true });
+  }
+}
+
+// ------------------------------------------------------------------ profiles
+
+interface CpuProfileNode {
+  readonly id: number;
+  readonly callFrame: { functionName: string; url: string; lineNumber: number };
+  readonly hitCount?: number;
+}
+
+/** The functions with the most self time in a .cpuprofile (V8 sampling profile). */
+function topSelfTime(path: string, n: number): string[] {
+  const prof = JSON.parse(readFileSync(path, 'utf8')) as {
+    nodes: CpuProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(prof.nodes.map((x) => [x.id, x]));
+  const self = new Map<string, number>();
+  let total = 0;
+  prof.samples.forEach((id, i) => {
+    const dt = prof.timeDeltas[i] ?? 0;
+    total += dt;
+    const node = byId.get(id);
+    if (node === undefined) return;
+    const f = node.callFrame;
+    const where =
+      f.url === '' ? '' : ` ${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}`;
+    const key = `${f.functionName || '(anonymous)'}${where}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(
+      ([k, us]) =>
+        `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1e6).toFixed(2).padStart(6)} s  ${k}`,
+    );
+}
+
+// ------------------------------------------------------------------ report
+
+function median(xs: readonly number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function max(xs: readonly number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x));
+  return s.length === 0 ? Number.NaN : Math.max(...s);
+}
+
+const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+
+function machine(): string {
+  const model =
+    readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'))
+      ?.split(':')[1]
+      ?.trim() ?? cpus()[0]?.model;
+  const lt = spawnSync(SYSTEM_PYTHON, ['-c', 'import libtorrent as lt; print(lt.__version__)'], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  return `${model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / GiB).toFixed(0)} GiB RAM; Node ${process.version}; libtorrent ${lt || '?'}; load average at start ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`;
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const header = `${new Date().toISOString().slice(0, 10)} — ${machine()}`;
+  const { file, seedDir, name } = ensurePayload(o);
+  const torrent = await ensureTorrent(o, file);
+  const payloadBytes = statSync(file).size;
+  const cli = buildShoal(o.src);
+  detectOfflineFlags(cli);
+  mkdirSync(DATA, { recursive: true });
+
+  const impls = new Set<Impl>(o.pairs.map((p) => p.seeder));
+  const seeders = new Map<Impl, Seeder>();
+  const runs = new Map<string, Run[]>(o.pairs.map((p) => [p.id, []]));
+  try {
+    for (const impl of impls) {
+      console.log(
+        `starting the ${impl === 'shoal' ? 'Shoal' : 'libtorrent'} seeder (checks ${o.sizeLabel})…`,
+      );
+      seeders.set(impl, await startSeeder(impl, cli, torrent, seedDir));
+    }
+    for (let round = 1; round <= o.runs; round++) {
+      for (const pair of o.pairs) {
+        const r = await runOnce(pair, seeders.get(pair.seeder)!, cli, torrent, name, payloadBytes, pair.id);
+        runs.get(pair.id)!.push(r);
+        console.log(
+          r.ok
+            ? `run ${round} ${pair.label}: ${fmt(r.mbps)} MB/s in ${fmt(r.seconds, 2)} s, leecher CPU ${fmt(r.cpuSeconds, 2)} s, peak RSS ${fmt(r.maxRssMB)} MB (anon ${fmt(r.rssAnonMB)} MB), seeder CPU ${fmt(r.seederCpuSeconds, 2)} s`
+            : `run ${round} ${pair.label}: FAILED ${r.error}`,
+        );
+      }
+    }
+  } finally {
+    await Promise.all([...seeders.values()].map((s) => s.proc.stop()));
+  }
+
+  const lines = [
+    `Transfer of one ${o.sizeLabel} file (v1, ${PIECE_BYTES / MiB} MiB pieces) over 127.0.0.1, ${o.runs} run(s) per pair — ${header}`,
+    '',
+    '| seeder → leecher | median MB/s | runs MB/s | leecher CPU s (median) | leecher peak RSS MB (max) | leecher peak RssAnon MB (max) | seeder CPU s (median) |',
+    '|---|---:|---|---:|---:|---:|---:|',
+  ];
+  for (const pair of o.pairs) {
+    const rs = runs.get(pair.id)!;
+    lines.push(
+      `| ${pair.label} | ${fmt(median(rs.map((r) => r.mbps)))} | ${rs.map((r) => fmt(r.mbps)).join(', ')} | ${fmt(median(rs.map((r) => r.cpuSeconds)), 2)} | ${fmt(max(rs.map((r) => r.maxRssMB)))} | ${fmt(max(rs.map((r) => r.rssAnonMB)))} | ${fmt(median(rs.map((r) => r.seederCpuSeconds)), 2)} |`,
+    );
+  }
+  const mb = (id: string) => median(runs.get(id)?.map((r) => r.mbps) ?? []);
+  const verdicts: string[] = [];
+  if (runs.has('shoal-shoal') && runs.has('lt-lt')) {
+    const met = mb('shoal-shoal') >= mb('lt-lt');
+    verdicts.push(
+      `Target Shoal → Shoal ≥ libtorrent → libtorrent: ${met ? 'met' : 'NOT met'} (${fmt(mb('shoal-shoal'))} vs ${fmt(mb('lt-lt'))} MB/s).`,
+    );
+  }
+  const shoalRss = max(
+    o.pairs.filter((p) => p.leecher === 'shoal').flatMap((p) => runs.get(p.id)!.map((r) => r.maxRssMB)),
+  );
+  if (Number.isFinite(shoalRss)) {
+    verdicts.push(
+      `Target Shoal leecher peak RSS < 150 MB: ${shoalRss < 150 ? 'met' : 'NOT met'} (${fmt(shoalRss)} MB).`,
+    );
+  }
+  console.log(`\n${[...lines, '', ...verdicts].join('\n')}\n`);
+
+  if (o.profile) await profile(cli, torrent, seedDir, name, payloadBytes);
+}
+
+/** One Shoal → Shoal run with both sides under `node --cpu-prof`; prints the top self times. */
+async function profile(
+  cli: string,
+  torrent: string,
+  seedDir: string,
+  fileName: string,
+  payloadBytes: number,
+): Promise<void> {
+  mkdirSync(PROFILES, { recursive: true });
+  const seedProf = join(PROFILES, 'transfer-seeder');
+  const leechProf = join(PROFILES, 'transfer-leecher');
+  for (const d of [seedProf, leechProf]) rmSync(d, { recursive: true, force: true });
+  console.log('profiling one Shoal → Shoal run (node --cpu-prof)…');
+  const seeder = await startSeeder('shoal', cli, torrent, seedDir, [
+    '--cpu-prof',
+    `--cpu-prof-dir=${seedProf}`,
+  ]);
+  let run: Run;
+  try {
+    run = await runOnce(ALL_PAIRS[0]!, seeder, cli, torrent, fileName, payloadBytes, 'profile', [
+      '--cpu-prof',
+      `--cpu-prof-dir=${leechProf}`,
+    ]);
+  } finally {
+    await seeder.proc.stop(); // SIGTERM: the CLI exits cleanly and node writes the profile
+  }
+  console.log(run.ok ? `profiled run: ${fmt(run.mbps)} MB/s` : `profiled run FAILED: ${run.error}`);
+  for (const [label, dir] of [
+    ['leecher', leechProf],
+    ['seeder', seedProf],
+  ] as const) {
+    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+    for (const f of files) {
+      console.log(`\n${label} ${relative(ROOT, join(dir, f))} — top self time:`);
+      for (const line of topSelfTime(join(dir, f), 25)) console.log(`  ${line}`);
+    }
+  }
+}
+
+await main();

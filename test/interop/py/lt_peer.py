@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""One python3-libtorrent peer on 127.0.0.1, driven by Shoal's interop tests and bench/transfer.ts.
+
+Usage:
+  lt_peer.py --torrent T --save DIR --port N [--seed] [--connect PORT ...] [--exit-when-done]
+             [--status-ms MS]
+
+- The session listens on 127.0.0.1:PORT only, with DHT, LSD, UPnP, NAT-PMP and uTP off and
+  several connections per IP allowed (every peer of a loopback test is 127.0.0.1).
+- `--seed`: the data under DIR is checked first (a real hash check, not seed_mode); the peer
+  prints {"t":"ready"} once it is seeding, or {"t":"error"} and exits 3 when the data is not
+  complete.
+- A leecher dials every `--connect` port on 127.0.0.1 (libtorrent's `connect_peer`), again every
+  2 s while it has no peer, and prints {"t":"finished"} when every piece passed its hash check;
+  with `--exit-when-done` it then exits 0.
+- stdin takes commands, one a line: `connect PORT`, `quit`. End of stdin means quit, so the peer
+  never outlives the process that drives it.
+
+Every stdout line is one JSON object with a "t" (type) and "ts" (time.monotonic()). Alerts are
+popped from this, the session's, thread: python3-libtorrent 2.0.8 crashed now and then when
+wait_for_alert() ran on another thread. Waiting is done in select() on stdin, never in sleep().
+"""
+import argparse
+import json
+import os
+import select
+import sys
+import time
+
+import libtorrent as lt
+
+
+def out(kind, **kw):
+    sys.stdout.write(json.dumps(dict(t=kind, ts=time.monotonic(), **kw)) + "\n")
+    sys.stdout.flush()
+
+
+def proc_status():
+    """RssAnon / RssFile / VmHWM of this process in KiB (libtorrent 2.x maps files into memory)."""
+    res = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                if key in ("RssAnon", "RssFile", "VmHWM", "VmRSS"):
+                    res[key] = int(val.split()[0])
+    except OSError:
+        pass
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--torrent", required=True)
+    ap.add_argument("--save", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--seed", action="store_true")
+    ap.add_argument("--connect", type=int, action="append", default=[])
+    ap.add_argument("--exit-when-done", action="store_true")
+    ap.add_argument("--status-ms", type=int, default=1000)
+    args = ap.parse_args()
+
+    cat = lt.alert.category_t
+    ses = lt.session({
+        "listen_interfaces": "127.0.0.1:%d" % args.port,
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_incoming_utp": False,
+        "enable_outgoing_utp": False,
+        "allow_multiple_connections_per_ip": True,
+        "alert_mask": cat.status_notification | cat.error_notification | cat.connect_notification
+        | cat.storage_notification,
+    })
+    params = lt.add_torrent_params()
+    params.ti = lt.torrent_info(args.torrent)
+    params.save_path = args.save
+    h = ses.add_torrent(params)
+    out("added", port=args.port, pieces=params.ti.num_pieces(), bytes=params.ti.total_size())
+
+    connect_ports = list(args.connect)
+
+    def dial():
+        for p in connect_ports:
+            h.connect_peer(("127.0.0.1", p))
+
+    if not args.seed:
+        dial()
+    last_status = 0.0
+    last_dial = time.monotonic()
+    finished = False
+    ready = False
+    code = 0
+    while True:
+        quit_now = False
+        for a in ses.pop_alerts():
+            if isinstance(a, lt.listen_succeeded_alert):
+                out("listening", port=a.port)
+            elif isinstance(a, lt.listen_failed_alert):
+                out("error", msg=a.message())
+                code = 2
+                quit_now = True
+            elif isinstance(a, lt.torrent_checked_alert):
+                s = h.status()
+                out("checked", progress=s.progress)
+                if args.seed and s.progress < 1.0:
+                    out("error", msg="seed data incomplete: progress %.4f" % s.progress)
+                    code = 3
+                    quit_now = True
+            elif isinstance(a, lt.peer_connect_alert):
+                out("peer_connect", endpoint="%s:%d" % a.endpoint)
+            elif isinstance(a, lt.peer_disconnected_alert):
+                out("peer_disconnected", endpoint="%s:%d" % a.endpoint, msg=a.message())
+            elif isinstance(a, lt.peer_error_alert):
+                out("peer_error", msg=a.message())
+            elif isinstance(a, lt.hash_failed_alert):
+                out("hash_failed", piece=a.piece_index)
+            elif isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
+                out("error", msg=a.message())
+                code = 4
+                quit_now = True
+            elif isinstance(a, lt.torrent_finished_alert) and not args.seed and not finished:
+                finished = True
+                s = h.status()
+                out("finished", downloaded=s.total_payload_download, uploaded=s.total_payload_upload,
+                    mem=proc_status())
+                if args.exit_when_done:
+                    quit_now = True
+        now = time.monotonic()
+        s = h.status()
+        if args.seed and not ready and s.is_seeding:
+            ready = True
+            out("ready")
+        if now - last_status >= args.status_ms / 1000.0:
+            last_status = now
+            out("status", state=str(s.state), progress=s.progress, down=s.download_payload_rate,
+                up=s.upload_payload_rate, peers=s.num_peers, downloaded=s.total_payload_download,
+                uploaded=s.total_payload_upload)
+        if not args.seed and not finished and s.num_peers == 0 and now - last_dial >= 2.0:
+            last_dial = now
+            dial()
+        if quit_now:
+            break
+        readable, _, _ = select.select([sys.stdin], [], [], 0.05)
+        if readable:
+            line = sys.stdin.readline()
+            if line == "":
+                break
+            cmd = line.split()
+            if cmd[:1] == ["quit"]:
+                break
+            if len(cmd) == 2 and cmd[0] == "connect":
+                port = int(cmd[1])
+                connect_ports.append(port)
+                h.connect_peer(("127.0.0.1", port))
+    out("exit", code=code)
+    del h
+    del ses
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()
