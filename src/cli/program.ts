@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerCreateCommand } from './commands/create.js';
+import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDhtCommands } from './commands/dht.js';
 import { registerDownloadCommands } from './commands/download.js';
 import { registerInfoCommand } from './commands/info.js';
+import { registerRemoteCommands } from './commands/remote.js';
 import { registerTrackerCommand } from './commands/tracker.js';
 import { describeError } from './output.js';
 
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerDownloadCommands(program);
   registerTrackerCommand(program);
   registerDhtCommands(program);
+  registerDaemonCommand(program);
+  registerRemoteCommands(program);
   return program;
 }
 

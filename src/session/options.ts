@@ -36,7 +36,7 @@ export interface SessionOptions {
   readonly maxConnections?: number;
   /** @default MAX_HALF_OPEN_PER_TORRENT */
   readonly maxHalfOpenPerTorrent?: number;
-  /** Hashing threads. @default the machine's cores */
+  /** Hashing threads. @default the machine's cores minus one (at least 1) */
   readonly hashThreads?: number;
   /** Time a peer has to complete the handshake, ms. @default HANDSHAKE_TIMEOUT_MS */
   readonly handshakeTimeoutMs?: number;
@@ -133,7 +133,8 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
       MAX_HALF_OPEN_PER_TORRENT,
       1,
     ),
-    hashThreads: count(o.hashThreads, 'hashThreads', availableParallelism(), 1),
+    // One core stays with the event loop (sockets, disk), the others verify pieces.
+    hashThreads: count(o.hashThreads, 'hashThreads', Math.max(1, availableParallelism() - 1), 1),
     handshakeTimeoutMs: count(o.handshakeTimeoutMs, 'handshakeTimeoutMs', HANDSHAKE_TIMEOUT_MS, 1),
     dht: o.dht === true ? {} : o.dht === false || o.dht === undefined ? undefined : o.dht,
     lsd: o.lsd === true ? {} : o.lsd === false || o.lsd === undefined ? undefined : o.lsd,

@@ -94,7 +94,7 @@ const RECONNECT_BASE_MS = 5_000;
 /** Failed attempts after which an address is forgotten. */
 const MAX_CONNECT_FAILURES = 5;
 /** Bytes of whole pieces kept in memory to serve uploads. */
-export const READ_CACHE_BYTES = 32 * 1024 * 1024;
+export const READ_CACHE_BYTES = 16 * 1024 * 1024;
 
 export type TorrentState = 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error';
 

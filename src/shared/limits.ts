@@ -254,7 +254,7 @@ export const MAX_HALF_OPEN_PER_TORRENT = 16;
 /** Known (not necessarily connected) peer addresses kept per torrent. */
 export const MAX_KNOWN_PEERS_PER_TORRENT = 4000;
 /** Unverified block bytes being written to disk per torrent before peers are paused. */
-export const MAX_PENDING_WRITE_BYTES = 32 * 1024 * 1024;
+export const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024;
 
 // --- daemon: HTTP API ---
 /**

@@ -1,0 +1,121 @@
+/**
+ * `shoal daemon`: runs a Shoal node — torrents, HTTP JSON API and web UI — until SIGINT/SIGTERM,
+ * which save everything and close the session cleanly (a second signal exits at once). The state
+ * (torrents, settings, resume records, API token) lives in `--state DIR` and is restored on the
+ * next start. A thin user of `startDaemon` (src/daemon).
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_API_HOST, DEFAULT_API_PORT, defaultStateDir, startDaemon } from '../../daemon/index.js';
+
+/** Parsed options of `shoal daemon`. */
+export interface DaemonCommandOptions {
+  readonly state: string;
+  readonly host: string;
+  readonly port: number;
+  readonly peerPort?: number;
+  readonly peerHost: string;
+  readonly downloadDir?: string;
+  readonly allowDir: string[];
+  readonly allowHost: string[];
+  readonly webRoot?: string;
+  readonly web: boolean;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return n;
+}
+
+function parseLevel(v: string): string {
+  if (!LEVELS.includes(v)) throw new InvalidArgumentError(`expected one of ${LEVELS.join(', ')}`);
+  return v;
+}
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** Adds `shoal daemon` to the program. */
+export function registerDaemonCommand(program: Command): void {
+  program
+    .command('daemon')
+    .description(
+      'run a Shoal node with an HTTP API and web UI; torrents and settings persist in the state folder',
+    )
+    .option('--state <dir>', 'state folder (torrents, settings, resume data, API token)', defaultStateDir())
+    .option(
+      '--host <address>',
+      'address of the API and web UI; beyond loopback a token is required',
+      DEFAULT_API_HOST,
+    )
+    .option('--port <port>', 'port of the API and web UI (0: any free port)', parsePort, DEFAULT_API_PORT)
+    .option(
+      '--peer-port <port>',
+      'TCP port for peers (default: the one used last time, else any free port)',
+      parsePort,
+    )
+    .option('--peer-host <address>', 'address to accept peers on', '0.0.0.0')
+    .option(
+      '--download-dir <dir>',
+      'default download folder (default: the one used last time, else ~/Downloads/shoal)',
+    )
+    .option('--allow-dir <dir>', 'another folder API requests may download into (repeatable)', collect, [])
+    .option(
+      '--allow-host <name>',
+      'a host name the API answers to besides IP addresses and localhost (repeatable)',
+      collect,
+      [],
+    )
+    .option('--web-root <dir>', 'folder of the built web dashboard (default: web/dist of this package)')
+    .option('--no-web', 'serve no web dashboard')
+    .option(
+      '--log-level <level>',
+      `log level (${LEVELS.join(', ')}); logs are JSON lines on stderr`,
+      parseLevel,
+      'info',
+    )
+    .action(async (o: DaemonCommandOptions, cmd: Command) => {
+      let daemon: Awaited<ReturnType<typeof startDaemon>>;
+      try {
+        daemon = await startDaemon({
+          stateDir: o.state,
+          host: o.host,
+          port: o.port,
+          ...(o.peerPort !== undefined ? { peerPort: o.peerPort } : {}),
+          peerHost: o.peerHost,
+          ...(o.downloadDir !== undefined ? { downloadDir: o.downloadDir } : {}),
+          allowedDirs: o.allowDir,
+          allowedHosts: o.allowHost,
+          ...(!o.web ? { webRoot: false } : o.webRoot !== undefined ? { webRoot: o.webRoot } : {}),
+          logLevel: o.logLevel,
+        });
+      } catch (e) {
+        cmd.error(`error: cannot start the daemon: ${e instanceof Error ? e.message : String(e)}`, {
+          exitCode: 1,
+        });
+      }
+      const settings = daemon.manager.settings();
+      console.log(
+        `shoal daemon: listening on ${daemon.url} (web UI and API; OpenAPI at ${daemon.url}/api/v1/openapi.json)`,
+      );
+      console.log(
+        `shoal daemon: state ${daemon.stateDir}, downloads ${settings.downloadDir}, peers on port ${settings.peerPort}`,
+      );
+      if (daemon.tokenRequired)
+        console.log(`shoal daemon: API token required; it is in ${daemon.stateDir}/token`);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      const force = (): void => process.exit(130);
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      console.log(`shoal daemon: ${signal}, saving state and stopping`);
+      await daemon.close();
+      process.off('SIGINT', force);
+      process.off('SIGTERM', force);
+      console.log('shoal daemon: stopped');
+    });
+}

@@ -1,0 +1,179 @@
+/**
+ * Remote commands to a running `shoal daemon` (like transmission-remote): `shoal add`, `list`,
+ * `pause`, `resume`, `verify`, `remove`. Each takes `--url` (default `$SHOAL_URL`, else
+ * http://127.0.0.1:9080), `--token` (default `$SHOAL_TOKEN`, else the `token` file of the state
+ * folder when readable) and `--json` (machine-readable output). Torrents are named by id, a
+ * unique id prefix of 4+ hex digits, or their exact name.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { DaemonClient, defaultStateDir, type TorrentSummary } from '../../daemon/index.js';
+import { parsePeerAddress } from '../../metainfo/index.js';
+import { formatBytes, formatDuration, UsageError } from '../output.js';
+
+/** Options every remote command takes. */
+export interface RemoteOptions {
+  readonly url?: string;
+  readonly token?: string;
+  readonly state?: string;
+  readonly json?: boolean;
+}
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+function withRemoteOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'daemon URL (default: $SHOAL_URL, else http://127.0.0.1:9080)')
+    .option('--token <token>', "API token (default: $SHOAL_TOKEN, else the state folder's token file)")
+    .option('--state <dir>', 'state folder to read the token from', undefined)
+    .option('--json', 'print JSON');
+}
+
+function readToken(state: string): string | undefined {
+  try {
+    const t = readFileSync(join(state, 'token'), 'utf8').trim();
+    return t === '' ? undefined : t;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The client for a command's options. */
+export function clientFor(o: RemoteOptions): DaemonClient {
+  const env = (name: string): string | undefined => (process.env[name] ? process.env[name] : undefined);
+  const url = o.url ?? env('SHOAL_URL') ?? 'http://127.0.0.1:9080';
+  if (!/^https?:\/\//i.test(url)) throw new UsageError(`--url must be an http(s) URL, got "${url}"`);
+  const token = o.token ?? env('SHOAL_TOKEN') ?? readToken(o.state ?? defaultStateDir());
+  return new DaemonClient({ url, ...(token !== undefined ? { token } : {}) });
+}
+
+function pct(p: number): string {
+  return `${(Math.floor(p * 1000) / 10).toFixed(1)}%`;
+}
+
+function rate(n: number): string {
+  return n === 0 ? '-' : `${formatBytes(n)}/s`;
+}
+
+/** The `shoal list` table. */
+export function formatTable(list: readonly TorrentSummary[]): string {
+  const rows = list.map((t) => [
+    t.id.slice(0, 8),
+    t.state,
+    pct(t.progress),
+    t.hasMetadata ? formatBytes(t.size) : '?',
+    rate(t.downloadRate),
+    rate(t.uploadRate),
+    String(t.peerCount),
+    t.ratio.toFixed(2),
+    t.eta === null ? '-' : t.eta === 0 ? 'done' : formatDuration(t.eta),
+    t.name,
+  ]);
+  const head = ['ID', 'STATE', 'DONE', 'SIZE', 'DOWN', 'UP', 'PEERS', 'RATIO', 'ETA', 'NAME'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const right = new Set([2, 3, 4, 5, 6, 7, 8]);
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+function print(o: RemoteOptions, json: unknown, text: string): void {
+  console.log(o.json === true ? JSON.stringify(json, null, 2) : text);
+}
+
+/** Adds `shoal add|list|pause|resume|verify|remove` to the program. */
+export function registerRemoteCommands(program: Command): void {
+  withRemoteOptions(
+    program
+      .command('add')
+      .description(
+        'add torrents to a running daemon: .torrent files, magnet links or http(s) URLs of .torrent files',
+      )
+      .argument('<sources...>', 'file path, magnet:? link or http(s) URL')
+      .option('--download-dir <dir>', 'folder to download into (inside the allowed folders)')
+      .option('--paused', 'add without starting')
+      .option('--peer <host:port>', 'a peer to try at once (repeatable)', collect, []),
+  ).action(
+    async (
+      sources: string[],
+      o: RemoteOptions & { downloadDir?: string; paused?: boolean; peer: string[] },
+    ) => {
+      const client = clientFor(o);
+      const peers = o.peer.map((p) => parsePeerAddress(p, '--peer'));
+      const opts = {
+        ...(o.downloadDir !== undefined ? { downloadDir: o.downloadDir } : {}),
+        ...(o.paused === true ? { paused: true } : {}),
+        ...(peers.length > 0 ? { peers } : {}),
+      };
+      const results = [];
+      for (const src of sources) {
+        const r = /^magnet:\?/i.test(src)
+          ? await client.addMagnet(src, opts)
+          : /^https?:\/\//i.test(src)
+            ? await client.addUrl(src, opts)
+            : await client.addFile(new Uint8Array(await readFile(src)), opts);
+        results.push(r);
+        if (o.json !== true)
+          console.log(
+            `${r.created ? 'added' : 'already there'}: ${r.torrent.id.slice(0, 8)}  ${r.torrent.name}`,
+          );
+      }
+      if (o.json === true) console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
+    },
+  );
+
+  withRemoteOptions(
+    program.command('list').alias('ls').description("list a running daemon's torrents"),
+  ).action(async (o: RemoteOptions) => {
+    const list = await clientFor(o).list();
+    print(o, list, list.length === 0 ? 'no torrents' : formatTable(list));
+  });
+
+  for (const [name, verb, description] of [
+    ['pause', 'paused', 'pause torrents (data kept)'],
+    ['resume', 'resumed', 'resume paused torrents'],
+    ['verify', 'verifying', 'verify the data of torrents on disk'],
+  ] as const) {
+    withRemoteOptions(
+      program
+        .command(name)
+        .description(description)
+        .argument('<torrents...>', 'id, unique id prefix (4+ hex digits) or name'),
+    ).action(async (refs: string[], o: RemoteOptions) => {
+      const client = clientFor(o);
+      const out: TorrentSummary[] = [];
+      for (const ref of refs) {
+        const t = await client[name](await client.resolveId(ref));
+        out.push(t);
+        if (o.json !== true) console.log(`${verb}: ${t.id.slice(0, 8)}  ${t.name}  (${t.state})`);
+      }
+      if (o.json === true) console.log(JSON.stringify(out.length === 1 ? out[0] : out, null, 2));
+    });
+  }
+
+  withRemoteOptions(
+    program
+      .command('remove')
+      .alias('rm')
+      .description('remove torrents from a running daemon')
+      .argument('<torrents...>', 'id, unique id prefix (4+ hex digits) or name')
+      .option('--delete-data', "also delete the torrents' files (only inside their download folders)"),
+  ).action(async (refs: string[], o: RemoteOptions & { deleteData?: boolean }) => {
+    const client = clientFor(o);
+    const out = [];
+    for (const ref of refs) {
+      const r = await client.remove(await client.resolveId(ref), o.deleteData === true);
+      out.push(r);
+      if (o.json !== true) {
+        const extra = o.deleteData === true ? `, ${r.deletedFiles} files deleted` : '';
+        console.log(`removed: ${r.id.slice(0, 8)}${extra}`);
+        for (const s of r.skippedFiles) console.log(`  kept ${s.path}: ${s.reason}`);
+      }
+    }
+    if (o.json === true) console.log(JSON.stringify(out.length === 1 ? out[0] : out, null, 2));
+  });
+}

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type PersistedState, parseState, StateStore } from '../../../src/daemon/state-store.js';
+import { isShoalError } from '../../../src/shared/errors.js';
+import { MAX_DAEMON_STATE_BYTES } from '../../../src/shared/limits.js';
+
+const rec = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  name: 'n',
+  hasMetadata: true,
+  downloadDir: '/dl',
+  paused: false,
+  addedAt: 5,
+  ...extra,
+});
+
+test('parseState keeps good records and counts the rest', () => {
+  const a = 'a'.repeat(40);
+  const { state, rejected } = parseState(
+    JSON.stringify({
+      version: 1,
+      settings: { downloadRateLimit: 10, uploadRateLimit: -3, peerPort: 70000, downloadDir: 'relative' },
+      torrents: [
+        rec(a, { filePriorities: [0, 1, 2], completedAt: 9 }),
+        rec(a),
+        rec('../../etc/passwd'),
+        rec('b'.repeat(40), { downloadDir: 'relative' }),
+        rec('c'.repeat(40), { filePriorities: [3] }),
+        rec('d'.repeat(40), { hasMetadata: false }),
+        rec('e'.repeat(64), { hasMetadata: false, magnet: 'magnet:?xt=urn:btmh:1220' }),
+        null,
+        'x',
+      ],
+    }),
+    'state.json',
+  );
+  assert.equal(rejected, 7);
+  assert.deepEqual(
+    state.torrents.map((t) => t.id),
+    [a, 'e'.repeat(64)],
+  );
+  assert.deepEqual(state.torrents[0]!.filePriorities, [0, 1, 2]);
+  assert.deepEqual(state.settings, { downloadRateLimit: 10, uploadRateLimit: 0 });
+});
+
+test('parseState refuses a file it cannot read as state', () => {
+  for (const text of ['{', '[]', '5', JSON.stringify({ version: 2, torrents: [] })]) {
+    assert.throws(
+      () => parseState(text, 'state.json'),
+      (e) => isShoalError(e, 'SHOAL_ERR_DAEMON_STATE'),
+      text,
+    );
+  }
+});
+
+test('StateStore: atomic coalesced saves, load, token with mode 0600, size cap', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'shoal-state-'));
+  try {
+    const store = new StateStore(join(dir, 'st'));
+    await store.init();
+    assert.equal((await stat(store.dir)).mode & 0o777, 0o700);
+    assert.deepEqual((await store.load()).state.torrents, [], 'no file: empty state');
+    let n = 0;
+    const snap = (): PersistedState => ({
+      version: 1,
+      settings: { downloadRateLimit: ++n, uploadRateLimit: 0 },
+      torrents: [rec('f'.repeat(40))],
+    });
+    // Ten saves at once: at most two writes (the one running and one more), the last with the latest state.
+    await Promise.all(Array.from({ length: 10 }, () => store.save(snap)));
+    assert.ok(n <= 2, `${n} writes`);
+    const loaded = (await store.load()).state;
+    assert.equal(loaded.settings.downloadRateLimit, n);
+    assert.equal(loaded.torrents.length, 1);
+    const token = await store.ensureToken();
+    assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal((await stat(store.tokenPath)).mode & 0o777, 0o600);
+    assert.equal(await store.ensureToken(), token, 'read back, not replaced');
+    await writeFile(store.tokenPath, 'short');
+    await assert.rejects(store.ensureToken(), (e) => isShoalError(e, 'SHOAL_ERR_DAEMON_STATE'));
+    assert.throws(
+      () => store.torrentPath('../x'),
+      (e) => isShoalError(e, 'SHOAL_ERR_DAEMON_STATE'),
+    );
+    await writeFile(store.statePath, Buffer.alloc(MAX_DAEMON_STATE_BYTES + 1, 0x20));
+    await assert.rejects(store.load(), /larger than/);
+    assert.ok((await readFile(store.statePath)).length > MAX_DAEMON_STATE_BYTES);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
