@@ -50,6 +50,7 @@ import {
   PEER_IDLE_TIMEOUT_MS,
 } from '../shared/limits.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
+import { PIECE_DIGEST_TAIL_BYTES } from '../storage/hash-pool.js';
 import { PieceAssembler } from '../storage/piece-assembler.js';
 import { PieceReadCache } from '../storage/read-cache.js';
 import { decodeResume, ResumeWriter, readResumeFile } from '../storage/resume.js';
@@ -243,7 +244,11 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.wireInfoHashes = [v1, metainfo.infoHashV2?.subarray(0, 20)].filter(
       (h): h is Uint8Array => h !== undefined,
     );
-    this.#assembler = new PieceAssembler(metainfo.pieceLength, MAX_PENDING_WRITE_BYTES);
+    this.#assembler = new PieceAssembler(
+      metainfo.pieceLength,
+      MAX_PENDING_WRITE_BYTES,
+      PIECE_DIGEST_TAIL_BYTES,
+    );
     this.#layers = new PieceLayers(metainfo);
     this.#userPriorities = options.filePriorities;
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
@@ -286,11 +291,12 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   stats(): TorrentStats & { readonly totalUploaded: number; readonly totalDownloaded: number } {
     const s = this.#engine.stats(this.#ctx.now());
-    return {
-      ...s,
+    // The engine's object is fresh per call: extend it in place (a spread costs µs per call, and
+    // the daemon lists thousands of torrents).
+    return Object.assign(s, {
       totalUploaded: this.#uploadedBase + s.uploadedBytes,
       totalDownloaded: this.#downloadedBase + s.downloadedBytes,
-    };
+    });
   }
 
   /** Verified pieces. */
@@ -358,7 +364,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       if (h) haveIdx.push(i);
     });
     this.#run(this.#engine.setHave(haveIdx, now));
-    if (this.#userPriorities !== undefined || this.#layersBlocking()) this.#applyPriorities();
+    if (this.#userPriorities !== undefined || this.#layers.missingFiles().length > 0) this.#applyPriorities();
     await this.storage.createEmptyFiles();
     this.#state = this.isFinished ? 'seeding' : 'downloading';
     if (this.isFinished) this.emit('done', { infoHash: this.id });
@@ -392,7 +398,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const wasFinished = this.isFinished;
     const p = [...(this.#userPriorities ?? this.metainfo.files.map(() => 1))];
     if (this.metainfo.version === 'v2') for (const i of this.#layers.missingFiles()) p[i] = 0;
-    this.#engine.setKeepSeeds(this.#layersBlocking());
+    // Seeds are kept while layers are missing (v2 or hybrid): they are who can send them.
+    this.#engine.setKeepSeeds(this.#layers.missingFiles().length > 0);
     this.#run(this.#engine.setFilePriorities(this.#filePriorities(p), this.#ctx.now()));
     if (wasFinished && !this.isFinished && this.#state === 'seeding') this.#state = 'downloading';
   }
@@ -421,12 +428,15 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         peer.conn.send(
           hashes === undefined ? { type: 'hash-reject', ...fields } : { type: 'hashes', ...fields, hashes },
         );
-      if (msg.baseLayer === 0) void this.#answerLeaves(fields).then(reply, () => reply(undefined));
+      // With 16 KiB pieces the leaf layer is the piece layer: answered from the layers we hold.
+      const pieceLayer = log2(this.metainfo.pieceLength / BLOCK_BYTES);
+      if (msg.baseLayer === 0 && pieceLayer > 0)
+        void this.#answerLeaves(fields).then(reply, () => reply(undefined));
       else reply(this.#layers.answer(msg));
       return;
     }
     if (msg.type !== 'hashes' && msg.type !== 'hash-reject') return;
-    if (msg.baseLayer === 0) {
+    if (msg.baseLayer === 0 && this.#blames.has(`${toHex(msg.piecesRoot)}:${msg.index}`)) {
       this.#onLeafHashes(peer, msg);
       return;
     }
@@ -451,7 +461,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const layer = this.#layers.layers().get(hex);
     if (layer !== undefined) this.storage.setPieceLayer(hex, layer);
     void this.#resume?.schedule();
-    if (this.#layers.missingFiles().length === 0 || this.metainfo.version === 'v2') this.#applyPriorities();
+    this.#applyPriorities();
   }
 
   /**
@@ -696,10 +706,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     while (this.#verifying.size > 0 || this.#pendingWriteBytes > 0) {
       await new Promise((r) => setImmediate(r));
     }
-    if (this.#resume !== undefined) {
-      await this.#resume.schedule();
-      await this.#resume.flush();
-    }
+    if (this.#resume !== undefined) await this.#resume.saveDurably();
     if (this.#announcer !== undefined) {
       await this.#announcer.stop().catch(() => {});
       await this.#announcer.close();
@@ -1041,20 +1048,23 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
     const held = this.#assembler.take(index);
     if (held === undefined) return;
-    void this.#verifyInMemory(index, held.data.subarray(0, this.storage.map.pieceSize(index)), held.slot);
+    void this.#verifyInMemory(index, held.data, held.slot);
   }
 
-  async #verifyInMemory(index: number, data: Uint8Array, slot: number): Promise<void> {
+  async #verifyInMemory(index: number, slab: Uint8Array, slot: number): Promise<void> {
     this.#verifying.add(index);
+    let buffer: Uint8Array | undefined;
     try {
-      const ok = await this.storage.verifyData(index, data);
-      if (ok && !this.#closed) await this.storage.writePiece(index, data);
-      if (!ok && !this.#closed && this.#startBlame(index, data)) return;
-      this.#afterVerify(index, ok);
+      const r = await this.storage.verifyBuffer(index, slab);
+      buffer = r.buffer;
+      const data = buffer.subarray(0, this.storage.map.pieceSize(index));
+      if (r.ok && !this.#closed) await this.storage.writePiece(index, data);
+      if (!r.ok && !this.#closed && this.#startBlame(index, data)) return;
+      this.#afterVerify(index, r.ok);
     } catch (e) {
       this.#fail(e);
     } finally {
-      this.#assembler.release(slot);
+      this.#assembler.release(slot, buffer);
       this.#verifying.delete(index);
     }
   }

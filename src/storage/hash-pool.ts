@@ -28,7 +28,9 @@ export type {
   PieceRun,
   ZeroSegment,
 } from './hash-worker.js';
-export { READ_CHUNK_BYTES } from './hash-worker.js';
+export { PIECE_DIGEST_TAIL_BYTES, READ_CHUNK_BYTES } from './hash-worker.js';
+
+import { PIECE_DIGEST_TAIL_BYTES } from './hash-worker.js';
 
 const WORKER_FILE = fileURLToPath(
   new URL(`./hash-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
@@ -182,6 +184,38 @@ export class HashPool {
     if (result instanceof Uint8Array) throw new Error('hash worker answered a pieces task with a digest');
     if (!result.ok) throw failureError(result);
     return { sha1: result.sha1, merkle: result.merkle };
+  }
+
+  /**
+   * Hashes a received piece without copying it: `buffer` (its first `length` bytes are the
+   * piece, and its last PIECE_DIGEST_TAIL_BYTES are room for the digests) is moved to a worker
+   * and back. The caller must use the returned buffer from then on (the one passed in is
+   * detached). Returns the SHA-1 and/or the BEP 52 merkle root asked for.
+   */
+  async hashPieceBuffer(
+    buffer: Uint8Array,
+    length: number,
+    opts: { readonly sha1: boolean; readonly merkleBytes: number; readonly merkleLeaves: number },
+  ): Promise<{ buffer: Uint8Array; sha1?: Uint8Array; merkle?: Uint8Array }> {
+    if (length + PIECE_DIGEST_TAIL_BYTES > buffer.length || buffer.byteOffset !== 0) {
+      throw new RangeError('piece buffer too small for the piece and its digests');
+    }
+    const pool = this.#pool;
+    if (pool === undefined)
+      throw new StorageError(ErrorCode.StorageIo, 'the hash pool is destroyed', '', 'hash');
+    const task: HashTask = { type: 'piece', data: buffer, length, ...opts };
+    let back: Uint8Array;
+    try {
+      back = (await pool.run(task, { transferList: [buffer.buffer as ArrayBuffer] })) as Uint8Array;
+    } catch (err) {
+      throw StorageError.from(err, '', 'hash');
+    }
+    const tail = back.length - PIECE_DIGEST_TAIL_BYTES;
+    return {
+      buffer: back,
+      ...(opts.sha1 ? { sha1: back.slice(tail, tail + 20) } : {}),
+      ...(opts.merkleBytes > 0 ? { merkle: back.slice(tail + 20, tail + PIECE_DIGEST_TAIL_BYTES) } : {}),
+    };
   }
 
   /**

@@ -16,6 +16,7 @@
 
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { Piscina } from 'piscina';
 import { padHash } from '../metainfo/merkle.js';
 import type { HashAlgorithm } from '../shared/hash.js';
 import { BLOCK_BYTES } from '../shared/limits.js';
@@ -79,7 +80,25 @@ export interface MerkleTask {
   readonly leaves: number;
 }
 
-export type HashTask = PiecesTask | DigestTask | MerkleTask;
+/**
+ * Hash one received piece held in a buffer that is moved (not copied) to the worker and back:
+ * the first `length` bytes are the piece; the digests are written into the buffer's last
+ * {@link PIECE_DIGEST_TAIL_BYTES} bytes (SHA-1 at `tail`, merkle root at `tail + 20`).
+ */
+export interface PieceTask {
+  readonly type: 'piece';
+  readonly data: Uint8Array;
+  readonly length: number;
+  readonly sha1: boolean;
+  /** Bytes of v2 file data at the start of the piece; 0 for no merkle root. */
+  readonly merkleBytes: number;
+  readonly merkleLeaves: number;
+}
+
+/** Room at the end of a {@link PieceTask} buffer for its digests (SHA-1 then SHA-256). */
+export const PIECE_DIGEST_TAIL_BYTES = SHA1_BYTES + SHA256_BYTES;
+
+export type HashTask = PiecesTask | DigestTask | MerkleTask | PieceTask;
 
 /** The digests of a {@link PiecesTask}. */
 export interface PiecesResult {
@@ -307,5 +326,15 @@ export default function runHashTask(task: HashTask): HashTaskResult {
     }
     case 'merkle':
       return merkleRoot(task.data, task.leaves);
+    case 'piece': {
+      const d = task.data;
+      const tail = d.length - PIECE_DIGEST_TAIL_BYTES;
+      if (task.sha1) d.set(createHash('sha1').update(d.subarray(0, task.length)).digest(), tail);
+      if (task.merkleBytes > 0) {
+        d.set(merkleRoot(d.subarray(0, task.merkleBytes), task.merkleLeaves), tail + SHA1_BYTES);
+      }
+      // Moved back, not copied: the caller writes the piece to disk from this same memory.
+      return Piscina.move(d) as Uint8Array;
+    }
   }
 }

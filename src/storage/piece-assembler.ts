@@ -3,11 +3,12 @@
  * verified in memory and written to disk in one go, after its hash matched (nothing unverified
  * ever reaches the disk on this path).
  *
- * Pieces are assembled in a fixed pool of piece-sized buffers carved from SharedArrayBuffers:
- * a block is copied once into its piece's buffer, the hash worker reads the same memory (a
- * shared view crosses the thread boundary without a copy), and the write to disk comes from it
- * too. The pool is allocated once and reused, so memory for pieces in flight is bounded by
- * `slots × pieceLength` and steady-state transfers allocate nothing per piece.
+ * Pieces are assembled in a fixed pool of piece-sized buffers: a block is copied once into its
+ * piece's buffer, the buffer is moved (transferred, not copied) to a hash worker and back, and
+ * the write to disk comes from it too. The pool is allocated lazily and reused, so memory for
+ * pieces in flight is bounded by `slots × pieceLength` and steady-state transfers allocate
+ * nothing per piece. (Plain ArrayBuffers, not SharedArrayBuffers: copying into shared memory
+ * and writing files from it are both several times slower in Node.)
  *
  * When every slot is taken, {@link PieceAssembler.add} refuses the block and the caller writes
  * it straight to disk (the piece is then verified from disk).
@@ -28,12 +29,16 @@ export class PieceAssembler {
   readonly #pieces = new Map<number, Partial>();
   #bytes = 0;
 
+  readonly #bufferBytes: number;
+
   /**
    * @param pieceLength the torrent's piece length (the largest piece).
    * @param budgetBytes memory for pieces in flight; at least 2 slots are kept.
+   * @param tailBytes extra room after each piece (for the hash worker's digests).
    */
-  constructor(pieceLength: number, budgetBytes: number) {
+  constructor(pieceLength: number, budgetBytes: number, tailBytes = 0) {
     this.#pieceLength = pieceLength;
+    this.#bufferBytes = pieceLength + tailBytes;
     this.#slots = Math.max(2, Math.floor(budgetBytes / pieceLength));
     this.#buffers = new Array(this.#slots).fill(undefined);
     for (let i = this.#slots - 1; i >= 0; i--) this.#free.push(i);
@@ -69,13 +74,13 @@ export class PieceAssembler {
       if (slot === undefined) return false;
       let buf = this.#buffers[slot];
       if (buf === undefined) {
-        buf = new Uint8Array(new SharedArrayBuffer(this.#pieceLength));
+        buf = new Uint8Array(this.#bufferBytes);
         this.#buffers[slot] = buf;
       }
       p = { slot, buf, offsets: new Set(), bytes: 0 };
       this.#pieces.set(piece, p);
     }
-    if (offset + data.length > p.buf.length) return false;
+    if (offset + data.length > this.#pieceLength) return false;
     p.buf.set(data, offset);
     if (!p.offsets.has(offset)) {
       p.offsets.add(offset);
@@ -97,20 +102,26 @@ export class PieceAssembler {
     return { data: p.buf, slot: p.slot, bytes: p.bytes };
   }
 
-  /** Returns a buffer taken with {@link take} to the pool. */
-  release(slot: number): void {
-    if (slot >= 0 && slot < this.#slots && !this.#free.includes(slot)) this.#free.push(slot);
+  /**
+   * Returns a slot taken with {@link take} to the pool. `buffer` replaces the slot's buffer when
+   * the original was moved to a worker (and came back as a new object); without it the next
+   * user of the slot allocates a fresh one.
+   */
+  release(slot: number, buffer?: Uint8Array): void {
+    if (slot < 0 || slot >= this.#slots || this.#free.includes(slot)) return;
+    this.#buffers[slot] = buffer !== undefined && buffer.length === this.#bufferBytes ? buffer : undefined;
+    this.#free.push(slot);
   }
 
   /** Drops a piece being assembled (e.g. its blocks were written to disk instead). */
   drop(piece: number): void {
     const t = this.take(piece);
-    if (t !== undefined) this.release(t.slot);
+    if (t !== undefined) this.release(t.slot, t.data);
   }
 
   /** Forgets every piece (torrent closing); buffers stay allocated for reuse. */
   clear(): void {
-    for (const p of this.#pieces.values()) this.release(p.slot);
+    for (const p of this.#pieces.values()) this.release(p.slot, p.buf);
     this.#pieces.clear();
     this.#bytes = 0;
   }

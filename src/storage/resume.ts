@@ -114,14 +114,20 @@ export function decodeResume(
   };
 }
 
-/** Writes `data` to `path` atomically (temp file, fsync, rename). */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+/**
+ * Writes `data` to `path` atomically (temp file, then rename over the old one): a process that
+ * dies at any moment leaves the old file or the new one. With `durable` (the default) the temp
+ * file is fsynced first, so a power cut cannot leave an empty file either; frequent saves that
+ * only need to survive a crash of the process skip it, because on ext4 an fsync can wait for the
+ * journal to flush every other file's dirty data (the download itself).
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array, durable = true): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const fh = await open(tmp, 'w', 0o600);
     try {
       await fh.writeFile(data);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -176,12 +182,24 @@ export class ResumeWriter {
     while (this.#running !== undefined) await this.#running;
   }
 
+  /** Writes the current state now, fsynced (for a clean shutdown). */
+  async saveDurably(): Promise<void> {
+    await this.flush();
+    try {
+      await writeFileAtomic(this.#path, encodeResume(await this.#snapshot()), true);
+      this.#lastError = undefined;
+    } catch (e) {
+      this.#lastError = e instanceof StorageError ? e : StorageError.from(e, this.#path, 'resume');
+    }
+  }
+
   async #loop(): Promise<void> {
     try {
       while (this.#dirty) {
         this.#dirty = false;
         try {
-          await writeFileAtomic(this.#path, encodeResume(await this.#snapshot()));
+          // Routine saves need only survive a process crash; close() saves durably.
+          await writeFileAtomic(this.#path, encodeResume(await this.#snapshot()), false);
           this.#lastError = undefined;
         } catch (e) {
           this.#lastError = e instanceof StorageError ? e : StorageError.from(e, this.#path, 'resume');

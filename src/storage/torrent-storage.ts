@@ -113,6 +113,27 @@ export class TorrentStorage {
     return this.readBlock(index, 0, this.map.pieceSize(index));
   }
 
+  /**
+   * Verifies a received piece held in `buffer` (first `pieceSize` bytes; room for digests at the
+   * end), moving the buffer to a hash worker and back without a copy. Use the returned buffer
+   * afterwards: the one passed in is detached.
+   */
+  async verifyBuffer(index: number, buffer: Uint8Array): Promise<{ ok: boolean; buffer: Uint8Array }> {
+    const expected = this.#expected(index);
+    if (expected === undefined) return { ok: false, buffer };
+    const size = this.map.pieceSize(index);
+    const r = await this.#hashes.hashPieceBuffer(buffer, size, {
+      sha1: expected.sha1 !== undefined,
+      merkleBytes: expected.merkle?.bytes ?? 0,
+      merkleLeaves: expected.merkle?.leaves ?? 1,
+    });
+    const ok =
+      (expected.sha1 === undefined || (r.sha1 !== undefined && bytesEqual(r.sha1, expected.sha1))) &&
+      (expected.merkle === undefined ||
+        (r.merkle !== undefined && bytesEqual(r.merkle, expected.merkle.root)));
+    return { ok, buffer: r.buffer };
+  }
+
   /** True when `data` (the whole piece, as received) matches the piece's hash(es). */
   async verifyData(index: number, data: Uint8Array): Promise<boolean> {
     const expected = this.#expected(index);
