@@ -137,6 +137,8 @@ describe('daemon restart after SIGKILL', { timeout: 180_000 }, () => {
       '--download-dir',
       join(tmp.dir, 'dl'),
       '--no-web',
+      '--no-dht',
+      '--no-lsd',
       '--log-level',
       'warn',
     ]);

@@ -4,8 +4,10 @@
  * (torrents, settings, resume records, API token) lives in `--state DIR` and is restored on the
  * next start. A thin user of `startDaemon` (src/daemon).
  */
+import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, defaultStateDir, startDaemon } from '../../daemon/index.js';
+import { parsePeerAddress } from '../../metainfo/index.js';
 
 /** Parsed options of `shoal daemon`. */
 export interface DaemonCommandOptions {
@@ -19,6 +21,10 @@ export interface DaemonCommandOptions {
   readonly allowHost: string[];
   readonly webRoot?: string;
   readonly web: boolean;
+  readonly dht: boolean;
+  readonly dhtPort?: number;
+  readonly dhtBootstrap: string[];
+  readonly lsd: boolean;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -70,6 +76,15 @@ export function registerDaemonCommand(program: Command): void {
     )
     .option('--web-root <dir>', 'folder of the built web dashboard (default: web/dist of this package)')
     .option('--no-web', 'serve no web dashboard')
+    .option('--no-dht', 'do not use the Mainline DHT')
+    .option('--dht-port <port>', 'UDP port of the DHT node (default: any)', parsePort)
+    .option(
+      '--dht-bootstrap <host:port>',
+      'DHT bootstrap node (default: the public routers); repeatable',
+      collect,
+      [],
+    )
+    .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
     .option(
       '--log-level <level>',
       `log level (${LEVELS.join(', ')}); logs are JSON lines on stderr`,
@@ -90,6 +105,20 @@ export function registerDaemonCommand(program: Command): void {
           allowedHosts: o.allowHost,
           ...(!o.web ? { webRoot: false } : o.webRoot !== undefined ? { webRoot: o.webRoot } : {}),
           logLevel: o.logLevel,
+          session: {
+            ...(o.dht
+              ? {
+                  dht: {
+                    ...(o.dhtPort !== undefined ? { port: o.dhtPort } : {}),
+                    ...(o.dhtBootstrap.length > 0
+                      ? { bootstrap: o.dhtBootstrap.map((t) => parsePeerAddress(t, '--dht-bootstrap')) }
+                      : {}),
+                    statePath: join(o.state, 'dht.state'),
+                  },
+                }
+              : {}),
+            ...(o.lsd ? { lsd: true } : {}),
+          },
         });
       } catch (e) {
         cmd.error(`error: cannot start the daemon: ${e instanceof Error ? e.message : String(e)}`, {
