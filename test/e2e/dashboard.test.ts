@@ -1,0 +1,459 @@
+/**
+ * End-to-end test of the web dashboard: Debian's Chromium driven by playwright-core against a real
+ * daemon (in this process, API on a random 127.0.0.1 port, its own temp state) serving the built
+ * `web/dist`, with local Shoal seeders and a local tracker. No DHT, no LSD, nothing leaves
+ * loopback.
+ *
+ * It adds a magnet link (its `x.pe` names the seeder) and a .torrent file through the file input
+ * and watches both reach 100%, checks the downloaded bytes, opens the detail view (piece map
+ * drawn on the canvas, files, priority change, player, peers, trackers), pauses and resumes,
+ * sorts, sets the global speed limits, drops a third .torrent onto the page, takes the README
+ * screenshot while it downloads, then removes it with "delete data" and checks the files are gone.
+ *
+ * Needs `web/dist` (built by `npm run build` / `npm run build:web`, which `npm install` runs) and
+ * `/usr/bin/chromium` (or SHOAL_CHROMIUM). The screenshot goes to docs/dashboard.png when that file
+ * is missing or SHOAL_UPDATE_SCREENSHOT=1, else to the temp folder (so a test run leaves the
+ * committed picture alone).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import type { FileInfo, SettingsInfo, TorrentDetails, TorrentSummary } from '../../src/daemon/index.js';
+import { type Daemon, startDaemon } from '../../src/daemon/index.js';
+import { Session } from '../../src/session/index.js';
+import { toHex } from '../../src/shared/hash.js';
+import { type CreatedTorrent, createTorrent } from '../../src/storage/index.js';
+import { startTracker, type TrackerServer } from '../../src/tracker/index.js';
+import { writeTree } from '../helpers/payload.js';
+import { api, tempDir } from '../integration/daemon-helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WEB_DIST = join(ROOT, 'web', 'dist');
+const DOCS_SHOT = join(ROOT, 'docs', 'dashboard.png');
+const CHROMIUM = process.env.SHOAL_CHROMIUM ?? '/usr/bin/chromium';
+/** Flags that keep Chromium quiet and offline (the machine has no outside network). */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const KIB = 1024;
+const MIB = 1024 * 1024;
+
+interface Payload {
+  readonly torrent: CreatedTorrent;
+  readonly id: string;
+  readonly name: string;
+  /** Relative path inside the torrent folder → size. */
+  readonly files: Record<string, number>;
+}
+
+/** Evaluated in the page: counts the piece map's pixels in the verified and missing colours. */
+const PIECE_PIXELS = `(() => {
+  const c = document.getElementById('piece-map');
+  const css = getComputedStyle(c);
+  const rgb = (s) => (s.match(/\\d+(\\.\\d+)?/g) || []).slice(0, 3).map(Number);
+  const have = rgb(css.color);
+  const missing = rgb(css.outlineColor);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const near = (i, col) => Math.abs(d[i] - col[0]) + Math.abs(d[i + 1] - col[1]) + Math.abs(d[i + 2] - col[2]) < 12;
+  let h = 0, m = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] < 250) continue;
+    if (near(i, have)) h++; else if (near(i, missing)) m++;
+  }
+  return { have: h, missing: m };
+})()`;
+
+/** The little of the page's globals the wait predicates use (the test is compiled without the DOM lib). */
+interface PageGlobals {
+  readonly document: {
+    querySelector(selector: string): { getAttribute(name: string): string | null } | null;
+  };
+}
+
+const row = (id: string): string => `tr.torrent-row[data-id="${id}"]`;
+
+describe('web dashboard (Chromium + playwright-core)', { timeout: 240_000 }, () => {
+  let tmp: { dir: string; cleanup(): Promise<void> } | undefined;
+  let tracker: TrackerServer | undefined;
+  let seeder: Session | undefined;
+  let slowSeeder: Session | undefined;
+  let daemon: Daemon | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let downloadDir = '';
+  let seedDir = '';
+  let harbour: Payload;
+  let ocean: Payload;
+  let coast: Payload;
+  const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
+
+  async function payload(name: string, files: Record<string, number>, pieceLength: number, seed: number) {
+    await writeTree(join(seedDir, name), files, seed);
+    const torrent = await createTorrent(join(seedDir, name), {
+      pieceLength,
+      threads: 1,
+      trackers: [[tracker!.httpAnnounceUrl!]],
+      comment: 'Sample data for the Shoal dashboard test',
+      creationDate: Date.UTC(2026, 10, 2) / 1000,
+    });
+    return { torrent, id: toHex(torrent.infoHashV1!), name, files };
+  }
+
+  async function sameBytes(p: Payload): Promise<void> {
+    for (const rel of Object.keys(p.files)) {
+      const got = await readFile(join(downloadDir, p.name, rel));
+      const want = await readFile(join(seedDir, p.name, rel));
+      assert.ok(got.equals(want), `${p.name}/${rel} differs from the seeder's copy`);
+    }
+  }
+
+  /** Waits (bounded) until the row's progress is strictly between `lo` and `hi`. */
+  async function progressBetween(id: string, lo: number, hi: number, timeout = 60_000): Promise<void> {
+    await page.waitForFunction(
+      ([sel, a, b]) => {
+        const r = (globalThis as unknown as PageGlobals).document.querySelector(sel);
+        const p = Number(r?.getAttribute('data-progress'));
+        return r !== null && p > a && p < b;
+      },
+      [row(id), lo, hi] as const,
+      { timeout, polling: 100 },
+    );
+  }
+
+  /** The text of the first element matching `selector`. */
+  const text = async (selector: string): Promise<string> =>
+    (await page.locator(selector).textContent()) ?? '';
+
+  const summary = (id: string) => api<TorrentDetails>(daemon!, `/api/v1/torrents/${id}`);
+
+  before(async () => {
+    if (!existsSync(join(WEB_DIST, 'index.html')))
+      throw new Error(
+        `web/dist/index.html is missing: build the dashboard first with "npm run build:web" (npm install / npm run build do it too)`,
+      );
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `${CHROMIUM} is missing: install Debian's chromium ("apt-get install -y chromium") or set SHOAL_CHROMIUM`,
+      );
+    tmp = await tempDir('shoal-e2e-');
+    seedDir = join(tmp.dir, 'seed');
+    downloadDir = join(tmp.dir, 'downloads');
+    await mkdir(seedDir, { recursive: true });
+    tracker = await startTracker({ host: '127.0.0.1', httpPort: 0, udpPort: null, intervalS: 60 });
+
+    harbour = await payload(
+      'harbour-timelapse',
+      { 'harbour-timelapse.mp4': 3 * MIB + 123_457, 'README.txt': 2_345, 'subtitles/en.srt': 12_000 },
+      64 * KIB,
+      11,
+    );
+    ocean = await payload(
+      'ocean-survey-2026',
+      { 'stations.csv': 640 * KIB + 17, 'readings.csv': 1536 * KIB + 99, LICENSE: 1_070 },
+      64 * KIB,
+      21,
+    );
+    coast = await payload('coastline-imagery', { 'tiles.tar': 12 * MIB, 'index.json': 4_321 }, 32 * KIB, 31);
+
+    // Rate-limited seeders, so the progress can be watched.
+    seeder = await Session.create({
+      host: '127.0.0.1',
+      downloadDir: seedDir,
+      hashThreads: 1,
+      uploadRateLimit: MIB,
+    });
+    slowSeeder = await Session.create({
+      host: '127.0.0.1',
+      downloadDir: seedDir,
+      hashThreads: 1,
+      uploadRateLimit: 320 * KIB,
+    });
+    for (const [s, p] of [
+      [seeder, harbour],
+      [seeder, ocean],
+      [slowSeeder, coast],
+    ] as const) {
+      const t = await s.addTorrent(p.torrent.bytes);
+      assert.equal(t.state, 'seeding', `the seeder of ${p.name} is ${t.state}`);
+    }
+
+    daemon = await startDaemon({
+      stateDir: join(tmp.dir, 'state'),
+      downloadDir,
+      host: '127.0.0.1',
+      port: 0,
+      peerHost: '127.0.0.1',
+      logger: false,
+      webRoot: WEB_DIST,
+      snapshotIntervalMs: 500,
+      // Loopback only: no DHT, no local service discovery; trackers are the local one.
+      session: { hashThreads: 1, dht: false, lsd: false },
+    });
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 30_000,
+    });
+    const context = await browser.newContext({
+      viewport: { width: 1440, height: 900 },
+      deviceScaleFactor: 1,
+      colorScheme: 'light',
+    });
+    page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      // 4xx answers the test provokes are logged by Chromium as failed resources; anything else
+      // (a script error, a CSP violation) is a bug.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+        consoleErrors.push(m.text());
+    });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await daemon?.close().catch(() => {});
+    await seeder?.close().catch(() => {});
+    await slowSeeder?.close().catch(() => {});
+    await tracker?.close().catch(() => {});
+    await tmp?.cleanup();
+  });
+
+  it('serves the dashboard under its CSP and shows the empty state, live', async () => {
+    const res = await page.goto(daemon!.url);
+    assert.equal(res?.status(), 200);
+    const csp = res?.headers()['content-security-policy'] ?? '';
+    assert.match(csp, /script-src 'self'/);
+    await page.locator('#empty-state').waitFor();
+    assert.match(await text('#empty-state'), /No torrents yet/);
+    await page.locator('#connection[data-state="live"]').waitFor();
+    assert.equal(await page.locator('#btn-remove').isDisabled(), true, 'nothing selected, nothing to remove');
+  });
+
+  it("shows the daemon's error for a bad magnet and adds nothing", async () => {
+    const bad = 'magnet:?xt=urn:btih:not-a-hash';
+    const direct = await fetch(`${daemon!.url}/api/v1/torrents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ magnet: bad }),
+    });
+    assert.equal(direct.status, 400);
+    const { error } = (await direct.json()) as { error: { code: string; message: string } };
+
+    await page.click('#btn-add');
+    await page.locator('#add-dialog[open]').waitFor();
+    await page.fill('#add-links', bad);
+    await page.click('#add-submit');
+    const shown = page.locator('#add-error');
+    await shown.waitFor();
+    const shownText = (await shown.textContent()) ?? '';
+    assert.ok(
+      shownText.includes(error.message),
+      `the dialog shows "${shownText}", not the API's "${error.message}"`,
+    );
+    assert.equal(await page.locator('#add-dialog[open]').count(), 1, 'the dialog stays open on error');
+    const { torrents } = await api<{ torrents: TorrentSummary[] }>(daemon!, '/api/v1/torrents');
+    assert.equal(torrents.length, 0);
+  });
+
+  it('adds a magnet link and watches it download to 100%', async () => {
+    const magnet =
+      `magnet:?xt=urn:btih:${harbour.id}&dn=${harbour.name}` +
+      `&tr=${encodeURIComponent(tracker!.httpAnnounceUrl!)}&x.pe=127.0.0.1:${seeder!.port}`;
+    await page.fill('#add-links', magnet);
+    await page.click('#add-submit');
+    await page.locator('#add-dialog').waitFor({ state: 'hidden' });
+    await page.locator(row(harbour.id)).waitFor();
+    await progressBetween(harbour.id, 0, 1);
+    await page.locator(`${row(harbour.id)}[data-state="seeding"]`).waitFor({ timeout: 60_000 });
+    assert.equal(await text(`${row(harbour.id)} .bar-text`), '100%');
+    assert.equal(await page.locator(`${row(harbour.id)}`).getAttribute('data-name'), harbour.name);
+    await sameBytes(harbour);
+  });
+
+  it('adds a .torrent file through the file input and watches it download to 100%', async () => {
+    const file = join(tmp!.dir, `${ocean.name}.torrent`);
+    await writeFile(file, ocean.torrent.bytes);
+    await page.click('#btn-add');
+    await page.locator('#add-dialog[open]').waitFor();
+    await page.setInputFiles('#add-files', file);
+    await page.locator('#add-file-list li', { hasText: `${ocean.name}.torrent` }).waitFor();
+    await page.click('#add-submit');
+    await page.locator('#add-dialog').waitFor({ state: 'hidden' });
+    await page.locator(row(ocean.id)).waitFor();
+    await progressBetween(ocean.id, 0, 1);
+    await page.locator(`${row(ocean.id)}[data-state="seeding"]`).waitFor({ timeout: 60_000 });
+    assert.equal(await text(`${row(ocean.id)} .bar-text`), '100%');
+    await sameBytes(ocean);
+  });
+
+  it('sorts the list by name and by progress', async () => {
+    const names = () =>
+      page.locator('tr.torrent-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-name')));
+    await page.click('th[data-sort="name"] button');
+    await page.locator('th[data-sort="name"][aria-sort="ascending"]').waitFor();
+    assert.deepEqual(await names(), [harbour.name, ocean.name]);
+    await page.click('th[data-sort="name"] button');
+    await page.locator('th[data-sort="name"][aria-sort="descending"]').waitFor();
+    assert.deepEqual(await names(), [ocean.name, harbour.name]);
+    await page.click('th[data-sort="progress"] button');
+    await page.locator('th[data-sort="progress"][aria-sort="descending"]').waitFor();
+    assert.equal((await names()).length, 2);
+  });
+
+  it('opens the detail view: piece map drawn, files, priority, player, peers, trackers', async () => {
+    await page.click(`${row(harbour.id)} .name-text`);
+    await page.locator('#details-general').waitFor();
+    const pieces = harbour.torrent.pieceCount;
+    await page.locator(`#piece-map[data-pieces="${pieces}"][data-have="${pieces}"]`).waitFor();
+    const px = (await page.evaluate(PIECE_PIXELS)) as { have: number; missing: number };
+    assert.ok(px.have > pieces, `the complete torrent's pieces are painted (${px.have} pixels)`);
+    assert.equal(px.missing, 0, 'no missing piece is painted for a complete torrent');
+    assert.match(await text('#details'), new RegExp(harbour.id));
+
+    await page.click('button[data-tab="files"]');
+    const fileRows = page.locator('#files-table tbody tr');
+    await fileRows.first().waitFor();
+    assert.equal(await fileRows.count(), Object.keys(harbour.files).length);
+    const details = await summary(harbour.id);
+    const srt = details.files.find((f) => f.path.endsWith('en.srt'));
+    assert.ok(srt !== undefined);
+    const patched = page.waitForResponse(
+      (r) => r.url().endsWith(`/api/v1/torrents/${harbour.id}/files`) && r.request().method() === 'PATCH',
+    );
+    await page.selectOption(`#files-table select[data-index="${srt.index}"]`, '2');
+    assert.equal((await patched).status(), 200);
+    const { files } = await api<{ files: FileInfo[] }>(daemon!, `/api/v1/torrents/${harbour.id}/files`);
+    assert.equal(files.find((f) => f.index === srt.index)?.priority, 2);
+    await page.locator(`#files-table tr[data-index="${srt.index}"][data-priority="2"]`).waitFor();
+
+    const video = details.files.find((f) => f.path.endsWith('.mp4'));
+    assert.ok(video !== undefined);
+    await page.click(`#files-table tr[data-index="${video.index}"] .play-btn`);
+    await page.locator('#player[open]').waitFor();
+    assert.equal(await page.locator('#player-video').getAttribute('src'), video.streamUrl);
+    const ranged = await page.evaluate(
+      `fetch(${JSON.stringify(video.streamUrl)}, { headers: { range: 'bytes=100-199' } }).then(async (r) => [r.status, (await r.arrayBuffer()).byteLength])`,
+    );
+    assert.deepEqual(ranged, [206, 100]);
+    await page.click('#player .modal-foot .btn-primary');
+    await page.locator('#player').waitFor({ state: 'hidden' });
+
+    await page.click('button[data-tab="peers"]');
+    await page.locator('#peers-table, .details-empty').first().waitFor();
+    await page.click('button[data-tab="trackers"]');
+    await page.locator('#trackers-table').waitFor();
+    assert.match(
+      await text('#trackers-table'),
+      new RegExp(tracker!.httpAnnounceUrl!.replace(/[.?]/g, '\\$&')),
+    );
+    await page.click('button[data-tab="general"]');
+    await page.locator('#details-general').waitFor();
+  });
+
+  it('pauses and resumes the selected torrent from the toolbar', async () => {
+    await page.click(`${row(ocean.id)} .name-text`);
+    await page.click('#btn-pause');
+    await page.locator(`${row(ocean.id)}[data-state="paused"]`).waitFor();
+    assert.equal((await summary(ocean.id)).state, 'paused');
+    assert.equal(await page.locator('#btn-resume').isEnabled(), true);
+    await page.click('#btn-resume');
+    await page.locator(`${row(ocean.id)}[data-state="seeding"]`).waitFor();
+    assert.equal((await summary(ocean.id)).state, 'seeding');
+  });
+
+  it('sets the global speed limits in the settings panel', async () => {
+    await page.click('#btn-settings');
+    await page.locator('#settings-dialog[open]').waitFor();
+    await page.fill('#limit-down', '20480');
+    await page.fill('#limit-up', '5120');
+    await page.click('#settings-save');
+    await page.locator('#settings-dialog').waitFor({ state: 'hidden' });
+    const s = await api<SettingsInfo>(daemon!, '/api/v1/settings');
+    assert.equal(s.downloadRateLimit, 20480 * KIB);
+    assert.equal(s.uploadRateLimit, 5120 * KIB);
+    await page.locator('#statusbar', { hasText: '[20.0 MiB/s]' }).waitFor();
+  });
+
+  it('adds a .torrent dropped on the page and shows it downloading (README screenshot)', async () => {
+    const b64 = Buffer.from(coast.torrent.bytes).toString('base64');
+    const dt = await page.evaluateHandle(
+      `(() => { const b = Uint8Array.from(atob('${b64}'), (c) => c.charCodeAt(0)); const dt = new DataTransfer(); dt.items.add(new File([b], '${coast.name}.torrent', { type: 'application/x-bittorrent' })); return dt; })()`,
+    );
+    await page.dispatchEvent('body', 'dragenter', { dataTransfer: dt });
+    await page.locator('#drop-overlay').waitFor();
+    await page.dispatchEvent('body', 'drop', { dataTransfer: dt });
+    await page.locator('#drop-overlay').waitFor({ state: 'hidden' });
+    await page.locator(row(coast.id)).waitFor();
+    await progressBetween(coast.id, 0.12, 0.8);
+
+    await page.click(`${row(coast.id)} .name-text`);
+    await page.locator('#details-general').waitFor();
+    const pieces = coast.torrent.pieceCount;
+    await page.waitForFunction((n) => {
+      const c = (globalThis as unknown as PageGlobals).document.querySelector('#piece-map');
+      const have = Number(c?.getAttribute('data-have'));
+      return c?.getAttribute('data-pieces') === String(n) && have > 0 && have < n;
+    }, pieces);
+    const px = (await page.evaluate(PIECE_PIXELS)) as { have: number; missing: number };
+    assert.ok(
+      px.have > 0 && px.missing > 0,
+      `a partial torrent shows both kinds of pieces (${JSON.stringify(px)})`,
+    );
+
+    // A clean picture: notices dismissed, pointer off the rows, the rates on screen.
+    for (const b of await page.locator('.toast-close').all()) await b.click().catch(() => {});
+    await page
+      .locator('.toast')
+      .first()
+      .waitFor({ state: 'detached', timeout: 5_000 })
+      .catch(() => {});
+    await page.mouse.move(5, 890);
+    await page.locator(`${row(coast.id)} .rate-down span`, { hasText: '/s' }).waitFor();
+    const shot =
+      process.env.SHOAL_UPDATE_SCREENSHOT === '1' || !existsSync(DOCS_SHOT)
+        ? DOCS_SHOT
+        : join(tmp!.dir, 'dashboard.png');
+    const png = await page.screenshot({ path: shot });
+    assert.ok(png.length > 20_000, `the screenshot has content (${png.length} bytes)`);
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+  });
+
+  it('removes a torrent and deletes its data after confirmation', async () => {
+    await page.click(`${row(coast.id)} .name-text`);
+    await page.click('#btn-remove');
+    await page.locator('#remove-dialog[open]').waitFor();
+    assert.match(await text('#remove-dialog'), new RegExp(coast.name));
+    await page.check('#remove-delete-data');
+    assert.equal(await text('#remove-confirm'), 'Remove and delete files');
+    await page.click('#remove-confirm');
+    await page.locator(row(coast.id)).waitFor({ state: 'detached' });
+    const { torrents } = await api<{ torrents: TorrentSummary[] }>(daemon!, '/api/v1/torrents');
+    assert.deepEqual(torrents.map((t) => t.id).sort(), [harbour.id, ocean.id].sort());
+    assert.equal(existsSync(join(downloadDir, coast.name)), false, 'its files are deleted');
+    assert.equal(
+      existsSync(join(downloadDir, harbour.name, 'harbour-timelapse.mp4')),
+      true,
+      'others are kept',
+    );
+    await page.locator('#details').waitFor({ state: 'hidden' });
+  });
+
+  it('logged no script error and no CSP violation', () => {
+    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(consoleErrors, []);
+  });
+});
