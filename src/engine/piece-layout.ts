@@ -20,6 +20,8 @@ export interface PieceLayout {
   readonly pieceCount: number;
   /** Byte length of piece `index` (the last piece, and in v2 each file's last piece, is short). */
   pieceSize(index: number): number;
+  /** Bytes of piece `index` peers may request from us, when more than `pieceSize` (v2 block rounding). */
+  uploadSize?(index: number): number;
 }
 
 /** The v1 layout of `totalBytes` cut into pieces of `pieceLength` (the last one short). */

@@ -125,7 +125,7 @@ export class TorrentEngine {
     this.#up = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
     this.#uploadView = {
       pieceCount: this.pieceCount,
-      pieceSize: (i) => this.#layout.pieceSize(i),
+      pieceSize: (i) => this.#layout.uploadSize?.(i) ?? this.#layout.pieceSize(i),
       have: (i) => this.#picker.have(i),
     };
   }

@@ -38,6 +38,7 @@ export class MetadataFetcher {
   readonly #exchange: MetadataExchange;
   readonly #wireHash: Uint8Array;
   readonly #hasV2: boolean;
+  readonly #wireHashes: readonly Uint8Array[];
   readonly #conns = new Map<PeerKey, PeerConnection>();
   readonly #known = new Map<string, { host: string; port: number; tried: boolean }>();
   readonly #bad = new Set<string>();
@@ -57,6 +58,9 @@ export class MetadataFetcher {
     });
     this.#wireHash = init.infoHashV1 ?? init.infoHashV2!.subarray(0, 20);
     this.#hasV2 = init.infoHashV2 !== undefined;
+    this.#wireHashes = [init.infoHashV1, init.infoHashV2?.subarray(0, 20)].filter(
+      (x): x is Uint8Array => x !== undefined,
+    );
     this.result = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -135,7 +139,8 @@ export class MetadataFetcher {
         outgoing: true,
         handlers: {
           onHandshake: (h) => {
-            if (Buffer.compare(h.infoHash, this.#wireHash) !== 0) return false;
+            // BEP 52: a hybrid peer may answer our v1 hash with the truncated v2 one (upgrade).
+            if (!this.#wireHashes.some((x) => Buffer.compare(h.infoHash, x) === 0)) return false;
             if (!readReserved(h.reserved).extended) return false;
             conn.send({
               type: 'extended',

@@ -863,7 +863,11 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
     if (theirs.dht && mine.dht && this.#ctx.dht !== undefined)
       conn.send({ type: 'port', port: this.#ctx.dht.port });
-    if (theirs.v2 && mine.v2) {
+    // BEP 52: the reserved bit announces v2 on hybrid connections; a connection made with the
+    // truncated v2 info-hash (libtorrent does not set the bit then) is v2 by definition.
+    const v2Hash = this.metainfo.infoHashV2?.subarray(0, 20);
+    const byV2Hash = v2Hash !== undefined && Buffer.compare(h.infoHash, v2Hash) === 0;
+    if (mine.v2 && (theirs.v2 || byV2Hash)) {
       peer.supportsV2 = true;
       if (this.#layers.missingFiles().length > 0) this.#requestLayers(peer);
     }

@@ -7,9 +7,13 @@
  * zeros that are never read from or written to disk.
  *
  * A piece's extent is `[index × pieceLength, min((index + 1) × pieceLength, end))`, where `end`
- * is the end of the whole space for v1/hybrid, and the end of the piece's file for v2-only.
+ * is the end of the whole space. For v2-only torrents the gap between a file's end and the next
+ * piece boundary is implicit padding (zeros), as libtorrent lays it out: a file's last piece is
+ * full-size on the wire except at the very end of the torrent, while its merkle hash covers the
+ * file's bytes only.
  */
 import type { Metainfo, TorrentFile } from '../metainfo/types.js';
+import { BLOCK_BYTES } from '../shared/limits.js';
 
 /** One contiguous run of a piece inside one file (or inside padding when `file` is -1). */
 export interface Segment {
@@ -26,8 +30,8 @@ export class PieceMap {
   readonly pieceLength: number;
   readonly pieceCount: number;
   readonly files: readonly TorrentFile[];
-  readonly #v2Only: boolean;
   readonly #spaceEnd: number;
+  readonly #v2Only: boolean;
   /** Non-empty files sorted by offset (torrent order already is), for binary search. */
   readonly #dataFiles: number[];
 
@@ -60,15 +64,20 @@ export class PieceMap {
     return -1;
   }
 
-  /** Byte length of piece `index`. */
+  /** Byte length of piece `index` (implicit v2 padding included). */
   pieceSize(index: number): number {
     const start = index * this.pieceLength;
-    let end = Math.min(start + this.pieceLength, this.#spaceEnd);
-    if (this.#v2Only) {
-      const f = this.files[this.fileAt(start)];
-      if (f !== undefined) end = Math.min(end, f.offset + f.length);
-    }
-    return Math.max(0, end - start);
+    return Math.max(0, Math.min(start + this.pieceLength, this.#spaceEnd) - start);
+  }
+
+  /**
+   * Bytes of piece `index` a peer may request. For v2 torrents libtorrent asks for whole 16 KiB
+   * blocks even at the very end of the torrent (BEP 52 leaves are whole blocks), so the last
+   * piece is servable up to the next block boundary; the bytes past the data are zeros.
+   */
+  uploadSize(index: number): number {
+    const size = this.pieceSize(index);
+    return this.#v2Only ? Math.ceil(size / BLOCK_BYTES) * BLOCK_BYTES : size;
   }
 
   /** Absolute offset of piece `index` in the piece space. */
@@ -88,7 +97,8 @@ export class PieceMap {
       if (f === undefined || f.isPadding) {
         // A padding file or an alignment gap: zeros up to its end or the next file.
         const next = f !== undefined ? f.offset + f.length : this.#nextFileStart(at);
-        const n = Math.min(left, next - at);
+        // Past the last file (v2 block rounding) everything left is zeros.
+        const n = next > at ? Math.min(left, next - at) : left;
         out.push({ file: -1, fileOffset: 0, pieceOffset, length: n });
         at += n;
         pieceOffset += n;

@@ -108,9 +108,9 @@ export class TorrentStorage {
     await this.writeBlock(index, 0, data);
   }
 
-  /** Reads a whole piece (padding as zeros). */
+  /** Reads a whole piece as peers may request it (padding, and v2 block rounding, as zeros). */
   readPiece(index: number): Promise<Uint8Array> {
-    return this.readBlock(index, 0, this.map.pieceSize(index));
+    return this.readBlock(index, 0, this.map.uploadSize(index));
   }
 
   /**

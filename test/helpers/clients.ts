@@ -256,7 +256,10 @@ export class LibtorrentPeer extends ClientProcess {
 }
 
 export interface LibtorrentPeerOptions {
+  /** The .torrent file (ignored when `magnet` is given, but still required by the script). */
   readonly torrent: string;
+  /** Download this magnet link instead (metadata over BEP 9, v2 piece layers over BEP 52). */
+  readonly magnet?: string;
   readonly saveDir: string;
   /** Seed data already under saveDir (checked first); else download. */
   readonly seed?: boolean;
@@ -363,6 +366,7 @@ export class ClientGroup {
     const p = port || (await freePort());
     const args = ['--torrent', o.torrent, '--save', o.saveDir, '--port', String(p)];
     if (o.seed) args.push('--seed');
+    if (o.magnet !== undefined) args.push('--magnet', o.magnet);
     for (const c of o.connect ?? []) args.push('--connect', String(c));
     if (o.exitWhenDone) args.push('--exit-when-done');
     if (o.statusMs !== undefined) args.push('--status-ms', String(o.statusMs));

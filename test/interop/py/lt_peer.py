@@ -52,6 +52,7 @@ def proc_status():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--torrent", required=True)
+    ap.add_argument("--magnet", help="download this magnet link instead of --torrent")
     ap.add_argument("--save", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--seed", action="store_true")
@@ -73,11 +74,17 @@ def main():
         "alert_mask": cat.status_notification | cat.error_notification | cat.connect_notification
         | cat.storage_notification,
     })
-    params = lt.add_torrent_params()
-    params.ti = lt.torrent_info(args.torrent)
-    params.save_path = args.save
-    h = ses.add_torrent(params)
-    out("added", port=args.port, pieces=params.ti.num_pieces(), bytes=params.ti.total_size())
+    if args.magnet:
+        params = lt.parse_magnet_uri(args.magnet)
+        params.save_path = args.save
+        h = ses.add_torrent(params)
+        out("added", port=args.port, pieces=0, bytes=0)
+    else:
+        params = lt.add_torrent_params()
+        params.ti = lt.torrent_info(args.torrent)
+        params.save_path = args.save
+        h = ses.add_torrent(params)
+        out("added", port=args.port, pieces=params.ti.num_pieces(), bytes=params.ti.total_size())
 
     connect_ports = list(args.connect)
 
