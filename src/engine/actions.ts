@@ -52,11 +52,15 @@ export type EngineAction =
       readonly reason: CloseReason;
       readonly error?: ShoalError;
     }
-  /** Close the connection and refuse the peer's address from now on (hash failures). */
+  /**
+   * Close the connection and refuse the peer's address from now on: it reached the strike limit
+   * (`hash-failures`), was the only sender of a piece that failed (`sole-sender`), or sent a
+   * block proven bad by its BEP 52 leaf hash (`bad-block`).
+   */
   | {
       readonly type: 'ban';
       readonly peer: PeerKey;
-      readonly reason: 'hash-failures' | 'bad-block';
+      readonly reason: 'hash-failures' | 'sole-sender' | 'bad-block';
       readonly strikes: number;
     }
   /**

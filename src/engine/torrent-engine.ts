@@ -445,12 +445,7 @@ export class TorrentEngine {
     this.#downloaded = Math.max(0, this.#downloaded - size);
     const contributors = this.#picker.onPieceFailed(index);
     out.push({ type: 'event', event: { type: 'piece:failed', index, contributors } });
-    for (const key of this.#strikes.onPieceFailed(contributors, (k) => this.#peers.has(k))) {
-      const p = this.#peers.get(key)!;
-      out.push({ type: 'ban', peer: key, reason: 'hash-failures', strikes: this.#strikes.strikes(key) });
-      this.#forget(p, out, now);
-      this.#strikes.onBanned(key);
-    }
+    this.#strike(contributors, out, now);
     this.#fillAll(out, now);
     return out;
   }
@@ -477,13 +472,19 @@ export class TorrentEngine {
   /** Strikes a piece's contributors the usual way (when block-level blame was not possible). */
   strikePeers(contributors: readonly PeerKey[], now: number): EngineAction[] {
     const out: EngineAction[] = [];
+    this.#strike(contributors, out, now);
+    return out;
+  }
+
+  /** Strikes a failed piece's contributors; bans those at the limit (a sole sender at once). */
+  #strike(contributors: readonly PeerKey[], out: EngineAction[], now: number): void {
+    const reason = contributors.length === 1 ? 'sole-sender' : 'hash-failures';
     for (const key of this.#strikes.onPieceFailed(contributors, (k) => this.#peers.has(k))) {
       const p = this.#peers.get(key)!;
-      out.push({ type: 'ban', peer: key, reason: 'hash-failures', strikes: this.#strikes.strikes(key) });
+      out.push({ type: 'ban', peer: key, reason, strikes: this.#strikes.strikes(key) });
       this.#forget(p, out, now);
       this.#strikes.onBanned(key);
     }
-    return out;
   }
 
   /** Timers: request timeouts, snub detection and the periodic rechoke. */

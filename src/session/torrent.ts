@@ -539,7 +539,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
     const base = verifyHashes(blame.root, blame.req.length, 0, blame.req.length, msg.hashes);
     if (base === undefined) {
-      peer.conn.close('bad-hashes', new ShoalError(ErrorCode.WireProtocol, 'leaf hashes do not match', {}));
+      // Leaf hashes that do not lead to the torrent's piece hash: this peer's data is bad.
+      this.#banProven(peer.key);
       this.#askForLeaves(blame);
       return;
     }
@@ -553,7 +554,25 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       this.#run(this.#engine.strikePeers(blame.contributors, this.#ctx.now()));
       return;
     }
-    for (const c of culprits) this.#run(this.#engine.banPeer(c, this.#ctx.now()));
+    for (const c of culprits) this.#banProven(c);
+  }
+
+  /**
+   * Bans a peer proven (by BEP 52 hashes) to have sent bad data, even if it has disconnected in
+   * the meantime: its address is refused from now on.
+   */
+  #banProven(key: PeerKey): void {
+    if (this.#peers.has(key)) {
+      this.#run(this.#engine.banPeer(key, this.#ctx.now()));
+      return;
+    }
+    // Keys are `${address}:${port}/${seq}`: the address is what gets banned.
+    const hostPort = key.slice(0, key.lastIndexOf('/'));
+    const host = hostPort.slice(0, hostPort.lastIndexOf(':'));
+    if (host === '' || this.#banned.has(host)) return;
+    this.#banned.add(host);
+    this.#known.delete(hostPort);
+    this.emit('warning', { message: `banned ${hostPort}: a block failed its BEP 52 leaf hash` });
   }
 
   /** Leaf hashes (base layer 0) of one piece we have, computed from disk, with proofs. */
@@ -1003,7 +1022,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
           message:
             a.reason === 'bad-block'
               ? `banned ${p.address}: a block failed its BEP 52 leaf hash`
-              : `banned ${p.address} after ${a.strikes} hash failures`,
+              : a.reason === 'sole-sender'
+                ? `banned ${p.address}: sole sender of a piece that failed its hash check`
+                : `banned ${p.address} after ${a.strikes} hash failures`,
         });
         p.conn.close('banned');
         return;

@@ -433,7 +433,7 @@ describe('TorrentEngine: hash failures', () => {
     const v = e.onPieceVerified(0, false, 2);
     assert.deepEqual(
       ofType(v, 'ban').map((b) => [b.peer, b.reason]),
-      [['bad', 'hash-failures']],
+      [['bad', 'sole-sender']],
     );
     assert.equal(ofType(v, 'event')[0]?.event.type, 'piece:failed');
     assert.equal(requests(v, 'good').length, 2, 'the piece is fetched again from the honest peer');
