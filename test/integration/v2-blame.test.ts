@@ -71,7 +71,10 @@ for (const version of ['v2', 'hybrid'] as const) {
     assert.ok(failed.length >= 1, 'the corrupt peer did get a piece in');
     assert.equal(bans.length, 1, `exactly one ban: ${JSON.stringify(warnings)}`);
     // Either the leaf hashes named it, or it was the only sender of a one-block piece.
-    assert.match(bans[0]!, /^banned ::1:\d+(: a block failed its BEP 52 leaf hash|: sole sender of a piece that failed its hash check)$/);
+    assert.match(
+      bans[0]!,
+      /^banned ::1:\d+(: a block failed its BEP 52 leaf hash|: sole sender of a piece that failed its hash check)$/,
+    );
     assert.ok(
       !closed.some((c) => c.startsWith(`127.0.0.1:${honest.port}`) && !c.endsWith(' redundant')),
       `the honest peer was only dropped once done (redundant): ${JSON.stringify(closed)}`,
