@@ -9,7 +9,7 @@ function walk(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) {
-      if (name !== 'fixtures') out.push(...walk(p));
+      if (name !== 'fixtures' && name !== 'node_modules') out.push(...walk(p));
     } else if (name.endsWith('.test.ts')) out.push(p);
   }
   return out;

@@ -1,6 +1,6 @@
 /**
- * Real BitTorrent clients as test peers: python3-libtorrent, transmission-cli and aria2c,
- * each started as a child process on 127.0.0.1 with its own free port and temp folders.
+ * Real BitTorrent clients as test peers: python3-libtorrent, transmission-cli, aria2c and
+ * WebTorrent (npm, in its own folder test/interop/webtorrent), each started as a child process on 127.0.0.1 with its own free port and temp folders.
  *
  * A {@link ClientGroup} owns every process and temp folder a test makes: it keeps each PID,
  * captures everything each process prints (stdout and stderr, `\r` progress lines included),
@@ -41,6 +41,10 @@ export const LT_PEER_SCRIPT = join(
   'lt_peer.py',
 );
 
+/** The WebTorrent peer script and its own package folder (installed by .ci/run). */
+const WT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'interop', 'webtorrent');
+export const WT_PEER_SCRIPT = join(WT_DIR, 'wt_peer.mjs');
+
 /** Bytes of output kept per process for failure messages (the tail). */
 const OUTPUT_KEEP_BYTES = 24 * 1024;
 /** Grace period between SIGTERM and SIGKILL when stopping a client. */
@@ -66,6 +70,13 @@ export function transmissionMissing(): string | undefined {
 /** Why aria2c cannot be used here, or undefined when it can. */
 export function aria2Missing(): string | undefined {
   return existsSync(ARIA2C) ? undefined : 'aria2 is not installed';
+}
+
+/** Why the WebTorrent test peer cannot be used here, or undefined when it can. */
+export function webtorrentMissing(): string | undefined {
+  return existsSync(join(WT_DIR, 'node_modules', 'webtorrent', 'package.json'))
+    ? undefined
+    : 'WebTorrent is not installed for the interop tests (npm ci --ignore-scripts --prefix test/interop/webtorrent)';
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
@@ -218,20 +229,24 @@ export interface LtLine {
   readonly [key: string]: unknown;
 }
 
-/** A python3-libtorrent peer (test/interop/py/lt_peer.py). */
-export class LibtorrentPeer extends ClientProcess {
+/**
+ * A peer driven by one of our scripts that print one JSON object a line, each with a `t` (type):
+ * python3-libtorrent (test/interop/py/lt_peer.py) and WebTorrent (test/interop/webtorrent/wt_peer.mjs).
+ * Both take `connect PORT` and `quit` on stdin.
+ */
+export class ScriptedClientPeer extends ClientProcess {
   readonly port: number;
   readonly events: LtLine[] = [];
 
-  constructor(name: string, port: number, args: readonly string[]) {
-    super(name, SYSTEM_PYTHON, [LT_PEER_SCRIPT, ...args]);
+  constructor(name: string, port: number, command: string, args: readonly string[]) {
+    super(name, command, args);
     this.port = port;
     this.onLine((line) => {
       if (!line.startsWith('{')) return;
       try {
         this.events.push(JSON.parse(line) as LtLine);
       } catch {
-        // not one of ours (a libtorrent warning); kept in the output only
+        // not one of ours (a library warning); kept in the output only
       }
     });
   }
@@ -239,7 +254,7 @@ export class LibtorrentPeer extends ClientProcess {
   /** Resolves with the first event of type `t`; rejects on an `error` event, exit or timeout. */
   async waitFor(t: string, timeoutMs: number): Promise<LtLine> {
     const line = await this.waitForLine(
-      (l) => l.startsWith('{') && (l.includes(`"t": "${t}"`) || l.includes('"t": "error"')),
+      (l) => l.startsWith('{') && (jsonType(l) === t || jsonType(l) === 'error'),
       timeoutMs,
       `"${t}"`,
     );
@@ -249,10 +264,38 @@ export class LibtorrentPeer extends ClientProcess {
     return ev;
   }
 
-  /** Dials a peer on 127.0.0.1 (libtorrent `connect_peer`). */
+  /** Dials a peer on 127.0.0.1. */
   connect(port: number): void {
     this.send(`connect ${port}`);
   }
+}
+
+/** The `t` of a JSON event line (either script's spacing), or undefined. */
+function jsonType(line: string): string | undefined {
+  return /^\{"t": ?"([a-z_]+)"/.exec(line)?.[1];
+}
+
+/** A python3-libtorrent peer (test/interop/py/lt_peer.py). */
+export class LibtorrentPeer extends ScriptedClientPeer {
+  constructor(name: string, port: number, args: readonly string[]) {
+    super(name, port, SYSTEM_PYTHON, [LT_PEER_SCRIPT, ...args]);
+  }
+}
+
+/** A WebTorrent 3 peer (test/interop/webtorrent/wt_peer.mjs): v1 only, TCP only. */
+export class WebTorrentPeer extends ScriptedClientPeer {
+  constructor(name: string, port: number, args: readonly string[]) {
+    super(name, port, process.execPath, [WT_PEER_SCRIPT, ...args]);
+  }
+}
+
+export interface WebTorrentPeerOptions {
+  readonly torrent: string;
+  readonly saveDir: string;
+  /** Seed data already under saveDir (checked first); else download. */
+  readonly seed?: boolean;
+  /** Ports on 127.0.0.1 to dial. */
+  readonly connect?: readonly number[];
 }
 
 export interface LibtorrentPeerOptions {
@@ -372,6 +415,15 @@ export class ClientGroup {
     if (o.statusMs !== undefined) args.push('--status-ms', String(o.statusMs));
     const peer = this.#track(new LibtorrentPeer(name, p, args));
     return peer;
+  }
+
+  /** Starts a WebTorrent peer listening on 127.0.0.1 (a free port). */
+  async webtorrent(name: string, o: WebTorrentPeerOptions): Promise<WebTorrentPeer> {
+    const p = await freePort();
+    const args = ['--torrent', o.torrent, '--save', o.saveDir, '--port', String(p)];
+    if (o.seed) args.push('--seed');
+    for (const c of o.connect ?? []) args.push('--connect', String(c));
+    return this.#track(new WebTorrentPeer(name, p, args));
   }
 
   /**
@@ -547,6 +599,8 @@ export async function shoalDone(torrent: Torrent, timeoutMs: number): Promise<vo
     () => ac.abort(new Error(`Shoal torrent not done after ${timeoutMs} ms`)),
     timeoutMs,
   );
+  // A test that fails elsewhere first must not be kept alive by this timer.
+  timer.unref();
   try {
     await Promise.race([
       torrent.next('done', ac.signal),
