@@ -2,11 +2,21 @@
  * `npm run bench:transfer` — how fast does a torrent move over loopback, and what does the
  * downloading side cost?
  *
- * One single-file v1 torrent (1 GiB of random bytes by default, 1 MiB pieces, created by Shoal,
- * generated once under bench/.data/transfer/ and reused) moves from one seeder to one leecher on
- * 127.0.0.1, for four pairs measured in the same run:
+ * One file (1 GiB of random bytes by default, generated once under bench/.data/transfer/ and
+ * reused) moves from one seeder to one leecher on 127.0.0.1, as up to three single-file torrents
+ * of that same file, all made by Shoal's `createTorrent` with 1 MiB pieces and kept beside it:
+ * v1, v2 (BEP 52; the piece layers are in the .torrent, so no hash requests are needed) and
+ * hybrid. For each torrent version, four pairs are measured in the same run:
  *
  *   Shoal → Shoal, libtorrent → Shoal, Shoal → libtorrent, libtorrent → libtorrent (the anchor).
+ *
+ * By default every pair runs for every version (3 versions × 4 pairs × 3 runs = 36 transfers of
+ * 1 GiB, ~10 s each at ~100 MB/s; 8 minutes in all, seeders' start-up checks included, on a
+ * loaded 2-core machine), because the cross pairs show which side of a v2 transfer costs what. Narrow it
+ * with --versions and --pairs. The figures that issue 6 asks for are the ratios within one run:
+ * Shoal v2 / Shoal v1 and Shoal hybrid / Shoal v1 (Shoal → Shoal), the same for libtorrent
+ * (libtorrent → libtorrent), printed under the table with the verdict on the target (Shoal's v2
+ * throughput within 10 % of its own v1 figure).
  *
  * Shoal runs as the published CLI does (`shoal seed`, `shoal download`, from JavaScript compiled
  * here into node_modules/.cache/shoal-bench-transfer, under plain `node`, with `--no-dht
@@ -14,9 +24,12 @@
  * python3-libtorrent through test/interop/py/lt_peer.py. Every leecher is its own process, run
  * under bench/py/measure_peer.py, which reports its CPU time (user + system, all threads, from
  * wait4) and its peak RSS (ru_maxrss) and peak RssAnon (sampled; libtorrent maps the file it
- * downloads, so its RSS counts file pages too). One seeder per implementation serves every run;
- * each run gets a fresh download folder, deleted afterwards. Runs go round-robin over the pairs
- * so that noise from other work on the machine spreads evenly.
+ * downloads, so its RSS counts file pages too). One seeder per implementation and torrent
+ * version (up to six processes, all serving the same payload file) stays up for the whole run,
+ * each started once with a full check of its data; each run gets a fresh download folder,
+ * deleted afterwards. Runs go round-robin — round, then pair, then version — so that noise from
+ * other work on the machine spreads evenly and the v1, v2 and hybrid runs of a pair, whose
+ * ratio is the point, follow each other closely.
  *
  * Throughput = payload bytes / (leecher done − leecher started), where "started" is the line the
  * leecher prints once its torrent is added, just before it dials the seeder (Shoal: "listening
@@ -27,8 +40,10 @@
  *   --size 1g|10g|<n>m   payload size (10g: a sparse-ish file, for the memory row) [1g]
  *   --runs N             runs per pair [3, or BENCH_RUNS]
  *   --pairs a,b          only these pairs (shoal-shoal, lt-shoal, shoal-lt, lt-lt)
- *   --profile            one extra Shoal → Shoal run with `node --cpu-prof` on both sides; prints
- *                        the functions with the most self time (profiles kept in bench/out/)
+ *   --versions a,b       only these torrent versions (v1, v2, hybrid) [all three]
+ *   --profile            per version, one extra Shoal → Shoal run with `node --cpu-prof` on both
+ *                        sides; prints the functions with the most self time (profiles kept in
+ *                        bench/out/transfer-<version>-{seeder,leecher}/)
  *   --src DIR            compile Shoal from DIR instead of src/ (to compare a change: A/B)
  */
 
@@ -70,6 +85,10 @@ const RUN_TIMEOUT_MS = 300_000;
 const SEEDER_READY_MS = 300_000;
 
 type Impl = 'shoal' | 'lt';
+type Version = 'v1' | 'v2' | 'hybrid';
+const ALL_VERSIONS: readonly Version[] = ['v1', 'v2', 'hybrid'];
+/** Issue 6: Shoal's v2 (and hybrid) throughput at least this fraction of its own v1 figure. */
+const V2_TARGET_RATIO = 0.9;
 interface Pair {
   readonly id: string;
   readonly label: string;
@@ -109,6 +128,7 @@ interface Options {
   readonly sizeLabel: string;
   readonly runs: number;
   readonly pairs: readonly Pair[];
+  readonly versions: readonly Version[];
   readonly profile: boolean;
   readonly src: string;
 }
@@ -117,6 +137,7 @@ function parseOptions(argv: readonly string[]): Options {
   let size = '1g';
   let runs = Number(process.env.BENCH_RUNS ?? 3);
   let pairs = ALL_PAIRS;
+  let versions = ALL_VERSIONS;
   let profile = false;
   let src = join(ROOT, 'src');
   for (let i = 0; i < argv.length; i++) {
@@ -133,6 +154,10 @@ function parseOptions(argv: readonly string[]): Options {
       pairs = ALL_PAIRS.filter((p) => ids.includes(p.id));
       if (pairs.length !== ids.length)
         throw new Error(`--pairs: known pairs are ${ALL_PAIRS.map((p) => p.id)}`);
+    } else if (a === '--versions') {
+      const ids = value().split(',');
+      versions = ALL_VERSIONS.filter((v) => ids.includes(v));
+      if (versions.length !== ids.length) throw new Error(`--versions: known versions are ${ALL_VERSIONS}`);
     } else if (a === '--profile') profile = true;
     else if (a === '--src') src = value();
     else throw new Error(`unknown option ${a}`);
@@ -141,7 +166,15 @@ function parseOptions(argv: readonly string[]): Options {
   if (m === null) throw new Error(`--size: expected e.g. 1g, 10g, 256m; got ${size}`);
   const sizeBytes = Number(m[1]) * (m[2] === 'g' ? GiB : MiB);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: expected a positive integer');
-  return { sizeBytes, sizeLabel: `${m[1]}${m[2] === 'g' ? 'GiB' : 'MiB'}`, runs, pairs, profile, src };
+  return {
+    sizeBytes,
+    sizeLabel: `${m[1]}${m[2] === 'g' ? 'GiB' : 'MiB'}`,
+    runs,
+    pairs,
+    versions,
+    profile,
+    src,
+  };
 }
 
 // ------------------------------------------------------------------ payload, torrent, build
@@ -181,11 +214,16 @@ function ensurePayload(o: Options): { file: string; seedDir: string; name: strin
   return { file, seedDir, name };
 }
 
-async function ensureTorrent(o: Options, file: string): Promise<string> {
-  const path = join(DATA, `shoal-transfer-${o.sizeLabel.toLowerCase()}.torrent`);
+/**
+ * The torrent of the payload for one version, made once and reused while it is newer than the
+ * payload (v1 keeps the name it had before v2 and hybrid were measured).
+ */
+async function ensureTorrent(o: Options, file: string, version: Version): Promise<string> {
+  const suffix = version === 'v1' ? '' : `-${version}`;
+  const path = join(DATA, `shoal-transfer-${o.sizeLabel.toLowerCase()}${suffix}.torrent`);
   if (existsSync(path) && statSync(path).mtimeMs >= statSync(file).mtimeMs) return path;
   console.log(`creating ${relative(ROOT, path)}…`);
-  const t = await createTorrent(file, { version: 'v1', pieceLength: PIECE_BYTES, creationDate: null });
+  const t = await createTorrent(file, { version, pieceLength: PIECE_BYTES, creationDate: null });
   writeFileSync(path, t.bytes);
   return path;
 }
@@ -242,12 +280,14 @@ function cpuSecondsOf(pid: number | undefined): number {
 
 interface Seeder {
   readonly impl: Impl;
+  readonly version: Version;
   readonly port: number;
   readonly proc: ClientProcess;
 }
 
 async function startSeeder(
   impl: Impl,
+  version: Version,
   cli: string,
   torrent: string,
   seedDir: string,
@@ -255,7 +295,7 @@ async function startSeeder(
 ): Promise<Seeder> {
   const port = await freePort();
   if (impl === 'shoal') {
-    const proc = new ClientProcess('shoal seed', process.execPath, [
+    const proc = new ClientProcess(`shoal seed ${version}`, process.execPath, [
       ...nodeArgs,
       cli,
       'seed',
@@ -270,9 +310,9 @@ async function startSeeder(
       SEEDER_READY_MS,
       'ready',
     );
-    return { impl, port, proc };
+    return { impl, version, port, proc };
   }
-  const proc = new ClientProcess('libtorrent seed', SYSTEM_PYTHON, [
+  const proc = new ClientProcess(`libtorrent seed ${version}`, SYSTEM_PYTHON, [
     LT_PEER_SCRIPT,
     '--torrent',
     torrent,
@@ -285,7 +325,7 @@ async function startSeeder(
     '60000',
   ]);
   await proc.waitForLine((l) => l.includes('"t": "ready"'), SEEDER_READY_MS, 'ready');
-  return { impl, port, proc };
+  return { impl, version, port, proc };
 }
 
 async function runOnce(
@@ -464,35 +504,56 @@ function machine(): string {
 
 // ------------------------------------------------------------------ main
 
+const key = (version: Version, id: string) => `${version}:${id}`;
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const header = `${new Date().toISOString().slice(0, 10)} — ${machine()}`;
   const { file, seedDir, name } = ensurePayload(o);
-  const torrent = await ensureTorrent(o, file);
+  const torrents = new Map<Version, string>();
+  for (const version of o.versions) torrents.set(version, await ensureTorrent(o, file, version));
   const payloadBytes = statSync(file).size;
   const cli = buildShoal(o.src);
   detectOfflineFlags(cli);
   mkdirSync(DATA, { recursive: true });
 
-  const impls = new Set<Impl>(o.pairs.map((p) => p.seeder));
-  const seeders = new Map<Impl, Seeder>();
-  const runs = new Map<string, Run[]>(o.pairs.map((p) => [p.id, []]));
+  const impls = [...new Set<Impl>(o.pairs.map((p) => p.seeder))];
+  const seeders = new Map<string, Seeder>();
+  const runs = new Map<string, Run[]>(
+    o.versions.flatMap((v) => o.pairs.map((p) => [key(v, p.id), []] as [string, Run[]])),
+  );
   try {
-    for (const impl of impls) {
-      console.log(
-        `starting the ${impl === 'shoal' ? 'Shoal' : 'libtorrent'} seeder (checks ${o.sizeLabel})…`,
-      );
-      seeders.set(impl, await startSeeder(impl, cli, torrent, seedDir));
+    for (const version of o.versions) {
+      for (const impl of impls) {
+        console.log(
+          `starting the ${impl === 'shoal' ? 'Shoal' : 'libtorrent'} ${version} seeder (checks ${o.sizeLabel})…`,
+        );
+        seeders.set(
+          key(version, impl),
+          await startSeeder(impl, version, cli, torrents.get(version)!, seedDir),
+        );
+      }
     }
     for (let round = 1; round <= o.runs; round++) {
       for (const pair of o.pairs) {
-        const r = await runOnce(pair, seeders.get(pair.seeder)!, cli, torrent, name, payloadBytes, pair.id);
-        runs.get(pair.id)!.push(r);
-        console.log(
-          r.ok
-            ? `run ${round} ${pair.label}: ${fmt(r.mbps)} MB/s in ${fmt(r.seconds, 2)} s, leecher CPU ${fmt(r.cpuSeconds, 2)} s, peak RSS ${fmt(r.maxRssMB)} MB (anon ${fmt(r.rssAnonMB)} MB), seeder CPU ${fmt(r.seederCpuSeconds, 2)} s`
-            : `run ${round} ${pair.label}: FAILED ${r.error}`,
-        );
+        for (const version of o.versions) {
+          const r = await runOnce(
+            pair,
+            seeders.get(key(version, pair.seeder))!,
+            cli,
+            torrents.get(version)!,
+            name,
+            payloadBytes,
+            `${version}-${pair.id}`,
+          );
+          runs.get(key(version, pair.id))!.push(r);
+          const what = `run ${round} ${version} ${pair.label}`;
+          console.log(
+            r.ok
+              ? `${what}: ${fmt(r.mbps)} MB/s in ${fmt(r.seconds, 2)} s, leecher CPU ${fmt(r.cpuSeconds, 2)} s, peak RSS ${fmt(r.maxRssMB)} MB (anon ${fmt(r.rssAnonMB)} MB), seeder CPU ${fmt(r.seederCpuSeconds, 2)} s`
+              : `${what}: FAILED ${r.error}`,
+          );
+        }
       }
     }
   } finally {
@@ -500,40 +561,97 @@ async function main(): Promise<void> {
   }
 
   const lines = [
-    `Transfer of one ${o.sizeLabel} file (v1, ${PIECE_BYTES / MiB} MiB pieces) over 127.0.0.1, ${o.runs} run(s) per pair — ${header}`,
+    `Transfer of one ${o.sizeLabel} file (${o.versions.join(', ')}; ${PIECE_BYTES / MiB} MiB pieces) over 127.0.0.1, ${o.runs} run(s) per pair and version — ${header}; load average at the end ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
     '',
-    '| seeder → leecher | median MB/s | runs MB/s | leecher CPU s (median) | leecher peak RSS MB (max) | leecher peak RssAnon MB (max) | seeder CPU s (median) |',
-    '|---|---:|---|---:|---:|---:|---:|',
+    '| torrent | seeder → leecher | median MB/s | runs MB/s | leecher CPU s (median) | leecher peak RSS MB (max) | leecher peak RssAnon MB (max) | seeder CPU s (median) |',
+    '|---|---|---:|---|---:|---:|---:|---:|',
   ];
-  for (const pair of o.pairs) {
-    const rs = runs.get(pair.id)!;
-    lines.push(
-      `| ${pair.label} | ${fmt(median(rs.map((r) => r.mbps)))} | ${rs.map((r) => fmt(r.mbps)).join(', ')} | ${fmt(median(rs.map((r) => r.cpuSeconds)), 2)} | ${fmt(max(rs.map((r) => r.maxRssMB)))} | ${fmt(max(rs.map((r) => r.rssAnonMB)))} | ${fmt(median(rs.map((r) => r.seederCpuSeconds)), 2)} |`,
-    );
+  for (const version of o.versions) {
+    for (const pair of o.pairs) {
+      const rs = runs.get(key(version, pair.id))!;
+      lines.push(
+        `| ${version} | ${pair.label} | ${fmt(median(rs.map((r) => r.mbps)))} | ${rs.map((r) => fmt(r.mbps)).join(', ')} | ${fmt(median(rs.map((r) => r.cpuSeconds)), 2)} | ${fmt(max(rs.map((r) => r.maxRssMB)))} | ${fmt(max(rs.map((r) => r.rssAnonMB)))} | ${fmt(median(rs.map((r) => r.seederCpuSeconds)), 2)} |`,
+      );
+    }
   }
-  const mb = (id: string) => median(runs.get(id)?.map((r) => r.mbps) ?? []);
+  const mb = (v: Version, id: string) => median(runs.get(key(v, id))?.map((r) => r.mbps) ?? []);
+  const cpu = (v: Version, id: string) => median(runs.get(key(v, id))?.map((r) => r.cpuSeconds) ?? []);
   const verdicts: string[] = [];
-  if (runs.has('shoal-shoal') && runs.has('lt-lt')) {
-    const met = mb('shoal-shoal') >= mb('lt-lt');
-    verdicts.push(
-      `Target Shoal → Shoal ≥ libtorrent → libtorrent: ${met ? 'met' : 'NOT met'} (${fmt(mb('shoal-shoal'))} vs ${fmt(mb('lt-lt'))} MB/s).`,
-    );
+  for (const version of o.versions) {
+    if (runs.has(key(version, 'shoal-shoal')) && runs.has(key(version, 'lt-lt'))) {
+      const ours = mb(version, 'shoal-shoal');
+      const theirs = mb(version, 'lt-lt');
+      verdicts.push(
+        `${version}: Shoal → Shoal ≥ libtorrent → libtorrent: ${ours >= theirs ? 'met' : 'NOT met'} (${fmt(ours)} vs ${fmt(theirs)} MB/s).`,
+      );
+    }
   }
   const shoalRss = max(
-    o.pairs.filter((p) => p.leecher === 'shoal').flatMap((p) => runs.get(p.id)!.map((r) => r.maxRssMB)),
+    o.versions.flatMap((v) =>
+      o.pairs
+        .filter((p) => p.leecher === 'shoal')
+        .flatMap((p) => runs.get(key(v, p.id))!.map((r) => r.maxRssMB)),
+    ),
   );
   if (Number.isFinite(shoalRss)) {
     verdicts.push(
-      `Target Shoal leecher peak RSS < 150 MB: ${shoalRss < 150 ? 'met' : 'NOT met'} (${fmt(shoalRss)} MB).`,
+      `Target Shoal leecher peak RSS < 150 MB: ${shoalRss < 150 ? 'met' : 'NOT met'} (${fmt(shoalRss)} MB, any version).`,
     );
   }
-  console.log(`\n${[...lines, '', ...verdicts].join('\n')}\n`);
 
-  if (o.profile) await profile(cli, torrent, seedDir, name, payloadBytes);
+  // Ratios to each pair's own v1 figure of this run: the comparison issue 6 asks for.
+  const ratioLines: string[] = [];
+  const others = o.versions.filter((v) => v !== 'v1');
+  if (o.versions.includes('v1') && others.length > 0) {
+    ratioLines.push(
+      '',
+      'Ratios to the same pair’s v1 median of this run (throughput: higher is better; leecher CPU: lower is better):',
+      '',
+      `| seeder → leecher | ${others.map((v) => `${v} / v1 MB/s | ${v} / v1 leecher CPU`).join(' | ')} |`,
+      `|---|${others.map(() => '---:|---:|').join('')}`,
+    );
+    for (const pair of o.pairs) {
+      const cells = others.map(
+        (v) =>
+          `${fmt(mb(v, pair.id) / mb('v1', pair.id), 2)} | ${fmt(cpu(v, pair.id) / cpu('v1', pair.id), 2)}`,
+      );
+      ratioLines.push(`| ${pair.label} | ${cells.join(' | ')} |`);
+    }
+    ratioLines.push('');
+    for (const [id, who] of [
+      ['shoal-shoal', 'Shoal'],
+      ['lt-lt', 'libtorrent'],
+    ] as const) {
+      if (!runs.has(key('v1', id))) continue;
+      const parts = others.map(
+        (v) =>
+          `${who} ${v} / ${who} v1 = ${fmt(mb(v, id))} / ${fmt(mb('v1', id))} = ${fmt(mb(v, id) / mb('v1', id), 3)}`,
+      );
+      ratioLines.push(`${parts.join('; ')}.`);
+    }
+    if (runs.has(key('v1', 'shoal-shoal'))) {
+      for (const v of others) {
+        const ratio = mb(v, 'shoal-shoal') / mb('v1', 'shoal-shoal');
+        ratioLines.push(
+          `Target Shoal ${v} throughput within ${Math.round((1 - V2_TARGET_RATIO) * 100)} % of Shoal v1 (Shoal → Shoal, ratio ≥ ${V2_TARGET_RATIO}): ${ratio >= V2_TARGET_RATIO ? 'met' : 'NOT met'} (${fmt(ratio, 3)}).`,
+        );
+      }
+    }
+  }
+  console.log(`\n${[...lines, '', ...verdicts, ...ratioLines].join('\n')}\n`);
+
+  if (o.profile) {
+    for (const version of o.versions) {
+      await profile(version, cli, torrents.get(version)!, seedDir, name, payloadBytes);
+    }
+  }
 }
 
 /** One Shoal → Shoal run with both sides under `node --cpu-prof`; prints the top self times. */
 async function profile(
+  version: Version,
   cli: string,
   torrent: string,
   seedDir: string,
@@ -541,31 +659,35 @@ async function profile(
   payloadBytes: number,
 ): Promise<void> {
   mkdirSync(PROFILES, { recursive: true });
-  const seedProf = join(PROFILES, 'transfer-seeder');
-  const leechProf = join(PROFILES, 'transfer-leecher');
+  const seedProf = join(PROFILES, `transfer-${version}-seeder`);
+  const leechProf = join(PROFILES, `transfer-${version}-leecher`);
   for (const d of [seedProf, leechProf]) rmSync(d, { recursive: true, force: true });
-  console.log('profiling one Shoal → Shoal run (node --cpu-prof)…');
-  const seeder = await startSeeder('shoal', cli, torrent, seedDir, [
+  console.log(`profiling one ${version} Shoal → Shoal run (node --cpu-prof)…`);
+  const seeder = await startSeeder('shoal', version, cli, torrent, seedDir, [
     '--cpu-prof',
     `--cpu-prof-dir=${seedProf}`,
   ]);
   let run: Run;
   try {
-    run = await runOnce(ALL_PAIRS[0]!, seeder, cli, torrent, fileName, payloadBytes, 'profile', [
+    run = await runOnce(ALL_PAIRS[0]!, seeder, cli, torrent, fileName, payloadBytes, `profile-${version}`, [
       '--cpu-prof',
       `--cpu-prof-dir=${leechProf}`,
     ]);
   } finally {
     await seeder.proc.stop(); // SIGTERM: the CLI exits cleanly and node writes the profile
   }
-  console.log(run.ok ? `profiled run: ${fmt(run.mbps)} MB/s` : `profiled run FAILED: ${run.error}`);
+  console.log(
+    run.ok
+      ? `profiled ${version} run: ${fmt(run.mbps)} MB/s, leecher CPU ${fmt(run.cpuSeconds, 2)} s, seeder CPU ${fmt(run.seederCpuSeconds, 2)} s`
+      : `profiled ${version} run FAILED: ${run.error}`,
+  );
   for (const [label, dir] of [
     ['leecher', leechProf],
     ['seeder', seedProf],
   ] as const) {
     const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
     for (const f of files) {
-      console.log(`\n${label} ${relative(ROOT, join(dir, f))} — top self time:`);
+      console.log(`\n${version} ${label} ${relative(ROOT, join(dir, f))} — top self time:`);
       for (const line of topSelfTime(join(dir, f), 25)) console.log(`  ${line}`);
     }
   }
