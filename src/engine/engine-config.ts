@@ -29,6 +29,12 @@ export interface TorrentEngineOptions extends ChokerOptions, RequestSchedulerOpt
   readonly allowedFastSetSize?: number;
   /** @default UPLOAD_READS_IN_FLIGHT */
   readonly uploadReadsInFlight?: number;
+  /**
+   * BEP 16 super-seeding while we have every piece: new peers are told about a few pieces at a
+   * time (`SUPER_SEED_OFFERS_PER_PEER`) instead of all, so an initial seeder uploads little
+   * more than one copy. @default false
+   */
+  readonly superSeed?: boolean;
 }
 
 /** Everything a {@link TorrentEngine} is built from. */

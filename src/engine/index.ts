@@ -14,5 +14,6 @@ export * from './piece-picker.js';
 export * from './random.js';
 export * from './rate.js';
 export * from './request-scheduler.js';
+export * from './super-seed.js';
 export * from './torrent-engine.js';
 export * from './upload-queue.js';

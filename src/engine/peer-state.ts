@@ -82,6 +82,8 @@ export class PeerState implements PickerPeerView {
   readonly pieces: Bitfield;
   /** Counted in the picker as a seed (have all / full bitfield) rather than piece by piece. */
   countedAsSeed = false;
+  /** We super-seed this peer (BEP 16): it sees only the pieces revealed to it. */
+  superSeeded = false;
   /** Pieces the peer has that we want and lack; > 0 ⇔ we are interested. */
   interesting = 0;
 

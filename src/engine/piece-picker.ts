@@ -26,7 +26,8 @@
  *    request in them: their peer left, timed out or choked us), higher priority and closest to
  *    completion first — so at most about one piece per peer is partial;
  * 3. new pieces: random while we have fewer than {@link RANDOM_FIRST_PIECES} pieces (a new peer
- *    needs something to trade fast), then rarest first (lowest availability), higher priority
+ *    needs something to trade fast) — except from a seed, whose upload a random piece would
+ *    likely spend on a duplicate — then rarest first (lowest availability), higher priority
  *    first, ties broken at random;
  * 4. partial pieces other peers are downloading: each piece preferably comes from one peer
  *    (whole-piece preference), which completes pieces sooner on fast peers and pins a hash
@@ -81,6 +82,12 @@ export interface PickerPeerView {
   readonly key: PeerKey;
   /** True when the peer has piece `index`. */
   has(index: number): boolean;
+  /**
+   * The peer has every piece. From a seed new pieces are always picked rarest first, even
+   * before we have RANDOM_FIRST_PIECES: a random piece there is likely one other leechers
+   * already hold, and the seed's upload would be spent on a duplicate. @default false
+   */
+  readonly isSeed?: boolean;
 }
 
 /** Restrictions of one {@link PiecePicker.pick} call. */
@@ -432,7 +439,7 @@ export class PiecePicker {
 
     // 3. new pieces (none can be left when no Free block is)
     while (out.length < max && this.#freeAvail > 0) {
-      const n = this.#newPieces(candidate, max - out.length);
+      const n = this.#newPieces(candidate, max - out.length, peer.isSeed === true);
       const before = out.length;
       for (const i of n) {
         if (out.length >= max) break;
@@ -569,10 +576,10 @@ export class PiecePicker {
   }
 
   /** New (untouched) candidate pieces to start, best first; one tier per call. */
-  #newPieces(candidate: (i: number) => boolean, wantBlocks: number): number[] {
+  #newPieces(candidate: (i: number) => boolean, wantBlocks: number, fromSeed: boolean): number[] {
     const scratch = this.#scratch;
     let n = 0;
-    if (this.#have.count() < this.#randomFirst) {
+    if (!fromSeed && this.#have.count() < this.#randomFirst) {
       for (let i = 0; i < this.pieceCount; i++) {
         if (!this.#partial.has(i) && candidate(i)) scratch[n++] = i;
       }

@@ -75,6 +75,7 @@ import { ENDGAME_BUSY_PER_PEER, PiecePicker } from './piece-picker.js';
 import type { Random } from './random.js';
 import { RateMeter } from './rate.js';
 import type { RequestSchedulerOptions } from './request-scheduler.js';
+import { SuperSeeder } from './super-seed.js';
 import type { UploadTorrentView } from './upload-queue.js';
 
 /** The state machine of one torrent's swarm; see the design notes at the top of this file. */
@@ -103,6 +104,8 @@ export class TorrentEngine {
   #wasted = 0;
   #hashFailures = 0;
   readonly #uploadView: UploadTorrentView;
+  /** BEP 16 state: present while super-seeding is wanted (it acts only once we are complete). */
+  #superSeed: SuperSeeder | undefined;
 
   constructor(init: TorrentEngineInit) {
     const o = init.options ?? {};
@@ -123,6 +126,7 @@ export class TorrentEngine {
     this.#doneEmitted = false;
     this.#down = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
     this.#up = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
+    if (o.superSeed === true) this.#superSeed = new SuperSeeder(this.pieceCount);
     this.#uploadView = {
       pieceCount: this.pieceCount,
       pieceSize: (i) => this.#layout.uploadSize?.(i) ?? this.#layout.pieceSize(i),
@@ -140,6 +144,37 @@ export class TorrentEngine {
   /** Every piece is verified. */
   get isComplete(): boolean {
     return this.#picker.isComplete;
+  }
+
+  /** True while BEP 16 super-seeding is on and we have every piece. */
+  get isSuperSeeding(): boolean {
+    return this.#superSeed !== undefined && this.#picker.isComplete;
+  }
+
+  /**
+   * Turns BEP 16 super-seeding on or off. On: peers that connect from now on (while we are
+   * complete) see only the pieces revealed to them. Off: the peers that were super-seeded are
+   * told about every piece with HAVE messages.
+   */
+  setSuperSeed(on: boolean, now: number): EngineAction[] {
+    const out: EngineAction[] = [];
+    if (on) {
+      this.#superSeed ??= new SuperSeeder(this.pieceCount);
+      return out;
+    }
+    const ss = this.#superSeed;
+    if (ss === undefined) return out;
+    this.#superSeed = undefined;
+    for (const p of this.#peers.values()) {
+      if (!p.superSeeded) continue;
+      p.superSeeded = false;
+      for (let i = 0; i < this.pieceCount; i++) {
+        if (this.#picker.have(i) && !ss.offers(p.key).has(i))
+          out.push(send(p.key, { type: 'have', index: i }));
+      }
+      this.#updateInterest(p, out, now);
+    }
+    return out;
   }
 
   /** A copy of our verified pieces (for fast-resume records). */
@@ -269,6 +304,14 @@ export class TorrentEngine {
     const p = new PeerState(key, init, this.pieceCount, now, this.#schedulerOptions, this.#readsInFlight);
     this.#peers.set(key, p);
     const haveCount = this.#picker.haveCount;
+    if (this.isSuperSeeding) {
+      // BEP 16: look like a peer with nothing, then reveal a few pieces (no allowed-fast set:
+      // it would reveal pieces too).
+      p.superSeeded = true;
+      if (p.supportsFast) out.push(send(key, { type: 'have-none' }));
+      this.#superSeedTopUp(p, out);
+      return out;
+    }
     if (p.supportsFast && haveCount === this.pieceCount) out.push(send(key, { type: 'have-all' }));
     else if (p.supportsFast && haveCount === 0) out.push(send(key, { type: 'have-none' }));
     else if (haveCount > 0) {
@@ -582,6 +625,7 @@ export class TorrentEngine {
       this.#close(p, 'redundant', out, now);
       return;
     }
+    this.#superSeedTopUp(p, out);
     this.#recountInterest(p);
     this.#updateInterest(p, out, now);
   }
@@ -599,7 +643,19 @@ export class TorrentEngine {
       this.#close(p, 'redundant', out, now);
       return;
     }
+    // BEP 16: the peer has one of the pieces revealed to it: reveal another.
+    if (p.superSeeded && this.#superSeed?.onHave(p.key, index)) this.#superSeedTopUp(p, out);
     this.#updateInterest(p, out, now);
+  }
+
+  /** Drops the revealed pieces the peer has by now, and reveals new ones up to the count. */
+  #superSeedTopUp(p: PeerState, out: EngineAction[]): void {
+    const ss = this.#superSeed;
+    if (ss === undefined || !p.superSeeded) return;
+    for (const i of [...ss.offers(p.key)]) if (p.has(i)) ss.onHave(p.key, i);
+    for (const i of ss.reveal(p.key, this.#picker, (i) => p.has(i), this.#random)) {
+      out.push(send(p.key, { type: 'have', index: i }));
+    }
   }
 
   #onChoke(p: PeerState, out: EngineAction[], now: number): void {
@@ -624,7 +680,16 @@ export class TorrentEngine {
   }
 
   #onRequest(p: PeerState, r: BlockRef, out: EngineAction[], now: number): void {
-    const v = p.uploads.onRequest(r, this.#uploadView, p.amChoking, p.allowedFastForPeer);
+    if (p.superSeeded && this.#superSeed !== undefined && !this.#superSeed.mayServe(p.key, r.piece)) {
+      // BEP 16: only what was revealed to this peer.
+      if (p.supportsFast) out.push(send(p.key, reject(r)));
+      return;
+    }
+    // BEP 6: allowed-fast pieces are for starting peers; once the peer holds more than k pieces
+    // its choked requests are refused like any other (as the BEP's authors do), so a free-rider
+    // cannot live on allowed-fast sets.
+    const allowedFast = p.pieces.count() > this.#allowedFastK ? NO_PIECES : p.allowedFastForPeer;
+    const v = p.uploads.onRequest(r, this.#uploadView, p.amChoking, allowedFast);
     switch (v.kind) {
       case 'queued':
         this.#pumpUploads(p, out);
@@ -699,6 +764,9 @@ export class TorrentEngine {
       return;
     }
     if (match === 'cancelled') return;
+    // A choked request refused although the piece was allowed-fast: the peer no longer honours
+    // that set (BEP 6 lets it refuse once we are past the starting stage) — stop asking.
+    if (p.peerChoking) p.allowedFastFromPeer.delete(r.piece);
     this.#picker.release(p.key, r);
     // Offer the block to the other peers first, so a peer that keeps rejecting it does not get
     // it straight back.
@@ -869,10 +937,13 @@ export class TorrentEngine {
     else this.#picker.removePeerPieces(p.pieces.setIndexes());
     this.#choker.removePeer(p.key);
     this.#strikes.forget(p.key);
+    this.#superSeed?.removePeer(p.key);
     if (!p.amChoking && p.peerInterested) this.#rechoke(out, now, false);
     this.#fillAll(out, now);
   }
 }
+
+const NO_PIECES: ReadonlySet<number> = new Set();
 
 /** Messages that may come before the bitfield without ending the bitfield phase. */
 const PHASELESS: ReadonlySet<WireMessage['type']> = new Set([

@@ -12,6 +12,7 @@ import {
   MAX_CONNECTIONS_TOTAL,
   MAX_HALF_OPEN_PER_TORRENT,
 } from '../shared/limits.js';
+import type { HashPool } from '../storage/hash-pool.js';
 
 export interface SessionOptions {
   /** TCP port to listen on for peers; 0 picks a free one. @default 0 */
@@ -38,6 +39,12 @@ export interface SessionOptions {
   readonly maxHalfOpenPerTorrent?: number;
   /** Hashing threads. @default the machine's cores minus one (at least 1) */
   readonly hashThreads?: number;
+  /**
+   * A hash pool shared with other sessions of this process (e.g. many nodes in one program):
+   * the session uses it instead of starting its own threads (`hashThreads` is then ignored) and
+   * leaves it running at close — its owner destroys it.
+   */
+  readonly hashPool?: HashPool;
   /** Time a peer has to complete the handshake, ms. @default HANDSHAKE_TIMEOUT_MS */
   readonly handshakeTimeoutMs?: number;
   /**
@@ -90,6 +97,7 @@ export interface ResolvedOptions {
   readonly maxConnections: number;
   readonly maxHalfOpenPerTorrent: number;
   readonly hashThreads: number;
+  readonly hashPool: HashPool | undefined;
   readonly handshakeTimeoutMs: number;
   readonly dht: DhtSessionOptions | undefined;
   readonly lsd: LsdSessionOptions | undefined;
@@ -135,6 +143,7 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     ),
     // One core stays with the event loop (sockets, disk), the others verify pieces.
     hashThreads: count(o.hashThreads, 'hashThreads', Math.max(1, availableParallelism() - 1), 1),
+    hashPool: o.hashPool,
     handshakeTimeoutMs: count(o.handshakeTimeoutMs, 'handshakeTimeoutMs', HANDSHAKE_TIMEOUT_MS, 1),
     dht: o.dht === true ? {} : o.dht === false || o.dht === undefined ? undefined : o.dht,
     lsd: o.lsd === true ? {} : o.lsd === false || o.lsd === undefined ? undefined : o.lsd,

@@ -89,7 +89,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     super();
     this.options = options;
     this.peerId = options.peerId ?? generatePeerId(randomBytes(12));
-    this.#hashPool = new HashPool({ threads: options.hashThreads });
+    this.#hashPool = options.hashPool ?? new HashPool({ threads: options.hashThreads });
     this.#filePool = new FilePool();
     this.#down = new TokenBucket(options.downloadRateLimit, undefined, 0);
     this.#up = new TokenBucket(options.uploadRateLimit, undefined, 0);
@@ -384,7 +384,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     await this.#lsd?.close();
     await this.#dht?.close();
     await this.#filePool.close();
-    await this.#hashPool.destroy();
+    if (this.options.hashPool === undefined) await this.#hashPool.destroy();
   }
 
   #track(socket: Socket): void {

@@ -125,6 +125,11 @@ export interface TorrentOptions {
   readonly filePriorities?: readonly number[];
   /** Hash every piece already on disk at start, ignoring any resume record. @default false */
   readonly recheck?: boolean;
+  /**
+   * BEP 16 super-seeding while this torrent is complete (an initial seeder reveals pieces a few
+   * at a time, so it uploads about one copy). @default the session's `engine.superSeed`, false
+   */
+  readonly superSeed?: boolean;
 }
 
 interface Blame {
@@ -258,8 +263,24 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       files: metainfo.files,
       random,
       now: ctx.now(),
-      options: ctx.options.engine,
+      options:
+        options.superSeed === undefined
+          ? ctx.options.engine
+          : { ...ctx.options.engine, superSeed: options.superSeed },
     });
+  }
+
+  /** True while BEP 16 super-seeding is on and the torrent is complete. */
+  get isSuperSeeding(): boolean {
+    return this.#engine.isSuperSeeding;
+  }
+
+  /**
+   * Turns BEP 16 super-seeding on (for peers that connect from now on) or off (the peers it
+   * hid pieces from are told about all of them).
+   */
+  setSuperSeed(on: boolean): void {
+    this.#run(this.#engine.setSuperSeed(on, this.#ctx.now()));
   }
 
   get state(): TorrentState {

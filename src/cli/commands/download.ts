@@ -16,6 +16,7 @@ interface SwarmFlags {
   port: string;
   peer: string[];
   seed?: boolean;
+  superSeed?: boolean;
   only: string[];
   json?: boolean;
   downloadLimit?: string;
@@ -262,7 +263,8 @@ export function registerDownloadCommands(program: Command): void {
     .argument('<path>', "the torrent's data: the file/folder itself, or the folder that contains it")
     .option('-p, --port <n>', 'TCP port to listen on for peers (0 = any)', '0')
     .option('--peer <host:port>', 'a peer to connect to; repeatable', collect, [])
-    .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)');
+    .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)')
+    .option('--super-seed', 'BEP 16 super-seeding: reveal pieces a few at a time (initial seeder)');
   addDiscoveryOptions(seed).action(async (source: string, path: string, flags: SwarmFlags) => {
     const loaded = await loadTorrentOrMagnet(source);
     if (loaded.kind !== 'torrent') throw new UsageError('seeding needs a .torrent file');
@@ -283,7 +285,7 @@ export function registerDownloadCommands(program: Command): void {
     let progress: { stop(): void } | undefined;
     try {
       process.stderr.write(`checking ${m.name}…\n`);
-      const torrent = await session.addTorrent(m);
+      const torrent = await session.addTorrent(m, { superSeed: flags.superSeed === true });
       const s = torrent.stats();
       if (!torrent.isFinished) {
         process.stderr.write(

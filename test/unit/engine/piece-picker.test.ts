@@ -28,6 +28,20 @@ describe('PiecePicker: rarest first', () => {
     assert.deepEqual([...seen].sort(), [0, 1, 2, 3]);
   });
 
+  test('random first pieces, but rarest first from a seed (its upload is not spent on duplicates)', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      // Pieces 0-2 are on b too; piece 3 only on the seed s.
+      const { picker, peer } = setupPicker({ peers: { s: '1111', b: '111 ' }, seed, randomFirstPieces: 4 });
+      assert.deepEqual(piecesOf(picker.pick({ ...peer('s'), isSeed: true }, 1)), [3], `seed ${seed}`);
+    }
+    const seen = new Set<number>();
+    for (let seed = 1; seed <= 40; seed++) {
+      const { picker, peer } = setupPicker({ peers: { s: '1111', b: '111 ' }, seed, randomFirstPieces: 4 });
+      seen.add(piecesOf(picker.pick(peer('s'), 1))[0]!);
+    }
+    assert.ok(seen.size > 1, 'from a peer not flagged as a seed the first pieces stay random');
+  });
+
   test('never picks a piece we have, or one the peer lacks', () => {
     const { picker, peer } = setupPicker({ have: '* * ', peers: { a: '111 ' } });
     assert.deepEqual(piecesOf(picker.pick(peer('a'), 100)), [1]);

@@ -297,6 +297,44 @@ describe('TorrentEngine: downloading', () => {
     );
   });
 
+  test('BEP 6: allowed-fast requests are served to starting peers only (≤ k pieces)', () => {
+    const k = 3;
+    const e = engine(40, 1, { allowedFastSetSize: k, slots: 0, optimisticSlots: 0 });
+    e.setHave(
+      Array.from({ length: 40 }, (_, i) => i),
+      0,
+    );
+    const ip = { ...FAST, ip: new Uint8Array([10, 0, 0, 9]) };
+    const offered = (acts: EngineAction[], key: string) =>
+      sends(acts, key).flatMap((m) => (m.type === 'allowed-fast' ? [m.index] : []));
+    const set = offered(e.addPeer('new', ip, 0), 'new');
+    assert.equal(set.length, k);
+    e.onMessage('new', { type: 'have-none' }, 0);
+    const served = e.onMessage('new', { type: 'request', index: set[0]!, begin: 0, length: BLOCK_BYTES }, 1);
+    assert.equal(ofType(served, 'read-block').length, 1, 'a starting peer is served while choked');
+
+    offered(e.addPeer('old', ip, 0), 'old');
+    const many = new Bitfield(40);
+    for (let i = 0; i <= k; i++) if (!set.includes(i)) many.set(i);
+    for (let i = 0; many.count() <= k; i++) if (!set.includes(i)) many.set(i);
+    e.onMessage('old', { type: 'bitfield', bitfield: many.toWire() }, 0);
+    const refused = e.onMessage('old', { type: 'request', index: set[0]!, begin: 0, length: BLOCK_BYTES }, 1);
+    assert.equal(ofType(refused, 'read-block').length, 0);
+    assert.deepEqual(sends(refused, 'old'), [
+      { type: 'reject-request', index: set[0]!, begin: 0, length: BLOCK_BYTES },
+    ]);
+  });
+
+  test('a rejected allowed-fast request while choked is not asked again from that peer', () => {
+    const e = engine(4, 1);
+    e.addPeer('a', FAST, 0);
+    e.onMessage('a', { type: 'have-all' }, 0);
+    const [r] = requests(e.onMessage('a', { type: 'allowed-fast', index: 2 }, 0));
+    assert.equal(r?.index, 2);
+    const after = e.onMessage('a', { type: 'reject-request', index: 2, begin: 0, length: r!.length }, 1);
+    assert.deepEqual(requests(after, 'a'), [], 'no request loop on a peer that refuses its set');
+  });
+
   test('at most MAX_PEER_ALLOWED_FAST allowed-fast pieces are remembered per peer', () => {
     const pieces = MAX_PEER_ALLOWED_FAST + 2;
     const run = (fill: number) => {
