@@ -14,17 +14,18 @@ import { createTorrent } from '../../src/storage/index.js';
 import { treeDigests, writeTree } from '../helpers/payload.js';
 
 const sessions: Session[] = [];
-let dir = '';
+const dirs: string[] = [];
 after(async () => {
   await Promise.all(sessions.map((s) => s.close()));
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
 for (const version of ['v2', 'hybrid'] as const) {
   test(`${version}: a peer serving corrupt blocks is banned by its leaf hashes alone`, {
     timeout: 60_000,
   }, async () => {
-    dir = await mkdtemp(join(tmpdir(), `shoal-v2-blame-${version}-`));
+    const dir = await mkdtemp(join(tmpdir(), `shoal-v2-blame-${version}-`));
+    dirs.push(dir);
     const rels = await writeTree(
       join(dir, 'honest', 'payload'),
       { 'a.bin': 2_000_000, 'b.bin': 600_000 },
