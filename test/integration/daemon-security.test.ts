@@ -493,7 +493,7 @@ describe('daemon: bad input and hostile requests', { timeout: 120_000 }, () => {
       method: 'POST',
       path: () => `/api/v1/torrents/${id}/peers`,
       headers: JSON_HEADERS,
-      body: JSON.stringify({ host: '10.0.0.1', port: 70000 }),
+      body: JSON.stringify({ host: '192.0.2.1', port: 70000 }),
       status: 400,
       message: /must be <= 65535/,
     },

@@ -59,7 +59,7 @@ const req = {
   event: 'started' as const,
 };
 const okAnnounce = (tid: number) =>
-  encodeUdpAnnounceResponse(tid, 60, 1, 2, Uint8Array.of(10, 0, 0, 1, 0, 80));
+  encodeUdpAnnounceResponse(tid, 60, 1, 2, Uint8Array.of(192, 0, 2, 1, 0, 80));
 
 const closers: (() => Promise<void>)[] = [];
 after(async () => {
@@ -99,7 +99,7 @@ describe('UDP tracker client (BEP 15)', { timeout: 60_000 }, () => {
       interval: 60,
       complete: 2,
       incomplete: 1,
-      peers: [{ host: '10.0.0.1', port: 80, family: 4 }],
+      peers: [{ host: '192.0.2.1', port: 80, family: 4 }],
     });
     await c.announce(t.url, req);
     assert.deepEqual(

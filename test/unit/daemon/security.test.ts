@@ -33,8 +33,8 @@ test('Host: IP literals, localhost and configured names only (DNS rebinding)', (
     'localhost:9080',
     'LOCALHOST',
     '[::1]:9080',
-    '192.168.1.5:9080',
-    '[fe80::1]',
+    '192.0.2.5:9080',
+    '[2001:db8::1]',
   ])
     assert.ok(isAllowedHost(h, local), h);
   for (const h of [
@@ -96,17 +96,17 @@ test('checkRequest: refusals are typed 403/401 errors', () => {
     }
   };
   assert.equal(status(req({ host: 'evil.example' })), 403);
-  assert.equal(status(req({ host: '10.0.0.2:9080', origin: 'http://evil.example' })), 403);
-  assert.equal(status(req({ host: '10.0.0.2:9080', 'sec-fetch-site': 'cross-site' }, false, 'POST')), 403);
+  assert.equal(status(req({ host: '192.0.2.2:9080', origin: 'http://evil.example' })), 403);
+  assert.equal(status(req({ host: '192.0.2.2:9080', 'sec-fetch-site': 'cross-site' }, false, 'POST')), 403);
   assert.equal(
     status(
-      req({ host: '10.0.0.2:9080', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' }, true),
+      req({ host: '192.0.2.2:9080', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' }, true),
     ),
     200,
   );
-  assert.equal(status(req({ host: '10.0.0.2:9080' })), 401);
-  assert.equal(status(req({ host: '10.0.0.2:9080' }, true)), 200, 'open routes need no token');
-  assert.equal(status(req({ host: '10.0.0.2:9080', authorization: `Bearer ${remote.token}` })), 200);
+  assert.equal(status(req({ host: '192.0.2.2:9080' })), 401);
+  assert.equal(status(req({ host: '192.0.2.2:9080' }, true)), 200, 'open routes need no token');
+  assert.equal(status(req({ host: '192.0.2.2:9080', authorization: `Bearer ${remote.token}` })), 200);
   assert.equal(
     status(() =>
       checkRequest({ method: 'GET', url: '/', headers: { host: '127.0.0.1' }, isOpen: false }, local),
@@ -117,7 +117,7 @@ test('checkRequest: refusals are typed 403/401 errors', () => {
 
 test('loopback addresses', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost']) assert.ok(isLoopbackHost(h), h);
-  for (const h of ['0.0.0.0', '::', '192.168.0.1', 'example.com']) assert.ok(!isLoopbackHost(h), h);
+  for (const h of ['0.0.0.0', '::', '203.0.113.1', 'example.com']) assert.ok(!isLoopbackHost(h), h);
 });
 
 test('content types: media by extension; active content never served as such', () => {

@@ -51,7 +51,7 @@ function fakeTransport(behaviour: Record<string, Behaviour>, interval = 0) {
         interval,
         complete: 1,
         incomplete: 2,
-        peers: [{ host: '10.0.0.1', port: 6881, family: 4 }],
+        peers: [{ host: '192.0.2.1', port: 6881, family: 4 }],
         ...(url.includes('warn') ? { warning: 'careful' } : {}),
       };
     },

@@ -47,7 +47,7 @@ function throwsCode(fn: () => unknown, code: string, reason?: RegExp): void {
 
 describe('IP addresses', () => {
   test('IPv4 text', () => {
-    assert.equal(parseIpv4('10.0.0.1'), 0x0a000001);
+    assert.equal(parseIpv4('192.0.2.1'), 0xc0000201);
     assert.equal(parseIpv4('255.255.255.255'), 0xffffffff);
     for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1..2.3', '', 'a.b.c.d', '1.2.3.4 ']) {
       assert.equal(parseIpv4(bad), undefined, bad);
@@ -63,7 +63,7 @@ describe('IP addresses', () => {
       ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
       ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'],
       ['::ffff:1.2.3.4', '::ffff:1.2.3.4'],
-      ['fe80::1:2', 'fe80::1:2'],
+      ['2001:db8::1:2', '2001:db8::1:2'],
     ];
     for (const [input, want] of cases) {
       const b = parseIpv6(input);
@@ -76,7 +76,7 @@ describe('IP addresses', () => {
       '1:2:3:4:5:6:7:8:9',
       '12345::',
       'g::1',
-      'fe80::1%eth0',
+      '2001:db8::1%eth0',
       '1:2:3:4:5:6:7',
     ]) {
       assert.equal(parseIpv6(bad), undefined, bad);
@@ -93,12 +93,12 @@ describe('IP addresses', () => {
 describe('compact peers (BEP 23, BEP 7)', () => {
   test('IPv4: 4 address bytes then a big-endian port', () => {
     const out: TrackerPeer[] = [];
-    // 10.0.0.1:6881, 192.168.1.2:80, then port 0 (skipped) and a 3-byte tail (ignored).
-    const raw = bytes(10, 0, 0, 1, 0x1a, 0xe1, 192, 168, 1, 2, 0, 80, 1, 1, 1, 1, 0, 0, 9, 9, 9);
+    // 192.0.2.1:6881, 198.51.100.2:80, then port 0 (skipped) and a 3-byte tail (ignored).
+    const raw = bytes(192, 0, 2, 1, 0x1a, 0xe1, 198, 51, 100, 2, 0, 80, 1, 1, 1, 1, 0, 0, 9, 9, 9);
     assert.equal(decodeTrackerPeers(raw, 4, out, 10), 0);
     assert.deepEqual(out, [
-      { host: '10.0.0.1', port: 6881, family: 4 },
-      { host: '192.168.1.2', port: 80, family: 4 },
+      { host: '192.0.2.1', port: 6881, family: 4 },
+      { host: '198.51.100.2', port: 80, family: 4 },
     ]);
     assert.deepEqual(encodeTrackerPeers(out, 4), raw.subarray(0, 12));
   });
@@ -225,17 +225,17 @@ describe('HTTP announce reply (untrusted)', () => {
     const body = encode({
       interval: 10,
       peers: [
-        { ip: '10.1.2.3', port: 6881, 'peer id': 'A'.repeat(20) },
+        { ip: '198.51.100.3', port: 6881, 'peer id': 'A'.repeat(20) },
         { ip: '2001:DB8::1', port: 1 },
         { ip: 'tracker-chosen.example', port: 2 },
-        { ip: '10.0.0.9', port: 0 },
-        { ip: '10.0.0.9', port: 70000 },
+        { ip: '203.0.113.9', port: 0 },
+        { ip: '203.0.113.9', port: 70000 },
         'junk',
       ],
     });
     const r = decodeHttpAnnounceResponse(body, URL0);
     assert.deepEqual(r.peers, [
-      { host: '10.1.2.3', port: 6881, family: 4, peerId: text('A'.repeat(20)) },
+      { host: '198.51.100.3', port: 6881, family: 4, peerId: text('A'.repeat(20)) },
       { host: '2001:db8::1', port: 1, family: 6 },
     ]);
   });

@@ -188,12 +188,12 @@ describe('UDP tracker datagrams (BEP 15 layouts)', () => {
       connectionId: connId,
     });
     const a = decodeUdpResponse(
-      encodeUdpAnnounceResponse(3, 60, 1, 2, Uint8Array.from([10, 0, 0, 2, 0, 9])),
+      encodeUdpAnnounceResponse(3, 60, 1, 2, Uint8Array.from([192, 0, 2, 2, 0, 9])),
       4,
     );
     assert.ok(a.action === 'announce');
     assert.equal(a.interval, 60);
-    assert.deepEqual(a.peers, [{ host: '10.0.0.2', port: 9, family: 4 }]);
+    assert.deepEqual(a.peers, [{ host: '192.0.2.2', port: 9, family: 4 }]);
     assert.deepEqual(
       decodeUdpResponse(encodeUdpScrapeResponse(3, [{ seeders: 4, completed: 5, leechers: 6 }]), 4),
       {

@@ -71,13 +71,13 @@ describe('parseMagnet: accepted forms', () => {
 
   test('x.pe peers: IPv4, hostname, bracketed IPv6', () => {
     const m = parseMagnet(
-      `magnet:?xt=urn:btih:${V1}&x.pe=127.0.0.1:6881&x.pe=peer.example:1&x.pe=%5B::1%5D:65535&x.pe=[fe80::1]:80&x.pe=127.0.0.1:6881`,
+      `magnet:?xt=urn:btih:${V1}&x.pe=127.0.0.1:6881&x.pe=peer.example:1&x.pe=%5B::1%5D:65535&x.pe=[2001:db8::1]:80&x.pe=127.0.0.1:6881`,
     );
     assert.deepEqual(m.peers, [
       { host: '127.0.0.1', port: 6881 },
       { host: 'peer.example', port: 1 },
       { host: '::1', port: 65535 },
-      { host: 'fe80::1', port: 80 },
+      { host: '2001:db8::1', port: 80 },
     ]);
   });
 

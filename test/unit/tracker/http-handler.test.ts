@@ -69,10 +69,10 @@ describe('HTTP tracker handler', () => {
   test('IPv6 clients are served peers6 (BEP 7), and IPv4 peers in peers', () => {
     const { get } = setup();
     get(q(1001), '::1');
-    get(q(1002), '10.0.0.1');
+    get(q(1002), '192.0.2.1');
     const d = decodeHttpAnnounceResponse(get(q(1003), '2001:db8::5').body, 'x');
     assert.deepEqual(d.peers.map((p) => `${p.family}/${p.host}/${p.port}`).sort(), [
-      '4/10.0.0.1/1002',
+      '4/192.0.2.1/1002',
       '6/::1/1001',
     ]);
   });

@@ -15,7 +15,7 @@ describe('compact peers', () => {
       ['20010db8000000000001000000000001', '2001:db8::1:0:0:1'],
       ['20010db8000000010001000100010001', '2001:db8:0:1:1:1:1:1'],
       ['00000000000000000000ffff01020304', '::ffff:1.2.3.4'],
-      ['fe800000000000000abcdef0000000ff', 'fe80::abc:def0:0:ff'],
+      ['20010db8000000000abcdef0000000ff', '2001:db8::abc:def0:0:ff'],
     ];
     for (const [bytes, text] of cases) {
       assert.equal(formatIp(hex(bytes)), text);
