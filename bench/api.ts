@@ -19,9 +19,9 @@
  * Environment: BENCH_TORRENTS (default 1000), BENCH_REQUESTS (default 500), BENCH_IDLE_S (default 10).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -54,25 +54,10 @@ async function child(stateDir: string, downloadDir: string): Promise<void> {
 // ------------------------------------------------------------------ parent
 
 async function build(): Promise<void> {
-  const ts = (await import('typescript')).default;
+  // Imported here only: the daemon child runs this file's JavaScript and must not load TypeScript.
+  const { transpileTree, tsFilesUnder } = await import('./transpile.js');
   rmSync(BUILD, { recursive: true, force: true });
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-    );
-  for (const file of [...walk(join(ROOT, 'src')), join(ROOT, 'bench', 'api.ts')]) {
-    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        verbatimModuleSyntax: true,
-      },
-      fileName: file,
-    }).outputText;
-    const target = join(BUILD, relative(ROOT, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, js);
-  }
+  transpileTree([...tsFilesUnder(join(ROOT, 'src')), join(ROOT, 'bench', 'api.ts')], ROOT, BUILD);
   writeFileSync(join(BUILD, 'package.json'), '{"type":"module"}\n');
 }
 

@@ -24,7 +24,6 @@ import {
   existsSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -33,11 +32,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { asDict, decode } from '../src/codec/index.js';
 import { sha1, toHex } from '../src/shared/hash.js';
+import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, 'bench', '.data');
@@ -95,24 +94,8 @@ function ensureInput(): void {
 function buildShoal(): string {
   const out = join(BUILD, 'dist');
   rmSync(out, { recursive: true, force: true });
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-    );
   const src = join(ROOT, 'src');
-  for (const file of walk(src)) {
-    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        verbatimModuleSyntax: true,
-      },
-      fileName: file,
-    }).outputText;
-    const target = join(out, relative(src, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, js);
-  }
+  transpileTree(tsFilesUnder(src), src, out);
   return pathToFileURL(join(out, 'storage', 'index.js')).href;
 }
 

@@ -20,7 +20,7 @@
  * Options: --n 10,50,100  --runs N [1]  --payload MiB [8]  --only shoal,lt,mixed
  */
 import { cpus, loadavg } from 'node:os';
-import { runSwarm, type SwarmLabConfig, type SwarmLabResult } from '../test/helpers/swarm-lab.js';
+import { runSwarm, type SwarmLabConfig, type SwarmLabResult, spread } from '../test/helpers/swarm-lab.js';
 
 const MiB = 1024 * 1024;
 /** Rates of a home connection: ~3.2 Mbit/s up, ~13 Mbit/s down; the seeder the same. */
@@ -107,11 +107,9 @@ function cases(o: ReturnType<typeof parse>): Case[] {
   return out;
 }
 
+/** Median of the finite values (NaN when there are none). */
 function median(v: readonly number[]): number {
-  const s = [...v].filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return spread(v.filter((x) => Number.isFinite(x))).median;
 }
 
 const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(1));

@@ -16,20 +16,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD = join(ROOT, 'node_modules', '.cache', 'shoal-bench-tracker');
@@ -52,28 +43,12 @@ interface RunResult extends LoadResult {
 /** Transpiles src/ and the two bench children to JavaScript (no type check) under BUILD. */
 function build(): void {
   rmSync(BUILD, { recursive: true, force: true });
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-    );
   const files = [
-    ...walk(join(ROOT, 'src')),
+    ...tsFilesUnder(join(ROOT, 'src')),
     join(ROOT, 'bench', 'tracker-server.ts'),
     join(ROOT, 'bench', 'tracker-load.ts'),
   ];
-  for (const file of files) {
-    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        verbatimModuleSyntax: true,
-      },
-      fileName: file,
-    }).outputText;
-    const target = join(BUILD, relative(ROOT, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, js);
-  }
+  transpileTree(files, ROOT, BUILD);
   writeFileSync(join(BUILD, 'package.json'), '{"type":"module"}\n');
 }
 

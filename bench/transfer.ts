@@ -64,11 +64,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { createTorrent } from '../src/storage/index.js';
 import { ClientProcess, freePort, LT_PEER_SCRIPT, SYSTEM_PYTHON } from '../test/helpers/clients.js';
+import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = join(ROOT, 'bench', '.data', 'transfer');
@@ -232,23 +232,7 @@ async function ensureTorrent(o: Options, file: string, version: Version): Promis
 function buildShoal(src: string): string {
   const out = join(BUILD, 'dist');
   rmSync(out, { recursive: true, force: true });
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-    );
-  for (const file of walk(src)) {
-    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        verbatimModuleSyntax: true,
-      },
-      fileName: file,
-    }).outputText;
-    const target = join(out, relative(src, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, js);
-  }
+  transpileTree(tsFilesUnder(src), src, out);
   return join(out, 'cli', 'main.js');
 }
 

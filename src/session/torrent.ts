@@ -146,6 +146,9 @@ interface Blame {
   at: number;
 }
 
+/** The ban warning's ending for a peer whose block failed its BEP 52 leaf hash. */
+const BAD_BLOCK_BAN = ': a block failed its BEP 52 leaf hash';
+
 /** Time a peer has to answer a leaf-hash request before another is asked. */
 const BLAME_TIMEOUT_MS = 20_000;
 
@@ -587,13 +590,17 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       this.#run(this.#engine.banPeer(key, this.#ctx.now()));
       return;
     }
-    // Keys are `${address}:${port}/${seq}`: the address is what gets banned.
+    // Keys are `${address}:${port}/${seq}` (see #attach): the address is what gets banned.
     const hostPort = key.slice(0, key.lastIndexOf('/'));
     const host = hostPort.slice(0, hostPort.lastIndexOf(':'));
-    if (host === '' || this.#banned.has(host)) return;
+    if (host !== '' && !this.#banned.has(host)) this.#banAddress(host, hostPort, BAD_BLOCK_BAN);
+  }
+
+  /** Refuses `host` from now on, forgets `hostPort` as a peer to dial, and says why. */
+  #banAddress(host: string, hostPort: string, why: string): void {
     this.#banned.add(host);
     this.#known.delete(hostPort);
-    this.emit('warning', { message: `banned ${hostPort}: a block failed its BEP 52 leaf hash` });
+    this.emit('warning', { message: `banned ${hostPort}${why}` });
   }
 
   /** Leaf hashes (base layer 0) of one piece we have, computed from disk, with proofs. */
@@ -1037,16 +1044,15 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       case 'ban': {
         const p = this.#peers.get(a.peer);
         if (p === undefined) return;
-        this.#banned.add(p.conn.remoteAddress);
-        this.#known.delete(p.address);
-        this.emit('warning', {
-          message:
-            a.reason === 'bad-block'
-              ? `banned ${p.address}: a block failed its BEP 52 leaf hash`
-              : a.reason === 'sole-sender'
-                ? `banned ${p.address}: sole sender of a piece that failed its hash check`
-                : `banned ${p.address} after ${a.strikes} hash failures`,
-        });
+        this.#banAddress(
+          p.conn.remoteAddress,
+          p.address,
+          a.reason === 'bad-block'
+            ? BAD_BLOCK_BAN
+            : a.reason === 'sole-sender'
+              ? ': sole sender of a piece that failed its hash check'
+              : ` after ${a.strikes} hash failures`,
+        );
         p.conn.close('banned');
         return;
       }
