@@ -35,6 +35,12 @@ export interface TorrentEngineOptions extends ChokerOptions, RequestSchedulerOpt
    * more than one copy. @default false
    */
   readonly superSeed?: boolean;
+  /**
+   * Fresh-first seeding (fresh-first.ts) while we have every piece and do not super-seed: a
+   * request for a piece the swarm already has or is getting from us is refused, with a BEP 6
+   * suggestion of a piece nobody has, as long as such a piece exists. @default true
+   */
+  readonly freshFirst?: boolean;
 }
 
 /** Everything a {@link TorrentEngine} is built from. */

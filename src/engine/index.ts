@@ -6,6 +6,7 @@
 export * from './actions.js';
 export * from './choker.js';
 export * from './engine-config.js';
+export * from './fresh-first.js';
 export * from './hash-strikes.js';
 export * from './metadata-exchange.js';
 export * from './peer-state.js';

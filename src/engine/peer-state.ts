@@ -13,6 +13,12 @@ import { UploadQueue } from './upload-queue.js';
 
 /** Window of the per-peer rates the choker reads, in ms ("the last ~20 s"). @default 20000 */
 export const PEER_RATE_WINDOW_MS = 20_000;
+/**
+ * A piece a peer refused while unchoking us (BEP 6 reject) is not asked of that peer again for
+ * this long, in ms: a seed steering its upload elsewhere (fresh-first.ts) is not asked the same
+ * thing in a loop. @default 10000
+ */
+export const REFUSED_PIECE_MS = 10_000;
 
 /** What the runtime tells the engine about a new connection, after the handshake. */
 export interface PeerInit {
@@ -93,6 +99,10 @@ export class PeerState implements PickerPeerView {
   readonly allowedFastFromPeer = new Set<number>();
   /** BEP 6: the canonical allowed-fast set we computed for the peer. */
   readonly allowedFastForPeer = new Set<number>();
+  /** BEP 6: pieces the peer suggested, oldest first; the picker tries them first. */
+  readonly suggestedPieces = new Set<number>();
+  /** Pieces the peer refused while unchoking us → until when we do not ask it for them, ms. */
+  readonly refusedPieces = new Map<number, number>();
 
   /** The peer's requests to us. */
   readonly uploads: UploadQueue;
@@ -130,6 +140,16 @@ export class PeerState implements PickerPeerView {
   /** True when the peer has piece `index` (false outside the torrent). */
   has(index: number): boolean {
     return index >= 0 && index < this.pieces.length && this.pieces.get(index);
+  }
+
+  /** Pieces the peer suggested (BEP 6), for the picker. */
+  get suggested(): Iterable<number> {
+    return this.suggestedPieces;
+  }
+
+  /** The peer refused the piece lately (see `refusedPieces`). */
+  refuses(index: number): boolean {
+    return this.refusedPieces.has(index);
   }
 
   /** True when the peer has every piece. */

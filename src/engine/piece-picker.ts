@@ -88,6 +88,10 @@ export interface PickerPeerView {
    * already hold, and the seed's upload would be spent on a duplicate. @default false
    */
   readonly isSeed?: boolean;
+  /** Pieces the peer suggested (BEP 6), tried first among pieces nobody downloads yet. */
+  readonly suggested?: Iterable<number>;
+  /** True for a piece not to ask of this peer now (it refused it lately). @default never */
+  refuses?(index: number): boolean;
 }
 
 /** Restrictions of one {@link PiecePicker.pick} call. */
@@ -412,7 +416,11 @@ export class PiecePicker {
     if (max <= 0 || this.#wantedLeftPieces === 0) return out;
     const only = options.onlyPieces;
     const candidate = (i: number): boolean =>
-      this.#prio[i]! > 0 && !this.#hasPiece(i) && peer.has(i) && (only === undefined || only.has(i));
+      this.#prio[i]! > 0 &&
+      !this.#hasPiece(i) &&
+      peer.has(i) &&
+      (only === undefined || only.has(i)) &&
+      peer.refuses?.(i) !== true;
 
     // 1. streaming window, in order
     if (this.#window !== undefined) {
@@ -437,7 +445,14 @@ export class PiecePicker {
       }
     }
 
-    // 3. new pieces (none can be left when no Free block is)
+    // 3. new pieces: the peer's suggestions first, then by rarity (none can be left when no
+    //    Free block is)
+    if (out.length < max && peer.suggested !== undefined && this.#window === undefined) {
+      for (const i of peer.suggested) {
+        if (out.length >= max) break;
+        if (!this.#partial.has(i) && candidate(i)) this.#takeFree(i, peer.key, max, out);
+      }
+    }
     while (out.length < max && this.#freeAvail > 0) {
       const n = this.#newPieces(candidate, max - out.length, peer.isSeed === true);
       const before = out.length;

@@ -52,7 +52,13 @@
  */
 import type { ShoalError } from '../shared/errors.js';
 import { type Hasher, nodeHasher } from '../shared/hash.js';
-import { MAX_PEER_ALLOWED_FAST, MAX_UNEXPECTED_REJECTS, MAX_UNREQUESTED_BLOCKS } from '../shared/limits.js';
+import {
+  MAX_PEER_ALLOWED_FAST,
+  MAX_PEER_REFUSED_PIECES,
+  MAX_PEER_SUGGESTED_PIECES,
+  MAX_UNEXPECTED_REJECTS,
+  MAX_UNREQUESTED_BLOCKS,
+} from '../shared/limits.js';
 import { Bitfield, type EncodableMessage, WireError, type WireMessage } from '../wire/index.js';
 import type { CloseReason, EngineAction, PeerKey } from './actions.js';
 import {
@@ -68,8 +74,9 @@ import {
   type TorrentStats,
   UPLOAD_READS_IN_FLIGHT,
 } from './engine-config.js';
+import { FreshFirst } from './fresh-first.js';
 import { HashStrikes, MAX_HASH_FAILURE_STRIKES } from './hash-strikes.js';
-import { type PeerInit, PeerState, type PeerStats } from './peer-state.js';
+import { type PeerInit, PeerState, type PeerStats, REFUSED_PIECE_MS } from './peer-state.js';
 import type { BlockRef, FileSpan, PieceLayout, PiecePriority } from './piece-layout.js';
 import { ENDGAME_BUSY_PER_PEER, PiecePicker } from './piece-picker.js';
 import type { Random } from './random.js';
@@ -106,6 +113,7 @@ export class TorrentEngine {
   readonly #uploadView: UploadTorrentView;
   /** BEP 16 state: present while super-seeding is wanted (it acts only once we are complete). */
   #superSeed: SuperSeeder | undefined;
+  readonly #freshFirst: FreshFirst | undefined;
 
   constructor(init: TorrentEngineInit) {
     const o = init.options ?? {};
@@ -127,6 +135,7 @@ export class TorrentEngine {
     this.#down = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
     this.#up = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
     if (o.superSeed === true) this.#superSeed = new SuperSeeder(this.pieceCount);
+    if (o.freshFirst !== false) this.#freshFirst = new FreshFirst(this.pieceCount);
     this.#uploadView = {
       pieceCount: this.pieceCount,
       pieceSize: (i) => this.#layout.uploadSize?.(i) ?? this.#layout.pieceSize(i),
@@ -423,8 +432,16 @@ export class TorrentEngine {
         }
         break;
       case 'suggest-piece':
-        // Advisory (BEP 6); Shoal's picker does not take suggestions.
+        // Advisory (BEP 6): the picker tries suggested pieces first among new ones.
         if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
+        else if (msg.index < this.pieceCount && this.#picker.wanted(msg.index)) {
+          p.suggestedPieces.delete(msg.index);
+          if (p.suggestedPieces.size >= MAX_PEER_SUGGESTED_PIECES) {
+            p.suggestedPieces.delete(p.suggestedPieces.values().next().value!);
+          }
+          p.suggestedPieces.add(msg.index);
+          this.#fill(p, out, now);
+        }
         break;
       default:
         assertNever(msg);
@@ -438,6 +455,7 @@ export class TorrentEngine {
     const p = this.#peers.get(key);
     if (p === undefined) return out;
     p.uploads.onReadDone();
+    this.#freshFirst?.onServe(key, block.piece, now);
     p.uploadedBytes += block.length;
     p.uploadMeter.add(block.length, now);
     this.#uploaded += block.length;
@@ -638,6 +656,7 @@ export class TorrentEngine {
     if (p.has(index)) return;
     p.pieces.set(index);
     this.#picker.addPeerHave(index);
+    this.#freshFirst?.onHave(p.key, index);
     if (this.#picker.wanted(index)) p.interesting++;
     if (this.#redundant(p)) {
       this.#close(p, 'redundant', out, now);
@@ -689,15 +708,36 @@ export class TorrentEngine {
     // its choked requests are refused like any other (as the BEP's authors do), so a free-rider
     // cannot live on allowed-fast sets.
     const allowedFast = p.pieces.count() > this.#allowedFastK ? NO_PIECES : p.allowedFastForPeer;
-    const v = p.uploads.onRequest(r, this.#uploadView, p.amChoking, allowedFast);
+    // Fresh-first seeding: a seed steers BEP 6 peers towards the pieces the swarm lacks most.
+    const ff = this.#freshFirst;
+    let suggest: number | undefined;
+    const redirect =
+      ff !== undefined && p.supportsFast && !p.superSeeded && this.#picker.isComplete
+        ? (b: BlockRef): boolean => {
+            const refusal = ff.redirect(
+              p.key,
+              b.piece,
+              p.amChoking,
+              this.#picker,
+              (i) => p.has(i),
+              now,
+              this.#random,
+            );
+            suggest = refusal?.suggest;
+            return refusal !== undefined;
+          }
+        : undefined;
+    const v = p.uploads.onRequest(r, this.#uploadView, p.amChoking, allowedFast, redirect);
     switch (v.kind) {
       case 'queued':
+        ff?.onServe(p.key, r.piece, now);
         this.#pumpUploads(p, out);
         break;
       case 'duplicate':
         break;
       case 'refused':
         if (p.supportsFast) out.push(send(p.key, reject(r)));
+        if (suggest !== undefined) out.push(send(p.key, { type: 'suggest-piece', index: suggest }));
         break;
       case 'close':
         this.#close(p, v.reason, out, now);
@@ -767,6 +807,16 @@ export class TorrentEngine {
     // A choked request refused although the piece was allowed-fast: the peer no longer honours
     // that set (BEP 6 lets it refuse once we are past the starting stage) — stop asking.
     if (p.peerChoking) p.allowedFastFromPeer.delete(r.piece);
+    // Refused while unchoked (a seed steering us to other pieces, a full queue): not asked of
+    // this peer again for a while.
+    else {
+      p.refusedPieces.delete(r.piece);
+      if (p.refusedPieces.size >= MAX_PEER_REFUSED_PIECES) {
+        p.refusedPieces.delete(p.refusedPieces.keys().next().value!);
+      }
+      p.refusedPieces.set(r.piece, now + REFUSED_PIECE_MS);
+      p.suggestedPieces.delete(r.piece);
+    }
     this.#picker.release(p.key, r);
     // Offer the block to the other peers first, so a peer that keeps rejecting it does not get
     // it straight back.
@@ -858,6 +908,7 @@ export class TorrentEngine {
     }
     const n = p.requests.freeSlots(now);
     if (n <= 0) return;
+    for (const [i, until] of p.refusedPieces) if (until <= now) p.refusedPieces.delete(i);
     const maxBusy = p.requests.outstanding === 0 ? ENDGAME_BUSY_PER_PEER : 0;
     for (const b of this.#picker.pick(p, n, { onlyPieces: only, maxBusy })) {
       p.requests.onRequestSent(b, now);
@@ -938,6 +989,7 @@ export class TorrentEngine {
     this.#choker.removePeer(p.key);
     this.#strikes.forget(p.key);
     this.#superSeed?.removePeer(p.key);
+    this.#freshFirst?.removePeer(p.key);
     if (!p.amChoking && p.peerInterested) this.#rechoke(out, now, false);
     this.#fillAll(out, now);
   }

@@ -32,7 +32,7 @@ export type RequestVerdict =
   /** Already queued: ignore. */
   | { readonly kind: 'duplicate' }
   /** Refused: send a BEP 6 reject, or (without BEP 6) drop it silently. */
-  | { readonly kind: 'refused'; readonly why: 'choked' | 'invalid' | 'queue-full' }
+  | { readonly kind: 'refused'; readonly why: 'choked' | 'invalid' | 'queue-full' | 'redirected' }
   /** The peer crossed a bound: close the connection. */
   | { readonly kind: 'close'; readonly reason: CloseReason };
 
@@ -70,13 +70,15 @@ export class UploadQueue {
    * torrent, past the piece end, longer than MAX_BLOCK_BYTES, or for a piece we lack) are refused
    * up to MAX_INVALID_REQUESTS; while we choke the peer, requests outside its allowed-fast set
    * are refused up to MAX_REQUESTS_WHILE_CHOKED; beyond MAX_QUEUED_PEER_REQUESTS queued, a BEP 6
-   * peer is refused and another peer dropped.
+   * peer is refused and another peer dropped. `redirect`, asked last about a request that could
+   * be queued, may refuse it (a seed steering its upload, fresh-first.ts).
    */
   onRequest(
     r: BlockRef,
     torrent: UploadTorrentView,
     isChoking: boolean,
     allowedFast: ReadonlySet<number>,
+    redirect?: (r: BlockRef) => boolean,
   ): RequestVerdict {
     const valid =
       Number.isInteger(r.piece) &&
@@ -104,6 +106,7 @@ export class UploadQueue {
         ? { kind: 'refused', why: 'queue-full' }
         : { kind: 'close', reason: 'request-flood' };
     }
+    if (redirect?.(r) === true) return { kind: 'refused', why: 'redirected' };
     this.#queue.push(r);
     return { kind: 'queued' };
   }

@@ -115,6 +115,10 @@ export const MAX_QUEUED_PEER_REQUESTS = 2000;
 export const MAX_UNEXPECTED_REJECTS = 32;
 /** Most BEP 6 allowed-fast pieces remembered per peer; further `allowed fast` messages are ignored. */
 export const MAX_PEER_ALLOWED_FAST = 64;
+/** Most BEP 6 suggested pieces remembered per peer; a newer suggestion evicts the oldest. */
+export const MAX_PEER_SUGGESTED_PIECES = 16;
+/** Most pieces remembered per peer as refused by it (not asked again for a while); the oldest go first. */
+export const MAX_PEER_REFUSED_PIECES = 256;
 
 // --- storage ---
 /** Most file handles one storage pool keeps open at once. */

@@ -1,0 +1,206 @@
+/**
+ * Fresh-first seeding: a seed spends its upload on the pieces the swarm has the fewest copies of,
+ * rather than on copies of pieces the peers already have or are already getting from it.
+ *
+ * Why: in a swarm whose pace the seed sets (its upload is the scarce resource), every block it
+ * sends of a piece the peers could trade among themselves delays the pieces only it has. Leechers
+ * pick rarest first from what *they* see, which is a partial view: several of them start the same
+ * still-rare piece from the seed at once, or ask it for a piece that peers they are not connected
+ * to already hold; a flash crowd on one subnet shares one BEP 6 allowed-fast set. The seed sees
+ * more: who holds what (HAVE messages) and what it is sending to whom. A piece's *coverage* is the
+ * number of connected peers that hold it plus those it is on its way to from us. When a peer asks
+ * for a piece whose coverage is above the lowest coverage among the pieces that peer lacks, the
+ * seed refuses the request (BEP 6 reject) and suggests the least-covered piece (BEP 6 suggest).
+ * Shoal's picker takes suggestions first and does not ask a peer again for a piece it refused
+ * lately; other clients at worst go on to their next pick. Requests a choked peer makes of its
+ * allowed-fast set are served only for uncovered pieces: outside its unchoke slots the seed only
+ * adds pieces the swarm does not have.
+ *
+ * This is what BEP 16 super-seeding aims at, without hiding pieces: a peer sees a complete seed,
+ * and is never refused more than {@link FRESH_FIRST_MAX_REFUSALS} pieces in a row.
+ *
+ * Pure bookkeeping: the engine reports what it serves, HAVEs and departures, and asks
+ * {@link FreshFirst.redirect} before serving a block.
+ */
+import type { PeerKey } from './actions.js';
+import type { Random } from './random.js';
+
+/**
+ * A piece counts as on its way to a peer for this long after the seed queued or sent it a block
+ * of it (or suggested it), in ms. @default 10000
+ */
+export const FRESH_FIRST_PENDING_MS = 10_000;
+/**
+ * Most requests refused in a row to one peer; its next request is served whatever it asks (a
+ * client that ignores suggestions and insists is not starved). @default 32
+ */
+export const FRESH_FIRST_MAX_REFUSALS = 32;
+/** How often the coverage order of all pieces is rebuilt, in ms. @default 500 */
+export const FRESH_FIRST_RESCAN_MS = 500;
+/** Pieces the peer lacks looked at per decision, at most (the best of them is suggested). @default 64 */
+export const FRESH_FIRST_SCAN_LIMIT = 64;
+
+/** What fresh-first seeding reads of the swarm. */
+export interface FreshFirstView {
+  readonly pieceCount: number;
+  /** Connected peers that have piece `i`. */
+  availability(i: number): number;
+}
+
+/** A request {@link FreshFirst.redirect} refuses, and the piece to suggest instead, if any. */
+export interface FreshFirstRefusal {
+  readonly suggest: number | undefined;
+}
+
+export class FreshFirst {
+  readonly #pieceCount: number;
+  /** Per piece: peers we are sending it to (or suggested it to) → when, ms. */
+  readonly #pending = new Map<number, Map<PeerKey, number>>();
+  /** Pieces refused to each peer since we last served it, and how many requests were refused. */
+  readonly #refused = new Map<PeerKey, { readonly pieces: Set<number>; count: number }>();
+  /** Every piece, least covered first, as of the last scan. */
+  readonly #order: Uint32Array;
+  readonly #scanCoverage: Uint32Array;
+  #scannedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(pieceCount: number) {
+    this.#pieceCount = pieceCount;
+    this.#order = new Uint32Array(pieceCount);
+    this.#scanCoverage = new Uint32Array(pieceCount);
+  }
+
+  /**
+   * Before serving a block of `piece` to `peer`: undefined to serve it, or a refusal — with a
+   * less covered piece to suggest when the piece is newly refused (its other blocks, asked in the
+   * same breath, are refused without a new suggestion). `choked`: the peer asks while we choke
+   * it (BEP 6 allowed-fast). `peerHas(i)` says whether the peer has piece `i`.
+   */
+  redirect(
+    peer: PeerKey,
+    piece: number,
+    choked: boolean,
+    view: FreshFirstView,
+    peerHas: (i: number) => boolean,
+    now: number,
+    random: Random,
+  ): FreshFirstRefusal | undefined {
+    const sending = this.#pending.get(piece)?.get(peer);
+    if (sending !== undefined && now - sending < FRESH_FIRST_PENDING_MS) return undefined;
+    let refused = this.#refused.get(peer);
+    if (refused !== undefined && refused.count >= FRESH_FIRST_MAX_REFUSALS) return undefined;
+    if (refused?.pieces.has(piece)) {
+      refused.count++;
+      return { suggest: undefined };
+    }
+    const mine = this.coverage(piece, view, now, peer);
+    if (mine === 0) return undefined;
+    let best: number | undefined;
+    // Allowed-fast (choked): only pieces nobody has, and nothing to suggest it could ask for.
+    if (!choked) {
+      best = this.#leastCovered(peer, piece, mine, view, peerHas, now, random);
+      if (best === undefined) return undefined;
+      this.#mark(best, peer, now); // reserved for this peer while it comes to ask for it
+    }
+    if (refused === undefined) {
+      refused = { pieces: new Set(), count: 0 };
+      this.#refused.set(peer, refused);
+    }
+    refused.pieces.add(piece);
+    refused.count++;
+    return { suggest: best };
+  }
+
+  /** We queued or sent a block of `piece` to `peer`. */
+  onServe(peer: PeerKey, piece: number, now: number): void {
+    this.#refused.delete(peer);
+    this.#mark(piece, peer, now);
+  }
+
+  /** The peer announced piece `piece`: it holds it now, availability counts it. */
+  onHave(peer: PeerKey, piece: number): void {
+    const m = this.#pending.get(piece);
+    if (m === undefined) return;
+    m.delete(peer);
+    if (m.size === 0) this.#pending.delete(piece);
+  }
+
+  /** The peer left. */
+  removePeer(peer: PeerKey): void {
+    this.#refused.delete(peer);
+    for (const [i, m] of this.#pending) {
+      m.delete(peer);
+      if (m.size === 0) this.#pending.delete(i);
+    }
+    this.#scannedAt = Number.NEGATIVE_INFINITY; // coverage dropped
+  }
+
+  /** Connected peers other than `except` that hold piece `i` or are getting it from us. */
+  coverage(piece: number, view: FreshFirstView, now: number, except?: PeerKey): number {
+    let c = view.availability(piece);
+    const m = this.#pending.get(piece);
+    if (m === undefined) return c;
+    for (const [k, at] of m) {
+      if (now - at >= FRESH_FIRST_PENDING_MS) m.delete(k);
+      else if (k !== except) c++;
+    }
+    if (m.size === 0) this.#pending.delete(piece);
+    return c;
+  }
+
+  #mark(piece: number, peer: PeerKey, now: number): void {
+    let m = this.#pending.get(piece);
+    if (m === undefined) {
+      m = new Map();
+      this.#pending.set(piece, m);
+    }
+    m.set(peer, now);
+  }
+
+  /**
+   * A piece the peer lacks with coverage below `than`, the least covered found (ties at random),
+   * or undefined. Walks the pieces in the order of the last scan; coverage only grows between
+   * scans except when pending entries lapse, so the walk stops once the scanned coverage reaches
+   * the best live one.
+   */
+  #leastCovered(
+    peer: PeerKey,
+    piece: number,
+    than: number,
+    view: FreshFirstView,
+    peerHas: (i: number) => boolean,
+    now: number,
+    random: Random,
+  ): number | undefined {
+    if (now - this.#scannedAt >= FRESH_FIRST_RESCAN_MS) this.#scan(view, now);
+    let best = than;
+    let pick: number | undefined;
+    let ties = 0;
+    let looked = 0;
+    for (let k = 0; k < this.#pieceCount && looked < FRESH_FIRST_SCAN_LIMIT; k++) {
+      const i = this.#order[k]!;
+      if (this.#scanCoverage[i]! >= best && pick !== undefined) break;
+      if (this.#scanCoverage[i]! >= than) break;
+      if (i === piece || peerHas(i)) continue;
+      looked++;
+      const c = this.coverage(i, view, now, peer);
+      if (c < best) {
+        best = c;
+        pick = i;
+        ties = 1;
+      } else if (c === best && pick !== undefined && random.int(++ties) === 0) pick = i;
+    }
+    return pick;
+  }
+
+  #scan(view: FreshFirstView, now: number): void {
+    this.#scannedAt = now;
+    const cov = this.#scanCoverage;
+    for (let i = 0; i < this.#pieceCount; i++) {
+      cov[i] = this.coverage(i, view, now);
+      this.#order[i] = i;
+    }
+    // Least covered first; pieces of equal coverage in a fresh random-ish order each scan would
+    // cost a shuffle — the caller breaks ties at random among the pieces it looks at instead.
+    this.#order.sort((a, b) => cov[a]! - cov[b]!);
+  }
+}
