@@ -7,7 +7,11 @@
  *   are unchoked; snubbed peers are left out of these regular slots.
  * - **Seed mode** (we want nothing) — upload spreads: either the peers we upload to fastest
  *   (`'fastest-upload'`), or `'round-robin'`: each unchoked peer keeps its slot for
- *   {@link SEED_ROUND_ROBIN_QUANTUM_MS}, then the peers that waited longest take over.
+ *   {@link SEED_ROUND_ROBIN_QUANTUM_MS} or until it got `roundRobinBytes` from us (a piece, by
+ *   default: a seed's upload reaches more peers, each with a piece to trade), then the peers that
+ *   waited longest take over. Peers known not to pass on what they get (`isHoarder`) come after
+ *   all others, so they get a seed's upload only when nobody else wants it, or by optimistic
+ *   unchoke.
  * - **Optimistic unchoke**, in both modes: {@link OPTIMISTIC_SLOTS} more interested peer,
  *   rotated every {@link OPTIMISTIC_INTERVAL_MS}, chosen at random with newly connected peers
  *   {@link OPTIMISTIC_NEW_PEER_WEIGHT}× as likely, so newcomers get a first piece to trade and we
@@ -36,6 +40,27 @@ export const OPTIMISTIC_NEW_PEER_MS = 60_000;
 export const OPTIMISTIC_NEW_PEER_WEIGHT = 3;
 /** In round-robin seed mode, how long an unchoked peer keeps its slot, in ms. @default 30000 */
 export const SEED_ROUND_ROBIN_QUANTUM_MS = 30_000;
+/**
+ * In round-robin seed mode, an unchoked peer's turn also ends once it got this many pieces' worth
+ * of bytes (the engine's default `roundRobinBytes`). @default 1
+ */
+export const SEED_ROUND_ROBIN_PIECES = 1;
+/**
+ * In leech mode, a peer with fewer pieces than this may take a regular slot without uploading
+ * to us (a newcomer has nothing to trade yet); others must reciprocate. @default 10
+ */
+export const TFT_NEWCOMER_PIECES = 10;
+/**
+ * In leech mode, an optimistic turn is on probation for this many pieces' worth of bytes (the
+ * engine's default `optimisticProbationBytes`): a peer that could trade and sent nothing back by
+ * then loses it. @default 4
+ */
+export const OPTIMISTIC_PROBATION_PIECES = 4;
+/**
+ * A peer's chance to be drawn as the optimistic unchoke is divided by 1 + this × the optimistic
+ * turns it took without sending us anything. @default 4
+ */
+export const UNRETURNED_TURN_PENALTY = 4;
 /** BEP 6: pieces in an allowed-fast set ("We currently set k to 10"). @default 10 */
 export const ALLOWED_FAST_SET_SIZE = 10;
 
@@ -62,6 +87,16 @@ export interface ChokerPeerView {
   readonly connectedAt: number;
   /** When we last unchoked the peer (choked → unchoked), ms; undefined if never. */
   readonly lastUnchokedAt: number | undefined;
+  /** Payload bytes we sent the peer since we last unchoked it. @default 0 */
+  readonly uploadedSinceUnchoke?: number;
+  /** Pieces the peer got from us never reached anyone else (fresh-first.ts). @default false */
+  readonly isHoarder?: boolean;
+  /** Pieces the peer has. @default 0 */
+  readonly pieceCount?: number;
+  /** Payload bytes the peer has sent us in all. @default 0 */
+  readonly downloadedBytes?: number;
+  /** We are interested in the peer: it has pieces we want, so it could trade. @default true */
+  readonly amInterested?: boolean;
 }
 
 /** The choker's settings. */
@@ -76,6 +111,13 @@ export interface ChokerOptions {
   readonly seedPolicy?: SeedChokingPolicy;
   /** @default SEED_ROUND_ROBIN_QUANTUM_MS */
   readonly roundRobinQuantumMs?: number;
+  /** In round-robin seed mode, bytes after which an unchoked peer's turn ends. @default unlimited */
+  readonly roundRobinBytes?: number;
+  /**
+   * In leech mode, an optimistic peer that got this many bytes from us (or held the turn for
+   * {@link RECHOKE_INTERVAL_MS}) without sending anything back loses its turn. @default unlimited
+   */
+  readonly optimisticProbationBytes?: number;
 }
 
 /** The outcome of a rechoke: transitions only. */
@@ -95,8 +137,14 @@ export class Choker {
   readonly #optimisticIntervalMs: number;
   readonly #seedPolicy: SeedChokingPolicy;
   readonly #quantumMs: number;
+  readonly #quantumBytes: number;
+  readonly #optimisticBytes: number;
   #optimistic: PeerKey[] = [];
   #optimisticAt = Number.NEGATIVE_INFINITY;
+  /** Per optimistic peer: when its turn began, and the bytes it had sent us then. */
+  readonly #turns = new Map<PeerKey, { readonly at: number; readonly bytes: number }>();
+  /** Optimistic turns (in leech mode) a peer took without sending us anything back. */
+  readonly #unreturned = new Map<PeerKey, number>();
 
   constructor(options: ChokerOptions = {}) {
     this.slots = Math.max(0, options.slots ?? UNCHOKE_SLOTS);
@@ -104,6 +152,8 @@ export class Choker {
     this.#optimisticIntervalMs = options.optimisticIntervalMs ?? OPTIMISTIC_INTERVAL_MS;
     this.#seedPolicy = options.seedPolicy ?? 'round-robin';
     this.#quantumMs = options.roundRobinQuantumMs ?? SEED_ROUND_ROBIN_QUANTUM_MS;
+    this.#quantumBytes = options.roundRobinBytes ?? Number.POSITIVE_INFINITY;
+    this.#optimisticBytes = options.optimisticProbationBytes ?? Number.POSITIVE_INFINITY;
   }
 
   /** Peers currently held as optimistic unchokes. */
@@ -129,16 +179,20 @@ export class Choker {
 
     let ranked: ChokerPeerView[];
     if (mode === 'leech') {
+      // Tit-for-tat: regular slots for the peers that upload to us, and for those that cannot
+      // (newcomers with fewer than TFT_NEWCOMER_PIECES pieces, peers with nothing we want). A
+      // peer that could trade and gives us nothing gets only optimistic turns until it uploads
+      // to us — a free-rider gains nothing from spare slots.
       ranked = interested
-        .filter((p) => !p.isSnubbed)
+        .filter((p) => regularSlotEligible(p, 'leech'))
         .sort((a, b) => b.downloadRate - a.downloadRate || stable(a, b));
     } else if (this.#seedPolicy === 'fastest-upload') {
       ranked = [...interested].sort((a, b) => b.uploadRate - a.uploadRate || stable(a, b));
     } else {
       // Round robin: unchoked peers within their quantum keep their slot; then the choked
-      // peers that waited longest; peers whose quantum is over come last.
+      // peers that waited longest; peers whose quantum is over come last; hoarders after all.
       const group = (p: ChokerPeerView): number =>
-        p.isChoked ? 1 : p.lastUnchokedAt !== undefined && now - p.lastUnchokedAt < this.#quantumMs ? 0 : 2;
+        (p.isHoarder === true ? 3 : 0) + (p.isChoked ? 1 : this.turnLasts(p, now) ? 0 : 2);
       const waited = (p: ChokerPeerView): number => p.lastUnchokedAt ?? Number.NEGATIVE_INFINITY;
       ranked = [...interested].sort(
         (a, b) => group(a) - group(b) || waited(a) - waited(b) || tie.get(a.key)! - tie.get(b.key)!,
@@ -150,17 +204,37 @@ export class Choker {
     // lost interest or earned a regular slot.
     const byKey = new Map(interested.map((p) => [p.key, p]));
     const rotate = now - this.#optimisticAt >= this.#optimisticIntervalMs;
-    let optimistic = rotate ? [] : this.#optimistic.filter((k) => byKey.has(k) && !regular.has(k));
+    // In leech mode an optimistic turn is a trade offer: a peer that could send us something (it
+    // is past the newcomer stage) and sent nothing within a rechoke interval loses the turn, and
+    // is drawn less often afterwards (Cohen: a free-rider gets only what optimistic unchokes give).
+    const ended = (k: PeerKey): boolean => {
+      const p = byKey.get(k);
+      const t = this.#turns.get(k);
+      if (p === undefined || t === undefined || mode !== 'leech') return false;
+      if (!couldTrade(p) || (p.downloadedBytes ?? 0) > t.bytes) return false;
+      return now - t.at >= RECHOKE_INTERVAL_MS || (p.uploadedSinceUnchoke ?? 0) >= this.#optimisticBytes;
+    };
+    for (const k of this.#optimistic)
+      if (ended(k)) this.#unreturned.set(k, (this.#unreturned.get(k) ?? 0) + 1);
+    let optimistic = rotate
+      ? []
+      : this.#optimistic.filter((k) => byKey.has(k) && !regular.has(k) && !ended(k));
     if (rotate) this.#optimisticAt = now;
+    for (const k of [...this.#turns.keys()]) if (!optimistic.includes(k)) this.#turns.delete(k);
     const pool = interested.filter((p) => !regular.has(p.key) && !optimistic.includes(p.key));
     while (optimistic.length < this.optimisticSlots && pool.length > 0) {
-      const weights = pool.map((p) =>
-        now - p.connectedAt < OPTIMISTIC_NEW_PEER_MS ? OPTIMISTIC_NEW_PEER_WEIGHT : 1,
-      );
+      const weights = pool
+        .map(
+          (p) =>
+            ((now - p.connectedAt < OPTIMISTIC_NEW_PEER_MS ? OPTIMISTIC_NEW_PEER_WEIGHT : 1) * 16) /
+            (1 + UNRETURNED_TURN_PENALTY * (this.#unreturned.get(p.key) ?? 0)),
+        )
+        .map((w) => Math.max(1, Math.round(w)));
       let r = random.int(weights.reduce((s, w) => s + w, 0));
       let at = 0;
       while (r >= weights[at]!) r -= weights[at++]!;
       optimistic = [...optimistic, pool[at]!.key];
+      this.#turns.set(pool[at]!.key, { at: now, bytes: pool[at]!.downloadedBytes ?? 0 });
       pool.splice(at, 1);
     }
     this.#optimistic = optimistic;
@@ -176,10 +250,51 @@ export class Choker {
     return { unchoke, choke, optimistic };
   }
 
+  /** In round-robin seed mode: the unchoked peer's turn is not over (by time and bytes). */
+  turnLasts(p: ChokerPeerView, now: number): boolean {
+    return (
+      p.lastUnchokedAt !== undefined &&
+      now - p.lastUnchokedAt < this.#quantumMs &&
+      (p.uploadedSinceUnchoke ?? 0) < this.#quantumBytes
+    );
+  }
+
+  /**
+   * Bytes sent to the unchoked peer since its unchoke at which its turn may end, so a rechoke is
+   * due: a seed's round-robin turn, or an optimistic turn's probation while we download.
+   */
+  turnBytes(key: PeerKey, mode: ChokerMode): number {
+    if (mode === 'seed')
+      return this.#seedPolicy === 'round-robin' ? this.#quantumBytes : Number.POSITIVE_INFINITY;
+    return this.isOptimistic(key) ? this.#optimisticBytes : Number.POSITIVE_INFINITY;
+  }
+
   /** Forgets a peer that left. */
   removePeer(key: PeerKey): void {
     this.#optimistic = this.#optimistic.filter((k) => k !== key);
+    this.#turns.delete(key);
+    this.#unreturned.delete(key);
   }
+}
+
+/**
+ * Whether the peer may hold a regular (non-optimistic) slot: in leech mode only if it uploads to
+ * us or is a newcomer (tit-for-tat), and never while snubbed; in seed mode always.
+ */
+export function regularSlotEligible(
+  p: Pick<ChokerPeerView, 'isSnubbed' | 'downloadRate' | 'pieceCount' | 'amInterested'>,
+  mode: ChokerMode,
+): boolean {
+  if (mode === 'seed') return true;
+  return !p.isSnubbed && (p.downloadRate > 0 || !couldTrade(p));
+}
+
+/**
+ * The peer could upload to us: it is past the newcomer stage and has pieces we want. Only such
+ * a peer is expected to reciprocate.
+ */
+function couldTrade(p: Pick<ChokerPeerView, 'pieceCount' | 'amInterested'>): boolean {
+  return (p.pieceCount ?? 0) >= TFT_NEWCOMER_PIECES && p.amInterested !== false;
 }
 
 /**

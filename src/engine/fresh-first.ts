@@ -40,6 +40,14 @@ export const FRESH_FIRST_RESCAN_MS = 500;
 /** Pieces the peer lacks looked at per decision, at most (the best of them is suggested). @default 64 */
 export const FRESH_FIRST_SCAN_LIMIT = 64;
 
+/**
+ * A peer that announced {@link FRESH_FIRST_HOARDER_PIECES} pieces it got from us at least this
+ * long ago, none of which ever reached another peer, counts as not sharing, in ms. @default 5000
+ */
+export const FRESH_FIRST_HOARDER_GRACE_MS = 5_000;
+/** Pieces from us a peer must hold before it can count as not sharing. @default 2 */
+export const FRESH_FIRST_HOARDER_PIECES = 2;
+
 /** What fresh-first seeding reads of the swarm. */
 export interface FreshFirstView {
   readonly pieceCount: number;
@@ -62,6 +70,12 @@ export class FreshFirst {
   readonly #order: Uint32Array;
   readonly #scanCoverage: Uint32Array;
   #scannedAt = Number.NEGATIVE_INFINITY;
+  /** Per piece: connected peers we served a block of it to. */
+  readonly #givers = new Map<number, Set<PeerKey>>();
+  /** Pieces seen at a peer we did not serve them to (they spread). */
+  readonly #spread = new Set<number>();
+  /** Per peer: pieces we served it, when it announced the first of them, and how many spread. */
+  readonly #sharing = new Map<PeerKey, { readonly given: Set<number>; held: number[]; spread: number }>();
 
   constructor(pieceCount: number) {
     this.#pieceCount = pieceCount;
@@ -114,19 +128,60 @@ export class FreshFirst {
   onServe(peer: PeerKey, piece: number, now: number): void {
     this.#refused.delete(peer);
     this.#mark(piece, peer, now);
+    let g = this.#givers.get(piece);
+    if (g === undefined) {
+      g = new Set();
+      this.#givers.set(piece, g);
+    }
+    g.add(peer);
+    this.#sharingOf(peer).given.add(piece);
   }
 
-  /** The peer announced piece `piece`: it holds it now, availability counts it. */
-  onHave(peer: PeerKey, piece: number): void {
+  /**
+   * The peer announced piece `piece`: it holds it now, availability counts it. When we served
+   * the piece to one peer only and this is another, that one passed it on (or a peer it reached
+   * did): it shares.
+   */
+  onHave(peer: PeerKey, piece: number, now: number): void {
     const m = this.#pending.get(piece);
-    if (m === undefined) return;
-    m.delete(peer);
-    if (m.size === 0) this.#pending.delete(piece);
+    if (m !== undefined) {
+      m.delete(peer);
+      if (m.size === 0) this.#pending.delete(piece);
+    }
+    const givers = this.#givers.get(piece);
+    if (givers === undefined) return;
+    if (givers.has(peer)) {
+      const s = this.#sharingOf(peer);
+      if (s.held.length < FRESH_FIRST_HOARDER_PIECES) s.held.push(now);
+    } else if (!this.#spread.has(piece)) {
+      this.#spread.add(piece);
+      if (givers.size === 1) for (const g of givers) this.#sharingOf(g).spread++;
+    }
+  }
+
+  /**
+   * True when the peer holds pieces it got from us, announced long enough ago to have passed one
+   * on, and none ever reached another peer: it does not share (a free-rider, or a peer nobody
+   * can reach).
+   */
+  isHoarder(peer: PeerKey, now: number): boolean {
+    const s = this.#sharing.get(peer);
+    if (s === undefined || s.spread > 0 || s.held.length < FRESH_FIRST_HOARDER_PIECES) return false;
+    return now - s.held[FRESH_FIRST_HOARDER_PIECES - 1]! >= FRESH_FIRST_HOARDER_GRACE_MS;
   }
 
   /** The peer left. */
   removePeer(peer: PeerKey): void {
     this.#refused.delete(peer);
+    const s = this.#sharing.get(peer);
+    if (s !== undefined) {
+      for (const i of s.given) {
+        const g = this.#givers.get(i);
+        g?.delete(peer);
+        if (g?.size === 0) this.#givers.delete(i);
+      }
+      this.#sharing.delete(peer);
+    }
     for (const [i, m] of this.#pending) {
       m.delete(peer);
       if (m.size === 0) this.#pending.delete(i);
@@ -145,6 +200,15 @@ export class FreshFirst {
     }
     if (m.size === 0) this.#pending.delete(piece);
     return c;
+  }
+
+  #sharingOf(peer: PeerKey): { readonly given: Set<number>; held: number[]; spread: number } {
+    let s = this.#sharing.get(peer);
+    if (s === undefined) {
+      s = { given: new Set(), held: [], spread: 0 };
+      this.#sharing.set(peer, s);
+    }
+    return s;
   }
 
   #mark(piece: number, peer: PeerKey, now: number): void {

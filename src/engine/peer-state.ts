@@ -83,6 +83,8 @@ export class PeerState implements PickerPeerView {
   peerChoking = true;
   peerInterested = false;
   lastUnchokedAt: number | undefined;
+  /** Payload bytes sent since we last unchoked the peer (a seed's round-robin turn). */
+  uploadedSinceUnchoke = 0;
 
   /** The peer's pieces. */
   readonly pieces: Bitfield;

@@ -66,7 +66,10 @@ import {
   allowedFastSet,
   Choker,
   type ChokerPeerView,
+  OPTIMISTIC_PROBATION_PIECES,
   RECHOKE_INTERVAL_MS,
+  regularSlotEligible,
+  SEED_ROUND_ROBIN_PIECES,
 } from './choker.js';
 import {
   TORRENT_RATE_WINDOW_MS,
@@ -124,7 +127,11 @@ export class TorrentEngine {
     this.#random = init.random;
     this.#hasher = init.hasher ?? nodeHasher;
     this.#picker = new PiecePicker(init.layout, init.random, o);
-    this.#choker = new Choker(o);
+    this.#choker = new Choker({
+      roundRobinBytes: SEED_ROUND_ROBIN_PIECES * init.layout.pieceLength,
+      optimisticProbationBytes: OPTIMISTIC_PROBATION_PIECES * init.layout.pieceLength,
+      ...o,
+    });
     this.#schedulerOptions = o;
     this.#rechokeMs = o.rechokeIntervalMs ?? RECHOKE_INTERVAL_MS;
     this.#strikes = new HashStrikes(o.maxHashFailureStrikes ?? MAX_HASH_FAILURE_STRIKES);
@@ -457,10 +464,17 @@ export class TorrentEngine {
     p.uploads.onReadDone();
     this.#freshFirst?.onServe(key, block.piece, now);
     p.uploadedBytes += block.length;
+    const turn = this.#choker.turnBytes(p.key, this.#picker.isFinished ? 'seed' : 'leech');
+    const before = p.uploadedSinceUnchoke;
+    p.uploadedSinceUnchoke += block.length;
     p.uploadMeter.add(block.length, now);
     this.#uploaded += block.length;
     this.#up.add(block.length, now);
     this.#pumpUploads(p, out);
+    // A turn ended by bytes (a seed's round robin, an optimistic probation): rechoke.
+    if (!p.amChoking && before < turn && p.uploadedSinceUnchoke >= turn) {
+      this.#rechoke(out, now, false);
+    }
     return out;
   }
 
@@ -566,6 +580,11 @@ export class TorrentEngine {
       for (const p of this.#peers.values()) if (!slow.has(p)) this.#fill(p, out, now);
       for (const p of slow) this.#fill(p, out, now);
     }
+    // Pieces a peer refused may be asked of it again: an idle pipeline would wait for an event.
+    for (const p of this.#peers.values()) {
+      const first = p.refusedPieces.values().next();
+      if (!first.done && first.value <= now && !slow.has(p)) this.#fill(p, out, now);
+    }
     if (now >= this.#nextRechokeAt) this.#rechoke(out, now, true);
     return out;
   }
@@ -656,7 +675,7 @@ export class TorrentEngine {
     if (p.has(index)) return;
     p.pieces.set(index);
     this.#picker.addPeerHave(index);
-    this.#freshFirst?.onHave(p.key, index);
+    this.#freshFirst?.onHave(p.key, index, now);
     if (this.#picker.wanted(index)) p.interesting++;
     if (this.#redundant(p)) {
       this.#close(p, 'redundant', out, now);
@@ -692,7 +711,16 @@ export class TorrentEngine {
   #onInterested(p: PeerState, out: EngineAction[], now: number): void {
     p.peerInterested = true;
     if (!p.amChoking) return;
-    // Fill a free regular slot at once instead of waiting for the next rechoke.
+    // Fill a free regular slot at once instead of waiting for the next rechoke — if the peer may
+    // hold one (tit-for-tat while we download).
+    const mode = this.#picker.isFinished ? 'seed' : 'leech';
+    const view = {
+      isSnubbed: p.requests.isSnubbed,
+      downloadRate: p.downloadMeter.rate(now),
+      pieceCount: p.pieces.count(),
+      amInterested: p.amInterested,
+    };
+    if (!regularSlotEligible(view, mode)) return;
     let unchoked = 0;
     for (const q of this.#peers.values()) if (!q.amChoking) unchoked++;
     if (unchoked < this.#choker.slots) this.#unchoke(p, out, now);
@@ -930,6 +958,7 @@ export class TorrentEngine {
   #unchoke(p: PeerState, out: EngineAction[], now: number): void {
     p.amChoking = false;
     p.lastUnchokedAt = now;
+    p.uploadedSinceUnchoke = 0;
     p.uploads.onUnchoke();
     out.push(send(p.key, { type: 'unchoke' }));
   }
@@ -957,6 +986,11 @@ export class TorrentEngine {
         isSnubbed: p.requests.isSnubbed,
         connectedAt: p.connectedAt,
         lastUnchokedAt: p.lastUnchokedAt,
+        uploadedSinceUnchoke: p.uploadedSinceUnchoke,
+        isHoarder: this.#freshFirst?.isHoarder(p.key, now) ?? false,
+        pieceCount: p.pieces.count(),
+        downloadedBytes: p.downloadedBytes,
+        amInterested: p.amInterested,
       });
     }
     const mode = this.#picker.isFinished ? 'seed' : 'leech';

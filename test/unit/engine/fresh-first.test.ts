@@ -79,7 +79,7 @@ describe('FreshFirst (pure)', () => {
     assert.equal(ff.coverage(0, v, 1, 'a'), 0, 'the peer itself does not count');
     assert.equal(ff.coverage(0, v, FRESH_FIRST_PENDING_MS), 0, 'lapsed');
     ff.onServe('a', 0, 100);
-    ff.onHave('a', 0);
+    ff.onHave('a', 0, 100);
     v.avail[0] = 1;
     assert.equal(ff.coverage(0, v, 101), 1);
     ff.onServe('b', 1, 100);

@@ -1,0 +1,171 @@
+/**
+ * The choker's incentive rules (issue 8): strict tit-for-tat while downloading (regular slots for
+ * reciprocating peers and newcomers only), optimistic turns on probation, and a seed's round
+ * robin that ends turns by bytes and serves hoarders last. Plus the engine paths that feed them.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  Choker,
+  type ChokerPeerView,
+  FRESH_FIRST_HOARDER_GRACE_MS,
+  FreshFirst,
+  regularSlotEligible,
+  SeededRandom,
+  TFT_NEWCOMER_PIECES,
+  TorrentEngine,
+  UNRETURNED_TURN_PENALTY,
+  uniformLayout,
+} from '../../../src/engine/index.js';
+import { BLOCK_BYTES } from '../../../src/shared/limits.js';
+
+const NOW = 3_600_000;
+function peer(key: string, v: Partial<ChokerPeerView> = {}): ChokerPeerView {
+  return {
+    key,
+    isInterested: true,
+    isChoked: true,
+    isSnubbed: false,
+    downloadRate: 0,
+    uploadRate: 0,
+    connectedAt: 0,
+    lastUnchokedAt: undefined,
+    pieceCount: TFT_NEWCOMER_PIECES,
+    ...v,
+  };
+}
+
+describe('Choker: strict tit-for-tat', () => {
+  test('a peer that has pieces to trade and sends us nothing gets no regular slot', () => {
+    const c = new Choker({ optimisticSlots: 0 });
+    const d = c.rechoke(
+      [
+        peer('giver', { downloadRate: 1000 }),
+        peer('newcomer', { pieceCount: TFT_NEWCOMER_PIECES - 1 }),
+        peer('taker'),
+        peer('taker-unchoked', { isChoked: false, lastUnchokedAt: NOW - 1 }),
+      ],
+      NOW,
+      new SeededRandom(1),
+      'leech',
+    );
+    assert.deepEqual([...d.unchoke].sort(), ['giver', 'newcomer']);
+    assert.deepEqual(d.choke, ['taker-unchoked'], 'a spare slot is not kept for a taker');
+    // A seed serves everyone.
+    assert.equal(regularSlotEligible(peer('x'), 'seed'), true);
+    assert.equal(regularSlotEligible(peer('x'), 'leech'), false);
+    assert.equal(regularSlotEligible(peer('x', { downloadRate: 1 }), 'leech'), true);
+  });
+
+  test('an optimistic turn that gets nothing back ends after its probation bytes, and the peer is drawn less', () => {
+    /** Rounds (1 s each) during which each peer held the optimistic slot. */
+    const run = (probation: number | undefined): Map<string, number> => {
+      const c = new Choker({
+        slots: 0,
+        optimisticSlots: 1,
+        ...(probation ? { optimisticProbationBytes: probation } : {}),
+      });
+      const random = new SeededRandom(4);
+      const held = new Map<string, number>();
+      const got = new Map<string, number>();
+      let now = NOW;
+      let current: string | undefined;
+      for (let round = 0; round < 600; round++) {
+        now += 1000;
+        // The optimistic peer got 1000 bytes from us this round; the sharer sends some back.
+        if (current === 'sharer') got.set('sharer', (got.get('sharer') ?? 0) + 500);
+        const views = ['sharer', 'taker1', 'taker2'].map((k) =>
+          peer(k, {
+            isChoked: k !== current,
+            lastUnchokedAt: k === current ? now - 1000 : undefined,
+            uploadedSinceUnchoke: k === current ? 1000 : 0,
+            downloadedBytes: got.get(k) ?? 0,
+          }),
+        );
+        current = c.rechoke(views, now, random, 'leech').optimistic[0];
+        if (current !== undefined) held.set(current, (held.get(current) ?? 0) + 1);
+      }
+      return held;
+    };
+    const strict = run(1000);
+    const takers = (m: Map<string, number>) => (m.get('taker1') ?? 0) + (m.get('taker2') ?? 0);
+    assert.ok(takers(strict) > 0, 'takers still get the odd turn');
+    assert.ok(
+      (strict.get('sharer') ?? 0) > 5 * takers(strict),
+      `with probation: ${JSON.stringify([...strict])}`,
+    );
+    // Without a byte probation takers keep each turn for a rechoke interval (10 rounds here).
+    const lax = run(undefined);
+    assert.ok(
+      takers(strict) * 3 < takers(lax),
+      `${JSON.stringify([...strict])} vs ${JSON.stringify([...lax])}`,
+    );
+    assert.ok(UNRETURNED_TURN_PENALTY > 0);
+  });
+
+  test("a seed's round-robin turn ends after roundRobinBytes; hoarders wait behind everyone", () => {
+    const c = new Choker({ slots: 1, optimisticSlots: 0, roundRobinBytes: 1000 });
+    const random = new SeededRandom(2);
+    const busy = peer('a', { isChoked: false, lastUnchokedAt: NOW - 100, uploadedSinceUnchoke: 999 });
+    assert.deepEqual(c.rechoke([busy, peer('b')], NOW, random, 'seed').unchoke, [], 'a keeps its turn');
+    const done = { ...busy, uploadedSinceUnchoke: 1000 };
+    const d = c.rechoke([done, peer('b')], NOW, random, 'seed');
+    assert.deepEqual([d.unchoke, d.choke], [['b'], ['a']], 'the next peer in line takes the slot');
+    const h = c.rechoke(
+      [peer('hoarder', { isHoarder: true, lastUnchokedAt: 0 }), peer('c', { lastUnchokedAt: NOW })],
+      NOW,
+      random,
+      'seed',
+    );
+    assert.deepEqual(h.unchoke, ['c'], 'a hoarder that waited longer still comes last');
+    assert.equal(c.turnBytes('x', 'seed'), 1000);
+  });
+});
+
+describe('FreshFirst: who shares', () => {
+  const view = { pieceCount: 8, availability: () => 0 };
+  test('a peer whose pieces from us never reach anyone is a hoarder after the grace time', () => {
+    const ff = new FreshFirst(8);
+    ff.onServe('fr', 0, 0);
+    ff.onServe('fr', 1, 0);
+    ff.onHave('fr', 0, 100);
+    ff.onHave('fr', 1, 200);
+    assert.equal(ff.isHoarder('fr', 200 + FRESH_FIRST_HOARDER_GRACE_MS - 1), false, 'within the grace time');
+    assert.equal(ff.isHoarder('fr', 200 + FRESH_FIRST_HOARDER_GRACE_MS), true);
+    // A sharer: a piece we gave only to it shows up at another peer.
+    ff.onServe('s', 2, 0);
+    ff.onServe('s', 3, 0);
+    ff.onHave('s', 2, 100);
+    ff.onHave('s', 3, 100);
+    ff.onHave('other', 2, 300);
+    assert.equal(ff.isHoarder('s', 100 + 10 * FRESH_FIRST_HOARDER_GRACE_MS), false);
+    ff.removePeer('fr');
+    assert.equal(ff.isHoarder('fr', 1e9), false, 'a departed peer is forgotten');
+    void view;
+  });
+});
+
+describe('TorrentEngine: an interested taker does not get a free slot at once', () => {
+  test('while downloading, only newcomers and reciprocating peers are unchoked on interest', () => {
+    const pieces = 2 * TFT_NEWCOMER_PIECES;
+    const e = new TorrentEngine({
+      infoHash: new Uint8Array(20).fill(1),
+      layout: { ...uniformLayout(pieces * BLOCK_BYTES, BLOCK_BYTES), pieceLength: BLOCK_BYTES },
+      random: new SeededRandom(1),
+      now: 0,
+      options: { allowedFastSetSize: 0 },
+    });
+    e.setHave([0], 0);
+    const fast = { supportsFast: true, supportsExtensions: true } as const;
+    e.addPeer('taker', fast, 0);
+    const bf = new Uint8Array(Math.ceil(pieces / 8)).fill(0xff);
+    bf[0] = 0x7f; // has every piece but piece 0, which it wants from us
+    e.onMessage('taker', { type: 'bitfield', bitfield: bf }, 0);
+    const out = e.onMessage('taker', { type: 'interested' }, 1);
+    assert.ok(!out.some((a) => a.type === 'send' && a.msg.type === 'unchoke'), 'no free slot for a taker');
+    e.addPeer('newcomer', fast, 0);
+    e.onMessage('newcomer', { type: 'have-none' }, 0);
+    const out2 = e.onMessage('newcomer', { type: 'interested' }, 1);
+    assert.ok(out2.some((a) => a.type === 'send' && a.peer === 'newcomer' && a.msg.type === 'unchoke'));
+  });
+});
