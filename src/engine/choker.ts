@@ -192,7 +192,7 @@ export class Choker {
       // Round robin: unchoked peers within their quantum keep their slot; then the choked
       // peers that waited longest; peers whose quantum is over come last; hoarders after all.
       const group = (p: ChokerPeerView): number =>
-        (p.isHoarder === true ? 3 : 0) + (p.isChoked ? 1 : this.turnLasts(p, now) ? 0 : 2);
+        (p.isHoarder === true ? 3 : 0) + (p.isChoked ? 1 : this.#turnLasts(p, now) ? 0 : 2);
       const waited = (p: ChokerPeerView): number => p.lastUnchokedAt ?? Number.NEGATIVE_INFINITY;
       ranked = [...interested].sort(
         (a, b) => group(a) - group(b) || waited(a) - waited(b) || tie.get(a.key)! - tie.get(b.key)!,
@@ -251,7 +251,7 @@ export class Choker {
   }
 
   /** In round-robin seed mode: the unchoked peer's turn is not over (by time and bytes). */
-  turnLasts(p: ChokerPeerView, now: number): boolean {
+  #turnLasts(p: ChokerPeerView, now: number): boolean {
     return (
       p.lastUnchokedAt !== undefined &&
       now - p.lastUnchokedAt < this.#quantumMs &&

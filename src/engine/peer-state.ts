@@ -102,8 +102,12 @@ export class PeerState implements PickerPeerView {
   /** BEP 6: the canonical allowed-fast set we computed for the peer. */
   readonly allowedFastForPeer = new Set<number>();
   /** BEP 6: pieces the peer suggested, oldest first; the picker tries them first. */
-  readonly suggestedPieces = new Set<number>();
-  /** Pieces the peer refused while unchoking us → until when we do not ask it for them, ms. */
+  readonly suggested = new Set<number>();
+  /**
+   * Pieces the peer refused while unchoking us → until when we do not ask it for them, ms. All
+   * entries last REFUSED_PIECE_MS and a refreshed one is re-inserted, so insertion order is
+   * expiry order.
+   */
   readonly refusedPieces = new Map<number, number>();
 
   /** The peer's requests to us. */
@@ -142,11 +146,6 @@ export class PeerState implements PickerPeerView {
   /** True when the peer has piece `index` (false outside the torrent). */
   has(index: number): boolean {
     return index >= 0 && index < this.pieces.length && this.pieces.get(index);
-  }
-
-  /** Pieces the peer suggested (BEP 6), for the picker. */
-  get suggested(): Iterable<number> {
-    return this.suggestedPieces;
   }
 
   /** The peer refused the piece lately (see `refusedPieces`). */

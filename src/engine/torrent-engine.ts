@@ -442,11 +442,11 @@ export class TorrentEngine {
         // Advisory (BEP 6): the picker tries suggested pieces first among new ones.
         if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
         else if (msg.index < this.pieceCount && this.#picker.wanted(msg.index)) {
-          p.suggestedPieces.delete(msg.index);
-          if (p.suggestedPieces.size >= MAX_PEER_SUGGESTED_PIECES) {
-            p.suggestedPieces.delete(p.suggestedPieces.values().next().value!);
+          p.suggested.delete(msg.index);
+          if (p.suggested.size >= MAX_PEER_SUGGESTED_PIECES) {
+            p.suggested.delete(p.suggested.values().next().value!);
           }
-          p.suggestedPieces.add(msg.index);
+          p.suggested.add(msg.index);
           this.#fill(p, out, now);
         }
         break;
@@ -462,7 +462,7 @@ export class TorrentEngine {
     const p = this.#peers.get(key);
     if (p === undefined) return out;
     p.uploads.onReadDone();
-    this.#freshFirst?.onServe(key, block.piece, now);
+    this.#freshFirstSeeding()?.onServe(key, block.piece, now);
     p.uploadedBytes += block.length;
     const turn = this.#choker.turnBytes(p.key, this.#picker.isFinished ? 'seed' : 'leech');
     const before = p.uploadedSinceUnchoke;
@@ -675,7 +675,7 @@ export class TorrentEngine {
     if (p.has(index)) return;
     p.pieces.set(index);
     this.#picker.addPeerHave(index);
-    this.#freshFirst?.onHave(p.key, index, now);
+    this.#freshFirstSeeding()?.onHave(p.key, index, now);
     if (this.#picker.wanted(index)) p.interesting++;
     if (this.#redundant(p)) {
       this.#close(p, 'redundant', out, now);
@@ -714,13 +714,7 @@ export class TorrentEngine {
     // Fill a free regular slot at once instead of waiting for the next rechoke — if the peer may
     // hold one (tit-for-tat while we download).
     const mode = this.#picker.isFinished ? 'seed' : 'leech';
-    const view = {
-      isSnubbed: p.requests.isSnubbed,
-      downloadRate: p.downloadMeter.rate(now),
-      pieceCount: p.pieces.count(),
-      amInterested: p.amInterested,
-    };
-    if (!regularSlotEligible(view, mode)) return;
+    if (!regularSlotEligible(this.#chokerView(p, now), mode)) return;
     let unchoked = 0;
     for (const q of this.#peers.values()) if (!q.amChoking) unchoked++;
     if (unchoked < this.#choker.slots) this.#unchoke(p, out, now);
@@ -737,10 +731,10 @@ export class TorrentEngine {
     // cannot live on allowed-fast sets.
     const allowedFast = p.pieces.count() > this.#allowedFastK ? NO_PIECES : p.allowedFastForPeer;
     // Fresh-first seeding: a seed steers BEP 6 peers towards the pieces the swarm lacks most.
-    const ff = this.#freshFirst;
+    const ff = this.#freshFirstSeeding();
     let suggest: number | undefined;
     const redirect =
-      ff !== undefined && p.supportsFast && !p.superSeeded && this.#picker.isComplete
+      ff !== undefined && p.supportsFast
         ? (b: BlockRef): boolean => {
             const refusal = ff.redirect(
               p.key,
@@ -843,7 +837,7 @@ export class TorrentEngine {
         p.refusedPieces.delete(p.refusedPieces.keys().next().value!);
       }
       p.refusedPieces.set(r.piece, now + REFUSED_PIECE_MS);
-      p.suggestedPieces.delete(r.piece);
+      p.suggested.delete(r.piece);
     }
     this.#picker.release(p.key, r);
     // Offer the block to the other peers first, so a peer that keeps rejecting it does not get
@@ -926,6 +920,11 @@ export class TorrentEngine {
     } else if (want) this.#fill(p, out, now);
   }
 
+  /** Fresh-first bookkeeping, while we are a complete seed that does not super-seed. */
+  #freshFirstSeeding(): FreshFirst | undefined {
+    return this.#picker.isComplete && !this.isSuperSeeding ? this.#freshFirst : undefined;
+  }
+
   /** Tops up the peer's request pipeline. */
   #fill(p: PeerState, out: EngineAction[], now: number): void {
     if (!p.amInterested || !this.#peers.has(p.key)) return;
@@ -936,7 +935,10 @@ export class TorrentEngine {
     }
     const n = p.requests.freeSlots(now);
     if (n <= 0) return;
-    for (const [i, until] of p.refusedPieces) if (until <= now) p.refusedPieces.delete(i);
+    for (const [i, until] of p.refusedPieces) {
+      if (until > now) break; // insertion order is expiry order
+      p.refusedPieces.delete(i);
+    }
     const maxBusy = p.requests.outstanding === 0 ? ENDGAME_BUSY_PER_PEER : 0;
     for (const b of this.#picker.pick(p, n, { onlyPieces: only, maxBusy })) {
       p.requests.onRequestSent(b, now);
@@ -976,23 +978,7 @@ export class TorrentEngine {
   #rechoke(out: EngineAction[], now: number, scheduled: boolean): void {
     if (scheduled) this.#nextRechokeAt = now + this.#rechokeMs;
     const views: ChokerPeerView[] = [];
-    for (const p of this.#peers.values()) {
-      views.push({
-        key: p.key,
-        isInterested: p.peerInterested,
-        isChoked: p.amChoking,
-        downloadRate: p.downloadMeter.rate(now),
-        uploadRate: p.uploadMeter.rate(now),
-        isSnubbed: p.requests.isSnubbed,
-        connectedAt: p.connectedAt,
-        lastUnchokedAt: p.lastUnchokedAt,
-        uploadedSinceUnchoke: p.uploadedSinceUnchoke,
-        isHoarder: this.#freshFirst?.isHoarder(p.key, now) ?? false,
-        pieceCount: p.pieces.count(),
-        downloadedBytes: p.downloadedBytes,
-        amInterested: p.amInterested,
-      });
-    }
+    for (const p of this.#peers.values()) views.push(this.#chokerView(p, now));
     const mode = this.#picker.isFinished ? 'seed' : 'leech';
     const d = this.#choker.rechoke(views, now, this.#random, mode);
     for (const k of d.choke) {
@@ -1003,6 +989,25 @@ export class TorrentEngine {
       const p = this.#peers.get(k);
       if (p !== undefined) this.#unchoke(p, out, now);
     }
+  }
+
+  /** What the choker reads about a peer. */
+  #chokerView(p: PeerState, now: number): ChokerPeerView {
+    return {
+      key: p.key,
+      isInterested: p.peerInterested,
+      isChoked: p.amChoking,
+      downloadRate: p.downloadMeter.rate(now),
+      uploadRate: p.uploadMeter.rate(now),
+      isSnubbed: p.requests.isSnubbed,
+      connectedAt: p.connectedAt,
+      lastUnchokedAt: p.lastUnchokedAt,
+      uploadedSinceUnchoke: p.uploadedSinceUnchoke,
+      isHoarder: this.#freshFirst?.isHoarder(p.key, now) ?? false,
+      pieceCount: p.pieces.count(),
+      downloadedBytes: p.downloadedBytes,
+      amInterested: p.amInterested,
+    };
   }
 
   #close(p: PeerState, reason: CloseReason, out: EngineAction[], now: number, error?: ShoalError): void {

@@ -15,42 +15,33 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runSwarm } from '../helpers/swarm-lab.js';
+import { runSwarm, type SwarmLabConfig } from '../helpers/swarm-lab.js';
 
 const KB = 1000;
+/** 8 Shoal leechers, 4 MiB in 32 KiB pieces, every node 400 kB/s up (leechers 1.6 MB/s down). */
+const SMALL_SWARM: SwarmLabConfig = {
+  leechers: 8,
+  payloadBytes: 4 * 1024 * 1024,
+  pieceLength: 32 * 1024,
+  seederUploadBps: 400 * KB,
+  leecherUploadBps: 400 * KB,
+  leecherDownloadBps: 1600 * KB,
+  seeder: 'shoal',
+  leecherImpl: 'shoal',
+  timeoutMs: 90_000,
+};
 
 test('super-seeding: the seeder uploads about one copy and every leecher completes', {
   timeout: 120_000,
 }, async () => {
-  const r = await runSwarm({
-    leechers: 8,
-    payloadBytes: 4 * 1024 * 1024,
-    pieceLength: 32 * 1024,
-    seederUploadBps: 400 * KB,
-    leecherUploadBps: 400 * KB,
-    leecherDownloadBps: 1600 * KB,
-    seeder: 'shoal',
-    leecherImpl: 'shoal',
-    superSeed: true,
-    timeoutMs: 90_000,
-  });
+  const r = await runSwarm({ ...SMALL_SWARM, superSeed: true });
   assert.equal(r.allFinished, true, `every leecher completes: ${JSON.stringify(r.peers)}`);
   assert.ok(r.seederRatio <= 1.5, `seeder uploaded ${r.seederRatio.toFixed(2)} copies (≤ 1.5)`);
   assert.ok(r.seederRatio >= 1, 'every piece left the seeder at least once');
 });
 
 test('without super-seeding the seeder still uploads at most 2.5 copies', { timeout: 120_000 }, async () => {
-  const r = await runSwarm({
-    leechers: 8,
-    payloadBytes: 4 * 1024 * 1024,
-    pieceLength: 32 * 1024,
-    seederUploadBps: 400 * KB,
-    leecherUploadBps: 400 * KB,
-    leecherDownloadBps: 1600 * KB,
-    seeder: 'shoal',
-    leecherImpl: 'shoal',
-    timeoutMs: 90_000,
-  });
+  const r = await runSwarm(SMALL_SWARM);
   assert.equal(r.allFinished, true, `every leecher completes: ${JSON.stringify(r.peers)}`);
   assert.ok(r.seederRatio <= 2.5, `seeder uploaded ${r.seederRatio.toFixed(2)} copies (≤ 2.5)`);
   assert.ok(r.capacityUsed > 0.2, `the leechers traded: capacity used ${r.capacityUsed.toFixed(2)}`);

@@ -123,7 +123,6 @@ describe('Choker: strict tit-for-tat', () => {
 });
 
 describe('FreshFirst: who shares', () => {
-  const view = { pieceCount: 8, availability: () => 0 };
   test('a peer whose pieces from us never reach anyone is a hoarder after the grace time', () => {
     const ff = new FreshFirst(8);
     ff.onServe('fr', 0, 0);
@@ -141,7 +140,6 @@ describe('FreshFirst: who shares', () => {
     assert.equal(ff.isHoarder('s', 100 + 10 * FRESH_FIRST_HOARDER_GRACE_MS), false);
     ff.removePeer('fr');
     assert.equal(ff.isHoarder('fr', 1e9), false, 'a departed peer is forgotten');
-    void view;
   });
 });
 
