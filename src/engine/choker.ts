@@ -8,8 +8,9 @@
  * - **Seed mode** (we want nothing) — upload spreads: either the peers we upload to fastest
  *   (`'fastest-upload'`), or `'round-robin'`: each unchoked peer keeps its slot for
  *   {@link SEED_ROUND_ROBIN_QUANTUM_MS} or until it got `roundRobinBytes` from us (a piece, by
- *   default: a seed's upload reaches more peers, each with a piece to trade), then the peers that
- *   waited longest take over. Peers known not to pass on what they get (`isHoarder`) come after
+ *   default: a seed's upload reaches more peers, each with a piece to trade) — the engine lets
+ *   the turn finish the pieces it began (`turnOpen`) — or until it was sent nothing for
+ *   {@link SEED_IDLE_TURN_MS}, then the peers that waited longest take over. Peers known not to pass on what they get (`isHoarder`) come after
  *   all others, so they get a seed's upload only when nobody else wants it, or by optimistic
  *   unchoke.
  * - **Optimistic unchoke**, in both modes: {@link OPTIMISTIC_SLOTS} more interested peer,
@@ -45,6 +46,18 @@ export const SEED_ROUND_ROBIN_QUANTUM_MS = 30_000;
  * of bytes (the engine's default `roundRobinBytes`). @default 1
  */
 export const SEED_ROUND_ROBIN_PIECES = 1;
+/**
+ * A seed's round-robin turn also ends when the peer was sent nothing for this long (since its
+ * unchoke or the last block) — it asks for nothing, so the slot goes to a peer that waits, in ms.
+ * @default 2000
+ */
+export const SEED_IDLE_TURN_MS = 2_000;
+/**
+ * A seed's round-robin turn that used up its bytes goes on while pieces begun in the turn are
+ * not all sent (a half-sent piece that nobody else has would have to be sent again), up to this
+ * many times the turn's bytes. @default 3
+ */
+export const SEED_TURN_OVERRUN = 3;
 /**
  * In leech mode, a peer with fewer pieces than this may take a regular slot without uploading
  * to us (a newcomer has nothing to trade yet); others must reciprocate. @default 10
@@ -87,8 +100,15 @@ export interface ChokerPeerView {
   readonly connectedAt: number;
   /** When we last unchoked the peer (choked → unchoked), ms; undefined if never. */
   readonly lastUnchokedAt: number | undefined;
+  /** When we last sent the peer a block, or unchoked it, ms. @default undefined: never */
+  readonly lastSentAt?: number | undefined;
   /** Payload bytes we sent the peer since we last unchoked it. @default 0 */
   readonly uploadedSinceUnchoke?: number;
+  /**
+   * In a seed's round robin: the turn still has blocks to send (its bytes are not used up, or
+   * pieces begun in it are not all sent; the engine decides). @default undefined: by bytes alone
+   */
+  readonly turnOpen?: boolean;
   /** Pieces the peer got from us never reached anyone else (fresh-first.ts). @default false */
   readonly isHoarder?: boolean;
   /** Pieces the peer has. @default 0 */
@@ -250,13 +270,28 @@ export class Choker {
     return { unchoke, choke, optimistic };
   }
 
-  /** In round-robin seed mode: the unchoked peer's turn is not over (by time and bytes). */
-  #turnLasts(p: ChokerPeerView, now: number): boolean {
+  /** In round-robin seed mode: the unchoked peer was sent nothing for SEED_IDLE_TURN_MS. */
+  isIdle(p: { readonly lastSentAt?: number | undefined }, now: number): boolean {
     return (
-      p.lastUnchokedAt !== undefined &&
-      now - p.lastUnchokedAt < this.#quantumMs &&
-      (p.uploadedSinceUnchoke ?? 0) < this.#quantumBytes
+      this.#seedPolicy === 'round-robin' &&
+      p.lastSentAt !== undefined &&
+      now - p.lastSentAt >= SEED_IDLE_TURN_MS
     );
+  }
+
+  /** Whether a seed's round-robin turns end when a peer is idle (see {@link isIdle}). */
+  get endsIdleTurns(): boolean {
+    return this.#seedPolicy === 'round-robin';
+  }
+
+  /**
+   * In round-robin seed mode: the unchoked peer's turn is not over — by time, and by bytes
+   * (`turnOpen` when the engine tells; it lets a turn finish the pieces it began).
+   */
+  #turnLasts(p: ChokerPeerView, now: number): boolean {
+    if (p.lastUnchokedAt === undefined || now - p.lastUnchokedAt >= this.#quantumMs) return false;
+    if (this.isIdle(p, now)) return false;
+    return p.turnOpen ?? (p.uploadedSinceUnchoke ?? 0) < this.#quantumBytes;
   }
 
   /**

@@ -9,8 +9,11 @@
  * to already hold; a flash crowd on one subnet shares one BEP 6 allowed-fast set. The seed sees
  * more: who holds what (HAVE messages) and what it is sending to whom. A piece's *coverage* is the
  * number of connected peers that hold it plus those it is on its way to from us. When a peer asks
- * for a piece whose coverage is above the lowest coverage among the pieces that peer lacks, the
- * seed refuses the request (BEP 6 reject) and suggests the least-covered piece (BEP 6 suggest).
+ * for a covered piece while some piece it lacks is uncovered (only the seed has it), the seed
+ * refuses the request (BEP 6 reject) and suggests an uncovered piece (BEP 6 suggest). The engine
+ * asks when the request arrives and again when the block leaves the upload queue, so a request
+ * queued behind others is judged with what the seed knows when it would send it. Once every
+ * piece is out, everything asked is served: refusing then would only idle the seed's upload.
  * Shoal's picker takes suggestions first and does not ask a peer again for a piece it refused
  * lately; other clients at worst go on to their next pick. Requests a choked peer makes of its
  * allowed-fast set are served only for uncovered pieces: outside its unchoke slots the seed only
@@ -26,12 +29,12 @@ import type { PeerKey } from './actions.js';
 import type { Random } from './random.js';
 
 /**
- * A piece counts as on its way to a peer for this long after the seed queued or sent it a block
- * of it (or suggested it), in ms. @default 10000
+ * A piece counts as on its way to a peer for this long after the seed sent it a block of it, in
+ * ms. @default 10000
  */
 export const FRESH_FIRST_PENDING_MS = 10_000;
 /**
- * Most requests refused in a row to one peer; its next request is served whatever it asks (a
+ * Most pieces refused in a row to one peer; its next request is served whatever it asks (a
  * client that ignores suggestions and insists is not starved). @default 32
  */
 export const FRESH_FIRST_MAX_REFUSALS = 32;
@@ -62,9 +65,9 @@ export interface FreshFirstRefusal {
 
 export class FreshFirst {
   readonly #pieceCount: number;
-  /** Per piece: peers we are sending it to (or suggested it to) → when, ms. */
+  /** Per piece: peers we are sending it to → when we last sent them a block of it, ms. */
   readonly #pending = new Map<number, Map<PeerKey, number>>();
-  /** Pieces refused to each peer since we last served it, and how many requests were refused. */
+  /** Pieces refused to each peer since we last served it, and how many. */
   readonly #refused = new Map<PeerKey, { readonly pieces: Set<number>; count: number }>();
   /** Every piece, least covered first, as of the last scan. */
   readonly #order: Uint32Array;
@@ -84,10 +87,10 @@ export class FreshFirst {
   }
 
   /**
-   * Before serving a block of `piece` to `peer`: undefined to serve it, or a refusal — with a
-   * less covered piece to suggest when the piece is newly refused (its other blocks, asked in the
-   * same breath, are refused without a new suggestion). `choked`: the peer asks while we choke
-   * it (BEP 6 allowed-fast). `peerHas(i)` says whether the peer has piece `i`.
+   * Before queueing or sending a block of `piece` to `peer`: undefined to serve it, or a refusal
+   * — with an uncovered piece to suggest when the piece is newly refused (its other blocks are
+   * refused without a new suggestion). `choked`: the peer asks while we choke it (BEP 6
+   * allowed-fast). `peerHas(i)` says whether the peer has piece `i`.
    */
   redirect(
     peer: PeerKey,
@@ -102,18 +105,16 @@ export class FreshFirst {
     if (sending !== undefined && now - sending < FRESH_FIRST_PENDING_MS) return undefined;
     let refused = this.#refused.get(peer);
     if (refused !== undefined && refused.count >= FRESH_FIRST_MAX_REFUSALS) return undefined;
-    if (refused?.pieces.has(piece)) {
-      refused.count++;
-      return { suggest: undefined };
-    }
+    if (refused?.pieces.has(piece)) return { suggest: undefined };
     const mine = this.coverage(piece, view, now, peer);
     if (mine === 0) return undefined;
     let best: number | undefined;
     // Allowed-fast (choked): only pieces nobody has, and nothing to suggest it could ask for.
     if (!choked) {
-      best = this.#leastCovered(peer, piece, mine, view, peerHas, now, random);
+      // Only for a piece nobody has: once every piece is out, the seed's upload is best spent
+      // on whatever keeps it busy (refusing then leaves it idle while peers wait on each other).
+      best = this.#leastCovered(peer, piece, 1, view, peerHas, now, random);
       if (best === undefined) return undefined;
-      this.#mark(best, peer, now); // reserved for this peer while it comes to ask for it
     }
     if (refused === undefined) {
       refused = { pieces: new Set(), count: 0 };
@@ -124,7 +125,7 @@ export class FreshFirst {
     return { suggest: best };
   }
 
-  /** We queued or sent a block of `piece` to `peer`. */
+  /** We are sending a block of `piece` to `peer` (it left the upload queue). */
   onServe(peer: PeerKey, piece: number, now: number): void {
     this.#refused.delete(peer);
     this.#mark(piece, peer, now);

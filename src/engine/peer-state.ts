@@ -83,8 +83,18 @@ export class PeerState implements PickerPeerView {
   peerChoking = true;
   peerInterested = false;
   lastUnchokedAt: number | undefined;
+  /** When we last sent the peer a block, or unchoked it, ms (a seed's idle turns end). */
+  lastSentAt: number | undefined;
   /** Payload bytes sent since we last unchoked the peer (a seed's round-robin turn). */
   uploadedSinceUnchoke = 0;
+  /**
+   * In a seed's round-robin turn (bytes-bounded): bytes of blocks taken from the upload queue
+   * since the unchoke, and the pieces they belong to. Once the turn's bytes are taken, only
+   * blocks of these pieces are sent, then the turn ends (a turn ends between pieces). The set
+   * stops growing then, so it holds at most the turn's bytes ÷ the smallest block + 1 pieces.
+   */
+  turnPopped = 0;
+  readonly turnPieces = new Set<number>();
 
   /** The peer's pieces. */
   readonly pieces: Bitfield;

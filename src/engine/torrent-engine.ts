@@ -69,7 +69,9 @@ import {
   OPTIMISTIC_PROBATION_PIECES,
   RECHOKE_INTERVAL_MS,
   regularSlotEligible,
+  SEED_IDLE_TURN_MS,
   SEED_ROUND_ROBIN_PIECES,
+  SEED_TURN_OVERRUN,
 } from './choker.js';
 import {
   TORRENT_RATE_WINDOW_MS,
@@ -77,7 +79,7 @@ import {
   type TorrentStats,
   UPLOAD_READS_IN_FLIGHT,
 } from './engine-config.js';
-import { FreshFirst } from './fresh-first.js';
+import { FreshFirst, type FreshFirstRefusal } from './fresh-first.js';
 import { HashStrikes, MAX_HASH_FAILURE_STRIKES } from './hash-strikes.js';
 import { type PeerInit, PeerState, type PeerStats, REFUSED_PIECE_MS } from './peer-state.js';
 import type { BlockRef, FileSpan, PieceLayout, PiecePriority } from './piece-layout.js';
@@ -264,7 +266,24 @@ export class TorrentEngine {
       const d = p.requests.nextDeadline();
       if (d !== undefined && d < at) at = d;
     }
-    return at;
+    const idle = this.#idleTurnDeadline();
+    return idle !== undefined && idle < at ? idle : at;
+  }
+
+  /**
+   * A seed in round robin: when the first unchoked peer's turn ends for idleness, if a choked
+   * peer waits for a slot (undefined otherwise).
+   */
+  #idleTurnDeadline(): number | undefined {
+    if (!this.#picker.isFinished || !this.#choker.endsIdleTurns) return undefined;
+    let at: number | undefined;
+    let waiting = false;
+    for (const p of this.#peers.values()) {
+      if (p.amChoking) waiting ||= p.peerInterested;
+      else if (p.lastSentAt !== undefined && (at === undefined || p.lastSentAt + SEED_IDLE_TURN_MS < at))
+        at = p.lastSentAt + SEED_IDLE_TURN_MS;
+    }
+    return waiting ? at : undefined;
   }
 
   // ------------------------------------------------------------- user inputs
@@ -464,28 +483,67 @@ export class TorrentEngine {
     p.uploads.onReadDone();
     this.#freshFirstSeeding()?.onServe(key, block.piece, now);
     p.uploadedBytes += block.length;
-    const turn = this.#choker.turnBytes(p.key, this.#picker.isFinished ? 'seed' : 'leech');
+    const mode = this.#picker.isFinished ? 'seed' : 'leech';
+    const turn = this.#choker.turnBytes(p.key, mode);
     const before = p.uploadedSinceUnchoke;
     p.uploadedSinceUnchoke += block.length;
+    p.lastSentAt = now;
     p.uploadMeter.add(block.length, now);
     this.#uploaded += block.length;
     this.#up.add(block.length, now);
-    this.#pumpUploads(p, out);
-    // A turn ended by bytes (a seed's round robin, an optimistic probation): rechoke.
-    if (!p.amChoking && before < turn && p.uploadedSinceUnchoke >= turn) {
-      this.#rechoke(out, now, false);
+    this.#pumpUploads(p, out, now);
+    // A turn ended by bytes (an optimistic probation; a seed's round robin once the pieces begun
+    // in the turn are sent, see #turnOpen): rechoke.
+    if (!p.amChoking && p.uploadedSinceUnchoke >= turn) {
+      if (mode === 'leech' ? before < turn : !this.#turnOpen(p, turn)) this.#rechoke(out, now, false);
     }
     return out;
   }
 
+  /**
+   * A seed's round-robin turn with bytes `turn` still has blocks to send: its bytes are not used
+   * up, or blocks of pieces begun in the turn are queued or being read — a turn ends between
+   * pieces, so no piece is left half-sent to a peer nobody else can finish it from (up to
+   * SEED_TURN_OVERRUN× the bytes).
+   */
+  #turnOpen(p: PeerState, turn: number): boolean {
+    if (p.uploadedSinceUnchoke >= turn * SEED_TURN_OVERRUN) return false;
+    if (p.turnPopped < turn || p.uploads.readsInFlight > 0) return true;
+    return p.uploads.hasQueued((r) => p.turnPieces.has(r.piece));
+  }
+
+  /**
+   * At pop time, in a seed's round-robin turn: whether to send a block now, or leave it queued
+   * (false: the turn's bytes are committed, it starts a new piece, and a choked peer waits for
+   * the slot — the turn ends once the begun pieces are sent, and the choke rejects it).
+   */
+  #turnAdmits(p: PeerState, b: BlockRef, turn: number): boolean {
+    if (turn === Number.POSITIVE_INFINITY || p.amChoking) return true;
+    if (p.turnPopped >= turn && !p.turnPieces.has(b.piece)) {
+      if (this.#someoneWaits()) return false;
+      p.turnPopped = 0; // nobody else wants the slot: a new turn, without a pause
+      p.uploadedSinceUnchoke = 0;
+      p.turnPieces.clear();
+    }
+    p.turnPopped += b.length;
+    p.turnPieces.add(b.piece);
+    return true;
+  }
+
+  /** An interested peer we choke (it would take a slot that frees up). */
+  #someoneWaits(): boolean {
+    for (const q of this.#peers.values()) if (q.amChoking && q.peerInterested) return true;
+    return false;
+  }
+
   /** The runtime could not read an earlier `read-block`; a BEP 6 peer gets a reject. */
-  onReadFailed(key: PeerKey, block: BlockRef, _now: number): EngineAction[] {
+  onReadFailed(key: PeerKey, block: BlockRef, now: number): EngineAction[] {
     const out: EngineAction[] = [];
     const p = this.#peers.get(key);
     if (p === undefined) return out;
     p.uploads.onReadDone();
     if (p.supportsFast) out.push(send(key, reject(block)));
-    this.#pumpUploads(p, out);
+    this.#pumpUploads(p, out, now);
     return out;
   }
 
@@ -585,7 +643,9 @@ export class TorrentEngine {
       const first = p.refusedPieces.values().next();
       if (!first.done && first.value <= now && !slow.has(p)) this.#fill(p, out, now);
     }
+    const idle = this.#idleTurnDeadline();
     if (now >= this.#nextRechokeAt) this.#rechoke(out, now, true);
+    else if (idle !== undefined && now >= idle) this.#rechoke(out, now, false);
     return out;
   }
 
@@ -730,30 +790,26 @@ export class TorrentEngine {
     // its choked requests are refused like any other (as the BEP's authors do), so a free-rider
     // cannot live on allowed-fast sets.
     const allowedFast = p.pieces.count() > this.#allowedFastK ? NO_PIECES : p.allowedFastForPeer;
-    // Fresh-first seeding: a seed steers BEP 6 peers towards the pieces the swarm lacks most.
-    const ff = this.#freshFirstSeeding();
+    // Fresh-first seeding: a seed steers BEP 6 peers towards the pieces the swarm lacks most —
+    // asked here, and again when the block leaves the queue (#pumpUploads).
+    const judge = this.#freshFirstJudge(p, now);
     let suggest: number | undefined;
-    const redirect =
-      ff !== undefined && p.supportsFast
-        ? (b: BlockRef): boolean => {
-            const refusal = ff.redirect(
-              p.key,
-              b.piece,
-              p.amChoking,
-              this.#picker,
-              (i) => p.has(i),
-              now,
-              this.#random,
-            );
+    const v = p.uploads.onRequest(
+      r,
+      this.#uploadView,
+      p.amChoking,
+      allowedFast,
+      judge === undefined
+        ? undefined
+        : (b) => {
+            const refusal = judge(b);
             suggest = refusal?.suggest;
             return refusal !== undefined;
-          }
-        : undefined;
-    const v = p.uploads.onRequest(r, this.#uploadView, p.amChoking, allowedFast, redirect);
+          },
+    );
     switch (v.kind) {
       case 'queued':
-        ff?.onServe(p.key, r.piece, now);
-        this.#pumpUploads(p, out);
+        this.#pumpUploads(p, out, now);
         break;
       case 'duplicate':
         break;
@@ -951,16 +1007,47 @@ export class TorrentEngine {
   }
 
   /** Hands queued requests to storage, within the reads-in-flight bound. */
-  #pumpUploads(p: PeerState, out: EngineAction[]): void {
-    for (const r of p.uploads.nextReads()) {
+  #pumpUploads(p: PeerState, out: EngineAction[], now: number): void {
+    const judge = this.#freshFirstJudge(p, now);
+    const turn = this.#picker.isFinished ? this.#choker.turnBytes(p.key, 'seed') : Number.POSITIVE_INFINITY;
+    const reads = p.uploads.nextReads(
+      judge === undefined && turn === Number.POSITIVE_INFINITY
+        ? undefined
+        : (b) => {
+            const refusal = judge?.(b);
+            if (refusal === undefined) {
+              if (!this.#turnAdmits(p, b, turn)) return 'skip';
+              this.#freshFirst?.onServe(p.key, b.piece, now);
+              return 'serve';
+            }
+            out.push(send(p.key, reject(b)));
+            if (refusal.suggest !== undefined)
+              out.push(send(p.key, { type: 'suggest-piece', index: refusal.suggest }));
+            return 'refuse';
+          },
+    );
+    for (const r of reads) {
       out.push({ type: 'read-block', peer: p.key, piece: r.piece, offset: r.offset, length: r.length });
     }
+  }
+
+  /**
+   * Fresh-first seeding's verdict on serving a block to a BEP 6 peer (undefined: no such
+   * steering — not seeding, super-seeding, or a peer that cannot be sent a reject).
+   */
+  #freshFirstJudge(p: PeerState, now: number): ((b: BlockRef) => FreshFirstRefusal | undefined) | undefined {
+    const ff = this.#freshFirstSeeding();
+    if (ff === undefined || !p.supportsFast) return undefined;
+    return (b) => ff.redirect(p.key, b.piece, p.amChoking, this.#picker, (i) => p.has(i), now, this.#random);
   }
 
   #unchoke(p: PeerState, out: EngineAction[], now: number): void {
     p.amChoking = false;
     p.lastUnchokedAt = now;
+    p.lastSentAt = now;
     p.uploadedSinceUnchoke = 0;
+    p.turnPopped = 0;
+    p.turnPieces.clear();
     p.uploads.onUnchoke();
     out.push(send(p.key, { type: 'unchoke' }));
   }
@@ -989,6 +1076,21 @@ export class TorrentEngine {
       const p = this.#peers.get(k);
       if (p !== undefined) this.#unchoke(p, out, now);
     }
+    if (mode === 'seed') {
+      // A peer whose round-robin turn is over but who keeps its slot (nobody else is waiting)
+      // starts a new turn, so the blocks held back at the end of the last one go out; an idle
+      // one gets a new idle window (so the idle deadline moves on).
+      for (const p of this.#peers.values()) {
+        if (p.amChoking) continue;
+        if (this.#choker.isIdle(p, now)) p.lastSentAt = now;
+        const turn = this.#choker.turnBytes(p.key, 'seed');
+        if (turn === Number.POSITIVE_INFINITY || this.#turnOpen(p, turn)) continue;
+        p.uploadedSinceUnchoke = 0;
+        p.turnPopped = 0;
+        p.turnPieces.clear();
+        this.#pumpUploads(p, out, now);
+      }
+    }
   }
 
   /** What the choker reads about a peer. */
@@ -1002,7 +1104,9 @@ export class TorrentEngine {
       isSnubbed: p.requests.isSnubbed,
       connectedAt: p.connectedAt,
       lastUnchokedAt: p.lastUnchokedAt,
+      lastSentAt: p.lastSentAt,
       uploadedSinceUnchoke: p.uploadedSinceUnchoke,
+      turnOpen: this.#turnOpen(p, this.#choker.turnBytes(p.key, 'seed')),
       isHoarder: this.#freshFirst?.isHoarder(p.key, now) ?? false,
       pieceCount: p.pieces.count(),
       downloadedBytes: p.downloadedBytes,

@@ -136,14 +136,33 @@ export class UploadQueue {
     this.#whileChoked = 0;
   }
 
-  /** Requests to hand to storage now (oldest first), within the reads-in-flight bound. */
-  nextReads(): BlockRef[] {
-    const out: BlockRef[] = [];
-    while (this.#readsInFlight < this.#maxReads && this.#queue.length > 0) {
-      out.push(this.#queue.shift()!);
+  /**
+   * Requests to hand to storage now (oldest first), within the reads-in-flight bound. `judge`,
+   * asked about each one as it would leave the queue, may drop it instead ('refuse': the caller
+   * rejects it — a seed steering its upload with what it knows at send time, fresh-first.ts) or
+   * leave it queued for now ('skip').
+   */
+  nextReads(judge?: (r: BlockRef) => 'serve' | 'refuse' | 'skip'): BlockRef[] {
+    const reads: BlockRef[] = [];
+    let at = 0;
+    while (this.#readsInFlight < this.#maxReads && at < this.#queue.length) {
+      const r = this.#queue[at]!;
+      const verdict = judge?.(r) ?? 'serve';
+      if (verdict === 'skip') {
+        at++;
+        continue;
+      }
+      this.#queue.splice(at, 1);
+      if (verdict === 'refuse') continue;
+      reads.push(r);
       this.#readsInFlight++;
     }
-    return out;
+    return reads;
+  }
+
+  /** True when some queued request satisfies `match`. */
+  hasQueued(match: (r: BlockRef) => boolean): boolean {
+    return this.#queue.some(match);
   }
 
   /** A read finished (sent or failed). */

@@ -160,10 +160,28 @@ interface KnownPeer {
   connected: boolean;
 }
 
+/**
+ * Two connections to one peer (ours has id `ourId`, the peer `theirId`): whether to keep the new
+ * one (opened by us if `newOutgoing`) and close the existing one, or refuse the new one. Both
+ * ends keep the connection opened by the end with the larger peer id, so they agree; when both
+ * connections were opened by the same end, the existing one stays.
+ */
+export function keepsNewConnection(
+  ourId: Uint8Array,
+  theirId: Uint8Array,
+  newOutgoing: boolean,
+  existingOutgoing: boolean,
+): boolean {
+  const oursWins = Buffer.compare(ourId, theirId) > 0;
+  return newOutgoing === oursWins && existingOutgoing !== oursWins;
+}
+
 interface LivePeer {
   readonly key: PeerKey;
   readonly conn: PeerConnection;
   readonly address: string;
+  /** The peer id from its handshake. */
+  readonly peerId: Uint8Array;
   client?: string;
   /** The peer's id for ut_metadata, when it supports it. */
   utMetadataId?: number;
@@ -780,6 +798,17 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     for (const p of this.#peers.values()) {
       if (p.conn.remoteAddress === conn.remoteAddress && p.conn.remotePort === conn.remotePort) return false;
     }
+    // Both ends dialled each other (each found the other through the tracker): one connection
+    // per peer is enough — two would take two unchoke slots and split its requests. Both ends
+    // keep the one opened by the end with the larger peer id, so they agree without talking.
+    // Same address too, so a stranger quoting a peer's id cannot get that peer dropped.
+    const dup = [...this.#peers.values()].find(
+      (p) => p.conn.remoteAddress === conn.remoteAddress && Buffer.compare(p.peerId, h.peerId) === 0,
+    );
+    if (dup !== undefined) {
+      if (!keepsNewConnection(this.#ctx.peerId, h.peerId, conn.outgoing, dup.conn.outgoing)) return false;
+      dup.conn.close('duplicate');
+    }
     return true;
   }
 
@@ -875,6 +904,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       key,
       conn,
       address: `${conn.remoteAddress}:${conn.remotePort}`,
+      peerId: h.peerId,
       ...(conn.outgoing ? { listenPort: conn.remotePort } : {}),
     };
     const client = clientFromPeerId(h.peerId);
