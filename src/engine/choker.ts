@@ -65,13 +65,15 @@ export const SEED_TURN_OVERRUN = 3;
 export const TFT_NEWCOMER_PIECES = 10;
 /**
  * In leech mode, an optimistic turn is on probation for this many pieces' worth of bytes (the
- * engine's default `optimisticProbationBytes`): a peer that could trade and sent nothing back by
- * then loses it. @default 4
+ * engine's default `optimisticProbationBytes`): a peer past the newcomer stage that sent nothing
+ * back by then loses it. One piece: in a swarm of N peers, every peer's first turn to a
+ * free-rider adds up to N × this, so more would hand it the file. @default 1
  */
-export const OPTIMISTIC_PROBATION_PIECES = 4;
+export const OPTIMISTIC_PROBATION_PIECES = 1;
 /**
- * A peer's chance to be drawn as the optimistic unchoke is divided by 1 + this × the optimistic
- * turns it took without sending us anything. @default 4
+ * A peer's chance to be drawn as the optimistic unchoke is divided by 1 + 4 × this × the
+ * optimistic turns it took without sending us anything — unless it ever unchoked us (it shares;
+ * it could not return our turn in time). @default 4
  */
 export const UNRETURNED_TURN_PENALTY = 4;
 /** BEP 6: pieces in an allowed-fast set ("We currently set k to 10"). @default 10 */
@@ -115,6 +117,11 @@ export interface ChokerPeerView {
   readonly pieceCount?: number;
   /** Payload bytes the peer has sent us in all. @default 0 */
   readonly downloadedBytes?: number;
+  /**
+   * The peer unchoked us at least once: it shares, so optimistic turns it did not return count
+   * against it less (see {@link UNRETURNED_TURN_PENALTY}). @default false
+   */
+  readonly hasUnchokedUs?: boolean;
   /** We are interested in the peer: it has pieces we want, so it could trade. @default true */
   readonly amInterested?: boolean;
 }
@@ -200,9 +207,9 @@ export class Choker {
     let ranked: ChokerPeerView[];
     if (mode === 'leech') {
       // Tit-for-tat: regular slots for the peers that upload to us, and for those that cannot
-      // (newcomers with fewer than TFT_NEWCOMER_PIECES pieces, peers with nothing we want). A
-      // peer that could trade and gives us nothing gets only optimistic turns until it uploads
-      // to us — a free-rider gains nothing from spare slots.
+      // (newcomers with fewer than TFT_NEWCOMER_PIECES pieces, sharers with nothing we want).
+      // Any other peer gets only optimistic turns until it uploads to us — a free-rider gains
+      // nothing from spare slots.
       ranked = interested
         .filter((p) => regularSlotEligible(p, 'leech'))
         .sort((a, b) => b.downloadRate - a.downloadRate || stable(a, b));
@@ -224,30 +231,39 @@ export class Choker {
     // lost interest or earned a regular slot.
     const byKey = new Map(interested.map((p) => [p.key, p]));
     const rotate = now - this.#optimisticAt >= this.#optimisticIntervalMs;
-    // In leech mode an optimistic turn is a trade offer: a peer that could send us something (it
-    // is past the newcomer stage) and sent nothing within a rechoke interval loses the turn, and
-    // is drawn less often afterwards (Cohen: a free-rider gets only what optimistic unchokes give).
+    // In leech mode an optimistic turn is a trade offer: a peer past the newcomer stage that sent
+    // nothing within a rechoke interval or its probation bytes loses the turn, and unless it once
+    // unchoked us is drawn less often afterwards (Cohen: a free-rider gets only what optimistic
+    // unchokes give).
     const ended = (k: PeerKey): boolean => {
       const p = byKey.get(k);
       const t = this.#turns.get(k);
       if (p === undefined || t === undefined || mode !== 'leech') return false;
-      if (!couldTrade(p) || (p.downloadedBytes ?? 0) > t.bytes) return false;
+      if ((p.pieceCount ?? 0) < TFT_NEWCOMER_PIECES || (p.downloadedBytes ?? 0) > t.bytes) return false;
       return now - t.at >= RECHOKE_INTERVAL_MS || (p.uploadedSinceUnchoke ?? 0) >= this.#optimisticBytes;
     };
     for (const k of this.#optimistic)
-      if (ended(k)) this.#unreturned.set(k, (this.#unreturned.get(k) ?? 0) + 1);
+      if (ended(k) && byKey.get(k)?.hasUnchokedUs !== true)
+        this.#unreturned.set(k, (this.#unreturned.get(k) ?? 0) + 1);
     let optimistic = rotate
       ? []
       : this.#optimistic.filter((k) => byKey.has(k) && !regular.has(k) && !ended(k));
     if (rotate) this.#optimisticAt = now;
     for (const k of [...this.#turns.keys()]) if (!optimistic.includes(k)) this.#turns.delete(k);
-    const pool = interested.filter((p) => !regular.has(p.key) && !optimistic.includes(p.key));
+    // Between rotations (a turn ended, or its peer earned a regular slot) the slot goes only to a
+    // peer known to share — it unchoked us once — or a newcomer: a free-rider never unchokes
+    // anyone, so it cannot chain turn after turn from us.
+    const trusted = (p: ChokerPeerView): boolean =>
+      rotate || mode !== 'leech' || p.hasUnchokedUs === true || (p.pieceCount ?? 0) < TFT_NEWCOMER_PIECES;
+    const pool = interested.filter((p) => !regular.has(p.key) && !optimistic.includes(p.key) && trusted(p));
     while (optimistic.length < this.optimisticSlots && pool.length > 0) {
       const weights = pool
         .map(
           (p) =>
             ((now - p.connectedAt < OPTIMISTIC_NEW_PEER_MS ? OPTIMISTIC_NEW_PEER_WEIGHT : 1) * 16) /
-            (1 + UNRETURNED_TURN_PENALTY * (this.#unreturned.get(p.key) ?? 0)),
+            (1 +
+              (p.hasUnchokedUs === true ? 0 : 4 * UNRETURNED_TURN_PENALTY) *
+                (this.#unreturned.get(p.key) ?? 0)),
         )
         .map((w) => Math.max(1, Math.round(w)));
       let r = random.int(weights.reduce((s, w) => s + w, 0));
@@ -314,22 +330,17 @@ export class Choker {
 
 /**
  * Whether the peer may hold a regular (non-optimistic) slot: in leech mode only if it uploads to
- * us or is a newcomer (tit-for-tat), and never while snubbed; in seed mode always.
+ * us, is a newcomer (tit-for-tat), or has nothing we want but once unchoked us (a sharer behind
+ * us — a free-rider never unchokes anyone); never while snubbed. In seed mode always.
  */
 export function regularSlotEligible(
-  p: Pick<ChokerPeerView, 'isSnubbed' | 'downloadRate' | 'pieceCount' | 'amInterested'>,
+  p: Pick<ChokerPeerView, 'isSnubbed' | 'downloadRate' | 'pieceCount' | 'amInterested' | 'hasUnchokedUs'>,
   mode: ChokerMode,
 ): boolean {
   if (mode === 'seed') return true;
-  return !p.isSnubbed && (p.downloadRate > 0 || !couldTrade(p));
-}
-
-/**
- * The peer could upload to us: it is past the newcomer stage and has pieces we want. Only such
- * a peer is expected to reciprocate.
- */
-function couldTrade(p: Pick<ChokerPeerView, 'pieceCount' | 'amInterested'>): boolean {
-  return (p.pieceCount ?? 0) >= TFT_NEWCOMER_PIECES && p.amInterested !== false;
+  if (p.isSnubbed) return false;
+  if (p.downloadRate > 0 || (p.pieceCount ?? 0) < TFT_NEWCOMER_PIECES) return true;
+  return p.amInterested === false && p.hasUnchokedUs === true;
 }
 
 /**

@@ -16,7 +16,8 @@ export const PEER_RATE_WINDOW_MS = 20_000;
 /**
  * A piece a peer refused while unchoking us (BEP 6 reject) is not asked of that peer again for
  * this long, in ms: a seed steering its upload elsewhere (fresh-first.ts) is not asked the same
- * thing in a loop. @default 10000
+ * thing in a loop, and once it serves everything again (every piece is out) it is asked soon.
+ * @default 3000
  */
 export const REFUSED_PIECE_MS = 10_000;
 
@@ -81,6 +82,8 @@ export class PeerState implements PickerPeerView {
   amChoking = true;
   amInterested = false;
   peerChoking = true;
+  /** The peer unchoked us at least once (it shares: a free-rider never does). */
+  everUnchokedUs = false;
   peerInterested = false;
   lastUnchokedAt: number | undefined;
   /** When we last sent the peer a block, or unchoked it, ms (a seed's idle turns end). */

@@ -265,6 +265,9 @@ export class TorrentEngine {
     for (const p of this.#peers.values()) {
       const d = p.requests.nextDeadline();
       if (d !== undefined && d < at) at = d;
+      // A piece the peer refused may be asked of it again (tick refills the pipeline).
+      const refused = p.refusedPieces.values().next();
+      if (!refused.done && refused.value < at) at = refused.value;
     }
     const idle = this.#idleTurnDeadline();
     return idle !== undefined && idle < at ? idle : at;
@@ -425,6 +428,7 @@ export class TorrentEngine {
         break;
       case 'unchoke':
         p.peerChoking = false;
+        p.everUnchokedUs = true;
         this.#fill(p, out, now);
         break;
       case 'interested':
@@ -640,8 +644,7 @@ export class TorrentEngine {
     }
     // Pieces a peer refused may be asked of it again: an idle pipeline would wait for an event.
     for (const p of this.#peers.values()) {
-      const first = p.refusedPieces.values().next();
-      if (!first.done && first.value <= now && !slow.has(p)) this.#fill(p, out, now);
+      if (this.#pruneRefused(p, now) && !slow.has(p)) this.#fill(p, out, now);
     }
     const idle = this.#idleTurnDeadline();
     if (now >= this.#nextRechokeAt) this.#rechoke(out, now, true);
@@ -991,15 +994,23 @@ export class TorrentEngine {
     }
     const n = p.requests.freeSlots(now);
     if (n <= 0) return;
-    for (const [i, until] of p.refusedPieces) {
-      if (until > now) break; // insertion order is expiry order
-      p.refusedPieces.delete(i);
-    }
+    this.#pruneRefused(p, now);
     const maxBusy = p.requests.outstanding === 0 ? ENDGAME_BUSY_PER_PEER : 0;
     for (const b of this.#picker.pick(p, n, { onlyPieces: only, maxBusy })) {
       p.requests.onRequestSent(b, now);
       out.push(send(p.key, { type: 'request', index: b.piece, begin: b.offset, length: b.length }));
     }
+  }
+
+  /** Forgets the peer's refusals whose window ended; true if there were any. */
+  #pruneRefused(p: PeerState, now: number): boolean {
+    let pruned = false;
+    for (const [i, until] of p.refusedPieces) {
+      if (until > now) break; // insertion order is expiry order
+      p.refusedPieces.delete(i);
+      pruned = true;
+    }
+    return pruned;
   }
 
   #fillAll(out: EngineAction[], now: number): void {
@@ -1111,6 +1122,7 @@ export class TorrentEngine {
       pieceCount: p.pieces.count(),
       downloadedBytes: p.downloadedBytes,
       amInterested: p.amInterested,
+      hasUnchokedUs: p.everUnchokedUs,
     };
   }
 

@@ -1,7 +1,8 @@
 /**
  * The choker's incentive rules (issue 8): strict tit-for-tat while downloading (regular slots for
- * reciprocating peers and newcomers only), optimistic turns on probation, and a seed's round
- * robin that ends turns by bytes and serves hoarders last. Plus the engine paths that feed them.
+ * reciprocating peers and newcomers only), optimistic turns on probation (refilled between
+ * rotations only with peers known to share), and a seed's round robin that ends turns by bytes
+ * and serves hoarders last. Plus the engine paths that feed them.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -101,6 +102,41 @@ describe('Choker: strict tit-for-tat', () => {
       `${JSON.stringify([...strict])} vs ${JSON.stringify([...lax])}`,
     );
     assert.ok(UNRETURNED_TURN_PENALTY > 0);
+  });
+
+  test('a peer we want nothing from takes a regular slot only if it ever unchoked us (it shares)', () => {
+    const behind = { amInterested: false, pieceCount: TFT_NEWCOMER_PIECES };
+    assert.equal(regularSlotEligible(peer('free-rider', behind), 'leech'), false);
+    assert.equal(regularSlotEligible(peer('sharer', { ...behind, hasUnchokedUs: true }), 'leech'), true);
+    assert.equal(
+      regularSlotEligible(peer('newcomer', { ...behind, pieceCount: TFT_NEWCOMER_PIECES - 1 }), 'leech'),
+      true,
+    );
+  });
+
+  test('between rotations a lost optimistic turn passes only to a peer that unchoked us, or a newcomer', () => {
+    const c = new Choker({ slots: 0, optimisticSlots: 1, optimisticProbationBytes: 1000 });
+    const random = new SeededRandom(6);
+    // At the rotation the only candidate, a taker we want nothing from, gets the turn.
+    const behind = { amInterested: false } as const;
+    assert.deepEqual(c.rechoke([peer('taker', behind)], NOW, random, 'leech').optimistic, ['taker']);
+    // It takes its probation bytes and sends nothing: the turn ends (though it has nothing we
+    // want), and another taker does not get the slot before the next rotation...
+    const used = { ...behind, isChoked: false, lastUnchokedAt: NOW, uploadedSinceUnchoke: 1000 };
+    const d = c.rechoke([peer('taker', used), peer('taker2')], NOW + 1000, random, 'leech');
+    assert.deepEqual([d.optimistic, d.choke, d.unchoke], [[], ['taker'], []]);
+    // ...while a peer that once unchoked us, or a newcomer, does.
+    for (const next of [
+      peer('sharer', { hasUnchokedUs: true }),
+      peer('newcomer', { pieceCount: TFT_NEWCOMER_PIECES - 1 }),
+    ]) {
+      const cc = new Choker({ slots: 0, optimisticSlots: 1, optimisticProbationBytes: 1000 });
+      cc.rechoke([peer('taker', behind)], NOW, random, 'leech');
+      const e = cc.rechoke([peer('taker', used), peer('taker2'), next], NOW + 1000, random, 'leech');
+      assert.deepEqual(e.optimistic, [next.key]);
+    }
+    // At the next rotation anyone may be drawn again.
+    assert.deepEqual(c.rechoke([peer('taker2')], NOW + 31_000, random, 'leech').optimistic, ['taker2']);
   });
 
   test("a seed's round-robin turn ends after roundRobinBytes; hoarders wait behind everyone", () => {

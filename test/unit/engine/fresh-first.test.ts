@@ -279,6 +279,29 @@ describe('TorrentEngine: suggestions and refusals from a peer', () => {
     assert.ok(requested(again, 's').includes(x), 'asked again after the window');
   });
 
+  test('the end of a refusal window is a deadline: tick asks for the piece again, and the deadline moves on', () => {
+    const e = leeching(1);
+    e.addPeer('s', FAST, 0);
+    e.onMessage('s', { type: 'have-all' }, 0);
+    const asked = blockRequests(sends(e.onMessage('s', { type: 'unchoke' }, 0), 's'));
+    assert.ok(asked.length > 0);
+    for (const m of asked) e.onMessage('s', { ...m, type: 'reject-request' }, 5);
+    const at = 5 + REFUSED_PIECE_MS;
+    assert.ok(e.nextDeadline()! <= at, `deadline ${e.nextDeadline()} by ${at}`);
+    assert.ok(requested(e.tick(at), 's').includes(0), 'asked again when the window ends');
+    assert.ok(e.nextDeadline()! > at, 'no deadline left in the past (no busy timer)');
+    // Also when the peer chokes us meanwhile (nothing can be asked): the window still closes.
+    const c = leeching(1);
+    c.addPeer('s', FAST, 0);
+    c.onMessage('s', { type: 'have-all' }, 0);
+    for (const m of blockRequests(sends(c.onMessage('s', { type: 'unchoke' }, 0), 's')))
+      c.onMessage('s', { ...m, type: 'reject-request' }, 5);
+    c.onMessage('s', { type: 'choke' }, 6);
+    assert.ok(c.nextDeadline()! <= at);
+    assert.deepEqual(requested(c.tick(at), 's'), []);
+    assert.ok(c.nextDeadline()! > at, 'no deadline left in the past (no busy timer)');
+  });
+
   test(`bounds: MAX_PEER_SUGGESTED_PIECES (${MAX_PEER_SUGGESTED_PIECES}) and MAX_PEER_REFUSED_PIECES (${MAX_PEER_REFUSED_PIECES})`, () => {
     const pieces = MAX_PEER_REFUSED_PIECES + 10;
     const e = leeching(pieces);
