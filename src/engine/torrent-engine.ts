@@ -1028,7 +1028,7 @@ export class TorrentEngine {
             const refusal = judge?.(b);
             if (refusal === undefined) {
               if (!this.#turnAdmits(p, b, turn)) return 'skip';
-              this.#freshFirst?.onServe(p.key, b.piece, now);
+              if (judge !== undefined) this.#freshFirst?.onServe(p.key, b.piece, now);
               return 'serve';
             }
             out.push(send(p.key, reject(b)));

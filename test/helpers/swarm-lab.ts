@@ -66,6 +66,13 @@ export interface SwarmLabConfig {
    * seeder alone, as in Cohen's incentive analysis). @default false: everyone stays and seeds
    */
   readonly leaveWhenDone?: boolean;
+  /**
+   * With free-riders: once every sharer is done, wait for the free-riders until this many times
+   * the sharers' median download time (from the start), then stop; a free-rider not done by then
+   * counts with its time so far, and the slowdown is a lower bound
+   * (`freeRiderSlowdownIsLowerBound`). @default unlimited (wait until the timeout)
+   */
+  readonly freeRiderWaitFactor?: number;
   /** How long a churned leecher stays offline, ms. @default 3000 */
   readonly churnPauseMs?: number;
   /**
@@ -117,6 +124,8 @@ export interface SwarmLabResult {
   readonly freeRiders: Spread | undefined;
   /** Median free-rider time ÷ median sharer time. */
   readonly freeRiderSlowdown: number | undefined;
+  /** Some free-rider was not done when the run stopped (see `freeRiderWaitFactor`). */
+  readonly freeRiderSlowdownIsLowerBound: boolean;
   /** Bytes uploaded by everyone ÷ the upload capacity present until the last sharer finished. */
   readonly capacityUsed: number;
 }
@@ -280,8 +289,20 @@ export async function runSwarm(config: SwarmLabConfig): Promise<SwarmLabResult> 
     const done = new Promise<void>((r) => {
       resolveDone = r;
     });
+    let freeRiderWait: NodeJS.Timeout | undefined;
     function checkDone(): void {
       if (nodes.every((x) => x.finishedAt !== undefined)) resolveDone();
+      else if (
+        config.freeRiderWaitFactor !== undefined &&
+        freeRiderWait === undefined &&
+        nodes.every((x) => x.freeRider || x.finishedAt !== undefined)
+      ) {
+        const median = spread(
+          nodes.filter((x) => !x.freeRider).map((x) => x.finishedAt! - x.joinedAt),
+        ).median;
+        const stopAt = t0 + config.freeRiderWaitFactor * median;
+        freeRiderWait = setTimeout(resolveDone, Math.max(0, stopAt - Date.now()));
+      }
     }
     const later = (ms: number, fn: () => Promise<void> | void) => {
       const t = setTimeout(() => {
@@ -373,6 +394,7 @@ export async function runSwarm(config: SwarmLabConfig): Promise<SwarmLabResult> 
       }),
     ]);
     clearTimeout(timeout);
+    clearTimeout(freeRiderWait);
     const tEnd = Date.now();
     for (const t of timers) clearTimeout(t);
     timers.clear();
@@ -433,6 +455,7 @@ export async function runSwarm(config: SwarmLabConfig): Promise<SwarmLabResult> 
       sharers,
       freeRiders,
       freeRiderSlowdown: freeRiders === undefined ? undefined : freeRiders.median / sharers.median,
+      freeRiderSlowdownIsLowerBound: frPeers.some((p) => p.downloadS === undefined),
       capacityUsed: capacity > 0 ? totalUp / capacity : 0,
     };
   } finally {

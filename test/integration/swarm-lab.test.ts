@@ -6,9 +6,9 @@
  * and every leecher completes.
  *
  * Not asserted yet: that free-riders finish later than sharers. At N = 50 (`npm run bench:swarm`)
- * strict tit-for-tat and optimistic probation make them 1–3× slower from run to run, but in a
- * swarm of 10 (what fits the suite's time) the seeder's and the leechers' spare capacity serves
- * them as fast as the sharers — see docs/BENCHMARKS.md, "Swarm".
+ * they are 3–5× slower now, but in the swarms that fit the suite's time they are not reliably so
+ * (N = 8: 0.8–1.3×, N = 20: 1.1–2.2× over a few lab runs): with a handful of sharers the seeder
+ * and the newcomer slots are most of what anyone gets — see docs/BENCHMARKS.md, "Swarm".
  *
  * Figures vary from run to run on a shared machine; the bounds leave room for that while still
  * failing if the seeder sprays copies.
