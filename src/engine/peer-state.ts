@@ -99,6 +99,13 @@ export class PeerState implements PickerPeerView {
   turnPopped = 0;
   readonly turnPieces = new Set<number>();
 
+  /** A new upload turn (an unchoke, or a seed's round-robin turn that starts over). */
+  startTurn(): void {
+    this.uploadedSinceUnchoke = 0;
+    this.turnPopped = 0;
+    this.turnPieces.clear();
+  }
+
   /** The peer's pieces. */
   readonly pieces: Bitfield;
   /** Counted in the picker as a seed (have all / full bitfield) rather than piece by piece. */

@@ -521,13 +521,11 @@ export class TorrentEngine {
    * (false: the turn's bytes are committed, it starts a new piece, and a choked peer waits for
    * the slot — the turn ends once the begun pieces are sent, and the choke rejects it).
    */
-  #turnAdmits(p: PeerState, b: BlockRef, turn: number): boolean {
+  #turnAdmits(p: PeerState, b: BlockRef, turn: number, someoneWaits: () => boolean): boolean {
     if (turn === Number.POSITIVE_INFINITY || p.amChoking) return true;
     if (p.turnPopped >= turn && !p.turnPieces.has(b.piece)) {
-      if (this.#someoneWaits()) return false;
-      p.turnPopped = 0; // nobody else wants the slot: a new turn, without a pause
-      p.uploadedSinceUnchoke = 0;
-      p.turnPieces.clear();
+      if (someoneWaits()) return false;
+      p.startTurn(); // nobody else wants the slot: a new turn, without a pause
     }
     p.turnPopped += b.length;
     p.turnPieces.add(b.piece);
@@ -1021,13 +1019,16 @@ export class TorrentEngine {
   #pumpUploads(p: PeerState, out: EngineAction[], now: number): void {
     const judge = this.#freshFirstJudge(p, now);
     const turn = this.#picker.isFinished ? this.#choker.turnBytes(p.key, 'seed') : Number.POSITIVE_INFINITY;
+    // Asked at most once per pump: every held-back block would otherwise walk all peers.
+    let waits: boolean | undefined;
+    const someoneWaits = () => (waits ??= this.#someoneWaits());
     const reads = p.uploads.nextReads(
       judge === undefined && turn === Number.POSITIVE_INFINITY
         ? undefined
         : (b) => {
             const refusal = judge?.(b);
             if (refusal === undefined) {
-              if (!this.#turnAdmits(p, b, turn)) return 'skip';
+              if (!this.#turnAdmits(p, b, turn, someoneWaits)) return 'skip';
               if (judge !== undefined) this.#freshFirst?.onServe(p.key, b.piece, now);
               return 'serve';
             }
@@ -1056,9 +1057,7 @@ export class TorrentEngine {
     p.amChoking = false;
     p.lastUnchokedAt = now;
     p.lastSentAt = now;
-    p.uploadedSinceUnchoke = 0;
-    p.turnPopped = 0;
-    p.turnPieces.clear();
+    p.startTurn();
     p.uploads.onUnchoke();
     out.push(send(p.key, { type: 'unchoke' }));
   }
@@ -1096,9 +1095,7 @@ export class TorrentEngine {
         if (this.#choker.isIdle(p, now)) p.lastSentAt = now;
         const turn = this.#choker.turnBytes(p.key, 'seed');
         if (turn === Number.POSITIVE_INFINITY || this.#turnOpen(p, turn)) continue;
-        p.uploadedSinceUnchoke = 0;
-        p.turnPopped = 0;
-        p.turnPieces.clear();
+        p.startTurn();
         this.#pumpUploads(p, out, now);
       }
     }

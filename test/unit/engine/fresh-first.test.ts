@@ -15,9 +15,7 @@ import {
   type FreshFirstView,
   REFUSED_PIECE_MS,
   SeededRandom,
-  TorrentEngine,
-  type TorrentEngineOptions,
-  uniformLayout,
+  type TorrentEngine,
 } from '../../../src/engine/index.js';
 import {
   BLOCK_BYTES,
@@ -25,6 +23,7 @@ import {
   MAX_PEER_SUGGESTED_PIECES,
 } from '../../../src/shared/limits.js';
 import type { BlockMessage, EncodableMessage, WireMessage } from '../../../src/wire/index.js';
+import { seedingEngine, twoBlockEngine } from '../../helpers/engine-fixtures.js';
 
 const FAST = { supportsFast: true, supportsExtensions: true } as const;
 const random = () => new SeededRandom(5);
@@ -157,29 +156,8 @@ describe('FreshFirst (pure)', () => {
 
 // --------------------------------------------------------------------------- the engine
 
-function seeding(pieces: number, options: TorrentEngineOptions = {}): TorrentEngine {
-  const e = new TorrentEngine({
-    infoHash: new Uint8Array(20).fill(7),
-    layout: { ...uniformLayout(pieces * 2 * BLOCK_BYTES, 2 * BLOCK_BYTES), pieceLength: 2 * BLOCK_BYTES },
-    random: new SeededRandom(3),
-    now: 0,
-    options: { allowedFastSetSize: 0, ...options },
-  });
-  e.setHave(
-    Array.from({ length: pieces }, (_, i) => i),
-    0,
-  );
-  return e;
-}
-function leeching(pieces: number): TorrentEngine {
-  return new TorrentEngine({
-    infoHash: new Uint8Array(20).fill(7),
-    layout: { ...uniformLayout(pieces * 2 * BLOCK_BYTES, 2 * BLOCK_BYTES), pieceLength: 2 * BLOCK_BYTES },
-    random: new SeededRandom(3),
-    now: 0,
-    options: { allowedFastSetSize: 0 },
-  });
-}
+const seeding = seedingEngine;
+const leeching = (pieces: number): TorrentEngine => twoBlockEngine(pieces);
 function sends(actions: EngineAction[], peer: string): EncodableMessage[] {
   return actions.flatMap((a) => (a.type === 'send' && a.peer === peer ? [a.msg] : []));
 }

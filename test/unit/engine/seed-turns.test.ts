@@ -11,32 +11,16 @@ import {
   type EngineAction,
   RECHOKE_INTERVAL_MS,
   SEED_IDLE_TURN_MS,
-  SeededRandom,
-  TorrentEngine,
-  type TorrentEngineOptions,
-  uniformLayout,
+  type TorrentEngine,
 } from '../../../src/engine/index.js';
 import { BLOCK_BYTES } from '../../../src/shared/limits.js';
 import type { EncodableMessage, WireMessage } from '../../../src/wire/index.js';
+import { seedingEngine } from '../../helpers/engine-fixtures.js';
 
 const FAST = { supportsFast: true, supportsExtensions: true } as const;
 type Read = Extract<EngineAction, { type: 'read-block' }>;
 
-/** A seed of `pieces` pieces of two blocks each. */
-function seeding(pieces: number, options: TorrentEngineOptions = {}): TorrentEngine {
-  const e = new TorrentEngine({
-    infoHash: new Uint8Array(20).fill(7),
-    layout: { ...uniformLayout(pieces * 2 * BLOCK_BYTES, 2 * BLOCK_BYTES), pieceLength: 2 * BLOCK_BYTES },
-    random: new SeededRandom(3),
-    now: 0,
-    options: { allowedFastSetSize: 0, ...options },
-  });
-  e.setHave(
-    Array.from({ length: pieces }, (_, i) => i),
-    0,
-  );
-  return e;
-}
+const seeding = seedingEngine;
 const sends = (actions: EngineAction[], peer: string): EncodableMessage[] =>
   actions.flatMap((a) => (a.type === 'send' && a.peer === peer ? [a.msg] : []));
 const reads = (actions: EngineAction[], peer: string): Read[] =>
