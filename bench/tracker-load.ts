@@ -3,12 +3,16 @@
  *
  *   node --import tsx bench/tracker-load.ts --port P [--torrents 10000] [--peers 100000]
  *        [--requests 200000] [--window 32] [--sockets 8] [--deadline-ms 120000]
+ *        [--rate 10000] [--rate-seconds 5] [--single 20000]
  *
  * Loopback only (127.0.0.1). Phase 1 announces every peer once (`started`; a third are seeders),
  * so the tracker holds `peers` peers over `torrents` torrents; phase 2 sends `requests` regular
  * announces of random peers and measures them with at most `window` requests in flight (a closed
- * loop: throughput, and latency including queueing); phase 3 sends `single` more announces one at
- * a time (service latency without queueing). Requests are spread over `sockets` sockets that each
+ * loop: throughput, and latency including queueing); phase 3 sends announces at a fixed offered
+ * `rate` per second for `rate-seconds` (an open loop, the way a tracker's clients arrive: they do
+ * not wait for each other's replies, so a stalled tracker faces the requests piling up and every
+ * one of them counts; latency at a given load, a lost request counts as infinitely slow);
+ * phase 4 sends `single` more announces one at a time (service latency without queueing). Requests are spread over `sockets` sockets that each
  * got a connection id first. A request without a
  * reply after 1 s counts as lost and is replaced. The process stops by itself at the deadline
  * whatever happens, and prints one JSON line of results.
@@ -31,6 +35,8 @@ const { values } = parseArgs({
     sockets: { type: 'string', default: '8' },
     'deadline-ms': { type: 'string', default: '120000' },
     single: { type: 'string', default: '20000' },
+    rate: { type: 'string', default: '10000' },
+    'rate-seconds': { type: 'string', default: '5' },
   },
 });
 const PORT = Number(values.port);
@@ -40,6 +46,8 @@ const REQUESTS = Number(values.requests);
 const WINDOW = Number(values.window);
 const SOCKETS = Number(values.sockets);
 const SINGLE = Number(values.single);
+const RATE = Number(values.rate);
+const RATE_SECONDS = Number(values['rate-seconds']);
 const LOST_MS = 1000;
 if (!Number.isInteger(PORT) || PORT <= 0) throw new Error('--port is required');
 
@@ -178,6 +186,59 @@ function run(count: number, window: number, pick: (k: number) => { peer: number;
   });
 }
 
+/**
+ * Open loop: announce k is due at t0 + k / rate, whatever the replies; every timer turn sends all
+ * that are due. Latency runs from the send; how late the generator itself ran is reported apart
+ * (`lateMs`). Requests unanswered after LOST_MS count as lost.
+ */
+function runAtRate(rate: number, seconds: number, pick: () => { peer: number; event: number }) {
+  return new Promise<{ latencies: Float64Array; lost: number; sent: number; lateMs: number }>((resolve) => {
+    const count = Math.round(rate * seconds);
+    const latencies = new Float64Array(count);
+    let sent = 0;
+    let done = 0;
+    let lost = 0;
+    let lateMs = 0;
+    const t0 = performance.now() + 5;
+    const finishIfDone = (): void => {
+      if (sent < count || done + lost < count) return;
+      clearInterval(sweeper);
+      resolve({ latencies: latencies.subarray(0, done), lost, sent, lateMs });
+    };
+    const pump = (): void => {
+      const now = performance.now();
+      while (sent < count) {
+        const due = t0 + (sent * 1000) / rate;
+        if (due > now) break;
+        lateMs = Math.max(lateMs, now - due);
+        const { peer, event } = pick();
+        const si = sent % SOCKETS;
+        sent++;
+        const tid = nextTid++ >>> 0;
+        const slot: Slot = { sentAt: due, socket: si, resolve: undefined };
+        slot.resolve = () => {
+          latencies[done++] = performance.now() - due;
+          finishIfDone();
+        };
+        slots.set(tid, slot);
+        sockets[si]!.send(announcePacket(si, tid, peer, event), PORT, '127.0.0.1');
+      }
+      if (sent < count) setTimeout(pump, 0);
+    };
+    const sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const [tid, s] of slots) {
+        if (s.sentAt > 0 && now - s.sentAt > LOST_MS) {
+          slots.delete(tid);
+          lost++;
+        }
+      }
+      finishIfDone();
+    }, 100);
+    pump();
+  });
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -187,6 +248,11 @@ await openSockets();
 const populate = await run(PEERS, WINDOW, (k) => ({ peer: k, event: 2 }));
 const measure = await run(REQUESTS, WINDOW, () => ({ peer: rand(PEERS), event: 0 }));
 const sorted = Float64Array.from(measure.latencies).sort();
+// Latency at a fixed offered load; lost requests sort last (infinitely slow).
+const paced = await runAtRate(RATE, RATE_SECONDS, () => ({ peer: rand(PEERS), event: 0 }));
+const pacedSorted = new Float64Array(paced.latencies.length + paced.lost).fill(Number.POSITIVE_INFINITY);
+pacedSorted.set(paced.latencies);
+pacedSorted.sort();
 // Service latency without queueing: one request in flight.
 const single = await run(SINGLE, 1, () => ({ peer: rand(PEERS), event: 0 }));
 const singleSorted = Float64Array.from(single.latencies).sort();
@@ -206,6 +272,15 @@ console.log(
       p50Ms: percentile(sorted, 50),
       p99Ms: percentile(sorted, 99),
       maxMs: sorted[sorted.length - 1] ?? Number.NaN,
+    },
+    paced: {
+      rate: RATE,
+      announces: paced.sent,
+      lost: paced.lost,
+      p50Ms: percentile(pacedSorted, 50),
+      p99Ms: percentile(pacedSorted, 99),
+      p999Ms: percentile(pacedSorted, 99.9),
+      generatorLateMs: paced.lateMs,
     },
     single: {
       announces: SINGLE,

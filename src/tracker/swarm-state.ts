@@ -225,7 +225,9 @@ export class SwarmState {
       } else swarm.leechers++;
     } else {
       p.lastSeen = now;
-      p.peerId = a.peerId;
+      // Stored only when it changed: a new young string referenced from a long-lived peer would
+      // survive every scavenge (the common re-announce keeps its id).
+      if (p.peerId !== a.peerId) p.peerId = a.peerId;
       if (p.isSeed !== isSeed) {
         p.isSeed = isSeed;
         const d = isSeed ? 1 : -1;
