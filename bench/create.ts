@@ -3,8 +3,8 @@
  *
  * Creates torrents of one 1 GiB file of random bytes (generated once under bench/.data/, which
  * git ignores, and reused) with 1 MiB pieces, using:
- * - Shoal's `createTorrent` from the compiled JavaScript under plain `node` (what the published
- *   `shoal create` runs), for v1, v2 and hybrid, and once more from source under tsx;
+ * - `shoal create` (the CLI, `--json`) compiled to JavaScript under plain `node`, as the published
+ *   package runs it, for v1, v2 and hybrid, and once more from source under tsx;
  * - `mktorrent -t 2` (v1 only);
  * - libtorrent through python3-libtorrent, for v1, v2 and hybrid.
  * Every tool runs RUNS times (default 3), round-robin so that noise from other work on the
@@ -28,12 +28,11 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { asDict, decode } from '../src/codec/index.js';
 import { sha1, toHex } from '../src/shared/hash.js';
 import { transpileTree, tsFilesUnder } from './transpile.js';
@@ -64,7 +63,10 @@ interface Tool {
 interface Hashes {
   readonly v1: string | null;
   readonly v2: string | null;
-  /** Shoal only: seconds inside `createTorrent` (thread start-up, listing, hashing, encoding). */
+  /**
+   * Shoal only: seconds the CLI reports for the creation itself (`createTorrent`: thread start-up,
+   * listing, hashing, encoding; then writing the .torrent), without node and module start-up.
+   */
   readonly inProcessSeconds?: number;
 }
 
@@ -90,32 +92,13 @@ function ensureInput(): void {
   renameSync(tmp, INPUT);
 }
 
-/** Compiles src/ to JavaScript (no type check) so that Shoal runs under plain node. */
+/** Compiles src/ to JavaScript (no type check) so that Shoal runs under plain node; returns the CLI. */
 function buildShoal(): string {
   const out = join(BUILD, 'dist');
   rmSync(out, { recursive: true, force: true });
   const src = join(ROOT, 'src');
   transpileTree(tsFilesUnder(src), src, out);
-  return pathToFileURL(join(out, 'storage', 'index.js')).href;
-}
-
-/** The child process that creates one torrent with Shoal. */
-function writeShoalChild(): string {
-  const file = join(BUILD, 'create-child.mjs');
-  writeFileSync(
-    file,
-    `import { writeFileSync } from 'node:fs';
-const [indexUrl, input, version, pieceLength, out] = process.argv.slice(2);
-const { createTorrent } = await import(indexUrl);
-const started = performance.now();
-const t = await createTorrent(input, { version, pieceLength: Number(pieceLength), creationDate: null });
-const inProcessSeconds = (performance.now() - started) / 1000;
-writeFileSync(out, t.bytes);
-const hex = (b) => (b === undefined ? null : Buffer.from(b).toString('hex'));
-console.log(JSON.stringify({ v1: hex(t.infoHashV1), v2: hex(t.infoHashV2), inProcessSeconds }));
-`,
-  );
-  return file;
+  return join(out, 'cli', 'main.js');
 }
 
 async function warmPageCache(): Promise<void> {
@@ -170,9 +153,8 @@ function libtorrentVersion(): string {
 
 async function main(): Promise<void> {
   ensureInput();
-  const indexUrl = buildShoal();
-  const sourceIndexUrl = pathToFileURL(join(ROOT, 'src', 'storage', 'index.ts')).href;
-  const child = writeShoalChild();
+  const cli = buildShoal();
+  const sourceCli = join(ROOT, 'src', 'cli', 'main.ts');
   const outDir = join(DATA, 'out');
   mkdirSync(outDir, { recursive: true });
   const ltVersion = libtorrentVersion();
@@ -185,14 +167,26 @@ async function main(): Promise<void> {
     command: (out) => [
       process.execPath,
       ...(viaTsx ? ['--import', 'tsx'] : []),
-      child,
-      viaTsx ? sourceIndexUrl : indexUrl,
+      viaTsx ? sourceCli : cli,
+      'create',
       INPUT,
-      version,
+      `--${version}`,
+      '--piece-length',
       String(PIECE_LENGTH),
+      '--no-date',
+      '--json',
+      '--force',
+      '-o',
       out,
     ],
-    hashes: parseJson,
+    hashes: (_out, stdout) => {
+      const j = JSON.parse(stdout) as {
+        infoHashV1: string | null;
+        infoHashV2: string | null;
+        seconds: number;
+      };
+      return { v1: j.infoHashV1, v2: j.infoHashV2, inProcessSeconds: j.seconds };
+    },
   });
   const libtorrent = (version: Version): Tool => ({
     label: `libtorrent ${ltVersion} (python)`,
@@ -208,8 +202,8 @@ async function main(): Promise<void> {
     hashes: parseJson,
   });
   const tools: Tool[] = [
-    shoal('v1', 'Shoal (node, built JS)', false),
-    shoal('v1', 'Shoal (tsx, from source)', true),
+    shoal('v1', 'shoal create (node, built JS)', false),
+    shoal('v1', 'shoal create (tsx, from source)', true),
     {
       label: 'mktorrent 1.1 -t 2',
       version: 'v1',
@@ -220,9 +214,9 @@ async function main(): Promise<void> {
       hashes: (out) => ({ v1: v1HashOfFile(out), v2: null }),
     },
     libtorrent('v1'),
-    shoal('v2', 'Shoal (node, built JS)', false),
+    shoal('v2', 'shoal create (node, built JS)', false),
     libtorrent('v2'),
-    shoal('hybrid', 'Shoal (node, built JS)', false),
+    shoal('hybrid', 'shoal create (node, built JS)', false),
     libtorrent('hybrid'),
   ];
 
@@ -267,9 +261,9 @@ async function main(): Promise<void> {
     `machine: ${cpuModel()}, ${cpus().length} cores (nproc); node ${process.version}; load average at start ${load.join(' ')}`,
     `input: 1 GiB random file, piece length ${PIECE_LENGTH / MiB} MiB, page cache warm, ${RUNS} runs per tool`,
     'median wall time and CPU time (user + system, all threads) per process; peak RSS = largest of the runs;',
-    '"in createTorrent" = median time inside the call, without node start-up and module loading',
+    '"creating s" = median time `shoal create --json` reports for the creation and the write, without node start-up and module loading',
     '',
-    '| tool | torrent | median s | MiB/s | CPU s | peak RSS MiB | in createTorrent s |',
+    '| tool | torrent | median s | MiB/s | CPU s | peak RSS MiB | creating s |',
     '|---|---|---:|---:|---:|---:|---:|',
     ...tools.map((tool, i) => {
       const s = median(runs[i]!.map((r) => r.seconds));

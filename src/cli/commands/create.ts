@@ -1,9 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { parseTorrent, type TorrentVersion } from '../../metainfo/index.js';
-import { createTorrent } from '../../storage/index.js';
 import { formatBytes, formatDuration, parseSize, UsageError } from '../output.js';
 import { formatMetainfo, metainfoToJson } from './info.js';
 
@@ -56,8 +54,10 @@ export function registerCreateCommand(program: Command): void {
           .map((u) => u.trim())
           .filter((u) => u.length > 0),
       );
-      const bar = process.stderr.isTTY && !flags.json ? makeBar() : undefined;
+      const bar = process.stderr.isTTY && !flags.json ? await makeBar() : undefined;
       const started = performance.now();
+      // Loaded here, not at start-up: every command pays only for what it uses.
+      const { createTorrent } = await import('../../storage/create-torrent.js');
       let created: Awaited<ReturnType<typeof createTorrent>>;
       try {
         created = await createTorrent(resolve(path), {
@@ -104,7 +104,8 @@ export function registerCreateCommand(program: Command): void {
     });
 }
 
-function makeBar(): { update(done: number, total: number): void; stop(): void } {
+async function makeBar(): Promise<{ update(done: number, total: number): void; stop(): void }> {
+  const { SingleBar } = await import('cli-progress');
   const t0 = performance.now();
   const bar = new SingleBar({
     format: 'hashing [{bar}] {percentage}% | {done} / {size} | {speed}/s | ETA {eta_h}',

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_API_HOST, DEFAULT_API_PORT, defaultStateDir, startDaemon } from '../../daemon/index.js';
+import { DEFAULT_API_HOST, DEFAULT_API_PORT, defaultStateDir } from '../../daemon/options.js';
 import { parsePeerAddress } from '../../metainfo/index.js';
 
 /** Parsed options of `shoal daemon`. */
@@ -92,6 +92,8 @@ export function registerDaemonCommand(program: Command): void {
       'info',
     )
     .action(async (o: DaemonCommandOptions, cmd: Command) => {
+      // Loaded here, not at start-up: every command pays only for what it uses.
+      const { startDaemon } = await import('../../daemon/daemon.js');
       let daemon: Awaited<ReturnType<typeof startDaemon>>;
       try {
         daemon = await startDaemon({

@@ -17,7 +17,7 @@ import {
   formatDhtEndpoint,
   parseDhtEndpoint,
 } from '../../discovery/dht-bootstrap.js';
-import { DhtRuntime } from '../../discovery/dht-runtime.js';
+import type { DhtRuntime } from '../../discovery/dht-runtime.js';
 import { base32Decode, parseMagnet } from '../../metainfo/index.js';
 import { fromHex, toHex } from '../../shared/hash.js';
 import { UsageError } from '../output.js';
@@ -127,7 +127,9 @@ export async function runDhtGetPeers(
   const limit = deadline(o.timeout);
   let dht: DhtRuntime;
   try {
-    dht = await DhtRuntime.create({ port: o.port, host: o.host, bootstrap: o.bootstrap });
+    // Loaded here, not at start-up: every command pays only for what it uses.
+    const { DhtRuntime: Runtime } = await import('../../discovery/dht-runtime.js');
+    dht = await Runtime.create({ port: o.port, host: o.host, bootstrap: o.bootstrap });
   } catch (e) {
     limit.dispose();
     throw e;
@@ -227,7 +229,8 @@ export function registerDhtCommands(program: Command): void {
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
-      const rt = await DhtRuntime.create({
+      const { DhtRuntime: Runtime } = await import('../../discovery/dht-runtime.js');
+      const rt = await Runtime.create({
         port: o.port,
         host: o.host,
         bootstrap: [],

@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { type Metainfo, parsePeerAddress } from '../../metainfo/index.js';
-import { Session, type Torrent } from '../../session/index.js';
+import type { Session, Torrent } from '../../session/index.js';
 import { formatBytes, formatDuration, UsageError } from '../output.js';
 import { loadTorrentOrMagnet } from './info.js';
 
@@ -89,14 +89,27 @@ function untilSignal(): { promise: Promise<string>; dispose(): void } {
   return { promise, dispose };
 }
 
+/** The progress bar library, loaded by {@link openSession} when stderr is a TTY. */
+let bars: typeof CliProgress | undefined;
+
+/**
+ * Opens the session. The session layer and the progress bars are loaded here, not at start-up:
+ * every command pays only for the modules it uses.
+ */
+async function openSession(options: Parameters<typeof Session.create>[0]): Promise<Session> {
+  if (process.stderr.isTTY === true) bars ??= await import('cli-progress');
+  const { Session: SessionClass } = await import('../../session/index.js');
+  return SessionClass.create(options);
+}
+
 /** Prints progress: a bar on a TTY, a line every few seconds otherwise. */
 function startProgress(torrent: Torrent, label: string): { stop(): void } {
-  const tty = process.stderr.isTTY === true;
+  const tty = process.stderr.isTTY === true && bars !== undefined;
   const t0 = performance.now();
-  let bar: SingleBar | undefined;
-  let multi: MultiBar | undefined;
-  if (tty) {
-    multi = new MultiBar(
+  let bar: CliProgress.SingleBar | undefined;
+  let multi: CliProgress.MultiBar | undefined;
+  if (bars !== undefined && tty) {
+    multi = new bars.MultiBar(
       {
         format: `${label} [{bar}] {percentage}% | ↓ {down}/s ↑ {up}/s | {peers} peers | ETA {eta_h}`,
         barsize: 28,
@@ -104,7 +117,7 @@ function startProgress(torrent: Torrent, label: string): { stop(): void } {
         stream: process.stderr,
         clearOnComplete: false,
       },
-      Presets.shades_classic,
+      bars.Presets.shades_classic,
     );
     bar = multi.create(torrent.stats().pieceCount || 1, 0, {});
   }
@@ -210,7 +223,7 @@ export function registerDownloadCommands(program: Command): void {
     const loaded = await loadTorrentOrMagnet(source);
     if (loaded.kind === 'torrent' && flags.only.length > 0) onlyPriorities(loaded.metainfo, flags.only);
     const out = resolve(flags.output);
-    const session = await Session.create({
+    const session = await openSession({
       port: parsePort(flags.port),
       downloadDir: out,
       resumeDir: join(out, '.shoal'),
@@ -274,7 +287,7 @@ export function registerDownloadCommands(program: Command): void {
     if (existsSync(join(abs, m.name))) dir = abs;
     else if (basename(abs) === m.name && existsSync(abs)) dir = dirname(abs);
     else throw new UsageError(`cannot find "${m.name}" at ${abs}`);
-    const session = await Session.create({
+    const session = await openSession({
       port: parsePort(flags.port),
       downloadDir: dir,
       uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),

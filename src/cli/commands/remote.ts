@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DaemonClient, defaultStateDir, type TorrentSummary } from '../../daemon/index.js';
+import type { TorrentSummary } from '../../daemon/api-types.js';
+import { DaemonClient } from '../../daemon/client.js';
+import { defaultStateDir } from '../../daemon/options.js';
 import { parsePeerAddress } from '../../metainfo/index.js';
 import { formatBytes, formatDuration, UsageError } from '../output.js';
 

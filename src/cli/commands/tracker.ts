@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
-import { parseWhitelist, startTracker, type TrackerServer } from '../../tracker/index.js';
+import type { TrackerServer } from '../../tracker/index.js';
 
 /** Parsed options of `shoal tracker`. */
 export interface TrackerCommandOptions {
@@ -28,6 +28,7 @@ function parseSeconds(v: string): number {
 }
 
 async function loadWhitelist(file: string): Promise<Uint8Array[]> {
+  const { parseWhitelist } = await import('../../tracker/whitelist.js');
   return parseWhitelist(await readFile(file, 'utf8'), file);
 }
 
@@ -37,6 +38,8 @@ async function loadWhitelist(file: string): Promise<Uint8Array[]> {
  */
 export async function startTrackerFromCli(o: TrackerCommandOptions): Promise<TrackerServer> {
   const whitelist = o.whitelist === undefined ? undefined : await loadWhitelist(o.whitelist);
+  // Loaded here, not at start-up: every command pays only for what it uses.
+  const { startTracker } = await import('../../tracker/server.js');
   return startTracker({
     host: o.host,
     httpPort: o.http === false ? null : o.http,
