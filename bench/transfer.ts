@@ -233,7 +233,22 @@ function buildShoal(src: string): string {
   const out = join(BUILD, 'dist');
   rmSync(out, { recursive: true, force: true });
   transpileTree(tsFilesUnder(src), src, out);
+  cliNodeFlags = shebangNodeFlags(join(src, 'cli', 'main.ts'));
   return join(out, 'cli', 'main.js');
+}
+
+/** Node flags the CLI's `#!/usr/bin/env -S node …` line gives the installed `shoal` command. */
+let cliNodeFlags: readonly string[] = [];
+
+function shebangNodeFlags(entry: string): string[] {
+  const first = readFileSync(entry, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
+  return m === null
+    ? []
+    : m[1]!
+        .trim()
+        .split(/\s+/)
+        .filter((f) => f.length > 0);
 }
 
 // ------------------------------------------------------------------ processes
@@ -280,6 +295,7 @@ async function startSeeder(
   const port = await freePort();
   if (impl === 'shoal') {
     const proc = new ClientProcess(`shoal seed ${version}`, process.execPath, [
+      ...cliNodeFlags,
       ...nodeArgs,
       cli,
       'seed',
@@ -331,6 +347,7 @@ async function runOnce(
     pair.leecher === 'shoal'
       ? [
           process.execPath,
+          ...cliNodeFlags,
           ...nodeArgs,
           cli,
           'download',

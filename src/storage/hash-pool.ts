@@ -36,6 +36,13 @@ const WORKER_FILE = fileURLToPath(
   new URL(`./hash-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
 
+/**
+ * Young generation of each hash thread, in MiB. The threads allocate little on the JS heap (the
+ * piece buffers are moved in and out, digests are small), so V8's default of up to 48 MiB per
+ * isolate would be mostly idle memory.
+ */
+export const HASH_WORKER_YOUNG_GENERATION_MB = 4;
+
 export interface HashPoolOptions {
   /** Worker threads. @default os.availableParallelism() (the machine's cores) */
   readonly threads?: number;
@@ -129,6 +136,7 @@ export class HashPool {
       maxThreads: threads,
       idleTimeout: Number.POSITIVE_INFINITY,
       name: 'default',
+      resourceLimits: { maxYoungGenerationSizeMb: HASH_WORKER_YOUNG_GENERATION_MB },
     });
   }
 
