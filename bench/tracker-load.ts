@@ -11,7 +11,8 @@
  * loop: throughput, and latency including queueing); phase 3 sends announces at a fixed offered
  * `rate` per second for `rate-seconds` (an open loop, the way a tracker's clients arrive: they do
  * not wait for each other's replies, so a stalled tracker faces the requests piling up and every
- * one of them counts; latency at a given load, a lost request counts as infinitely slow);
+ * one of them counts; latency at a given load, from each request's due time; a lost request
+ * counts as infinitely slow);
  * phase 4 sends `single` more announces one at a time (service latency without queueing). Requests are spread over `sockets` sockets that each
  * got a connection id first. A request without a
  * reply after 1 s counts as lost and is replaced. The process stops by itself at the deadline
@@ -141,6 +142,27 @@ async function openSockets(): Promise<void> {
   }
 }
 
+/** Sends announce number `k` (on socket k mod SOCKETS); `onReply` runs when its answer arrives. */
+function sendAnnounce(k: number, peer: number, event: number, sentAt: number, onReply: () => void): void {
+  const si = k % SOCKETS;
+  const tid = nextTid++ >>> 0;
+  slots.set(tid, { sentAt, socket: si, resolve: onReply });
+  sockets[si]!.send(announcePacket(si, tid, peer, event), PORT, '127.0.0.1');
+}
+
+/** Every 100 ms, forgets the announces unanswered for LOST_MS and calls `onLost` for each. */
+function sweepLost(onLost: () => void): NodeJS.Timeout {
+  return setInterval(() => {
+    const now = performance.now();
+    for (const [tid, s] of slots) {
+      if (s.sentAt > 0 && now - s.sentAt > LOST_MS) {
+        slots.delete(tid);
+        onLost();
+      }
+    }
+  }, 100);
+}
+
 /** Sends `count` announces with at most `window` in flight; returns latencies (ms) and losses. */
 function run(count: number, window: number, pick: (k: number) => { peer: number; event: number }) {
   return new Promise<{ latencies: Float64Array; lost: number; seconds: number }>((resolve) => {
@@ -161,35 +183,26 @@ function run(count: number, window: number, pick: (k: number) => { peer: number;
       if (sent >= count) return;
       const k = sent++;
       const { peer, event } = pick(k);
-      const si = k % SOCKETS;
-      const tid = nextTid++ >>> 0;
-      const slot: Slot = { sentAt: performance.now(), socket: si, resolve: undefined };
-      slot.resolve = () => {
-        latencies[done++] = performance.now() - slot.sentAt;
+      const sentAt = performance.now();
+      sendAnnounce(k, peer, event, sentAt, () => {
+        latencies[done++] = performance.now() - sentAt;
         settleOrRefill();
-      };
-      slots.set(tid, slot);
-      sockets[si]!.send(announcePacket(si, tid, peer, event), PORT, '127.0.0.1');
+      });
     };
-    // A request unanswered for LOST_MS is lost; it is replaced so the window stays full.
-    const sweeper = setInterval(() => {
-      const now = performance.now();
-      for (const [tid, s] of slots) {
-        if (s.sentAt > 0 && now - s.sentAt > LOST_MS) {
-          slots.delete(tid);
-          lost++;
-          settleOrRefill();
-        }
-      }
-    }, 100);
+    // A lost request is replaced, so the window stays full.
+    const sweeper = sweepLost(() => {
+      lost++;
+      settleOrRefill();
+    });
     for (let i = 0; i < window; i++) sendOne();
   });
 }
 
 /**
  * Open loop: announce k is due at t0 + k / rate, whatever the replies; every timer turn sends all
- * that are due. Latency runs from the send; how late the generator itself ran is reported apart
- * (`lateMs`). Requests unanswered after LOST_MS count as lost.
+ * that are due. Latency runs from the due time, so a generator that runs late counts against
+ * the tracker (the stricter reading; the largest lateness is reported as `lateMs`). Requests
+ * unanswered after LOST_MS count as lost.
  */
 function runAtRate(rate: number, seconds: number, pick: () => { peer: number; event: number }) {
   return new Promise<{ latencies: Float64Array; lost: number; sent: number; lateMs: number }>((resolve) => {
@@ -212,29 +225,17 @@ function runAtRate(rate: number, seconds: number, pick: () => { peer: number; ev
         if (due > now) break;
         lateMs = Math.max(lateMs, now - due);
         const { peer, event } = pick();
-        const si = sent % SOCKETS;
-        sent++;
-        const tid = nextTid++ >>> 0;
-        const slot: Slot = { sentAt: due, socket: si, resolve: undefined };
-        slot.resolve = () => {
+        sendAnnounce(sent++, peer, event, due, () => {
           latencies[done++] = performance.now() - due;
           finishIfDone();
-        };
-        slots.set(tid, slot);
-        sockets[si]!.send(announcePacket(si, tid, peer, event), PORT, '127.0.0.1');
+        });
       }
       if (sent < count) setTimeout(pump, 0);
     };
-    const sweeper = setInterval(() => {
-      const now = performance.now();
-      for (const [tid, s] of slots) {
-        if (s.sentAt > 0 && now - s.sentAt > LOST_MS) {
-          slots.delete(tid);
-          lost++;
-        }
-      }
+    const sweeper = sweepLost(() => {
+      lost++;
       finishIfDone();
-    }, 100);
+    });
     pump();
   });
 }

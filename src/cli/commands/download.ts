@@ -104,12 +104,13 @@ async function openSession(options: Parameters<typeof Session.create>[0]): Promi
 
 /** Prints progress: a bar on a TTY, a line every few seconds otherwise. */
 function startProgress(torrent: Torrent, label: string): { stop(): void } {
-  const tty = process.stderr.isTTY === true && bars !== undefined;
+  const lib = process.stderr.isTTY === true ? bars : undefined;
+  const tty = lib !== undefined;
   const t0 = performance.now();
   let bar: CliProgress.SingleBar | undefined;
   let multi: CliProgress.MultiBar | undefined;
-  if (bars !== undefined && tty) {
-    multi = new bars.MultiBar(
+  if (lib !== undefined) {
+    multi = new lib.MultiBar(
       {
         format: `${label} [{bar}] {percentage}% | ↓ {down}/s ↑ {up}/s | {peers} peers | ETA {eta_h}`,
         barsize: 28,
@@ -117,7 +118,7 @@ function startProgress(torrent: Torrent, label: string): { stop(): void } {
         stream: process.stderr,
         clearOnComplete: false,
       },
-      bars.Presets.shades_classic,
+      lib.Presets.shades_classic,
     );
     bar = multi.create(torrent.stats().pieceCount || 1, 0, {});
   }
