@@ -12,6 +12,11 @@
  *   hash, and only after every block write of that piece finished.
  * - Unverified block writes in flight are bounded by MAX_PENDING_WRITE_BYTES: above it every
  *   peer socket of the torrent stops being read until the disk catches up.
+ * - Complete pieces waiting for their hash check and write are bounded too: once they hold
+ *   VERIFY_BACKLOG_SHARE of the assembly buffers, every peer socket stops being read until one
+ *   is written. Hashing and writing are then the bottleneck, and TCP slows the senders down;
+ *   without the pause the next pieces would find no buffer and go to disk block by block, to be
+ *   read back for their check, which costs more CPU exactly when there is none to spare.
  * - Upload reads are bounded by the engine (reads in flight per peer), and a block counts as
  *   sent only when the socket took it below its high-water mark (back-pressure).
  * - `close()` releases every socket and timer and leaves a resume record on disk.
@@ -48,6 +53,7 @@ import {
   MAX_KNOWN_PEERS_PER_TORRENT,
   MAX_PENDING_WRITE_BYTES,
   PEER_IDLE_TIMEOUT_MS,
+  VERIFY_BACKLOG_SHARE,
 } from '../shared/limits.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { PIECE_DIGEST_TAIL_BYTES } from '../storage/hash-pool.js';
@@ -230,10 +236,15 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #discovery = new AbortController();
   #pendingWriteBytes = 0;
   #readingPaused = false;
+  /** Pieces verified from an assembly buffer right now (each holds a buffer until written). */
+  #verifyingInMemory = 0;
+  /** {@link #verifyingInMemory} at which peers stop being read (see the invariants). */
+  readonly #verifyBacklogLimit: number;
   /** Blocks of incomplete pieces, verified in memory then written whole. */
   readonly #assembler: PieceAssembler;
   /** Pieces whose blocks went to disk unverified (memory budget): verified from disk. */
   readonly #spilled = new Set<number>();
+  #spilledTotal = 0;
   /** Writes in flight per piece, and pieces waiting for them before verification. */
   readonly #writesInFlight = new Map<number, number>();
   readonly #verifyWhenWritten = new Set<number>();
@@ -275,6 +286,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       MAX_PENDING_WRITE_BYTES,
       PIECE_DIGEST_TAIL_BYTES,
     );
+    this.#verifyBacklogLimit = verifyBacklogLimit(this.#assembler.slots);
     this.#layers = new PieceLayers(metainfo);
     this.#userPriorities = options.filePriorities;
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
@@ -331,13 +343,29 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     return this.#layers.layers();
   }
 
-  stats(): TorrentStats & { readonly totalUploaded: number; readonly totalDownloaded: number } {
+  stats(): TorrentStats & {
+    readonly totalUploaded: number;
+    readonly totalDownloaded: number;
+    /**
+     * Pieces (since this torrent started) whose blocks went to disk unverified because every
+     * assembly buffer was busy, each then verified by reading it back: a sign that more peers
+     * send partial pieces at once than the memory budget holds.
+     */
+    readonly spilledPieces: number;
+    /**
+     * Peers are not being read right now because writing or hash-checking received pieces is
+     * behind (MAX_PENDING_WRITE_BYTES, VERIFY_BACKLOG_SHARE): the disk or the CPU is the limit.
+     */
+    readonly readingPaused: boolean;
+  } {
     const s = this.#engine.stats(this.#ctx.now());
     // The engine's object is fresh per call: extend it in place (a spread costs µs per call, and
     // the daemon lists thousands of torrents).
     return Object.assign(s, {
       totalUploaded: this.#uploadedBase + s.uploadedBytes,
       totalDownloaded: this.#downloadedBase + s.downloadedBytes,
+      spilledPieces: this.#spilledTotal,
+      readingPaused: this.#readingPaused,
     });
   }
 
@@ -910,6 +938,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const client = clientFromPeerId(h.peerId);
     if (client !== undefined) peer.client = client.version ? `${client.name} ${client.version}` : client.name;
     this.#peers.set(key, peer);
+    if (this.#readingPaused) conn.pauseReading();
     conn.setPieceCount(this.metainfo.pieceCount);
     this.#rebind(peer);
     const ip = ipBytes(conn.remoteAddress);
@@ -1118,6 +1147,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (!this.#assembler.add(piece, offset, data)) {
       // Every assembly buffer is busy: this piece goes to disk as it arrives, verified from there.
       this.#spilled.add(piece);
+      this.#spilledTotal++;
       this.#writeToDisk(piece, offset, data);
     }
   }
@@ -1135,6 +1165,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   async #verifyInMemory(index: number, slab: Uint8Array, slot: number): Promise<void> {
     this.#verifying.add(index);
+    this.#verifyingInMemory++;
+    this.#updateReadPause();
     let buffer: Uint8Array | undefined;
     try {
       const r = await this.storage.verifyBuffer(index, slab);
@@ -1148,6 +1180,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     } finally {
       this.#assembler.release(slot, buffer);
       this.#verifying.delete(index);
+      this.#verifyingInMemory--;
+      this.#updateReadPause();
     }
   }
 
@@ -1174,8 +1208,11 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   #updateReadPause(): void {
-    const pause = this.#pendingWriteBytes > MAX_PENDING_WRITE_BYTES;
+    const pause =
+      this.#pendingWriteBytes > MAX_PENDING_WRITE_BYTES ||
+      this.#verifyingInMemory >= this.#verifyBacklogLimit;
     if (pause === this.#readingPaused) return;
+    // Hysteresis on the write bytes: resume once half of them are written.
     if (!pause && this.#pendingWriteBytes > MAX_PENDING_WRITE_BYTES / 2) return;
     this.#readingPaused = pause;
     for (const p of this.#peers.values()) {
@@ -1337,4 +1374,13 @@ function ipBytes(addr: string): Uint8Array | undefined {
 
 function assertNever(x: never): never {
   throw new ShoalError(ErrorCode.SessionInvalidArgument, `unexpected action ${JSON.stringify(x)}`, {});
+}
+
+/**
+ * Complete pieces that may wait for their hash check and write, out of `slots` assembly
+ * buffers, before peers stop being read: {@link VERIFY_BACKLOG_SHARE} of them, and always one
+ * buffer left for a piece being assembled.
+ */
+export function verifyBacklogLimit(slots: number): number {
+  return Math.max(1, Math.min(slots - 1, Math.floor(slots * VERIFY_BACKLOG_SHARE)));
 }
