@@ -21,7 +21,7 @@
  *   sent only when the socket took it below its high-water mark (back-pressure).
  * - `close()` releases every socket and timer and leaves a resume record on disk.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Announcer, type TrackerStatus } from '../discovery/index.js';
 import {
@@ -43,7 +43,7 @@ import {
   treeLayersFrom,
   verifyHashes,
 } from '../metainfo/index.js';
-import { PeerConnection } from '../net/peer-connection.js';
+import { dialPeer, PeerConnection } from '../net/peer-connection.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { sha256, toHex } from '../shared/hash.js';
 import {
@@ -58,7 +58,7 @@ import {
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { PIECE_DIGEST_TAIL_BYTES } from '../storage/hash-pool.js';
 import { PieceAssembler } from '../storage/piece-assembler.js';
-import { PieceReadCache } from '../storage/read-cache.js';
+import { type BlockLease, PieceReadCache } from '../storage/read-cache.js';
 import { decodeResume, ResumeWriter, readResumeFile } from '../storage/resume.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
 import {
@@ -249,7 +249,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #writesInFlight = new Map<number, number>();
   readonly #verifyWhenWritten = new Set<number>();
   readonly #verifying = new Set<number>();
-  readonly #readCache = new PieceReadCache(READ_CACHE_BYTES);
+  readonly #readCache: PieceReadCache;
   /** v2 piece layers: answering hash requests, fetching the ones a magnet lacks. */
   readonly #layers: PieceLayers;
   /** Hash requests we sent (root hex + index) → the peer asked. */
@@ -287,6 +287,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       PIECE_DIGEST_TAIL_BYTES,
     );
     this.#verifyBacklogLimit = verifyBacklogLimit(this.#assembler.slots);
+    this.#readCache = new PieceReadCache(READ_CACHE_BYTES, metainfo.pieceLength);
     this.#layers = new PieceLayers(metainfo);
     this.#userPriorities = options.filePriorities;
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
@@ -875,7 +876,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     p.connected = true;
     this.#halfOpen++;
     let settled = false;
-    const socket: Socket = connect({ host: p.host, port: p.port });
+    const socket: Socket = dialPeer(p.host, p.port);
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
     timer.unref();
     const failed = () => {
@@ -1139,6 +1140,11 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
   }
 
+  /**
+   * Takes a received block. `data` is valid only during this call (a view of a read buffer that
+   * the next socket read reuses, see PeerConnection): it is copied into its piece's buffer, or
+   * for a write to disk.
+   */
   #writeBlock(piece: number, offset: number, data: Uint8Array): void {
     if (this.#spilled.has(piece)) {
       this.#writeToDisk(piece, offset, data);
@@ -1185,7 +1191,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
   }
 
-  #writeToDisk(piece: number, offset: number, data: Uint8Array): void {
+  /** Writes a block in place, unverified. `data` is copied: see {@link #writeBlock}. */
+  #writeToDisk(piece: number, offset: number, borrowed: Uint8Array): void {
+    const data = borrowed.slice();
     this.#writesInFlight.set(piece, (this.#writesInFlight.get(piece) ?? 0) + 1);
     this.#pendingWriteBytes += data.length;
     this.#updateReadPause();
@@ -1249,9 +1257,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   async #readBlock(key: PeerKey, piece: number, offset: number, length: number): Promise<void> {
     const block = { piece, offset, length };
-    let data: Uint8Array;
+    let lease: BlockLease;
     try {
-      data = await this.#readCache.read(piece, offset, length, (i) => this.storage.readPiece(i));
+      lease = await this.#readCache.read(piece, offset, length, (i, into) => this.storage.readPiece(i, into));
     } catch (e) {
       this.emit('warning', { message: `read failed for piece ${piece}`, error: e as Error });
       if (!this.#closed) this.#run(this.#engine.onReadFailed(key, block, this.#ctx.now()));
@@ -1260,11 +1268,18 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     // Upload limit: wait until the bucket grants the whole block (throttleUp takes it then).
     for (let wait = this.#ctx.throttleUp(length); wait > 0; wait = this.#ctx.throttleUp(length)) {
       await new Promise((r) => setTimeout(r, wait).unref());
-      if (this.#closed) return;
+      if (this.#closed) {
+        lease.release();
+        return;
+      }
     }
     const p = this.#peers.get(key);
-    if (p === undefined || this.#closed) return;
-    if (!p.conn.sendPiece(piece, offset, data)) await p.conn.whenWritable();
+    if (p === undefined || this.#closed) {
+      lease.release();
+      return;
+    }
+    // The block's memory is reused once the socket handed it to the kernel (or dropped it).
+    if (!p.conn.sendPiece(piece, offset, lease.data, lease.release)) await p.conn.whenWritable();
     if (this.#closed || !this.#peers.has(key)) return;
     this.#run(this.#engine.onBlockSent(key, block, this.#ctx.now()));
   }

@@ -81,12 +81,16 @@ export class TorrentStorage {
     await Promise.all(writes);
   }
 
-  /** Reads `length` bytes at `offset` of `piece` into a new buffer (padding reads as zeros). */
-  async readBlock(piece: number, offset: number, length: number): Promise<Uint8Array> {
+  /**
+   * Reads `length` bytes at `offset` of `piece` (padding reads as zeros) into the start of
+   * `into` when it is large enough, else into a new buffer; returns them.
+   */
+  async readBlock(piece: number, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     // Not zero-filled (zeroing every piece a seeder reads showed in its profiles): the segments
     // cover every byte, each one either read (a short read throws) or padding, zeroed here.
     const segments = this.map.segments(piece, offset, length);
-    const out = Buffer.allocUnsafe(length);
+    const out =
+      into !== undefined && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     if (segments.reduce((n, s) => n + s.length, 0) !== length) out.fill(0);
     const reads: Promise<void>[] = [];
     for (const s of segments) {
@@ -109,8 +113,8 @@ export class TorrentStorage {
   }
 
   /** Reads a whole piece as peers may request it (padding, and v2 block rounding, as zeros). */
-  readPiece(index: number): Promise<Uint8Array> {
-    return this.readBlock(index, 0, this.map.uploadSize(index));
+  readPiece(index: number, into?: Uint8Array): Promise<Uint8Array> {
+    return this.readBlock(index, 0, this.map.uploadSize(index), into);
   }
 
   /**

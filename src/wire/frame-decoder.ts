@@ -22,6 +22,14 @@
  *   read, so a 16 KiB block arriving in 1-byte chunks costs O(n), never O(n²).
  * - Ownership: `push` takes ownership of `chunk`. Do not reuse or mutate a chunk after pushing it
  *   (Node's socket `'data'` buffers are fresh per event, so a socket adapter needs no copy).
+ *   Unless the decoder was made with `borrowedChunks`: the caller may then reuse each chunk once
+ *   `push` returned (a socket reading into one buffer, Node's `onread`). Every byte field is then
+ *   copied out, except a `piece` message's block, which stays a view of the chunk (or of one of
+ *   two reusable buffers, for a block that straddles chunks) and is valid only until the next
+ *   `push`: a consumer that keeps a block longer must copy it. A `push` completes at most one
+ *   frame that began in an earlier chunk (the first) and starts at most one it cannot finish
+ *   (the last); straddling piece frames take the two buffers in turn, so the one a `push`
+ *   returns is never the one its last frame starts filling.
  * - Errors carry the stream offset of the first byte of the offending frame (or handshake) and
  *   its message id when read. After an error the decoder refuses further input.
  * - Semantic checks that need connection state (a `have` index beyond the piece count, an
@@ -29,7 +37,7 @@
  *   only checks what the bytes alone can tell, plus the bitfield size once the piece count is known.
  */
 import { ErrorCode } from '../shared/errors.js';
-import { MAX_WIRE_MESSAGE_BYTES } from '../shared/limits.js';
+import { MAX_BLOCK_BYTES, MAX_WIRE_MESSAGE_BYTES } from '../shared/limits.js';
 import { readU32 } from './bytes.js';
 import { WireError } from './errors.js';
 import { decodeHandshake, HANDSHAKE_BYTES, handshakeHeaderMismatch } from './handshake.js';
@@ -54,6 +62,11 @@ export interface FrameDecoderOptions {
   /** Start by reading the 68-byte handshake (BEP 3) before the framed messages. @default false */
   readonly handshake?: boolean;
   /**
+   * The caller reuses each chunk after `push` returns (see the ownership invariant): byte fields
+   * are copied out, except piece blocks, which are valid until the next `push`. @default false
+   */
+  readonly borrowedChunks?: boolean;
+  /**
    * The torrent's piece count, when known: a bitfield must then be exactly ceil(count / 8) bytes
    * with no spare bit set. Can be given later with {@link FrameDecoder.setPieceCount}.
    */
@@ -65,6 +78,10 @@ type DecoderState = 'handshake' | 'prefix' | 'id' | 'body' | 'skip' | 'failed';
 /** Incremental, bounded decoder of one peer connection's byte stream. */
 export class FrameDecoder {
   readonly maxMessageBytes: number;
+  readonly #borrowed: boolean;
+  /** Borrowed mode: the two buffers piece frames that straddle chunks are assembled in, in turn. */
+  readonly #pieceBodies: Uint8Array[] = [];
+  #pieceBodyTurn = 0;
   #state: DecoderState;
   #pieceCount: number | undefined;
   #error: WireError | undefined;
@@ -92,6 +109,7 @@ export class FrameDecoder {
       throw new RangeError(`maxMessageBytes must be a positive integer, got ${max}`);
     }
     this.maxMessageBytes = max;
+    this.#borrowed = options.borrowedChunks === true;
     this.#state = options.handshake === true ? 'handshake' : 'prefix';
     if (options.pieceCount !== undefined) this.setPieceCount(options.pieceCount);
   }
@@ -181,9 +199,16 @@ export class FrameDecoder {
           if (bad !== undefined) this.#fail(bad.code, `message ${id}: ${bad.reason}`, id);
           if (n - pos >= payloadLength) {
             // Fast path: the whole payload is in this chunk; decode it in place.
-            out.push(this.#decode(id, chunk, pos, payloadLength));
+            out.push(this.#decode(id, chunk, pos, payloadLength, !this.#borrowed));
             pos += payloadLength;
             this.#state = 'prefix';
+          } else if (this.#borrowed && id === MessageId.Piece) {
+            // checkFrameLength bounded it: at most a block and its 8-byte header.
+            this.#pieceBodyTurn ^= 1;
+            this.#pieceBodies[this.#pieceBodyTurn] ??= new Uint8Array(MAX_BLOCK_BYTES + 8);
+            this.#body = this.#pieceBodies[this.#pieceBodyTurn]!.subarray(0, payloadLength);
+            this.#bodyFill = 0;
+            this.#state = 'body';
           } else {
             this.#body = new Uint8Array(payloadLength);
             this.#bodyFill = 0;
@@ -200,7 +225,7 @@ export class FrameDecoder {
           if (this.#bodyFill === body.length) {
             this.#body = undefined;
             this.#state = 'prefix';
-            out.push(this.#decode(this.#id, body, 0, body.length));
+            out.push(this.#decode(this.#id, body, 0, body.length, true));
           }
           break;
         }
@@ -239,7 +264,12 @@ export class FrameDecoder {
     return true;
   }
 
-  #decode(id: number, bytes: Uint8Array, start: number, payloadLength: number): WireMessage {
+  /** `owned`: `bytes` stays valid after this push; otherwise byte fields are copied (not blocks). */
+  #decode(id: number, bytes: Uint8Array, start: number, payloadLength: number, owned: boolean): WireMessage {
+    if (!owned && id !== MessageId.Piece) {
+      bytes = bytes.slice(start, start + payloadLength);
+      start = 0;
+    }
     if (id === MessageId.Bitfield && this.#pieceCount !== undefined) {
       try {
         validateBitfield(bytes.subarray(start, start + payloadLength), this.#pieceCount);

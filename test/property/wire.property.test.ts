@@ -129,6 +129,46 @@ describe('wire properties', () => {
     );
   });
 
+  test('borrowed chunks: every message is intact when handled before the next push, though the caller reuses one read buffer', () => {
+    fc.assert(
+      fc.property(
+        fc.option(handshake, { nil: undefined }),
+        fc.array(wireMessage, { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (hs, msgs, points) => {
+          const parts = msgs.map(encodeMessage);
+          if (hs !== undefined) parts.unshift(encodeHandshake(hs));
+          const stream = new Uint8Array(Buffer.concat(parts));
+          const d = new FrameDecoder({ handshake: hs !== undefined, borrowedChunks: true });
+          // One read buffer, as a socket with `onread` has: every chunk is copied into it,
+          // and scribbled over once its push returned.
+          const readBuffer = new Uint8Array(stream.length + 1);
+          const handled: WireMessage[] = [];
+          const kept: WireMessage[] = [];
+          let prev = 0;
+          for (const c of [...cuts(stream.length, points), stream.length]) {
+            readBuffer.set(stream.subarray(prev, c));
+            for (const m of d.push(readBuffer.subarray(0, c - prev))) {
+              // Handled now: a piece block copied, as the session copies it into its piece.
+              handled.push(m.type === 'piece' ? { ...m, block: m.block.slice() } : m);
+              kept.push(m);
+            }
+            readBuffer.fill(0xee);
+            prev = c;
+          }
+          const want: WireMessage[] = hs === undefined ? msgs : [{ type: 'handshake', ...hs }, ...msgs];
+          assert.deepEqual(handled, want);
+          // Every field but a piece block was copied out, so messages kept as they are stay whole.
+          assert.deepEqual(
+            kept.filter((m) => m.type !== 'piece'),
+            want.filter((m) => m.type !== 'piece'),
+          );
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   test('random bytes, in random chunks, give messages or a WireError only, quickly', () => {
     fc.assert(
       fc.property(
