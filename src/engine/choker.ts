@@ -10,9 +10,9 @@
  *   {@link SEED_ROUND_ROBIN_QUANTUM_MS} or until it got `roundRobinBytes` from us (a piece, by
  *   default: a seed's upload reaches more peers, each with a piece to trade) — the engine lets
  *   the turn finish the pieces it began (`turnOpen`) — or until it was sent nothing for
- *   {@link SEED_IDLE_TURN_MS}, then the peers that waited longest take over. Peers known not to pass on what they get (`isHoarder`) come after
- *   all others, so they get a seed's upload only when nobody else wants it, or by optimistic
- *   unchoke.
+ *   {@link SEED_IDLE_TURN_MS}, then the peers that waited longest take over. Peers known not to
+ *   pass on what they get (`isHoarder`) come after all others and never get a seed's optimistic
+ *   slot, so they get its upload only when nobody else wants it.
  * - **Optimistic unchoke**, in both modes: {@link OPTIMISTIC_SLOTS} more interested peer,
  *   rotated every {@link OPTIMISTIC_INTERVAL_MS}, chosen at random with newly connected peers
  *   {@link OPTIMISTIC_NEW_PEER_WEIGHT}× as likely, so newcomers get a first piece to trade and we
@@ -252,9 +252,11 @@ export class Choker {
     for (const k of [...this.#turns.keys()]) if (!optimistic.includes(k)) this.#turns.delete(k);
     // Between rotations (a turn ended, or its peer earned a regular slot) the slot goes only to a
     // peer known to share — it unchoked us once — or a newcomer: a free-rider never unchokes
-    // anyone, so it cannot chain turn after turn from us.
+    // anyone, so it cannot chain turn after turn from us. A seed never gives it to a hoarder.
     const trusted = (p: ChokerPeerView): boolean =>
-      rotate || mode !== 'leech' || p.hasUnchokedUs === true || (p.pieceCount ?? 0) < TFT_NEWCOMER_PIECES;
+      mode !== 'leech'
+        ? p.isHoarder !== true
+        : rotate || p.hasUnchokedUs === true || (p.pieceCount ?? 0) < TFT_NEWCOMER_PIECES;
     const pool = interested.filter((p) => !regular.has(p.key) && !optimistic.includes(p.key) && trusted(p));
     while (optimistic.length < this.optimisticSlots && pool.length > 0) {
       const weights = pool

@@ -108,6 +108,23 @@ describe('Choker: seed mode', () => {
     assert.deepEqual(d.choke, ['d']);
   });
 
+  test('a hoarder never gets the optimistic slot, and a regular one only when nobody else waits', () => {
+    const c = new Choker({ slots: 1, optimisticSlots: 1 });
+    for (let seed = 1; seed <= 50; seed++) {
+      const view = peers('a i\nb i\nh i').map((p) => (p.key === 'h' ? { ...p, isHoarder: true } : p));
+      const d = c.rechoke(view, NOW + seed * OPTIMISTIC_INTERVAL_MS, new SeededRandom(seed), 'seed');
+      assert.ok(!d.unchoke.includes('h'), `seed ${seed}: the hoarder was unchoked`);
+      assert.equal(d.optimistic.length, 1);
+    }
+    const alone = c.rechoke(
+      peers('h i').map((p) => ({ ...p, isHoarder: true })),
+      NOW + 100 * OPTIMISTIC_INTERVAL_MS,
+      new SeededRandom(1),
+      'seed',
+    );
+    assert.deepEqual(alone.unchoke, ['h']);
+  });
+
   test('round-robin gives everyone a turn', () => {
     const c = new Choker({ slots: 2, optimisticSlots: 0, roundRobinQuantumMs: 30_000 });
     const r = new SeededRandom(4);
