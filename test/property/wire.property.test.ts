@@ -106,6 +106,17 @@ function expectOnlyWireErrors(f: () => void): void {
   }
 }
 
+/** A handshake (if any) and messages as one byte stream, and the messages it decodes to. */
+function encodedStream(
+  hs: Handshake | undefined,
+  msgs: EncodableMessage[],
+): { stream: Uint8Array; want: WireMessage[] } {
+  const parts = msgs.map(encodeMessage);
+  if (hs !== undefined) parts.unshift(encodeHandshake(hs));
+  const want: WireMessage[] = hs === undefined ? msgs : [{ type: 'handshake', ...hs }, ...msgs];
+  return { stream: new Uint8Array(Buffer.concat(parts)), want };
+}
+
 describe('wire properties', () => {
   test('any message sequence, encoded and split at random points, decodes to the same messages', () => {
     fc.assert(
@@ -114,12 +125,9 @@ describe('wire properties', () => {
         fc.array(wireMessage, { maxLength: 12 }),
         fc.array(fc.nat(), { maxLength: 12 }),
         (hs, msgs, points) => {
-          const parts = msgs.map(encodeMessage);
-          if (hs !== undefined) parts.unshift(encodeHandshake(hs));
-          const stream = new Uint8Array(Buffer.concat(parts));
+          const { stream, want } = encodedStream(hs, msgs);
           const d = new FrameDecoder({ handshake: hs !== undefined });
           const got = pushSplit(d, stream, cuts(stream.length, points));
-          const want: WireMessage[] = hs === undefined ? msgs : [{ type: 'handshake', ...hs }, ...msgs];
           assert.deepEqual(got, want);
           assert.equal(d.bufferedBytes, 0);
           assert.equal(d.bytesConsumed, stream.length);
@@ -136,9 +144,7 @@ describe('wire properties', () => {
         fc.array(wireMessage, { maxLength: 12 }),
         fc.array(fc.nat(), { maxLength: 12 }),
         (hs, msgs, points) => {
-          const parts = msgs.map(encodeMessage);
-          if (hs !== undefined) parts.unshift(encodeHandshake(hs));
-          const stream = new Uint8Array(Buffer.concat(parts));
+          const { stream, want } = encodedStream(hs, msgs);
           const d = new FrameDecoder({ handshake: hs !== undefined, borrowedChunks: true });
           // One read buffer, as a socket with `onread` has: every chunk is copied into it,
           // and scribbled over once its push returned.
@@ -156,7 +162,6 @@ describe('wire properties', () => {
             readBuffer.fill(0xee);
             prev = c;
           }
-          const want: WireMessage[] = hs === undefined ? msgs : [{ type: 'handshake', ...hs }, ...msgs];
           assert.deepEqual(handled, want);
           // Every field but a piece block was copied out, so messages kept as they are stay whole.
           assert.deepEqual(
