@@ -39,8 +39,8 @@ export const WRITE_HIGH_WATER_BYTES = 256 * 1024;
 export const SHARED_READ_BUFFER_BYTES = 64 * 1024;
 
 let sharedReadBuffer: Buffer | undefined;
-/** Where each dialled socket's reads go: its connection, or a queue until there is one. */
-const readTargets = new WeakMap<Socket, ((chunk: Buffer) => void) | Buffer[]>();
+/** Where each dialled socket's reads go: its connection (null until one took the socket). */
+const readTargets = new WeakMap<Socket, ((chunk: Buffer) => void) | null>();
 
 /**
  * Opens a TCP connection to a peer that reads into the shared buffer (see the file's docs). Use
@@ -57,16 +57,18 @@ export function dialPeer(host: string, port: number): Socket {
       },
       callback: (n: number, buf: Uint8Array): boolean => {
         const target = readTargets.get(socket);
-        const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
-        if (typeof target === 'function') target(chunk);
-        // Before a connection took the socket (not expected: reads start after 'connect'):
-        // kept, as a copy, for it.
-        else if (target !== undefined) target.push(Buffer.from(chunk));
+        // Reads start after 'connect', whose handler makes the connection: bytes before it
+        // would have nowhere to go.
+        if (target == null) {
+          socket.destroy(new Error('peer data arrived before its connection was set up'));
+          return false;
+        }
+        target(Buffer.from(buf.buffer, buf.byteOffset, n));
         return true;
       },
     },
   });
-  readTargets.set(socket, []);
+  readTargets.set(socket, null);
   return socket;
 }
 
@@ -120,18 +122,10 @@ export class PeerConnection {
       this.close('handshake-timeout', new ShoalError(ErrorCode.NetTimeout, 'handshake timed out', {}));
     }, init.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     this.#handshakeTimer.unref();
-    const early = readTargets.get(init.socket);
-    this.#decoder = new FrameDecoder({ handshake: true, borrowedChunks: early !== undefined });
-    if (early === undefined) init.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    else {
-      readTargets.set(init.socket, (chunk) => this.#onData(chunk));
-      // After the constructor returns: the handlers may refer to this connection.
-      if (typeof early !== 'function' && early.length > 0) {
-        queueMicrotask(() => {
-          for (const chunk of early) this.#onData(chunk);
-        });
-      }
-    }
+    const dialled = readTargets.has(init.socket);
+    this.#decoder = new FrameDecoder({ handshake: true, borrowedChunks: dialled });
+    if (dialled) readTargets.set(init.socket, (chunk) => this.#onData(chunk));
+    else init.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     init.socket.on('drain', () => this.#onDrain());
     init.socket.on('error', (err) => this.close('socket-error', err));
     init.socket.on('close', () => this.close('socket-closed'));
@@ -243,8 +237,7 @@ export class PeerConnection {
         this.socket.uncork();
       });
     }
-    if (onDone === undefined) this.socket.write(bytes);
-    else this.socket.write(bytes, () => onDone());
+    this.socket.write(bytes, onDone);
     return this.socket.writableLength < WRITE_HIGH_WATER_BYTES;
   }
 

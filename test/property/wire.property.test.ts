@@ -106,6 +106,13 @@ function expectOnlyWireErrors(f: () => void): void {
   }
 }
 
+/** An optional handshake, messages, and cut points to split their encoding at. */
+const messageStream = fc.tuple(
+  fc.option(handshake, { nil: undefined }),
+  fc.array(wireMessage, { maxLength: 12 }),
+  fc.array(fc.nat(), { maxLength: 12 }),
+);
+
 /** A handshake (if any) and messages as one byte stream, and the messages it decodes to. */
 function encodedStream(
   hs: Handshake | undefined,
@@ -120,56 +127,46 @@ function encodedStream(
 describe('wire properties', () => {
   test('any message sequence, encoded and split at random points, decodes to the same messages', () => {
     fc.assert(
-      fc.property(
-        fc.option(handshake, { nil: undefined }),
-        fc.array(wireMessage, { maxLength: 12 }),
-        fc.array(fc.nat(), { maxLength: 12 }),
-        (hs, msgs, points) => {
-          const { stream, want } = encodedStream(hs, msgs);
-          const d = new FrameDecoder({ handshake: hs !== undefined });
-          const got = pushSplit(d, stream, cuts(stream.length, points));
-          assert.deepEqual(got, want);
-          assert.equal(d.bufferedBytes, 0);
-          assert.equal(d.bytesConsumed, stream.length);
-        },
-      ),
+      fc.property(messageStream, ([hs, msgs, points]) => {
+        const { stream, want } = encodedStream(hs, msgs);
+        const d = new FrameDecoder({ handshake: hs !== undefined });
+        const got = pushSplit(d, stream, cuts(stream.length, points));
+        assert.deepEqual(got, want);
+        assert.equal(d.bufferedBytes, 0);
+        assert.equal(d.bytesConsumed, stream.length);
+      }),
       { numRuns: 1000 },
     );
   });
 
   test('borrowed chunks: every message is intact when handled before the next push, though the caller reuses one read buffer', () => {
     fc.assert(
-      fc.property(
-        fc.option(handshake, { nil: undefined }),
-        fc.array(wireMessage, { maxLength: 12 }),
-        fc.array(fc.nat(), { maxLength: 12 }),
-        (hs, msgs, points) => {
-          const { stream, want } = encodedStream(hs, msgs);
-          const d = new FrameDecoder({ handshake: hs !== undefined, borrowedChunks: true });
-          // One read buffer, as a socket with `onread` has: every chunk is copied into it,
-          // and scribbled over once its push returned.
-          const readBuffer = new Uint8Array(stream.length + 1);
-          const handled: WireMessage[] = [];
-          const kept: WireMessage[] = [];
-          let prev = 0;
-          for (const c of [...cuts(stream.length, points), stream.length]) {
-            readBuffer.set(stream.subarray(prev, c));
-            for (const m of d.push(readBuffer.subarray(0, c - prev))) {
-              // Handled now: a piece block copied, as the session copies it into its piece.
-              handled.push(m.type === 'piece' ? { ...m, block: m.block.slice() } : m);
-              kept.push(m);
-            }
-            readBuffer.fill(0xee);
-            prev = c;
+      fc.property(messageStream, ([hs, msgs, points]) => {
+        const { stream, want } = encodedStream(hs, msgs);
+        const d = new FrameDecoder({ handshake: hs !== undefined, borrowedChunks: true });
+        // One read buffer, as a socket with `onread` has: every chunk is copied into it,
+        // and scribbled over once its push returned.
+        const readBuffer = new Uint8Array(stream.length + 1);
+        const handled: WireMessage[] = [];
+        const kept: WireMessage[] = [];
+        let prev = 0;
+        for (const c of [...cuts(stream.length, points), stream.length]) {
+          readBuffer.set(stream.subarray(prev, c));
+          for (const m of d.push(readBuffer.subarray(0, c - prev))) {
+            // Handled now: a piece block copied, as the session copies it into its piece.
+            handled.push(m.type === 'piece' ? { ...m, block: m.block.slice() } : m);
+            kept.push(m);
           }
-          assert.deepEqual(handled, want);
-          // Every field but a piece block was copied out, so messages kept as they are stay whole.
-          assert.deepEqual(
-            kept.filter((m) => m.type !== 'piece'),
-            want.filter((m) => m.type !== 'piece'),
-          );
-        },
-      ),
+          readBuffer.fill(0xee);
+          prev = c;
+        }
+        assert.deepEqual(handled, want);
+        // Every field but a piece block was copied out, so messages kept as they are stay whole.
+        assert.deepEqual(
+          kept.filter((m) => m.type !== 'piece'),
+          want.filter((m) => m.type !== 'piece'),
+        );
+      }),
       { numRuns: 1000 },
     );
   });
