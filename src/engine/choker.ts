@@ -234,16 +234,20 @@ export class Choker {
     // In leech mode an optimistic turn is a trade offer: a peer past the newcomer stage that sent
     // nothing within a rechoke interval or its probation bytes loses the turn, and unless it once
     // unchoked us is drawn less often afterwards (Cohen: a free-rider gets only what optimistic
-    // unchokes give).
+    // unchokes give). A seed's optimistic turn is a turn like the others: in round robin it ends
+    // with its bytes or when idle, and a peer found hoarding loses it at once (else one drawn
+    // before it was found out keeps the seed's extra slot for a whole rotation, unmetered).
     const ended = (k: PeerKey): boolean => {
       const p = byKey.get(k);
+      if (p !== undefined && mode === 'seed')
+        return p.isHoarder === true || (this.#seedPolicy === 'round-robin' && !this.#turnLasts(p, now));
       const t = this.#turns.get(k);
       if (p === undefined || t === undefined || mode !== 'leech') return false;
       if ((p.pieceCount ?? 0) < TFT_NEWCOMER_PIECES || (p.downloadedBytes ?? 0) > t.bytes) return false;
       return now - t.at >= RECHOKE_INTERVAL_MS || (p.uploadedSinceUnchoke ?? 0) >= this.#optimisticBytes;
     };
     for (const k of this.#optimistic)
-      if (ended(k) && byKey.get(k)?.hasUnchokedUs !== true)
+      if (mode === 'leech' && ended(k) && byKey.get(k)?.hasUnchokedUs !== true)
         this.#unreturned.set(k, (this.#unreturned.get(k) ?? 0) + 1);
     let optimistic = rotate
       ? []

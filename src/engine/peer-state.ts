@@ -16,10 +16,22 @@ export const PEER_RATE_WINDOW_MS = 20_000;
 /**
  * A piece a peer refused while unchoking us (BEP 6 reject) is not asked of that peer again for
  * this long, in ms: a seed steering its upload elsewhere (fresh-first.ts) is not asked the same
- * thing in a loop, and once it serves everything again (every piece is out) it is asked soon.
- * @default 3000
+ * thing in a loop. @default 10000
  */
 export const REFUSED_PIECE_MS = 10_000;
+/**
+ * ...unless, after this long, we have nothing else to ask of the peer and no other peer that
+ * unchokes us has the piece: then it is asked again once (the copy the seed counted on may sit
+ * with a peer that never shares), in ms. @default 1000
+ */
+export const REFUSED_PIECE_RETRY_MS = 1_000;
+
+/** A piece a peer refused: until when it is not asked of the peer, and when it may be retried. */
+export interface Refusal {
+  readonly until: number;
+  /** Infinity once the early retry was looked at and another source was found. */
+  retryAt: number;
+}
 
 /** What the runtime tells the engine about a new connection, after the handshake. */
 export interface PeerInit {
@@ -128,7 +140,7 @@ export class PeerState implements PickerPeerView {
    * entries last REFUSED_PIECE_MS and a refreshed one is re-inserted, so insertion order is
    * expiry order.
    */
-  readonly refusedPieces = new Map<number, number>();
+  readonly refusedPieces = new Map<number, Refusal>();
 
   /** The peer's requests to us. */
   readonly uploads: UploadQueue;

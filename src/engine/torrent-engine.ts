@@ -72,6 +72,7 @@ import {
   SEED_IDLE_TURN_MS,
   SEED_ROUND_ROBIN_PIECES,
   SEED_TURN_OVERRUN,
+  TFT_NEWCOMER_PIECES,
 } from './choker.js';
 import {
   TORRENT_RATE_WINDOW_MS,
@@ -81,7 +82,13 @@ import {
 } from './engine-config.js';
 import { FreshFirst, type FreshFirstRefusal } from './fresh-first.js';
 import { HashStrikes, MAX_HASH_FAILURE_STRIKES } from './hash-strikes.js';
-import { type PeerInit, PeerState, type PeerStats, REFUSED_PIECE_MS } from './peer-state.js';
+import {
+  type PeerInit,
+  PeerState,
+  type PeerStats,
+  REFUSED_PIECE_MS,
+  REFUSED_PIECE_RETRY_MS,
+} from './peer-state.js';
 import type { BlockRef, FileSpan, PieceLayout, PiecePriority } from './piece-layout.js';
 import { ENDGAME_BUSY_PER_PEER, PiecePicker } from './piece-picker.js';
 import type { Random } from './random.js';
@@ -265,9 +272,13 @@ export class TorrentEngine {
     for (const p of this.#peers.values()) {
       const d = p.requests.nextDeadline();
       if (d !== undefined && d < at) at = d;
-      // A piece the peer refused may be asked of it again (tick refills the pipeline).
+      // A piece the peer refused may be asked of it again (tick refills the pipeline), early if
+      // the peer is idle (see #retryRefused).
       const refused = p.refusedPieces.values().next();
-      if (!refused.done && refused.value < at) at = refused.value;
+      if (!refused.done) {
+        if (refused.value.until < at) at = refused.value.until;
+        if (refused.value.retryAt < at && this.#idleFor(p)) at = refused.value.retryAt;
+      }
     }
     const idle = this.#idleTurnDeadline();
     return idle !== undefined && idle < at ? idle : at;
@@ -642,7 +653,9 @@ export class TorrentEngine {
     }
     // Pieces a peer refused may be asked of it again: an idle pipeline would wait for an event.
     for (const p of this.#peers.values()) {
-      if (this.#pruneRefused(p, now) && !slow.has(p)) this.#fill(p, out, now);
+      const pruned = this.#pruneRefused(p, now);
+      const retried = this.#idleFor(p) && this.#retryRefused(p, now);
+      if ((pruned || retried) && !slow.has(p)) this.#fill(p, out, now);
     }
     const idle = this.#idleTurnDeadline();
     if (now >= this.#nextRechokeAt) this.#rechoke(out, now, true);
@@ -745,6 +758,17 @@ export class TorrentEngine {
     // BEP 16: the peer has one of the pieces revealed to it: reveal another.
     if (p.superSeeded && this.#superSeed?.onHave(p.key, index)) this.#superSeedTopUp(p, out);
     this.#updateInterest(p, out, now);
+    // Tit-for-tat: a newcomer holds a regular slot only until it has pieces to trade. One that
+    // reaches TFT_NEWCOMER_PIECES without having sent us anything is judged now rather than at the
+    // next scheduled rechoke (up to RECHOKE_INTERVAL_MS of free upload to a free-rider).
+    if (
+      !p.amChoking &&
+      p.pieces.count() === TFT_NEWCOMER_PIECES &&
+      !this.#picker.isFinished &&
+      !this.#choker.isOptimistic(p.key) &&
+      !regularSlotEligible(this.#chokerView(p, now), 'leech')
+    )
+      this.#rechoke(out, now, false);
   }
 
   /** Drops the revealed pieces the peer has by now, and reveals new ones up to the count. */
@@ -790,7 +814,7 @@ export class TorrentEngine {
     // BEP 6: allowed-fast pieces are for starting peers; once the peer holds more than k pieces
     // its choked requests are refused like any other (as the BEP's authors do), so a free-rider
     // cannot live on allowed-fast sets.
-    const allowedFast = p.pieces.count() > this.#allowedFastK ? NO_PIECES : p.allowedFastForPeer;
+    const allowedFast = this.#allowedFastFor(p);
     // Fresh-first seeding: a seed steers BEP 6 peers towards the pieces the swarm lacks most —
     // asked here, and again when the block leaves the queue (#pumpUploads).
     const judge = this.#freshFirstJudge(p, now);
@@ -824,6 +848,11 @@ export class TorrentEngine {
       default:
         assertNever(v);
     }
+  }
+
+  /** The allowed-fast pieces a choked peer may still be served: none once it is past k pieces. */
+  #allowedFastFor(p: PeerState): ReadonlySet<number> {
+    return p.pieces.count() > this.#allowedFastK ? NO_PIECES : p.allowedFastForPeer;
   }
 
   #onCancel(p: PeerState, r: BlockRef, out: EngineAction[]): void {
@@ -893,7 +922,7 @@ export class TorrentEngine {
       if (p.refusedPieces.size >= MAX_PEER_REFUSED_PIECES) {
         p.refusedPieces.delete(p.refusedPieces.keys().next().value!);
       }
-      p.refusedPieces.set(r.piece, now + REFUSED_PIECE_MS);
+      p.refusedPieces.set(r.piece, { until: now + REFUSED_PIECE_MS, retryAt: now + REFUSED_PIECE_RETRY_MS });
       p.suggested.delete(r.piece);
     }
     this.#picker.release(p.key, r);
@@ -994,7 +1023,10 @@ export class TorrentEngine {
     if (n <= 0) return;
     this.#pruneRefused(p, now);
     const maxBusy = p.requests.outstanding === 0 ? ENDGAME_BUSY_PER_PEER : 0;
-    for (const b of this.#picker.pick(p, n, { onlyPieces: only, maxBusy })) {
+    let picked = this.#picker.pick(p, n, { onlyPieces: only, maxBusy });
+    if (picked.length === 0 && this.#idleFor(p) && this.#retryRefused(p, now))
+      picked = this.#picker.pick(p, n, { onlyPieces: only, maxBusy });
+    for (const b of picked) {
       p.requests.onRequestSent(b, now);
       out.push(send(p.key, { type: 'request', index: b.piece, begin: b.offset, length: b.length }));
     }
@@ -1003,12 +1035,44 @@ export class TorrentEngine {
   /** Forgets the peer's refusals whose window ended; true if there were any. */
   #pruneRefused(p: PeerState, now: number): boolean {
     let pruned = false;
-    for (const [i, until] of p.refusedPieces) {
-      if (until > now) break; // insertion order is expiry order
+    for (const [i, r] of p.refusedPieces) {
+      if (r.until > now) break; // insertion order is expiry order
       p.refusedPieces.delete(i);
       pruned = true;
     }
     return pruned;
+  }
+
+  /** The peer unchokes us, we want something from it, and nothing is asked of it. */
+  #idleFor(p: PeerState): boolean {
+    return p.amInterested && !p.peerChoking && p.requests.outstanding === 0;
+  }
+
+  /**
+   * An idle peer's refusals older than REFUSED_PIECE_RETRY_MS: each piece that no other peer
+   * unchoking us has is forgiven (asked again), for the others the early retry is dropped. The
+   * refusing seed may count on a copy held by a peer that never shares, and nothing else is
+   * left to ask of it; it is asked once more, not in a loop (a new refusal starts a new window).
+   * True if a piece was forgiven.
+   */
+  #retryRefused(p: PeerState, now: number): boolean {
+    let forgiven = false;
+    for (const [i, r] of p.refusedPieces) {
+      if (r.retryAt > now) continue;
+      let elsewhere = false;
+      for (const q of this.#peers.values()) {
+        if (q !== p && !q.peerChoking && q.has(i)) {
+          elsewhere = true;
+          break;
+        }
+      }
+      if (elsewhere) r.retryAt = Number.POSITIVE_INFINITY;
+      else {
+        p.refusedPieces.delete(i);
+        forgiven = true;
+      }
+    }
+    return forgiven;
   }
 
   #fillAll(out: EngineAction[], now: number): void {
@@ -1062,14 +1126,17 @@ export class TorrentEngine {
     out.push(send(p.key, { type: 'unchoke' }));
   }
 
-  #choke(p: PeerState, out: EngineAction[]): void {
+  #choke(p: PeerState, out: EngineAction[], now: number): void {
     p.amChoking = true;
     out.push(send(p.key, { type: 'choke' }));
     // BEP 6: choke first, then reject the queued requests (allowed-fast ones stay); without
     // BEP 6 the choke itself discards them (BEP 3).
-    for (const r of p.uploads.onChoke(p.allowedFastForPeer)) {
+    for (const r of p.uploads.onChoke(this.#allowedFastFor(p))) {
       if (p.supportsFast) out.push(send(p.key, reject(r)));
     }
+    // The allowed-fast requests kept are served now, as if asked while choked: the peer waits on
+    // them and may send nothing else that would start the upload.
+    if (p.uploads.queued > 0) this.#pumpUploads(p, out, now);
   }
 
   #rechoke(out: EngineAction[], now: number, scheduled: boolean): void {
@@ -1080,7 +1147,7 @@ export class TorrentEngine {
     const d = this.#choker.rechoke(views, now, this.#random, mode);
     for (const k of d.choke) {
       const p = this.#peers.get(k);
-      if (p !== undefined) this.#choke(p, out);
+      if (p !== undefined) this.#choke(p, out, now);
     }
     for (const k of d.unchoke) {
       const p = this.#peers.get(k);

@@ -16,8 +16,12 @@ export interface SessionContext {
   trackConnection(socket: Socket): void;
   /** Accounts received bytes against the global download limit; returns ms to pause reading. */
   throttleDown(bytes: number): number;
-  /** Takes upload tokens for `bytes`: 0 when taken, else ms to wait before asking again. */
-  throttleUp(bytes: number): number;
+  /**
+   * Takes upload tokens for `bytes`, first come first served: undefined when taken at once, else
+   * a promise that resolves when they were granted in turn, or without them once `cancelled()`
+   * is true or the session closes (see UploadGate).
+   */
+  acquireUp(bytes: number, cancelled: () => boolean): Promise<void> | undefined;
   /** The session's DHT, when enabled. */
   readonly dht: DhtRuntime | undefined;
   /** The session's local service discovery, when enabled. */

@@ -35,6 +35,7 @@ import type { SessionContext } from './context.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
 import { Torrent, type TorrentOptions } from './torrent.js';
+import { UploadGate } from './upload-gate.js';
 
 /** A magnet whose metadata is being fetched. */
 export interface PendingMagnet {
@@ -76,6 +77,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #random: Random = new SeededRandom(randomBytes(4).readUInt32BE(0));
   readonly #down: TokenBucket;
   readonly #up: TokenBucket;
+  readonly #upGate: UploadGate;
   readonly #t0 = performance.now();
   #server: Server | undefined;
   #udpTracker: UdpTrackerSocket | undefined;
@@ -93,6 +95,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#filePool = new FilePool();
     this.#down = new TokenBucket(options.downloadRateLimit, undefined, 0);
     this.#up = new TokenBucket(options.uploadRateLimit, undefined, 0);
+    this.#upGate = new UploadGate(this.#up, () => this.now());
     const self = this;
     this.#ctx = {
       options,
@@ -109,8 +112,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       trackConnection: (s) => this.#track(s),
       // Received bytes are already here: charge them (debt allowed) and pause reading until repaid.
       throttleDown: (n) => this.#down.charge(n, this.now()),
-      // All `n` tokens or none: a partial grant would let the block go out after the wait unpaid.
-      throttleUp: (n) => (this.#up.tryTake(n, this.now()) ? 0 : Math.max(1, this.#up.waitMs(n, this.now()))),
+      // All `n` tokens or none, in arrival order (see UploadGate).
+      acquireUp: (n, cancelled) => this.#upGate.acquire(n, cancelled),
       udpTrackerSocket: () => {
         this.#udpTracker ??= new UdpTrackerSocket();
         return this.#udpTracker;
@@ -192,7 +195,10 @@ export class Session extends TypedEmitter<SessionEvents> {
   setRateLimits(limits: { download?: number; upload?: number }): void {
     const now = this.now();
     if (limits.download !== undefined) this.#down.setRate(limits.download, undefined, now);
-    if (limits.upload !== undefined) this.#up.setRate(limits.upload, undefined, now);
+    if (limits.upload !== undefined) {
+      this.#up.setRate(limits.upload, undefined, now);
+      this.#upGate.kick();
+    }
   }
 
   /**
@@ -377,6 +383,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const serverClosed =
       server === undefined ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
     await Promise.all([...this.#torrents.values()].map((t) => t.close()));
+    this.#upGate.close();
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
     await serverClosed;

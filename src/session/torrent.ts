@@ -1265,9 +1265,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       if (!this.#closed) this.#run(this.#engine.onReadFailed(key, block, this.#ctx.now()));
       return;
     }
-    // Upload limit: wait until the bucket grants the whole block (throttleUp takes it then).
-    for (let wait = this.#ctx.throttleUp(length); wait > 0; wait = this.#ctx.throttleUp(length)) {
-      await new Promise((r) => setTimeout(r, wait).unref());
+    // Upload limit: wait for the block's turn at the session's tokens.
+    const turn = this.#ctx.acquireUp(length, () => this.#closed);
+    if (turn !== undefined) {
+      await turn;
       if (this.#closed) {
         lease.release();
         return;

@@ -156,6 +156,37 @@ describe('Choker: strict tit-for-tat', () => {
     assert.deepEqual(h.unchoke, ['c'], 'a hoarder that waited longer still comes last');
     assert.equal(c.turnBytes('x', 'seed'), 1000);
   });
+
+  test("a seed's optimistic turn ends like a round-robin turn, and at once for a peer found hoarding", () => {
+    const c = new Choker({ slots: 1, optimisticSlots: 1, roundRobinBytes: 1000 });
+    const random = new SeededRandom(3);
+    const first = c.rechoke([peer('a'), peer('b')], NOW, random, 'seed');
+    assert.equal(first.optimistic.length, 1);
+    const o = first.optimistic[0]!;
+    const r = o === 'a' ? 'b' : 'a';
+    const unchoked = (key: string, sent: number, v: Partial<ChokerPeerView> = {}) =>
+      peer(key, { isChoked: false, lastUnchokedAt: NOW, uploadedSinceUnchoke: sent, ...v });
+    // Within its bytes the optimistic peer keeps the slot; a third peer waits.
+    const t = NOW + 1000;
+    const keep = c.rechoke([unchoked(o, 999), unchoked(r, 0), peer('w')], t, random, 'seed');
+    assert.deepEqual(keep.optimistic, [o]);
+    // Its bytes are used up: the slot goes to the waiting peer, long before the 30 s rotation.
+    const over = c.rechoke([unchoked(o, 1000), unchoked(r, 0), peer('w')], t + 1, random, 'seed');
+    assert.deepEqual(over.optimistic, ['w']);
+    assert.deepEqual(over.choke, [o]);
+    // A peer found hoarding loses the optimistic slot at once, bytes left or not.
+    const d = new Choker({ slots: 1, optimisticSlots: 1, roundRobinBytes: 1000 });
+    const f = d.rechoke([peer('a'), peer('b')], NOW, new SeededRandom(3), 'seed');
+    const h = f.optimistic[0]!;
+    const g = d.rechoke(
+      [unchoked(h, 0, { isHoarder: true }), unchoked(h === 'a' ? 'b' : 'a', 0), peer('w')],
+      t,
+      new SeededRandom(3),
+      'seed',
+    );
+    assert.deepEqual(g.optimistic, ['w']);
+    assert.ok(g.choke.includes(h));
+  });
 });
 
 describe('FreshFirst: who shares', () => {
@@ -201,5 +232,35 @@ describe('TorrentEngine: an interested taker does not get a free slot at once', 
     e.onMessage('newcomer', { type: 'have-none' }, 0);
     const out2 = e.onMessage('newcomer', { type: 'interested' }, 1);
     assert.ok(out2.some((a) => a.type === 'send' && a.peer === 'newcomer' && a.msg.type === 'unchoke'));
+  });
+
+  test('a newcomer that reaches TFT_NEWCOMER_PIECES without sending us anything loses its slot at once', () => {
+    const pieces = 2 * TFT_NEWCOMER_PIECES;
+    const e = new TorrentEngine({
+      infoHash: new Uint8Array(20).fill(1),
+      layout: { ...uniformLayout(pieces * BLOCK_BYTES, BLOCK_BYTES), pieceLength: BLOCK_BYTES },
+      random: new SeededRandom(1),
+      now: 0,
+      options: { allowedFastSetSize: 0, optimisticSlots: 0 },
+    });
+    e.setHave([0], 0);
+    const fast = { supportsFast: true, supportsExtensions: true } as const;
+    e.addPeer('n', fast, 0);
+    e.onMessage('n', { type: 'have-none' }, 0);
+    const up = e.onMessage('n', { type: 'interested' }, 1);
+    assert.ok(
+      up.some((a) => a.type === 'send' && a.msg.type === 'unchoke'),
+      'a newcomer gets a slot',
+    );
+    const choked = (out: ReturnType<TorrentEngine['tick']>) =>
+      out.some((a) => a.type === 'send' && a.peer === 'n' && a.msg.type === 'choke');
+    // It collects pieces (from us and others) and sends us nothing; the next scheduled rechoke
+    // is seconds away.
+    for (let i = 1; i < TFT_NEWCOMER_PIECES; i++)
+      assert.ok(
+        !choked(e.onMessage('n', { type: 'have', index: i }, 2)),
+        `still a newcomer at ${i + 1} pieces`,
+      );
+    assert.ok(choked(e.onMessage('n', { type: 'have', index: TFT_NEWCOMER_PIECES }, 3)), 'choked at once');
   });
 });

@@ -14,6 +14,7 @@ import {
   FreshFirst,
   type FreshFirstView,
   REFUSED_PIECE_MS,
+  REFUSED_PIECE_RETRY_MS,
   SeededRandom,
   type TorrentEngine,
 } from '../../../src/engine/index.js';
@@ -278,6 +279,36 @@ describe('TorrentEngine: suggestions and refusals from a peer', () => {
     assert.ok(c.nextDeadline()! <= at);
     assert.deepEqual(requested(c.tick(at), 's'), []);
     assert.ok(c.nextDeadline()! > at, 'no deadline left in the past (no busy timer)');
+  });
+
+  test(`a refused piece nobody else offers is asked again after REFUSED_PIECE_RETRY_MS (${REFUSED_PIECE_RETRY_MS} ms) once nothing else can be asked`, () => {
+    // The seed counted on a copy at a peer that never shares: the piece is nowhere else we can
+    // get it, so waiting out REFUSED_PIECE_MS would only stall the download.
+    const e = leeching(1);
+    e.addPeer('s', FAST, 0);
+    e.onMessage('s', { type: 'have-all' }, 0);
+    for (const m of blockRequests(sends(e.onMessage('s', { type: 'unchoke' }, 0), 's')))
+      e.onMessage('s', { ...m, type: 'reject-request' }, 5);
+    const at = 5 + REFUSED_PIECE_RETRY_MS;
+    assert.equal(e.nextDeadline(), at);
+    assert.deepEqual(requested(e.tick(at - 1), 's'), [], 'not before the retry time');
+    assert.deepEqual(requested(e.tick(at), 's'), [0, 0], 'asked again');
+    // Refused again: a new window, and again one retry after REFUSED_PIECE_RETRY_MS (no loop).
+    e.onMessage('s', { type: 'reject-request', index: 0, begin: 0, length: BLOCK_BYTES }, at + 1);
+    e.onMessage('s', { type: 'reject-request', index: 0, begin: BLOCK_BYTES, length: BLOCK_BYTES }, at + 1);
+    assert.equal(e.nextDeadline(), at + 1 + REFUSED_PIECE_RETRY_MS);
+
+    // With another peer that unchokes us and has the piece, the refusal stands its full window.
+    const f = leeching(1);
+    f.addPeer('s', FAST, 0);
+    f.onMessage('s', { type: 'have-all' }, 0);
+    const asked = blockRequests(sends(f.onMessage('s', { type: 'unchoke' }, 0), 's'));
+    f.addPeer('o', FAST, 1);
+    f.onMessage('o', { type: 'have-all' }, 1);
+    f.onMessage('o', { type: 'unchoke' }, 1);
+    for (const m of asked) f.onMessage('s', { ...m, type: 'reject-request' }, 5);
+    assert.deepEqual(requested(f.tick(at), 's'), [], 'no early retry');
+    assert.ok(f.nextDeadline()! > at, 'no deadline left in the past (no busy timer)');
   });
 
   test(`bounds: MAX_PEER_SUGGESTED_PIECES (${MAX_PEER_SUGGESTED_PIECES}) and MAX_PEER_REFUSED_PIECES (${MAX_PEER_REFUSED_PIECES})`, () => {

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  allowedFastSet,
   type EngineAction,
   RECHOKE_INTERVAL_MS,
   SEED_IDLE_TURN_MS,
@@ -122,5 +123,60 @@ test('fresh-first: a queued request is refused when its piece went to another pe
     index: 2,
     begin: BLOCK_BYTES,
     length: BLOCK_BYTES,
+  });
+});
+
+describe('a choke and the allowed-fast requests it keeps (BEP 6)', () => {
+  const one = { slots: 1, optimisticSlots: 0, freshFirst: false } as const;
+  const ip = new Uint8Array([10, 0, 0, 1]);
+  /** An interested peer at `ip` with the given pieces (none by default). */
+  function join(e: TorrentEngine, key: string, now: number, have: number[] = []): void {
+    e.addPeer(key, { ...FAST, ip }, now);
+    e.onMessage(key, { type: 'have-none' }, now);
+    for (const i of have) e.onMessage(key, { type: 'have', index: i }, now);
+    e.onMessage(key, { type: 'interested' }, now);
+  }
+
+  test('a starting peer keeps them through the choke, and they are read then, not left waiting', () => {
+    // 8 pieces, k = 8: every piece is allowed fast for the peer.
+    const e = seeding(8, { ...one, allowedFastSetSize: 8 });
+    join(e, 'a', 0);
+    join(e, 'b', 0);
+    const r = ask(e, 'a', [0, 1, 2], 1);
+    assert.deepEqual(
+      r.map((x) => x.piece),
+      [0, 0],
+      'b waits: the turn reads only the piece it began',
+    );
+    sent(e, r[0]!, 2);
+    const out = sent(e, r[1]!, 3);
+    assert.equal(sends(out, 'a')[0]?.type, 'choke');
+    assert.ok(!sends(out, 'a').some((m) => m.type === 'reject-request'), 'allowed-fast: kept, not rejected');
+    // Before: kept, then never read — the peer waited on them until its request timeout.
+    assert.deepEqual(
+      reads(out, 'a').map((x) => x.piece),
+      [1, 1, 2, 2],
+      'the kept requests are served as a choked peer’s',
+    );
+  });
+
+  test('a peer past k pieces loses them at the choke (rejected), as it would asking while choked', () => {
+    const k = 4;
+    const e = seeding(16, { ...one, allowedFastSetSize: k });
+    const fast = allowedFastSet(ip, new Uint8Array(20).fill(7), 16, k);
+    const other = Array.from({ length: 16 }, (_, i) => i).filter((i) => !fast.includes(i));
+    join(e, 'a', 0, other.slice(0, k + 1));
+    join(e, 'b', 0);
+    const r = ask(e, 'a', fast.slice(0, 2), 1);
+    assert.equal(r.length, 2, 'the first piece is read, the second waits');
+    sent(e, r[0]!, 2);
+    const out = sent(e, r[1]!, 3);
+    const toA = sends(out, 'a');
+    assert.equal(toA[0]?.type, 'choke');
+    assert.deepEqual(
+      toA.slice(1).map((m) => (m.type === 'reject-request' ? m.index : -1)),
+      [fast[1], fast[1]],
+    );
+    assert.deepEqual(reads(out, 'a'), []);
   });
 });
