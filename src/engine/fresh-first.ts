@@ -63,6 +63,13 @@ export interface FreshFirstRefusal {
   readonly suggest: number | undefined;
 }
 
+interface Sharing {
+  readonly given: Set<number>;
+  readonly holds: Set<number>;
+  held: number[];
+  spread: number;
+}
+
 export class FreshFirst {
   readonly #pieceCount: number;
   /** Per piece: peers we are sending it to → when we last sent them a block of it, ms. */
@@ -77,8 +84,11 @@ export class FreshFirst {
   readonly #givers = new Map<number, Set<PeerKey>>();
   /** Pieces seen at a peer we did not serve them to (they spread). */
   readonly #spread = new Set<number>();
-  /** Per peer: pieces we served it, when it announced the first of them, and how many spread. */
-  readonly #sharing = new Map<PeerKey, { readonly given: Set<number>; held: number[]; spread: number }>();
+  /**
+   * Per peer: pieces we served it, those of them it announced, when it announced the first of
+   * them, and how many spread.
+   */
+  readonly #sharing = new Map<PeerKey, Sharing>();
 
   constructor(pieceCount: number) {
     this.#pieceCount = pieceCount;
@@ -153,6 +163,7 @@ export class FreshFirst {
     if (givers === undefined) return;
     if (givers.has(peer)) {
       const s = this.#sharingOf(peer);
+      s.holds.add(piece);
       if (s.held.length < FRESH_FIRST_HOARDER_PIECES) s.held.push(now);
     } else if (!this.#spread.has(piece)) {
       this.#spread.add(piece);
@@ -190,23 +201,30 @@ export class FreshFirst {
     this.#scannedAt = Number.NEGATIVE_INFINITY; // coverage dropped
   }
 
-  /** Connected peers other than `except` that hold piece `i` or are getting it from us. */
+  /**
+   * Connected peers other than `except` that hold piece `i` or are getting it from us — not
+   * counting hoarders' copies of what we gave them: a piece only they hold is still only ours to
+   * give (else the sharers get it last, from us, one turn at a time).
+   */
   coverage(piece: number, view: FreshFirstView, now: number, except?: PeerKey): number {
     let c = view.availability(piece);
+    const givers = this.#givers.get(piece);
+    if (givers !== undefined)
+      for (const g of givers) if (this.#sharing.get(g)?.holds.has(piece) && this.isHoarder(g, now)) c--;
     const m = this.#pending.get(piece);
-    if (m === undefined) return c;
+    if (m === undefined) return Math.max(0, c);
     for (const [k, at] of m) {
       if (now - at >= FRESH_FIRST_PENDING_MS) m.delete(k);
-      else if (k !== except) c++;
+      else if (k !== except && !this.isHoarder(k, now)) c++;
     }
     if (m.size === 0) this.#pending.delete(piece);
-    return c;
+    return Math.max(0, c);
   }
 
-  #sharingOf(peer: PeerKey): { readonly given: Set<number>; held: number[]; spread: number } {
+  #sharingOf(peer: PeerKey): Sharing {
     let s = this.#sharing.get(peer);
     if (s === undefined) {
-      s = { given: new Set(), held: [], spread: 0 };
+      s = { given: new Set(), holds: new Set(), held: [], spread: 0 };
       this.#sharing.set(peer, s);
     }
     return s;

@@ -1050,10 +1050,10 @@ export class TorrentEngine {
 
   /**
    * An idle peer's refusals older than REFUSED_PIECE_RETRY_MS: each piece that no other peer
-   * unchoking us has is forgiven (asked again), for the others the early retry is dropped. The
-   * refusing seed may count on a copy held by a peer that never shares, and nothing else is
-   * left to ask of it; it is asked once more, not in a loop (a new refusal starts a new window).
-   * True if a piece was forgiven.
+   * unchoking us offers (has, and did not refuse lately) is forgiven (asked again); for the
+   * others the early retry is dropped. The refusing seed may count on a copy held by a peer that
+   * never shares, and nothing else is left to ask of it; it is asked once more, not in a loop (a
+   * new refusal starts a new window). True if a piece was forgiven.
    */
   #retryRefused(p: PeerState, now: number): boolean {
     let forgiven = false;
@@ -1061,7 +1061,7 @@ export class TorrentEngine {
       if (r.retryAt > now) continue;
       let elsewhere = false;
       for (const q of this.#peers.values()) {
-        if (q !== p && !q.peerChoking && q.has(i)) {
+        if (q !== p && !q.peerChoking && q.has(i) && !q.refuses(i)) {
           elsewhere = true;
           break;
         }

@@ -8,6 +8,7 @@ import type { TorrentEngineOptions } from '../engine/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import {
   HANDSHAKE_TIMEOUT_MS,
+  INCOMING_CONNECTION_SLACK,
   MAX_CONNECTIONS_PER_TORRENT,
   MAX_CONNECTIONS_TOTAL,
   MAX_HALF_OPEN_PER_TORRENT,
@@ -33,6 +34,11 @@ export interface SessionOptions {
   readonly uploadRateLimit?: number;
   /** @default MAX_CONNECTIONS_PER_TORRENT */
   readonly maxConnectionsPerTorrent?: number;
+  /**
+   * Incoming connections a torrent accepts beyond `maxConnectionsPerTorrent` (it does not dial
+   * then). @default INCOMING_CONNECTION_SLACK
+   */
+  readonly incomingConnectionSlack?: number;
   /** @default MAX_CONNECTIONS_TOTAL */
   readonly maxConnections?: number;
   /** @default MAX_HALF_OPEN_PER_TORRENT */
@@ -94,6 +100,7 @@ export interface ResolvedOptions {
   readonly downloadRateLimit: number;
   readonly uploadRateLimit: number;
   readonly maxConnectionsPerTorrent: number;
+  readonly incomingConnectionSlack: number;
   readonly maxConnections: number;
   readonly maxHalfOpenPerTorrent: number;
   readonly hashThreads: number;
@@ -133,6 +140,12 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
       'maxConnectionsPerTorrent',
       MAX_CONNECTIONS_PER_TORRENT,
       1,
+    ),
+    incomingConnectionSlack: count(
+      o.incomingConnectionSlack,
+      'incomingConnectionSlack',
+      INCOMING_CONNECTION_SLACK,
+      0,
     ),
     maxConnections: count(o.maxConnections, 'maxConnections', MAX_CONNECTIONS_TOTAL, 1),
     maxHalfOpenPerTorrent: count(

@@ -28,7 +28,7 @@ import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { FilePool } from '../storage/file-pool.js';
-import { HashPool } from '../storage/hash-pool.js';
+import { HashPool, VERIFY_TASKS_PER_THREAD } from '../storage/hash-pool.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
 import { generatePeerId } from '../wire/index.js';
 import type { SessionContext } from './context.js';
@@ -91,7 +91,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     super();
     this.options = options;
     this.peerId = options.peerId ?? generatePeerId(randomBytes(12));
-    this.#hashPool = options.hashPool ?? new HashPool({ threads: options.hashThreads });
+    this.#hashPool =
+      options.hashPool ??
+      new HashPool({ threads: options.hashThreads, tasksPerThread: VERIFY_TASKS_PER_THREAD });
     this.#filePool = new FilePool();
     this.#down = new TokenBucket(options.downloadRateLimit, undefined, 0);
     this.#up = new TokenBucket(options.uploadRateLimit, undefined, 0);

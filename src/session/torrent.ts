@@ -823,7 +823,11 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#closed || (this.#state !== 'downloading' && this.#state !== 'seeding')) return false;
     if (this.#banned.has(conn.remoteAddress)) return false;
     if (Buffer.compare(h.peerId, this.#ctx.peerId) === 0) return false; // ourselves
-    if (this.#peers.size >= this.#ctx.options.maxConnectionsPerTorrent) return false;
+    // Our own dials stop at the limit (#dial); a peer that dials us may take one of the slack
+    // places beyond it, so a late joiner is not shut out by a swarm whose members are all full.
+    const o = this.#ctx.options;
+    const limit = o.maxConnectionsPerTorrent + (conn.outgoing ? 0 : o.incomingConnectionSlack);
+    if (this.#peers.size >= limit) return false;
     for (const p of this.#peers.values()) {
       if (p.conn.remoteAddress === conn.remoteAddress && p.conn.remotePort === conn.remotePort) return false;
     }

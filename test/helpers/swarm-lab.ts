@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SeededRandom, type TorrentEngineOptions } from '../../src/engine/index.js';
 import { Session, type Torrent } from '../../src/session/index.js';
-import { createTorrent, HashPool } from '../../src/storage/index.js';
+import { createTorrent, HashPool, VERIFY_TASKS_PER_THREAD } from '../../src/storage/index.js';
 import { startTracker, type TrackerServer } from '../../src/tracker/index.js';
 import { ClientProcess, freePort, SYSTEM_PYTHON } from './clients.js';
 
@@ -183,7 +183,7 @@ export async function runSwarm(config: SwarmLabConfig): Promise<SwarmLabResult> 
   const timers = new Set<NodeJS.Timeout>();
   let tracker: TrackerServer | undefined;
   let lt: ClientProcess | undefined;
-  const hashPool = new HashPool({ threads: 1 });
+  const hashPool = new HashPool({ threads: 1, tasksPerThread: VERIFY_TASKS_PER_THREAD });
   try {
     // ------------------------------------------------------------ payload, torrent, tracker
     const seedDir = join(root, 'seed');

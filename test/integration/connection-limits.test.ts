@@ -1,8 +1,9 @@
 /**
  * Connection bounds of a torrent (src/session/torrent.ts): at most `maxConnectionsPerTorrent`
- * peers (default MAX_CONNECTIONS_PER_TORRENT) — one more is dropped without a handshake, and a
- * freed place is given again — and one connection per peer: a second connection from the same
- * address with the same peer id, opened by the same end, is refused.
+ * peers (default MAX_CONNECTIONS_PER_TORRENT) plus `incomingConnectionSlack` peers that dialled
+ * us (default INCOMING_CONNECTION_SLACK) — one more is dropped without a handshake, and a freed
+ * place is given again — and one connection per peer: a second connection from the same address
+ * with the same peer id, opened by the same end, is refused.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Session, type Torrent } from '../../src/session/index.js';
-import { MAX_CONNECTIONS_PER_TORRENT } from '../../src/shared/limits.js';
+import { INCOMING_CONNECTION_SLACK, MAX_CONNECTIONS_PER_TORRENT } from '../../src/shared/limits.js';
 import { createTorrent } from '../../src/storage/index.js';
 import { writeTree } from '../helpers/payload.js';
 import { ScriptedPeer, scriptedPeerId, within } from '../helpers/scripted-peer.js';
@@ -18,6 +19,7 @@ import { ScriptedPeer, scriptedPeerId, within } from '../helpers/scripted-peer.j
 const LOCAL = '127.0.0.1';
 const STEP_MS = 5_000;
 const LIMIT = 2;
+const SLACK = 1;
 
 describe('connection limits per torrent', { timeout: 60_000 }, () => {
   let dir = '';
@@ -34,6 +36,7 @@ describe('connection limits per torrent', { timeout: 60_000 }, () => {
       downloadDir: join(dir, 'seed'),
       hashThreads: 1,
       maxConnectionsPerTorrent: LIMIT,
+      incomingConnectionSlack: SLACK,
     });
     seeded = await seeder.addTorrent(t.bytes);
     assert.equal(seeded.state, 'seeding');
@@ -75,27 +78,33 @@ describe('connection limits per torrent', { timeout: 60_000 }, () => {
     const s = await Session.create({ host: LOCAL, downloadDir: dir, hashThreads: 1 });
     try {
       assert.equal(s.options.maxConnectionsPerTorrent, MAX_CONNECTIONS_PER_TORRENT);
+      assert.equal(s.options.incomingConnectionSlack, INCOMING_CONNECTION_SLACK);
     } finally {
       await s.close();
     }
   });
 
-  test('one peer more than the limit is dropped without a handshake; a freed place is given again', async () => {
+  test('one incoming peer more than the limit plus the slack is dropped without a handshake; a freed place is given again', async () => {
     const first = await knock();
     const second = await knock();
     await first.handshake(STEP_MS);
     await second.handshake(STEP_MS);
+    // At the limit: a peer that dials us still gets one of the SLACK places.
     const third = await knock();
-    await within(third.closed, STEP_MS, 'the peer over the limit is dropped');
-    assert.equal(third.remoteHandshake, undefined, 'no handshake for the peer over the limit');
+    await third.handshake(STEP_MS);
+    assert.equal(seeded.peers().length, LIMIT + SLACK);
+    const fourth = await knock();
+    await within(fourth.closed, STEP_MS, 'the peer over the limit and the slack is dropped');
+    assert.equal(fourth.remoteHandshake, undefined, 'no handshake for the peer over the limit');
     const left = departures(1);
     first.close();
     await left;
-    const fourth = await knock();
-    await fourth.handshake(STEP_MS);
-    const gone = departures(2);
+    const fifth = await knock();
+    await fifth.handshake(STEP_MS);
+    const gone = departures(3);
     second.close();
-    fourth.close();
+    third.close();
+    fifth.close();
     await gone;
     assert.equal(seeded.peers().length, 0);
   });

@@ -208,6 +208,30 @@ describe('FreshFirst: who shares', () => {
     ff.removePeer('fr');
     assert.equal(ff.isHoarder('fr', 1e9), false, 'a departed peer is forgotten');
   });
+
+  test("a hoarder's copy of a piece we gave it does not cover the piece", () => {
+    const ff = new FreshFirst(4);
+    const avail = [0, 0, 0, 0];
+    const view = { pieceCount: 4, availability: (i: number) => avail[i]! };
+    for (const i of [0, 1]) {
+      ff.onServe('fr', i, 0);
+      ff.onHave('fr', i, 100);
+      avail[i]!++;
+    }
+    assert.equal(ff.coverage(0, view, 100), 1, 'not known as a hoarder yet: its copy counts');
+    const later = 100 + FRESH_FIRST_HOARDER_GRACE_MS;
+    assert.equal(ff.coverage(0, view, later), 0, "a hoarder's copy does not");
+    // A sharer asking for piece 0 is served (nobody else can give it), not pointed elsewhere.
+    assert.equal(
+      ff.redirect('s', 0, false, view, () => false, later, new SeededRandom(1)),
+      undefined,
+    );
+    // Pieces on their way to a hoarder do not count either.
+    ff.onServe('fr', 2, later);
+    assert.equal(ff.coverage(2, view, later), 0);
+    ff.onServe('s', 3, later);
+    assert.equal(ff.coverage(3, view, later), 1, 'on its way to a sharer: covered');
+  });
 });
 
 describe('TorrentEngine: an interested taker does not get a free slot at once', () => {

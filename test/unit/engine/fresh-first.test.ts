@@ -309,6 +309,24 @@ describe('TorrentEngine: suggestions and refusals from a peer', () => {
     for (const m of asked) f.onMessage('s', { ...m, type: 'reject-request' }, 5);
     assert.deepEqual(requested(f.tick(at), 's'), [], 'no early retry');
     assert.ok(f.nextDeadline()! > at, 'no deadline left in the past (no busy timer)');
+
+    // ...unless that peer refused it too: then each is asked again once.
+    const g = leeching(1);
+    for (const k of ['s', 'o']) {
+      g.addPeer(k, FAST, 0);
+      g.onMessage(k, { type: 'have-all' }, 0);
+    }
+    const first = blockRequests(sends(g.onMessage('s', { type: 'unchoke' }, 0), 's'));
+    for (const m of first) g.onMessage('s', { ...m, type: 'reject-request' }, 5);
+    const second = blockRequests(sends(g.onMessage('o', { type: 'unchoke' }, 5), 'o'));
+    assert.equal(second.length, 2, 'o is asked once s refused');
+    for (const m of second) g.onMessage('o', { ...m, type: 'reject-request' }, 6);
+    const again = g.tick(6 + REFUSED_PIECE_RETRY_MS);
+    assert.deepEqual(
+      [...requested(again, 's'), ...requested(again, 'o')],
+      [0, 0],
+      'asked again, of one of them',
+    );
   });
 
   test(`bounds: MAX_PEER_SUGGESTED_PIECES (${MAX_PEER_SUGGESTED_PIECES}) and MAX_PEER_REFUSED_PIECES (${MAX_PEER_REFUSED_PIECES})`, () => {

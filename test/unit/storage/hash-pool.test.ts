@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, isShoalError } from '../../../src/shared/errors.js';
 import { StorageError } from '../../../src/storage/errors.js';
-import { HashPool, READ_CHUNK_BYTES } from '../../../src/storage/index.js';
+import { HashPool, READ_CHUNK_BYTES, VERIFY_TASKS_PER_THREAD } from '../../../src/storage/index.js';
 
 const BLOCK = 16 * 1024;
 
@@ -51,6 +51,20 @@ describe('HashPool', () => {
     const parts = [randomBytes(10), randomBytes(70_000), new Uint8Array(0)];
     assert.deepEqual(Buffer.from(await pool.digest('sha1', parts)), digest('sha1', ...parts));
     assert.deepEqual(Buffer.from(await pool.digest('sha256', parts)), digest('sha256', ...parts));
+  });
+
+  test(`tasksPerThread (a session's: VERIFY_TASKS_PER_THREAD = ${VERIFY_TASKS_PER_THREAD}): more tasks than that at once, each answered with its own digest`, async () => {
+    const p = new HashPool({ threads: 1, tasksPerThread: VERIFY_TASKS_PER_THREAD });
+    try {
+      const inputs = Array.from({ length: 3 * VERIFY_TASKS_PER_THREAD + 1 }, (_, i) =>
+        randomBytes(1000 + i * 4099),
+      );
+      const got = await Promise.all(inputs.map((b) => p.digest('sha1', [b])));
+      for (const [i, d] of got.entries())
+        assert.deepEqual(Buffer.from(d), digest('sha1', inputs[i]!), `task ${i}`);
+    } finally {
+      await p.destroy();
+    }
   });
 
   test('merkleRoot equals the definition, for short and padded trees', async () => {
