@@ -15,6 +15,7 @@ import {
   SeededRandom,
   TFT_NEWCOMER_PIECES,
   TorrentEngine,
+  type TorrentEngineOptions,
   UNRETURNED_TURN_PENALTY,
   uniformLayout,
 } from '../../../src/engine/index.js';
@@ -235,17 +236,23 @@ describe('FreshFirst: who shares', () => {
 });
 
 describe('TorrentEngine: an interested taker does not get a free slot at once', () => {
-  test('while downloading, only newcomers and reciprocating peers are unchoked on interest', () => {
-    const pieces = 2 * TFT_NEWCOMER_PIECES;
+  const pieces = 2 * TFT_NEWCOMER_PIECES;
+  const fast = { supportsFast: true, supportsExtensions: true } as const;
+  /** A downloading engine of one-block pieces that holds piece 0 only. */
+  function leeching(options: TorrentEngineOptions = {}): TorrentEngine {
     const e = new TorrentEngine({
       infoHash: new Uint8Array(20).fill(1),
       layout: { ...uniformLayout(pieces * BLOCK_BYTES, BLOCK_BYTES), pieceLength: BLOCK_BYTES },
       random: new SeededRandom(1),
       now: 0,
-      options: { allowedFastSetSize: 0 },
+      options: { allowedFastSetSize: 0, ...options },
     });
     e.setHave([0], 0);
-    const fast = { supportsFast: true, supportsExtensions: true } as const;
+    return e;
+  }
+
+  test('while downloading, only newcomers and reciprocating peers are unchoked on interest', () => {
+    const e = leeching();
     e.addPeer('taker', fast, 0);
     const bf = new Uint8Array(Math.ceil(pieces / 8)).fill(0xff);
     bf[0] = 0x7f; // has every piece but piece 0, which it wants from us
@@ -259,16 +266,7 @@ describe('TorrentEngine: an interested taker does not get a free slot at once', 
   });
 
   test('a newcomer that reaches TFT_NEWCOMER_PIECES without sending us anything loses its slot at once', () => {
-    const pieces = 2 * TFT_NEWCOMER_PIECES;
-    const e = new TorrentEngine({
-      infoHash: new Uint8Array(20).fill(1),
-      layout: { ...uniformLayout(pieces * BLOCK_BYTES, BLOCK_BYTES), pieceLength: BLOCK_BYTES },
-      random: new SeededRandom(1),
-      now: 0,
-      options: { allowedFastSetSize: 0, optimisticSlots: 0 },
-    });
-    e.setHave([0], 0);
-    const fast = { supportsFast: true, supportsExtensions: true } as const;
+    const e = leeching({ optimisticSlots: 0 });
     e.addPeer('n', fast, 0);
     e.onMessage('n', { type: 'have-none' }, 0);
     const up = e.onMessage('n', { type: 'interested' }, 1);
