@@ -115,17 +115,21 @@ export class FreshFirst {
     if (sending !== undefined && now - sending < FRESH_FIRST_PENDING_MS) return undefined;
     let refused = this.#refused.get(peer);
     if (refused !== undefined && refused.count >= FRESH_FIRST_MAX_REFUSALS) return undefined;
-    if (refused?.pieces.has(piece)) return { suggest: undefined };
+    // A piece refused before is judged again like a new one: what made the refusal right (a less
+    // covered piece the peer lacked) may be gone — it got that piece elsewhere, and this is the
+    // last it lacks; refused for good, it would wait on the seed forever.
     const mine = this.coverage(piece, view, now, peer);
-    if (mine === 0) return undefined;
+    if (mine === 0) return this.#served(refused, piece);
     let best: number | undefined;
     // Allowed-fast (choked): only pieces nobody has, and nothing to suggest it could ask for.
     if (!choked) {
       // Only for a piece nobody has: once every piece is out, the seed's upload is best spent
       // on whatever keeps it busy (refusing then leaves it idle while peers wait on each other).
       best = this.#leastCovered(peer, piece, 1, view, peerHas, now, random);
-      if (best === undefined) return undefined;
+      if (best === undefined) return this.#served(refused, piece);
     }
+    // More blocks of a refused piece: refused again, nothing new suggested, not counted again.
+    if (refused?.pieces.has(piece)) return { suggest: undefined };
     if (refused === undefined) {
       refused = { pieces: new Set(), count: 0 };
       this.#refused.set(peer, refused);
@@ -133,6 +137,12 @@ export class FreshFirst {
     refused.pieces.add(piece);
     refused.count++;
     return { suggest: best };
+  }
+
+  /** A piece once refused to the peer is served now: its next refusal counts as a new one. */
+  #served(refused: { readonly pieces: Set<number> } | undefined, piece: number): undefined {
+    refused?.pieces.delete(piece);
+    return undefined;
   }
 
   /** We are sending a block of `piece` to `peer` (it left the upload queue). */

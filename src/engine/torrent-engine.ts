@@ -1050,10 +1050,12 @@ export class TorrentEngine {
 
   /**
    * An idle peer's refusals older than REFUSED_PIECE_RETRY_MS: each piece that no other peer
-   * unchoking us offers (has, and did not refuse lately) is forgiven (asked again); for the
-   * others the early retry is dropped. The refusing seed may count on a copy held by a peer that
-   * never shares, and nothing else is left to ask of it; it is asked once more, not in a loop (a
-   * new refusal starts a new window). True if a piece was forgiven.
+   * unchoking us offers (has, and did not refuse lately) is forgiven (asked again); the others
+   * are looked at again REFUSED_PIECE_RETRY_MS later (the peer that offers one may leave or
+   * choke us — the sharers leave once done — and the refusing seed may be all that is left). The
+   * refusing seed may count on a copy held by a peer that never shares, and nothing else is left
+   * to ask of it; it is asked once more, not in a loop (a new refusal starts a new window). True
+   * if a piece was forgiven.
    */
   #retryRefused(p: PeerState, now: number): boolean {
     let forgiven = false;
@@ -1066,7 +1068,7 @@ export class TorrentEngine {
           break;
         }
       }
-      if (elsewhere) r.retryAt = Number.POSITIVE_INFINITY;
+      if (elsewhere) r.retryAt = now + REFUSED_PIECE_RETRY_MS;
       else {
         p.refusedPieces.delete(i);
         forgiven = true;

@@ -55,6 +55,28 @@ describe('FreshFirst (pure)', () => {
     assert.equal(ff.redirect('b', x.suggest!, false, v, lacks, 3, r), undefined);
   });
 
+  test('a piece refused before is served once nothing less covered is left for the peer', () => {
+    // The peer lacks pieces 0 (uncovered) and 1 (held by another peer): 1 is refused for 0.
+    const ff = new FreshFirst(2);
+    const v = view(2, [0, 1]);
+    const r = random();
+    const has = new Set<number>();
+    const peerHas = (i: number) => has.has(i);
+    assert.deepEqual(ff.redirect('a', 1, false, v, peerHas, 0, r), { suggest: 0 });
+    assert.deepEqual(ff.redirect('a', 1, false, v, peerHas, 1, r), { suggest: undefined });
+    // It gets piece 0 from another peer, not from us: piece 1 is all it lacks, so asking again
+    // it is served (refused for good, it would never complete while we are its only source).
+    has.add(0);
+    v.avail[0] = 1;
+    assert.equal(ff.redirect('a', 1, false, v, peerHas, 2, r), undefined);
+    // The same for a choked peer's allowed-fast piece once nobody else covers it.
+    const c = new FreshFirst(2);
+    const w = view(2, [1, 0]);
+    assert.deepEqual(c.redirect('b', 0, true, w, lacks, 0, r), { suggest: undefined });
+    w.avail[0] = 0; // the peer holding it left
+    assert.equal(c.redirect('b', 0, true, w, lacks, 1, r), undefined);
+  });
+
   test('once every piece is out (no piece the peer lacks is uncovered), it is served', () => {
     const r = random();
     // Every piece is somewhere: whatever is asked is served, however covered (a refusal would
@@ -309,6 +331,12 @@ describe('TorrentEngine: suggestions and refusals from a peer', () => {
     for (const m of asked) f.onMessage('s', { ...m, type: 'reject-request' }, 5);
     assert.deepEqual(requested(f.tick(at), 's'), [], 'no early retry');
     assert.ok(f.nextDeadline()! > at, 'no deadline left in the past (no busy timer)');
+    // That peer leaves (a sharer done): the refusing seed is all that is left, and it is asked
+    // again REFUSED_PIECE_RETRY_MS later, not at the end of the window.
+    f.removePeer('o', at + 1);
+    const later = at + REFUSED_PIECE_RETRY_MS;
+    assert.ok(f.nextDeadline()! <= later, `deadline ${f.nextDeadline()} by ${later}`);
+    assert.deepEqual(requested(f.tick(later), 's'), [0, 0], 'asked again once o left');
 
     // ...unless that peer refused it too: then each is asked again once.
     const g = leeching(1);
