@@ -122,13 +122,16 @@ function checkJob(job: HashRangesJob): void {
 
 /**
  * Tasks a session's pool hands each thread at once ({@link HashPoolOptions.tasksPerThread}).
- * Piece checks are small tasks; with one at a time a thread waits for the main thread to pass it
- * the next, so a busy event loop (many peers) starved the checks: in a 50-peer lab in one
- * process, checks waited 1.5 s at the median and up to 14 s, holding complete pieces back from
- * the swarm. The callers bound the pieces they submit (assembly buffers, recheck lanes), so this
- * costs no memory. @default 8
+ * Piece checks are small tasks, and a thread is handed new ones only when the main thread's
+ * event loop takes its answers: at most this many checks per turn of a busy event loop. With 1,
+ * a 50-peer lab in one process had checks wait 1.5 s at the median (up to 14 s); with 8, a
+ * 100-peer lab still had them wait 4–6 s at the median (up to 30 s: 8 checks per ~30 ms turn is
+ * fewer than the swarm completes), complete pieces were announced late, so the seed's fresh-first
+ * view lagged and it sent 2.2 copies; with 64, checks took 0.1–0.3 s and the seed sent 1.17.
+ * The callers bound the pieces they submit (assembly buffers, recheck lanes), and the buffers
+ * are moved, not copied, so a deeper hand-over costs no memory. @default 64
  */
-export const VERIFY_TASKS_PER_THREAD = 8;
+export const VERIFY_TASKS_PER_THREAD = 64;
 
 /** A pool of hashing threads. Create one per process (or per session) and share it. */
 export class HashPool {
