@@ -230,6 +230,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #state: TorrentState = 'checking';
   #engineTimer: NodeJS.Timeout | undefined;
   #engineTimerAt = Number.POSITIVE_INFINITY;
+  /** The engine's next deadline is looked up once per event-loop turn (see #run). */
+  #armImmediate: NodeJS.Immediate | undefined;
   #housekeeping: NodeJS.Timeout | undefined;
   #resume: ResumeWriter | undefined;
   #announcer: Announcer | undefined;
@@ -789,6 +791,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#closed = true;
     if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
     if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
+    if (this.#armImmediate !== undefined) clearImmediate(this.#armImmediate);
     this.#discovery.abort();
     this.#ctx.lsd?.remove(this.wireInfoHash);
     for (const p of [...this.#peers.values()]) p.conn.close('torrent-closed');
@@ -1089,7 +1092,13 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   #run(actions: EngineAction[]): void {
     for (const a of actions) this.#do(a);
-    this.#armEngineTimer();
+    // The engine's next deadline walks every peer: looked up once per event-loop turn, not after
+    // every batch of messages (with 50 peers sending, that lookup took 7 % of the main thread).
+    // Deadlines are timeouts of a second or more; a turn's delay does not move them.
+    this.#armImmediate ??= setImmediate(() => {
+      this.#armImmediate = undefined;
+      this.#armEngineTimer();
+    });
   }
 
   #do(a: EngineAction): void {
