@@ -14,7 +14,9 @@
  *
  * Figures per case: the time until every sharing leecher completes and its ratio to the fluid
  * limit T* (flash crowd: max(S/u_s, S/d, N·S/(u_s + Σu))); the seeder's uploaded bytes ÷ payload;
- * the spread (min / median / max) of leecher download times; the share of the upload capacity
+ * the same when the last sharer finished (with free-riders, the run then goes on serving them for
+ * as long as they take: this one compares such swarms); the spread (min / median / max) of
+ * leecher download times; the share of the upload capacity
  * used; and free-riders' median time ÷ sharers' median time (free-riders are waited for up to 3× the
  * sharers' median time; "≥" marks a lower bound).
  *
@@ -153,14 +155,14 @@ async function main(): Promise<void> {
   }
   console.log('');
   console.log(
-    '| swarm | sharers done | completion s | T* s | ÷ T* | seeder ratio | download s min / median / max | capacity used | free-rider ÷ sharer |',
+    '| swarm | sharers done | completion s | T* s | ÷ T* | seeder ratio | seeder ratio when sharers done | download s min / median / max | capacity used | free-rider ÷ sharer |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const c of all) {
     const rs = results.get(c.id) ?? [];
     const m = (f: (x: SwarmLabResult) => number | undefined) => median(rs.map((x) => f(x) ?? Number.NaN));
     console.log(
-      `| ${c.label} | ${rs.every((x) => x.peers.every((p) => p.freeRider || p.downloadS !== undefined)) ? 'yes' : 'no'} | ${f1(m((x) => x.completionS))} | ${f1(rs[0]?.fluidLimitS)} | ${f2(m((x) => x.fluidRatio))} | ${f2(m((x) => x.seederRatio))} | ${f1(m((x) => x.sharers.min))} / ${f1(m((x) => x.sharers.median))} / ${f1(m((x) => x.sharers.max))} | ${f2(m((x) => x.capacityUsed))} | ${slowdown(
+      `| ${c.label} | ${rs.every((x) => x.peers.every((p) => p.freeRider || p.downloadS !== undefined)) ? 'yes' : 'no'} | ${f1(m((x) => x.completionS))} | ${f1(rs[0]?.fluidLimitS)} | ${f2(m((x) => x.fluidRatio))} | ${f2(m((x) => x.seederRatio))} | ${f2(m((x) => x.seederRatioSharersDone))} | ${f1(m((x) => x.sharers.min))} / ${f1(m((x) => x.sharers.median))} / ${f1(m((x) => x.sharers.max))} | ${f2(m((x) => x.capacityUsed))} | ${slowdown(
         rs,
         m((x) => x.freeRiderSlowdown),
       )} |`,

@@ -15,7 +15,8 @@ stdin takes one command a line; end of stdin means quit, so the process never ou
                                               super-seeding (BEP 16); FREE 1: free-rider,
                                               never unchokes anyone and offers no allowed-fast set)
   pause NAME / resume NAME                   take a peer offline and back (churn)
-  report                                      one "report" line with every peer's figures
+  report [TAG]                                one "report" line with every peer's figures
+                                              (and "name": TAG when given)
   quit
 
 stdout: one JSON object a line with "t" (type) and "at" (wall clock, ms since the epoch, the
@@ -117,8 +118,10 @@ def handle(cmd, peers, ti):
     elif cmd[0] == "resume" and len(cmd) == 2 and cmd[1] in peers:
         peers[cmd[1]].h.resume()
         peers[cmd[1]].h.force_reannounce()
-    elif cmd[0] == "report":
+    elif cmd[0] == "report" and len(cmd) == 1:
         out("report", peers=[p.figures() for p in peers.values()])
+    elif cmd[0] == "report" and len(cmd) == 2:
+        out("report", name=cmd[1], peers=[p.figures() for p in peers.values()])
     else:
         out("error", msg="bad command: %s" % " ".join(cmd))
     return True

@@ -118,6 +118,12 @@ export interface SwarmLabResult {
   readonly fluidRatio: number;
   /** Bytes the seeder uploaded ÷ payload size (ideal ≈ 1). */
   readonly seederRatio: number;
+  /**
+   * The same when the last sharer finished (undefined if one never did). With free-riders the
+   * run goes on serving them after that, for as long as they take: this is the figure that
+   * compares swarms whose free-riders finish at different times.
+   */
+  readonly seederRatioSharersDone: number | undefined;
   /** Download time of the sharing leechers, seconds. */
   readonly sharers: Spread;
   /** Download time of the free-riders, seconds (undefined without free-riders). */
@@ -290,7 +296,23 @@ export async function runSwarm(config: SwarmLabConfig): Promise<SwarmLabResult> 
       resolveDone = r;
     });
     let freeRiderWait: NodeJS.Timeout | undefined;
+    // The seeder's upload when the last sharer finished.
+    let seederAtSharersDone: Promise<number | undefined> | undefined;
     function checkDone(): void {
+      if (
+        seederAtSharersDone === undefined &&
+        nodes.every((x) => x.freeRider || x.finishedAt !== undefined)
+      ) {
+        if (seederTorrent !== undefined)
+          seederAtSharersDone = Promise.resolve(seederTorrent.stats().uploadedBytes);
+        else if (lt !== undefined) {
+          lt.send('report sharers-done');
+          seederAtSharersDone = ltWait('report', 'sharers-done', 30_000).then(
+            (r) => r.peers?.find((p) => p.name === 'seeder')?.uploaded,
+            () => undefined,
+          );
+        }
+      }
       if (nodes.every((x) => x.finishedAt !== undefined)) resolveDone();
       else if (
         config.freeRiderWaitFactor !== undefined &&
@@ -414,6 +436,8 @@ export async function runSwarm(config: SwarmLabConfig): Promise<SwarmLabResult> 
       }
     }
 
+    const atSharersDone = await seederAtSharersDone;
+
     const peers: PeerFigure[] = nodes.map((x) => ({
       name: x.name,
       impl: x.impl,
@@ -452,6 +476,7 @@ export async function runSwarm(config: SwarmLabConfig): Promise<SwarmLabResult> 
       fluidLimitS: fluid,
       fluidRatio: completionS / fluid,
       seederRatio: seederUploaded / config.payloadBytes,
+      seederRatioSharersDone: atSharersDone === undefined ? undefined : atSharersDone / config.payloadBytes,
       sharers,
       freeRiders,
       freeRiderSlowdown: freeRiders === undefined ? undefined : freeRiders.median / sharers.median,
