@@ -16,9 +16,9 @@
  * limit T* (flash crowd: max(S/u_s, S/d, N·S/(u_s + Σu))); the seeder's uploaded bytes ÷ payload;
  * the same when the last sharer finished (with free-riders, the run then goes on serving them for
  * as long as they take: this one compares such swarms); the spread (min / median / max) of
- * leecher download times; the share of the upload capacity
- * used; and free-riders' median time ÷ sharers' median time (free-riders are waited for up to 3× the
- * sharers' median time; "≥" marks a lower bound).
+ * leecher download times; the share of the upload capacity used; and free-riders' median time ÷
+ * sharers' median time (free-riders are waited for up to 3× the sharers' median time; "≥" marks a
+ * lower bound).
  *
  * Options: --n 10,50,100  --runs N [1]  --payload MiB [8]  --piece KiB [64]  --only shoal,lt,mixed
  */

@@ -118,10 +118,9 @@ def handle(cmd, peers, ti):
     elif cmd[0] == "resume" and len(cmd) == 2 and cmd[1] in peers:
         peers[cmd[1]].h.resume()
         peers[cmd[1]].h.force_reannounce()
-    elif cmd[0] == "report" and len(cmd) == 1:
-        out("report", peers=[p.figures() for p in peers.values()])
-    elif cmd[0] == "report" and len(cmd) == 2:
-        out("report", name=cmd[1], peers=[p.figures() for p in peers.values()])
+    elif cmd[0] == "report" and len(cmd) <= 2:
+        tag = {"name": cmd[1]} if len(cmd) == 2 else {}
+        out("report", peers=[p.figures() for p in peers.values()], **tag)
     else:
         out("error", msg="bad command: %s" % " ".join(cmd))
     return True

@@ -29,7 +29,10 @@ export const REFUSED_PIECE_RETRY_MS = 1_000;
 /** A piece a peer refused: until when it is not asked of the peer, and when it may be retried. */
 export interface Refusal {
   readonly until: number;
-  /** Infinity once the early retry was looked at and another source was found. */
+  /**
+   * When the early retry is looked at; again REFUSED_PIECE_RETRY_MS later while another peer
+   * that unchokes us offers the piece.
+   */
   retryAt: number;
 }
 
