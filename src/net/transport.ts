@@ -75,7 +75,10 @@ export interface Transport {
 /** A transport that accepts connections too. */
 export interface ListeningTransport extends Transport {
   /** Starts accepting; every accepted stream goes to `onStream` unbound. Resolves with the port. */
-  listen(options: { readonly host?: string; readonly port: number }, onStream: (s: PeerStream) => void): Promise<number>;
+  listen(
+    options: { readonly host?: string; readonly port: number },
+    onStream: (s: PeerStream) => void,
+  ): Promise<number>;
   /** The port listened on (0 before {@link listen}). */
   readonly port: number;
 }
