@@ -5,6 +5,7 @@
 export * from './codec/index.js';
 export * from './discovery/index.js';
 export * from './metainfo/index.js';
+export * from './net/index.js';
 export * from './session/index.js';
 export * from './shared/errors.js';
 export { type CreatedTorrent, type CreateTorrentOptions, createTorrent, HashPool } from './storage/index.js';

@@ -28,6 +28,7 @@ import {
   MAX_DHT_LOOKUPS,
   MAX_DHT_PENDING_QUERIES,
   MAX_DHT_SEND_QUEUE,
+  MAX_KRPC_VALUES_PER_REPLY,
 } from '../shared/limits.js';
 import {
   type Address,
@@ -354,6 +355,20 @@ export class DhtNode {
       throw new DhtError(ErrorCode.DhtInvalidArgument, `port ${port} is not in 1..65535`);
     }
     return this.#start('announce', checkHash(infoHash, 'infoHash'), 'user', now, false, port, implied);
+  }
+
+  /**
+   * Peers other nodes announced to *this* node for `infoHash` (its own peer store): a lookup
+   * never asks the node it runs on, so a node that is the store of a swarm must look here too.
+   */
+  storedPeers(infoHash: Uint8Array, now: number): Address[] {
+    return this.#peers.get(
+      checkHash(infoHash, 'infoHash'),
+      MAX_KRPC_VALUES_PER_REPLY,
+      this.family === 4 ? 6 : 18,
+      this.#random,
+      now,
+    );
   }
 
   /** Stops a lookup without a `lookup:finished` event. Returns false when it was not running. */

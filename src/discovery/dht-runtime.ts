@@ -443,6 +443,14 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     }
   }
 
+  /** Peers announced to this node itself for `infoHash`, over every family (see `DhtNode.storedPeers`). */
+  storedPeers(infoHash: Uint8Array): Address[] {
+    checkInfoHash(infoHash);
+    const out: Address[] = [];
+    for (const f of this.#families.values()) out.push(...f.node.storedPeers(infoHash, performance.now()));
+    return out;
+  }
+
   /**
    * Pings a node (BEP 5 `ping`); `host` may be a name (resolved with DNS; IPv4 preferred).
    * Rejects with `DhtTimeout` when it does not answer within the node's query timeout.

@@ -34,10 +34,18 @@ export type CloseReason =
   /** We want nothing more and the peer has everything: neither side needs the other. */
   | 'redundant';
 
+/**
+ * Why an address is banned, always on evidence: it was the only sender of a piece that failed
+ * (`sole-sender`), one of its blocks differed from the copy that passed (`smart-ban`), or a block
+ * failed its BEP 52 leaf hash (`bad-block`).
+ */
+export type BanReason = 'sole-sender' | 'smart-ban' | 'bad-block';
+
 /** Events for the session to publish (it alone emits them). */
 export type EngineEvent =
   | { readonly type: 'piece:verified'; readonly index: number }
-  | { readonly type: 'piece:failed'; readonly index: number; readonly contributors: readonly PeerKey[] }
+  /** A piece failed its hash check; `contributors` are the blame ids (addresses) of its senders. */
+  | { readonly type: 'piece:failed'; readonly index: number; readonly contributors: readonly string[] }
   | { readonly type: 'peer:snubbed'; readonly peer: PeerKey }
   | { readonly type: 'peer:unsnubbed'; readonly peer: PeerKey };
 
@@ -53,16 +61,10 @@ export type EngineAction =
       readonly error?: ShoalError;
     }
   /**
-   * Close the connection and refuse the peer's address from now on: it reached the strike limit
-   * (`hash-failures`), was the only sender of a piece that failed (`sole-sender`), or sent a
-   * block proven bad by its BEP 52 leaf hash (`bad-block`).
+   * Refuse `address` (a blame id: the runtime's address of a peer) from now on and close its
+   * connections; the engine already forgot its peers. `evidence` says why, in words.
    */
-  | {
-      readonly type: 'ban';
-      readonly peer: PeerKey;
-      readonly reason: 'hash-failures' | 'sole-sender' | 'bad-block';
-      readonly strikes: number;
-    }
+  | { readonly type: 'ban'; readonly address: string; readonly reason: BanReason; readonly evidence: string }
   /**
    * Write `data` at `offset` of `piece` (buffer it, or write it in place — it is unverified).
    * `data` is a view into the frame decoder's buffer: write or copy it before the next push.

@@ -23,8 +23,6 @@ export const ADVERTISED_REQQ = MAX_QUEUED_PEER_REQUESTS;
 export interface TorrentEngineOptions extends ChokerOptions, RequestSchedulerOptions, PiecePickerOptions {
   /** @default RECHOKE_INTERVAL_MS */
   readonly rechokeIntervalMs?: number;
-  /** @default MAX_HASH_FAILURE_STRIKES */
-  readonly maxHashFailureStrikes?: number;
   /** BEP 6 allowed-fast set size offered to each fast peer (0 = none). @default ALLOWED_FAST_SET_SIZE */
   readonly allowedFastSetSize?: number;
   /** @default UPLOAD_READS_IN_FLIGHT */

@@ -46,6 +46,11 @@ export interface PeerInit {
   readonly reqq?: number;
   /** The peer's IP address (4 or 16 bytes), for its BEP 6 allowed-fast set. */
   readonly ip?: Uint8Array;
+  /**
+   * Who answers for the peer's data (smart ban): peers with one blame id are one peer for blame.
+   * The runtime gives the remote address. @default the peer key
+   */
+  readonly blameId?: string;
 }
 
 /**
@@ -80,8 +85,8 @@ export interface PeerStats {
   readonly outstandingRequests: number;
   /** The peer's requests waiting to be served. */
   readonly queuedRequests: number;
-  /** Hash-failure strikes against the peer. */
-  readonly hashStrikes: number;
+  /** Pieces that failed their hash check with a block from the peer (not all its fault). */
+  readonly hashFailures: number;
 }
 
 /** The engine's record of one peer. Fields are mutated by the engine only. */
@@ -90,7 +95,13 @@ export class PeerState implements PickerPeerView {
   readonly supportsFast: boolean;
   readonly supportsExtensions: boolean;
   readonly ip: Uint8Array | undefined;
+  /** See {@link PeerInit.blameId}. */
+  readonly blameId: string;
   readonly connectedAt: number;
+  /** Pieces that failed with a block from this peer (see PeerStats.hashFailures). */
+  hashFailures = 0;
+  /** Set by the engine: pieces not to ask of this peer now (smart ban's re-download). */
+  avoidPredicate: (index: number) => boolean = () => false;
   phase: PeerPhase = 'awaiting-bitfield';
 
   // BEP 3 §peer wire protocol: both sides start choked and not interested.
@@ -123,6 +134,11 @@ export class PeerState implements PickerPeerView {
 
   /** The peer's pieces. */
   readonly pieces: Bitfield;
+
+  /** See {@link PickerPeerView.avoids}. */
+  avoids(index: number): boolean {
+    return this.avoidPredicate(index);
+  }
   /** Counted in the picker as a seed (have all / full bitfield) rather than piece by piece. */
   countedAsSeed = false;
   /** We super-seed this peer (BEP 16): it sees only the pieces revealed to it. */
@@ -169,6 +185,7 @@ export class PeerState implements PickerPeerView {
     this.supportsFast = init.supportsFast;
     this.supportsExtensions = init.supportsExtensions;
     this.ip = init.ip;
+    this.blameId = init.blameId ?? key;
     this.connectedAt = now;
     this.pieces = new Bitfield(pieceCount);
     this.requests = new RequestScheduler(now, schedulerOptions);
@@ -194,7 +211,7 @@ export class PeerState implements PickerPeerView {
   }
 
   /** A snapshot for the session and the UI. */
-  snapshot(now: number, isOptimistic: boolean, hashStrikes: number): PeerStats {
+  snapshot(now: number, isOptimistic: boolean): PeerStats {
     return {
       key: this.key,
       downloadedBytes: this.downloadedBytes,
@@ -212,7 +229,7 @@ export class PeerState implements PickerPeerView {
       isOptimistic,
       outstandingRequests: this.requests.outstanding,
       queuedRequests: this.uploads.queued,
-      hashStrikes,
+      hashFailures: this.hashFailures,
     };
   }
 }

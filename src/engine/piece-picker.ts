@@ -92,6 +92,11 @@ export interface PickerPeerView {
   readonly suggested?: Iterable<number>;
   /** True for a piece not to ask of this peer now (it refused it lately). @default never */
   refuses?(index: number): boolean;
+  /**
+   * True for a piece not to ask of this peer now because another peer should send it (smart
+   * ban: a failed piece is fetched again from a peer that did not contribute). @default never
+   */
+  avoids?(index: number): boolean;
 }
 
 /** Restrictions of one {@link PiecePicker.pick} call. */
@@ -125,7 +130,8 @@ interface PartialPiece {
   /** Peers with an outstanding request for each block (more than one only in endgame). */
   readonly requesters: (PeerKey[] | undefined)[];
   /** Who delivered each Received block. */
-  readonly from: (PeerKey | undefined)[];
+  /** Who sent each received block (the engine's blame id of the sender). */
+  readonly from: (string | undefined)[];
   /** Outstanding requests per peer in this piece. */
   readonly active: Map<PeerKey, number>;
   free: number;
@@ -286,20 +292,20 @@ export class PiecePicker {
     });
   }
 
-  /** Who delivered each block of a partial piece (undefined: not received yet). */
-  blockSenders(index: number): (PeerKey | undefined)[] {
+  /** Who delivered each block of a partial piece, by sender id (undefined: not received yet). */
+  blockSenders(index: number): (string | undefined)[] {
     return [...(this.#partial.get(index)?.from ?? [])];
   }
 
   /**
    * Piece `index` failed its hash check: every block becomes Free again (blocks still
    * requested stay Requested), the piece is re-downloaded in exclusive mode (one peer), and the
-   * peers that delivered its blocks are returned, each once, for the engine to strike.
+   * senders of its blocks are returned, each once, for the engine's blame.
    */
-  onPieceFailed(index: number): PeerKey[] {
+  onPieceFailed(index: number): string[] {
     const p = this.#partial.get(index);
     if (p === undefined || this.#hasPiece(index)) return [];
-    const contributors = [...new Set(p.from.filter((k): k is PeerKey => k !== undefined))];
+    const contributors = [...new Set(p.from.filter((k): k is string => k !== undefined))];
     this.#mutate(index, () => {
       this.#failed.add(index);
       for (let b = 0; b < p.blocks; b++) {
@@ -420,7 +426,8 @@ export class PiecePicker {
       !this.#hasPiece(i) &&
       peer.has(i) &&
       (only === undefined || only.has(i)) &&
-      peer.refuses?.(i) !== true;
+      peer.refuses?.(i) !== true &&
+      peer.avoids?.(i) !== true;
 
     // 1. streaming window, in order
     if (this.#window !== undefined) {
@@ -509,7 +516,7 @@ export class PiecePicker {
    * A block arrived from `peer`. The caller has already checked that it requested it (or
    * cancelled it recently); the picker decides whether it is new, a duplicate or invalid.
    */
-  onBlockReceived(peer: PeerKey, block: BlockRef): BlockReceipt {
+  onBlockReceived(peer: PeerKey, block: BlockRef, sender: string = peer): BlockReceipt {
     const { piece, offset, length } = block;
     if (!Number.isInteger(piece) || piece < 0 || piece >= this.pieceCount) return { kind: 'invalid' };
     const size = this.#layout.pieceSize(piece);
@@ -532,7 +539,7 @@ export class PiecePicker {
       p.requesters[b] = undefined;
       if (p.state[b] === BlockState.Free) p.free--;
       p.state[b] = BlockState.Received;
-      p.from[b] = peer;
+      p.from[b] = sender;
       p.received++;
     });
     return { kind: 'new', pieceComplete: p.received === p.blocks, cancel };
@@ -546,7 +553,7 @@ export class PiecePicker {
       blocks,
       state: new Uint8Array(blocks),
       requesters: new Array<PeerKey[] | undefined>(blocks).fill(undefined),
-      from: new Array<PeerKey | undefined>(blocks).fill(undefined),
+      from: new Array<string | undefined>(blocks).fill(undefined),
       active: new Map(),
       free: blocks,
       received: 0,

@@ -41,10 +41,13 @@
  * **Bad peers**: wrong-size bitfields, a second bitfield, out-of-range haves and fast-extension
  * messages without BEP 6 close at once; unrequested blocks, requests while choked, invalid
  * requests and stray rejects close past a bound (src/shared/limits.ts). A piece that fails its
- * hash check strikes every peer that contributed a block; a sole contributor is banned at once,
- * others after {@link MAX_HASH_FAILURE_STRIKES}. The failed piece is then fetched from one peer
- * (the picker's exclusive mode), so a repeat offender is soon the sole contributor; when it is
- * banned, the strikes its co-contributors got from the pieces they shared are withdrawn.
+ * hash check bans only on evidence (smart ban, src/engine/smart-ban.ts): a sole sender at once;
+ * otherwise the runtime's block digests are recorded and the piece is fetched again from one peer
+ * (the picker's exclusive mode), a peer that did not contribute to the failure when one can send
+ * it; once a copy passes, the senders of blocks that differ from it are banned. Blame follows a
+ * peer's *blame id* (its address, from `PeerInit.blameId`), so it survives reconnects and many
+ * connections from one address count as one peer. A `ban` action names the address: the engine
+ * has already forgotten every peer with that blame id.
  *
  * A block from a peer for a piece it never announced is accepted if we requested it — and we
  * only request pieces the peer announced (or BEP 6 allowed-fast pieces it has), so such a block
@@ -60,7 +63,7 @@ import {
   MAX_UNREQUESTED_BLOCKS,
 } from '../shared/limits.js';
 import { Bitfield, type EncodableMessage, WireError, type WireMessage } from '../wire/index.js';
-import type { CloseReason, EngineAction, PeerKey } from './actions.js';
+import type { BanReason, CloseReason, EngineAction, PeerKey } from './actions.js';
 import {
   ALLOWED_FAST_SET_SIZE,
   allowedFastSet,
@@ -81,7 +84,6 @@ import {
   UPLOAD_READS_IN_FLIGHT,
 } from './engine-config.js';
 import { FreshFirst, type FreshFirstRefusal } from './fresh-first.js';
-import { HashStrikes, MAX_HASH_FAILURE_STRIKES } from './hash-strikes.js';
 import {
   type PeerInit,
   PeerState,
@@ -94,6 +96,7 @@ import { ENDGAME_BUSY_PER_PEER, PiecePicker } from './piece-picker.js';
 import type { Random } from './random.js';
 import { RateMeter } from './rate.js';
 import type { RequestSchedulerOptions } from './request-scheduler.js';
+import { SmartBan } from './smart-ban.js';
 import { SuperSeeder } from './super-seed.js';
 import type { UploadTorrentView } from './upload-queue.js';
 
@@ -110,7 +113,7 @@ export class TorrentEngine {
   readonly #peers = new Map<PeerKey, PeerState>();
   readonly #schedulerOptions: RequestSchedulerOptions;
   readonly #rechokeMs: number;
-  readonly #strikes: HashStrikes;
+  readonly #smartBan = new SmartBan();
   readonly #allowedFastK: number;
   readonly #readsInFlight: number;
   #nextRechokeAt: number;
@@ -143,7 +146,6 @@ export class TorrentEngine {
     });
     this.#schedulerOptions = o;
     this.#rechokeMs = o.rechokeIntervalMs ?? RECHOKE_INTERVAL_MS;
-    this.#strikes = new HashStrikes(o.maxHashFailureStrikes ?? MAX_HASH_FAILURE_STRIKES);
     this.#allowedFastK = o.allowedFastSetSize ?? ALLOWED_FAST_SET_SIZE;
     this.#readsInFlight = Math.max(1, o.uploadReadsInFlight ?? UPLOAD_READS_IN_FLIGHT);
     this.#nextRechokeAt = init.now + this.#rechokeMs;
@@ -236,7 +238,7 @@ export class TorrentEngine {
 
   /** A snapshot of one peer. */
   peerStats(key: PeerKey, now: number): PeerStats | undefined {
-    return this.#peers.get(key)?.snapshot(now, this.#choker.isOptimistic(key), this.#strikes.strikes(key));
+    return this.#peers.get(key)?.snapshot(now, this.#choker.isOptimistic(key));
   }
 
   /** Torrent-wide figures. */
@@ -351,6 +353,7 @@ export class TorrentEngine {
     const out: EngineAction[] = [];
     if (this.#peers.has(key)) return out;
     const p = new PeerState(key, init, this.pieceCount, now, this.#schedulerOptions, this.#readsInFlight);
+    p.avoidPredicate = (i) => this.#avoids(p, i);
     this.#peers.set(key, p);
     const haveCount = this.#picker.haveCount;
     if (this.isSuperSeeding) {
@@ -560,77 +563,108 @@ export class TorrentEngine {
     return out;
   }
 
-  /** Storage's verdict on a piece announced by `piece-complete`. */
+  /**
+   * True when the verdict on piece `index` needs the digests of its blocks even if it passes
+   * (the piece failed before: smart ban compares the copies).
+   */
+  wantsBlockDigests(index: number): boolean {
+    return this.#smartBan.has(index);
+  }
+
+  /**
+   * Storage's verdict on a piece announced by `piece-complete`. `blockDigests` (the SHA-1 of each
+   * 16 KiB block as received) are the smart-ban evidence: give them for every failed piece, and
+   * for a passing one when {@link wantsBlockDigests} says so.
+   */
   onPieceVerified(
     index: number,
     ok: boolean,
     now: number,
-    opts: { readonly deferBlame?: boolean } = {},
+    opts: { readonly blockDigests?: readonly Uint8Array[] } = {},
   ): EngineAction[] {
     const out: EngineAction[] = [];
     if (index < 0 || index >= this.pieceCount || this.#picker.have(index)) return out;
     if (ok) {
+      if (opts.blockDigests !== undefined && this.#smartBan.has(index)) {
+        const { guilty } = this.#smartBan.onPassed(index, opts.blockDigests);
+        for (const address of guilty) {
+          this.#ban(
+            address,
+            'smart-ban',
+            `sent a bad block of piece ${index} (proven by the copy that passed)`,
+            out,
+            now,
+          );
+        }
+      }
       this.#markHave(index, out, true);
       this.#afterHaveChange(out, now);
-      return out;
-    }
-    if (opts.deferBlame === true) {
-      // The runtime will name the culprits itself (BEP 52 block hashes): reset the piece only.
-      this.#hashFailures++;
-      const size = this.#layout.pieceSize(index);
-      this.#wasted += size;
-      this.#downloaded = Math.max(0, this.#downloaded - size);
-      const contributors = this.#picker.onPieceFailed(index);
-      out.push({ type: 'event', event: { type: 'piece:failed', index, contributors } });
-      this.#fillAll(out, now);
       return out;
     }
     this.#hashFailures++;
     const size = this.#layout.pieceSize(index);
     this.#wasted += size;
     this.#downloaded = Math.max(0, this.#downloaded - size);
+    const senders = this.#picker.blockSenders(index);
     const contributors = this.#picker.onPieceFailed(index);
     out.push({ type: 'event', event: { type: 'piece:failed', index, contributors } });
-    this.#strike(contributors, out, now);
+    for (const p of this.#peers.values()) if (contributors.includes(p.blameId)) p.hashFailures++;
+    if (contributors.length === 1) {
+      // Every block came from one address: it sent the bad data.
+      this.#ban(
+        contributors[0]!,
+        'sole-sender',
+        `sole sender of piece ${index}, which failed its hash check`,
+        out,
+        now,
+      );
+    } else if (opts.blockDigests !== undefined) {
+      const digests = opts.blockDigests;
+      this.#smartBan.onFailed(
+        index,
+        senders.map((sender, b) => ({ sender, digest: digests[b] })),
+      );
+    }
     this.#fillAll(out, now);
     return out;
   }
 
-  /** Who delivered each block of a piece not yet verified (read before `onPieceVerified`). */
-  blockSenders(index: number): (PeerKey | undefined)[] {
+  /** Who delivered each block of a piece not yet verified, by blame id (read before `onPieceVerified`). */
+  blockSenders(index: number): (string | undefined)[] {
     return this.#picker.blockSenders(index);
   }
 
+  /** Failed pieces and blocks held as smart-ban evidence (bounded: MAX_SMART_BAN_PIECES / _BLOCKS). */
+  smartBanStats(): { readonly pieces: number; readonly blocks: number } {
+    return { pieces: this.#smartBan.size, blocks: this.#smartBan.blockCount };
+  }
+
   /**
-   * Bans a peer proven to have sent bad data (e.g. a block whose BEP 52 leaf hash does not match),
-   * without striking anyone else.
+   * Bans a blame id proven to have sent bad data (a sole sender, a block that differs from the
+   * verified copy, or one whose BEP 52 leaf hash does not match): every connected peer with that
+   * id is forgotten, and the runtime refuses the address from now on.
    */
-  banPeer(key: PeerKey, now: number): EngineAction[] {
+  banAddress(address: string, reason: BanReason, evidence: string, now: number): EngineAction[] {
     const out: EngineAction[] = [];
-    const p = this.#peers.get(key);
-    if (p === undefined) return out;
-    out.push({ type: 'ban', peer: key, reason: 'bad-block', strikes: this.#strikes.strikes(key) + 1 });
-    this.#forget(p, out, now);
-    this.#strikes.onBanned(key);
+    this.#ban(address, reason, evidence, out, now);
     return out;
   }
 
-  /** Strikes a piece's contributors the usual way (when block-level blame was not possible). */
-  strikePeers(contributors: readonly PeerKey[], now: number): EngineAction[] {
-    const out: EngineAction[] = [];
-    this.#strike(contributors, out, now);
-    return out;
+  #ban(address: string, reason: BanReason, evidence: string, out: EngineAction[], now: number): void {
+    out.push({ type: 'ban', address, reason, evidence });
+    for (const p of [...this.#peers.values()]) if (p.blameId === address) this.#forget(p, out, now);
   }
 
-  /** Strikes a failed piece's contributors; bans those at the limit (a sole sender at once). */
-  #strike(contributors: readonly PeerKey[], out: EngineAction[], now: number): void {
-    const reason = contributors.length === 1 ? 'sole-sender' : 'hash-failures';
-    for (const key of this.#strikes.onPieceFailed(contributors, (k) => this.#peers.has(k))) {
-      const p = this.#peers.get(key)!;
-      out.push({ type: 'ban', peer: key, reason, strikes: this.#strikes.strikes(key) });
-      this.#forget(p, out, now);
-      this.#strikes.onBanned(key);
+  /**
+   * Smart ban's re-download: a piece that failed with `p` among its senders is not asked of `p`
+   * while another unchoking peer that did not contribute has it.
+   */
+  #avoids(p: PeerState, i: number): boolean {
+    if (!this.#smartBan.isContributor(i, p.blameId)) return false;
+    for (const q of this.#peers.values()) {
+      if (q !== p && !q.peerChoking && q.has(i) && !this.#smartBan.isContributor(i, q.blameId)) return true;
     }
+    return false;
   }
 
   /** Timers: request timeouts, snub detection and the periodic rechoke. */
@@ -883,7 +917,7 @@ export class TorrentEngine {
     if (wasSnubbed && !p.requests.isSnubbed) {
       out.push({ type: 'event', event: { type: 'peer:unsnubbed', peer: p.key } });
     }
-    const receipt = this.#picker.onBlockReceived(p.key, block);
+    const receipt = this.#picker.onBlockReceived(p.key, block, p.blameId);
     if (receipt.kind !== 'new') {
       p.wastedBytes += data.length;
       this.#wasted += data.length;
@@ -1208,7 +1242,6 @@ export class TorrentEngine {
     if (p.countedAsSeed) this.#picker.removeSeed();
     else this.#picker.removePeerPieces(p.pieces.setIndexes());
     this.#choker.removePeer(p.key);
-    this.#strikes.forget(p.key);
     this.#superSeed?.removePeer(p.key);
     this.#freshFirst?.removePeer(p.key);
     if (!p.amChoking && p.peerInterested) this.#rechoke(out, now, false);

@@ -66,6 +66,8 @@ export interface DialOptions {
 /** A way to reach peers: dials out and, optionally, accepts connections. */
 export interface Transport {
   readonly kind: TransportKind;
+  /** Streams this transport made that are still open (dialled and accepted). */
+  readonly openCount: number;
   /** Opens a stream to `host:port`; rejects with a `ShoalError` (`SHOAL_ERR_NET_*`) on failure. */
   dial(host: string, port: number, options: DialOptions): Promise<PeerStream>;
   /** Stops listening and releases what the transport owns (streams it handed out stay open). */

@@ -1,6 +1,8 @@
-import type { Socket } from 'node:net';
 import type { DhtRuntime, Lsd, UdpTrackerSocket } from '../discovery/index.js';
+import type { AddressHints, PeerPool } from '../net/peer-pool.js';
+import type { Handshake } from '../wire/index.js';
 import type { ResolvedOptions } from './options.js';
+import type { OpenedStream } from './peers/connector.js';
 
 /** What a torrent runtime needs from its session (a narrow view, not the Session itself). */
 export interface SessionContext {
@@ -10,10 +12,19 @@ export interface SessionContext {
   now(): number;
   /** The TCP port peers can reach us on (0 when not listening). */
   listenPort(): number;
-  /** False when the session-wide connection limit is reached. */
-  canOpenConnection(): boolean;
-  /** Counts an open connection against the session limit until it closes. */
-  trackConnection(socket: Socket): void;
+  /** The session's peer pool: addresses, limits and bans for every torrent. */
+  readonly pool: PeerPool;
+  /**
+   * The one dial path: opens a BitTorrent connection to `host:port` (the session's transports
+   * and encryption policy) and sends `handshake`.
+   */
+  connectPeer(
+    host: string,
+    port: number,
+    handshake: Handshake,
+    hints: AddressHints,
+    signal?: AbortSignal,
+  ): Promise<OpenedStream>;
   /** Accounts received bytes against the global download limit; returns ms to pause reading. */
   throttleDown(bytes: number): number;
   /**

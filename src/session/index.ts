@@ -1,4 +1,18 @@
 export type { SessionContext } from './context.js';
+export type {
+  ExtensionFactory,
+  ExtensionHost,
+  ExtensionPeer,
+  TorrentExtension,
+} from './extensions/extension.js';
+export { BUILTIN_EXTENSIONS } from './extensions/registry.js';
+export { PEX_INTERVAL_MS, PEX_MAX_PEERS } from './extensions/ut-pex.js';
 export * from './options.js';
+export type { OpenedStream } from './peers/connector.js';
+export { PeerConnection } from './peers/peer-connection.js';
+export type { PeerLogEntry, PeerLogType } from './peers/peer-log.js';
+export { CLIENT_NAME, keepsNewConnection } from './peers/torrent-peers.js';
+export { blockDigests, verifyBacklogLimit } from './piece-writer.js';
 export * from './session.js';
 export * from './torrent.js';
+export { DHT_ANNOUNCE_INTERVAL_MS, DHT_ANNOUNCE_RETRY_MS } from './torrent-discovery.js';

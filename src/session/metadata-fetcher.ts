@@ -3,11 +3,9 @@
  * the protocol (handshake, BEP 10 extended handshake, BEP 9 `ut_metadata`) to fetch the info
  * dictionary, and hands the verified bytes back. The decisions are {@link MetadataExchange}'s.
  */
-import { connect, type Socket } from 'node:net';
 import { type MetadataAction, MetadataExchange, type PeerKey } from '../engine/index.js';
-import { PeerConnection } from '../net/peer-connection.js';
+import type { Admission, KnownAddress, PeerSource, PoolOwner } from '../net/peer-pool.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
-import { CONNECT_TIMEOUT_MS } from '../shared/limits.js';
 import {
   decodeExtendedHandshake,
   decodeUtMetadata,
@@ -20,6 +18,8 @@ import {
   type WireMessage,
 } from '../wire/index.js';
 import type { SessionContext } from './context.js';
+import { PeerConnection } from './peers/peer-connection.js';
+import { CLIENT_NAME } from './peers/torrent-peers.js';
 
 /** Our `ut_metadata` id while fetching. */
 const UT_METADATA_ID = 1;
@@ -40,9 +40,10 @@ export class MetadataFetcher {
   readonly #hasV2: boolean;
   readonly #wireHashes: readonly Uint8Array[];
   readonly #conns = new Map<PeerKey, PeerConnection>();
-  readonly #known = new Map<string, { host: string; port: number; tried: boolean }>();
+  readonly #owner: PoolOwner;
+  /** `host:port` of peers that sent bad metadata: not asked again by this fetch. */
   readonly #bad = new Set<string>();
-  #dialing = 0;
+  readonly #dials = new AbortController();
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -66,6 +67,13 @@ export class MetadataFetcher {
       this.#reject = reject;
     });
     this.result.catch(() => {});
+    const o = this.#ctx.options;
+    this.#owner = this.#ctx.pool.openOwner({
+      maxConnections: METADATA_FETCH_CONNECTIONS,
+      maxHalfOpen: METADATA_FETCH_CONNECTIONS,
+      maxKnown: o.maxKnownPeersPerTorrent,
+      maxPerAddress: o.maxConnectionsPerAddress,
+    });
   }
 
   /** Connections open right now. */
@@ -74,7 +82,7 @@ export class MetadataFetcher {
   }
 
   get peersKnown(): number {
-    return this.#known.size;
+    return this.#owner.knownCount;
   }
 
   /** Bytes of metadata announced by peers (0 until one says). */
@@ -82,18 +90,17 @@ export class MetadataFetcher {
     return this.#exchange.size;
   }
 
-  addPeer(host: string, port: number): void {
-    const key = `${host}:${port}`;
-    if (this.#closed || this.#known.has(key) || this.#bad.has(key) || port <= 0 || port > 65535) return;
-    this.#known.set(key, { host, port, tried: false });
-    this.#dial();
+  addPeer(host: string, port: number, source: PeerSource = 'user'): void {
+    if (this.#closed || this.#bad.has(`${host}:${port}`)) return;
+    if (this.#owner.add(host, port, source)) this.#dial();
   }
 
   /** Every address learned so far (handed to the torrent once metadata is in). */
   knownPeers(): { host: string; port: number }[] {
-    return [...this.#known.entries()]
-      .filter(([k]) => !this.#bad.has(k))
-      .map(([, p]) => ({ host: p.host, port: p.port }));
+    return this.#owner
+      .knownAddresses()
+      .filter((p) => !this.#bad.has(`${p.host}:${p.port}`))
+      .map((p) => ({ host: p.host, port: p.port }));
   }
 
   /** Gives up (e.g. the user removed the torrent). */
@@ -102,74 +109,75 @@ export class MetadataFetcher {
   }
 
   #dial(): void {
-    for (const p of this.#known.values()) {
-      if (this.#closed || this.#conns.size + this.#dialing >= METADATA_FETCH_CONNECTIONS) return;
-      if (p.tried || !this.#ctx.canOpenConnection()) continue;
-      p.tried = true;
-      this.#connect(p.host, p.port);
+    if (this.#closed) return;
+    for (const k of this.#owner.dialable(this.#ctx.now())) {
+      if (this.#bad.has(`${k.host}:${k.port}`) || !this.#owner.dialStarted(k)) continue;
+      void this.#connect(k);
     }
   }
 
-  #connect(host: string, port: number): void {
-    this.#dialing++;
-    const socket: Socket = connect({ host, port });
-    let settled = false;
-    const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
-    timer.unref();
-    socket.once('error', () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      this.#dialing--;
-      this.#dial();
-    });
-    socket.once('connect', () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      this.#dialing--;
-      if (this.#closed) {
-        socket.destroy();
-        return;
-      }
-      this.#ctx.trackConnection(socket);
-      const key: PeerKey = `${host}:${port}/${++this.#seq}`;
-      const conn: PeerConnection = new PeerConnection({
-        socket,
-        outgoing: true,
-        handlers: {
-          onHandshake: (h) => {
-            // BEP 52: a hybrid peer may answer our v1 hash with the truncated v2 one (upgrade).
-            if (!this.#wireHashes.some((x) => Buffer.compare(h.infoHash, x) === 0)) return false;
-            if (!readReserved(h.reserved).extended) return false;
-            conn.send({
-              type: 'extended',
-              extId: EXTENDED_HANDSHAKE_ID,
-              payload: encodeExtendedHandshake({
-                extensions: new Map([[ExtensionName.UtMetadata, UT_METADATA_ID]]),
-                client: 'Shoal 0.1.0',
-                port: this.#ctx.listenPort(),
-              }),
-            });
-            // Tell the peer we have nothing, so it does not wait for a bitfield.
-            if (readReserved(h.reserved).fast) conn.send({ type: 'have-none' });
-            return true;
-          },
-          onMessages: (msgs) => this.#onMessages(key, conn, msgs),
-          onClose: () => {
-            this.#conns.delete(key);
-            this.#apply(this.#exchange.removePeer(key, this.#ctx.now()));
-            this.#dial();
-          },
+  async #connect(k: KnownAddress): Promise<void> {
+    let opened: Awaited<ReturnType<SessionContext['connectPeer']>>;
+    try {
+      opened = await this.#ctx.connectPeer(
+        k.host,
+        k.port,
+        {
+          reserved: makeReserved({ extended: true, fast: true, v2: this.#hasV2 }),
+          infoHash: this.#wireHash,
+          peerId: this.#ctx.peerId,
         },
-      });
-      this.#conns.set(key, conn);
-      conn.sendHandshake({
-        reserved: makeReserved({ extended: true, fast: true, v2: this.#hasV2 }),
-        infoHash: this.#wireHash,
-        peerId: this.#ctx.peerId,
-      });
+        k.hints,
+        this.#dials.signal,
+      );
+    } catch {
+      this.#owner.dialEnded(k, false, this.#ctx.now());
+      this.#dial();
+      return;
+    }
+    this.#owner.dialEnded(k, true, this.#ctx.now());
+    if (this.#closed) {
+      opened.stream.destroy();
+      return;
+    }
+    const key: PeerKey = `${k.host}:${k.port}/${++this.#seq}`;
+    let admission: Admission | undefined;
+    const conn: PeerConnection = new PeerConnection({
+      stream: opened.stream,
+      encrypted: opened.encrypted,
+      handshakeTimeoutMs: this.#ctx.options.handshakeTimeoutMs,
+      handlers: {
+        onHandshake: (h) => {
+          // BEP 52: a hybrid peer may answer our v1 hash with the truncated v2 one (upgrade).
+          if (!this.#wireHashes.some((x) => Buffer.compare(h.infoHash, x) === 0)) return false;
+          if (!readReserved(h.reserved).extended) return false;
+          const a = this.#owner.admit(conn.remoteAddress, conn.remotePort, true);
+          if (typeof a === 'string') return false;
+          admission = a;
+          this.#conns.set(key, conn);
+          conn.send({
+            type: 'extended',
+            extId: EXTENDED_HANDSHAKE_ID,
+            payload: encodeExtendedHandshake({
+              extensions: new Map([[ExtensionName.UtMetadata, UT_METADATA_ID]]),
+              client: CLIENT_NAME,
+              port: this.#ctx.listenPort(),
+            }),
+          });
+          // Tell the peer we have nothing, so it does not wait for a bitfield.
+          if (readReserved(h.reserved).fast) conn.send({ type: 'have-none' });
+          return true;
+        },
+        onMessages: (msgs) => this.#onMessages(key, conn, msgs),
+        onClose: () => {
+          admission?.release();
+          this.#owner.disconnected(k.host, k.port, admission === undefined, this.#ctx.now());
+          if (this.#conns.delete(key)) this.#apply(this.#exchange.removePeer(key, this.#ctx.now()));
+          this.#dial();
+        },
+      },
     });
+    conn.feed(opened.initial);
   }
 
   #onMessages(key: PeerKey, conn: PeerConnection, msgs: WireMessage[]): void {
@@ -245,8 +253,10 @@ export class MetadataFetcher {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#dials.abort();
     for (const c of [...this.#conns.values()]) c.close('metadata-done');
     this.#conns.clear();
+    this.#owner.close();
     if (info !== undefined) this.#resolve(info);
     else this.#reject(error ?? new Error('metadata fetch failed'));
   }

@@ -5,20 +5,27 @@
 import { availableParallelism } from 'node:os';
 import type { DhtRuntimeNodeOptions } from '../discovery/index.js';
 import type { TorrentEngineOptions } from '../engine/index.js';
+import type { Transport } from '../net/transport.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import {
   HANDSHAKE_TIMEOUT_MS,
   INCOMING_CONNECTION_SLACK,
+  MAX_CONNECTIONS_PER_ADDRESS,
   MAX_CONNECTIONS_PER_TORRENT,
   MAX_CONNECTIONS_TOTAL,
   MAX_HALF_OPEN_PER_TORRENT,
+  MAX_KNOWN_PEERS_PER_TORRENT,
 } from '../shared/limits.js';
 import type { HashPool } from '../storage/hash-pool.js';
+import type { ExtensionFactory } from './extensions/extension.js';
 
 export interface SessionOptions {
   /** TCP port to listen on for peers; 0 picks a free one. @default 0 */
   readonly port?: number;
-  /** Address to listen on. @default '0.0.0.0' */
+  /**
+   * Address to listen on. The default `::` accepts IPv6 and IPv4 peers alike (dual-stack; a
+   * system without IPv6 falls back to `0.0.0.0`). @default '::'
+   */
   readonly host?: string;
   /** Accept incoming connections at all. @default true */
   readonly listen?: boolean;
@@ -43,6 +50,20 @@ export interface SessionOptions {
   readonly maxConnections?: number;
   /** @default MAX_HALF_OPEN_PER_TORRENT */
   readonly maxHalfOpenPerTorrent?: number;
+  /**
+   * Connections a torrent holds to one remote address (many peers on one loopback address in
+   * tests need more). @default MAX_CONNECTIONS_PER_ADDRESS
+   */
+  readonly maxConnectionsPerAddress?: number;
+  /** Known peer addresses kept per torrent. @default MAX_KNOWN_PEERS_PER_TORRENT */
+  readonly maxKnownPeersPerTorrent?: number;
+  /**
+   * More ways to reach peers, tried before TCP when dialling (e.g. uTP, or an in-memory
+   * transport in tests). Each must accept the same `host:port` addresses trackers give.
+   */
+  readonly transports?: readonly Transport[];
+  /** More BEP 10 extensions for every torrent (each a factory; see `ExtensionFactory`). */
+  readonly extensions?: readonly ExtensionFactory[];
   /** Hashing threads. @default the machine's cores minus one (at least 1) */
   readonly hashThreads?: number;
   /**
@@ -103,6 +124,10 @@ export interface ResolvedOptions {
   readonly incomingConnectionSlack: number;
   readonly maxConnections: number;
   readonly maxHalfOpenPerTorrent: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly maxKnownPeersPerTorrent: number;
+  readonly transports: readonly Transport[];
+  readonly extensions: readonly ExtensionFactory[];
   readonly hashThreads: number;
   readonly hashPool: HashPool | undefined;
   readonly handshakeTimeoutMs: number;
@@ -128,7 +153,7 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
   if (o.peerId !== undefined && o.peerId.length !== 20) throw bad('peerId', 'must be 20 bytes');
   return Object.freeze({
     port,
-    host: o.host ?? '0.0.0.0',
+    host: o.host ?? '::',
     listen: o.listen ?? true,
     downloadDir: o.downloadDir ?? process.cwd(),
     resumeDir: o.resumeDir,
@@ -154,6 +179,20 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
       MAX_HALF_OPEN_PER_TORRENT,
       1,
     ),
+    maxConnectionsPerAddress: count(
+      o.maxConnectionsPerAddress,
+      'maxConnectionsPerAddress',
+      MAX_CONNECTIONS_PER_ADDRESS,
+      1,
+    ),
+    maxKnownPeersPerTorrent: count(
+      o.maxKnownPeersPerTorrent,
+      'maxKnownPeersPerTorrent',
+      MAX_KNOWN_PEERS_PER_TORRENT,
+      1,
+    ),
+    transports: o.transports ?? [],
+    extensions: o.extensions ?? [],
     // One core stays with the event loop (sockets, disk), the others verify pieces.
     hashThreads: count(o.hashThreads, 'hashThreads', Math.max(1, availableParallelism() - 1), 1),
     hashPool: o.hashPool,

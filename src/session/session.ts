@@ -13,7 +13,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { Announcer, DhtRuntime, Lsd, type LsdEvents, UdpTrackerSocket } from '../discovery/index.js';
 import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
 import {
@@ -23,9 +22,13 @@ import {
   parseMagnet,
   parseTorrent,
 } from '../metainfo/index.js';
-import { PeerConnection } from '../net/peer-connection.js';
+import { InboundRouter } from '../net/inbound.js';
+import { PeerPool } from '../net/peer-pool.js';
+import { TcpTransport } from '../net/tcp-transport.js';
+import type { ListeningTransport, PeerStream, Transport } from '../net/transport.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
+import { CONNECT_TIMEOUT_MS } from '../shared/limits.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { FilePool } from '../storage/file-pool.js';
 import { HashPool, VERIFY_TASKS_PER_THREAD } from '../storage/hash-pool.js';
@@ -34,8 +37,14 @@ import { generatePeerId } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
+import { BtConnector } from './peers/connector.js';
+import { plaintextBitTorrent } from './peers/inbound-bt.js';
 import { Torrent, type TorrentOptions } from './torrent.js';
+import { abortableDelay } from './torrent-discovery.js';
 import { UploadGate } from './upload-gate.js';
+
+/** Time between DHT lookups of a magnet's peers while its metadata is still missing. */
+export const MAGNET_DHT_RETRY_MS = 10_000;
 
 /** A magnet whose metadata is being fetched. */
 export interface PendingMagnet {
@@ -71,7 +80,6 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #torrents = new Map<string, Torrent>();
   /** Wire info-hash (hex of 20 bytes) → torrent. */
   readonly #byWireHash = new Map<string, Torrent>();
-  readonly #sockets = new Set<Socket>();
   readonly #magnets = new Map<string, { pending: PendingMagnet; fetcher: MetadataFetcher }>();
   /** Engine randomness (picking, choking): fast, seeded from the CSPRNG. */
   readonly #random: Random = new SeededRandom(randomBytes(4).readUInt32BE(0));
@@ -79,7 +87,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #up: TokenBucket;
   readonly #upGate: UploadGate;
   readonly #t0 = performance.now();
-  #server: Server | undefined;
+  readonly #tcp = new TcpTransport();
+  readonly #transports: readonly Transport[];
+  readonly #pool: PeerPool;
+  readonly #inbound: InboundRouter;
+  readonly #connector: BtConnector;
   #udpTracker: UdpTrackerSocket | undefined;
   #dht: DhtRuntime | undefined;
   #lsd: Lsd | undefined;
@@ -98,6 +110,16 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#down = new TokenBucket(options.downloadRateLimit, undefined, 0);
     this.#up = new TokenBucket(options.uploadRateLimit, undefined, 0);
     this.#upGate = new UploadGate(this.#up, () => this.now());
+    this.#pool = new PeerPool({ now: () => this.now(), maxConnections: options.maxConnections });
+    this.#transports = [...options.transports, this.#tcp];
+    this.#connector = new BtConnector({ transports: this.#transports, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+    this.#inbound = new InboundRouter({ timeoutMs: options.handshakeTimeoutMs });
+    this.#inbound.register(
+      plaintextBitTorrent({
+        handshakeTimeoutMs: options.handshakeTimeoutMs,
+        torrentFor: (infoHash) => this.#byWireHash.get(toHex(infoHash)),
+      }),
+    );
     const self = this;
     this.#ctx = {
       options,
@@ -110,8 +132,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       peerId: this.peerId,
       now: () => this.now(),
       listenPort: () => this.#port,
-      canOpenConnection: () => this.#sockets.size < options.maxConnections,
-      trackConnection: (s) => this.#track(s),
+      pool: this.#pool,
+      connectPeer: (host, port, handshake, hints, signal) =>
+        this.#connector.connect(host, port, handshake, hints, signal),
       // Received bytes are already here: charge them (debt allowed) and pause reading until repaid.
       throttleDown: (n) => this.#down.charge(n, this.now()),
       // All `n` tokens or none, in arrival order (see UploadGate).
@@ -144,7 +167,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (o.dht !== undefined) {
       this.#dht = await DhtRuntime.create({
         port: o.dht.port ?? 0,
-        host: o.host,
+        host: o.host === '::' ? '0.0.0.0' : o.host,
         ...(o.dht.bootstrap !== undefined ? { bootstrap: o.dht.bootstrap } : {}),
         ...(o.dht.statePath !== undefined ? { statePath: o.dht.statePath } : {}),
         ...(o.dht.node !== undefined ? { node: o.dht.node } : {}),
@@ -163,7 +186,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         });
       });
       this.#lsd.on('peer:discovered', (p: LsdEvents['peer:discovered']) => {
-        this.#byWireHash.get(toHex(p.infoHash))?.addPeer(p.host, p.port);
+        this.#byWireHash.get(toHex(p.infoHash))?.addPeer(p.host, p.port, 'lsd');
       });
     }
   }
@@ -188,9 +211,16 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.#port;
   }
 
-  /** Open peer connections across all torrents. */
+  /** Open peer connections across all torrents (attached or still handshaking). */
   get connectionCount(): number {
-    return this.#sockets.size;
+    let n = 0;
+    for (const t of this.#transports) n += t.openCount;
+    return n;
+  }
+
+  /** The session's peer pool: every torrent's addresses and connections, and the bans. */
+  get pool(): PeerPool {
+    return this.#pool;
   }
 
   /** Changes the global rate limits (bytes/s, 0 = unlimited). */
@@ -220,7 +250,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       files: this.#filePool,
       hashes: this.#hashPool,
     });
-    const torrent = new Torrent(this.#ctx, metainfo, storage, this.#random, options);
+    const torrent = new Torrent(this.#ctx, metainfo, storage, this.#random, options, this.options.extensions);
     this.#torrents.set(id, torrent);
     for (const h of torrent.wireInfoHashes) this.#byWireHash.set(toHex(h), torrent);
     torrent.on('done', () => this.emit('torrent:finished', { id, name: torrent.name }));
@@ -312,7 +342,7 @@ export class Session extends TypedEmitter<SessionEvents> {
           trackers: link.trackers.map((t) => [t]),
           getStats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
           onPeers: (peers) => {
-            for (const p of peers) fetcher.addPeer(p.host, p.port);
+            for (const p of peers) fetcher.addPeer(p.host, p.port, 'tracker');
           },
         },
         { udp: this.#ctx.udpTrackerSocket() },
@@ -324,25 +354,24 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (dht !== undefined) {
       void (async () => {
         while (!ac.signal.aborted) {
+          // Peers announced to our own node: a lookup never asks the node it runs on, and a
+          // small DHT's store for this hash may well be us.
+          for (const p of dht.storedPeers(infoHash)) fetcher.addPeer(p.host, p.port, 'dht');
           try {
-            for await (const ev of dht.getPeers(infoHash, { signal: ac.signal })) {
-              if (ev.type === 'peers') for (const p of ev.peers) fetcher.addPeer(p.host, p.port);
+            if (this.#port > 0) {
+              // Announce while fetching (as libtorrent does): the swarm can find us, and the
+              // lookup part yields its peers.
+              const r = await dht.announce(infoHash, this.#port, { signal: ac.signal });
+              for (const p of r.peers) fetcher.addPeer(p.host, p.port, 'dht');
+            } else {
+              for await (const ev of dht.getPeers(infoHash, { signal: ac.signal })) {
+                if (ev.type === 'peers') for (const p of ev.peers) fetcher.addPeer(p.host, p.port, 'dht');
+              }
             }
           } catch {
             if (ac.signal.aborted) return;
           }
-          await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, 10_000);
-            t.unref();
-            ac.signal.addEventListener(
-              'abort',
-              () => {
-                clearTimeout(t);
-                resolve();
-              },
-              { once: true },
-            );
-          });
+          await abortableDelay(MAGNET_DHT_RETRY_MS, ac.signal);
         }
       })();
     }
@@ -380,15 +409,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const server = this.#server;
-    this.#server = undefined;
-    const serverClosed =
-      server === undefined ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
+    for (const m of this.#magnets.values()) m.fetcher.cancel('session closed');
+    const listenersClosed = Promise.all(this.#transports.map((t) => t.close()));
     await Promise.all([...this.#torrents.values()].map((t) => t.close()));
     this.#upGate.close();
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
-    await serverClosed;
+    await listenersClosed;
     await this.#udpTracker?.close();
     await this.#lsd?.close();
     await this.#dht?.close();
@@ -396,43 +421,32 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.options.hashPool === undefined) await this.#hashPool.destroy();
   }
 
-  #track(socket: Socket): void {
-    this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
-  }
-
   async #listen(): Promise<void> {
-    const server = createServer({ noDelay: true }, (socket) => this.#onIncoming(socket));
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = server.address();
-    this.#port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-    server.on('error', (error) => this.emit('error', { error }));
+    this.#port = await this.#tcp.listen({ host: this.options.host, port: this.options.port }, (s) =>
+      this.#onIncoming(s),
+    );
+    this.#tcp.onListenError((error) => this.emit('error', { error }));
+    // Other transports that accept connections listen on the same port number, so that one
+    // address (what trackers and PEX spread) reaches the node whatever carries it.
+    for (const t of this.options.transports) {
+      if (isListening(t))
+        await t.listen({ host: this.options.host, port: this.#port }, (s) => this.#onIncoming(s));
+    }
   }
 
-  #onIncoming(socket: Socket): void {
-    if (this.#closed || this.#sockets.size >= this.options.maxConnections) {
-      socket.destroy();
+  #onIncoming(stream: PeerStream): void {
+    if (
+      this.#closed ||
+      this.#pool.isBanned(stream.remoteAddress) ||
+      this.#pool.openConnections + this.#inbound.pendingCount >= this.options.maxConnections
+    ) {
+      stream.destroy();
       return;
     }
-    this.#track(socket);
-    const conn: PeerConnection = new PeerConnection({
-      socket,
-      outgoing: false,
-      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
-      handlers: {
-        onHandshake: (h) => {
-          return this.#byWireHash.get(toHex(h.infoHash))?.acceptIncoming(conn, h) ?? false;
-        },
-        onMessages: () => {},
-        onClose: () => {},
-      },
-    });
+    this.#inbound.accept(stream);
   }
+}
+
+function isListening(t: Transport): t is ListeningTransport {
+  return typeof (t as Partial<ListeningTransport>).listen === 'function';
 }

@@ -38,6 +38,8 @@ export const ErrorCode = {
   // net / session
   NetTimeout: 'SHOAL_ERR_NET_TIMEOUT',
   NetLimit: 'SHOAL_ERR_NET_LIMIT',
+  NetConnectFailed: 'SHOAL_ERR_NET_CONNECT_FAILED',
+  NetRefused: 'SHOAL_ERR_NET_REFUSED',
   SessionClosed: 'SHOAL_ERR_SESSION_CLOSED',
   SessionInvalidArgument: 'SHOAL_ERR_SESSION_INVALID_ARGUMENT',
   // discovery / tracker

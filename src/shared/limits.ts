@@ -269,6 +269,30 @@ export const MAX_CONNECTIONS_TOTAL = 400;
 export const MAX_HALF_OPEN_PER_TORRENT = 16;
 /** Known (not necessarily connected) peer addresses kept per torrent. */
 export const MAX_KNOWN_PEERS_PER_TORRENT = 4000;
+/**
+ * Connections a torrent holds to one remote address (IP), whatever the ports and peer ids. A
+ * host that opens many connections under different peer ids would otherwise take the places of
+ * honest peers; several honest peers behind one NAT still fit. Tests that run many peers on one
+ * loopback address raise it (`maxConnectionsPerAddress`).
+ */
+export const MAX_CONNECTIONS_PER_ADDRESS = 4;
+/** Outgoing connection attempts in progress for the whole node. */
+export const MAX_HALF_OPEN_TOTAL = 64;
+/**
+ * Share of a torrent's known addresses that may come from peer exchange (BEP 11), the weakest
+ * source: a flood of made-up addresses fills at most this share and never pushes out an address
+ * from a tracker, the DHT, LSD or the user.
+ */
+export const PEX_ADDRESS_SHARE = 0.5;
+/** Banned addresses remembered by a node (the oldest ban is forgotten past it). */
+export const MAX_BANNED_ADDRESSES = 10_000;
+/** Entries of a torrent's peer log (connects, disconnects, hash failures, bans) kept. */
+export const MAX_PEER_LOG_ENTRIES = 500;
+/**
+ * Bytes read from an accepted connection before a protocol must have claimed it (the plaintext
+ * BitTorrent handshake is known after 20, a Bitcoin magic after 4); past it the connection closes.
+ */
+export const MAX_INBOUND_SNIFF_BYTES = 68;
 /** Unverified block bytes being written to disk per torrent before peers are paused. */
 export const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024;
 /**

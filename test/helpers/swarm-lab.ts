@@ -27,6 +27,9 @@ import { createTorrent, HashPool, VERIFY_TASKS_PER_THREAD } from '../../src/stor
 import { startTracker, type TrackerServer } from '../../src/tracker/index.js';
 import { ClientProcess, freePort, SYSTEM_PYTHON } from './clients.js';
 
+/** Every lab node listens on 127.0.0.1, so the per-address connection cap must not bind. */
+const LAB_CONNECTIONS_PER_ADDRESS = 1000;
+
 export type Impl = 'shoal' | 'lt';
 
 /** The libtorrent multi-peer script. */
@@ -273,6 +276,8 @@ export async function runSwarm(config: SwarmLabConfig): Promise<SwarmLabResult> 
     if (config.seeder === 'shoal') {
       const s = await Session.create({
         host: '127.0.0.1',
+        // Every node of the lab shares 127.0.0.1: the per-address cap is for real networks.
+        maxConnectionsPerAddress: LAB_CONNECTIONS_PER_ADDRESS,
         downloadDir: seedDir,
         uploadRateLimit: config.seederUploadBps,
         hashPool,
@@ -337,6 +342,7 @@ export async function runSwarm(config: SwarmLabConfig): Promise<SwarmLabResult> 
     async function startShoal(node: Node): Promise<void> {
       node.session ??= await Session.create({
         host: '127.0.0.1',
+        maxConnectionsPerAddress: LAB_CONNECTIONS_PER_ADDRESS,
         downloadDir: node.dir,
         uploadRateLimit: config.leecherUploadBps,
         downloadRateLimit: config.leecherDownloadBps,

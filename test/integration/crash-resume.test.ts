@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { WRITE_HIGH_WATER_BYTES } from '../../src/net/peer-connection.js';
+import { WRITE_HIGH_WATER_BYTES } from '../../src/net/tcp-transport.js';
 import { Session, type Torrent } from '../../src/session/index.js';
 import { createTorrent } from '../../src/storage/index.js';
 import { decodeResume } from '../../src/storage/resume.js';

@@ -23,14 +23,22 @@ describe('Shoal to Shoal on loopback', () => {
   test('1 seeder and 5 leechers all complete with identical files', { timeout: 60_000 }, async () => {
     const rels = await writeTree(join(dir, 'seed', 'payload'), FILES, 7);
     const t = await createTorrent(join(dir, 'seed', 'payload'), { version: 'v1', pieceLength: 32768 });
-    const seeder = await S.create({ host: '127.0.0.1', downloadDir: join(dir, 'seed') });
+    const seeder = await S.create({
+      host: '127.0.0.1',
+      maxConnectionsPerAddress: 100,
+      downloadDir: join(dir, 'seed'),
+    });
     sessions.push(seeder);
     const st = await seeder.addTorrent(t.bytes);
     assert.equal(st.state, 'seeding', 'the seeder verified its data');
 
     const leechers: Session[] = [];
     for (let i = 0; i < 5; i++) {
-      const s = await S.create({ host: '127.0.0.1', downloadDir: join(dir, `leech${i}`) });
+      const s = await S.create({
+        host: '127.0.0.1',
+        maxConnectionsPerAddress: 100,
+        downloadDir: join(dir, `leech${i}`),
+      });
       sessions.push(s);
       leechers.push(s);
     }

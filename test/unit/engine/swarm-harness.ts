@@ -309,13 +309,16 @@ export class EngineSwarm {
           break;
         }
         case 'close':
-        case 'ban':
-          if (a.type === 'ban') node.bans.push(a.peer);
-          else node.closes.push({ peer: a.peer, reason: a.reason });
-          this.#links.delete(`${node.name}>${a.peer}`);
-          this.#links.delete(`${a.peer}>${node.name}`);
-          this.#push(this.now + this.#latency, { kind: 'gone', node: a.peer, peer: node.name });
+        case 'ban': {
+          // Harness nodes are named by key; a ban names the blame id, which defaults to the key.
+          const peer = a.type === 'ban' ? a.address : a.peer;
+          if (a.type === 'ban') node.bans.push(peer);
+          else node.closes.push({ peer, reason: a.reason });
+          this.#links.delete(`${node.name}>${peer}`);
+          this.#links.delete(`${peer}>${node.name}`);
+          this.#push(this.now + this.#latency, { kind: 'gone', node: peer, peer: node.name });
           break;
+        }
         case 'done':
           node.doneAt ??= this.now;
           break;

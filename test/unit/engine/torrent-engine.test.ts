@@ -458,7 +458,9 @@ describe('TorrentEngine: downloading', () => {
   });
 });
 
-describe('TorrentEngine: hash failures', () => {
+describe('TorrentEngine: hash failures and smart ban', () => {
+  const d = (n: number) => new Uint8Array(20).fill(n);
+
   test('a sole contributor is banned at once; the piece is re-downloaded', () => {
     const e = engine(1, 2);
     e.addPeer('bad', FAST, 0);
@@ -468,18 +470,19 @@ describe('TorrentEngine: hash failures', () => {
     for (const r of requests(e.onMessage('bad', { type: 'unchoke' }, 0)))
       e.onMessage('bad', block(r.index, r.begin), 1);
     e.onMessage('good', { type: 'unchoke' }, 1);
-    const v = e.onPieceVerified(0, false, 2);
+    const v = e.onPieceVerified(0, false, 2, { blockDigests: [d(1), d(2)] });
     assert.deepEqual(
-      ofType(v, 'ban').map((b) => [b.peer, b.reason]),
+      ofType(v, 'ban').map((b) => [b.address, b.reason]),
       [['bad', 'sole-sender']],
     );
     assert.equal(ofType(v, 'event')[0]?.event.type, 'piece:failed');
     assert.equal(requests(v, 'good').length, 2, 'the piece is fetched again from the honest peer');
     assert.equal(e.stats(2).hashFailures, 1);
     assert.equal(e.stats(2).wastedBytes, 2 * BLOCK_BYTES);
+    assert.equal(e.peerKeys().includes('bad'), false, 'the engine forgot the banned peer');
   });
 
-  test('shared failures strike each contributor; banning the culprit withdraws the others’ strikes', () => {
+  test('a shared failure bans nobody; the copy that passes convicts exactly the sender of the differing block', () => {
     const e = engine(1, 2);
     for (const k of ['x', 'y']) {
       e.addPeer(k, FAST, 0);
@@ -489,30 +492,77 @@ describe('TorrentEngine: hash failures', () => {
     const [dup] = requests(e.onMessage('y', { type: 'unchoke' }, 0)); // endgame duplicate
     e.onMessage('y', block(dup!.index, dup!.begin), 1);
     for (const r of rx) e.onMessage('x', block(r.index, r.begin), 1);
-    const v1 = e.onPieceVerified(0, false, 2);
-    assert.deepEqual(ofType(v1, 'ban'), []);
-    assert.equal(e.peerStats('x', 2)?.hashStrikes, 1);
-    assert.equal(e.peerStats('y', 2)?.hashStrikes, 1);
+    const senders = e.blockSenders(0);
+    assert.deepEqual(new Set(senders), new Set(['x', 'y']), 'both contributed');
+    const bad = senders.indexOf('y');
+    const digests = [d(10), d(11)];
+    digests[bad] = d(99); // y's block was wrong
+    const v1 = e.onPieceVerified(0, false, 2, { blockDigests: digests });
+    assert.deepEqual(ofType(v1, 'ban'), [], 'shared failures alone ban nobody');
+    assert.deepEqual(e.wantsBlockDigests(0), true);
+    assert.deepEqual(e.smartBanStats(), { pieces: 1, blocks: 2 });
     // exclusive re-download: one peer gets the whole piece, nobody duplicates it
-    const again = requests(v1);
+    const again = ofType(v1, 'send').filter((a) => a.msg.type === 'request');
     assert.equal(again.length, 2);
-    assert.equal(
-      new Set(
-        ofType(v1, 'send')
-          .filter((a) => a.msg.type === 'request')
-          .map((a) => a.peer),
-      ).size,
-      1,
-    );
-    const culprit = ofType(v1, 'send').find((a) => a.msg.type === 'request')!.peer;
-    const other = culprit === 'x' ? 'y' : 'x';
-    for (const r of again) e.onMessage(culprit, block(r.index, r.begin), 3);
-    const v2 = e.onPieceVerified(0, false, 4);
+    assert.equal(new Set(again.map((a) => a.peer)).size, 1);
+    const from = again[0]!.peer;
+    for (const a of again) {
+      const m = a.msg as { index: number; begin: number };
+      e.onMessage(from, block(m.index, m.begin), 3);
+    }
+    const v2 = e.onPieceVerified(0, true, 4, { blockDigests: [d(10), d(11)] });
     assert.deepEqual(
-      ofType(v2, 'ban').map((b) => b.peer),
-      [culprit],
+      ofType(v2, 'ban').map((b) => [b.address, b.reason]),
+      [['y', 'smart-ban']],
     );
-    assert.equal(e.peerStats(other, 4)?.hashStrikes, 0, 'the shared strike is withdrawn');
+    assert.equal(e.wantsBlockDigests(0), false, 'the record is gone');
+  });
+
+  test('the failed piece goes to a peer that did not contribute, when one unchokes us', () => {
+    const e = engine(1, 2);
+    for (const k of ['x', 'y', 'z']) {
+      e.addPeer(k, FAST, 0);
+      e.onMessage(k, { type: 'have-all' }, 0);
+    }
+    const rx = requests(e.onMessage('x', { type: 'unchoke' }, 0));
+    const [dup] = requests(e.onMessage('y', { type: 'unchoke' }, 0));
+    e.onMessage('z', { type: 'unchoke' }, 0);
+    e.onMessage('y', block(dup!.index, dup!.begin), 1);
+    for (const r of rx) e.onMessage('x', block(r.index, r.begin), 1);
+    const v = e.onPieceVerified(0, false, 2, { blockDigests: [d(1), d(2)] });
+    assert.equal(requests(v, 'z').length, 2, 'z, which sent nothing of the failed copy, fetches it');
+    assert.equal(requests(v, 'x').length + requests(v, 'y').length, 0, 'the contributors are not asked');
+  });
+
+  test('blame follows the address: a peer that reconnects under a new key is still convicted', () => {
+    const e = engine(1, 2);
+    e.addPeer('h1', { ...FAST, blameId: '192.0.2.9' }, 0);
+    e.onMessage('h1', { type: 'have-all' }, 0);
+    e.addPeer('g', { ...FAST, blameId: '198.51.100.1' }, 0);
+    e.onMessage('g', { type: 'have-all' }, 0);
+    const rh = requests(e.onMessage('h1', { type: 'unchoke' }, 0));
+    const [dup] = requests(e.onMessage('g', { type: 'unchoke' }, 0));
+    e.onMessage('g', block(dup!.index, dup!.begin), 1);
+    for (const r of rh) e.onMessage('h1', block(r.index, r.begin), 1);
+    const senders = e.blockSenders(0);
+    const digests = senders.map((s) => (s === '192.0.2.9' ? d(66) : d(5)));
+    const failed = e.onPieceVerified(0, false, 2, { blockDigests: digests });
+    const gone = e.removePeer('h1', 3);
+    e.addPeer('h2', { ...FAST, blameId: '192.0.2.9' }, 4); // same address, new connection
+    e.onMessage('h2', { type: 'have-none' }, 4);
+    const again = [...requests(failed, 'g'), ...requests(gone, 'g')];
+    assert.equal(again.length, 2, 'g fetches the piece again');
+    for (const r of again) e.onMessage('g', block(r.index, r.begin), 6);
+    const v = e.onPieceVerified(0, true, 7, { blockDigests: [d(5), d(5)] });
+    assert.deepEqual(
+      ofType(v, 'ban').map((b) => b.address),
+      ['192.0.2.9'],
+    );
+    assert.equal(
+      e.peerKeys().includes('h2'),
+      false,
+      'the new connection from the banned address is dropped too',
+    );
   });
 });
 

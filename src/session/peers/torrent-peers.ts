@@ -1,0 +1,502 @@
+/**
+ * DEV DOCS — the connections of one torrent.
+ *
+ * Owns: the torrent's live peer connections, its {@link PoolOwner} (known addresses, dials,
+ * limits, bans from the session's {@link PeerPool}), the BEP 10 {@link ExtensionRegistry} and
+ * the torrent's {@link PeerLog}. It attaches connections (dialled here through the session's one
+ * dial path, or accepted by the session's inbound stage), turns their messages into engine calls
+ * and closes them; the protocol decisions are the engine's.
+ *
+ * Invariants:
+ * - every attached connection holds an admission of the pool, released when it closes;
+ * - a banned address is never dialled nor attached, and its connections close when it is banned;
+ * - two connections to one peer (same address and peer id) never stay open together: both ends
+ *   keep the one opened by the larger peer id ({@link keepsNewConnection}).
+ */
+import { ADVERTISED_REQQ, type EngineAction, type PeerKey, type TorrentEngine } from '../../engine/index.js';
+import type { Metainfo } from '../../metainfo/index.js';
+import type { AddressHints, Admission, KnownAddress, PeerSource, PoolOwner } from '../../net/peer-pool.js';
+import type { TransportKind } from '../../net/transport.js';
+import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS } from '../../shared/limits.js';
+import {
+  clientFromPeerId,
+  decodeExtendedHandshake,
+  EXTENDED_HANDSHAKE_ID,
+  encodeExtendedHandshake,
+  type Handshake,
+  keepAlive,
+  makeReserved,
+  readReserved,
+  type WireMessage,
+} from '../../wire/index.js';
+import type { SessionContext } from '../context.js';
+import type { ExtensionFactory, ExtensionHost, ExtensionPeer } from '../extensions/extension.js';
+import { BUILTIN_EXTENSIONS, ExtensionRegistry, type RegistryPeer } from '../extensions/registry.js';
+import { PeerConnection } from './peer-connection.js';
+import { PeerLog, type PeerLogEntry, type PeerLogType } from './peer-log.js';
+
+/** Our client name in extended handshakes. */
+export const CLIENT_NAME = 'Shoal 0.1.0';
+
+/**
+ * Two connections to one peer (ours has id `ourId`, the peer `theirId`): whether to keep the new
+ * one (opened by us if `newOutgoing`) and close the existing one, or refuse the new one. Both
+ * ends keep the connection opened by the end with the larger peer id, so they agree; when both
+ * connections were opened by the same end, the existing one stays.
+ */
+export function keepsNewConnection(
+  ourId: Uint8Array,
+  theirId: Uint8Array,
+  newOutgoing: boolean,
+  existingOutgoing: boolean,
+): boolean {
+  const oursWins = Buffer.compare(ourId, theirId) > 0;
+  return newOutgoing === oursWins && existingOutgoing !== oursWins;
+}
+
+/** One attached peer. */
+export interface LivePeer extends RegistryPeer {
+  readonly key: PeerKey;
+  readonly conn: PeerConnection;
+  /** `host:port` as connected. */
+  readonly address: string;
+  /** The peer id from its handshake. */
+  readonly peerId: Uint8Array;
+  readonly admission: Admission;
+  client?: string;
+  /** Both sides set the BEP 52 v2 bit: hash requests may be sent. */
+  supportsV2?: boolean;
+  listenPort: number | undefined;
+}
+
+/** What the connections need from their torrent. */
+export interface TorrentPeersHost {
+  readonly ctx: SessionContext;
+  readonly metainfo: Metainfo;
+  readonly engine: TorrentEngine;
+  /** The 20-byte info-hash we put in handshakes. */
+  readonly wireInfoHash: Uint8Array;
+  /** Every 20-byte hash peers may use for this torrent. */
+  readonly wireInfoHashes: readonly Uint8Array[];
+  /** Downloading or seeding (not checking, stopped, failed or closed). */
+  isActive(): boolean;
+  isClosed(): boolean;
+  /** Reading is paused for disk or hashing back-pressure: new connections start paused too. */
+  isReadingPaused(): boolean;
+  run(actions: EngineAction[]): void;
+  /** BEP 52 hash request / hashes / reject from a peer. */
+  onHashMessage(peer: LivePeer, msg: WireMessage): void;
+  /** A connection was attached (after the engine knows it). */
+  onPeerAttached(peer: LivePeer): void;
+  /** A connection closed (after the engine forgot it). */
+  onPeerDetached(peer: LivePeer): void;
+  /** Publishes a peer log entry (the torrent's `peer` event). */
+  onLog(entry: PeerLogEntry): void;
+}
+
+export interface TorrentPeersInit {
+  readonly host: TorrentPeersHost;
+  readonly extensions?: readonly ExtensionFactory[];
+}
+
+export interface PeerInfoSnapshot {
+  readonly key: PeerKey;
+  readonly address: string;
+  readonly client: string | undefined;
+  readonly outgoing: boolean;
+  readonly transport: TransportKind;
+  readonly encrypted: boolean;
+}
+
+/** The connections of one torrent; see the module notes. */
+export class TorrentPeers {
+  readonly #host: TorrentPeersHost;
+  readonly #ctx: SessionContext;
+  readonly #peers = new Map<PeerKey, LivePeer>();
+  readonly #owner: PoolOwner;
+  readonly #registry: ExtensionRegistry;
+  readonly #log = new PeerLog();
+  readonly #stopBanListener: () => void;
+  readonly #dials = new AbortController();
+  #seq = 0;
+
+  constructor(init: TorrentPeersInit) {
+    this.#host = init.host;
+    this.#ctx = init.host.ctx;
+    const o = this.#ctx.options;
+    this.#owner = this.#ctx.pool.openOwner({
+      maxConnections: o.maxConnectionsPerTorrent,
+      incomingSlack: o.incomingConnectionSlack,
+      maxHalfOpen: o.maxHalfOpenPerTorrent,
+      maxKnown: o.maxKnownPeersPerTorrent,
+      maxPerAddress: o.maxConnectionsPerAddress,
+    });
+    const extHost: ExtensionHost = {
+      metainfo: this.#host.metainfo,
+      addPeer: (h, p, source, hints) => this.addPeer(h, p, source, hints),
+      isSeed: (key) => this.#host.engine.peerStats(key, this.#ctx.now())?.isSeed === true,
+      peers: () => this.#peers.values(),
+    };
+    this.#registry = new ExtensionRegistry(extHost, [...BUILTIN_EXTENSIONS, ...(init.extensions ?? [])]);
+    this.#stopBanListener = this.#ctx.pool.onBan((ban) => {
+      for (const p of [...this.#peers.values()])
+        if (p.conn.remoteAddress === ban.address) p.conn.close('banned');
+    });
+  }
+
+  /** Attached peers. */
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  get(key: PeerKey): LivePeer | undefined {
+    return this.#peers.get(key);
+  }
+
+  has(key: PeerKey): boolean {
+    return this.#peers.has(key);
+  }
+
+  values(): IterableIterator<LivePeer> {
+    return this.#peers.values();
+  }
+
+  /** The torrent's pool owner (known addresses, limits). */
+  get owner(): PoolOwner {
+    return this.#owner;
+  }
+
+  /** Names of the active BEP 10 extensions. */
+  get extensionNames(): string[] {
+    return this.#registry.names;
+  }
+
+  /** Recent peer events, oldest first. */
+  log(): PeerLogEntry[] {
+    return this.#log.entries();
+  }
+
+  /** Adds to the peer log and publishes the entry. */
+  record(
+    type: PeerLogType,
+    address: string,
+    extra: Omit<PeerLogEntry, 'at' | 'type' | 'address'> = {},
+  ): void {
+    this.#host.onLog(this.#log.add({ type, address, ...extra }));
+  }
+
+  /** Adds a peer address to try (trackers, DHT, PEX, LSD and the user all land here). */
+  addPeer(host: string, port: number, source: PeerSource = 'user', hints?: AddressHints): void {
+    if (this.#host.isClosed()) return;
+    if (this.#owner.add(host, port, source, hints) && this.#host.isActive()) this.dial();
+  }
+
+  /** Dials known addresses within the limits. */
+  dial(): void {
+    if (!this.#host.isActive()) return;
+    const now = this.#ctx.now();
+    for (const k of this.#owner.dialable(now)) {
+      if (!this.#owner.dialStarted(k)) break;
+      void this.#connect(k);
+    }
+  }
+
+  /** Our reserved bits: BEP 10, BEP 6, DHT, and the v2 bit when the torrent has v2 metadata. */
+  reserved(): Uint8Array {
+    const m = this.#host.metainfo;
+    return makeReserved({
+      extended: true,
+      fast: true,
+      dht: this.#ctx.dht !== undefined && !m.isPrivate,
+      v2: m.version !== 'v1',
+    });
+  }
+
+  /** An incoming connection whose handshake named this torrent. False: refused (the caller closes). */
+  acceptIncoming(conn: PeerConnection, h: Handshake): boolean {
+    const admission = this.#canAttach(conn, h);
+    if (admission === undefined) return false;
+    // Answer with the hash the peer used (v1 or truncated v2 of a hybrid, BEP 52).
+    conn.sendHandshake({ reserved: this.reserved(), infoHash: h.infoHash, peerId: this.#ctx.peerId });
+    this.#attach(conn, h, admission);
+    return true;
+  }
+
+  /** Housekeeping, about once a second: extension ticks, keep-alives, idle peers, dialling. */
+  housekeep(now: number): void {
+    this.#registry.tick(now);
+    const t = performance.now();
+    for (const p of this.#peers.values()) {
+      if (t - p.conn.lastReceivedAt > PEER_IDLE_TIMEOUT_MS) p.conn.close('idle');
+      else if (t - p.conn.lastSentAt > KEEP_ALIVE_INTERVAL_MS) p.conn.send(keepAlive);
+    }
+    this.dial();
+  }
+
+  /** Pauses or resumes reading every connection (disk / hashing back-pressure). */
+  setReadingPaused(paused: boolean): void {
+    for (const p of this.#peers.values()) {
+      if (paused) p.conn.pauseReading();
+      else p.conn.resumeReading();
+    }
+  }
+
+  /** Closes every connection (the torrent stopped or failed). */
+  closeAll(reason: string): void {
+    for (const p of [...this.#peers.values()]) p.conn.close(reason);
+  }
+
+  /** Closes every connection and leaves the pool. */
+  close(reason: string): void {
+    this.#dials.abort();
+    this.closeAll(reason);
+    this.#stopBanListener();
+    this.#owner.close();
+  }
+
+  async #connect(k: KnownAddress): Promise<void> {
+    const host = this.#host;
+    let opened: Awaited<ReturnType<SessionContext['connectPeer']>>;
+    try {
+      opened = await this.#ctx.connectPeer(
+        k.host,
+        k.port,
+        { reserved: this.reserved(), infoHash: host.wireInfoHash, peerId: this.#ctx.peerId },
+        k.hints,
+        this.#dials.signal,
+      );
+    } catch {
+      this.#owner.dialEnded(k, false, this.#ctx.now());
+      return;
+    }
+    this.#owner.dialEnded(k, true, this.#ctx.now());
+    if (host.isClosed()) {
+      opened.stream.destroy();
+      return;
+    }
+    let attached = false;
+    const conn: PeerConnection = new PeerConnection({
+      stream: opened.stream,
+      encrypted: opened.encrypted,
+      handshakeTimeoutMs: this.#ctx.options.handshakeTimeoutMs,
+      handlers: {
+        onHandshake: (h) => {
+          const known = host.wireInfoHashes.some((x) => Buffer.compare(x, h.infoHash) === 0);
+          if (!known) return false;
+          const admission = this.#canAttach(conn, h);
+          if (admission === undefined) return false;
+          attached = true;
+          this.#attach(conn, h, admission);
+          return true;
+        },
+        onMessages: () => {},
+        onClose: (reason, error) => {
+          // Only reached before attaching (attaching rebinds): the address counts as failed.
+          if (!attached) {
+            this.#owner.disconnected(k.host, k.port, true, this.#ctx.now());
+            if (reason !== 'handshake-rejected')
+              this.record('refused', `${k.host}:${k.port}`, { reason: describe(reason, error) });
+          }
+        },
+      },
+    });
+    conn.feed(opened.initial);
+  }
+
+  /** The pool's admission for a handshake that named this torrent, or undefined (refused). */
+  #canAttach(conn: PeerConnection, h: Handshake): Admission | undefined {
+    const host = this.#host;
+    if (!host.isActive()) return undefined;
+    if (Buffer.compare(h.peerId, this.#ctx.peerId) === 0) return undefined; // ourselves
+    // Both ends dialled each other (each found the other through the tracker): one connection
+    // per peer is enough — two would take two unchoke slots and split its requests. Both ends
+    // keep the one opened by the end with the larger peer id, so they agree without talking.
+    // Same address too, so a stranger quoting a peer's id cannot get that peer dropped.
+    let dup: LivePeer | undefined;
+    for (const p of this.#peers.values()) {
+      if (p.conn.remoteAddress === conn.remoteAddress && Buffer.compare(p.peerId, h.peerId) === 0) dup = p;
+    }
+    if (
+      dup !== undefined &&
+      !keepsNewConnection(this.#ctx.peerId, h.peerId, conn.outgoing, dup.conn.outgoing)
+    )
+      return undefined;
+    // The duplicate's place is given back before asking the pool for one.
+    dup?.conn.close('duplicate');
+    const admission = this.#owner.admit(conn.remoteAddress, conn.remotePort, conn.outgoing);
+    if (typeof admission === 'string') {
+      if (admission === 'banned' || admission === 'address-full')
+        this.record('refused', `${conn.remoteAddress}:${conn.remotePort}`, { reason: admission });
+      return undefined;
+    }
+    return admission;
+  }
+
+  #attach(conn: PeerConnection, h: Handshake, admission: Admission): void {
+    const host = this.#host;
+    const key: PeerKey = `${conn.remoteAddress}:${conn.remotePort}/${++this.#seq}`;
+    const theirs = readReserved(h.reserved);
+    const mine = readReserved(this.reserved());
+    const peer: LivePeer = {
+      key,
+      conn,
+      address: `${conn.remoteAddress}:${conn.remotePort}`,
+      peerId: h.peerId,
+      admission,
+      listenPort: conn.outgoing ? conn.remotePort : undefined,
+      get remoteAddress() {
+        return conn.remoteAddress;
+      },
+      get remotePort() {
+        return conn.remotePort;
+      },
+      get outgoing() {
+        return conn.outgoing;
+      },
+      get transport() {
+        return conn.transport;
+      },
+      get encrypted() {
+        return conn.encrypted;
+      },
+      sendExtended: (extId, payload) => conn.send({ type: 'extended', extId, payload }),
+      close: (reason, error) => conn.close(reason, error),
+    };
+    const client = clientFromPeerId(h.peerId);
+    if (client !== undefined) peer.client = client.version ? `${client.name} ${client.version}` : client.name;
+    this.#peers.set(key, peer);
+    if (host.isReadingPaused()) conn.pauseReading();
+    conn.setPieceCount(host.metainfo.pieceCount);
+    conn.rebind({
+      onHandshake: () => false,
+      onMessages: (msgs) => this.#onMessages(peer, msgs),
+      onClose: (reason, error) => this.#onClosed(peer, reason, error),
+      onBytesReceived: (n) => this.#ctx.throttleDown(n),
+    });
+    const ip = ipBytes(conn.remoteAddress);
+    const extended = theirs.extended && mine.extended;
+    // BEP 6: the bitfield / have all / have none must follow the handshake immediately.
+    host.run(
+      host.engine.addPeer(
+        key,
+        {
+          supportsFast: theirs.fast && mine.fast,
+          supportsExtensions: extended,
+          blameId: conn.remoteAddress,
+          ...(ip ? { ip } : {}),
+        },
+        this.#ctx.now(),
+      ),
+    );
+    if (extended) {
+      conn.send({
+        type: 'extended',
+        extId: EXTENDED_HANDSHAKE_ID,
+        payload: encodeExtendedHandshake({
+          ...this.#registry.handshake(),
+          client: CLIENT_NAME,
+          port: this.#ctx.listenPort(),
+          reqq: ADVERTISED_REQQ,
+          ...(ip !== undefined ? { yourIp: ip } : {}),
+        }),
+      });
+    }
+    if (theirs.dht && mine.dht && this.#ctx.dht !== undefined)
+      conn.send({ type: 'port', port: this.#ctx.dht.port });
+    // BEP 52: the reserved bit announces v2 on hybrid connections; a connection made with the
+    // truncated v2 info-hash (libtorrent does not set the bit then) is v2 by definition.
+    const v2Hash = host.metainfo.infoHashV2?.subarray(0, 20);
+    const byV2Hash = v2Hash !== undefined && Buffer.compare(h.infoHash, v2Hash) === 0;
+    if (mine.v2 && (theirs.v2 || byV2Hash)) peer.supportsV2 = true;
+    host.onPeerAttached(peer);
+    this.record('connected', peer.address, {
+      ...(peer.client ? { client: peer.client } : {}),
+      transport: conn.transport,
+      encrypted: conn.encrypted,
+    });
+  }
+
+  #onClosed(peer: LivePeer, reason: string, error?: Error): void {
+    if (!this.#peers.delete(peer.key)) return;
+    peer.admission.release();
+    this.#registry.onPeerClosed(peer);
+    const now = this.#ctx.now();
+    if (peer.conn.outgoing)
+      this.#owner.disconnected(peer.conn.remoteAddress, peer.conn.remotePort, false, now);
+    if (!this.#host.isClosed()) this.#host.run(this.#host.engine.removePeer(peer.key, now));
+    this.#host.onPeerDetached(peer);
+    this.record('disconnected', peer.address, { reason: describe(reason, error) });
+  }
+
+  #onMessages(peer: LivePeer, msgs: WireMessage[]): void {
+    const host = this.#host;
+    if (host.isClosed()) return;
+    const now = this.#ctx.now();
+    for (const msg of msgs) {
+      if (!this.#peers.has(peer.key)) return;
+      switch (msg.type) {
+        case 'extended':
+          this.#onExtended(peer, msg.extId, msg.payload, now);
+          break;
+        case 'port':
+          // BEP 5: the peer's DHT node listens on this UDP port.
+          if (this.#ctx.dht !== undefined && !host.metainfo.isPrivate)
+            this.#ctx.dht.addNode(peer.conn.remoteAddress, msg.port);
+          break;
+        case 'hash-request':
+        case 'hashes':
+        case 'hash-reject':
+          host.onHashMessage(peer, msg);
+          break;
+        default:
+          host.run(host.engine.onMessage(peer.key, msg, now));
+      }
+    }
+  }
+
+  #onExtended(peer: LivePeer, extId: number, payload: Uint8Array, now: number): void {
+    try {
+      if (extId !== EXTENDED_HANDSHAKE_ID) {
+        this.#registry.onMessage(peer, extId, payload, now);
+        return;
+      }
+      const hs = decodeExtendedHandshake(payload);
+      if (hs.port !== undefined && hs.port > 0 && !peer.conn.outgoing) peer.listenPort = hs.port;
+      if (hs.client !== undefined && peer.client === undefined) peer.client = hs.client;
+      this.#registry.onPeerHandshake(peer, hs, now);
+      this.#host.run(
+        this.#host.engine.onExtendedHandshake(peer.key, hs.reqq === undefined ? {} : { reqq: hs.reqq }, now),
+      );
+    } catch (e) {
+      peer.conn.close('protocol-error', e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+}
+
+/** A close reason with its error, in words. */
+function describe(reason: string, error?: Error): string {
+  return error === undefined ? reason : `${reason}: ${error.message}`;
+}
+
+/** The 4 bytes of an IPv4 address (BEP 10 `yourip`), else undefined. */
+export function ipBytes(addr: string): Uint8Array | undefined {
+  const parts = addr.split('.');
+  if (parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) < 256)) {
+    return Uint8Array.from(parts.map(Number));
+  }
+  return undefined;
+}
+
+/** A snapshot of one peer for listings. */
+export function peerSnapshot(p: LivePeer): PeerInfoSnapshot {
+  return {
+    key: p.key,
+    address: p.address,
+    client: p.client,
+    outgoing: p.conn.outgoing,
+    transport: p.conn.transport,
+    encrypted: p.conn.encrypted,
+  };
+}
+
+export type { ExtensionPeer };

@@ -1,0 +1,138 @@
+/**
+ * Where one torrent's peers come from: its trackers (an {@link Announcer}, BEP 12 tiers), the
+ * DHT (an announce loop, BEP 5) and local service discovery (BEP 14). Each source hands the
+ * addresses it finds to the torrent's peer pool; PEX lives with the connections (ut_pex).
+ * Private torrents (BEP 27) use their trackers only.
+ */
+import { Announcer, type TrackerStatus } from '../discovery/index.js';
+import type { Metainfo } from '../metainfo/index.js';
+import type { PeerSource } from '../net/peer-pool.js';
+import type { SessionContext } from './context.js';
+
+/** DHT re-announce period while we have peers enough (BEP 5 peers expire after ~30 min). */
+export const DHT_ANNOUNCE_INTERVAL_MS = 15 * 60_000;
+/** DHT re-announce period while we have (almost) no peers. */
+export const DHT_ANNOUNCE_RETRY_MS = 60_000;
+/** Fewer connected peers than this: the DHT is asked again every {@link DHT_ANNOUNCE_RETRY_MS}. */
+const FEW_PEERS = 4;
+
+export interface TorrentDiscoveryHost {
+  readonly ctx: SessionContext;
+  readonly metainfo: Metainfo;
+  readonly wireInfoHash: Uint8Array;
+  addPeer(host: string, port: number, source: PeerSource): void;
+  /** Connected peers now. */
+  peerCount(): number;
+  /** Transfer totals for announces. */
+  totals(): { uploaded: number; downloaded: number; left: number };
+  warn(message: string, error?: Error): void;
+}
+
+export class TorrentDiscovery {
+  readonly #host: TorrentDiscoveryHost;
+  readonly #abort = new AbortController();
+  #announcer: Announcer | undefined;
+  #started = false;
+
+  constructor(host: TorrentDiscoveryHost) {
+    this.#host = host;
+  }
+
+  /** The trackers and how their last announces went. */
+  trackers(): TrackerStatus[] {
+    return this.#announcer?.trackers ?? [];
+  }
+
+  start(): void {
+    if (this.#started || this.#abort.signal.aborted) return;
+    this.#started = true;
+    this.#startAnnouncer();
+    this.#startDht();
+    const h = this.#host;
+    if (!h.metainfo.isPrivate) h.ctx.lsd?.add(h.wireInfoHash);
+  }
+
+  /** Tells the trackers the download completed (BEP 3 `event=completed`). */
+  completed(): void {
+    this.#announcer?.complete();
+  }
+
+  /** Stops every source; the trackers get `event=stopped`. */
+  async close(): Promise<void> {
+    this.#abort.abort();
+    const h = this.#host;
+    h.ctx.lsd?.remove(h.wireInfoHash);
+    if (this.#announcer !== undefined) {
+      await this.#announcer.stop().catch(() => {});
+      await this.#announcer.close();
+    }
+  }
+
+  #startAnnouncer(): void {
+    const h = this.#host;
+    const tiers = h.metainfo.trackers.filter((t) => t.length > 0);
+    if (!h.ctx.options.trackers || tiers.length === 0) return;
+    const announcer = new Announcer(
+      {
+        infoHash: h.wireInfoHash,
+        peerId: h.ctx.peerId,
+        port: h.ctx.listenPort(),
+        trackers: tiers,
+        getStats: () => h.totals(),
+        onPeers: (peers) => {
+          for (const p of peers) h.addPeer(p.host, p.port, 'tracker');
+        },
+      },
+      { udp: h.ctx.udpTrackerSocket() },
+    );
+    announcer.on('tracker:failed', (e) => h.warn(`tracker failed: ${e.url}: ${e.error.message}`, e.error));
+    this.#announcer = announcer;
+    announcer.start();
+  }
+
+  /** Announces to the DHT and feeds the peers it finds, again and again (BEP 5). */
+  #startDht(): void {
+    const h = this.#host;
+    const dht = h.ctx.dht;
+    if (dht === undefined || h.metainfo.isPrivate) return;
+    const signal = this.#abort.signal;
+    const loop = async () => {
+      while (!signal.aborted) {
+        // Peers announced to our own node (a lookup never asks the node it runs on).
+        for (const p of dht.storedPeers(h.wireInfoHash)) h.addPeer(p.host, p.port, 'dht');
+        try {
+          const r = await dht.announce(h.wireInfoHash, h.ctx.listenPort(), { signal });
+          for (const p of r.peers) h.addPeer(p.host, p.port, 'dht');
+        } catch (e) {
+          if (signal.aborted) return;
+          h.warn(`DHT announce failed: ${(e as Error).message}`, e as Error);
+        }
+        await abortableDelay(
+          h.peerCount() < FEW_PEERS ? DHT_ANNOUNCE_RETRY_MS : DHT_ANNOUNCE_INTERVAL_MS,
+          signal,
+        );
+      }
+    };
+    void loop();
+  }
+}
+
+/**
+ * Resolves after `ms`, or as soon as `signal` aborts. The abort listener is removed when the
+ * timer fires, so a loop that waits again and again leaves no listeners behind.
+ */
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    t.unref();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
