@@ -121,7 +121,8 @@ export class Rc4 {
 
   #view(buffer: ArrayBufferLike): Int32Array {
     const w = this.#words;
-    if (w !== undefined && w.buffer === buffer) return w;
+    // The length check catches a resizable ArrayBuffer that grew since the view was made.
+    if (w !== undefined && w.buffer === buffer && w.length === buffer.byteLength >> 2) return w;
     const fresh = new Int32Array(buffer, 0, buffer.byteLength >> 2);
     this.#words = fresh;
     return fresh;
