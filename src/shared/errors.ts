@@ -32,6 +32,14 @@ export const ErrorCode = {
   WireBadMessage: 'SHOAL_ERR_WIRE_BAD_MESSAGE',
   WireBadHandshake: 'SHOAL_ERR_WIRE_BAD_HANDSHAKE',
   WireProtocol: 'SHOAL_ERR_WIRE_PROTOCOL',
+  // wire: message stream encryption (MSE/PE)
+  WireMseBadPublicKey: 'SHOAL_ERR_WIRE_MSE_BAD_PUBLIC_KEY',
+  WireMseNoSync: 'SHOAL_ERR_WIRE_MSE_NO_SYNC',
+  WireMseBadVc: 'SHOAL_ERR_WIRE_MSE_BAD_VC',
+  WireMseUnknownSkey: 'SHOAL_ERR_WIRE_MSE_UNKNOWN_SKEY',
+  WireMseNoCommonMethod: 'SHOAL_ERR_WIRE_MSE_NO_COMMON_METHOD',
+  WireMsePadTooLarge: 'SHOAL_ERR_WIRE_MSE_PAD_TOO_LARGE',
+  WireMseIaTooLarge: 'SHOAL_ERR_WIRE_MSE_IA_TOO_LARGE',
   // storage
   StorageIo: 'SHOAL_ERR_STORAGE_IO',
   StorageResume: 'SHOAL_ERR_STORAGE_RESUME',

@@ -88,6 +88,35 @@ export const MAX_METAINFO_WARNINGS = 100;
 /** Most file indices a magnet's `so` parameter (BEP 53) may expand to, ranges included. */
 export const MAX_MAGNET_SELECT_INDICES = 100_000;
 
+// --- wire: message stream encryption (MSE/PE) ---
+/**
+ * Longest padding accepted or sent in an MSE handshake, in bytes: the spec bounds PadA, PadB, PadC
+ * and PadD to 0-512 bytes. A longer PadC/PadD (their length is on the wire) is refused; a longer
+ * PadA/PadB shows as a missing synchronisation pattern (see the two sync bounds).
+ */
+export const MSE_MAX_PAD_BYTES = 512;
+/**
+ * The responder's synchronisation window, in bytes from the connection's first byte:
+ * HASH('req1', S) must end within Ya (96) + PadA (at most {@link MSE_MAX_PAD_BYTES}) + the hash
+ * (20) = 628 bytes, the spec's "within 628 bytes after the connection start".
+ */
+export const MSE_MAX_REQ1_SYNC_BYTES = 96 + MSE_MAX_PAD_BYTES + 20;
+/**
+ * The initiator's synchronisation window, in bytes from the connection's first byte: the
+ * encrypted VC must end within Yb (96) + PadB (at most {@link MSE_MAX_PAD_BYTES}) + VC (8) = 616
+ * bytes. (One copy of the spec reads 516 there, which would forbid a PadB over 412 bytes that the
+ * same spec allows; 616 is what its padding bound implies.)
+ */
+export const MSE_MAX_VC_SYNC_BYTES = 96 + MSE_MAX_PAD_BYTES + 8;
+/**
+ * Longest initial payload (IA) accepted in an MSE handshake, in bytes; the wire allows 65,535.
+ * IA carries the initiator's first protocol bytes: a 68-byte BitTorrent handshake, sometimes an
+ * extension handshake or a bitfield after it (a bitfield of 130,000 pieces fits). The responder
+ * holds IA until it is complete, so a bound below the wire's keeps a half-open connection to
+ * about 17 KiB.
+ */
+export const MSE_MAX_IA_BYTES = 16 * 1024;
+
 // --- engine: peers' behaviour (BEP 3, 6) ---
 /**
  * Most unrequested blocks tolerated from a peer without the BEP 6 fast extension before it is

@@ -7,4 +7,5 @@ export * from './extensions/ut-pex.js';
 export * from './frame-decoder.js';
 export * from './handshake.js';
 export * from './messages.js';
+export * from './mse/index.js';
 export * from './peer-id.js';

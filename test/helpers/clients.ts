@@ -310,6 +310,8 @@ export interface LibtorrentPeerOptions {
   readonly connect?: readonly number[];
   readonly exitWhenDone?: boolean;
   readonly statusMs?: number;
+  /** MSE/PE forced both ways, RC4 only (libtorrent refuses plaintext connections). */
+  readonly requireRc4?: boolean;
 }
 
 /** A transmission-cli process. */
@@ -413,6 +415,7 @@ export class ClientGroup {
     for (const c of o.connect ?? []) args.push('--connect', String(c));
     if (o.exitWhenDone) args.push('--exit-when-done');
     if (o.statusMs !== undefined) args.push('--status-ms', String(o.statusMs));
+    if (o.requireRc4) args.push('--require-rc4');
     const peer = this.#track(new LibtorrentPeer(name, p, args));
     return peer;
   }

@@ -3,7 +3,7 @@
 
 Usage:
   lt_peer.py --torrent T --save DIR --port N [--seed] [--connect PORT ...] [--exit-when-done]
-             [--status-ms MS]
+             [--status-ms MS] [--require-rc4]
 
 - The session listens on 127.0.0.1:PORT only, with DHT, LSD, UPnP, NAT-PMP and uTP off and
   several connections per IP allowed (every peer of a loopback test is 127.0.0.1).
@@ -13,6 +13,8 @@ Usage:
 - A leecher dials every `--connect` port on 127.0.0.1 (libtorrent's `connect_peer`), again every
   2 s while it has no peer, and prints {"t":"finished"} when every piece passed its hash check;
   with `--exit-when-done` it then exits 0.
+- `--require-rc4`: MSE/PE forced both ways with RC4 only (`out_enc_policy` and `in_enc_policy` 0 =
+  forced, `allowed_enc_level` 2 = RC4): plaintext BitTorrent connections are refused.
 - stdin takes commands, one a line: `connect PORT`, `quit`. End of stdin means quit, so the peer
   never outlives the process that drives it.
 
@@ -59,6 +61,7 @@ def main():
     ap.add_argument("--connect", type=int, action="append", default=[])
     ap.add_argument("--exit-when-done", action="store_true")
     ap.add_argument("--status-ms", type=int, default=1000)
+    ap.add_argument("--require-rc4", action="store_true")
     args = ap.parse_args()
 
     cat = lt.alert.category_t
@@ -74,6 +77,9 @@ def main():
         "alert_mask": cat.status_notification | cat.error_notification | cat.connect_notification
         | cat.storage_notification,
     })
+    if args.require_rc4:
+        ses.apply_settings({"out_enc_policy": 0, "in_enc_policy": 0, "allowed_enc_level": 2,
+                            "prefer_rc4": True})
     if args.magnet:
         params = lt.parse_magnet_uri(args.magnet)
         params.save_path = args.save
