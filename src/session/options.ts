@@ -17,6 +17,7 @@ import {
   MAX_KNOWN_PEERS_PER_TORRENT,
 } from '../shared/limits.js';
 import type { HashPool } from '../storage/hash-pool.js';
+import type { MsePolicy } from '../wire/index.js';
 import type { ExtensionFactory } from './extensions/extension.js';
 
 export interface SessionOptions {
@@ -64,6 +65,13 @@ export interface SessionOptions {
   readonly transports?: readonly Transport[];
   /** More BEP 10 extensions for every torrent (each a factory; see `ExtensionFactory`). */
   readonly extensions?: readonly ExtensionFactory[];
+  /**
+   * MSE/PE encryption of peer connections: `disabled`; `enabled` (accept both, dial plaintext,
+   * retry encrypted — and encrypted first to peers known to prefer it); `prefer` (dial
+   * encrypted, fall back to plaintext, select RC4 when offered); `require` (RC4 only, both
+   * ways). @default 'enabled'
+   */
+  readonly encryption?: MsePolicy;
   /** Hashing threads. @default the machine's cores minus one (at least 1) */
   readonly hashThreads?: number;
   /**
@@ -128,6 +136,7 @@ export interface ResolvedOptions {
   readonly maxKnownPeersPerTorrent: number;
   readonly transports: readonly Transport[];
   readonly extensions: readonly ExtensionFactory[];
+  readonly encryption: MsePolicy;
   readonly hashThreads: number;
   readonly hashPool: HashPool | undefined;
   readonly handshakeTimeoutMs: number;
@@ -193,6 +202,7 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     ),
     transports: o.transports ?? [],
     extensions: o.extensions ?? [],
+    encryption: encryptionPolicy(o.encryption),
     // One core stays with the event loop (sockets, disk), the others verify pieces.
     hashThreads: count(o.hashThreads, 'hashThreads', Math.max(1, availableParallelism() - 1), 1),
     hashPool: o.hashPool,
@@ -202,4 +212,14 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     trackers: o.trackers ?? true,
     engine: o.engine ?? {},
   });
+}
+
+const POLICIES: readonly MsePolicy[] = ['disabled', 'enabled', 'prefer', 'require'];
+
+/** Checks an encryption policy named by a user. */
+export function encryptionPolicy(v: string | undefined): MsePolicy {
+  if (v === undefined) return 'enabled';
+  if (!(POLICIES as readonly string[]).includes(v))
+    throw bad('encryption', `expected one of ${POLICIES.join(', ')}, got ${v}`);
+  return v as MsePolicy;
 }

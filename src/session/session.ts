@@ -33,12 +33,12 @@ import { TypedEmitter } from '../shared/typed-emitter.js';
 import { FilePool } from '../storage/file-pool.js';
 import { HashPool, VERIFY_TASKS_PER_THREAD } from '../storage/hash-pool.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
-import { generatePeerId } from '../wire/index.js';
+import { generatePeerId, type MsePolicy, mseReq2Hash } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
 import { BtConnector } from './peers/connector.js';
-import { plaintextBitTorrent } from './peers/inbound-bt.js';
+import { type BitTorrentInboundInit, encryptedBitTorrent, plaintextBitTorrent } from './peers/inbound-bt.js';
 import { Torrent, type TorrentOptions } from './torrent.js';
 import { abortableDelay } from './torrent-discovery.js';
 import { UploadGate } from './upload-gate.js';
@@ -80,6 +80,9 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #torrents = new Map<string, Torrent>();
   /** Wire info-hash (hex of 20 bytes) → torrent. */
   readonly #byWireHash = new Map<string, Torrent>();
+  /** MSE: hex of HASH('req2', wire info-hash) → that info-hash (the responder's SKEY lookup). */
+  readonly #byReq2 = new Map<string, Uint8Array>();
+  #encryption: MsePolicy;
   readonly #magnets = new Map<string, { pending: PendingMagnet; fetcher: MetadataFetcher }>();
   /** Engine randomness (picking, choking): fast, seeded from the CSPRNG. */
   readonly #random: Random = new SeededRandom(randomBytes(4).readUInt32BE(0));
@@ -112,14 +115,22 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#upGate = new UploadGate(this.#up, () => this.now());
     this.#pool = new PeerPool({ now: () => this.now(), maxConnections: options.maxConnections });
     this.#transports = [...options.transports, this.#tcp];
-    this.#connector = new BtConnector({ transports: this.#transports, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+    this.#encryption = options.encryption;
+    this.#connector = new BtConnector({
+      transports: this.#transports,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      encryption: () => this.#encryption,
+    });
     this.#inbound = new InboundRouter({ timeoutMs: options.handshakeTimeoutMs });
-    this.#inbound.register(
-      plaintextBitTorrent({
-        handshakeTimeoutMs: options.handshakeTimeoutMs,
-        torrentFor: (infoHash) => this.#byWireHash.get(toHex(infoHash)),
-      }),
-    );
+    const inbound: BitTorrentInboundInit = {
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      torrentFor: (infoHash) => this.#byWireHash.get(toHex(infoHash)),
+      encryption: () => this.#encryption,
+      findSkey: (req2) => this.#byReq2.get(toHex(req2)),
+    };
+    this.#inbound.register(plaintextBitTorrent(inbound));
+    this.#inbound.register(encryptedBitTorrent(inbound), { fallback: true });
     const self = this;
     this.#ctx = {
       options,
@@ -223,6 +234,20 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.#pool;
   }
 
+  /** The encryption policy (MSE/PE) of new connections. */
+  get encryption(): MsePolicy {
+    return this.#encryption;
+  }
+
+  /**
+   * Changes the encryption policy (MSE/PE) for connections made or accepted from now on:
+   * `disabled`, `enabled` (accept both, dial plaintext, retry encrypted), `prefer` (dial
+   * encrypted, fall back to plaintext) or `require` (encrypted only, both ways).
+   */
+  setEncryption(policy: MsePolicy): void {
+    this.#encryption = policy;
+  }
+
   /** Changes the global rate limits (bytes/s, 0 = unlimited). */
   setRateLimits(limits: { download?: number; upload?: number }): void {
     const now = this.now();
@@ -252,7 +277,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     const torrent = new Torrent(this.#ctx, metainfo, storage, this.#random, options, this.options.extensions);
     this.#torrents.set(id, torrent);
-    for (const h of torrent.wireInfoHashes) this.#byWireHash.set(toHex(h), torrent);
+    for (const h of torrent.wireInfoHashes) {
+      this.#byWireHash.set(toHex(h), torrent);
+      this.#byReq2.set(toHex(mseReq2Hash(h)), h);
+    }
     torrent.on('done', () => this.emit('torrent:finished', { id, name: torrent.name }));
     this.emit('torrent:added', { id, name: torrent.name });
     await torrent.start();
@@ -400,7 +428,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     const t = this.#torrents.get(id.toLowerCase());
     if (t === undefined) return;
     this.#torrents.delete(t.id);
-    for (const h of t.wireInfoHashes) this.#byWireHash.delete(toHex(h));
+    for (const h of t.wireInfoHashes) {
+      this.#byWireHash.delete(toHex(h));
+      this.#byReq2.delete(toHex(mseReq2Hash(h)));
+    }
     await t.close();
     this.emit('torrent:removed', { id: t.id });
   }

@@ -17,6 +17,7 @@ import { ADVERTISED_REQQ, type EngineAction, type PeerKey, type TorrentEngine } 
 import type { Metainfo } from '../../metainfo/index.js';
 import type { AddressHints, Admission, KnownAddress, PeerSource, PoolOwner } from '../../net/peer-pool.js';
 import type { TransportKind } from '../../net/transport.js';
+import { ErrorCode, ShoalError } from '../../shared/errors.js';
 import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS } from '../../shared/limits.js';
 import {
   clientFromPeerId,
@@ -265,8 +266,11 @@ export class TorrentPeers {
         k.hints,
         this.#dials.signal,
       );
-    } catch {
+    } catch (e) {
       this.#owner.dialEnded(k, false, this.#ctx.now());
+      // An address that could not be reached is routine; one that answered and refused us is news.
+      if (e instanceof ShoalError && e.code !== ErrorCode.NetConnectFailed && !host.isClosed())
+        this.record('refused', `${k.host}:${k.port}`, { reason: e.message });
       return;
     }
     this.#owner.dialEnded(k, true, this.#ctx.now());
@@ -300,6 +304,8 @@ export class TorrentPeers {
         },
       },
     });
+    if (opened.encrypted) k.hints.encrypted = true;
+    opened.stream.resume();
     conn.feed(opened.initial);
   }
 
