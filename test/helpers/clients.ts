@@ -296,6 +296,11 @@ export interface WebTorrentPeerOptions {
   readonly seed?: boolean;
   /** Ports on 127.0.0.1 to dial. */
   readonly connect?: readonly number[];
+  /**
+   * WebTorrent's `secure` option: 0 off, 1 MSE with plaintext fallback (WebTorrent's default),
+   * 2 RC4 only. @default 0
+   */
+  readonly secure?: 0 | 1 | 2;
 }
 
 export interface LibtorrentPeerOptions {
@@ -341,6 +346,8 @@ export interface TransmissionOptions {
   readonly torrent: string;
   /** Where the data is saved (or, seeding, where it already is). */
   readonly downloadDir: string;
+  /** settings.json `encryption`: 0 tolerated, 1 preferred, 2 required. @default Transmission's (1) */
+  readonly encryption?: 0 | 1 | 2;
 }
 
 /** An aria2c process. */
@@ -367,6 +374,10 @@ export interface Aria2Options {
   readonly downloadDir: string;
   /** Hash-check files already in downloadDir and keep their good pieces (`--check-integrity`). */
   readonly checkIntegrity?: boolean;
+  /** MSE/PE with RC4 only (`--bt-require-crypto=true --bt-min-crypto-level=arc4`). */
+  readonly requireCrypto?: boolean;
+  /** Keep seeding once complete (with `checkIntegrity`, a seeder of data already there) until stopped. */
+  readonly seed?: boolean;
 }
 
 /**
@@ -426,6 +437,7 @@ export class ClientGroup {
     const args = ['--torrent', o.torrent, '--save', o.saveDir, '--port', String(p)];
     if (o.seed) args.push('--seed');
     for (const c of o.connect ?? []) args.push('--connect', String(c));
+    if (o.secure !== undefined) args.push('--secure', String(o.secure));
     return this.#track(new WebTorrentPeer(name, p, args));
   }
 
@@ -452,6 +464,7 @@ export class ClientGroup {
         'blocklist-enabled': false,
         'incomplete-dir-enabled': false,
         'message-level': 2,
+        ...(o.encryption !== undefined ? { encryption: o.encryption } : {}),
       }),
     );
     const script = join(cfg, 'done.sh');
@@ -482,7 +495,8 @@ export class ClientGroup {
       '--enable-dht6=false',
       '--bt-enable-lpd=false',
       '--enable-peer-exchange=false',
-      '--seed-time=0',
+      // A seeder seeds (up to an hour) whatever its share ratio, until stopped.
+      ...(o.seed ? ['--seed-time=60', '--seed-ratio=0.0'] : ['--seed-time=0']),
       '--file-allocation=falloc',
       '--summary-interval=1',
       '--enable-color=false',
@@ -490,6 +504,7 @@ export class ClientGroup {
       `--on-bt-download-complete=${script}`,
       `--stop-with-process=${process.pid}`,
       ...(o.checkIntegrity ? ['--check-integrity=true'] : []),
+      ...(o.requireCrypto ? ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4'] : []),
       o.torrent,
     ];
     return this.#track(new Aria2Peer(name, port, args));
