@@ -32,7 +32,9 @@
  * The result reports the net change of the best chain over the batch: the entries that left it
  * (from the old tip down) and those that joined it (ascending).
  */
+
 import { ErrorCode } from '../../shared/errors.js';
+import { bytesEqual } from '../../shared/hash.js';
 import { BTC_HEADER_WINDOW, BTC_MAX_SIDE_HEADERS } from '../../shared/limits.js';
 import { hashToHex } from '../codec/hex.js';
 import { BtcError } from '../errors.js';
@@ -436,10 +438,4 @@ function keyOf(hash: Uint8Array): string {
 
 function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -35,38 +35,45 @@ export class ByteWriter {
   }
 
   u8(v: number): this {
-    this.#buf[this.#room(1)] = v & 0xff;
+    const at = this.#room(1);
+    this.#buf[at] = v & 0xff;
     return this;
   }
 
   u16le(v: number): this {
-    this.#view.setUint16(this.#room(2), v, true);
+    const at = this.#room(2);
+    this.#view.setUint16(at, v, true);
     return this;
   }
 
   /** Big-endian 16 bits: the port of a network address. */
   u16be(v: number): this {
-    this.#view.setUint16(this.#room(2), v, false);
+    const at = this.#room(2);
+    this.#view.setUint16(at, v, false);
     return this;
   }
 
   u32le(v: number): this {
-    this.#view.setUint32(this.#room(4), v >>> 0, true);
+    const at = this.#room(4);
+    this.#view.setUint32(at, v >>> 0, true);
     return this;
   }
 
   i32le(v: number): this {
-    this.#view.setInt32(this.#room(4), v | 0, true);
+    const at = this.#room(4);
+    this.#view.setInt32(at, v | 0, true);
     return this;
   }
 
   u64le(v: bigint | number): this {
-    this.#view.setBigUint64(this.#room(8), BigInt.asUintN(64, BigInt(v)), true);
+    const at = this.#room(8);
+    this.#view.setBigUint64(at, BigInt.asUintN(64, BigInt(v)), true);
     return this;
   }
 
   i64le(v: bigint | number): this {
-    this.#view.setBigInt64(this.#room(8), BigInt.asIntN(64, BigInt(v)), true);
+    const at = this.#room(8);
+    this.#view.setBigInt64(at, BigInt.asIntN(64, BigInt(v)), true);
     return this;
   }
 
@@ -81,7 +88,8 @@ export class ByteWriter {
   }
 
   bytes(b: Uint8Array): this {
-    this.#buf.set(b, this.#room(b.length));
+    const at = this.#room(b.length);
+    this.#buf.set(b, at);
     return this;
   }
 
