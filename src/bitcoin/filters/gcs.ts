@@ -123,7 +123,10 @@ export class Gcs {
     const bits = new BitReader(this.#data);
     const out: number[] = [];
     let value = 0;
-    for (let k = 0; k < this.n; k++) out.push((value += this.#readDelta(bits)));
+    for (let k = 0; k < this.n; k++) {
+      value += this.#readDelta(bits);
+      out.push(value);
+    }
     return out;
   }
 

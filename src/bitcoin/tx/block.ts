@@ -50,10 +50,14 @@ export function decodeBlock(bytes: Uint8Array): Block {
   return b;
 }
 
-export function encodeBlock(block: Block): Uint8Array {
-  const w = new ByteWriter(HEADER_BYTES + 256 * block.txs.length);
+export function writeBlock(w: ByteWriter, block: Block): void {
   w.bytes(encodeHeader(block.header)).compactSize(block.txs.length);
   for (const tx of block.txs) writeTransaction(w, tx);
+}
+
+export function encodeBlock(block: Block): Uint8Array {
+  const w = new ByteWriter(HEADER_BYTES + 256 * block.txs.length);
+  writeBlock(w, block);
   return w.finish();
 }
 

@@ -14,6 +14,7 @@ export {
   readBlock,
   verifyBlockCommitments,
   witnessCommitment,
+  writeBlock,
 } from './block.js';
 export {
   type CompactBlock,
