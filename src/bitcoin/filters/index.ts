@@ -7,3 +7,10 @@ export {
   verifyFilter,
 } from './filter-header.js';
 export { BASIC_FILTER_PARAMS, buildGcs, Gcs, type GcsParams } from './gcs.js';
+export {
+  checkFilterRange,
+  type FilterRange,
+  type FilterRequestKind,
+  maxFilterSpan,
+  planFilterRequests,
+} from './requests.js';

@@ -9,13 +9,16 @@ import {
   buildBasicFilter,
   buildGcs,
   chainFilterHeaders,
+  checkFilterRange,
   filterHash,
   filterHeader,
   Gcs,
+  planFilterRequests,
   verifyFilter,
 } from '../../../src/bitcoin/filters/index.js';
 import { blockHash, decodeBlock } from '../../../src/bitcoin/tx/index.js';
 import { ErrorCode, isShoalError } from '../../../src/shared/errors.js';
+import { BTC_MAX_CFHEADERS_PER_MESSAGE, BTC_MAX_CFILTERS_RANGE } from '../../../src/shared/limits.js';
 
 type Row = [number, string, string, string[], string, string, string, string];
 const rows = (
@@ -92,5 +95,29 @@ describe('Golomb-coded sets', () => {
     const ones = new Gcs(Uint8Array.of(1, 0xff, 0xff, 0xff), key, BASIC_FILTER_PARAMS);
     assert.throws(() => ones.values(), isBad);
     assert.throws(() => verifyFilter(Uint8Array.of(0), new Uint8Array(32), new Uint8Array(32)), isBad);
+  });
+});
+
+describe('BIP 157 request ranges', () => {
+  test(`getcfilters spans at most BTC_MAX_CFILTERS_RANGE (${BTC_MAX_CFILTERS_RANGE}), getcfheaders ${BTC_MAX_CFHEADERS_PER_MESSAGE}`, () => {
+    const bad = (e: unknown) => isShoalError(e, ErrorCode.BtcInvalidArgument);
+    checkFilterRange('getcfilters', { startHeight: 1, stopHeight: BTC_MAX_CFILTERS_RANGE });
+    assert.throws(
+      () => checkFilterRange('getcfilters', { startHeight: 1, stopHeight: BTC_MAX_CFILTERS_RANGE + 1 }),
+      bad,
+    );
+    checkFilterRange('getcfheaders', { startHeight: 0, stopHeight: BTC_MAX_CFHEADERS_PER_MESSAGE - 1 });
+    assert.throws(
+      () => checkFilterRange('getcfheaders', { startHeight: 0, stopHeight: BTC_MAX_CFHEADERS_PER_MESSAGE }),
+      bad,
+    );
+    assert.throws(() => checkFilterRange('getcfilters', { startHeight: 5, stopHeight: 4 }), bad);
+    assert.deepEqual(planFilterRequests('getcfilters', 1, 2500), [
+      { startHeight: 1, stopHeight: 1000 },
+      { startHeight: 1001, stopHeight: 2000 },
+      { startHeight: 2001, stopHeight: 2500 },
+    ]);
+    assert.deepEqual(planFilterRequests('getcfheaders', 10, 10), [{ startHeight: 10, stopHeight: 10 }]);
+    assert.deepEqual(planFilterRequests('getcfheaders', 10, 9), []);
   });
 });

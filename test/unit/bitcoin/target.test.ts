@@ -18,6 +18,7 @@ import {
   retarget,
   targetToBits,
   validTarget,
+  walkBackBits,
   workForBits,
 } from '../../../src/bitcoin/chain/index.js';
 import { hashToHex } from '../../../src/bitcoin/codec/index.js';
@@ -208,6 +209,28 @@ describe("testnet's minimum-difficulty rule", () => {
     assert.equal(nextBitsRequired(P, last, 14 * 24 * 3600 + 1), REAL);
     const testnet3Like: ChainParams = { ...P, enforceBip94: false };
     assert.equal(nextBitsRequired(testnet3Like, last, 14 * 24 * 3600 + 1), LIMIT);
+  });
+
+  test('a cached walk-back answer needs no ancestors', () => {
+    // Height 3000's parent chain is cut at 2999, but 2999 carries its walk-back answer.
+    const cut: HeaderLink = {
+      height: 2999,
+      time: 0,
+      bits: LIMIT,
+      parent: undefined,
+      walkBackBits: 0x1c00fff0,
+    };
+    const parent: HeaderLink = {
+      height: 3000,
+      time: 100,
+      bits: LIMIT,
+      parent: cut,
+      walkBackBits: walkBackBits(P, 3000, LIMIT, cut),
+    };
+    assert.equal(parent.walkBackBits, 0x1c00fff0);
+    assert.equal(nextBitsRequired(P, parent, 200), 0x1c00fff0);
+    assert.equal(walkBackBits(P, 4032, LIMIT, parent), LIMIT, 'a period start answers its own bits');
+    assert.equal(walkBackBits(P, 3001, REAL, parent), REAL, 'a real-difficulty block answers its own bits');
   });
 
   test('an unreachable walk-back answers undefined', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { bytesFromHex, bytesToHex, hashToHex } from '../../../src/bitcoin/codec/index.js';
+import { ByteWriter, bytesFromHex, bytesToHex, hashToHex } from '../../../src/bitcoin/codec/index.js';
 import { sha256d } from '../../../src/bitcoin/crypto/index.js';
 import {
   blockHash,
@@ -33,6 +33,7 @@ import {
   wtxid,
 } from '../../../src/bitcoin/tx/index.js';
 import { ErrorCode, isShoalError } from '../../../src/shared/errors.js';
+import { BTC_MAX_BLOCK_TXS } from '../../../src/shared/limits.js';
 
 const h = bytesFromHex;
 const isCode = (code: string) => (e: unknown) => isShoalError(e) && e.code === code;
@@ -230,6 +231,23 @@ describe('blocks (the BIP 158 vector blocks)', () => {
       assert.ok(isCoinbase(b.txs[0]!));
       verifyBlockCommitments(b);
     }
+  });
+
+  test(`a block declaring more than BTC_MAX_BLOCK_TXS (${BTC_MAX_BLOCK_TXS}) transactions is refused`, () => {
+    const header = h(rows[0]![2]).subarray(0, 80);
+    const over = new ByteWriter()
+      .bytes(header)
+      .compactSize(BTC_MAX_BLOCK_TXS + 1)
+      .bytes(new Uint8Array(10 * (BTC_MAX_BLOCK_TXS + 1)))
+      .finish();
+    assert.throws(() => decodeBlock(over), isCode(ErrorCode.BtcTooLarge));
+    const at = new ByteWriter()
+      .bytes(header)
+      .compactSize(BTC_MAX_BLOCK_TXS)
+      .bytes(new Uint8Array(10 * BTC_MAX_BLOCK_TXS))
+      .finish();
+    // At the bound: ten zero bytes are the smallest transaction (no inputs, no outputs).
+    assert.equal(decodeBlock(at).txs.length, BTC_MAX_BLOCK_TXS);
   });
 
   test('a block whose transactions do not match its header is refused', () => {
