@@ -16,6 +16,7 @@ import {
   headerHash,
   LITECOIN_REGTEST,
   powHash,
+  validTarget,
 } from '../src/bitcoin/index.js';
 
 const N = Number(process.env.BTC_BENCH_HEADERS ?? 20_000);
@@ -25,6 +26,7 @@ function mineChain(params: ChainParams, n: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   let prev = genesis.hash;
   let time = genesis.time;
+  const target = validTarget(genesis.bits, params.powLimit)!;
   for (let i = 0; i < n; i++) {
     time += 150;
     for (let nonce = 0; ; nonce++) {
@@ -36,7 +38,7 @@ function mineChain(params: ChainParams, n: number): Uint8Array[] {
         bits: genesis.bits,
         nonce,
       });
-      if (hashToBigInt(powHash(raw, params.pow)) <= params.powLimit) {
+      if (hashToBigInt(powHash(raw, params.pow)) <= target) {
         out.push(raw);
         prev = headerHash(raw);
         break;

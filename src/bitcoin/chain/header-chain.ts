@@ -263,8 +263,9 @@ export class HeaderChain {
         }
         const entry = this.#validate(raw, hash, header, i, nowS, checkPow);
         this.#entries.set(k, entry);
-        added.push(entry);
+        // (#setTip drops the entry again when its fork point is below the window.)
         if (entry.chainWork > this.#tip.chainWork) this.#setTip(entry, i);
+        added.push(entry);
       } catch (e) {
         if (!(e instanceof BtcError)) throw e;
         error = e;

@@ -118,10 +118,7 @@ export function startReconstruction(
   }
   const key = shortIdKey(cmpct.header, cmpct.nonce);
   const collided = new Set<number>();
-  const txs =
-    mempool instanceof Map
-      ? (mempool as ReadonlyMap<unknown, Transaction>).values()
-      : (mempool as Iterable<Transaction>);
+  const txs = isMap(mempool) ? mempool.values() : mempool;
   for (const tx of txs) {
     const at = byShortId.get(shortId(key, version === 2 ? wtxid(tx) : txid(tx)));
     if (at === undefined) continue;
@@ -133,6 +130,13 @@ export function startReconstruction(
   const missing: number[] = [];
   for (let i = 0; i < total; i++) if (slots[i] === undefined) missing.push(i);
   return { header: cmpct.header, slots, missing };
+}
+
+function isMap<K, V>(m: ReadonlyMap<K, V> | Iterable<V>): m is ReadonlyMap<K, V> {
+  return (
+    typeof (m as ReadonlyMap<K, V>).get === 'function' &&
+    typeof (m as ReadonlyMap<K, V>).values === 'function'
+  );
 }
 
 /**
