@@ -43,7 +43,7 @@ export function walkBackBits(
   if (
     parent === undefined ||
     height % params.retargetInterval === 0 ||
-    bits !== targetToBits(params.powLimit)
+    bits !== powLimitBits(params)
   ) {
     return bits;
   }
@@ -51,7 +51,7 @@ export function walkBackBits(
 }
 
 function walkBack(params: ChainParams, from: HeaderLink): number | undefined {
-  const limitBits = targetToBits(params.powLimit);
+  const limitBits = powLimitBits(params);
   let l: HeaderLink = from;
   while (l.parent !== undefined && l.height % params.retargetInterval !== 0 && l.bits === limitBits) {
     if (l.walkBackBits !== undefined) return l.walkBackBits;
@@ -61,6 +61,18 @@ function walkBack(params: ChainParams, from: HeaderLink): number | undefined {
   if (l.parent === undefined && l.height % params.retargetInterval !== 0 && l.bits === limitBits)
     return undefined;
   return l.bits;
+}
+
+const limitBitsCache = new WeakMap<ChainParams, number>();
+
+/** The compact form of the network's pow limit (the bits of a minimum-difficulty block), cached per params. */
+function powLimitBits(params: ChainParams): number {
+  let bits = limitBitsCache.get(params);
+  if (bits === undefined) {
+    bits = targetToBits(params.powLimit);
+    limitBitsCache.set(params, bits);
+  }
+  return bits;
 }
 
 /** The ancestor of `link` at `height`, or undefined when it is not reachable. */
@@ -75,7 +87,7 @@ export function ancestorAt(link: HeaderLink, height: number): HeaderLink | undef
  * ancestor the rule needs is not reachable (below a pruned window).
  */
 export function nextBitsRequired(params: ChainParams, parent: HeaderLink, time: number): number | undefined {
-  const limitBits = targetToBits(params.powLimit);
+  const limitBits = powLimitBits(params);
   const interval = params.retargetInterval;
   const height = parent.height + 1;
   if (height % interval !== 0) {

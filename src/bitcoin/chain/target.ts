@@ -49,12 +49,7 @@ export function targetToBits(target: bigint): number {
 }
 
 function byteLength(v: bigint): number {
-  let n = 0;
-  while (v > 0n) {
-    v >>= 8n;
-    n++;
-  }
-  return n;
+  return v === 0n ? 0 : Math.ceil(v.toString(16).length / 2);
 }
 
 /** The target of valid bits, or undefined when they are negative, zero, overflowing or above `powLimit`. */
@@ -66,9 +61,9 @@ export function validTarget(bits: number, powLimit: bigint): bigint | undefined 
 
 /** A 32-byte hash in internal byte order read as the little-endian 256-bit integer it is compared as. */
 export function hashToBigInt(hash: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = hash.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(hash[i]!);
-  return v;
+  if (hash.length === 0) return 0n;
+  // One hex parse is several times faster than 32 BigInt shifts.
+  return BigInt(`0x${Buffer.from(hash).reverse().toString('hex')}`);
 }
 
 /**
