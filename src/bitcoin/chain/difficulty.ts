@@ -40,11 +40,7 @@ export function walkBackBits(
   bits: number,
   parent: HeaderLink | undefined,
 ): number | undefined {
-  if (
-    parent === undefined ||
-    height % params.retargetInterval === 0 ||
-    bits !== powLimitBits(params)
-  ) {
+  if (parent === undefined || height % params.retargetInterval === 0 || bits !== powLimitBits(params)) {
     return bits;
   }
   return parent.walkBackBits ?? walkBack(params, parent);
