@@ -85,6 +85,33 @@ export const ErrorCode = {
   DaemonUnsafePath: 'SHOAL_ERR_DAEMON_UNSAFE_PATH',
   // cli
   CliUsage: 'SHOAL_ERR_CLI_USAGE',
+  // bitcoin: byte codec, messages, header chain, filters, transactions
+  BtcTruncated: 'SHOAL_ERR_BTC_TRUNCATED',
+  BtcNonCanonical: 'SHOAL_ERR_BTC_NON_CANONICAL',
+  BtcTooLarge: 'SHOAL_ERR_BTC_TOO_LARGE',
+  BtcTrailingData: 'SHOAL_ERR_BTC_TRAILING_DATA',
+  BtcBadMagic: 'SHOAL_ERR_BTC_BAD_MAGIC',
+  BtcBadCommand: 'SHOAL_ERR_BTC_BAD_COMMAND',
+  BtcFrameTooLarge: 'SHOAL_ERR_BTC_FRAME_TOO_LARGE',
+  BtcBadChecksum: 'SHOAL_ERR_BTC_BAD_CHECKSUM',
+  BtcBadMessage: 'SHOAL_ERR_BTC_BAD_MESSAGE',
+  BtcBadTransaction: 'SHOAL_ERR_BTC_BAD_TRANSACTION',
+  BtcBadBlock: 'SHOAL_ERR_BTC_BAD_BLOCK',
+  BtcUnconnected: 'SHOAL_ERR_BTC_UNCONNECTED',
+  BtcBadPow: 'SHOAL_ERR_BTC_BAD_POW',
+  BtcBadBits: 'SHOAL_ERR_BTC_BAD_BITS',
+  BtcBadTime: 'SHOAL_ERR_BTC_BAD_TIME',
+  BtcTimeTooNew: 'SHOAL_ERR_BTC_TIME_TOO_NEW',
+  BtcBadVersion: 'SHOAL_ERR_BTC_BAD_VERSION',
+  BtcCheckpoint: 'SHOAL_ERR_BTC_CHECKPOINT',
+  BtcForkTooDeep: 'SHOAL_ERR_BTC_FORK_TOO_DEEP',
+  BtcLimit: 'SHOAL_ERR_BTC_LIMIT',
+  BtcBadRecord: 'SHOAL_ERR_BTC_BAD_RECORD',
+  BtcBadFilter: 'SHOAL_ERR_BTC_BAD_FILTER',
+  BtcCompactBlock: 'SHOAL_ERR_BTC_COMPACT_BLOCK',
+  BtcBadAddress: 'SHOAL_ERR_BTC_BAD_ADDRESS',
+  BtcBadKey: 'SHOAL_ERR_BTC_BAD_KEY',
+  BtcInvalidArgument: 'SHOAL_ERR_BTC_INVALID_ARGUMENT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -364,3 +364,52 @@ export const MAX_SSE_BUFFERED_BYTES = 1024 * 1024;
 export const MAX_CONCURRENT_STREAMS = 16;
 /** Largest daemon state file (`state.json`) read at start, in bytes. */
 export const MAX_DAEMON_STATE_BYTES = 64 * 1024 * 1024;
+
+// --- bitcoin: P2P messages (BIP 14, 130, 152, 155, 157) ---
+/**
+ * Largest payload of one Bitcoin P2P message, in bytes: Bitcoin Core's MAX_PROTOCOL_MESSAGE_LENGTH,
+ * which also holds the largest block (4,000,000 bytes serialized). The frame decoder refuses a
+ * longer declared length before buffering anything.
+ */
+export const BTC_MAX_MESSAGE_BYTES = 4_000_000;
+/** Most addresses in one `addr` or `addrv2` message (BIP 155: "up to 1,000 addresses"). */
+export const BTC_MAX_ADDR_PER_MESSAGE = 1000;
+/** Longest address in an `addrv2` entry, in bytes (BIP 155: "a maximum of 512 bytes"). */
+export const BTC_MAX_ADDRV2_ADDRESS_BYTES = 512;
+/** Most entries in one `inv`, `getdata` or `notfound` message (Bitcoin Core's MAX_INV_SZ). */
+export const BTC_MAX_INV_ITEMS = 50_000;
+/** Most headers in one `headers` message (Bitcoin Core's MAX_HEADERS_RESULTS). */
+export const BTC_MAX_HEADERS_PER_MESSAGE = 2000;
+/** Most block locator hashes in one `getheaders` message (Bitcoin Core's MAX_LOCATOR_SZ). */
+export const BTC_MAX_LOCATOR_HASHES = 101;
+/** Longest `user_agent` in a `version` message, in bytes (Bitcoin Core's MAX_SUBVERSION_LENGTH). */
+export const BTC_MAX_USER_AGENT_BYTES = 256;
+/** Most filter hashes in one `cfheaders` message (BIP 157: "MUST NOT be greater than 2,000"). */
+export const BTC_MAX_CFHEADERS_PER_MESSAGE = 2000;
+/** Blocks one `getcfilters` may span (BIP 157: the difference "MUST be strictly less than 1000"). */
+export const BTC_MAX_CFILTERS_RANGE = 1000;
+/**
+ * Most filter headers in one `cfcheckpt` message: one per 1,000 blocks, so a chain of 50 million
+ * blocks. BIP 157 sets no bound; without one a peer could declare a count the payload cannot hold.
+ */
+export const BTC_MAX_CFCHECKPT_HEADERS = 50_000;
+/**
+ * Most transactions in one block, compact block, `getblocktxn` or `blocktxn`: the block weight
+ * limit over the smallest serializable transaction's weight (4,000,000 / 40), as Bitcoin Core bounds
+ * a `cmpctblock`.
+ */
+export const BTC_MAX_BLOCK_TXS = 100_000;
+
+// --- bitcoin: header chain ---
+/**
+ * Headers whose full data (and side branches) a HeaderChain keeps in memory, counted back from the
+ * tip; older best-chain headers keep only their hash in a compact height index. A reorganisation
+ * whose fork point is older than this is refused. Must exceed a retarget interval plus 11.
+ */
+export const BTC_HEADER_WINDOW = 3 * 2016;
+/**
+ * Most headers kept on side branches (not on the best chain) at once; further side headers are
+ * refused until the window moves past the old ones. Regtest proof of work is nearly free, so this
+ * bounds what a peer can make us store.
+ */
+export const BTC_MAX_SIDE_HEADERS = 10_000;

@@ -15,6 +15,7 @@ const ORDER = [
   'wire',
   'engine',
   'dht',
+  'bitcoin',
   'storage',
   'net',
   'discovery',
@@ -23,7 +24,7 @@ const ORDER = [
   'daemon',
   'cli',
 ] as const;
-const PURE = new Set(['shared', 'codec', 'metainfo', 'wire', 'engine', 'dht']);
+const PURE = new Set(['shared', 'codec', 'metainfo', 'wire', 'engine', 'dht', 'bitcoin']);
 
 function files(dir: string): string[] {
   const out: string[] = [];
@@ -69,6 +70,18 @@ test('layers import downward only', () => {
       if (trank > rank || (PURE.has(layer) && !PURE.has(target))) {
         bad.push(`${rel} imports ${target}`);
       }
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('the Bitcoin family imports only shared/, never the BitTorrent layers', () => {
+  const bad: string[] = [];
+  for (const f of files(join(SRC, 'bitcoin'))) {
+    const src = readFileSync(f, 'utf8');
+    for (const m of src.matchAll(/from '(\.\.?\/[^']+)'/g)) {
+      const target = relative(SRC, join(f, '..', m[1]!)).split('/')[0]!;
+      if (target !== 'bitcoin' && target !== 'shared') bad.push(`${relative(SRC, f)} imports ${target}`);
     }
   }
   assert.deepEqual(bad, []);
