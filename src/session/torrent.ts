@@ -17,7 +17,6 @@
  *   with;
  * - `close()` releases every connection and timer and leaves a resume record on disk.
  */
-import { join } from 'node:path';
 import type { TrackerStatus } from '../discovery/index.js';
 import {
   type BanReason,
@@ -33,25 +32,23 @@ import type { AddressHints, PeerSource } from '../net/peer-pool.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
-import { type BlockLease, PieceReadCache } from '../storage/read-cache.js';
-import { decodeResume, ResumeWriter, readResumeFile } from '../storage/resume.js';
+import { ResumeWriter } from '../storage/resume.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
-import { Bitfield, type Handshake } from '../wire/index.js';
+import type { Bitfield, Handshake } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 import type { ExtensionFactory } from './extensions/extension.js';
 import type { PeerConnection } from './peers/peer-connection.js';
 import type { PeerLogEntry } from './peers/peer-log.js';
 import { TorrentPeers } from './peers/torrent-peers.js';
+import { PieceServer } from './piece-server.js';
 import { PieceWriter } from './piece-writer.js';
 import { TorrentDiscovery } from './torrent-discovery.js';
+import { loadStartState, resumePathOf, resumeSnapshot } from './torrent-resume.js';
 import { V2Hashes } from './v2-hashes.js';
 import { ensureWritableDir } from './writable.js';
 
 /** Housekeeping period: dialling, keep-alives, idle peers, PEX. */
 const HOUSEKEEPING_MS = 1_000;
-/** Bytes of whole pieces kept in memory to serve uploads. */
-export const READ_CACHE_BYTES = 16 * 1024 * 1024;
-
 export type TorrentState = 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error';
 
 export interface TorrentEvents {
@@ -109,7 +106,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #writer: PieceWriter;
   readonly #hashes: V2Hashes;
   readonly #discovery: TorrentDiscovery;
-  readonly #readCache: PieceReadCache;
+  readonly #server: PieceServer;
   #state: TorrentState = 'checking';
   #engineTimer: NodeJS.Timeout | undefined;
   #engineTimerAt = Number.POSITIVE_INFINITY;
@@ -145,7 +142,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.wireInfoHashes = [v1, metainfo.infoHashV2?.subarray(0, 20)].filter(
       (h): h is Uint8Array => h !== undefined,
     );
-    this.#readCache = new PieceReadCache(READ_CACHE_BYTES, metainfo.pieceLength);
     this.#userPriorities = options.filePriorities;
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
     const engine = new TorrentEngine({
@@ -210,6 +206,18 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         this.#applyPriorities();
       },
     });
+    this.#server = new PieceServer(
+      {
+        ctx,
+        storage,
+        engine,
+        isClosed,
+        run,
+        connection: (key) => this.#peers.get(key)?.conn,
+        warn: (message, error) => this.emit('warning', { message, error }),
+      },
+      metainfo.pieceLength,
+    );
     this.#discovery = new TorrentDiscovery({
       ctx,
       metainfo,
@@ -381,39 +389,17 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   async #start(): Promise<void> {
     const m = this.metainfo;
-    const resumePath =
-      this.#ctx.options.resumeDir === undefined
-        ? undefined
-        : join(this.#ctx.options.resumeDir, `${this.id}.resume`);
-    let have: boolean[] | undefined;
-    if (resumePath !== undefined && this.#options.recheck !== true) {
-      const bytes = await readResumeFile(resumePath);
-      const rec =
-        bytes === undefined
-          ? undefined
-          : decodeResume(bytes, {
-              infoHashV1: m.infoHashV1,
-              infoHashV2: m.infoHashV2,
-              pieceCount: m.pieceCount,
-              fileCount: m.files.length,
-            });
-      if (rec !== undefined) {
-        const claimed = Bitfield.fromWire(rec.pieces, m.pieceCount);
-        have = await this.storage.trustedPieces(
-          Array.from({ length: m.pieceCount }, (_, i) => claimed.get(i)),
-        );
-        this.#uploadedBase = rec.uploaded;
-        this.#downloadedBase = rec.downloaded;
-        for (const [hex, layer] of rec.pieceLayers ?? []) {
-          if (this.#hashes.layers.restore(hex, layer)) this.storage.setPieceLayer(hex, layer);
-        }
-      }
-    }
-    if (have === undefined) {
-      const stats = await this.storage.fileStats();
-      const anyData = stats.some((s) => s.size > 0);
-      have = anyData ? await this.storage.recheck() : new Array<boolean>(m.pieceCount).fill(false);
-    }
+    const resumePath = resumePathOf(this.#ctx.options.resumeDir, this.id);
+    const start = await loadStartState(
+      m,
+      this.storage,
+      this.#hashes.layers,
+      resumePath,
+      this.#options.recheck === true,
+    );
+    const have = start.have;
+    this.#uploadedBase = start.uploaded;
+    this.#downloadedBase = start.downloaded;
     if (this.#closed) return;
     // Something is left to download: its folder must take data (seeding complete data from
     // read-only media is fine).
@@ -496,7 +482,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const discovery = this.#discovery.close();
     this.#peers.close('torrent-closed');
     this.#writer.clear();
-    this.#readCache.clear();
+    this.#server.clear();
     await this.#started?.catch(() => {});
     // Let writes and verifications in progress finish so the record is as fresh as it can be.
     while (this.#writer.busy) await new Promise((r) => setImmediate(r));
@@ -538,7 +524,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         this.#writer.writeBlock(a.piece, a.offset, a.data);
         return;
       case 'read-block':
-        void this.#readBlock(a.peer, a.piece, a.offset, a.length);
+        void this.#server.serve(a.peer, a.piece, a.offset, a.length);
         return;
       case 'piece-complete':
         this.#writer.onPieceComplete(a.index);
@@ -572,41 +558,11 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   #onVerified(index: number, ok: boolean): void {
-    this.#readCache.invalidate(index);
+    this.#server.invalidate(index);
     if (ok) {
       this.emit('piece', { index });
       void this.#resume?.schedule();
     }
-  }
-
-  async #readBlock(key: string, piece: number, offset: number, length: number): Promise<void> {
-    const block = { piece, offset, length };
-    let lease: BlockLease;
-    try {
-      lease = await this.#readCache.read(piece, offset, length, (i, into) => this.storage.readPiece(i, into));
-    } catch (e) {
-      this.emit('warning', { message: `read failed for piece ${piece}`, error: e as Error });
-      if (!this.#closed) this.#run(this.#engine.onReadFailed(key, block, this.#ctx.now()));
-      return;
-    }
-    // Upload limit: wait for the block's turn at the session's tokens.
-    const turn = this.#ctx.acquireUp(length, () => this.#closed);
-    if (turn !== undefined) {
-      await turn;
-      if (this.#closed) {
-        lease.release();
-        return;
-      }
-    }
-    const p = this.#peers.get(key);
-    if (p === undefined || this.#closed) {
-      lease.release();
-      return;
-    }
-    // The block's memory is reused once the stream handed it to the network (or dropped it).
-    if (!p.conn.sendPiece(piece, offset, lease.data, lease.release)) await p.conn.whenWritable();
-    if (this.#closed || !this.#peers.has(key)) return;
-    this.#run(this.#engine.onBlockSent(key, block, this.#ctx.now()));
   }
 
   #armEngineTimer(): void {
@@ -636,15 +592,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   #snapshot() {
     const s = this.stats();
-    return this.storage.fileStats().then((files) => ({
-      ...(this.metainfo.infoHashV1 ? { infoHashV1: this.metainfo.infoHashV1 } : {}),
-      ...(this.metainfo.infoHashV2 ? { infoHashV2: this.metainfo.infoHashV2 } : {}),
-      pieces: this.#engine.haves().toWire(),
-      files,
-      pieceLayers: this.#hashes.layers.layers(),
+    return resumeSnapshot(this.metainfo, this.storage, this.#engine.haves(), this.#hashes.layers, {
       uploaded: s.totalUploaded,
       downloaded: s.totalDownloaded,
-    }));
+    });
   }
 
   #fail(e: unknown): void {
