@@ -39,8 +39,9 @@ import { MetadataFetcher } from './metadata-fetcher.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
 import { BtConnector } from './peers/connector.js';
 import { type BitTorrentInboundInit, encryptedBitTorrent, plaintextBitTorrent } from './peers/inbound-bt.js';
-import { Torrent, type TorrentOptions } from './torrent.js';
+import { Torrent } from './torrent.js';
 import { abortableDelay } from './torrent-discovery.js';
+import type { TorrentOptions } from './torrent-types.js';
 import { UploadGate } from './upload-gate.js';
 
 /** Time between DHT lookups of a magnet's peers while its metadata is still missing. */

@@ -17,16 +17,9 @@
  *   with;
  * - `close()` releases every connection and timer and leaves a resume record on disk.
  */
+import type { Readable } from 'node:stream';
 import type { TrackerStatus } from '../discovery/index.js';
-import {
-  type BanReason,
-  type EngineAction,
-  type PeerStats,
-  PiecePriority,
-  type Random,
-  TorrentEngine,
-  type TorrentStats,
-} from '../engine/index.js';
+import { type BanReason, type EngineAction, type Random, TorrentEngine } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { AddressHints, PeerSource } from '../net/peer-pool.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
@@ -37,59 +30,28 @@ import type { TorrentStorage } from '../storage/torrent-storage.js';
 import type { Bitfield, Handshake } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 import type { ExtensionFactory } from './extensions/extension.js';
+import { openReadStream, type TorrentFileInfo, userFiles, waitUntilDone } from './file-stream.js';
 import type { PeerConnection } from './peers/peer-connection.js';
 import type { PeerLogEntry } from './peers/peer-log.js';
-import { TorrentPeers } from './peers/torrent-peers.js';
-import { PieceServer } from './piece-server.js';
-import { PieceWriter } from './piece-writer.js';
-import { TorrentDiscovery } from './torrent-discovery.js';
+import type { TorrentPeers } from './peers/torrent-peers.js';
+import type { PieceServer } from './piece-server.js';
+import type { PieceWriter } from './piece-writer.js';
+import type { TorrentDiscovery } from './torrent-discovery.js';
+import { makeTorrentParts } from './torrent-parts.js';
 import { loadStartState, resumePathOf, resumeSnapshot } from './torrent-resume.js';
-import { V2Hashes } from './v2-hashes.js';
+import {
+  piecePriorities,
+  type TorrentEvents,
+  type TorrentOptions,
+  type TorrentPeerInfo,
+  type TorrentRunStats,
+  type TorrentState,
+} from './torrent-types.js';
+import type { V2Hashes } from './v2-hashes.js';
 import { ensureWritableDir } from './writable.js';
 
 /** Housekeeping period: dialling, keep-alives, idle peers, PEX. */
 const HOUSEKEEPING_MS = 1_000;
-export type TorrentState = 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error';
-
-export interface TorrentEvents {
-  /** A piece was verified and written. */
-  piece: { readonly index: number };
-  /** Every wanted piece is verified (data complete on disk). */
-  done: { readonly infoHash: string };
-  /** A peer connected, disconnected, was refused or banned, or a piece failed (the peer log). */
-  peer: PeerLogEntry;
-  /** Recoverable trouble: a peer banned, a disk read failed for one request, … */
-  warning: { readonly message: string; readonly error?: Error };
-  /** The torrent stopped working (e.g. its files cannot be written). */
-  error: { readonly error: Error };
-  /** A piece failed its hash check. */
-  'hash-failed': { readonly index: number };
-}
-
-export interface TorrentOptions {
-  /** Folder the torrent's files go under. @default the session's downloadDir */
-  readonly downloadDir?: string;
-  /** Per-file priorities (0 skip, 1 normal, 2 high), by file index. */
-  readonly filePriorities?: readonly number[];
-  /** Hash every piece already on disk at start, ignoring any resume record. @default false */
-  readonly recheck?: boolean;
-  /**
-   * BEP 16 super-seeding while this torrent is complete (an initial seeder reveals pieces a few
-   * at a time, so it uploads about one copy). @default the session's `engine.superSeed`, false
-   */
-  readonly superSeed?: boolean;
-}
-
-export interface TorrentPeerInfo extends PeerStats {
-  readonly address: string;
-  readonly client: string | undefined;
-  readonly outgoing: boolean;
-  /** What carries the connection (`tcp`, `utp`, …). */
-  readonly transport: string;
-  /** The connection is encrypted (MSE/PE RC4). */
-  readonly encrypted: boolean;
-}
-
 export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly metainfo: Metainfo;
   /** The 20-byte info-hash used on the wire (v1, or the truncated v2 hash). */
@@ -100,7 +62,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly id: string;
   readonly storage: TorrentStorage;
   readonly #ctx: SessionContext;
-  readonly #engine: TorrentEngine;
+  #engine: TorrentEngine;
+  readonly #random: Random;
   readonly #options: TorrentOptions;
   readonly #peers: TorrentPeers;
   readonly #writer: PieceWriter;
@@ -117,8 +80,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   /** File priorities the user chose (undefined: all normal). */
   #userPriorities: readonly number[] | undefined;
   #closed = false;
-  /** {@link whenDone} callers to reject when the torrent closes before it is done. */
-  readonly #closeWaiters = new Set<() => void>();
+  #files: TorrentFileInfo[] | undefined;
+  #paused = false;
+  #recheck: Promise<void> | undefined;
+  #checkProgress = 1;
   #started: Promise<void> | undefined;
   #error: Error | undefined;
   #uploadedBase = 0;
@@ -143,93 +108,48 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       (h): h is Uint8Array => h !== undefined,
     );
     this.#userPriorities = options.filePriorities;
+    this.#paused = options.paused === true;
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
-    const engine = new TorrentEngine({
-      infoHash: this.wireInfoHash,
-      layout: storage.map,
-      files: metainfo.files,
-      random,
-      now: ctx.now(),
-      options:
-        options.superSeed === undefined
-          ? ctx.options.engine
-          : { ...ctx.options.engine, superSeed: options.superSeed },
-    });
-    this.#engine = engine;
-    const isClosed = () => this.#closed;
-    const run = (a: EngineAction[]) => this.#run(a);
-    this.#peers = new TorrentPeers({
-      host: {
+    this.#random = random;
+    this.#engine = this.#makeEngine();
+    const self = this;
+    const parts = makeTorrentParts(
+      {
         ctx,
         metainfo,
-        engine,
+        storage,
         wireInfoHash: this.wireInfoHash,
         wireInfoHashes: this.wireInfoHashes,
-        isActive: () => this.#isActive(),
-        isClosed,
-        isReadingPaused: () => this.#writer.readingPaused,
-        run,
-        onHashMessage: (peer, msg) => this.#hashes.onMessage(peer, msg),
-        onPeerAttached: (peer) => {
-          if (this.#hashes.layers.missingFiles().length > 0) this.#hashes.requestLayers(peer);
+        get engine() {
+          return self.#engine;
         },
-        onPeerDetached: (peer) => this.#hashes.onPeerClosed(peer),
-        onLog: (entry) => this.emit('peer', entry),
+        get parts() {
+          return parts;
+        },
+        isActive: () => this.#isActive(),
+        isClosed: () => this.#closed,
+        run: (a) => this.#run(a),
+        fail: (e) => this.#fail(e),
+        ban: (address, reason, evidence) => this.#ban(address, reason, evidence),
+        onVerified: (index, ok) => this.#onVerified(index, ok),
+        onLayersChanged: () => {
+          void this.#resume?.schedule();
+          this.#applyPriorities();
+        },
+        addPeer: (host, port, source) => this.addPeer(host, port, source),
+        totals: () => {
+          const s = this.stats();
+          return { uploaded: s.totalUploaded, downloaded: s.totalDownloaded, left: s.leftBytes };
+        },
+        emit: (event, payload) => this.emit(event, payload),
       },
       extensions,
-    });
-    this.#writer = new PieceWriter(
-      {
-        storage,
-        engine,
-        now: () => ctx.now(),
-        isClosed,
-        run,
-        fail: (e) => this.#fail(e),
-        onPieceFailed: (index, data, senders) => this.#hashes.startBlame(index, data, senders),
-        onVerified: (index, ok) => this.#onVerified(index, ok),
-        setReadingPaused: (paused) => this.#peers.setReadingPaused(paused),
-      },
-      metainfo.pieceLength,
     );
-    this.#hashes = new V2Hashes({
-      metainfo,
-      storage,
-      now: () => ctx.now(),
-      peers: () => this.#peers.values(),
-      has: (key) => this.#peers.has(key),
-      have: (index) => engine.have(index),
-      banProven: (address, why) => this.#ban(address, 'bad-block', why),
-      blameUndecided: () => {},
-      onLayersChanged: () => {
-        void this.#resume?.schedule();
-        this.#applyPriorities();
-      },
-    });
-    this.#server = new PieceServer(
-      {
-        ctx,
-        storage,
-        engine,
-        isClosed,
-        run,
-        connection: (key) => this.#peers.get(key)?.conn,
-        warn: (message, error) => this.emit('warning', { message, error }),
-      },
-      metainfo.pieceLength,
-    );
-    this.#discovery = new TorrentDiscovery({
-      ctx,
-      metainfo,
-      wireInfoHash: this.wireInfoHash,
-      addPeer: (host, port, source) => this.addPeer(host, port, source),
-      peerCount: () => this.#peers.size,
-      totals: () => {
-        const s = this.stats();
-        return { uploaded: s.totalUploaded, downloaded: s.totalDownloaded, left: s.leftBytes };
-      },
-      warn: (message, error) => this.emit('warning', error === undefined ? { message } : { message, error }),
-    });
+    this.#peers = parts.peers;
+    this.#writer = parts.writer;
+    this.#hashes = parts.hashes;
+    this.#server = parts.server;
+    this.#discovery = parts.discovery;
   }
 
   /** True while BEP 16 super-seeding is on and the torrent is complete. */
@@ -268,7 +188,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   #isActive(): boolean {
-    return !this.#closed && (this.#state === 'downloading' || this.#state === 'seeding');
+    return !this.#closed && !this.#paused && (this.#state === 'downloading' || this.#state === 'seeding');
   }
 
   /** Piece layers known now (from the torrent, a resume record or peers), by hex root. */
@@ -276,21 +196,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     return this.#hashes.layers.layers();
   }
 
-  stats(): TorrentStats & {
-    readonly totalUploaded: number;
-    readonly totalDownloaded: number;
-    /**
-     * Pieces (since this torrent started) whose blocks went to disk unverified because every
-     * assembly buffer was busy, each then verified by reading it back: a sign that more peers
-     * send partial pieces at once than the memory budget holds.
-     */
-    readonly spilledPieces: number;
-    /**
-     * Peers are not being read right now because writing or hash-checking received pieces is
-     * behind (MAX_PENDING_WRITE_BYTES, VERIFY_BACKLOG_SHARE): the disk or the CPU is the limit.
-     */
-    readonly readingPaused: boolean;
-  } {
+  stats(): TorrentRunStats {
     const s = this.#engine.stats(this.#ctx.now());
     // The engine's object is fresh per call: extend it in place (a spread costs µs per call, and
     // the daemon lists thousands of torrents).
@@ -325,6 +231,35 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     return out;
   }
 
+  /** The torrent's files as users number them (padding files left out; see `userFiles`). */
+  files(): TorrentFileInfo[] {
+    this.#files ??= userFiles(this.metainfo);
+    return this.#files;
+  }
+
+  /**
+   * A readable stream of file `index` (as {@link files} numbers them), bytes `start`..`end`
+   * inclusive: verified pieces are read from disk at once, missing ones are fetched first (they
+   * jump ahead of every other piece) and the stream waits for them. It fails if the torrent
+   * fails; destroying it (or aborting `signal`) stops the wait.
+   */
+  createReadStream(
+    index: number,
+    options: { readonly start?: number; readonly end?: number; readonly signal?: AbortSignal } = {},
+  ): Readable {
+    const f = this.files()[index];
+    if (f === undefined)
+      throw new ShoalError(ErrorCode.SessionInvalidArgument, `${this.name} has no file ${index}`, { index });
+    // A skipped file is wanted as soon as someone reads it.
+    const prio = this.#userPriorities?.[f.metainfoIndex];
+    if (prio !== undefined && prio <= 0) {
+      const next = [...(this.#userPriorities ?? [])];
+      next[f.metainfoIndex] = 1;
+      this.setFilePriorities(next);
+    }
+    return openReadStream(this, f, options);
+  }
+
   /**
    * Recent peer events, oldest first: connects, disconnects, refusals, hash failures and bans,
    * each with its reason (bounded, MAX_PEER_LOG_ENTRIES).
@@ -344,41 +279,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
    * ```
    */
   whenDone(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
-    const { signal } = options;
-    return new Promise<void>((resolve, reject) => {
-      const settled = () => {
-        this.off('done', onDone);
-        this.off('error', onError);
-        this.#closeWaiters.delete(onClosed);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onDone = () => {
-        settled();
-        resolve();
-      };
-      const onError = (e: { readonly error: Error }) => {
-        settled();
-        reject(e.error);
-      };
-      const onClosed = () => {
-        settled();
-        reject(
-          new ShoalError(ErrorCode.SessionClosed, `torrent ${this.name} was closed before it was done`, {}),
-        );
-      };
-      const onAbort = () => {
-        settled();
-        reject(signal?.reason);
-      };
-      if (this.#error !== undefined) return reject(this.#error);
-      if (signal?.aborted) return reject(signal.reason);
-      if (this.#state !== 'checking' && this.isFinished) return resolve();
-      if (this.#closed) return onClosed();
-      this.on('done', onDone);
-      this.on('error', onError);
-      this.#closeWaiters.add(onClosed);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return waitUntilDone(this, options.signal);
   }
 
   /** Loads resume data (or rechecks), then starts connecting. Called by the session. */
@@ -414,22 +315,129 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#userPriorities !== undefined || this.#hashes.layers.missingFiles().length > 0)
       this.#applyPriorities();
     await this.storage.createEmptyFiles();
-    this.#state = this.isFinished ? 'seeding' : 'downloading';
     if (this.isFinished) this.emit('done', { infoHash: this.id });
     void this.#resume?.schedule();
+    if (this.#closed) return;
+    if (this.#paused) this.#setState('paused');
+    else this.#activate();
+  }
+
+  /** A fresh engine (at start, or after a recheck found other pieces than the engine knew). */
+  #makeEngine(): TorrentEngine {
+    const o = this.#options;
+    return new TorrentEngine({
+      infoHash: this.wireInfoHash,
+      layout: this.storage.map,
+      files: this.metainfo.files,
+      random: this.#random,
+      now: this.#ctx.now(),
+      options:
+        o.superSeed === undefined
+          ? this.#ctx.options.engine
+          : { ...this.#ctx.options.engine, superSeed: o.superSeed },
+    });
+  }
+
+  #setState(state: TorrentState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', { state });
+  }
+
+  /** Starts connecting and announcing (downloading or seeding). */
+  #activate(): void {
+    if (this.#closed || this.#error !== undefined) return;
+    this.#setState(this.isFinished ? 'seeding' : 'downloading');
     this.#discovery.start();
-    this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
+    this.#housekeeping ??= setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
     this.#housekeeping.unref();
     this.#peers.dial();
   }
 
-  #filePriorities(p: readonly number[]): PiecePriority[] {
-    return this.metainfo.files.map((_, i) => {
-      const v = p[i] ?? PiecePriority.Normal;
-      return (
-        v <= 0 ? PiecePriority.Skip : v >= 2 ? PiecePriority.High : PiecePriority.Normal
-      ) as PiecePriority;
+  /** Stops connecting and announcing; every connection closes with `reason`. */
+  async #deactivate(reason: string): Promise<void> {
+    if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
+    this.#housekeeping = undefined;
+    if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
+    this.#engineTimer = undefined;
+    this.#engineTimerAt = Number.POSITIVE_INFINITY;
+    this.#peers.closeAll(reason);
+    await this.#discovery.stop();
+  }
+
+  /** True when the user paused the torrent. */
+  get isPaused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Pauses: every connection closes, the trackers hear `stopped`, nothing is dialled or accepted;
+   * verified data and the resume record stay. Resolves once the record is saved.
+   */
+  async pause(): Promise<void> {
+    if (this.#closed || this.#paused) return;
+    this.#paused = true;
+    if (this.#state === 'checking') return; // the check ends paused
+    if (this.#state !== 'error') this.#setState('paused');
+    await this.#deactivate('paused');
+    await this.#resume?.schedule();
+  }
+
+  /** Resumes a paused torrent (it connects and announces again). */
+  resume(): void {
+    if (this.#closed || !this.#paused) return;
+    this.#paused = false;
+    if (this.#state === 'paused') this.#activate();
+  }
+
+  /**
+   * Hashes every piece on disk again and continues from what is there (a file changed or was
+   * damaged behind our back): connections close during the check, which `checkProgress` follows.
+   * Resolves once the check is done; rejects if the torrent fails or closes meanwhile.
+   */
+  recheck(): Promise<void> {
+    this.#recheck ??= this.#runRecheck().finally(() => {
+      this.#recheck = undefined;
     });
+    return this.#recheck;
+  }
+
+  /** Share of the pieces hashed by the check in progress (1 when none runs). */
+  get checkProgress(): number {
+    return this.#checkProgress;
+  }
+
+  async #runRecheck(): Promise<void> {
+    await this.#started;
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, `torrent ${this.name} is closed`, {});
+    this.#setState('checking');
+    await this.#deactivate('recheck');
+    while (this.#writer.busy) await new Promise((r) => setImmediate(r));
+    this.#writer.clear();
+    this.#checkProgress = 0;
+    let have: boolean[];
+    try {
+      have = await this.storage.recheck((done, all) => {
+        this.#checkProgress = all === 0 ? 1 : done / all;
+      });
+    } catch (e) {
+      this.#fail(e);
+      throw e;
+    } finally {
+      this.#checkProgress = 1;
+    }
+    if (this.#closed) return;
+    this.#engine = this.#makeEngine();
+    const haveIdx: number[] = [];
+    have.forEach((h, i) => {
+      if (h) haveIdx.push(i);
+    });
+    this.#run(this.#engine.setHave(haveIdx, this.#ctx.now()));
+    this.#applyPriorities();
+    await this.#resume?.schedule();
+    this.#server.clear();
+    if (this.#paused) this.#setState('paused');
+    else this.#activate();
   }
 
   /** Changes file priorities (0 skip, 1 normal, 2 high) by file index. */
@@ -447,8 +455,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.metainfo.version === 'v2') for (const i of missing) p[i] = 0;
     // Seeds are kept while layers are missing (v2 or hybrid): they are who can send them.
     this.#engine.setKeepSeeds(missing.length > 0);
-    this.#run(this.#engine.setFilePriorities(this.#filePriorities(p), this.#ctx.now()));
-    if (wasFinished && !this.isFinished && this.#state === 'seeding') this.#state = 'downloading';
+    this.#run(this.#engine.setFilePriorities(piecePriorities(this.metainfo, p), this.#ctx.now()));
+    if (wasFinished && !this.isFinished && this.#state === 'seeding') this.#setState('downloading');
   }
 
   /**
@@ -475,7 +483,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of [...this.#closeWaiters]) w();
     if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
     if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
     if (this.#armImmediate !== undefined) clearImmediate(this.#armImmediate);
@@ -488,7 +495,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     while (this.#writer.busy) await new Promise((r) => setImmediate(r));
     if (this.#resume !== undefined) await this.#resume.saveDurably();
     await discovery;
-    if (this.#state !== 'error') this.#state = 'stopped';
+    if (this.#state !== 'error') this.#setState('stopped');
   }
 
   /** Called by the session for an incoming connection whose handshake named this torrent. */
@@ -531,7 +538,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         return;
       case 'done':
         if (this.#layersBlocking()) return;
-        this.#state = 'seeding';
+        if (this.#state === 'downloading') this.#setState('seeding');
         this.#discovery.completed();
         void this.#resume?.schedule();
         this.emit('done', { infoHash: this.id });
@@ -602,7 +609,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const error = e instanceof Error ? e : new Error(String(e));
     if (this.#state === 'error' || this.#closed) return;
     this.#error = error;
-    this.#state = 'error';
+    this.#setState('error');
     this.#peers.closeAll('torrent-error');
     this.emit('error', { error });
   }

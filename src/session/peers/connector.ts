@@ -83,7 +83,7 @@ export class BtConnector {
         if (
           e instanceof ShoalError &&
           (e.code === ErrorCode.NetConnectFailed || e.code === ErrorCode.NetTimeout) &&
-          e.details['dial'] === true
+          e.details.dial === true
         )
           break;
       }
