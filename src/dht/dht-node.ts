@@ -24,7 +24,7 @@
  *   item that hashes to the target and (mutable) whose signature verifies: the highest seq wins,
  *   anything else is counted as `forgedItems` and ignored. A put then sends `put` with each
  *   node's token to the k closest nodes that answered; `cas` goes only to the nodes that
- *   returned the item with that very seq (BEP 44: not to nodes that returned nothing).
+ *   returned an item (BEP 44: not to nodes that returned nothing).
  *   `putItem` without an item stops after the lookup with a `put:ready` event holding the current
  *   item; the driver computes the next one and calls `completePut` (or `cancel`).
  */

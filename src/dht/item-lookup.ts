@@ -22,7 +22,7 @@ export class ItemLookup {
   putItem: DhtItem | undefined;
   putCas: bigint | undefined;
   readonly #refusals = { casMismatch: 0, seqTooLow: 0, other: 0 };
-  /** The seq each node (by address) returned. */
+  /** The seq each node (by address) returned with a valid item. */
   readonly #seqs = new Map<string, bigint>();
 
   constructor(query: DhtItemQuery) {
@@ -58,9 +58,13 @@ export class ItemLookup {
     return 'valid';
   }
 
-  /** The `cas` to send to `addr`: only to a node that returned the very seq it names (BEP 44). */
+  /**
+   * The `cas` to send to `addr`: only to a node that returned an item for our `get` (BEP 44: "When
+   * sending a put request to a node that did not return any data for the get, the cas field
+   * SHOULD NOT be included"). A node holding another seq than `cas` answers 301.
+   */
   casFor(addr: string): bigint | undefined {
-    return this.putCas !== undefined && this.#seqs.get(addr) === this.putCas ? this.putCas : undefined;
+    return this.putCas !== undefined && this.#seqs.has(addr) ? this.putCas : undefined;
   }
 
   /** Counts a KRPC error answering our `put`. */

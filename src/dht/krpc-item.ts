@@ -91,7 +91,8 @@ export function decodePutArgs(a: BencodeDict, t: Uint8Array): KrpcPutArgs {
       KrpcErrorCode.MessageTooBig,
     );
   }
-  const value = raw.slice();
+  // Plain copies: the datagram may be a Buffer, and items outlive it.
+  const value = new Uint8Array(raw);
   const kV = a.get('k');
   if (kV === undefined) return { token: token.slice(), item: { type: 'immutable', value } };
   const k = bytesOf(kV);
@@ -116,10 +117,10 @@ export function decodePutArgs(a: BencodeDict, t: Uint8Array): KrpcPutArgs {
   const item: DhtItem = {
     type: 'mutable',
     value,
-    publicKey: k.slice(),
-    salt: salt.slice(),
+    publicKey: new Uint8Array(k),
+    salt: new Uint8Array(salt),
     seq,
-    signature: sig.slice(),
+    signature: new Uint8Array(sig),
   };
   const casV = a.get('cas');
   if (casV === undefined) return { token: token.slice(), item };
@@ -132,13 +133,14 @@ export function decodePutArgs(a: BencodeDict, t: Uint8Array): KrpcPutArgs {
 export function decodeItemFields(r: BencodeDict): KrpcItemFields {
   const out: { -readonly [K in keyof KrpcItemFields]: KrpcItemFields[K] } = {};
   const v = r.raw('v');
-  if (v !== undefined && v.length <= MAX_DHT_ITEM_VALUE_BYTES) out.v = v.slice();
+  // Plain copies: the datagram may be a Buffer, and items outlive it.
+  if (v !== undefined && v.length <= MAX_DHT_ITEM_VALUE_BYTES) out.v = new Uint8Array(v);
   const k = bytesOf(r.get('k'));
-  if (k?.length === ED25519_PUBLIC_KEY_BYTES) out.k = k.slice();
+  if (k?.length === ED25519_PUBLIC_KEY_BYTES) out.k = new Uint8Array(k);
   const seq = seqOf(r.get('seq'));
   if (seq !== undefined) out.seq = seq;
   const sig = bytesOf(r.get('sig'));
-  if (sig?.length === ED25519_SIGNATURE_BYTES) out.sig = sig.slice();
+  if (sig?.length === ED25519_SIGNATURE_BYTES) out.sig = new Uint8Array(sig);
   return out;
 }
 
