@@ -2,13 +2,14 @@
  * A Mainline DHT node (BEP 5, with BEP 32, 42, 43 and 44), sans I/O.
  *
  * DEV DOCS
- * - Owns: the routing table, the token secret, the peer store, the item store (BEP 44), the running lookups, our
- *   outstanding queries (transactions) and their deadlines, the per-IP rate limiter, and two
- *   output queues: datagrams to send and events for the driver.
+ * - Owns: the routing table, the token secret, the peer store, the BEP 44 item store, the running
+ *   lookups (lookup-runner.ts), our outstanding queries (transactions.ts) and their deadlines, the
+ *   per-IP rate limiter, and two output queues: datagrams to send and events for the driver.
  * - Driven by: a runtime (src/discovery/) or a simulation. Inputs are method calls with the time:
  *   `handleDatagram(bytes, from, now)`, `tick(now)`, `bootstrap`, `findNode`, `getPeers`,
- *   `announce`, `getItem`, `putItem`/`completePut`, `ping`, `addNode`. After each call the driver drains `takeActions()` (send each
- *   datagram) and `takeEvents()`, and arms one timer for `nextDeadline()` that calls `tick`.
+ *   `announce`, `getItem`, `putItem`/`completePut`, `ping`, `addNode`. After each call the
+ *   driver drains `takeActions()` (send each datagram) and `takeEvents()`, and arms one timer
+ *   for `nextDeadline()` that calls `tick`.
  *   Nothing here reads a clock, a socket or `Math.random`: time is passed in, randomness injected.
  * - One node serves one address family (BEP 32: the IPv4 and IPv6 DHTs are distinct); a
  *   dual-stack runtime runs two nodes, ideally with the same id.
@@ -64,7 +65,6 @@ import {
 import { DhtError } from './errors.js';
 import { ExternalIpVoter } from './ip-voter.js';
 import { checkItem, type DhtItem, type DhtItemQuery, itemTarget, queryTarget } from './item.js';
-import { ItemLookup } from './item-lookup.js';
 import { ItemStore } from './item-store.js';
 import {
   decodeKrpc,
@@ -73,9 +73,11 @@ import {
   type KrpcErrorMessage,
   type KrpcMessage,
   type KrpcQuery,
+  type KrpcQueryArgs,
   type KrpcResponse,
 } from './krpc.js';
-import { Lookup, type LookupKind, type LookupNodeHint } from './lookup.js';
+import type { LookupKind, LookupNodeHint } from './lookup.js';
+import { LookupRunner, type LookupStart } from './lookup-runner.js';
 import { generateNodeId, isValidNodeIdForIp, randomIdWithPrefix } from './node-id.js';
 import type { DhtAction, DhtEvent, DhtNodeDeps, DhtNodeInit, DhtStats, LookupPurpose } from './node-types.js';
 import { PeerStore } from './peer-store.js';
@@ -86,23 +88,8 @@ import { RoutingTable } from './routing-table.js';
 import { TokenStore } from './token-store.js';
 import { TransactionTable, type Txn, type TxnPurpose, tidBytes } from './transactions.js';
 
-interface LookupRecord {
-  readonly lookup: Lookup;
-  readonly purpose: LookupPurpose;
-  readonly target: Uint8Array;
-  readonly port: number;
-  readonly impliedPort: boolean;
-  /** `searching`, then for puts `awaiting-item` (no item yet), then `announcing` (announce or put). */
-  phase: 'searching' | 'awaiting-item' | 'announcing';
-  announcePending: number;
-  announcedTo: number;
-  /** BEP 44 `get`/`put` lookups. */
-  readonly item: ItemLookup | undefined;
-}
-
 /** Counters kept by the node, exposed through {@link DhtNode.stats}. */
 interface Counters {
-  lookupsDone: number;
   queriesIn: number;
   queriesOut: number;
   responsesIn: number;
@@ -114,7 +101,6 @@ interface Counters {
   unexpected: number;
   eventsDropped: number;
   sendsDropped: number;
-  forgedItems: number;
 }
 
 const REBOOTSTRAP_MS = 60_000;
@@ -132,17 +118,13 @@ export class DhtNode {
   readonly #limiter: RateLimiter;
   readonly #idBytes: Uint8Array;
   readonly #k: number;
-  readonly #alpha: number;
-  readonly #enforce: boolean;
   readonly #maintenanceMs: number;
-  readonly #maxLookups: number;
   readonly #version: Uint8Array | undefined;
   readonly #txns: TransactionTable;
-  readonly #lookups = new Map<number, LookupRecord>();
+  readonly #lookups: LookupRunner;
   #actions: DhtAction[] = [];
   #events: DhtEvent[] = [];
   #bootstrapAddrs: string[] = [];
-  #lookupSeq = 0;
   #nextMaintenance: number;
   #nextPeerPurge: number;
   #lastBootstrap = Number.NEGATIVE_INFINITY;
@@ -150,7 +132,6 @@ export class DhtNode {
   readonly #voter: ExternalIpVoter;
   readonly #responder: QueryResponder;
   readonly #c: Counters = {
-    lookupsDone: 0,
     queriesIn: 0,
     queriesOut: 0,
     responsesIn: 0,
@@ -162,7 +143,6 @@ export class DhtNode {
     unexpected: 0,
     eventsDropped: 0,
     sendsDropped: 0,
-    forgedItems: 0,
   };
 
   constructor(deps: DhtNodeDeps, init: DhtNodeInit, now: number) {
@@ -170,10 +150,7 @@ export class DhtNode {
     this.family = init.family ?? 4;
     this.readOnly = init.readOnly ?? false;
     this.#k = init.k ?? DHT_K;
-    this.#alpha = init.alpha ?? DHT_ALPHA;
-    this.#enforce = init.nodeIdPolicy === 'enforce';
     this.#maintenanceMs = init.maintenanceIntervalMs ?? DHT_MAINTENANCE_INTERVAL_MS;
-    this.#maxLookups = Math.min(init.maxLookups ?? MAX_DHT_LOOKUPS, MAX_DHT_LOOKUPS);
     this.#version = init.version === null ? undefined : (init.version ?? DHT_CLIENT_VERSION);
     const externalIp = init.externalIp === undefined ? undefined : parseIp(init.externalIp);
     if (init.externalIp !== undefined && externalIp === undefined) {
@@ -220,6 +197,20 @@ export class DhtNode {
       items: this.#items,
       random: this.#random,
     });
+    this.#lookups = new LookupRunner(
+      {
+        query: (to, args, t, purpose, expectedId, lookupId) =>
+          this.#query(to, args, t, purpose, expectedId, lookupId),
+        emit: (e) => this.#emit(e),
+      },
+      {
+        k: this.#k,
+        alpha: init.alpha ?? DHT_ALPHA,
+        enforceNodeIds: init.nodeIdPolicy === 'enforce',
+        maxLookups: Math.min(init.maxLookups ?? MAX_DHT_LOOKUPS, MAX_DHT_LOOKUPS),
+        ownKey: this.#table.ownKey,
+      },
+    );
     this.#txns = new TransactionTable(this.#random, {
       timeoutMs: init.queryTimeoutMs ?? DHT_QUERY_TIMEOUT_MS,
       stallMs: init.queryStallMs ?? DHT_QUERY_STALL_MS,
@@ -282,6 +273,8 @@ export class DhtNode {
       storedPeers: this.#peers.size,
       storedInfoHashes: this.#peers.infoHashCount,
       rateLimitSources: this.#limiter.size,
+      lookupsDone: this.#lookups.done,
+      forgedItems: this.#lookups.forgedItems,
       storedItems: this.#items.size,
       storedItemBytes: this.#items.bytes,
       itemPutsRefused: this.#items.refused,
@@ -345,7 +338,10 @@ export class DhtNode {
     if (!Number.isInteger(port) || port < (implied ? 0 : 1) || port > 0xffff) {
       throw new DhtError(ErrorCode.DhtInvalidArgument, `port ${port} is not in 1..65535`);
     }
-    return this.#start('announce', checkHash(infoHash, 'infoHash'), 'user', now, false, port, implied);
+    return this.#start('announce', checkHash(infoHash, 'infoHash'), 'user', now, false, {
+      port,
+      impliedPort: implied,
+    });
   }
 
   /**
@@ -353,7 +349,9 @@ export class DhtNode {
    * (`item`), if any. An immutable lookup ends as soon as a node returns the value.
    */
   getItem(query: DhtItemQuery, now: number): number {
-    return this.#start('get', checkHash(queryTarget(query), 'target'), 'user', now, false, 0, false, query);
+    return this.#start('get', checkHash(queryTarget(query), 'target'), 'user', now, false, {
+      itemQuery: query,
+    });
   }
 
   /**
@@ -372,22 +370,11 @@ export class DhtNode {
         throw new DhtError(ErrorCode.DhtInvalidArgument, 'the item is not stored under the query target');
       }
     }
-    const lookupId = this.#start(
-      'put',
-      checkHash(queryTarget(query), 'target'),
-      'user',
-      now,
-      false,
-      0,
-      false,
-      query,
-    );
-    const il = this.#lookups.get(lookupId)?.item;
-    if (il !== undefined) {
-      il.putItem = item;
-      il.putCas = cas;
-    }
-    return lookupId;
+    return this.#start('put', checkHash(queryTarget(query), 'target'), 'user', now, false, {
+      itemQuery: query,
+      ...(item === undefined ? {} : { putItem: item }),
+      ...(cas === undefined ? {} : { putCas: cas }),
+    });
   }
 
   /**
@@ -396,23 +383,14 @@ export class DhtNode {
    * invalid item or one stored under another target.
    */
   completePut(lookupId: number, item: DhtItem, now: number, cas?: bigint): void {
-    const rec = this.#lookups.get(lookupId);
-    if (rec?.phase !== 'awaiting-item') {
-      throw new DhtError(ErrorCode.DhtInvalidArgument, `lookup ${lookupId} is not waiting for an item`);
-    }
     checkItem(item);
-    if (!bytesEqual(itemTarget(item), rec.target)) {
-      throw new DhtError(ErrorCode.DhtInvalidArgument, 'the item is not stored under the lookup target');
-    }
-    rec.item!.putItem = item;
-    rec.item!.putCas = cas;
-    this.#sendPuts(rec, now);
+    this.#lookups.completePut(lookupId, item, itemTarget(item), cas, now);
   }
 
   /** Stops a lookup without a `lookup:finished` event. Returns false when it was not running. */
   cancel(lookupId: number): boolean {
     if (lookupId === this.#refreshLookup) this.#refreshLookup = undefined;
-    return this.#lookups.delete(lookupId);
+    return this.#lookups.cancel(lookupId);
   }
 
   /** Pings `addr`; a `ping:finished` event with the same id follows. Returns the ping id. */
@@ -448,37 +426,11 @@ export class DhtNode {
     purpose: LookupPurpose,
     now: number,
     seedBootstrap: boolean,
-    port = 0,
-    impliedPort = false,
-    itemQuery?: DhtItemQuery,
+    extra: Pick<LookupStart, 'port' | 'impliedPort' | 'itemQuery' | 'putItem' | 'putCas'> = {},
   ): number {
-    if (this.#lookups.size >= this.#maxLookups) {
-      throw new DhtError(ErrorCode.DhtLimit, `more than ${this.#maxLookups} lookups at once`);
-    }
-    const lookupId = ++this.#lookupSeq;
-    const targetKey = bytesToBinary(target);
-    const lookup = new Lookup(lookupId, kind, targetKey, {
-      k: this.#k,
-      alpha: this.#alpha,
-      enforceNodeIds: this.#enforce,
-      ownKey: this.#table.ownKey,
-    });
-    lookup.addNodes(this.#table.closestEntries(targetKey, 2 * this.#k, false, now));
-    if (seedBootstrap || this.#table.size < this.#k) lookup.addSeeds(this.#bootstrapAddrs);
-    const rec: LookupRecord = {
-      lookup,
-      purpose,
-      target: target.slice(),
-      port,
-      impliedPort,
-      phase: 'searching',
-      announcePending: 0,
-      announcedTo: 0,
-      item: itemQuery === undefined ? undefined : new ItemLookup(itemQuery),
-    };
-    this.#lookups.set(lookupId, rec);
-    this.#pump(rec, now);
-    return lookupId;
+    const nodes = this.#table.closestEntries(bytesToBinary(target), 2 * this.#k, false, now);
+    const seeds = seedBootstrap || this.#table.size < this.#k ? this.#bootstrapAddrs : [];
+    return this.#lookups.start({ kind, target, purpose, nodes, seeds, ...extra }, now);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -497,10 +449,7 @@ export class DhtNode {
   }
 
   #onStall(txn: Txn, now: number): void {
-    const rec = this.#lookups.get(txn.lookupId);
-    if (rec === undefined || txn.purpose !== 'lookup') return;
-    rec.lookup.onStall(txn.to);
-    this.#pump(rec, now);
+    this.#lookups.onStall(txn, now);
   }
 
   #onTimeout(txn: Txn, now: number): void {
@@ -530,24 +479,15 @@ export class DhtNode {
       case 'maintenance':
         if (answer !== undefined) this.#heard(answer.r, now);
         return;
-      case 'announce':
-      case 'put': {
-        const rec = this.#lookups.get(txn.lookupId);
-        if (rec === undefined) return;
-        rec.announcePending--;
-        if (answer !== undefined) rec.announcedTo++;
-        else if (refusal !== undefined) rec.item?.refused(refusal);
-        if (rec.announcePending <= 0) this.#finish(rec);
-        return;
-      }
       case 'lookup': {
-        const rec = this.#lookups.get(txn.lookupId);
-        if (rec === undefined) return;
-        if (answer === undefined) rec.lookup.onFailure(txn.to);
-        else this.#lookupAnswer(rec, txn, answer.id, answer.r, now);
-        this.#pump(rec, now);
+        const a = answer === undefined ? undefined : { ...answer, nodes: this.#heard(answer.r, now) };
+        this.#lookups.settle(txn, a, refusal, now);
         return;
       }
+      case 'announce':
+      case 'put':
+        this.#lookups.settle(txn, answer === undefined ? undefined : { ...answer, nodes: [] }, refusal, now);
+        return;
     }
   }
 
@@ -562,10 +502,10 @@ export class DhtNode {
     for (const e of this.#table.dueForPing(now, DHT_MAINTENANCE_PINGS)) {
       // A node that never answered is probed with a find_node for our own id (as libtorrent
       // does): the answer confirms it and tells us about more of our neighbourhood.
-      const q: QueryArgs = e.confirmed ? PING : { method: 'find_node', target: this.#idBytes };
+      const q: KrpcQueryArgs = e.confirmed ? PING : { method: 'find_node', target: this.#idBytes };
       this.#query(e.addr, q, now, 'maintenance', e.id, -1);
     }
-    if (this.#lookups.size >= this.#maxLookups) return;
+    if (this.#lookups.size >= this.#lookups.maxLookups) return;
     if (
       this.#table.size < this.#k &&
       this.#bootstrapAddrs.length > 0 &&
@@ -586,97 +526,6 @@ export class DhtNode {
   // -------------------------------------------------------------------------------------------
   // lookups
 
-  #pump(rec: LookupRecord, now: number): void {
-    if (rec.phase !== 'searching') return;
-    const { lookup } = rec;
-    const args = lookupQuery(lookup.kind, rec.target);
-    for (const c of lookup.next()) {
-      const seq = this.#query(c.addr, args, now, 'lookup', c.id, lookup.lookupId);
-      if (seq === undefined) lookup.onFailure(c.addr);
-    }
-    if (!lookup.done) return;
-    if (lookup.kind === 'put') {
-      const item = rec.item!;
-      if (item.putItem !== undefined) {
-        this.#sendPuts(rec, now);
-        return;
-      }
-      rec.phase = 'awaiting-item';
-      this.#emit({
-        type: 'put:ready',
-        lookupId: lookup.lookupId,
-        target: rec.target,
-        ...(item.best === undefined ? {} : { current: item.best }),
-      });
-      return;
-    }
-    if (lookup.kind !== 'announce') {
-      this.#finish(rec);
-      return;
-    }
-    rec.phase = 'announcing';
-    for (const c of lookup.announceTargets()) {
-      const seq = this.#query(
-        c.addr,
-        {
-          method: 'announce_peer',
-          infoHash: rec.target,
-          port: rec.port,
-          token: c.token!,
-          impliedPort: rec.impliedPort,
-        },
-        now,
-        'announce',
-        c.id,
-        lookup.lookupId,
-      );
-      if (seq !== undefined) rec.announcePending++;
-    }
-    if (rec.announcePending === 0) this.#finish(rec);
-  }
-
-  /** Sends `put` with each node's token to the k closest nodes that answered the lookup. */
-  #sendPuts(rec: LookupRecord, now: number): void {
-    const il = rec.item!;
-    const item = il.putItem!;
-    rec.phase = 'announcing';
-    for (const c of rec.lookup.announceTargets()) {
-      const cas = il.casFor(c.addr);
-      const args: QueryArgs = { method: 'put', token: c.token!, item, ...(cas === undefined ? {} : { cas }) };
-      const seq = this.#query(c.addr, args, now, 'put', c.id, rec.lookup.lookupId);
-      if (seq !== undefined) rec.announcePending++;
-    }
-    if (rec.announcePending === 0) this.#finish(rec);
-  }
-
-  #lookupAnswer(rec: LookupRecord, txn: Txn, idKey: string, r: KrpcResponse, now: number): void {
-    const nodes = this.#heard(r, now);
-    const item = r.item === undefined ? 'none' : rec.item?.onAnswer(txn.to, r.item);
-    if (item === 'forged') this.#c.forgedItems++;
-    const peers: string[] = [];
-    if (rec.lookup.kind !== 'find_node') {
-      for (const v of r.values ?? []) {
-        const key = addressKey(v);
-        if (key !== undefined && v.port !== 0) peers.push(key);
-      }
-    }
-    const ip = binaryToBytes(txn.to.slice(0, txn.to.length - 2));
-    const fresh = rec.lookup.onResponse(txn.to, idKey, {
-      nodes,
-      peers,
-      token: r.token,
-      conforming: isValidNodeIdForIp(binaryToBytes(idKey), ip),
-    });
-    if (fresh.length > 0) {
-      this.#emit({
-        type: 'lookup:peers-found',
-        lookupId: rec.lookup.lookupId,
-        infoHash: rec.target,
-        peers: fresh.map(addressFromKey),
-      });
-    }
-  }
-
   /**
    * The contacts of an answer's `nodes` (or `nodes6`), which also enter our table as unverified
    * entries while their bucket has room (libtorrent's "heard about"); maintenance confirms or
@@ -694,37 +543,13 @@ export class DhtNode {
     return nodes;
   }
 
-  #finish(rec: LookupRecord): void {
-    const { lookup } = rec;
-    if (!this.#lookups.delete(lookup.lookupId)) return;
-    if (lookup.lookupId === this.#refreshLookup) this.#refreshLookup = undefined;
-    this.#c.lookupsDone++;
-    this.#emit({
-      type: 'lookup:finished',
-      lookupId: lookup.lookupId,
-      kind: lookup.kind,
-      purpose: rec.purpose,
-      target: rec.target,
-      peersFound: lookup.peers.size,
-      queries: lookup.queries,
-      responses: lookup.responses,
-      announcedTo: rec.announcedTo,
-      ...(rec.item?.best === undefined ? {} : { item: rec.item.best }),
-      ...(lookup.kind === 'put' && rec.item !== undefined ? { putRefusals: rec.item.refusals } : {}),
-      closest: lookup.closestResponded(this.#k).map((c) => {
-        const a = addressFromKey(c.addr);
-        return { id: binaryToBytes(c.id!), host: a.host, port: a.port };
-      }),
-    });
-  }
-
   // -------------------------------------------------------------------------------------------
   // outgoing queries
 
   /** Sends a query; returns its sequence number, or undefined when the query table is full. */
   #query(
     to: string,
-    args: QueryArgs,
+    args: KrpcQueryArgs,
     now: number,
     purpose: TxnPurpose,
     expectedId: string | undefined,
@@ -835,28 +660,7 @@ export class DhtNode {
   }
 }
 
-/** A query's method and arguments, without the envelope (`y`, `t`, `id`, `ro`, `v`). */
-type QueryArgs = KrpcQuery extends infer Q
-  ? Q extends KrpcQuery
-    ? Omit<Q, 'y' | 't' | 'id' | 'ro' | 'v'>
-    : never
-  : never;
-
-const PING: QueryArgs = { method: 'ping' };
-
-/** The query a lookup of `kind` for `target` sends. */
-function lookupQuery(kind: LookupKind, target: Uint8Array): QueryArgs {
-  switch (kind) {
-    case 'find_node':
-      return { method: 'find_node', target };
-    case 'get_peers':
-    case 'announce':
-      return { method: 'get_peers', infoHash: target };
-    case 'get':
-    case 'put':
-      return { method: 'get', target };
-  }
-}
+const PING: KrpcQueryArgs = { method: 'ping' };
 
 function checkHash(b: Uint8Array, what: string): Uint8Array {
   if (!(b instanceof Uint8Array) || b.length !== NODE_ID_BYTES) {

@@ -127,6 +127,13 @@ export interface KrpcPut extends KrpcQueryBase {
 /** A KRPC query. */
 export type KrpcQuery = KrpcPing | KrpcFindNode | KrpcGetPeers | KrpcAnnouncePeer | KrpcGet | KrpcPut;
 
+/** A query's method and arguments, without the envelope (`y`, `t`, `id`, `ro`, `v`). */
+export type KrpcQueryArgs = KrpcQuery extends infer Q
+  ? Q extends KrpcQuery
+    ? Omit<Q, 'y' | 't' | 'id' | 'ro' | 'v'>
+    : never
+  : never;
+
 /** A KRPC response (`y = "r"`). Which fields are present depends on the query it answers. */
 export interface KrpcResponse extends KrpcBase {
   readonly y: 'r';

@@ -13,6 +13,7 @@ import {
   type DhtItem,
   type DhtNode,
   ed25519KeyPair,
+  encodeKrpc,
   immutableTarget,
   type KrpcErrorMessage,
   type KrpcMessage,
@@ -197,6 +198,28 @@ describe('DhtNode put lookups', () => {
     assert.ok(p?.msg.y === 'q' && p.msg.method === 'put' && p.msg.cas === undefined);
     assert.deepEqual(p.msg.y === 'q' && p.msg.method === 'put' && p.msg.token, te('tk'));
     assert.throws(() => node.completePut(lookupId, signMutableItem(pair, encode('x'), 1), 10), DhtError);
+  });
+
+  test('an immutable get ends at the first valid value; a forged value before it is ignored', () => {
+    const node = makeNode();
+    for (let i = 1; i <= 10; i++) node.table.add({ id: id(i * 100), host: `203.0.113.${i}`, port: 6881 }, 0);
+    const value = encode('the value');
+    const lookupId = node.getItem({ type: 'immutable', target: immutableTarget(value) }, 0);
+    const queries = sent(node);
+    assert.equal(queries.length, 3, 'α queries');
+    const answer = (i: number, v: Uint8Array) =>
+      node.handleDatagram(
+        encodeKrpc({ y: 'r', t: queries[i]!.msg.t, id: id(1000 + i), token: te('tk'), item: { v } }),
+        queries[i]!.to,
+        1,
+      );
+    answer(0, encode('forged'));
+    assert.equal(node.takeEvents().length, 0);
+    assert.equal(node.stats(1).forgedItems, 1);
+    answer(1, value);
+    const [done] = node.takeEvents();
+    assert.ok(done?.type === 'lookup:finished' && done.lookupId === lookupId);
+    assert.deepEqual(done.item, { type: 'immutable', value });
   });
 
   test('putItem refuses an item whose signature does not verify', () => {
