@@ -24,6 +24,7 @@ import {
   DHT_ITEM_TTL_MS,
   DHT_PUT_BURST_GLOBAL,
   DHT_PUT_BURST_PER_IP,
+  DHT_PUT_RATE_GLOBAL,
   DHT_PUT_RATE_PER_IP,
   MAX_DHT_ITEM_SALT_BYTES,
   MAX_DHT_ITEM_STORE_BYTES,
@@ -226,11 +227,15 @@ describe('item store: bounds', () => {
     refused(s.put(imm('over again'), undefined, IP, later), KrpcErrorCode.Server);
   });
 
-  test(`DHT_PUT_BURST_GLOBAL (${DHT_PUT_BURST_GLOBAL}) puts over all sources`, () => {
+  test(`DHT_PUT_BURST_GLOBAL (${DHT_PUT_BURST_GLOBAL}) then DHT_PUT_RATE_GLOBAL (${DHT_PUT_RATE_GLOBAL}/s) puts over all sources`, () => {
     const s = new ItemStore(OWN_ID, { putBurstPerIp: 1e9, putRatePerIp: 1e9 }, 0);
     for (let i = 0; i < DHT_PUT_BURST_GLOBAL; i++) {
       stored(s.put(imm(`g${i}`), undefined, String.fromCharCode(198, 51, i >> 8, i & 255), 0), 'new');
     }
     refused(s.put(imm('one more'), undefined, '\xcb\x00\x71\x01', 0), KrpcErrorCode.Server);
+    // DHT_PUT_RATE_GLOBAL refills it: one put per 1000 / rate ms over all sources.
+    const later = 1000 / DHT_PUT_RATE_GLOBAL;
+    stored(s.put(imm('refilled'), undefined, '\xcb\x00\x71\x02', later), 'new');
+    refused(s.put(imm('and no more'), undefined, '\xcb\x00\x71\x03', later), KrpcErrorCode.Server);
   });
 });
