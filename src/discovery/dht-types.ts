@@ -16,6 +16,15 @@ import type {
 import type { Hasher } from '../shared/hash.js';
 import type { DhtEndpoint, DhtResolver } from './dht-bootstrap.js';
 
+/** The BEP 44 item types the runtime's `get` and `put` speak, for users of this layer. */
+export type {
+  DhtItem,
+  DhtPutRefusals,
+  Ed25519KeyPair,
+  ImmutableItem,
+  MutableItem,
+} from '../dht/index.js';
+
 /** How often the routing table is written to the state file while running, in ms. */
 export const DHT_STATE_SAVE_INTERVAL_MS = 5 * 60_000;
 /** Socket send failures are reported at most this often per family (the rest are counted), in ms. */
