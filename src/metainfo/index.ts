@@ -4,9 +4,12 @@ export * from './errors.js';
 export { storagePath } from './file-tree.js';
 export {
   buildMagnet,
+  decodeMutableTorrentValue,
+  encodeMutableTorrentValue,
   formatSelectOnly,
   magnetFromMetainfo,
   parseMagnet,
+  parseMutableMagnet,
   parsePeerAddress,
   parseSelectOnly,
 } from './magnet.js';

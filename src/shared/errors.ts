@@ -63,6 +63,7 @@ export const ErrorCode = {
   DhtInvalidArgument: 'SHOAL_ERR_DHT_INVALID_ARGUMENT',
   DhtLimit: 'SHOAL_ERR_DHT_LIMIT',
   DhtClosed: 'SHOAL_ERR_DHT_CLOSED',
+  DhtItemInvalid: 'SHOAL_ERR_DHT_ITEM_INVALID',
   // discovery / local service discovery (BEP 14)
   LsdBadMessage: 'SHOAL_ERR_LSD_BAD_MESSAGE',
   LsdClosed: 'SHOAL_ERR_LSD_CLOSED',

@@ -269,6 +269,43 @@ export const LSD_RECEIVE_RATE_PER_SEC = 20;
 /** Burst of LSD datagrams processed before {@link LSD_RECEIVE_RATE_PER_SEC} applies. */
 export const LSD_RECEIVE_BURST = 40;
 
+// --- dht items (BEP 44, 46) ---
+/**
+ * Largest bencoded `v` of a DHT item, in bytes (BEP 44: "it's not safe to assume storing more
+ * than 1000 bytes will succeed"). A larger `put` is refused with error 205.
+ */
+export const MAX_DHT_ITEM_VALUE_BYTES = 1000;
+/** Longest `salt` of a mutable item, in bytes (BEP 44: MUST NOT be longer than 64); error 207 beyond. */
+export const MAX_DHT_ITEM_SALT_BYTES = 64;
+/**
+ * Deepest nesting of lists and dictionaries inside an item's `v`; a KRPC message nested deeper is
+ * a `DhtBadMessage`. A 1000-byte value could nest 500 deep; real items (BEP 46 `{ih}`) nest 1.
+ */
+export const MAX_DHT_ITEM_VALUE_DEPTH = 16;
+/** Most items one node stores for others; a new item then displaces the one farthest from our id. */
+export const MAX_DHT_ITEMS = 2000;
+/**
+ * Most bytes of stored items (value, key, salt and signature) one node holds for others; a new
+ * item then displaces the ones farthest from our id, or is refused.
+ */
+export const MAX_DHT_ITEM_STORE_BYTES = 1024 * 1024;
+/** A stored item not put again for this long is forgotten, in ms (BEP 44: items "MAY expire in 2 hours"). */
+export const DHT_ITEM_TTL_MS = 2 * 60 * 60_000;
+/** Sustained `put` queries accepted per source IP, per second (each may cost a signature check). */
+export const DHT_PUT_RATE_PER_IP = 2;
+/** Burst of `put` queries accepted per source IP; beyond it a `put` is refused with error 202. */
+export const DHT_PUT_BURST_PER_IP = 20;
+/** Sustained `put` queries accepted over all sources, per second. */
+export const DHT_PUT_RATE_GLOBAL = 100;
+/** Burst of `put` queries accepted over all sources. */
+export const DHT_PUT_BURST_GLOBAL = 400;
+/**
+ * Largest reply to a `get` that carries an item, in bytes: a 1000-byte value, key, signature and
+ * eight IPv6 contacts fit. `nodes` are trimmed from the end when a reply would be larger; replies
+ * without an item stay within {@link MAX_KRPC_REPLY_BYTES}.
+ */
+export const MAX_KRPC_ITEM_REPLY_BYTES = 1600;
+
 // --- net / session ---
 /** Time a peer has to complete the handshake, in ms. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
