@@ -72,6 +72,14 @@ export interface SessionOptions {
    * ways). @default 'enabled'
    */
   readonly encryption?: MsePolicy;
+  /** Seeding torrents pause at this upload ratio (0 = never; a torrent may set its own). @default 0 */
+  readonly seedRatioLimit?: number;
+  /** Seeding torrents pause after this long without uploading, ms (0 = never). @default 0 */
+  readonly seedIdleLimitMs?: number;
+  /** Torrents downloading at once; more wait, queued, in queue order (0 = no limit). @default 0 */
+  readonly maxActiveDownloads?: number;
+  /** Complete torrents seeding at once; more wait, queued (0 = no limit). @default 0 */
+  readonly maxActiveSeeds?: number;
   /** Hashing threads. @default the machine's cores minus one (at least 1) */
   readonly hashThreads?: number;
   /**
@@ -137,6 +145,10 @@ export interface ResolvedOptions {
   readonly transports: readonly Transport[];
   readonly extensions: readonly ExtensionFactory[];
   readonly encryption: MsePolicy;
+  readonly seedRatioLimit: number;
+  readonly seedIdleLimitMs: number;
+  readonly maxActiveDownloads: number;
+  readonly maxActiveSeeds: number;
   readonly hashThreads: number;
   readonly hashPool: HashPool | undefined;
   readonly handshakeTimeoutMs: number;
@@ -203,6 +215,10 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     transports: o.transports ?? [],
     extensions: o.extensions ?? [],
     encryption: encryptionPolicy(o.encryption),
+    seedRatioLimit: nonNegative(o.seedRatioLimit, 'seedRatioLimit'),
+    seedIdleLimitMs: count(o.seedIdleLimitMs, 'seedIdleLimitMs', 0),
+    maxActiveDownloads: count(o.maxActiveDownloads, 'maxActiveDownloads', 0),
+    maxActiveSeeds: count(o.maxActiveSeeds, 'maxActiveSeeds', 0),
     // One core stays with the event loop (sockets, disk), the others verify pieces.
     hashThreads: count(o.hashThreads, 'hashThreads', Math.max(1, availableParallelism() - 1), 1),
     hashPool: o.hashPool,
@@ -212,6 +228,12 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     trackers: o.trackers ?? true,
     engine: o.engine ?? {},
   });
+}
+
+function nonNegative(v: number | undefined, field: string): number {
+  if (v === undefined) return 0;
+  if (!Number.isFinite(v) || v < 0) throw bad(field, `expected a number ≥ 0, got ${v}`);
+  return v;
 }
 
 const POLICIES: readonly MsePolicy[] = ['disabled', 'enabled', 'prefer', 'require'];

@@ -21,6 +21,8 @@ export interface PieceServerHost {
   run(actions: EngineAction[]): void;
   /** The connection of a peer still attached, if any. */
   connection(key: PeerKey): PeerConnection | undefined;
+  /** Upload tokens for a block (the torrent's limit, then the session's). */
+  acquireUp(bytes: number, cancelled: () => boolean): Promise<void> | undefined;
   warn(message: string, error: Error): void;
 }
 
@@ -55,7 +57,7 @@ export class PieceServer {
       return;
     }
     // Upload limit: wait for the block's turn at the session's tokens.
-    const turn = h.ctx.acquireUp(length, () => h.isClosed());
+    const turn = h.acquireUp(length, () => h.isClosed());
     if (turn !== undefined) {
       await turn;
       if (h.isClosed()) {

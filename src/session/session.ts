@@ -39,8 +39,10 @@ import { MetadataFetcher } from './metadata-fetcher.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
 import { BtConnector } from './peers/connector.js';
 import { type BitTorrentInboundInit, encryptedBitTorrent, plaintextBitTorrent } from './peers/inbound-bt.js';
+import type { SeedLimits } from './seed-limits.js';
 import { Torrent } from './torrent.js';
 import { abortableDelay } from './torrent-discovery.js';
+import { type QueueLimits, TorrentQueue } from './torrent-queue.js';
 import type { TorrentOptions } from './torrent-types.js';
 import { UploadGate } from './upload-gate.js';
 
@@ -84,6 +86,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** MSE: hex of HASH('req2', wire info-hash) → that info-hash (the responder's SKEY lookup). */
   readonly #byReq2 = new Map<string, Uint8Array>();
   #encryption: MsePolicy;
+  #seedLimits: SeedLimits;
+  readonly #queue: TorrentQueue;
   readonly #magnets = new Map<string, { pending: PendingMagnet; fetcher: MetadataFetcher }>();
   /** Engine randomness (picking, choking): fast, seeded from the CSPRNG. */
   readonly #random: Random = new SeededRandom(randomBytes(4).readUInt32BE(0));
@@ -117,6 +121,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#pool = new PeerPool({ now: () => this.now(), maxConnections: options.maxConnections });
     this.#transports = [...options.transports, this.#tcp];
     this.#encryption = options.encryption;
+    this.#seedLimits = { ratio: options.seedRatioLimit, idleMs: options.seedIdleLimitMs };
+    this.#queue = new TorrentQueue({ downloads: options.maxActiveDownloads, seeds: options.maxActiveSeeds });
     this.#connector = new BtConnector({
       transports: this.#transports,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
@@ -150,7 +156,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       // Received bytes are already here: charge them (debt allowed) and pause reading until repaid.
       throttleDown: (n) => this.#down.charge(n, this.now()),
       // All `n` tokens or none, in arrival order (see UploadGate).
-      acquireUp: (n, cancelled) => this.#upGate.acquire(n, cancelled),
+      acquireUp: (n, cancelled, priority) => this.#upGate.acquire(n, cancelled, priority),
+      seedLimits: () => this.#seedLimits,
       udpTrackerSocket: () => {
         this.#udpTracker ??= new UdpTrackerSocket();
         return this.#udpTracker;
@@ -249,6 +256,38 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#encryption = policy;
   }
 
+  /** The seed limits of torrents that set none of their own (0 = none). */
+  get seedLimits(): Required<SeedLimits> {
+    return { ratio: this.#seedLimits.ratio ?? 0, idleMs: this.#seedLimits.idleMs ?? 0 };
+  }
+
+  /** Changes the session's seed limits (ratio; idle time, ms; 0 = none). */
+  setSeedLimits(limits: SeedLimits): void {
+    this.#seedLimits = { ...this.#seedLimits, ...limits };
+  }
+
+  /** The queue limits: torrents downloading and seeding at once (0 = no limit). */
+  get queueLimits(): QueueLimits {
+    return this.#queue.limits;
+  }
+
+  /** Changes the queue limits; queued torrents start, or running ones wait, at once. */
+  setQueueLimits(limits: Partial<QueueLimits>): void {
+    this.#queue.setLimits(limits);
+  }
+
+  /** A torrent's place in the queue (0 first), or -1 when the session does not hold it. */
+  queuePosition(id: string): number {
+    const t = this.getTorrent(id);
+    return t === undefined ? -1 : this.#queue.position(t);
+  }
+
+  /** Moves a torrent to `position` in the queue (0 first; clamped). */
+  setQueuePosition(id: string, position: number): void {
+    const t = this.getTorrent(id);
+    if (t !== undefined) this.#queue.move(t, position);
+  }
+
   /** Changes the global rate limits (bytes/s, 0 = unlimited). */
   setRateLimits(limits: { download?: number; upload?: number }): void {
     const now = this.now();
@@ -284,6 +323,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
     torrent.on('done', () => this.emit('torrent:finished', { id, name: torrent.name }));
     this.emit('torrent:added', { id, name: torrent.name });
+    this.#queue.add(torrent);
     await torrent.start();
     return torrent;
   }
@@ -429,6 +469,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const t = this.#torrents.get(id.toLowerCase());
     if (t === undefined) return;
     this.#torrents.delete(t.id);
+    this.#queue.remove(t);
     for (const h of t.wireInfoHashes) {
       this.#byWireHash.delete(toHex(h));
       this.#byReq2.delete(toHex(mseReq2Hash(h)));

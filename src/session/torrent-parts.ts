@@ -5,7 +5,7 @@
  * ({@link TorrentDiscovery}). Each part sees its torrent only through the narrow host interface
  * it declares; this file fills those in from the torrent's inner view.
  */
-import type { BanReason, EngineAction, TorrentEngine } from '../engine/index.js';
+import { type BanReason, type EngineAction, type Random, TorrentEngine } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { PeerSource } from '../net/peer-pool.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
@@ -15,6 +15,7 @@ import { TorrentPeers } from './peers/torrent-peers.js';
 import { PieceServer } from './piece-server.js';
 import { PieceWriter } from './piece-writer.js';
 import { TorrentDiscovery } from './torrent-discovery.js';
+import type { TorrentLimits } from './torrent-limits.js';
 import type { TorrentEvents } from './torrent-types.js';
 import { V2Hashes } from './v2-hashes.js';
 
@@ -36,6 +37,8 @@ export interface TorrentInner {
   readonly wireInfoHashes: readonly Uint8Array[];
   /** The current engine (a recheck replaces it). */
   readonly engine: TorrentEngine;
+  /** The torrent's own rate limits. */
+  readonly limits: TorrentLimits;
   /** The parts themselves, once made (parts call each other through it). */
   readonly parts: TorrentParts;
   isActive(): boolean;
@@ -73,6 +76,7 @@ export function makeTorrentParts(t: TorrentInner, extensions: readonly Extension
       },
       onPeerDetached: (peer) => t.parts.hashes.onPeerClosed(peer),
       onLog: (entry) => t.emit('peer', entry),
+      throttleDown: (n) => t.limits.chargeDown(n),
     },
     extensions,
   });
@@ -113,6 +117,7 @@ export function makeTorrentParts(t: TorrentInner, extensions: readonly Extension
       isClosed,
       run,
       connection: (key) => peers.get(key)?.conn,
+      acquireUp: (bytes, cancelled) => t.limits.acquireUp(bytes, cancelled),
       warn: (message, error) => t.emit('warning', { message, error }),
     },
     metainfo.pieceLength,
@@ -127,4 +132,22 @@ export function makeTorrentParts(t: TorrentInner, extensions: readonly Extension
     warn: (message, error) => t.emit('warning', error === undefined ? { message } : { message, error }),
   });
   return { peers, writer, hashes, server, discovery };
+}
+
+/** A torrent's engine over its storage's piece layout, with the session's engine options. */
+export function makeEngine(
+  ctx: SessionContext,
+  storage: TorrentStorage,
+  wireInfoHash: Uint8Array,
+  random: Random,
+  superSeed: boolean | undefined,
+): TorrentEngine {
+  return new TorrentEngine({
+    infoHash: wireInfoHash,
+    layout: storage.map,
+    files: storage.metainfo.files,
+    random,
+    now: ctx.now(),
+    options: superSeed === undefined ? ctx.options.engine : { ...ctx.options.engine, superSeed },
+  });
 }

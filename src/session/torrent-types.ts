@@ -5,6 +5,8 @@
 import { type PeerStats, PiecePriority, type TorrentStats } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { PeerLogEntry } from './peers/peer-log.js';
+import type { SeedLimitReason } from './seed-limits.js';
+import type { BandwidthPriority } from './upload-gate.js';
 
 /**
  * Where a torrent is: `checking` its data (at start or on `recheck()`), `downloading`,
@@ -28,6 +30,8 @@ export interface TorrentEvents {
   'hash-failed': { readonly index: number };
   /** The torrent's state changed (paused, resumed, checking, queued, …). */
   state: { readonly state: TorrentState };
+  /** Seeding stopped at a seed limit (the torrent is paused now). */
+  'seed-limit': { readonly reason: SeedLimitReason; readonly ratio: number };
 }
 
 export interface TorrentOptions {
@@ -44,6 +48,19 @@ export interface TorrentOptions {
   readonly superSeed?: boolean;
   /** Add it paused: its data is checked (or its resume record read), nothing more. @default false */
   readonly paused?: boolean;
+  /** This torrent's download limit, bytes/s (0: only the session's). @default 0 */
+  readonly downloadRateLimit?: number;
+  /** This torrent's upload limit, bytes/s (0: only the session's). @default 0 */
+  readonly uploadRateLimit?: number;
+  /** Its share of the session's limits: `high` goes first, `low` last. @default 'normal' */
+  readonly bandwidthPriority?: BandwidthPriority;
+  /**
+   * Seeding stops (the torrent pauses) at this upload ratio; 0 = never, for this torrent.
+   * @default the session's `seedRatioLimit`
+   */
+  readonly seedRatioLimit?: number;
+  /** Seeding stops after this long without uploading, ms; 0 = never. @default the session's `seedIdleLimitMs` */
+  readonly seedIdleLimitMs?: number;
 }
 
 export interface TorrentPeerInfo extends PeerStats {

@@ -19,7 +19,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { TrackerStatus } from '../discovery/index.js';
-import { type BanReason, type EngineAction, type Random, TorrentEngine } from '../engine/index.js';
+import type { BanReason, EngineAction, Random, TorrentEngine } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { AddressHints, PeerSource } from '../net/peer-pool.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
@@ -36,8 +36,11 @@ import type { PeerLogEntry } from './peers/peer-log.js';
 import type { TorrentPeers } from './peers/torrent-peers.js';
 import type { PieceServer } from './piece-server.js';
 import type { PieceWriter } from './piece-writer.js';
+import { ratio, SeedLimitWatch } from './seed-limits.js';
 import type { TorrentDiscovery } from './torrent-discovery.js';
-import { makeTorrentParts } from './torrent-parts.js';
+import { TorrentLifecycle } from './torrent-lifecycle.js';
+import { TorrentLimits } from './torrent-limits.js';
+import { makeEngine, makeTorrentParts } from './torrent-parts.js';
 import { loadStartState, resumePathOf, resumeSnapshot } from './torrent-resume.js';
 import {
   piecePriorities,
@@ -64,13 +67,18 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly #ctx: SessionContext;
   #engine: TorrentEngine;
   readonly #random: Random;
+  /** This torrent's own rate limits and bandwidth priority (`limits.set({...})`). */
+  readonly limits: TorrentLimits;
+  /** Its seed limits (`seedLimits.set({ratio, idleMs})`; the session's where it sets none). */
+  readonly seedLimits: SeedLimitWatch;
+  /** Held back by the session's queue (maxActiveDownloads / maxActiveSeeds). */
   readonly #options: TorrentOptions;
   readonly #peers: TorrentPeers;
   readonly #writer: PieceWriter;
   readonly #hashes: V2Hashes;
   readonly #discovery: TorrentDiscovery;
   readonly #server: PieceServer;
-  #state: TorrentState = 'checking';
+  readonly #life: TorrentLifecycle;
   #engineTimer: NodeJS.Timeout | undefined;
   #engineTimerAt = Number.POSITIVE_INFINITY;
   /** The engine's next deadline is looked up once per event-loop turn (see #run). */
@@ -81,9 +89,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #userPriorities: readonly number[] | undefined;
   #closed = false;
   #files: TorrentFileInfo[] | undefined;
-  #paused = false;
-  #recheck: Promise<void> | undefined;
-  #checkProgress = 1;
   #started: Promise<void> | undefined;
   #error: Error | undefined;
   #uploadedBase = 0;
@@ -108,9 +113,35 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       (h): h is Uint8Array => h !== undefined,
     );
     this.#userPriorities = options.filePriorities;
-    this.#paused = options.paused === true;
+    this.#life = new TorrentLifecycle(
+      {
+        isClosed: () => this.#closed,
+        hasFailed: () => this.#error !== undefined,
+        isFinished: () => this.isFinished,
+        stateChanged: (state) => this.emit('state', { state }),
+        run: () => this.#run_(),
+        halt: (reason) => this.#halt(reason),
+        save: async () => {
+          await this.#resume?.schedule();
+        },
+        recheckData: (progress) => this.#recheckData(progress),
+      },
+      options.paused === true,
+    );
+    this.seedLimits = new SeedLimitWatch(
+      {
+        ...(options.seedRatioLimit !== undefined ? { ratio: options.seedRatioLimit } : {}),
+        ...(options.seedIdleLimitMs !== undefined ? { idleMs: options.seedIdleLimitMs } : {}),
+      },
+      () => ctx.seedLimits(),
+    );
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
     this.#random = random;
+    this.limits = new TorrentLimits(ctx, {
+      download: options.downloadRateLimit ?? 0,
+      upload: options.uploadRateLimit ?? 0,
+      priority: options.bandwidthPriority ?? 'normal',
+    });
     this.#engine = this.#makeEngine();
     const self = this;
     const parts = makeTorrentParts(
@@ -120,6 +151,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         storage,
         wireInfoHash: this.wireInfoHash,
         wireInfoHashes: this.wireInfoHashes,
+        limits: this.limits,
         get engine() {
           return self.#engine;
         },
@@ -166,7 +198,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   get state(): TorrentState {
-    return this.#state;
+    return this.#life.state;
   }
 
   get name(): string {
@@ -188,7 +220,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   #isActive(): boolean {
-    return !this.#closed && !this.#paused && (this.#state === 'downloading' || this.#state === 'seeding');
+    return !this.#closed && this.#life.isRunning;
   }
 
   /** Piece layers known now (from the torrent, a resume record or peers), by hex root. */
@@ -318,36 +350,17 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.isFinished) this.emit('done', { infoHash: this.id });
     void this.#resume?.schedule();
     if (this.#closed) return;
-    if (this.#paused) this.#setState('paused');
-    else this.#activate();
+    this.#life.started();
   }
 
   /** A fresh engine (at start, or after a recheck found other pieces than the engine knew). */
   #makeEngine(): TorrentEngine {
-    const o = this.#options;
-    return new TorrentEngine({
-      infoHash: this.wireInfoHash,
-      layout: this.storage.map,
-      files: this.metainfo.files,
-      random: this.#random,
-      now: this.#ctx.now(),
-      options:
-        o.superSeed === undefined
-          ? this.#ctx.options.engine
-          : { ...this.#ctx.options.engine, superSeed: o.superSeed },
-    });
+    return makeEngine(this.#ctx, this.storage, this.wireInfoHash, this.#random, this.#options.superSeed);
   }
 
-  #setState(state: TorrentState): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    this.emit('state', { state });
-  }
-
-  /** Starts connecting and announcing (downloading or seeding). */
-  #activate(): void {
-    if (this.#closed || this.#error !== undefined) return;
-    this.#setState(this.isFinished ? 'seeding' : 'downloading');
+  /** Starts connecting, announcing and keeping house (the lifecycle decided the torrent runs). */
+  #run_(): void {
+    this.seedLimits.reset(this.#ctx.now());
     this.#discovery.start();
     this.#housekeeping ??= setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
     this.#housekeeping.unref();
@@ -355,7 +368,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   /** Stops connecting and announcing; every connection closes with `reason`. */
-  async #deactivate(reason: string): Promise<void> {
+  async #halt(reason: string): Promise<void> {
     if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
     this.#housekeeping = undefined;
     if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
@@ -367,27 +380,35 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** True when the user paused the torrent. */
   get isPaused(): boolean {
-    return this.#paused;
+    return this.#life.isPaused;
+  }
+
+  /** @internal The session's queue holds the torrent back (`true`) or lets it run. */
+  setQueued(queued: boolean): void {
+    this.#life.setQueued(queued);
+  }
+
+  /** Upload ratio over every run (uploaded / downloaded, or / size when seeded from own data). */
+  get ratio(): number {
+    const s = this.stats();
+    return ratio({
+      uploaded: s.totalUploaded,
+      downloaded: s.totalDownloaded,
+      size: this.metainfo.totalLength,
+    });
   }
 
   /**
    * Pauses: every connection closes, the trackers hear `stopped`, nothing is dialled or accepted;
    * verified data and the resume record stay. Resolves once the record is saved.
    */
-  async pause(): Promise<void> {
-    if (this.#closed || this.#paused) return;
-    this.#paused = true;
-    if (this.#state === 'checking') return; // the check ends paused
-    if (this.#state !== 'error') this.#setState('paused');
-    await this.#deactivate('paused');
-    await this.#resume?.schedule();
+  pause(): Promise<void> {
+    return this.#life.pause();
   }
 
-  /** Resumes a paused torrent (it connects and announces again). */
+  /** Resumes a paused torrent (it connects and announces again, or waits in the queue). */
   resume(): void {
-    if (this.#closed || !this.#paused) return;
-    this.#paused = false;
-    if (this.#state === 'paused') this.#activate();
+    this.#life.resume();
   }
 
   /**
@@ -395,36 +416,27 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
    * damaged behind our back): connections close during the check, which `checkProgress` follows.
    * Resolves once the check is done; rejects if the torrent fails or closes meanwhile.
    */
-  recheck(): Promise<void> {
-    this.#recheck ??= this.#runRecheck().finally(() => {
-      this.#recheck = undefined;
-    });
-    return this.#recheck;
+  async recheck(): Promise<void> {
+    await this.#started;
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, `torrent ${this.name} is closed`, {});
+    return this.#life.recheck();
   }
 
   /** Share of the pieces hashed by the check in progress (1 when none runs). */
   get checkProgress(): number {
-    return this.#checkProgress;
+    return this.#life.checkProgress;
   }
 
-  async #runRecheck(): Promise<void> {
-    await this.#started;
-    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, `torrent ${this.name} is closed`, {});
-    this.#setState('checking');
-    await this.#deactivate('recheck');
+  /** Hashes the data again and replaces the engine's view with what is on disk. */
+  async #recheckData(progress: (share: number) => void): Promise<void> {
     while (this.#writer.busy) await new Promise((r) => setImmediate(r));
     this.#writer.clear();
-    this.#checkProgress = 0;
     let have: boolean[];
     try {
-      have = await this.storage.recheck((done, all) => {
-        this.#checkProgress = all === 0 ? 1 : done / all;
-      });
+      have = await this.storage.recheck((done, all) => progress(all === 0 ? 1 : done / all));
     } catch (e) {
       this.#fail(e);
       throw e;
-    } finally {
-      this.#checkProgress = 1;
     }
     if (this.#closed) return;
     this.#engine = this.#makeEngine();
@@ -434,10 +446,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     });
     this.#run(this.#engine.setHave(haveIdx, this.#ctx.now()));
     this.#applyPriorities();
-    await this.#resume?.schedule();
     this.#server.clear();
-    if (this.#paused) this.#setState('paused');
-    else this.#activate();
   }
 
   /** Changes file priorities (0 skip, 1 normal, 2 high) by file index. */
@@ -456,7 +465,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     // Seeds are kept while layers are missing (v2 or hybrid): they are who can send them.
     this.#engine.setKeepSeeds(missing.length > 0);
     this.#run(this.#engine.setFilePriorities(piecePriorities(this.metainfo, p), this.#ctx.now()));
-    if (wasFinished && !this.isFinished && this.#state === 'seeding') this.#setState('downloading');
+    if (wasFinished && !this.isFinished) this.#life.finishedChanged();
   }
 
   /**
@@ -487,6 +496,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
     if (this.#armImmediate !== undefined) clearImmediate(this.#armImmediate);
     const discovery = this.#discovery.close();
+    this.limits.close();
     this.#peers.close('torrent-closed');
     this.#writer.clear();
     this.#server.clear();
@@ -495,7 +505,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     while (this.#writer.busy) await new Promise((r) => setImmediate(r));
     if (this.#resume !== undefined) await this.#resume.saveDurably();
     await discovery;
-    if (this.#state !== 'error') this.#setState('stopped');
+    if (this.#life.state !== 'error') this.#life.set('stopped');
   }
 
   /** Called by the session for an incoming connection whose handshake named this torrent. */
@@ -538,7 +548,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         return;
       case 'done':
         if (this.#layersBlocking()) return;
-        if (this.#state === 'downloading') this.#setState('seeding');
+        this.#life.finishedChanged();
         this.#discovery.completed();
         void this.#resume?.schedule();
         this.emit('done', { infoHash: this.id });
@@ -593,6 +603,18 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #housekeep(): void {
     if (this.#closed) return;
     const now = this.#ctx.now();
+    if (this.#life.state === 'seeding') {
+      const s = this.stats();
+      const reached = this.seedLimits.check(
+        { uploaded: s.totalUploaded, downloaded: s.totalDownloaded, size: this.metainfo.totalLength },
+        now,
+      );
+      if (reached !== undefined) {
+        this.emit('seed-limit', { reason: reached, ratio: this.ratio });
+        void this.pause();
+        return;
+      }
+    }
     this.#hashes.tick(now);
     this.#peers.housekeep(now);
   }
@@ -607,9 +629,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   #fail(e: unknown): void {
     const error = e instanceof Error ? e : new Error(String(e));
-    if (this.#state === 'error' || this.#closed) return;
+    if (this.#life.state === 'error' || this.#closed) return;
     this.#error = error;
-    this.#setState('error');
+    this.#life.set('error');
     this.#peers.closeAll('torrent-error');
     this.emit('error', { error });
   }

@@ -93,6 +93,8 @@ export interface TorrentPeersHost {
   onPeerDetached(peer: LivePeer): void;
   /** Publishes a peer log entry (the torrent's `peer` event). */
   onLog(entry: PeerLogEntry): void;
+  /** Bytes arrived on a connection: ms to stop reading it for (the rate limits). */
+  throttleDown(bytes: number): number;
 }
 
 export interface TorrentPeersInit {
@@ -377,7 +379,7 @@ export class TorrentPeers {
       onHandshake: () => false,
       onMessages: (msgs) => this.#onMessages(peer, msgs),
       onClose: (reason, error) => this.#onClosed(peer, reason, error),
-      onBytesReceived: (n) => this.#ctx.throttleDown(n),
+      onBytesReceived: (n) => this.#host.throttleDown(n),
     });
     const ip = ipBytes(conn.remoteAddress);
     const extended = theirs.extended && mine.extended;
