@@ -9,7 +9,7 @@ import type * as CliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { type Metainfo, parsePeerAddress } from '../../metainfo/index.js';
 import type { Session, Torrent } from '../../session/index.js';
-import { formatBytes, formatDuration, UsageError } from '../output.js';
+import { formatBytes, formatDuration, signalExitCode, UsageError } from '../output.js';
 import { loadTorrentOrMagnet } from './info.js';
 
 interface SwarmFlags {
@@ -192,7 +192,7 @@ async function runDownload(
   setProgress(undefined);
   if (first !== 'done') {
     process.stderr.write(`interrupted (${first}); resume data saved\n`);
-    process.exitCode = 130;
+    process.exitCode = signalExitCode(first);
     return;
   }
   const s = torrent.stats();
@@ -250,8 +250,8 @@ export function registerDownloadCommands(program: Command): void {
           torrent = await adding;
         } catch (e) {
           if (!ac.signal.aborted) throw e;
-          process.stderr.write('interrupted while fetching metadata\n');
-          process.exitCode = 130;
+          process.stderr.write(`interrupted (${await signal.promise}) while fetching metadata\n`);
+          process.exitCode = signalExitCode(await signal.promise);
           return;
         }
         if (flags.only.length > 0) torrent.setFilePriorities(onlyPriorities(torrent.metainfo, flags.only));
