@@ -1,11 +1,13 @@
 export { base32Decode, base32Encode } from './base32.js';
 export * from './create.js';
 export * from './errors.js';
+export { explainTorrentError } from './explain.js';
 export { storagePath } from './file-tree.js';
 export {
   buildMagnet,
   formatSelectOnly,
   magnetFromMetainfo,
+  parseHostPort,
   parseMagnet,
   parsePeerAddress,
   parseSelectOnly,
@@ -21,3 +23,11 @@ export {
 export * from './piece-size.js';
 export * from './torrent-file.js';
 export * from './types.js';
+export {
+  fileIndexOf,
+  fileNumberOf,
+  prioritiesByFileIndex,
+  prioritiesByFileNumber,
+  type UserFile,
+  userFiles,
+} from './user-files.js';

@@ -311,3 +311,8 @@ export const MAX_SSE_BUFFERED_BYTES = 1024 * 1024;
 export const MAX_CONCURRENT_STREAMS = 16;
 /** Largest daemon state file (`state.json`) read at start, in bytes. */
 export const MAX_DAEMON_STATE_BYTES = 64 * 1024 * 1024;
+/**
+ * Most peer addresses the daemon keeps per torrent from `shoal add --peer` and
+ * `shoal peer add` (tried again after every restart); adding more forgets the oldest.
+ */
+export const MAX_SAVED_PEERS_PER_TORRENT = 64;
