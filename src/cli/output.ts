@@ -54,6 +54,17 @@ export function errorLine(e: unknown): string {
   return `shoal: error: ${describeError(e)}\n`;
 }
 
+/**
+ * `e` with `context` before its message (`cannot start the tracker: …`), keeping its code: a
+ * ShoalError stays one (same code and details), an fs or net error keeps its errno code.
+ */
+export function withContext(context: string, e: unknown): Error {
+  if (isShoalError(e)) return new ShoalError(e.code, `${context}: ${e.message}`, e.details, { cause: e });
+  const message = `${context}: ${e instanceof Error ? e.message : String(e)}`;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return Object.assign(new Error(message, { cause: e }), typeof code === 'string' ? { code } : {});
+}
+
 /** One clear line for any error; stacks only for programmer errors and only with SHOAL_DEBUG. */
 export function describeError(e: unknown): string {
   if (isShoalError(e)) return `${e.message} (${e.code})`;
