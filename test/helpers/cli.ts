@@ -41,6 +41,16 @@ export function runShoal(
   });
 }
 
+export interface SpawnShoalOptions {
+  readonly cwd?: string;
+  readonly env?: Record<string, string>;
+  /**
+   * The whole command line instead of `node --import tsx main.ts <args>` (e.g. the CLI inside
+   * `unshare`); it must exec the CLI, so that the child's PID is the CLI's.
+   */
+  readonly command?: readonly string[];
+}
+
 /** A running `shoal` child. */
 export class ShoalChild {
   readonly child: ChildProcess;
@@ -49,8 +59,9 @@ export class ShoalChild {
   stderr = '';
   readonly #waiters = new Set<() => void>();
 
-  constructor(args: readonly string[], o: { cwd?: string; env?: Record<string, string> } = {}) {
-    this.child = spawn(process.execPath, ['--import', TSX, CLI_MAIN, ...args], {
+  constructor(args: readonly string[], o: SpawnShoalOptions = {}) {
+    const [file, ...rest] = o.command ?? [process.execPath, '--import', TSX, CLI_MAIN, ...args];
+    this.child = spawn(file!, rest, {
       cwd: o.cwd ?? ROOT,
       env: childEnv(o.env),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -122,9 +133,6 @@ export class ShoalChild {
 }
 
 /** Starts `shoal <args>`; call `stop()` in `after()` / `finally`. */
-export function spawnShoal(
-  args: readonly string[],
-  o: { cwd?: string; env?: Record<string, string> } = {},
-): ShoalChild {
+export function spawnShoal(args: readonly string[], o: SpawnShoalOptions = {}): ShoalChild {
   return new ShoalChild(args, o);
 }
