@@ -263,6 +263,13 @@ export const MAX_CONNECTIONS_PER_TORRENT = 40;
  * finished last by seconds.
  */
 export const INCOMING_CONNECTION_SLACK = 10;
+/**
+ * Burst of a global rate limit (`downloadRateLimit`, `uploadRateLimit`), as ms of its rate (at
+ * least one 16 KiB block): the tokens a limiter starts with and holds at most. With a whole
+ * second of burst, a limited transfer moved up to twice (measured up to three times) the limit
+ * in its first second; with 100 ms it moves at most the limit plus a tenth, plus one block.
+ */
+export const RATE_LIMIT_BURST_MS = 100;
 /** Connections per session, both directions. */
 export const MAX_CONNECTIONS_TOTAL = 400;
 /** Outgoing connection attempts in progress per torrent. */
