@@ -13,7 +13,7 @@ import type { AddTorrentResult, TorrentSummary } from '../../daemon/api-types.js
 import { DaemonClient, DaemonClientError } from '../../daemon/client.js';
 import { defaultStateDir } from '../../daemon/options.js';
 import { parseHostPort } from '../../metainfo/index.js';
-import { describeError, errorLine, formatBytes, formatDuration, UsageError, withContext } from '../output.js';
+import { errorLine, formatBytes, formatDuration, UsageError, withContext } from '../output.js';
 
 /** Options every remote command takes. */
 export interface RemoteOptions {
@@ -99,7 +99,7 @@ async function readSource(path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
   } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${describeError(e)}`);
+    throw new UsageError(`cannot read it: ${(e as Error).message}`);
   }
 }
 
@@ -166,12 +166,9 @@ export function registerRemoteCommands(program: Command): void {
       }
       if (o.json === true) console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
       if (failed > 0) {
-        if (failed === sources.length && sources.length === 1) process.exitCode = 1;
-        else {
-          if (o.json !== true)
-            process.stderr.write(`shoal: ${failed} of ${sources.length} could not be added\n`);
-          process.exitCode = 1;
-        }
+        if (o.json !== true && sources.length > 1)
+          process.stderr.write(`shoal: ${failed} of ${sources.length} could not be added\n`);
+        process.exitCode = 1;
       }
     },
   );
