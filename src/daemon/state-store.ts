@@ -228,7 +228,7 @@ export class StateStore {
       if (pid !== undefined && (await isLiveDaemon(pid))) {
         throw stateError(
           this.lockPath,
-          `the state folder ${this.dir} is in use by pid ${pid} (another shoal daemon); stop it, or use another --state`,
+          `the state folder ${this.dir} is in use by pid ${pid} (another shoal daemon); stop it, or use another --state (if no daemon runs, delete ${this.lockPath})`,
         );
       }
       // Stale (or unreadable) lock: move it aside atomically, so of two daemons taking it over
