@@ -186,6 +186,12 @@ describe('daemon: everyday use', { timeout: 180_000 }, () => {
 
   test('remove with delete: the torrent leaves the list only once its files are gone', async () => {
     const id = hex(two.infoHashV1);
+    // Added by the first test; added here when run alone.
+    await api(daemon!, '/api/v1/torrents', json({ torrent: Buffer.from(two.bytes).toString('base64') }));
+    await api(daemon!, `/api/v1/torrents/${id}/peers`, {
+      ...json({ host: '127.0.0.1', port: seeder!.port }),
+      expect: 204,
+    });
     const r = await remote('resume', id);
     assert.equal(r.code, 0, r.stderr);
     const events = new SseReader(`${daemon!.url}/api/v1/events`);
