@@ -1,6 +1,7 @@
 export { base32Decode, base32Encode } from './base32.js';
 export * from './create.js';
 export * from './errors.js';
+export { explainTorrentError } from './explain.js';
 export { storagePath } from './file-tree.js';
 export {
   buildMagnet,
@@ -8,6 +9,7 @@ export {
   encodeMutableTorrentValue,
   formatSelectOnly,
   magnetFromMetainfo,
+  parseHostPort,
   parseMagnet,
   parseMutableMagnet,
   parsePeerAddress,
@@ -24,3 +26,11 @@ export {
 export * from './piece-size.js';
 export * from './torrent-file.js';
 export * from './types.js';
+export {
+  fileIndexOf,
+  fileNumberOf,
+  prioritiesByFileIndex,
+  prioritiesByFileNumber,
+  type UserFile,
+  userFiles,
+} from './user-files.js';

@@ -32,7 +32,7 @@ import {
   MAX_TORRENT_FILES,
 } from '../shared/limits.js';
 import { base32Decode } from './base32.js';
-import { MagnetError } from './errors.js';
+import { MagnetError, PeerAddressError } from './errors.js';
 import type { MagnetLink, Metainfo, MutableMagnetLink, PeerAddress } from './types.js';
 
 const PREFIX = /^magnet:\?/i;
@@ -95,11 +95,29 @@ function parseBtmh(value: string): Uint8Array {
   return bytes;
 }
 
-function parsePort(text: string, parameter: string): number {
-  if (!DIGITS.test(text) || text.length > 5) fail(`port ${JSON.stringify(text)} is not a number`, parameter);
+function parsePort(text: string, bad: (why: string) => never): number {
+  if (!DIGITS.test(text) || text.length > 5) bad(`port ${JSON.stringify(text)} is not a number`);
   const port = Number(text);
-  if (port < 1 || port > 65535) fail(`port ${port} is outside 1–65535`, parameter);
+  if (port < 1 || port > 65535) bad(`port ${port} is outside 1–65535`);
   return port;
+}
+
+/** `host:port` or `[ipv6]:port`; `bad` throws with the reason. */
+function peerAddress(text: string, bad: (why: string) => never): PeerAddress {
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close < 0) bad('no closing "]"');
+    const host = text.slice(1, close);
+    if (!host.includes(':') || !IPV6.test(host)) bad('invalid IPv6 address');
+    if (text[close + 1] !== ':') bad('no port');
+    return { host, port: parsePort(text.slice(close + 2), bad) };
+  }
+  const colon = text.lastIndexOf(':');
+  if (colon < 0) bad('no port (expected HOST:PORT or [IPv6]:PORT)');
+  const host = text.slice(0, colon);
+  if (host.includes(':')) bad('an IPv6 address needs brackets: [IPv6]:PORT');
+  if (!HOSTNAME.test(host)) bad('invalid host');
+  return { host, port: parsePort(text.slice(colon + 1), bad) };
 }
 
 /**
@@ -107,22 +125,22 @@ function parsePort(text: string, parameter: string): number {
  * without brackets. Throws {@link MagnetError} naming `parameter`.
  */
 export function parsePeerAddress(text: string, parameter = 'x.pe'): PeerAddress {
-  if (text.startsWith('[')) {
-    const close = text.indexOf(']');
-    if (close < 0) fail(`peer ${JSON.stringify(text)} has no closing "]"`, parameter);
-    const host = text.slice(1, close);
-    if (!host.includes(':') || !IPV6.test(host)) {
-      fail(`peer ${JSON.stringify(text)} has an invalid IPv6 address`, parameter);
-    }
-    if (text[close + 1] !== ':') fail(`peer ${JSON.stringify(text)} has no port`, parameter);
-    return { host, port: parsePort(text.slice(close + 2), parameter) };
-  }
-  const colon = text.lastIndexOf(':');
-  if (colon < 0) fail(`peer ${JSON.stringify(text)} has no port`, parameter);
-  const host = text.slice(0, colon);
-  if (host.includes(':')) fail(`peer ${JSON.stringify(text)}: an IPv6 address needs brackets`, parameter);
-  if (!HOSTNAME.test(host)) fail(`peer ${JSON.stringify(text)} has an invalid host`, parameter);
-  return { host, port: parsePort(text.slice(colon + 1), parameter) };
+  return peerAddress(text, (why) => fail(`peer ${JSON.stringify(text)}: ${why}`, parameter));
+}
+
+/**
+ * A peer address a user typed (`--peer`, `--dht-bootstrap`, `shoal peer add`): `HOST:PORT` or
+ * `[IPv6]:PORT`, port 1–65535. IPv6 hosts are returned without brackets. Throws
+ * {@link PeerAddressError} (`SHOAL_ERR_PEER_ADDRESS_INVALID`) naming `option`.
+ */
+export function parseHostPort(text: string, option = 'peer'): PeerAddress {
+  return peerAddress(text, (why) => {
+    throw new PeerAddressError(
+      `${option} ${JSON.stringify(text)} is not a peer address: ${why}`,
+      text,
+      option,
+    );
+  });
 }
 
 function formatPeer(peer: PeerAddress): string {

@@ -6,9 +6,13 @@
  * ahead of every other piece — and the read waits for its `piece` event. The wait ends when the
  * reader aborts or the torrent fails, never on a timer.
  */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { Metainfo } from '../metainfo/index.js';
+import { type Metainfo, userFiles } from '../metainfo/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
+import { explainErrno, makeDirectory } from '../storage/directory.js';
+import { StorageError } from '../storage/errors.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
 import type { Bitfield } from '../wire/index.js';
 import type { Torrent } from './torrent.js';
@@ -33,14 +37,15 @@ export interface TorrentFileInfo {
   readonly offset: number;
 }
 
-/** The user files of `m`, numbered without padding files. */
-export function userFiles(m: Metainfo): TorrentFileInfo[] {
-  const out: TorrentFileInfo[] = [];
-  m.files.forEach((f, i) => {
-    if (f.isPadding) return;
-    out.push({ index: out.length, metainfoIndex: i, path: f.path, length: f.length, offset: f.offset });
-  });
-  return out;
+/** The user files of `m`, numbered without padding files (metainfo `userFiles`). */
+export function torrentFiles(m: Metainfo): TorrentFileInfo[] {
+  return userFiles(m).map((u) => ({
+    index: u.number,
+    metainfoIndex: u.fileIndex,
+    path: u.file.path,
+    length: u.file.length,
+    offset: u.file.offset,
+  }));
 }
 
 /** What reading needs from its torrent. */
@@ -243,4 +248,26 @@ export function waitUntilDone(t: DoneSource, signal?: AbortSignal): Promise<void
     t.on('state', onState);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * A download folder that can take data, checked before any peer sends some: made if missing
+ * (a file in the way fails here), and writable (`access(W_OK)`: a read-only file system answers
+ * EROFS even to root). Creates nothing else in it. Rejects with a `StorageError` in plain words.
+ */
+export async function usableFolder(dir: string): Promise<void> {
+  await makeDirectory(dir);
+  try {
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = explainErrno(code) ?? (e as Error).message;
+    throw new StorageError(
+      ErrorCode.StorageIo,
+      `cannot write in ${dir}: ${why}${code ? ` (${code})` : ''}`,
+      dir,
+      'write',
+      e,
+    );
+  }
 }

@@ -12,7 +12,7 @@ export {
   STREAM_MIN_WINDOW_PIECES,
   STREAM_READAHEAD_BYTES,
   type TorrentFileInfo,
-  userFiles,
+  torrentFiles,
 } from './file-stream.js';
 export * from './options.js';
 export type { OpenedStream } from './peers/connector.js';

@@ -12,7 +12,6 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { Announcer, DhtRuntime, Lsd, type LsdEvents, UdpTrackerSocket } from '../discovery/index.js';
 import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
 import {
@@ -30,6 +29,7 @@ import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
 import { CONNECT_TIMEOUT_MS } from '../shared/limits.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
+import { makeDirectory } from '../storage/directory.js';
 import { FilePool } from '../storage/file-pool.js';
 import { HashPool, VERIFY_TASKS_PER_THREAD } from '../storage/hash-pool.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
@@ -169,7 +169,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   static async create(options: SessionOptions = {}): Promise<Session> {
     const s = new Session(resolveOptions(options));
     try {
-      if (s.options.resumeDir !== undefined) await mkdir(s.options.resumeDir, { recursive: true });
+      // Not mkdir({recursive}): it loops forever under /proc (makeDirectory fails once, with the cause).
+      if (s.options.resumeDir !== undefined) await makeDirectory(s.options.resumeDir);
       // Threads ready before any peer: a piece must never wait for a worker to start.
       await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();

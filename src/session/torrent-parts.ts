@@ -5,7 +5,7 @@
  * ({@link TorrentDiscovery}). Each part sees its torrent only through the narrow host interface
  * it declares; this file fills those in from the torrent's inner view.
  */
-import { type BanReason, type EngineAction, type Random, TorrentEngine } from '../engine/index.js';
+import { type EngineAction, type Random, TorrentEngine } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { PeerSource } from '../net/peer-pool.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
@@ -45,7 +45,6 @@ export interface TorrentInner {
   isClosed(): boolean;
   run(actions: EngineAction[]): void;
   fail(error: unknown): void;
-  ban(address: string, reason: BanReason, evidence: string): void;
   onVerified(index: number, ok: boolean): void;
   onLayersChanged(): void;
   addPeer(host: string, port: number, source: PeerSource): void;
@@ -76,6 +75,7 @@ export function makeTorrentParts(t: TorrentInner, extensions: readonly Extension
       },
       onPeerDetached: (peer) => t.parts.hashes.onPeerClosed(peer),
       onLog: (entry) => t.emit('peer', entry),
+      warn: (message) => t.emit('warning', { message }),
       throttleDown: (n) => t.limits.chargeDown(n),
     },
     extensions,
@@ -103,7 +103,7 @@ export function makeTorrentParts(t: TorrentInner, extensions: readonly Extension
     peers: () => peers.values(),
     has: (key) => peers.has(key),
     have: (index) => t.engine.have(index),
-    banProven: (address, why) => t.ban(address, 'bad-block', why),
+    banProven: (address, why) => peers.ban(address, 'bad-block', why),
     blameUndecided: () => {},
     onLayersChanged: () => t.onLayersChanged(),
   });

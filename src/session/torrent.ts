@@ -19,7 +19,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { TrackerStatus } from '../discovery/index.js';
-import type { BanReason, EngineAction, Random, TorrentEngine } from '../engine/index.js';
+import type { EngineAction, Random, TorrentEngine } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { AddressHints, PeerSource } from '../net/peer-pool.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
@@ -30,7 +30,13 @@ import type { TorrentStorage } from '../storage/torrent-storage.js';
 import type { Bitfield, Handshake } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 import type { ExtensionFactory } from './extensions/extension.js';
-import { openReadStream, type TorrentFileInfo, userFiles, waitUntilDone } from './file-stream.js';
+import {
+  openReadStream,
+  type TorrentFileInfo,
+  torrentFiles,
+  usableFolder,
+  waitUntilDone,
+} from './file-stream.js';
 import type { PeerConnection } from './peers/peer-connection.js';
 import type { PeerLogEntry } from './peers/peer-log.js';
 import type { TorrentPeers } from './peers/torrent-peers.js';
@@ -51,7 +57,6 @@ import {
   type TorrentState,
 } from './torrent-types.js';
 import type { V2Hashes } from './v2-hashes.js';
-import { ensureWritableDir } from './writable.js';
 
 /** Housekeeping period: dialling, keep-alives, idle peers, PEX. */
 const HOUSEKEEPING_MS = 1_000;
@@ -113,6 +118,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       (h): h is Uint8Array => h !== undefined,
     );
     this.#userPriorities = options.filePriorities;
+    this.#selectFiles();
     this.#life = new TorrentLifecycle(
       {
         isClosed: () => this.#closed,
@@ -162,7 +168,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         isClosed: () => this.#closed,
         run: (a) => this.#run(a),
         fail: (e) => this.#fail(e),
-        ban: (address, reason, evidence) => this.#ban(address, reason, evidence),
         onVerified: (index, ok) => this.#onVerified(index, ok),
         onLayersChanged: () => {
           void this.#resume?.schedule();
@@ -265,7 +270,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** The torrent's files as users number them (padding files left out; see `userFiles`). */
   files(): TorrentFileInfo[] {
-    this.#files ??= userFiles(this.metainfo);
+    this.#files ??= torrentFiles(this.metainfo);
     return this.#files;
   }
 
@@ -336,7 +341,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#closed) return;
     // Something is left to download: its folder must take data (seeding complete data from
     // read-only media is fine).
-    if (have.some((h) => !h)) await ensureWritableDir(this.storage.downloadDir);
+    if (have.some((h) => !h)) await usableFolder(this.storage.downloadDir);
     if (resumePath !== undefined) this.#resume = new ResumeWriter(resumePath, () => this.#snapshot());
     const now = this.#ctx.now();
     const haveIdx: number[] = [];
@@ -453,7 +458,16 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   setFilePriorities(priorities: readonly number[]): void {
     if (this.#closed) return;
     this.#userPriorities = [...priorities];
+    this.#selectFiles((i) => this.#engine.have(i));
     this.#applyPriorities();
+  }
+
+  /** Skipped files' bytes live in the parts file, not beside the selected files (storage). */
+  #selectFiles(isVerified?: (piece: number) => boolean): void {
+    const p = this.#userPriorities;
+    if (p === undefined) return;
+    const wanted = this.metainfo.files.map((_, i) => (p[i] ?? 1) > 0);
+    this.storage.setWantedFiles(wanted, isVerified).catch((e: unknown) => this.#fail(e));
   }
 
   /** The user's priorities, with files that cannot be verified yet (no piece layer) skipped. */
@@ -535,7 +549,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         this.#peers.get(a.peer)?.conn.close(a.reason, a.error);
         return;
       case 'ban':
-        this.#ban(a.address, a.reason, a.evidence);
+        this.#peers.ban(a.address, a.reason, a.evidence);
         return;
       case 'write-block':
         this.#writer.writeBlock(a.piece, a.offset, a.data);
@@ -564,14 +578,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       default:
         assertNever(a);
     }
-  }
-
-  /** Bans `address` for the session (every torrent) with its evidence, and says so. */
-  #ban(address: string, reason: BanReason, evidence: string): void {
-    if (this.#ctx.pool.isBanned(address)) return;
-    this.#peers.record('banned', address, { reason: `${reason}: ${evidence}` });
-    this.emit('warning', { message: `banned ${address}: ${evidence}` });
-    this.#ctx.pool.ban(address, `${this.metainfo.name}: ${evidence}`);
   }
 
   #onVerified(index: number, ok: boolean): void {

@@ -27,6 +27,7 @@ export const ErrorCode = {
   MetainfoPieceLayers: 'SHOAL_ERR_METAINFO_PIECE_LAYERS',
   MetainfoCreate: 'SHOAL_ERR_METAINFO_CREATE',
   MagnetInvalid: 'SHOAL_ERR_MAGNET_INVALID',
+  PeerAddressInvalid: 'SHOAL_ERR_PEER_ADDRESS_INVALID',
   // wire
   WireFrameTooLarge: 'SHOAL_ERR_WIRE_FRAME_TOO_LARGE',
   WireBadMessage: 'SHOAL_ERR_WIRE_BAD_MESSAGE',

@@ -329,6 +329,13 @@ export const MAX_CONNECTIONS_PER_TORRENT = 40;
  * finished last by seconds.
  */
 export const INCOMING_CONNECTION_SLACK = 10;
+/**
+ * Burst of a global rate limit (`downloadRateLimit`, `uploadRateLimit`), as ms of its rate (at
+ * least one 16 KiB block): the tokens a limiter starts with and holds at most. With a whole
+ * second of burst, a limited transfer moved up to twice (measured up to three times) the limit
+ * in its first second; with 100 ms it moves at most the limit plus a tenth, plus one block.
+ */
+export const RATE_LIMIT_BURST_MS = 100;
 /** Connections per session, both directions. */
 export const MAX_CONNECTIONS_TOTAL = 400;
 /** Outgoing connection attempts in progress per torrent. */
@@ -450,3 +457,8 @@ export const BTC_HEADER_WINDOW = 3 * 2016;
  * bounds what a peer can make us store.
  */
 export const BTC_MAX_SIDE_HEADERS = 10_000;
+/**
+ * Most peer addresses the daemon keeps per torrent from `shoal add --peer` and
+ * `shoal peer add` (tried again after every restart); adding more forgets the oldest.
+ */
+export const MAX_SAVED_PEERS_PER_TORRENT = 64;

@@ -16,11 +16,18 @@ import { PeerConnection } from './peer-connection.js';
 /** The first 20 bytes of every plaintext BitTorrent handshake. */
 const PROTOCOL_PREFIX = new Uint8Array(Buffer.from('\x13BitTorrent protocol', 'latin1'));
 
+/**
+ * Bytes of the prefix that claim a plaintext handshake: a stream that starts `\x13BitT` is
+ * BitTorrent (an MSE key starts that way once in 2^40), and a wrong byte after that is the
+ * handshake's error to report at once, not a reason to try it as MSE.
+ */
+const CLAIM_BYTES = 5;
+
 /** Whether `head` starts a plaintext BitTorrent handshake. */
 export function recognizeBitTorrent(head: Uint8Array): Recognition {
-  const n = Math.min(head.length, PROTOCOL_PREFIX.length);
+  const n = Math.min(head.length, CLAIM_BYTES);
   for (let i = 0; i < n; i++) if (head[i] !== PROTOCOL_PREFIX[i]) return 'no';
-  return n === PROTOCOL_PREFIX.length ? 'yes' : 'more';
+  return n === CLAIM_BYTES ? 'yes' : 'more';
 }
 
 /** Where an incoming connection goes once its handshake named an info-hash. */

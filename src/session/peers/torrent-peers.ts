@@ -13,7 +13,13 @@
  * - two connections to one peer (same address and peer id) never stay open together: both ends
  *   keep the one opened by the larger peer id ({@link keepsNewConnection}).
  */
-import { ADVERTISED_REQQ, type EngineAction, type PeerKey, type TorrentEngine } from '../../engine/index.js';
+import {
+  ADVERTISED_REQQ,
+  type BanReason,
+  type EngineAction,
+  type PeerKey,
+  type TorrentEngine,
+} from '../../engine/index.js';
 import type { Metainfo } from '../../metainfo/index.js';
 import type { AddressHints, Admission, KnownAddress, PeerSource, PoolOwner } from '../../net/peer-pool.js';
 import type { TransportKind } from '../../net/transport.js';
@@ -93,6 +99,8 @@ export interface TorrentPeersHost {
   onPeerDetached(peer: LivePeer): void;
   /** Publishes a peer log entry (the torrent's `peer` event). */
   onLog(entry: PeerLogEntry): void;
+  /** Recoverable trouble to tell the user (a ban). */
+  warn(message: string): void;
   /** Bytes arrived on a connection: ms to stop reading it for (the rate limits). */
   throttleDown(bytes: number): number;
 }
@@ -186,6 +194,18 @@ export class TorrentPeers {
     extra: Omit<PeerLogEntry, 'at' | 'type' | 'address'> = {},
   ): void {
     this.#host.onLog(this.#log.add({ type, address, ...extra }));
+  }
+
+  /**
+   * Bans `address` for the session (every torrent: the pool closes its connections) with its
+   * evidence, and says so in the peer log and a warning.
+   */
+  ban(address: string, reason: BanReason, evidence: string): void {
+    const pool = this.#ctx.pool;
+    if (pool.isBanned(address)) return;
+    this.record('banned', address, { reason: `${reason}: ${evidence}` });
+    this.#host.warn(`banned ${address}: ${evidence}`);
+    pool.ban(address, `${this.#host.metainfo.name}: ${evidence}`);
   }
 
   /** Adds a peer address to try (trackers, DHT, PEX, LSD and the user all land here). */
