@@ -15,6 +15,7 @@ const ORDER = [
   'wire',
   'engine',
   'dht',
+  'utp',
   'storage',
   'net',
   'discovery',
@@ -23,7 +24,7 @@ const ORDER = [
   'daemon',
   'cli',
 ] as const;
-const PURE = new Set(['shared', 'codec', 'metainfo', 'wire', 'engine', 'dht']);
+const PURE = new Set(['shared', 'codec', 'metainfo', 'wire', 'engine', 'dht', 'utp']);
 
 function files(dir: string): string[] {
   const out: string[] = [];

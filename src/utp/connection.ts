@@ -1,0 +1,951 @@
+/**
+ * One uTP connection (BEP 29) as a pure state machine.
+ *
+ * DEV DOCS
+ * - Driven by its endpoint: {@link UtpConnection.onPacket} for each datagram of this connection,
+ *   {@link UtpConnection.tick} when {@link UtpConnection.nextDeadline} passes, and
+ *   {@link UtpConnection.flush} after a batch of inputs (so one ACK answers a burst of packets,
+ *   and writes made meanwhile leave as full packets). Time `now` is in ms (fractional ms carry the
+ *   µs of the wire timestamps).
+ * - Outputs go through two narrow interfaces given at construction: datagrams are encoded into a
+ *   buffer from {@link UtpOutput.acquire} and handed to {@link UtpOutput.send}; bytes for the
+ *   reader and events go to {@link UtpConnectionHandlers}. Nothing is allocated per packet in the
+ *   steady state: the header fields, the in-flight table and the receive slots are reused.
+ * - States: `syn-sent` (we dialled) → `connected`; `syn-recv` (we accepted: SYN answered with an
+ *   ST_STATE whose seq_nr is our first data seq, as libtorrent expects) → `connected` at the
+ *   dialler's first packet; `fin-sent` after {@link UtpConnection.close} once every byte was cut
+ *   into packets; terminal `closed` (graceful end, timeout) or `reset` (ST_RESET either way).
+ * - Sequence space: `inFlight.oldest − 1` is the last packet the peer acknowledged cumulatively;
+ *   `ackNr` is the last packet we received in order, `deliverNext` the next one the reader gets
+ *   (it lags `ackNr + 1` only while the reader is paused).
+ * - Loss: 3 duplicate ACKs resend the oldest packet; a packet with 3 selectively acknowledged
+ *   packets after it is resent; either halves the window once per window of packets. A timeout
+ *   resends everything unacknowledged from a one-packet window.
+ * - Path MTU: packets are cut at `mtuFloor` datagram bytes, a size known to pass; while the floor
+ *   is more than {@link MTU_PROBE_STEP_BYTES} below the ceiling, one packet at a time is a probe
+ *   of the midpoint size (sent with the `probe` flag so a runtime can forbid fragmentation). An
+ *   acknowledged probe raises the floor, a lost one lowers the ceiling — a binary search between
+ *   {@link UTP_MIN_DATAGRAM_BYTES} and the configured maximum, like libtorrent's.
+ */
+import { ErrorCode } from '../shared/errors.js';
+import {
+  MAX_UTP_PACKETS_IN_FLIGHT,
+  MAX_UTP_RECEIVE_PACKETS,
+  MAX_UTP_SYN_RESENDS,
+  MAX_UTP_TIMEOUTS,
+  UTP_DEFAULT_MAX_DATAGRAM_BYTES,
+  UTP_FIN_LINGER_MS,
+  UTP_IDLE_TIMEOUT_MS,
+  UTP_KEEPALIVE_MS,
+  UTP_MAX_DATAGRAM_BYTES,
+  UTP_MAX_RTO_MS,
+  UTP_MIN_DATAGRAM_BYTES,
+  UTP_RECEIVE_BUFFER_BYTES,
+  UTP_SEND_BUFFER_BYTES,
+  UTP_SYN_RECV_TIMEOUT_MS,
+} from '../shared/limits.js';
+import { UtpError } from './errors.js';
+import { Ledbat } from './ledbat.js';
+import {
+  EXTENSION_SACK,
+  encodeExtensionHeader,
+  encodeHeader,
+  PacketType,
+  sackBit,
+  UTP_HEADER_BYTES,
+  type UtpHeaderFields,
+  type UtpPacket,
+} from './packet.js';
+import { ReceiveBuffer } from './receive-buffer.js';
+import { RttEstimator } from './rtt.js';
+import { ByteRing, InFlight, SlotFlag } from './send-buffer.js';
+import { SEQ_MASK, seqAdd, seqDiff, seqLess } from './seq.js';
+
+/** Probing stops once the MTU floor is this close to the ceiling, in bytes. */
+export const MTU_PROBE_STEP_BYTES = 16;
+/** Bytes reserved in each data packet for a selective ACK (extension header and 8 bytes of mask). */
+const DATA_SACK_RESERVE = 2 + 8;
+/** Largest selective-ACK mask on a data packet / on an ST_STATE, in bytes. */
+const DATA_SACK_MAX_BYTES = 8;
+const STATE_SACK_MAX_BYTES = 64;
+/** Duplicate ACKs that make the oldest packet count as lost (BEP 29). */
+const DUP_ACK_THRESHOLD = 3;
+/** Initial congestion window, in bytes (about two full-size packets). */
+const INITIAL_WINDOW_BYTES = 2 * UTP_DEFAULT_MAX_DATAGRAM_BYTES;
+
+/** The states of a connection. */
+export type UtpState = 'syn-sent' | 'syn-recv' | 'connected' | 'fin-sent' | 'closed' | 'reset';
+
+/** Why a connection ended. */
+export type UtpCloseReason =
+  /** Both directions finished (FINs exchanged, or ours acknowledged and the linger passed). */
+  | 'end'
+  /** The peer sent ST_RESET. */
+  | 'reset'
+  /** We destroyed the connection (an ST_RESET went out). */
+  | 'destroyed'
+  /** The dial, a retransmission or the idle timer timed out. */
+  | 'timeout';
+
+/** What a connection reports. */
+export type UtpEvent =
+  | { readonly type: 'connected' }
+  /** The send buffer has room again after a {@link UtpConnection.write} accepted less than asked. */
+  | { readonly type: 'writable' }
+  /** The peer's FIN arrived and every byte before it was delivered. */
+  | { readonly type: 'end' }
+  | { readonly type: 'closed'; readonly reason: UtpCloseReason; readonly error?: UtpError };
+
+/** Where a connection's datagrams go. */
+export interface UtpOutput {
+  /** A buffer of at least `bytes` bytes to encode one datagram into; it comes back in {@link send}. */
+  acquire(bytes: number): Uint8Array;
+  /** Sends `datagram[0, length)`. `probe`: a path-MTU probe (must not be fragmented, may be lost). */
+  send(datagram: Uint8Array, length: number, probe: boolean): void;
+}
+
+/** Where a connection's bytes and events go. */
+export interface UtpConnectionHandlers {
+  /** In-order bytes `bytes[offset, offset + length)`, valid only during the call. */
+  data(bytes: Uint8Array, offset: number, length: number): void;
+  event(e: UtpEvent): void;
+}
+
+/** The endpoint's view of its connections (so they can ask to be flushed and be forgotten). */
+export interface UtpConnectionOwner {
+  /** The connection has output pending (a write, a close, consumed bytes). */
+  wake(c: UtpConnection): void;
+  /** The connection reached a terminal state. */
+  closed(c: UtpConnection): void;
+}
+
+/** Options of one connection. */
+export interface UtpConnectionOptions {
+  /** Most bytes written and not yet acknowledged. @default UTP_SEND_BUFFER_BYTES */
+  readonly sendBufferBytes?: number;
+  /** Most bytes received and not yet consumed by the reader. @default UTP_RECEIVE_BUFFER_BYTES */
+  readonly receiveBufferBytes?: number;
+  /** Ceiling of path-MTU probing, in datagram bytes. @default UTP_DEFAULT_MAX_DATAGRAM_BYTES */
+  readonly maxDatagramBytes?: number;
+  /** Floor of path-MTU probing (a size assumed to pass), in datagram bytes. @default UTP_MIN_DATAGRAM_BYTES */
+  readonly minDatagramBytes?: number;
+  /** Probe the path MTU; without probing every packet has `maxDatagramBytes`. @default true */
+  readonly mtuProbing?: boolean;
+  /** LEDBAT target delay, in ms. @default UTP_TARGET_DELAY_MS */
+  readonly targetDelayMs?: number;
+}
+
+/** Counters of one connection. */
+export interface UtpConnectionStats {
+  packetsSent: number;
+  packetsResent: number;
+  packetsReceived: number;
+  bytesDelivered: number;
+  timeouts: number;
+  fastRetransmits: number;
+}
+
+/** How a connection starts. */
+export interface UtpConnectionInit {
+  /** The id our peer puts in the packets it sends us. */
+  readonly recvId: number;
+  /** The id we put in the packets we send. */
+  readonly sendId: number;
+  /** Our first sequence number (the SYN's when dialling, the first data packet's when accepting). */
+  readonly initialSeq: number;
+}
+
+/** One uTP connection. */
+export class UtpConnection {
+  readonly recvId: number;
+  readonly sendId: number;
+  readonly stats: UtpConnectionStats = {
+    packetsSent: 0,
+    packetsResent: 0,
+    packetsReceived: 0,
+    bytesDelivered: 0,
+    timeouts: 0,
+    fastRetransmits: 0,
+  };
+  /** Opaque slot for the owner (the endpoint keeps the remote address here). */
+  tag: unknown;
+  #state: UtpState;
+  #closeReason: UtpCloseReason | undefined;
+  readonly #out: UtpOutput;
+  readonly #owner: UtpConnectionOwner | undefined;
+  #handlers: UtpConnectionHandlers | undefined;
+  readonly #hdr: UtpHeaderFields = {
+    type: PacketType.State,
+    connectionId: 0,
+    timestampUs: 0,
+    timestampDiffUs: 0,
+    wndSize: 0,
+    seqNr: 0,
+    ackNr: 0,
+  };
+  // sending
+  readonly #ring: ByteRing;
+  readonly inFlight = new InFlight(MAX_UTP_PACKETS_IN_FLIGHT);
+  readonly rtt = new RttEstimator();
+  readonly cc: Ledbat;
+  #peerWnd = 0;
+  #dupAcks = 0;
+  #lossSeq = 0;
+  #rtoStartMs = 0;
+  #consecutiveTimeouts = 0;
+  #windowLimited = false;
+  #blockedSinceMs = -1;
+  #forceOne = false;
+  #writeBlocked = false;
+  #synSeq = 0;
+  #synSentAtMs = 0;
+  #synSends = 0;
+  #closing = false;
+  #finSeq = -1;
+  #finAckedAtMs = -1;
+  #timeWaitUntilMs = -1;
+  // path MTU, in datagram bytes
+  mtuFloor: number;
+  mtuCeiling: number;
+  #probeSeq = -1;
+  // receiving
+  readonly #recv = new ReceiveBuffer(MAX_UTP_RECEIVE_PACKETS);
+  readonly #recvCapacity: number;
+  #ackNr = 0;
+  #deliverNext = 0;
+  #highestReceived = 0;
+  #eofSeq = -1;
+  #endEmitted = false;
+  #unconsumed = 0;
+  #paused: boolean;
+  #ackOwed = false;
+  #lastAdvertised = 0;
+  #replyMicro = 0;
+  #lastSendMs: number;
+  #lastRecvMs: number;
+  /** Time of the input being handled (for packets sent from inside it). */
+  #nowMs: number;
+
+  constructor(
+    init: UtpConnectionInit,
+    out: UtpOutput,
+    now: number,
+    opts: UtpConnectionOptions = {},
+    owner?: UtpConnectionOwner,
+  ) {
+    this.recvId = init.recvId & SEQ_MASK;
+    this.sendId = init.sendId & SEQ_MASK;
+    this.#out = out;
+    this.#owner = owner;
+    this.#ring = new ByteRing(opts.sendBufferBytes ?? UTP_SEND_BUFFER_BYTES);
+    this.#recvCapacity = opts.receiveBufferBytes ?? UTP_RECEIVE_BUFFER_BYTES;
+    const max = Math.min(UTP_MAX_DATAGRAM_BYTES, opts.maxDatagramBytes ?? UTP_DEFAULT_MAX_DATAGRAM_BYTES);
+    const min = Math.min(
+      max,
+      Math.max(UTP_HEADER_BYTES + DATA_SACK_RESERVE + 1, opts.minDatagramBytes ?? UTP_MIN_DATAGRAM_BYTES),
+    );
+    this.mtuCeiling = max;
+    this.mtuFloor = opts.mtuProbing === false ? max : min;
+    this.cc = new Ledbat({
+      initialWindowBytes: INITIAL_WINDOW_BYTES,
+      maxWindowBytes: this.#ring.capacity,
+      ...(opts.targetDelayMs === undefined ? {} : { targetDelayMs: opts.targetDelayMs }),
+    });
+    this.#state = 'syn-sent';
+    this.#paused = true;
+    this.#lastSendMs = now;
+    this.#lastRecvMs = now;
+    this.#nowMs = now;
+    this.#synSeq = init.initialSeq & SEQ_MASK;
+    this.inFlight.reset(this.#synSeq);
+    this.#lossSeq = this.#synSeq;
+  }
+
+  /** The current state. */
+  get state(): UtpState {
+    return this.#state;
+  }
+
+  /** Why the connection ended (undefined while open). */
+  get closeReason(): UtpCloseReason | undefined {
+    return this.#closeReason;
+  }
+
+  /** True in a terminal state. */
+  get isClosed(): boolean {
+    return this.#state === 'closed' || this.#state === 'reset';
+  }
+
+  /** Bytes written and not yet acknowledged (the send buffer in use). */
+  get bufferedBytes(): number {
+    return this.#ring.heldBytes;
+  }
+
+  /** Room left in the send buffer, in bytes. */
+  get writableBytes(): number {
+    return this.#closing || this.isClosed ? 0 : this.#ring.freeBytes;
+  }
+
+  /** The receive window we advertise, in bytes. */
+  get advertisedWindow(): number {
+    return Math.max(0, this.#recvCapacity - this.#recv.heldBytes - this.#unconsumed);
+  }
+
+  /** Bytes received and held for the reader (out of order or while paused). */
+  get receiveHeldBytes(): number {
+    return this.#recv.heldBytes;
+  }
+
+  /** Bytes delivered and not yet reported {@link consumed}. */
+  get unconsumedBytes(): number {
+    return this.#unconsumed;
+  }
+
+  /** The peer's last advertised window, in bytes. */
+  get peerWindow(): number {
+    return this.#peerWnd;
+  }
+
+  /** The size of a full data packet's payload now, in bytes. */
+  get packetPayloadBytes(): number {
+    return this.mtuFloor - UTP_HEADER_BYTES - DATA_SACK_RESERVE;
+  }
+
+  /** Sets the reader and event handlers; bytes flow only once they are set (and not paused). */
+  setHandlers(h: UtpConnectionHandlers): void {
+    this.#handlers = h;
+    this.#paused = false;
+    this.#deliver();
+  }
+
+  // --- start ------------------------------------------------------------------------------------
+
+  /** Dials: sends the SYN. */
+  connect(now: number): void {
+    this.#state = 'syn-sent';
+    this.inFlight.reset(seqAdd(this.#synSeq, 1));
+    this.#lossSeq = this.inFlight.next;
+    this.#sendSyn(now);
+  }
+
+  /** Accepts the SYN `p` (already matched to this connection by the endpoint). */
+  accept(p: UtpPacket, now: number): void {
+    this.#state = 'syn-recv';
+    this.inFlight.reset(this.#synSeq);
+    this.#lossSeq = this.#synSeq;
+    this.#ackNr = p.seqNr;
+    this.#deliverNext = seqAdd(p.seqNr, 1);
+    this.#highestReceived = p.seqNr;
+    this.#peerWnd = p.wndSize;
+    this.#noteTimestamps(p, now);
+    this.#ackOwed = true;
+  }
+
+  // --- inputs -----------------------------------------------------------------------------------
+
+  /** Handles one decoded packet addressed to this connection. */
+  onPacket(p: UtpPacket, now: number): void {
+    this.#nowMs = now;
+    if (this.isClosed) {
+      // Time-wait: the peer may not have our ACK of its FIN; answer its resends.
+      if (this.#timeWaitUntilMs >= 0 && (p.type === PacketType.Fin || p.type === PacketType.Data)) {
+        this.#sendControl(PacketType.State, now, 0);
+      }
+      return;
+    }
+    this.stats.packetsReceived++;
+    if (p.type === PacketType.Reset) {
+      // The peer forgets a connection once both FINs are acknowledged; if our FIN's ACK was lost,
+      // its endpoint answers our resent FIN with ST_RESET. Nothing was lost then: a clean end.
+      if (this.#endEmitted && this.#finSeq >= 0 && this.inFlight.oldest === this.#finSeq) {
+        this.#terminate('closed', 'end');
+        return;
+      }
+      this.#terminate('reset', 'reset', new UtpError(ErrorCode.UtpReset, 'connection reset by peer'));
+      return;
+    }
+    if (p.type === PacketType.Syn) {
+      // A resent SYN: our answer was lost.
+      if (this.#state === 'syn-recv' && p.seqNr === this.#ackNr) this.#ackOwed = true;
+      return;
+    }
+    if (this.#state === 'syn-sent') {
+      if (p.ackNr !== this.#synSeq) return;
+      this.#lastRecvMs = now;
+      if (this.#synSends === 1) this.rtt.sample(now - this.#synSentAtMs);
+      this.rtt.backoff = 0;
+      // The answer's seq_nr is the first seq the peer's data will use (see the header).
+      this.#ackNr = seqAdd(p.seqNr, -1);
+      this.#deliverNext = p.seqNr;
+      this.#highestReceived = this.#ackNr;
+      this.#state = 'connected';
+      this.#rtoStartMs = now;
+      this.#noteTimestamps(p, now);
+      this.#peerWnd = p.wndSize;
+      // Tell an accepting peer at once that we are here (it sends no data before that).
+      this.#ackOwed = true;
+      this.#emit({ type: 'connected' });
+      if (this.isClosed) return;
+      if (p.type === PacketType.State) return;
+    } else {
+      // An ACK for a packet we never sent: not from this connection's peer, or corrupt.
+      const ahead = seqDiff(p.ackNr, seqAdd(this.inFlight.oldest, -1));
+      if (ahead < 0x8000 && ahead > this.inFlight.count) return;
+      this.#lastRecvMs = now;
+      this.#noteTimestamps(p, now);
+      this.#peerWnd = p.wndSize;
+      if (this.#state === 'syn-recv') {
+        this.#state = 'connected';
+        this.#emit({ type: 'connected' });
+        if (this.isClosed) return;
+      }
+      this.#onAck(p, now);
+      if (this.isClosed) return;
+    }
+    if (p.type === PacketType.Data || p.type === PacketType.Fin) this.#onData(p);
+  }
+
+  /** Queues bytes to send; returns how many were accepted (the rest does not fit the send buffer). */
+  write(bytes: Uint8Array): number {
+    if (this.#closing || this.isClosed) return 0;
+    const n = this.#ring.write(bytes);
+    if (n < bytes.length) this.#writeBlocked = true;
+    if (n > 0) this.#owner?.wake(this);
+    return n;
+  }
+
+  /** The reader is done with `n` delivered bytes: they leave the receive window. */
+  consumed(n: number): void {
+    this.#unconsumed = Math.max(0, this.#unconsumed - n);
+    this.#maybeWindowUpdate();
+  }
+
+  /** Stops delivering bytes; they are held and the advertised window shrinks. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Delivers held bytes and resumes delivery. */
+  resume(): void {
+    if (this.#handlers === undefined) return;
+    this.#paused = false;
+    this.#deliver();
+    this.#maybeWindowUpdate();
+  }
+
+  /** Ends our direction gracefully: the rest of the send buffer, then a FIN. */
+  close(): void {
+    if (this.#closing || this.isClosed) return;
+    this.#closing = true;
+    if (this.#state === 'syn-sent') {
+      this.#terminate('closed', 'end');
+      return;
+    }
+    this.#owner?.wake(this);
+  }
+
+  /** Ends at once: an ST_RESET goes out (when the peer knows us) and the connection is `reset`. */
+  destroy(now: number): void {
+    if (this.isClosed) return;
+    if (this.#state !== 'syn-sent') this.#sendControl(PacketType.Reset, now, 0);
+    this.#terminate('reset', 'destroyed');
+  }
+
+  // --- time -------------------------------------------------------------------------------------
+
+  /** When {@link tick} should next run, in ms (undefined when closed). */
+  nextDeadline(): number | undefined {
+    if (this.isClosed) return this.#timeWaitUntilMs >= 0 ? this.#timeWaitUntilMs : undefined;
+    if (this.#state === 'syn-sent') return this.#synSentAtMs + this.rtt.rtoMs;
+    const silence = this.#state === 'syn-recv' ? UTP_SYN_RECV_TIMEOUT_MS : UTP_IDLE_TIMEOUT_MS;
+    let d = Math.min(this.#lastSendMs + UTP_KEEPALIVE_MS, this.#lastRecvMs + silence);
+    if (this.inFlight.count > 0) d = Math.min(d, this.#rtoStartMs + this.rtt.rtoMs);
+    else if (this.#blockedSinceMs >= 0) d = Math.min(d, this.#blockedSinceMs + this.rtt.rtoMs);
+    if (this.#finAckedAtMs >= 0)
+      d = Math.min(d, Math.max(this.#finAckedAtMs, this.#lastRecvMs) + UTP_FIN_LINGER_MS);
+    return d;
+  }
+
+  /** Runs the timers due at `now`, then {@link flush}. */
+  tick(now: number): void {
+    this.#nowMs = now;
+    if (this.isClosed) {
+      if (this.#timeWaitUntilMs >= 0 && now >= this.#timeWaitUntilMs) {
+        this.#timeWaitUntilMs = -1;
+        this.#owner?.closed(this);
+      }
+      return;
+    }
+    if (this.#state === 'syn-sent') {
+      if (now < this.#synSentAtMs + this.rtt.rtoMs) return;
+      if (this.#synSends > MAX_UTP_SYN_RESENDS) {
+        this.#terminate('closed', 'timeout', new UtpError(ErrorCode.UtpTimeout, 'no answer to SYN'));
+        return;
+      }
+      this.rtt.backoff++;
+      this.#sendSyn(now);
+      return;
+    }
+    const silence = this.#state === 'syn-recv' ? UTP_SYN_RECV_TIMEOUT_MS : UTP_IDLE_TIMEOUT_MS;
+    if (now >= this.#lastRecvMs + silence) {
+      this.#terminate('closed', 'timeout', new UtpError(ErrorCode.UtpTimeout, 'peer silent'));
+      return;
+    }
+    if (this.inFlight.count > 0 && now >= this.#rtoStartMs + this.rtt.rtoMs) this.#onTimeout(now);
+    if (this.isClosed) return;
+    if (
+      this.inFlight.count === 0 &&
+      this.#blockedSinceMs >= 0 &&
+      now >= this.#blockedSinceMs + this.rtt.rtoMs
+    ) {
+      // The peer's window stayed closed for a timeout: send one packet anyway (a window probe).
+      this.#forceOne = true;
+      this.#blockedSinceMs = now;
+    }
+    if (
+      this.#finAckedAtMs >= 0 &&
+      now >= Math.max(this.#finAckedAtMs, this.#lastRecvMs) + UTP_FIN_LINGER_MS
+    ) {
+      this.#terminate('closed', 'end');
+      return;
+    }
+    if (now >= this.#lastSendMs + UTP_KEEPALIVE_MS) this.#ackOwed = true;
+    this.flush(now);
+  }
+
+  #onTimeout(now: number): void {
+    this.stats.timeouts++;
+    if (process.env.DEBUG_UTP)
+      console.log(
+        'timeout',
+        this.recvId,
+        now,
+        this.#state,
+        this.inFlight.oldest,
+        this.inFlight.count,
+        this.inFlight.needResend,
+        this.inFlight.bytesInFlight,
+        this.cc.windowBytes,
+        this.#consecutiveTimeouts,
+        this.rtt.rtoMs,
+        this.#peerWnd,
+      );
+    if (++this.#consecutiveTimeouts > MAX_UTP_TIMEOUTS) {
+      this.#terminate('closed', 'timeout', new UtpError(ErrorCode.UtpTimeout, 'retransmissions unanswered'));
+      return;
+    }
+    this.rtt.backoff++;
+    const f = this.inFlight;
+    for (let k = 0, n = f.count; k < n; k++) {
+      const seq = seqAdd(f.oldest, k);
+      const i = f.slot(seq);
+      if ((f.flags[i]! & (SlotFlag.Sacked | SlotFlag.NeedResend)) !== 0) continue;
+      if ((f.flags[i]! & SlotFlag.Probe) !== 0) this.#probeLost(seq);
+      f.flags[i] = f.flags[i]! | SlotFlag.NeedResend;
+      f.needResend++;
+      f.bytesInFlight -= f.length[i]!;
+    }
+    this.cc.onTimeout(this.packetPayloadBytes);
+    this.#lossSeq = f.next;
+    this.#rtoStartMs = now;
+  }
+
+  // --- output -----------------------------------------------------------------------------------
+
+  /** Sends what is due: resends, new data within the windows, a FIN, an owed ACK. */
+  flush(now: number): void {
+    if (this.isClosed || this.#state === 'syn-sent') return;
+    if (this.#state === 'syn-recv') {
+      // No data before the dialler's next packet: a reordered data packet overtaking our SYN
+      // answer would make the dialler take its seq_nr as the first (libtorrent does).
+      if (this.#ackOwed) this.#sendControl(PacketType.State, now, 0);
+      this.#ackOwed = false;
+      return;
+    }
+    let sent = false;
+    const f = this.inFlight;
+    if (f.needResend > 0) {
+      for (let k = 0, n = f.count; k < n && f.needResend > 0; k++) {
+        const seq = seqAdd(f.oldest, k);
+        const i = f.slot(seq);
+        if ((f.flags[i]! & SlotFlag.NeedResend) === 0) continue;
+        const len = f.length[i]!;
+        if (f.bytesInFlight > 0 && f.bytesInFlight + len > this.cc.windowBytes) break;
+        f.flags[i] = f.flags[i]! & ~(SlotFlag.NeedResend | SlotFlag.Probe);
+        f.needResend--;
+        this.#sendData(seq, now);
+        this.stats.packetsResent++;
+        sent = true;
+      }
+    }
+    this.#windowLimited = false;
+    const payloadMax = this.packetPayloadBytes;
+    for (;;) {
+      const uncut = this.#ring.uncutBytes;
+      if (uncut === 0 || f.isFull) break;
+      let n = Math.min(uncut, payloadMax);
+      let flags = 0;
+      const probeSize = this.#probeSize();
+      if (probeSize > 0 && uncut >= probeSize - UTP_HEADER_BYTES - DATA_SACK_RESERVE) {
+        n = probeSize - UTP_HEADER_BYTES - DATA_SACK_RESERVE;
+        flags = SlotFlag.Probe;
+      }
+      // Nagle: a short packet waits while others are in flight (their ACK will carry it out).
+      if (n < payloadMax && f.count > 0 && !this.#closing) break;
+      if (f.bytesInFlight > 0 && f.bytesInFlight + n > this.cc.windowBytes) {
+        this.#windowLimited = true;
+        break;
+      }
+      if (f.bytesInFlight + n > this.#peerWnd) {
+        // The reader's window is closed: wait for its update, or probe after a timeout.
+        if (!this.#forceOne) {
+          if (this.#blockedSinceMs < 0) this.#blockedSinceMs = now;
+          break;
+        }
+        this.#forceOne = false;
+        if (flags !== 0) {
+          flags = 0;
+          n = Math.min(uncut, payloadMax);
+        }
+      }
+      this.#blockedSinceMs = -1;
+      const seq = f.push(this.#ring.cut(n), n, flags);
+      if (flags !== 0) this.#probeSeq = seq;
+      this.#sendData(seq, now);
+      sent = true;
+    }
+    if (this.#closing && this.#finSeq < 0 && this.#ring.uncutBytes === 0 && !f.isFull) {
+      this.#finSeq = f.push(this.#ring.cut(0), 0, SlotFlag.Fin);
+      this.#state = 'fin-sent';
+      this.#sendData(this.#finSeq, now);
+      sent = true;
+    }
+    if (this.#ackOwed && !sent) this.#sendControl(PacketType.State, now, STATE_SACK_MAX_BYTES);
+    this.#ackOwed = false;
+  }
+
+  #probeSize(): number {
+    if (this.#probeSeq >= 0 || this.mtuCeiling - this.mtuFloor < MTU_PROBE_STEP_BYTES) return 0;
+    return (this.mtuFloor + this.mtuCeiling + 1) >> 1;
+  }
+
+  #probeLost(seq: number): void {
+    if (seq !== this.#probeSeq) return;
+    const i = this.inFlight.slot(seq);
+    this.mtuCeiling = Math.max(
+      this.mtuFloor,
+      this.inFlight.length[i]! + UTP_HEADER_BYTES + DATA_SACK_RESERVE - 1,
+    );
+    this.#probeSeq = -1;
+  }
+
+  #probeAcked(seq: number): void {
+    if (seq !== this.#probeSeq) return;
+    const i = this.inFlight.slot(seq);
+    this.mtuFloor = Math.max(this.mtuFloor, this.inFlight.length[i]! + UTP_HEADER_BYTES + DATA_SACK_RESERVE);
+    this.#probeSeq = -1;
+  }
+
+  #sendSyn(now: number): void {
+    this.#synSends++;
+    this.#synSentAtMs = now;
+    const h = this.#hdr;
+    h.type = PacketType.Syn;
+    h.connectionId = this.recvId;
+    h.seqNr = this.#synSeq;
+    h.ackNr = 0;
+    this.#fillCommon(h, now);
+    const buf = this.#out.acquire(UTP_HEADER_BYTES);
+    encodeHeader(buf, h);
+    this.#transmit(buf, UTP_HEADER_BYTES, false, now);
+  }
+
+  /** ST_STATE or ST_RESET, with a selective ACK of up to `sackMax` bytes when packets are missing. */
+  #sendControl(type: PacketType, now: number, sackMax: number): void {
+    const h = this.#hdr;
+    h.type = type;
+    h.connectionId = this.sendId;
+    h.seqNr = this.#state === 'syn-recv' ? this.#synSeq : this.inFlight.next;
+    h.ackNr = this.#ackNr;
+    this.#fillCommon(h, now);
+    const sackLen = sackMax > 0 ? this.#sackBytes(sackMax) : 0;
+    const buf = this.#out.acquire(UTP_HEADER_BYTES + (sackLen > 0 ? 2 + sackLen : 0));
+    const at = this.#encodeWithSack(buf, h, sackLen);
+    this.#transmit(buf, at, false, now);
+  }
+
+  #sendData(seq: number, now: number): void {
+    const f = this.inFlight;
+    const i = f.slot(seq);
+    const len = f.length[i]!;
+    const h = this.#hdr;
+    h.type = (f.flags[i]! & SlotFlag.Fin) !== 0 ? PacketType.Fin : PacketType.Data;
+    h.connectionId = this.sendId;
+    h.seqNr = seq;
+    h.ackNr = this.#ackNr;
+    this.#fillCommon(h, now);
+    const sackLen = this.#sackBytes(DATA_SACK_MAX_BYTES);
+    const buf = this.#out.acquire(UTP_HEADER_BYTES + DATA_SACK_RESERVE + len);
+    const at = this.#encodeWithSack(buf, h, sackLen);
+    if (len > 0) this.#ring.copyOut(f.start[i]!, len, buf, at);
+    if (f.bytesInFlight === 0) this.#rtoStartMs = now;
+    f.bytesInFlight += len;
+    f.sentAtMs[i] = now;
+    if (f.transmissions[i]! < 255) f.transmissions[i] = f.transmissions[i]! + 1;
+    const probe = (f.flags[i]! & SlotFlag.Probe) !== 0 && f.transmissions[i] === 1;
+    this.#transmit(buf, at + len, probe, now);
+  }
+
+  #fillCommon(h: UtpHeaderFields, now: number): void {
+    h.timestampUs = Math.floor(now * 1000) >>> 0;
+    h.timestampDiffUs = this.#replyMicro;
+    h.wndSize = this.advertisedWindow;
+    this.#lastAdvertised = h.wndSize;
+  }
+
+  #encodeWithSack(buf: Uint8Array, h: UtpHeaderFields, sackLen: number): number {
+    let at = encodeHeader(buf, h, sackLen > 0 ? EXTENSION_SACK : 0);
+    if (sackLen === 0) return at;
+    at = encodeExtensionHeader(buf, at, 0, sackLen);
+    // Bit i of the mask is ack_nr + 2 + i, least significant bit first in each byte (BEP 29).
+    const base = seqAdd(this.#ackNr, 2);
+    for (let b = 0; b < sackLen; b++) {
+      let v = 0;
+      for (let bit = 0; bit < 8; bit++) if (this.#recv.has(seqAdd(base, b * 8 + bit))) v |= 1 << bit;
+      buf[at + b] = v;
+    }
+    return at + sackLen;
+  }
+
+  /** Length of the selective-ACK mask to send (0 when nothing past a gap was received). */
+  #sackBytes(max: number): number {
+    const span = seqDiff(this.#highestReceived, this.#ackNr);
+    if (span < 2 || span >= 0x8000) return 0;
+    const bits = span - 1;
+    return Math.min(max, ((bits + 31) >> 5) * 4);
+  }
+
+  #transmit(buf: Uint8Array, length: number, probe: boolean, now: number): void {
+    this.#lastSendMs = now;
+    this.#ackOwed = false;
+    this.stats.packetsSent++;
+    this.#out.send(buf, length, probe);
+  }
+
+  // --- acknowledgements -------------------------------------------------------------------------
+
+  #onAck(p: UtpPacket, now: number): void {
+    const f = this.inFlight;
+    const lastAcked = seqAdd(f.oldest, -1);
+    const ahead = seqDiff(p.ackNr, lastAcked);
+    let acked = 0;
+    if (ahead !== 0 && ahead < 0x8000) {
+      // Cumulative progress (validated against inFlight.count by the caller).
+      for (let k = 0; k < ahead; k++) acked += this.#ackOne(seqAdd(f.oldest, k), now, true);
+      const lastSeq = p.ackNr;
+      const li = f.slot(lastSeq);
+      this.#ring.release(f.start[li]! + f.length[li]!);
+      f.oldest = seqAdd(p.ackNr, 1);
+      this.#dupAcks = 0;
+      this.#consecutiveTimeouts = 0;
+      this.rtt.backoff = 0;
+      this.#rtoStartMs = now;
+    } else if (
+      ahead === 0 &&
+      p.type === PacketType.State &&
+      f.count > 0 &&
+      (f.flags[f.slot(f.oldest)]! & SlotFlag.NeedResend) === 0
+    ) {
+      if (++this.#dupAcks >= DUP_ACK_THRESHOLD) {
+        this.#dupAcks = 0;
+        this.stats.fastRetransmits++;
+        this.#markLost(f.oldest);
+      }
+    }
+    if (p.sackOffset >= 0 && f.count > 0) acked += this.#onSack(p, now);
+    if (acked > 0) {
+      this.cc.onAck(acked, this.packetPayloadBytes, this.#windowLimited, this.rtt.minRttMs);
+      if (this.#writeBlocked && this.#ring.freeBytes >= this.#ring.capacity / 4) {
+        this.#writeBlocked = false;
+        this.#emit({ type: 'writable' });
+      }
+    }
+    if (this.#finSeq >= 0 && this.#finAckedAtMs < 0 && !f.contains(this.#finSeq) && !this.isClosed) {
+      this.#finAckedAtMs = now;
+      if (this.#endEmitted) this.#terminate('closed', 'end');
+    }
+  }
+
+  /** Acknowledges `seq`; returns the payload bytes newly acknowledged. */
+  #ackOne(seq: number, now: number, cumulative: boolean): number {
+    const f = this.inFlight;
+    const i = f.slot(seq);
+    const flags = f.flags[i]!;
+    if (cumulative) f.flags[i] = 0;
+    if ((flags & SlotFlag.Sacked) !== 0) return 0;
+    if (!cumulative) f.flags[i] = (flags & ~SlotFlag.NeedResend) | SlotFlag.Sacked;
+    const len = f.length[i]!;
+    if ((flags & SlotFlag.NeedResend) !== 0) f.needResend--;
+    else f.bytesInFlight -= len;
+    if (f.transmissions[i] === 1) this.rtt.sample(now - f.sentAtMs[i]!);
+    if ((flags & SlotFlag.Probe) !== 0) this.#probeAcked(seq);
+    return len;
+  }
+
+  #onSack(p: UtpPacket, now: number): number {
+    const f = this.inFlight;
+    let acked = 0;
+    const base = seqAdd(p.ackNr, 2);
+    const bits = Math.min(p.sackLength * 8, f.count);
+    let last = -1;
+    for (let b = 0; b < bits; b++) {
+      const seq = seqAdd(base, b);
+      if (!f.contains(seq)) break;
+      if (sackBit(p, b)) {
+        acked += this.#ackOne(seq, now, false);
+        last = b;
+      }
+    }
+    if (last < 0) return acked;
+    // Any packet with DUP_ACK_THRESHOLD or more selectively acknowledged packets after it is lost.
+    let after = 0;
+    for (let b = last; b >= -1; b--) {
+      const seq = seqAdd(base, b);
+      if (!f.contains(seq)) continue;
+      const flags = f.flags[f.slot(seq)]!;
+      if ((flags & SlotFlag.Sacked) !== 0) after++;
+      else if (after >= DUP_ACK_THRESHOLD && (flags & SlotFlag.NeedResend) === 0) this.#markLost(seq);
+    }
+    return acked;
+  }
+
+  #markLost(seq: number): void {
+    const f = this.inFlight;
+    const i = f.slot(seq);
+    const flags = f.flags[i]!;
+    if ((flags & (SlotFlag.NeedResend | SlotFlag.Sacked)) !== 0 || f.transmissions[i] === 0) return;
+    f.flags[i] = flags | SlotFlag.NeedResend;
+    f.needResend++;
+    f.bytesInFlight -= f.length[i]!;
+    if ((flags & SlotFlag.Probe) !== 0) {
+      // A lost probe says the path is narrower, not congested.
+      this.#probeLost(seq);
+      return;
+    }
+    if (!seqLess(seq, this.#lossSeq)) {
+      this.cc.onLoss(this.packetPayloadBytes);
+      this.#lossSeq = f.next;
+    }
+  }
+
+  // --- receiving --------------------------------------------------------------------------------
+
+  #onData(p: UtpPacket): void {
+    const seq = p.seqNr;
+    this.#ackOwed = true;
+    if (p.type === PacketType.Fin && this.#eofSeq < 0) this.#eofSeq = seq;
+    if (this.#eofSeq >= 0 && seqLess(this.#eofSeq, seq)) return;
+    const d = seqDiff(seq, this.#ackNr);
+    if (d === 0 || d >= 0x8000) return;
+    if (seqDiff(seq, this.#deliverNext) >= this.#recv.slots || this.#recv.has(seq)) return;
+    const len = p.payloadLength;
+    if (this.#recv.heldBytes + this.#unconsumed + len > this.#recvCapacity + this.mtuCeiling) return;
+    if (d === 1 && this.#deliverNext === seq && !this.#paused && this.#handlers !== undefined) {
+      // In order and nothing waiting: straight from the datagram to the reader.
+      this.#ackNr = seq;
+      this.#deliverNext = seqAdd(seq, 1);
+      if (len > 0) {
+        this.#unconsumed += len;
+        this.stats.bytesDelivered += len;
+        this.#handlers.data(p.bytes, p.payloadOffset, len);
+        if (this.isClosed) return;
+      }
+    } else {
+      this.#recv.store(seq, p.bytes, p.payloadOffset, len);
+    }
+    if (seqLess(this.#highestReceived, seq)) this.#highestReceived = seq;
+    while (this.#recv.has(seqAdd(this.#ackNr, 1))) this.#ackNr = seqAdd(this.#ackNr, 1);
+    if (seqLess(this.#highestReceived, this.#ackNr)) this.#highestReceived = this.#ackNr;
+    this.#deliver();
+  }
+
+  /** Hands held in-order packets to the reader while it is not paused, then reports the end. */
+  #deliver(): void {
+    const h = this.#handlers;
+    if (h === undefined) return;
+    const stop = seqAdd(this.#ackNr, 1);
+    while (!this.#paused && this.#deliverNext !== stop) {
+      const seq = this.#deliverNext;
+      if (!this.#recv.has(seq)) break;
+      const len = this.#recv.lengthOf(seq);
+      this.#deliverNext = seqAdd(seq, 1);
+      this.#unconsumed += len;
+      this.stats.bytesDelivered += len;
+      // Free the slot's accounting before the call; its bytes stay valid until the slot is reused.
+      this.#recv.remove(seq);
+      if (len > 0) h.data(this.#recv.dataOf(seq), 0, len);
+      if (this.isClosed) return;
+    }
+    if (this.#eofSeq >= 0 && !this.#endEmitted && this.#deliverNext === seqAdd(this.#eofSeq, 1)) {
+      this.#endEmitted = true;
+      this.#ackOwed = true;
+      this.#emit({ type: 'end' });
+      if (!this.isClosed && this.#finAckedAtMs >= 0) this.#terminate('closed', 'end');
+    }
+  }
+
+  #maybeWindowUpdate(): void {
+    const w = this.advertisedWindow;
+    const step = Math.min(this.#recvCapacity / 4, this.packetPayloadBytes * 4);
+    if (
+      w - this.#lastAdvertised >= step ||
+      (this.#lastAdvertised < this.packetPayloadBytes && w >= this.packetPayloadBytes)
+    ) {
+      if (w > this.#lastAdvertised) {
+        this.#ackOwed = true;
+        this.#owner?.wake(this);
+      }
+    }
+  }
+
+  #noteTimestamps(p: UtpPacket, now: number): void {
+    if (p.timestampUs !== 0) this.#replyMicro = ((Math.floor(now * 1000) >>> 0) - p.timestampUs) >>> 0;
+    if (p.timestampDiffUs !== 0) this.cc.onDelaySample(p.timestampDiffUs, now);
+  }
+
+  // --- ending -----------------------------------------------------------------------------------
+
+  #terminate(state: 'closed' | 'reset', reason: UtpCloseReason, error?: UtpError): void {
+    if (this.isClosed) return;
+    if (process.env.DEBUG_UTP)
+      console.trace(
+        'terminate',
+        this.recvId,
+        state,
+        reason,
+        this.#endEmitted,
+        this.#finSeq,
+        this.#finAckedAtMs,
+        this.#lastRecvMs,
+        this.#nowMs,
+        this.#eofSeq,
+        this.#deliverNext,
+      );
+    // The ACK of the peer's FIN is owed when a clean end completes inside onPacket.
+    if (reason === 'end' && this.#ackOwed && this.#state !== 'syn-sent')
+      this.#sendControl(PacketType.State, this.#nowMs, 0);
+    this.#state = state;
+    this.#closeReason = reason;
+    if (reason === 'end') {
+      // Stay reachable for two timeouts so a lost final ACK can be repeated (TCP's TIME-WAIT).
+      this.#timeWaitUntilMs = this.#nowMs + Math.min(UTP_MAX_RTO_MS, Math.max(1000, 2 * this.rtt.rtoMs));
+    } else {
+      this.#owner?.closed(this);
+    }
+    this.#emit(error === undefined ? { type: 'closed', reason } : { type: 'closed', reason, error });
+  }
+
+  #emit(e: UtpEvent): void {
+    this.#handlers?.event(e);
+  }
+}
