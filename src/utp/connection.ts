@@ -515,21 +515,6 @@ export class UtpConnection {
 
   #onTimeout(now: number): void {
     this.stats.timeouts++;
-    if (process.env.DEBUG_UTP)
-      console.log(
-        'timeout',
-        this.recvId,
-        now,
-        this.#state,
-        this.inFlight.oldest,
-        this.inFlight.count,
-        this.inFlight.needResend,
-        this.inFlight.bytesInFlight,
-        this.cc.windowBytes,
-        this.#consecutiveTimeouts,
-        this.rtt.rtoMs,
-        this.#peerWnd,
-      );
     if (++this.#consecutiveTimeouts > MAX_UTP_TIMEOUTS) {
       this.#terminate('closed', 'timeout', new UtpError(ErrorCode.UtpTimeout, 'retransmissions unanswered'));
       return;
@@ -917,20 +902,6 @@ export class UtpConnection {
 
   #terminate(state: 'closed' | 'reset', reason: UtpCloseReason, error?: UtpError): void {
     if (this.isClosed) return;
-    if (process.env.DEBUG_UTP)
-      console.trace(
-        'terminate',
-        this.recvId,
-        state,
-        reason,
-        this.#endEmitted,
-        this.#finSeq,
-        this.#finAckedAtMs,
-        this.#lastRecvMs,
-        this.#nowMs,
-        this.#eofSeq,
-        this.#deliverNext,
-      );
     // The ACK of the peer's FIN is owed when a clean end completes inside onPacket.
     if (reason === 'end' && this.#ackOwed && this.#state !== 'syn-sent')
       this.#sendControl(PacketType.State, this.#nowMs, 0);
