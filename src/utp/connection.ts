@@ -846,7 +846,7 @@ export class UtpConnection {
         if (this.isClosed) return;
       }
     } else {
-      this.#recv.store(seq, p.bytes, p.payloadOffset, len);
+      this.#recv.store(seq, this.#deliverNext, p.bytes, p.payloadOffset, len);
     }
     if (seqLess(this.#highestReceived, seq)) this.#highestReceived = seq;
     while (this.#recv.has(seqAdd(this.#ackNr, 1))) this.#ackNr = seqAdd(this.#ackNr, 1);

@@ -2,42 +2,52 @@
  * The receiving half of one connection's memory: packets that arrived but cannot be handed to
  * the reader yet — out of order (a gap before them) or in order while the reader is paused.
  *
- * Slots are indexed by `seq_nr & (slots − 1)`, and each keeps its byte array once allocated
- * (grown, never shrunk), so a steady transfer reuses the same memory. The total held is bounded
- * by the connection's receive buffer: packets past it are dropped, and the advertised window
- * (receive buffer − held − delivered but not consumed) tells the sender to slow down first.
+ * Slots are indexed by `seq_nr & (size − 1)` and remember which seq they hold; the table starts
+ * small and doubles up to its bound ({@link ReceiveBuffer.slots} packets past the next one to
+ * deliver). Each slot keeps its byte array once allocated (grown, never shrunk), so a steady
+ * transfer reuses the same memory. The total held is bounded by the connection's receive buffer:
+ * packets past it are dropped, and the advertised window (receive buffer − held − delivered but
+ * not consumed) tells the sender to slow down first.
  */
+import { seqDiff } from './seq.js';
 
 /** Out-of-order and undelivered packets of one connection. */
 export class ReceiveBuffer {
+  /** Most packets held, counted from the next one to deliver (the bound). */
   readonly slots: number;
-  readonly #mask: number;
-  readonly #data: (Uint8Array | undefined)[];
-  readonly #length: Int32Array;
-  readonly #present: Uint8Array;
+  #mask: number;
+  #data: (Uint8Array | undefined)[];
+  #length: Int32Array;
+  /** The seq each slot holds, or -1 when free. */
+  #seq: Int32Array;
   /** Payload bytes held. */
   heldBytes = 0;
   /** Packets held. */
   heldPackets = 0;
 
   /** `slots` must be a power of two below 32768. */
-  constructor(slots: number) {
+  constructor(slots: number, initialSlots = 16) {
     this.slots = slots;
-    this.#mask = slots - 1;
-    this.#data = new Array<Uint8Array | undefined>(slots).fill(undefined);
-    this.#length = new Int32Array(slots);
-    this.#present = new Uint8Array(slots);
+    const n = Math.min(slots, initialSlots);
+    this.#mask = n - 1;
+    this.#data = new Array<Uint8Array | undefined>(n).fill(undefined);
+    this.#length = new Int32Array(n);
+    this.#seq = new Int32Array(n).fill(-1);
   }
 
   /** True when a packet with `seq` is held. */
   has(seq: number): boolean {
-    return this.#present[seq & this.#mask] === 1;
+    return this.#seq[seq & this.#mask] === seq;
   }
 
-  /** Copies a packet's payload (`bytes[at, at + n)`) into the slot of `seq`. */
-  store(seq: number, bytes: Uint8Array, at: number, n: number): void {
+  /**
+   * Copies a packet's payload (`bytes[at, at + n)`) into the slot of `seq`; `base` is the next seq
+   * to deliver (every held seq is within `slots` after it).
+   */
+  store(seq: number, base: number, bytes: Uint8Array, at: number, n: number): void {
+    while (seqDiff(seq, base) > this.#mask) this.#grow(base);
     const i = seq & this.#mask;
-    if (this.#present[i] === 1) return;
+    if (this.#seq[i] === seq) return;
     let buf = this.#data[i];
     if (buf === undefined || buf.length < n) {
       buf = new Uint8Array(Math.max(n, 1500));
@@ -45,7 +55,7 @@ export class ReceiveBuffer {
     }
     if (n > 0) buf.set(bytes.subarray(at, at + n), 0);
     this.#length[i] = n;
-    this.#present[i] = 1;
+    this.#seq[i] = seq;
     this.heldBytes += n;
     this.heldPackets++;
   }
@@ -62,9 +72,28 @@ export class ReceiveBuffer {
   /** Frees the slot of `seq`, keeping its memory for reuse. */
   remove(seq: number): void {
     const i = seq & this.#mask;
-    if (this.#present[i] !== 1) return;
-    this.#present[i] = 0;
+    if (this.#seq[i] !== seq) return;
+    this.#seq[i] = -1;
     this.heldBytes -= this.#length[i]!;
     this.heldPackets--;
+  }
+
+  #grow(base: number): void {
+    const n = (this.#mask + 1) * 2;
+    const mask = n - 1;
+    const data = new Array<Uint8Array | undefined>(n).fill(undefined);
+    const length = new Int32Array(n);
+    const seqs = new Int32Array(n).fill(-1);
+    for (let i = 0; i <= this.#mask; i++) {
+      const s = this.#seq[i]!;
+      if (s < 0 || seqDiff(s, base) > mask) continue;
+      data[s & mask] = this.#data[i];
+      length[s & mask] = this.#length[i]!;
+      seqs[s & mask] = s;
+    }
+    this.#mask = mask;
+    this.#data = data;
+    this.#length = length;
+    this.#seq = seqs;
   }
 }

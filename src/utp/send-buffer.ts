@@ -10,8 +10,8 @@
  * exceeds its capacity, which is the send-buffer bound. It grows by doubling up to that capacity,
  * so an idle connection costs little and a busy one stops allocating once grown.
  *
- * The packets in flight live in parallel typed arrays indexed by `seq_nr & (slots − 1)`: no
- * object per packet.
+ * The packets in flight live in parallel typed arrays indexed by `seq_nr & (size − 1)`: no
+ * object per packet. They start small and double up to the bound as the window grows.
  */
 import { seqAdd, seqDiff } from './seq.js';
 
@@ -28,7 +28,8 @@ export class ByteRing {
   /** `capacity` is the most bytes held at once (written and not yet released). */
   constructor(capacity: number) {
     this.capacity = capacity;
-    this.#buf = new Uint8Array(Math.min(capacity, INITIAL_RING_BYTES));
+    // Allocated at the first write: an idle or receive-only connection costs nothing here.
+    this.#buf = new Uint8Array(0);
   }
 
   /** Bytes held: in packets not yet released plus not yet cut. */
@@ -69,6 +70,7 @@ export class ByteRing {
 
   /** Copies `n` bytes from stream offset `start` into `dst` at `dstAt`. */
   copyOut(start: number, n: number, dst: Uint8Array, dstAt: number): void {
+    if (n === 0) return;
     const size = this.#buf.length;
     const at = start % size;
     const first = Math.min(n, size - at);
@@ -84,6 +86,7 @@ export class ByteRing {
   #ensure(need: number): void {
     let size = this.#buf.length;
     if (need <= size) return;
+    size = Math.max(size, INITIAL_RING_BYTES);
     while (size < need) size *= 2;
     size = Math.min(size, this.capacity);
     const held = this.heldBytes;
@@ -114,13 +117,14 @@ export const SlotFlag = {
  * The packets in flight, oldest first: seq numbers `[oldest, next)`, at most `slots` of them.
  */
 export class InFlight {
+  /** Most packets in flight (the bound; the arrays grow up to it). */
   readonly slots: number;
-  readonly #mask: number;
-  readonly start: Float64Array;
-  readonly length: Int32Array;
-  readonly sentAtMs: Float64Array;
-  readonly transmissions: Uint8Array;
-  readonly flags: Uint8Array;
+  #mask: number;
+  start: Float64Array;
+  length: Int32Array;
+  sentAtMs: Float64Array;
+  transmissions: Uint8Array;
+  flags: Uint8Array;
   /** Seq of the oldest unacknowledged packet. */
   oldest = 0;
   /** Seq the next new packet gets. */
@@ -130,15 +134,16 @@ export class InFlight {
   /** Packets flagged {@link SlotFlag.NeedResend}. */
   needResend = 0;
 
-  /** `slots` must be a power of two below 32768. */
-  constructor(slots: number) {
+  /** `slots` must be a power of two below 32768; the arrays start small and double as needed. */
+  constructor(slots: number, initialSlots = 64) {
     this.slots = slots;
-    this.#mask = slots - 1;
-    this.start = new Float64Array(slots);
-    this.length = new Int32Array(slots);
-    this.sentAtMs = new Float64Array(slots);
-    this.transmissions = new Uint8Array(slots);
-    this.flags = new Uint8Array(slots);
+    const n = Math.min(slots, initialSlots);
+    this.#mask = n - 1;
+    this.start = new Float64Array(n);
+    this.length = new Int32Array(n);
+    this.sentAtMs = new Float64Array(n);
+    this.transmissions = new Uint8Array(n);
+    this.flags = new Uint8Array(n);
   }
 
   /** Resets the window to start at `seq`. */
@@ -169,6 +174,7 @@ export class InFlight {
 
   /** Adds a new packet; returns its seq. */
   push(start: number, length: number, flags: number): number {
+    if (this.count > this.#mask) this.#grow();
     const seq = this.next;
     const i = seq & this.#mask;
     this.start[i] = start;
@@ -178,5 +184,31 @@ export class InFlight {
     this.flags[i] = flags;
     this.next = seqAdd(seq, 1);
     return seq;
+  }
+
+  #grow(): void {
+    const n = (this.#mask + 1) * 2;
+    const mask = n - 1;
+    const start = new Float64Array(n);
+    const length = new Int32Array(n);
+    const sentAtMs = new Float64Array(n);
+    const transmissions = new Uint8Array(n);
+    const flags = new Uint8Array(n);
+    for (let k = 0, c = this.count; k < c; k++) {
+      const seq = seqAdd(this.oldest, k);
+      const from = seq & this.#mask;
+      const to = seq & mask;
+      start[to] = this.start[from]!;
+      length[to] = this.length[from]!;
+      sentAtMs[to] = this.sentAtMs[from]!;
+      transmissions[to] = this.transmissions[from]!;
+      flags[to] = this.flags[from]!;
+    }
+    this.#mask = mask;
+    this.start = start;
+    this.length = length;
+    this.sentAtMs = sentAtMs;
+    this.transmissions = transmissions;
+    this.flags = flags;
   }
 }
