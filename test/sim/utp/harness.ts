@@ -39,6 +39,8 @@ export interface Side {
   connectedAt: number;
   maxHeld: number;
   maxWindow: number;
+  /** Virtual time at which each tenth of the expected bytes had arrived. */
+  tenthsAt: number[];
 }
 
 export interface TransferResult {
@@ -63,6 +65,7 @@ function side(bytes: Uint8Array, expect: number): Side {
     connectedAt: -1,
     maxHeld: 0,
     maxWindow: 0,
+    tenthsAt: [],
   };
 }
 
@@ -131,6 +134,12 @@ export function runTransfer(o: TransferOptions): TransferResult {
         }
         s.received.set(bytes.subarray(off, off + len), s.receivedLength);
         s.receivedLength += len;
+        while (
+          s.tenthsAt.length < 10 &&
+          s.receivedLength >= ((s.tenthsAt.length + 1) * s.received.length) / 10
+        ) {
+          s.tenthsAt.push(net.now);
+        }
         if (o.readerBytesPerMs === undefined) c.consumed(len);
         check(s);
       },
