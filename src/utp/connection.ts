@@ -650,7 +650,10 @@ export class UtpConnection {
     const h = this.#hdr;
     h.type = type;
     h.connectionId = this.sendId;
-    h.seqNr = this.#state === 'syn-recv' ? this.#synSeq : this.inFlight.next;
+    // After our FIN, libtorrent ignores any packet whose seq_nr is past the FIN's (it takes it
+    // as beyond the end of the stream), ACKs included: they carry the FIN's seq_nr then.
+    h.seqNr =
+      this.#state === 'syn-recv' ? this.#synSeq : this.#finSeq >= 0 ? this.#finSeq : this.inFlight.next;
     h.ackNr = this.#ackNr;
     this.#fillCommon(h, now);
     const sackLen = sackMax > 0 ? this.#sackBytes(sackMax) : 0;

@@ -310,6 +310,8 @@ export interface LibtorrentPeerOptions {
   readonly connect?: readonly number[];
   readonly exitWhenDone?: boolean;
   readonly statusMs?: number;
+  /** uTP only, both ways (`--utp-only`). @default false */
+  readonly utpOnly?: boolean;
 }
 
 /** A transmission-cli process. */
@@ -413,6 +415,7 @@ export class ClientGroup {
     for (const c of o.connect ?? []) args.push('--connect', String(c));
     if (o.exitWhenDone) args.push('--exit-when-done');
     if (o.statusMs !== undefined) args.push('--status-ms', String(o.statusMs));
+    if (o.utpOnly) args.push('--utp-only');
     const peer = this.#track(new LibtorrentPeer(name, p, args));
     return peer;
   }
