@@ -321,8 +321,11 @@ describe('UtpConnection: FIN and RESET', () => {
       r.events.map((e) => e.type),
       ['connected', 'end', 'closed'],
     );
-    // Its ACK went out at once, and a resent FIN is acknowledged again (time-wait).
-    assert.equal(out.take().at(-1)!.ackNr, 5002);
+    // Its ACK went out at once, with our FIN's seq_nr (libtorrent ignores packets past a FIN),
+    // and a resent FIN is acknowledged again (time-wait).
+    const finalAck = out.take().at(-1)!;
+    assert.equal(finalAck.ackNr, 5002);
+    assert.equal(finalAck.seqNr, sent[1]!.seqNr);
     c.onPacket(peerPacket({ type: PacketType.Fin, seqNr: 5002, ackNr: 102 }), 32);
     assert.equal(out.take()[0]!.ackNr, 5002);
   });
