@@ -341,6 +341,8 @@ export interface TransmissionOptions {
   readonly torrent: string;
   /** Where the data is saved (or, seeding, where it already is). */
   readonly downloadDir: string;
+  /** Speak uTP too (on the peer port's UDP side). @default false */
+  readonly utp?: boolean;
 }
 
 /** An aria2c process. */
@@ -430,8 +432,8 @@ export class ClientGroup {
   }
 
   /**
-   * Starts transmission-cli on 127.0.0.1 with its own config folder: DHT, LPD, PEX, uTP, port
-   * mapping, RPC and blocklists off. Transmission only accepts connections on loopback (it
+   * Starts transmission-cli on 127.0.0.1 with its own config folder: DHT, LPD, PEX, uTP (unless
+   * `utp`), port mapping, RPC and blocklists off. Transmission only accepts connections on loopback (it
    * ignores tracker peers at 127.0.0.0/8), so the other side dials its `port`.
    */
   async transmission(name: string, o: TransmissionOptions): Promise<TransmissionPeer> {
@@ -444,7 +446,7 @@ export class ClientGroup {
         'dht-enabled': false,
         'lpd-enabled': false,
         'pex-enabled': false,
-        'utp-enabled': false,
+        'utp-enabled': o.utp === true,
         'port-forwarding-enabled': false,
         'bind-address-ipv4': '127.0.0.1',
         'bind-address-ipv6': '::1',
