@@ -269,6 +269,16 @@ export class UtpTransport implements ListeningTransport {
     options: { readonly host?: string; readonly port: number },
     onStream: (s: PeerStream) => void,
   ): Promise<number> {
+    if (this.#socket !== undefined && options.port !== 0 && options.port !== this.#port) {
+      // A dial before listen bound an ephemeral port; uTP cannot move its socket under live streams.
+      throw new ShoalError(
+        ErrorCode.SessionInvalidArgument,
+        `uTP socket already bound to port ${this.#port}`,
+        {
+          port: options.port,
+        },
+      );
+    }
     this.#onStream = onStream;
     await this.#open(options.host ?? '0.0.0.0', options.port);
     return this.#port;

@@ -17,8 +17,8 @@
  *  then while `extension` ≠ 0:  [next extension: u8][len: u8][len bytes]
  *  then the payload.
  * ```
- * All fields are big-endian. Extension 1 is the selective ACK (a bitmask of ≥ 4 bytes, a multiple
- * of 4); unknown extensions (libutp's 8-byte extension 2 on SYNs, libtorrent's close reason) are
+ * All fields are big-endian. Extension 1 is the selective ACK (a bitmask; BEP 29 asks for a
+ * multiple of 4 bytes, libtorrent sends any length, so any non-empty one is read); unknown extensions (libutp's 8-byte extension 2 on SYNs, libtorrent's close reason) are
  * skipped by their length. At most {@link MAX_UTP_EXTENSIONS} are read.
  */
 import { ErrorCode } from '../shared/errors.js';
@@ -87,8 +87,8 @@ export function isUtpDatagram(bytes: Uint8Array): boolean {
 
 /**
  * Decodes `bytes` into `out` (reused), or throws a {@link UtpError}: `UtpTruncated` (shorter than
- * its header and extensions), `UtpBadVersion`, `UtpBadType`, `UtpBadExtension` (a selective ACK
- * whose length is not a positive multiple of 4), `UtpTooManyExtensions`.
+ * its header and extensions), `UtpBadVersion`, `UtpBadType`, `UtpBadExtension` (an empty
+ * selective ACK), `UtpTooManyExtensions`.
  */
 export function decodePacket(bytes: Uint8Array, out: UtpPacket = new UtpPacket()): UtpPacket {
   const n = bytes.length;
@@ -119,9 +119,9 @@ export function decodePacket(bytes: Uint8Array, out: UtpPacket = new UtpPacket()
     const len = bytes[at + 1]!;
     if (at + 2 + len > n) throw new UtpError(ErrorCode.UtpTruncated, 'truncated extension', at);
     if (ext === EXTENSION_SACK) {
-      if (len === 0 || len % 4 !== 0) {
-        throw new UtpError(ErrorCode.UtpBadExtension, `selective ACK of ${len} bytes`, at);
-      }
+      // BEP 29 says "at least 4, and in multiples of 4", but libtorrent 2.0 sends masks of any
+      // whole number of bytes (1, 2, 3 …): accept every non-empty mask.
+      if (len === 0) throw new UtpError(ErrorCode.UtpBadExtension, 'empty selective ACK', at);
       // A second selective ACK in one packet is meaningless; the first one counts.
       if (out.sackOffset < 0) {
         out.sackOffset = at + 2;

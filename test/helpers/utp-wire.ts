@@ -58,7 +58,7 @@ export class Wire {
   }
 
   /** Resolves once `done()` holds; rejects when the stream closes first or at the timeout. */
-  until<T>(what: string, done: () => T | undefined): Promise<T> {
+  until<T>(what: string, done: () => T | undefined, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const v = done();
@@ -73,7 +73,7 @@ export class Wire {
       const timer = setTimeout(() => {
         cleanup();
         reject(new Error(`timed out waiting for ${what}; got ${this.messages.map((m) => m.type).join(',')}`));
-      }, STEP_TIMEOUT_MS);
+      }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
         this.#waiters.delete(check);
@@ -125,4 +125,44 @@ export async function downloadPiece(
   await wire.until('close', () => wire.closed);
   if (hs.type !== 'handshake') throw new Error('no handshake');
   return { sha1: createHash('sha1').update(piece).digest(), remoteInfoHash: hs.infoHash, peerId: hs.peerId };
+}
+
+/**
+ * Seeds `data` (the whole torrent payload, `pieceBytes` per piece) to a leecher on `stream`, whose
+ * handshake is already in `wire`: answers with our handshake, have-all and unchoke, then serves
+ * every request. Resolves with the bytes served when the stream closes.
+ */
+export function servePieces(
+  wire: Wire,
+  t: { readonly infoHash: Uint8Array; readonly pieceBytes: number; readonly data: Uint8Array },
+): Promise<number> {
+  wire.send(
+    encodeHandshake({
+      infoHash: t.infoHash,
+      peerId: scriptedPeerId(),
+      reserved: makeReserved({ fast: true }),
+    }),
+  );
+  wire.sendMessage({ type: 'have-all' });
+  wire.sendMessage({ type: 'unchoke' });
+  let served = 0;
+  let seen = 0;
+  return new Promise((resolve) => {
+    const step = () => {
+      for (; seen < wire.messages.length; seen++) {
+        const m = wire.messages[seen]!;
+        if (m.type !== 'request') continue;
+        const at = m.index * t.pieceBytes + m.begin;
+        wire.sendMessage({
+          type: 'piece',
+          index: m.index,
+          begin: m.begin,
+          block: t.data.subarray(at, at + m.length),
+        });
+        served += m.length;
+      }
+      return wire.closed !== undefined ? served : undefined;
+    };
+    void wire.until('the leecher to go', step, 120_000).then(resolve, () => resolve(served));
+  });
 }

@@ -6,22 +6,21 @@
  * - We dial a uTP-only libtorrent seeder of a small torrent, exchange handshakes, ask for a whole
  *   piece block by block and check its SHA-1 against the torrent.
  * - A uTP-only libtorrent leecher dials our listening transport (`connect_peer`); we read its
- *   handshake (the info-hash must be the torrent's) and answer with ours.
+ *   handshake (the info-hash must be the torrent's), answer, and seed it the whole torrent, which
+ *   libtorrent verifies piece by piece.
  *
  * On failure the assertion message carries everything libtorrent printed.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseTorrent } from '../../src/metainfo/index.js';
 import { UtpTransport } from '../../src/net/utp-transport.js';
 import { createTorrent } from '../../src/storage/index.js';
-import { encodeHandshake, makeReserved } from '../../src/wire/index.js';
 import { ClientGroup, libtorrentMissing } from '../helpers/clients.js';
 import { writeTree } from '../helpers/payload.js';
-import { scriptedPeerId } from '../helpers/scripted-peer.js';
-import { downloadPiece, Wire } from '../helpers/utp-wire.js';
+import { downloadPiece, servePieces, Wire } from '../helpers/utp-wire.js';
 
 const missing = libtorrentMissing();
 if (missing !== undefined) throw new Error(missing);
@@ -37,6 +36,7 @@ describe('uTP interop with python3-libtorrent (uTP only)', { timeout: 120_000 },
   let pieceCount: number;
   let pieces: Uint8Array;
   let seedDir: string;
+  let seedData: Uint8Array;
 
   before(async () => {
     seedDir = await group.dir('seed');
@@ -51,6 +51,7 @@ describe('uTP interop with python3-libtorrent (uTP only)', { timeout: 120_000 },
     infoHash = meta.infoHashV1!;
     pieceCount = meta.pieceCount;
     pieces = meta.pieces!;
+    seedData = await readFile(join(seedDir, 'payload', 'data.bin'));
   });
   after(async () => {
     await transport.close();
@@ -112,7 +113,7 @@ describe('uTP interop with python3-libtorrent (uTP only)', { timeout: 120_000 },
         });
       });
       const dir = await group.dir('leech');
-      await group.libtorrent('libtorrent leecher (uTP only)', {
+      const lt = await group.libtorrent('libtorrent leecher (uTP only)', {
         torrent: torrentPath,
         saveDir: dir,
         connect: [port],
@@ -130,15 +131,15 @@ describe('uTP interop with python3-libtorrent (uTP only)', { timeout: 120_000 },
         [...infoHash],
         'libtorrent asks for our torrent',
       );
-      wire.send(
-        encodeHandshake({ infoHash, peerId: scriptedPeerId(), reserved: makeReserved({ fast: true }) }),
-      );
-      wire.sendMessage({ type: 'have-none' });
-      // libtorrent answers with its own state (it has nothing: have-none or an empty bitfield).
-      const next = await wire.until('a message after the handshake', () => wire.messages[1]);
-      assert.ok(next.type === 'have-none' || next.type === 'bitfield' || next.type === 'extended', next.type);
-      console.log(`# libtorrent dialled us over uTP (${encrypted} encrypted attempt(s) refused first)`);
+      // We seed the whole torrent to it over uTP; libtorrent checks every piece's hash.
+      const serving = servePieces(wire, { infoHash, pieceBytes: PIECE_BYTES, data: seedData });
+      const done = await lt.waitFor('finished', 60_000);
+      assert.ok(Number(done.downloaded) >= seedData.length, 'libtorrent downloaded the payload from us');
       wire.stream.destroy();
+      assert.ok((await serving) >= seedData.length);
+      console.log(
+        `# libtorrent dialled us over uTP (${encrypted} encrypted attempt(s) refused first) and downloaded the torrent`,
+      );
     });
   });
 });
