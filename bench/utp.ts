@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/utp.ts [MiB] [runs]` — how fast does uTP move a torrent over loopback?
+ * `node --import tsx bench/utp.ts [MiB] [runs] [max datagram bytes]` — how fast does uTP move a torrent over loopback?
  *
  * One v1 torrent of MiB (default 256) pseudo-random bytes, 1 MiB pieces, is seeded by a uTP-only
  * python3-libtorrent (test/interop/py/lt_peer.py --utp-only) and downloaded, `runs` times each
@@ -9,6 +9,12 @@
  *   - Shoal's UtpTransport with a minimal BitTorrent downloader on Shoal's wire codec (handshake,
  *     interested, 64 requests of 16 KiB in flight, every piece's SHA-1 checked), so the figure is
  *     the transport's, not the session's.
+ *
+ * And the other way: a uTP-only libtorrent leecher dials Shoal's UtpTransport, which serves
+ * every request from memory (test/helpers/utp-wire.ts); libtorrent checks every piece. The third
+ * argument sets Shoal's largest datagram (path-MTU probing ceiling; default 1472). libtorrent
+ * 2.0.8 drops uTP datagrams larger than about 1500 bytes (seen: 1500 arrive, 2100 never do), so
+ * a larger ceiling stalls Shoal → libtorrent; it only helps Shoal → Shoal.
  *
  * And Shoal → Shoal: two UtpTransports in this one process pour the same byte count through one
  * stream (sender and receiver share this thread). Prints MiB/s per run and the medians.
@@ -25,9 +31,12 @@ import { UtpTransport } from '../src/net/utp-transport.js';
 import { createTorrent } from '../src/storage/index.js';
 import { encodeHandshake, encodeMessage, FrameDecoder, makeReserved } from '../src/wire/index.js';
 import { pseudoRandomBytes } from '../test/helpers/payload.js';
+import { servePieces, Wire } from '../test/helpers/utp-wire.js';
 
 const MIB = Number(process.argv[2] ?? 256);
 const RUNS = Number(process.argv[3] ?? 3);
+/** Largest uTP datagram Shoal sends to libtorrent (path-MTU probing ceiling). */
+const MAX_DATAGRAM = Number(process.argv[4] ?? 1472);
 const PIECE = 1024 * 1024;
 const BLOCK = 16 * 1024;
 const IN_FLIGHT = 64;
@@ -37,6 +46,20 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+/** Bound of one transfer. */
+const TRANSFER_TIMEOUT_MS = 180_000;
+function within<T>(p: Promise<T>, what: string): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`${what}: no result after ${TRANSFER_TIMEOUT_MS} ms`)),
+        TRANSFER_TIMEOUT_MS,
+      ).unref(),
+    ),
+  ]);
+}
 
 function libtorrent(args: string[]): {
   proc: ChildProcess;
@@ -151,6 +174,52 @@ async function shoalDownload(
   return { mibps: got / secs / 2 ** 20, stats: c.stats, mtu: c.mtuFloor };
 }
 
+/** Shoal seeds `data` to a uTP-only libtorrent leecher that dials it; MiB/s from its 'added' line. */
+async function shoalToLibtorrent(
+  torrent: string,
+  out: string,
+  port: number,
+  infoHash: Uint8Array,
+  count: number,
+  data: Uint8Array,
+) {
+  const t = new UtpTransport({ maxDatagramBytes: MAX_DATAGRAM });
+  let conn: { stats: object; mtuFloor: number } | undefined;
+  const listenPort = await t.listen({ host: '127.0.0.1', port: 0 }, (s) => {
+    let first = true;
+    s.bind({
+      data: (c) => {
+        if (!first) return;
+        first = false;
+        // libtorrent tries MSE first; Shoal has none: refuse, it retries in plaintext.
+        if (c[0] !== 19) return s.destroy();
+        conn = (s as unknown as { connection: { stats: object; mtuFloor: number } }).connection;
+        void servePieces(new Wire(s, count, c), { infoHash, pieceBytes: PIECE, data });
+      },
+      drain: () => {},
+      close: () => {},
+    });
+  });
+  const lt = libtorrent([
+    '--torrent',
+    torrent,
+    '--save',
+    out,
+    '--port',
+    String(port),
+    '--connect',
+    String(listenPort),
+    '--exit-when-done',
+    '--status-ms',
+    '100000',
+  ]);
+  const added = await lt.line('added');
+  const fin = await within(lt.line('finished'), 'Shoal → libtorrent');
+  await stop(lt.proc);
+  await t.close();
+  return { mibps: MIB / (Number(fin.ts) - Number(added.ts)), conn };
+}
+
 async function shoalToShoal(bytes: number): Promise<number> {
   const a = new UtpTransport({ maxDatagramBytes: 65_507 });
   const b = new UtpTransport({ maxDatagramBytes: 65_507 });
@@ -196,7 +265,8 @@ try {
   const seedDir = join(dir, 'seed');
   await mkdir(seedDir, { recursive: true });
   const file = join(seedDir, 'data.bin');
-  await writeFile(file, pseudoRandomBytes(MIB * 2 ** 20, 5));
+  const seedBytes = pseudoRandomBytes(MIB * 2 ** 20, 5);
+  await writeFile(file, seedBytes);
   const t = await createTorrent(file, { version: 'v1', pieceLength: PIECE });
   const torrent = join(dir, 'b.torrent');
   await writeFile(torrent, t.bytes);
@@ -208,6 +278,7 @@ try {
   const rows: { who: string; mibps: number[] }[] = [
     { who: 'libtorrent → libtorrent (uTP)', mibps: [] },
     { who: 'libtorrent → Shoal UtpTransport', mibps: [] },
+    { who: 'Shoal UtpTransport → libtorrent', mibps: [] },
     { who: 'Shoal → Shoal UtpTransport (one process)', mibps: [] },
   ];
   for (let run = 0; run < RUNS; run++) {
@@ -228,18 +299,29 @@ try {
       '100000',
     ]);
     const added = await lt.line('added');
-    const fin = await lt.line('finished');
+    const fin = await within(lt.line('finished'), 'libtorrent → libtorrent');
     const secs = Number(fin.ts) - Number(added.ts);
     rows[0]!.mibps.push(MIB / secs);
     await stop(lt.proc);
     await rm(out, { recursive: true, force: true });
-    const s = await shoalDownload(seedPort, meta.infoHashV1!, meta.pieces!, meta.pieceCount, lastLen);
+    const s = await within(
+      shoalDownload(seedPort, meta.infoHashV1!, meta.pieces!, meta.pieceCount, lastLen),
+      'libtorrent → Shoal',
+    );
     rows[1]!.mibps.push(s.mibps);
     console.log(
       `run ${run + 1}: lt→lt ${rows[0]!.mibps.at(-1)!.toFixed(1)}, lt→shoal ${s.mibps.toFixed(1)} MiB/s (mtu ${s.mtu}, ${JSON.stringify(s.stats)})`,
     );
-    rows[2]!.mibps.push(await shoalToShoal(MIB * 2 ** 20));
-    console.log(`run ${run + 1}: shoal→shoal ${rows[2]!.mibps.at(-1)!.toFixed(1)} MiB/s`);
+    const up = join(dir, `up-${run}`);
+    await mkdir(up);
+    const u = await shoalToLibtorrent(torrent, up, port + 100, meta.infoHashV1!, meta.pieceCount, seedBytes);
+    rows[2]!.mibps.push(u.mibps);
+    await rm(up, { recursive: true, force: true });
+    console.log(
+      `run ${run + 1}: shoal→lt ${u.mibps.toFixed(1)} MiB/s (mtu ${u.conn?.mtuFloor}, ${JSON.stringify(u.conn?.stats)})`,
+    );
+    rows[3]!.mibps.push(await shoalToShoal(MIB * 2 ** 20));
+    console.log(`run ${run + 1}: shoal→shoal ${rows[3]!.mibps.at(-1)!.toFixed(1)} MiB/s`);
   }
   console.log(
     `\n${MIB} MiB over uTP on 127.0.0.1, median of ${RUNS} (MiB/s; lt→lt counts from libtorrent's torrent added)`,

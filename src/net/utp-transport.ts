@@ -20,6 +20,10 @@
  *   `destroy()` closes gracefully (the rest of the send buffer, then a FIN, as closing a TCP socket
  *   does); `destroy(error)` resets (ST_RESET). A uTP stream lives on its transport's socket, so
  *   {@link UtpTransport.close} resets the streams still open.
+ * - Datagram size: path-MTU probing stops at `maxDatagramBytes` (default 1472, an Ethernet MTU).
+ *   Loopback carries 64 KiB datagrams, but libtorrent 2.0.8 drops uTP datagrams over about 1500
+ *   bytes, and a probe cannot be resent smaller (uTP never repackages a sequence number), so a
+ *   larger ceiling is for peers known to take it (Shoal ↔ Shoal).
  * - IPv4 for now (a `udp4` socket); dual-stack comes with the shared socket.
  */
 import { createSocket, type Socket } from 'node:dgram';
