@@ -2,10 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCode } from '../../../src/shared/errors.js';
 import {
+  MAX_UTP_PACKETS_IN_FLIGHT,
+  MAX_UTP_RECEIVE_PACKETS,
   MAX_UTP_SYN_RESENDS,
   MAX_UTP_TIMEOUTS,
+  UTP_DEFAULT_MAX_DATAGRAM_BYTES,
+  UTP_FIN_LINGER_MS,
+  UTP_IDLE_TIMEOUT_MS,
   UTP_INITIAL_RTO_MS,
   UTP_KEEPALIVE_MS,
+  UTP_MAX_DATAGRAM_BYTES,
   UTP_SYN_RECV_TIMEOUT_MS,
 } from '../../../src/shared/limits.js';
 import { sackBit, UtpConnection } from '../../../src/utp/index.js';
@@ -378,5 +384,72 @@ describe('UtpConnection: path MTU probing', () => {
       c.onPacket(peerPacket({ type: PacketType.State, seqNr: 5001, ackNr: last }), 40);
     assert.equal(c.mtuCeiling, probe2.bytes.length + 10 - 1);
     assert.ok(c.cc.windowBytes >= w);
+  });
+});
+
+describe('UtpConnection: bounds', () => {
+  test(`at most MAX_UTP_PACKETS_IN_FLIGHT (${MAX_UTP_PACKETS_IN_FLIGHT}) packets are in flight`, () => {
+    const { c, out } = dialled({
+      mtuProbing: false,
+      maxDatagramBytes: 600,
+      sendBufferBytes: 4 * 1024 * 1024,
+    });
+    c.cc.windowBytes = 1e12;
+    c.onPacket(peerPacket({ type: PacketType.State, seqNr: 5001, ackNr: 100, wndSize: 0xffffffff }), 15);
+    c.write(bytes(3 * 1024 * 1024));
+    c.flush(20);
+    assert.equal(c.inFlight.count, MAX_UTP_PACKETS_IN_FLIGHT);
+    assert.equal(out.take().length, MAX_UTP_PACKETS_IN_FLIGHT);
+    c.flush(21);
+    assert.equal(out.take().length, 0, 'no more until some are acknowledged');
+  });
+
+  test(`received packets more than MAX_UTP_RECEIVE_PACKETS (${MAX_UTP_RECEIVE_PACKETS}) ahead are dropped`, () => {
+    const { c, r } = dialled({ receiveBufferBytes: 64 * 1024 * 1024 });
+    const first = 5001;
+    c.onPacket(
+      peerPacket({ type: PacketType.Data, seqNr: first + MAX_UTP_RECEIVE_PACKETS - 1, ackNr: 100 }, bytes(1)),
+      20,
+    );
+    assert.equal(c.receiveHeldBytes, 1, 'the last slot of the window is kept');
+    c.onPacket(
+      peerPacket({ type: PacketType.Data, seqNr: first + MAX_UTP_RECEIVE_PACKETS, ackNr: 100 }, bytes(1)),
+      20,
+    );
+    assert.equal(c.receiveHeldBytes, 1, 'one past it is not');
+    assert.equal(r.data.length, 0);
+  });
+
+  test('datagram sizes: UTP_DEFAULT_MAX_DATAGRAM_BYTES by default, never above UTP_MAX_DATAGRAM_BYTES', () => {
+    assert.equal(dialled().c.mtuCeiling, UTP_DEFAULT_MAX_DATAGRAM_BYTES);
+    assert.equal(dialled({ maxDatagramBytes: 1e6 }).c.mtuCeiling, UTP_MAX_DATAGRAM_BYTES);
+  });
+
+  test(`a peer silent for UTP_IDLE_TIMEOUT_MS (${UTP_IDLE_TIMEOUT_MS}) ends the connection`, () => {
+    const { c, r } = dialled();
+    let t = 0;
+    while (!c.isClosed) {
+      t = c.nextDeadline()!;
+      c.tick(t);
+    }
+    assert.equal(t, 10 + UTP_IDLE_TIMEOUT_MS);
+    assert.equal(c.closeReason, 'timeout');
+    assert.equal(r.events.at(-1)!.type, 'closed');
+  });
+
+  test(`after our FIN is acknowledged, a peer that never sends its own is given UTP_FIN_LINGER_MS`, () => {
+    const { c, out } = dialled();
+    c.close();
+    c.flush(20);
+    const fin = out.take().find((p) => p.type === PacketType.Fin)!;
+    c.onPacket(peerPacket({ type: PacketType.State, seqNr: 5001, ackNr: fin.seqNr }), 30);
+    assert.equal(c.state, 'fin-sent');
+    let t = 0;
+    while (!c.isClosed) {
+      t = c.nextDeadline()!;
+      c.tick(t);
+    }
+    assert.equal(t, 30 + UTP_FIN_LINGER_MS);
+    assert.equal(c.closeReason, 'end');
   });
 });
