@@ -28,6 +28,19 @@
  *   {@link UTP_MIN_DATAGRAM_BYTES} and the configured maximum, like libtorrent's.
  */
 import { ErrorCode } from '../shared/errors.js';
+
+export type {
+  UtpCloseReason,
+  UtpConnectionHandlers,
+  UtpConnectionInit,
+  UtpConnectionOptions,
+  UtpConnectionOwner,
+  UtpConnectionStats,
+  UtpEvent,
+  UtpOutput,
+  UtpState,
+} from './connection-types.js';
+
 import {
   MAX_UTP_PACKETS_IN_FLIGHT,
   MAX_UTP_RECEIVE_PACKETS,
@@ -44,8 +57,20 @@ import {
   UTP_SEND_BUFFER_BYTES,
   UTP_SYN_RECV_TIMEOUT_MS,
 } from '../shared/limits.js';
+import type {
+  UtpCloseReason,
+  UtpConnectionHandlers,
+  UtpConnectionInit,
+  UtpConnectionOptions,
+  UtpConnectionOwner,
+  UtpConnectionStats,
+  UtpEvent,
+  UtpOutput,
+  UtpState,
+} from './connection-types.js';
 import { UtpError } from './errors.js';
 import { Ledbat } from './ledbat.js';
+import { MtuProbe } from './mtu-probe.js';
 import {
   EXTENSION_SACK,
   encodeExtensionHeader,
@@ -56,13 +81,11 @@ import {
   type UtpHeaderFields,
   type UtpPacket,
 } from './packet.js';
-import { ReceiveBuffer } from './receive-buffer.js';
+import { Receiver, type ReceiverSink } from './receiver.js';
 import { RttEstimator } from './rtt.js';
 import { ByteRing, InFlight, SlotFlag } from './send-buffer.js';
 import { SEQ_MASK, seqAdd, seqDiff, seqLess } from './seq.js';
 
-/** Probing stops once the MTU floor is this close to the ceiling, in bytes. */
-export const MTU_PROBE_STEP_BYTES = 16;
 /** Bytes reserved in each data packet for a selective ACK (extension header and 8 bytes of mask). */
 const DATA_SACK_RESERVE = 2 + 8;
 /** Largest selective-ACK mask on a data packet / on an ST_STATE, in bytes. */
@@ -72,88 +95,6 @@ const STATE_SACK_MAX_BYTES = 64;
 const DUP_ACK_THRESHOLD = 3;
 /** Initial congestion window, in bytes (about two full-size packets). */
 const INITIAL_WINDOW_BYTES = 2 * UTP_DEFAULT_MAX_DATAGRAM_BYTES;
-
-/** The states of a connection. */
-export type UtpState = 'syn-sent' | 'syn-recv' | 'connected' | 'fin-sent' | 'closed' | 'reset';
-
-/** Why a connection ended. */
-export type UtpCloseReason =
-  /** Both directions finished (FINs exchanged, or ours acknowledged and the linger passed). */
-  | 'end'
-  /** The peer sent ST_RESET. */
-  | 'reset'
-  /** We destroyed the connection (an ST_RESET went out). */
-  | 'destroyed'
-  /** The dial, a retransmission or the idle timer timed out. */
-  | 'timeout';
-
-/** What a connection reports. */
-export type UtpEvent =
-  | { readonly type: 'connected' }
-  /** The send buffer has room again after a {@link UtpConnection.write} accepted less than asked. */
-  | { readonly type: 'writable' }
-  /** The peer's FIN arrived and every byte before it was delivered. */
-  | { readonly type: 'end' }
-  | { readonly type: 'closed'; readonly reason: UtpCloseReason; readonly error?: UtpError };
-
-/** Where a connection's datagrams go. */
-export interface UtpOutput {
-  /** A buffer of at least `bytes` bytes to encode one datagram into; it comes back in {@link send}. */
-  acquire(bytes: number): Uint8Array;
-  /** Sends `datagram[0, length)`. `probe`: a path-MTU probe (must not be fragmented, may be lost). */
-  send(datagram: Uint8Array, length: number, probe: boolean): void;
-}
-
-/** Where a connection's bytes and events go. */
-export interface UtpConnectionHandlers {
-  /** In-order bytes `bytes[offset, offset + length)`, valid only during the call. */
-  data(bytes: Uint8Array, offset: number, length: number): void;
-  event(e: UtpEvent): void;
-}
-
-/** The endpoint's view of its connections (so they can ask to be flushed and be forgotten). */
-export interface UtpConnectionOwner {
-  /** The connection has output pending (a write, a close, consumed bytes). */
-  wake(c: UtpConnection): void;
-  /** The connection reached a terminal state. */
-  closed(c: UtpConnection): void;
-}
-
-/** Options of one connection. */
-export interface UtpConnectionOptions {
-  /** Most bytes written and not yet acknowledged. @default UTP_SEND_BUFFER_BYTES */
-  readonly sendBufferBytes?: number;
-  /** Most bytes received and not yet consumed by the reader. @default UTP_RECEIVE_BUFFER_BYTES */
-  readonly receiveBufferBytes?: number;
-  /** Ceiling of path-MTU probing, in datagram bytes. @default UTP_DEFAULT_MAX_DATAGRAM_BYTES */
-  readonly maxDatagramBytes?: number;
-  /** Floor of path-MTU probing (a size assumed to pass), in datagram bytes. @default UTP_MIN_DATAGRAM_BYTES */
-  readonly minDatagramBytes?: number;
-  /** Probe the path MTU; without probing every packet has `maxDatagramBytes`. @default true */
-  readonly mtuProbing?: boolean;
-  /** LEDBAT target delay, in ms. @default UTP_TARGET_DELAY_MS */
-  readonly targetDelayMs?: number;
-}
-
-/** Counters of one connection. */
-export interface UtpConnectionStats {
-  packetsSent: number;
-  packetsResent: number;
-  packetsReceived: number;
-  bytesDelivered: number;
-  timeouts: number;
-  fastRetransmits: number;
-}
-
-/** How a connection starts. */
-export interface UtpConnectionInit {
-  /** The id our peer puts in the packets it sends us. */
-  readonly recvId: number;
-  /** The id we put in the packets we send. */
-  readonly sendId: number;
-  /** Our first sequence number (the SYN's when dialling, the first data packet's when accepting). */
-  readonly initialSeq: number;
-}
 
 /** One uTP connection. */
 export class UtpConnection {
@@ -204,22 +145,15 @@ export class UtpConnection {
   #finSeq = -1;
   #finAckedAtMs = -1;
   #timeWaitUntilMs = -1;
-  // path MTU, in datagram bytes
-  mtuFloor: number;
-  mtuCeiling: number;
-  #probeSeq = -1;
+  readonly #mtu: MtuProbe;
   // receiving
-  readonly #recv = new ReceiveBuffer(MAX_UTP_RECEIVE_PACKETS);
-  readonly #recvCapacity: number;
-  #ackNr = 0;
-  #deliverNext = 0;
-  #highestReceived = 0;
-  #eofSeq = -1;
-  #endEmitted = false;
-  #unconsumed = 0;
-  #paused: boolean;
+  readonly #rx: Receiver;
+  /** The reader, as the receive side sees it (made once). */
+  readonly #sink: ReceiverSink = {
+    data: (bytes, offset, length) => this.#handlers?.data(bytes, offset, length),
+    stopped: () => this.isClosed,
+  };
   #ackOwed = false;
-  #lastAdvertised = 0;
   #replyMicro = 0;
   #lastSendMs: number;
   #lastRecvMs: number;
@@ -238,21 +172,19 @@ export class UtpConnection {
     this.#out = out;
     this.#owner = owner;
     this.#ring = new ByteRing(opts.sendBufferBytes ?? UTP_SEND_BUFFER_BYTES);
-    this.#recvCapacity = opts.receiveBufferBytes ?? UTP_RECEIVE_BUFFER_BYTES;
+    this.#rx = new Receiver(opts.receiveBufferBytes ?? UTP_RECEIVE_BUFFER_BYTES, MAX_UTP_RECEIVE_PACKETS);
     const max = Math.min(UTP_MAX_DATAGRAM_BYTES, opts.maxDatagramBytes ?? UTP_DEFAULT_MAX_DATAGRAM_BYTES);
     const min = Math.min(
       max,
       Math.max(UTP_HEADER_BYTES + DATA_SACK_RESERVE + 1, opts.minDatagramBytes ?? UTP_MIN_DATAGRAM_BYTES),
     );
-    this.mtuCeiling = max;
-    this.mtuFloor = opts.mtuProbing === false ? max : min;
+    this.#mtu = new MtuProbe(opts.mtuProbing === false ? max : min, max);
     this.cc = new Ledbat({
       initialWindowBytes: INITIAL_WINDOW_BYTES,
       maxWindowBytes: this.#ring.capacity,
       ...(opts.targetDelayMs === undefined ? {} : { targetDelayMs: opts.targetDelayMs }),
     });
     this.#state = 'syn-sent';
-    this.#paused = true;
     this.#lastSendMs = now;
     this.#lastRecvMs = now;
     this.#nowMs = now;
@@ -288,17 +220,27 @@ export class UtpConnection {
 
   /** The receive window we advertise, in bytes. */
   get advertisedWindow(): number {
-    return Math.max(0, this.#recvCapacity - this.#recv.heldBytes - this.#unconsumed);
+    return this.#rx.window;
   }
 
   /** Bytes received and held for the reader (out of order or while paused). */
   get receiveHeldBytes(): number {
-    return this.#recv.heldBytes;
+    return this.#rx.buffer.heldBytes;
   }
 
   /** Bytes delivered and not yet reported {@link consumed}. */
   get unconsumedBytes(): number {
-    return this.#unconsumed;
+    return this.#rx.unconsumed;
+  }
+
+  /** Largest datagram known to pass the path, in bytes (full packets are cut at it). */
+  get mtuFloor(): number {
+    return this.#mtu.floor;
+  }
+
+  /** Largest datagram that may pass the path, in bytes (probing stays at or below it). */
+  get mtuCeiling(): number {
+    return this.#mtu.ceiling;
   }
 
   /** The peer's last advertised window, in bytes. */
@@ -314,7 +256,7 @@ export class UtpConnection {
   /** Sets the reader and event handlers; bytes flow only once they are set (and not paused). */
   setHandlers(h: UtpConnectionHandlers): void {
     this.#handlers = h;
-    this.#paused = false;
+    this.#rx.paused = false;
     this.#deliver();
   }
 
@@ -333,9 +275,7 @@ export class UtpConnection {
     this.#state = 'syn-recv';
     this.inFlight.reset(this.#synSeq);
     this.#lossSeq = this.#synSeq;
-    this.#ackNr = p.seqNr;
-    this.#deliverNext = seqAdd(p.seqNr, 1);
-    this.#highestReceived = p.seqNr;
+    this.#rx.start(p.seqNr);
     this.#peerWnd = p.wndSize;
     this.#noteTimestamps(p, now);
     this.#ackOwed = true;
@@ -357,7 +297,7 @@ export class UtpConnection {
     if (p.type === PacketType.Reset) {
       // The peer forgets a connection once both FINs are acknowledged; if our FIN's ACK was lost,
       // its endpoint answers our resent FIN with ST_RESET. Nothing was lost then: a clean end.
-      if (this.#endEmitted && this.#finSeq >= 0 && this.inFlight.oldest === this.#finSeq) {
+      if (this.#rx.ended && this.#finSeq >= 0 && this.inFlight.oldest === this.#finSeq) {
         this.#terminate('closed', 'end');
         return;
       }
@@ -366,7 +306,7 @@ export class UtpConnection {
     }
     if (p.type === PacketType.Syn) {
       // A resent SYN: our answer was lost.
-      if (this.#state === 'syn-recv' && p.seqNr === this.#ackNr) this.#ackOwed = true;
+      if (this.#state === 'syn-recv' && p.seqNr === this.#rx.ackNr) this.#ackOwed = true;
       return;
     }
     if (this.#state === 'syn-sent') {
@@ -375,9 +315,7 @@ export class UtpConnection {
       if (this.#synSends === 1) this.rtt.sample(now - this.#synSentAtMs);
       this.rtt.backoff = 0;
       // The answer's seq_nr is the first seq the peer's data will use (see the header).
-      this.#ackNr = seqAdd(p.seqNr, -1);
-      this.#deliverNext = p.seqNr;
-      this.#highestReceived = this.#ackNr;
+      this.#rx.start(seqAdd(p.seqNr, -1));
       this.#state = 'connected';
       this.#rtoStartMs = now;
       this.#noteTimestamps(p, now);
@@ -416,21 +354,20 @@ export class UtpConnection {
 
   /** The reader is done with `n` delivered bytes: they leave the receive window. */
   consumed(n: number): void {
-    this.#unconsumed = Math.max(0, this.#unconsumed - n);
-    this.#maybeWindowUpdate();
+    if (this.#rx.consumed(n, this.packetPayloadBytes)) this.#announceWindow();
   }
 
   /** Stops delivering bytes; they are held and the advertised window shrinks. */
   pause(): void {
-    this.#paused = true;
+    this.#rx.paused = true;
   }
 
   /** Delivers held bytes and resumes delivery. */
   resume(): void {
     if (this.#handlers === undefined) return;
-    this.#paused = false;
+    this.#rx.paused = false;
     this.#deliver();
-    this.#maybeWindowUpdate();
+    if (this.#rx.windowWorthAnnouncing(this.packetPayloadBytes)) this.#announceWindow();
   }
 
   /** Ends our direction gracefully: the rest of the send buffer, then a FIN. */
@@ -525,7 +462,7 @@ export class UtpConnection {
       const seq = seqAdd(f.oldest, k);
       const i = f.slot(seq);
       if ((f.flags[i]! & (SlotFlag.Sacked | SlotFlag.NeedResend)) !== 0) continue;
-      if ((f.flags[i]! & SlotFlag.Probe) !== 0) this.#probeLost(seq);
+      if ((f.flags[i]! & SlotFlag.Probe) !== 0) this.#mtu.lost(seq, this.#datagramBytesOf(seq));
       f.flags[i] = f.flags[i]! | SlotFlag.NeedResend;
       f.needResend++;
       f.bytesInFlight -= f.length[i]!;
@@ -595,7 +532,7 @@ export class UtpConnection {
       }
       this.#blockedSinceMs = -1;
       const seq = f.push(this.#ring.cut(n), n, flags);
-      if (flags !== 0) this.#probeSeq = seq;
+      if (flags !== 0) this.#mtu.sent(seq);
       this.#sendData(seq, now);
       sent = true;
     }
@@ -610,25 +547,12 @@ export class UtpConnection {
   }
 
   #probeSize(): number {
-    if (this.#probeSeq >= 0 || this.mtuCeiling - this.mtuFloor < MTU_PROBE_STEP_BYTES) return 0;
-    return (this.mtuFloor + this.mtuCeiling + 1) >> 1;
+    return this.#mtu.nextProbeBytes();
   }
 
-  #probeLost(seq: number): void {
-    if (seq !== this.#probeSeq) return;
-    const i = this.inFlight.slot(seq);
-    this.mtuCeiling = Math.max(
-      this.mtuFloor,
-      this.inFlight.length[i]! + UTP_HEADER_BYTES + DATA_SACK_RESERVE - 1,
-    );
-    this.#probeSeq = -1;
-  }
-
-  #probeAcked(seq: number): void {
-    if (seq !== this.#probeSeq) return;
-    const i = this.inFlight.slot(seq);
-    this.mtuFloor = Math.max(this.mtuFloor, this.inFlight.length[i]! + UTP_HEADER_BYTES + DATA_SACK_RESERVE);
-    this.#probeSeq = -1;
+  /** The datagram size a data packet of the slot `i` was cut for (its SACK room included). */
+  #datagramBytesOf(seq: number): number {
+    return this.inFlight.length[this.inFlight.slot(seq)]! + UTP_HEADER_BYTES + DATA_SACK_RESERVE;
   }
 
   #sendSyn(now: number): void {
@@ -654,9 +578,9 @@ export class UtpConnection {
     // as beyond the end of the stream), ACKs included: they carry the FIN's seq_nr then.
     h.seqNr =
       this.#state === 'syn-recv' ? this.#synSeq : this.#finSeq >= 0 ? this.#finSeq : this.inFlight.next;
-    h.ackNr = this.#ackNr;
+    h.ackNr = this.#rx.ackNr;
     this.#fillCommon(h, now);
-    const sackLen = sackMax > 0 ? this.#sackBytes(sackMax) : 0;
+    const sackLen = sackMax > 0 ? this.#rx.sackBytes(sackMax) : 0;
     const buf = this.#out.acquire(UTP_HEADER_BYTES + (sackLen > 0 ? 2 + sackLen : 0));
     const at = this.#encodeWithSack(buf, h, sackLen);
     this.#transmit(buf, at, false, now);
@@ -670,9 +594,9 @@ export class UtpConnection {
     h.type = (f.flags[i]! & SlotFlag.Fin) !== 0 ? PacketType.Fin : PacketType.Data;
     h.connectionId = this.sendId;
     h.seqNr = seq;
-    h.ackNr = this.#ackNr;
+    h.ackNr = this.#rx.ackNr;
     this.#fillCommon(h, now);
-    const sackLen = this.#sackBytes(DATA_SACK_MAX_BYTES);
+    const sackLen = this.#rx.sackBytes(DATA_SACK_MAX_BYTES);
     const buf = this.#out.acquire(UTP_HEADER_BYTES + DATA_SACK_RESERVE + len);
     const at = this.#encodeWithSack(buf, h, sackLen);
     if (len > 0) this.#ring.copyOut(f.start[i]!, len, buf, at);
@@ -687,30 +611,16 @@ export class UtpConnection {
   #fillCommon(h: UtpHeaderFields, now: number): void {
     h.timestampUs = Math.floor(now * 1000) >>> 0;
     h.timestampDiffUs = this.#replyMicro;
-    h.wndSize = this.advertisedWindow;
-    this.#lastAdvertised = h.wndSize;
+    h.wndSize = this.#rx.window;
+    this.#rx.lastAdvertised = h.wndSize;
   }
 
   #encodeWithSack(buf: Uint8Array, h: UtpHeaderFields, sackLen: number): number {
     let at = encodeHeader(buf, h, sackLen > 0 ? EXTENSION_SACK : 0);
     if (sackLen === 0) return at;
     at = encodeExtensionHeader(buf, at, 0, sackLen);
-    // Bit i of the mask is ack_nr + 2 + i, least significant bit first in each byte (BEP 29).
-    const base = seqAdd(this.#ackNr, 2);
-    for (let b = 0; b < sackLen; b++) {
-      let v = 0;
-      for (let bit = 0; bit < 8; bit++) if (this.#recv.has(seqAdd(base, b * 8 + bit))) v |= 1 << bit;
-      buf[at + b] = v;
-    }
+    this.#rx.writeSack(buf, at, sackLen);
     return at + sackLen;
-  }
-
-  /** Length of the selective-ACK mask to send (0 when nothing past a gap was received). */
-  #sackBytes(max: number): number {
-    const span = seqDiff(this.#highestReceived, this.#ackNr);
-    if (span < 2 || span >= 0x8000) return 0;
-    const bits = span - 1;
-    return Math.min(max, ((bits + 31) >> 5) * 4);
   }
 
   #transmit(buf: Uint8Array, length: number, probe: boolean, now: number): void {
@@ -760,7 +670,7 @@ export class UtpConnection {
     }
     if (this.#finSeq >= 0 && this.#finAckedAtMs < 0 && !f.contains(this.#finSeq) && !this.isClosed) {
       this.#finAckedAtMs = now;
-      if (this.#endEmitted) this.#terminate('closed', 'end');
+      if (this.#rx.ended) this.#terminate('closed', 'end');
     }
   }
 
@@ -776,7 +686,7 @@ export class UtpConnection {
     if ((flags & SlotFlag.NeedResend) !== 0) f.needResend--;
     else f.bytesInFlight -= len;
     if (f.transmissions[i] === 1) this.rtt.sample(now - f.sentAtMs[i]!);
-    if ((flags & SlotFlag.Probe) !== 0) this.#probeAcked(seq);
+    if ((flags & SlotFlag.Probe) !== 0) this.#mtu.acked(seq, this.#datagramBytesOf(seq));
     return len;
   }
 
@@ -817,7 +727,7 @@ export class UtpConnection {
     f.bytesInFlight -= f.length[i]!;
     if ((flags & SlotFlag.Probe) !== 0) {
       // A lost probe says the path is narrower, not congested.
-      this.#probeLost(seq);
+      this.#mtu.lost(seq, this.#datagramBytesOf(seq));
       return;
     }
     if (!seqLess(seq, this.#lossSeq)) {
@@ -829,71 +739,31 @@ export class UtpConnection {
   // --- receiving --------------------------------------------------------------------------------
 
   #onData(p: UtpPacket): void {
-    const seq = p.seqNr;
     this.#ackOwed = true;
-    if (p.type === PacketType.Fin && this.#eofSeq < 0) this.#eofSeq = seq;
-    if (this.#eofSeq >= 0 && seqLess(this.#eofSeq, seq)) return;
-    const d = seqDiff(seq, this.#ackNr);
-    if (d === 0 || d >= 0x8000) return;
-    if (seqDiff(seq, this.#deliverNext) >= this.#recv.slots || this.#recv.has(seq)) return;
-    const len = p.payloadLength;
-    if (this.#recv.heldBytes + this.#unconsumed + len > this.#recvCapacity + this.mtuCeiling) return;
-    if (d === 1 && this.#deliverNext === seq && !this.#paused && this.#handlers !== undefined) {
-      // In order and nothing waiting: straight from the datagram to the reader.
-      this.#ackNr = seq;
-      this.#deliverNext = seqAdd(seq, 1);
-      if (len > 0) {
-        this.#unconsumed += len;
-        this.stats.bytesDelivered += len;
-        this.#handlers.data(p.bytes, p.payloadOffset, len);
-        if (this.isClosed) return;
-      }
-    } else {
-      this.#recv.store(seq, this.#deliverNext, p.bytes, p.payloadOffset, len);
-    }
-    if (seqLess(this.#highestReceived, seq)) this.#highestReceived = seq;
-    while (this.#recv.has(seqAdd(this.#ackNr, 1))) this.#ackNr = seqAdd(this.#ackNr, 1);
-    if (seqLess(this.#highestReceived, this.#ackNr)) this.#highestReceived = this.#ackNr;
-    this.#deliver();
+    const ended = this.#rx.onData(p, this.mtuCeiling, this.#handlers === undefined ? undefined : this.#sink);
+    this.stats.bytesDelivered = this.#rx.bytesDelivered;
+    if (ended) this.#onEnd();
   }
 
-  /** Hands held in-order packets to the reader while it is not paused, then reports the end. */
+  /** Hands held in-order packets to the reader while it is not paused. */
   #deliver(): void {
-    const h = this.#handlers;
-    if (h === undefined) return;
-    const stop = seqAdd(this.#ackNr, 1);
-    while (!this.#paused && this.#deliverNext !== stop) {
-      const seq = this.#deliverNext;
-      if (!this.#recv.has(seq)) break;
-      const len = this.#recv.lengthOf(seq);
-      this.#deliverNext = seqAdd(seq, 1);
-      this.#unconsumed += len;
-      this.stats.bytesDelivered += len;
-      // Free the slot's accounting before the call; its bytes stay valid until the slot is reused.
-      this.#recv.remove(seq);
-      if (len > 0) h.data(this.#recv.dataOf(seq), 0, len);
-      if (this.isClosed) return;
-    }
-    if (this.#eofSeq >= 0 && !this.#endEmitted && this.#deliverNext === seqAdd(this.#eofSeq, 1)) {
-      this.#endEmitted = true;
-      this.#ackOwed = true;
-      this.#emit({ type: 'end' });
-      if (!this.isClosed && this.#finAckedAtMs >= 0) this.#terminate('closed', 'end');
-    }
+    const ended = this.#rx.deliver(this.#handlers === undefined ? undefined : this.#sink);
+    this.stats.bytesDelivered = this.#rx.bytesDelivered;
+    if (ended) this.#onEnd();
   }
 
-  #maybeWindowUpdate(): void {
-    const w = this.advertisedWindow;
-    const step = Math.min(this.#recvCapacity / 4, this.packetPayloadBytes * 4);
-    if (
-      w - this.#lastAdvertised >= step ||
-      (this.#lastAdvertised < this.packetPayloadBytes && w >= this.packetPayloadBytes)
-    ) {
-      if (w > this.#lastAdvertised) {
-        this.#ackOwed = true;
-        this.#owner?.wake(this);
-      }
-    }
+  /** Every byte up to the peer's FIN was delivered. */
+  #onEnd(): void {
+    if (this.isClosed) return;
+    this.#ackOwed = true;
+    this.#emit({ type: 'end' });
+    if (!this.isClosed && this.#finAckedAtMs >= 0) this.#terminate('closed', 'end');
+  }
+
+  /** The reader made room: an ST_STATE tells the peer at the next flush. */
+  #announceWindow(): void {
+    this.#ackOwed = true;
+    this.#owner?.wake(this);
   }
 
   #noteTimestamps(p: UtpPacket, now: number): void {
