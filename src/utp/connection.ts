@@ -15,17 +15,15 @@
  *   ST_STATE whose seq_nr is our first data seq, as libtorrent expects) → `connected` at the
  *   dialler's first packet; `fin-sent` after {@link UtpConnection.close} once every byte was cut
  *   into packets; terminal `closed` (graceful end, timeout) or `reset` (ST_RESET either way).
- * - Sequence space: `inFlight.oldest − 1` is the last packet the peer acknowledged cumulatively;
- *   `ackNr` is the last packet we received in order, `deliverNext` the next one the reader gets
- *   (it lags `ackNr + 1` only while the reader is paused).
- * - Loss: 3 duplicate ACKs resend the oldest packet; a packet with 3 selectively acknowledged
- *   packets after it is resent; either halves the window once per window of packets. A timeout
- *   resends everything unacknowledged from a one-packet window.
- * - Path MTU: packets are cut at `mtuFloor` datagram bytes, a size known to pass; while the floor
- *   is more than {@link MTU_PROBE_STEP_BYTES} below the ceiling, one packet at a time is a probe
- *   of the midpoint size (sent with the `probe` flag so a runtime can forbid fragmentation). An
- *   acknowledged probe raises the floor, a lost one lowers the ceiling — a binary search between
- *   {@link UTP_MIN_DATAGRAM_BYTES} and the configured maximum, like libtorrent's.
+ * - Seams: the send side's reliability (bytes, packets in flight, ACK and loss handling, RTT,
+ *   LEDBAT, path-MTU search) is {@link Sender}; the receive side (ordering, delivery, the FIN,
+ *   the advertised window, the selective ACK) is {@link Receiver}. This file is the state machine,
+ *   the timers and the packet building between them.
+ * - Timers: a retransmission timeout (from the oldest unacknowledged send or ACK progress) resends
+ *   everything unacknowledged from a one-packet window; a closed peer window is probed with one
+ *   packet after a timeout; an idle connection sends ST_STATE keep-alives; a silent peer ends it.
+ * - Data packets are cut a little short of the path MTU floor so a selective ACK fits without
+ *   growing a resend past it; a probe is flagged (`probe`) so a runtime can forbid fragmentation.
  */
 import { ErrorCode } from '../shared/errors.js';
 
@@ -69,30 +67,25 @@ import type {
   UtpState,
 } from './connection-types.js';
 import { UtpError } from './errors.js';
-import { Ledbat } from './ledbat.js';
-import { MtuProbe } from './mtu-probe.js';
+import type { Ledbat } from './ledbat.js';
 import {
   EXTENSION_SACK,
   encodeExtensionHeader,
   encodeHeader,
   PacketType,
-  sackBit,
   UTP_HEADER_BYTES,
   type UtpHeaderFields,
   type UtpPacket,
 } from './packet.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
-import { RttEstimator } from './rtt.js';
-import { ByteRing, InFlight, SlotFlag } from './send-buffer.js';
-import { SEQ_MASK, seqAdd, seqDiff, seqLess } from './seq.js';
+import type { RttEstimator } from './rtt.js';
+import { type InFlight, SlotFlag } from './send-buffer.js';
+import { DATA_SACK_RESERVE, Sender } from './sender.js';
+import { SEQ_MASK, seqAdd, seqDiff } from './seq.js';
 
-/** Bytes reserved in each data packet for a selective ACK (extension header and 8 bytes of mask). */
-const DATA_SACK_RESERVE = 2 + 8;
 /** Largest selective-ACK mask on a data packet / on an ST_STATE, in bytes. */
 const DATA_SACK_MAX_BYTES = 8;
 const STATE_SACK_MAX_BYTES = 64;
-/** Duplicate ACKs that make the oldest packet count as lost (BEP 29). */
-const DUP_ACK_THRESHOLD = 3;
 /** Initial congestion window, in bytes (about two full-size packets). */
 const INITIAL_WINDOW_BYTES = 2 * UTP_DEFAULT_MAX_DATAGRAM_BYTES;
 
@@ -125,13 +118,8 @@ export class UtpConnection {
     ackNr: 0,
   };
   // sending
-  readonly #ring: ByteRing;
-  readonly inFlight = new InFlight(MAX_UTP_PACKETS_IN_FLIGHT);
-  readonly rtt = new RttEstimator();
-  readonly cc: Ledbat;
+  readonly #tx: Sender;
   #peerWnd = 0;
-  #dupAcks = 0;
-  #lossSeq = 0;
   #rtoStartMs = 0;
   #consecutiveTimeouts = 0;
   #windowLimited = false;
@@ -145,7 +133,6 @@ export class UtpConnection {
   #finSeq = -1;
   #finAckedAtMs = -1;
   #timeWaitUntilMs = -1;
-  readonly #mtu: MtuProbe;
   // receiving
   readonly #rx: Receiver;
   /** The reader, as the receive side sees it (made once). */
@@ -171,17 +158,18 @@ export class UtpConnection {
     this.sendId = init.sendId & SEQ_MASK;
     this.#out = out;
     this.#owner = owner;
-    this.#ring = new ByteRing(opts.sendBufferBytes ?? UTP_SEND_BUFFER_BYTES);
     this.#rx = new Receiver(opts.receiveBufferBytes ?? UTP_RECEIVE_BUFFER_BYTES, MAX_UTP_RECEIVE_PACKETS);
     const max = Math.min(UTP_MAX_DATAGRAM_BYTES, opts.maxDatagramBytes ?? UTP_DEFAULT_MAX_DATAGRAM_BYTES);
     const min = Math.min(
       max,
       Math.max(UTP_HEADER_BYTES + DATA_SACK_RESERVE + 1, opts.minDatagramBytes ?? UTP_MIN_DATAGRAM_BYTES),
     );
-    this.#mtu = new MtuProbe(opts.mtuProbing === false ? max : min, max);
-    this.cc = new Ledbat({
+    this.#tx = new Sender({
+      sendBufferBytes: opts.sendBufferBytes ?? UTP_SEND_BUFFER_BYTES,
+      inFlightPackets: MAX_UTP_PACKETS_IN_FLIGHT,
       initialWindowBytes: INITIAL_WINDOW_BYTES,
-      maxWindowBytes: this.#ring.capacity,
+      mtuFloor: opts.mtuProbing === false ? max : min,
+      mtuCeiling: max,
       ...(opts.targetDelayMs === undefined ? {} : { targetDelayMs: opts.targetDelayMs }),
     });
     this.#state = 'syn-sent';
@@ -189,8 +177,22 @@ export class UtpConnection {
     this.#lastRecvMs = now;
     this.#nowMs = now;
     this.#synSeq = init.initialSeq & SEQ_MASK;
-    this.inFlight.reset(this.#synSeq);
-    this.#lossSeq = this.#synSeq;
+    this.#tx.start(this.#synSeq);
+  }
+
+  /** The packets in flight. */
+  get inFlight(): InFlight {
+    return this.#tx.inFlight;
+  }
+
+  /** The round-trip estimator. */
+  get rtt(): RttEstimator {
+    return this.#tx.rtt;
+  }
+
+  /** The congestion controller. */
+  get cc(): Ledbat {
+    return this.#tx.cc;
   }
 
   /** The current state. */
@@ -210,12 +212,12 @@ export class UtpConnection {
 
   /** Bytes written and not yet acknowledged (the send buffer in use). */
   get bufferedBytes(): number {
-    return this.#ring.heldBytes;
+    return this.#tx.ring.heldBytes;
   }
 
   /** Room left in the send buffer, in bytes. */
   get writableBytes(): number {
-    return this.#closing || this.isClosed ? 0 : this.#ring.freeBytes;
+    return this.#closing || this.isClosed ? 0 : this.#tx.ring.freeBytes;
   }
 
   /** The receive window we advertise, in bytes. */
@@ -235,12 +237,12 @@ export class UtpConnection {
 
   /** Largest datagram known to pass the path, in bytes (full packets are cut at it). */
   get mtuFloor(): number {
-    return this.#mtu.floor;
+    return this.#tx.mtu.floor;
   }
 
   /** Largest datagram that may pass the path, in bytes (probing stays at or below it). */
   get mtuCeiling(): number {
-    return this.#mtu.ceiling;
+    return this.#tx.mtu.ceiling;
   }
 
   /** The peer's last advertised window, in bytes. */
@@ -250,7 +252,7 @@ export class UtpConnection {
 
   /** The size of a full data packet's payload now, in bytes. */
   get packetPayloadBytes(): number {
-    return this.mtuFloor - UTP_HEADER_BYTES - DATA_SACK_RESERVE;
+    return this.#tx.packetPayloadBytes;
   }
 
   /** Sets the reader and event handlers; bytes flow only once they are set (and not paused). */
@@ -265,16 +267,14 @@ export class UtpConnection {
   /** Dials: sends the SYN. */
   connect(now: number): void {
     this.#state = 'syn-sent';
-    this.inFlight.reset(seqAdd(this.#synSeq, 1));
-    this.#lossSeq = this.inFlight.next;
+    this.#tx.start(seqAdd(this.#synSeq, 1));
     this.#sendSyn(now);
   }
 
   /** Accepts the SYN `p` (already matched to this connection by the endpoint). */
   accept(p: UtpPacket, now: number): void {
     this.#state = 'syn-recv';
-    this.inFlight.reset(this.#synSeq);
-    this.#lossSeq = this.#synSeq;
+    this.#tx.start(this.#synSeq);
     this.#rx.start(p.seqNr);
     this.#peerWnd = p.wndSize;
     this.#noteTimestamps(p, now);
@@ -346,7 +346,7 @@ export class UtpConnection {
   /** Queues bytes to send; returns how many were accepted (the rest does not fit the send buffer). */
   write(bytes: Uint8Array): number {
     if (this.#closing || this.isClosed) return 0;
-    const n = this.#ring.write(bytes);
+    const n = this.#tx.ring.write(bytes);
     if (n < bytes.length) this.#writeBlocked = true;
     if (n > 0) this.#owner?.wake(this);
     return n;
@@ -456,19 +456,7 @@ export class UtpConnection {
       this.#terminate('closed', 'timeout', new UtpError(ErrorCode.UtpTimeout, 'retransmissions unanswered'));
       return;
     }
-    this.rtt.backoff++;
-    const f = this.inFlight;
-    for (let k = 0, n = f.count; k < n; k++) {
-      const seq = seqAdd(f.oldest, k);
-      const i = f.slot(seq);
-      if ((f.flags[i]! & (SlotFlag.Sacked | SlotFlag.NeedResend)) !== 0) continue;
-      if ((f.flags[i]! & SlotFlag.Probe) !== 0) this.#mtu.lost(seq, this.#datagramBytesOf(seq));
-      f.flags[i] = f.flags[i]! | SlotFlag.NeedResend;
-      f.needResend++;
-      f.bytesInFlight -= f.length[i]!;
-    }
-    this.cc.onTimeout(this.packetPayloadBytes);
-    this.#lossSeq = f.next;
+    this.#tx.onTimeout();
     this.#rtoStartMs = now;
   }
 
@@ -503,7 +491,7 @@ export class UtpConnection {
     this.#windowLimited = false;
     const payloadMax = this.packetPayloadBytes;
     for (;;) {
-      const uncut = this.#ring.uncutBytes;
+      const uncut = this.#tx.ring.uncutBytes;
       if (uncut === 0 || f.isFull) break;
       let n = Math.min(uncut, payloadMax);
       let flags = 0;
@@ -531,13 +519,13 @@ export class UtpConnection {
         }
       }
       this.#blockedSinceMs = -1;
-      const seq = f.push(this.#ring.cut(n), n, flags);
-      if (flags !== 0) this.#mtu.sent(seq);
+      const seq = f.push(this.#tx.ring.cut(n), n, flags);
+      if (flags !== 0) this.#tx.mtu.sent(seq);
       this.#sendData(seq, now);
       sent = true;
     }
-    if (this.#closing && this.#finSeq < 0 && this.#ring.uncutBytes === 0 && !f.isFull) {
-      this.#finSeq = f.push(this.#ring.cut(0), 0, SlotFlag.Fin);
+    if (this.#closing && this.#finSeq < 0 && this.#tx.ring.uncutBytes === 0 && !f.isFull) {
+      this.#finSeq = f.push(this.#tx.ring.cut(0), 0, SlotFlag.Fin);
       this.#state = 'fin-sent';
       this.#sendData(this.#finSeq, now);
       sent = true;
@@ -547,12 +535,7 @@ export class UtpConnection {
   }
 
   #probeSize(): number {
-    return this.#mtu.nextProbeBytes();
-  }
-
-  /** The datagram size a data packet of the slot `i` was cut for (its SACK room included). */
-  #datagramBytesOf(seq: number): number {
-    return this.inFlight.length[this.inFlight.slot(seq)]! + UTP_HEADER_BYTES + DATA_SACK_RESERVE;
+    return this.#tx.mtu.nextProbeBytes();
   }
 
   #sendSyn(now: number): void {
@@ -599,7 +582,7 @@ export class UtpConnection {
     const sackLen = this.#rx.sackBytes(DATA_SACK_MAX_BYTES);
     const buf = this.#out.acquire(UTP_HEADER_BYTES + DATA_SACK_RESERVE + len);
     const at = this.#encodeWithSack(buf, h, sackLen);
-    if (len > 0) this.#ring.copyOut(f.start[i]!, len, buf, at);
+    if (len > 0) this.#tx.ring.copyOut(f.start[i]!, len, buf, at);
     if (f.bytesInFlight === 0) this.#rtoStartMs = now;
     f.bytesInFlight += len;
     f.sentAtMs[i] = now;
@@ -633,106 +616,25 @@ export class UtpConnection {
   // --- acknowledgements -------------------------------------------------------------------------
 
   #onAck(p: UtpPacket, now: number): void {
-    const f = this.inFlight;
-    const lastAcked = seqAdd(f.oldest, -1);
-    const ahead = seqDiff(p.ackNr, lastAcked);
-    let acked = 0;
-    if (ahead !== 0 && ahead < 0x8000) {
-      // Cumulative progress (validated against inFlight.count by the caller).
-      for (let k = 0; k < ahead; k++) acked += this.#ackOne(seqAdd(f.oldest, k), now, true);
-      const lastSeq = p.ackNr;
-      const li = f.slot(lastSeq);
-      this.#ring.release(f.start[li]! + f.length[li]!);
-      f.oldest = seqAdd(p.ackNr, 1);
-      this.#dupAcks = 0;
+    const acked = this.#tx.onAck(p, now, this.#windowLimited);
+    this.stats.fastRetransmits = this.#tx.fastRetransmits;
+    if (this.#tx.progressed) {
       this.#consecutiveTimeouts = 0;
-      this.rtt.backoff = 0;
       this.#rtoStartMs = now;
-    } else if (
-      ahead === 0 &&
-      p.type === PacketType.State &&
-      f.count > 0 &&
-      (f.flags[f.slot(f.oldest)]! & SlotFlag.NeedResend) === 0
+    }
+    const ring = this.#tx.ring;
+    if (acked > 0 && this.#writeBlocked && ring.freeBytes >= ring.capacity / 4) {
+      this.#writeBlocked = false;
+      this.#emit({ type: 'writable' });
+    }
+    if (
+      this.#finSeq >= 0 &&
+      this.#finAckedAtMs < 0 &&
+      !this.inFlight.contains(this.#finSeq) &&
+      !this.isClosed
     ) {
-      if (++this.#dupAcks >= DUP_ACK_THRESHOLD) {
-        this.#dupAcks = 0;
-        this.stats.fastRetransmits++;
-        this.#markLost(f.oldest);
-      }
-    }
-    if (p.sackOffset >= 0 && f.count > 0) acked += this.#onSack(p, now);
-    if (acked > 0) {
-      this.cc.onAck(acked, this.packetPayloadBytes, this.#windowLimited, this.rtt.minRttMs);
-      if (this.#writeBlocked && this.#ring.freeBytes >= this.#ring.capacity / 4) {
-        this.#writeBlocked = false;
-        this.#emit({ type: 'writable' });
-      }
-    }
-    if (this.#finSeq >= 0 && this.#finAckedAtMs < 0 && !f.contains(this.#finSeq) && !this.isClosed) {
       this.#finAckedAtMs = now;
       if (this.#rx.ended) this.#terminate('closed', 'end');
-    }
-  }
-
-  /** Acknowledges `seq`; returns the payload bytes newly acknowledged. */
-  #ackOne(seq: number, now: number, cumulative: boolean): number {
-    const f = this.inFlight;
-    const i = f.slot(seq);
-    const flags = f.flags[i]!;
-    if (cumulative) f.flags[i] = 0;
-    if ((flags & SlotFlag.Sacked) !== 0) return 0;
-    if (!cumulative) f.flags[i] = (flags & ~SlotFlag.NeedResend) | SlotFlag.Sacked;
-    const len = f.length[i]!;
-    if ((flags & SlotFlag.NeedResend) !== 0) f.needResend--;
-    else f.bytesInFlight -= len;
-    if (f.transmissions[i] === 1) this.rtt.sample(now - f.sentAtMs[i]!);
-    if ((flags & SlotFlag.Probe) !== 0) this.#mtu.acked(seq, this.#datagramBytesOf(seq));
-    return len;
-  }
-
-  #onSack(p: UtpPacket, now: number): number {
-    const f = this.inFlight;
-    let acked = 0;
-    const base = seqAdd(p.ackNr, 2);
-    const bits = Math.min(p.sackLength * 8, f.count);
-    let last = -1;
-    for (let b = 0; b < bits; b++) {
-      const seq = seqAdd(base, b);
-      if (!f.contains(seq)) break;
-      if (sackBit(p, b)) {
-        acked += this.#ackOne(seq, now, false);
-        last = b;
-      }
-    }
-    if (last < 0) return acked;
-    // Any packet with DUP_ACK_THRESHOLD or more selectively acknowledged packets after it is lost.
-    let after = 0;
-    for (let b = last; b >= -1; b--) {
-      const seq = seqAdd(base, b);
-      if (!f.contains(seq)) continue;
-      const flags = f.flags[f.slot(seq)]!;
-      if ((flags & SlotFlag.Sacked) !== 0) after++;
-      else if (after >= DUP_ACK_THRESHOLD && (flags & SlotFlag.NeedResend) === 0) this.#markLost(seq);
-    }
-    return acked;
-  }
-
-  #markLost(seq: number): void {
-    const f = this.inFlight;
-    const i = f.slot(seq);
-    const flags = f.flags[i]!;
-    if ((flags & (SlotFlag.NeedResend | SlotFlag.Sacked)) !== 0 || f.transmissions[i] === 0) return;
-    f.flags[i] = flags | SlotFlag.NeedResend;
-    f.needResend++;
-    f.bytesInFlight -= f.length[i]!;
-    if ((flags & SlotFlag.Probe) !== 0) {
-      // A lost probe says the path is narrower, not congested.
-      this.#mtu.lost(seq, this.#datagramBytesOf(seq));
-      return;
-    }
-    if (!seqLess(seq, this.#lossSeq)) {
-      this.cc.onLoss(this.packetPayloadBytes);
-      this.#lossSeq = f.next;
     }
   }
 
