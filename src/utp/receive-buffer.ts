@@ -4,8 +4,10 @@
  *
  * Slots are indexed by `seq_nr & (size − 1)` and remember which seq they hold; the table starts
  * small and doubles up to its bound ({@link ReceiveBuffer.slots} packets past the next one to
- * deliver). Each slot keeps its byte array once allocated (grown, never shrunk), so a steady
- * transfer reuses the same memory. The total held is bounded by the connection's receive buffer:
+ * deliver). Each slot keeps its byte array once allocated, so a steady transfer reuses the same
+ * memory — but no more than `retainBytes` in all (the receive buffer), so a peer varying its
+ * packet sizes cannot make every slot keep a 64 KiB array. The total held is bounded by the
+ * connection's receive buffer:
  * packets past it are dropped, and the advertised window (receive buffer − held − delivered but
  * not consumed) tells the sender to slow down first.
  */
@@ -24,10 +26,16 @@ export class ReceiveBuffer {
   heldBytes = 0;
   /** Packets held. */
   heldPackets = 0;
+  /** Bytes of the slots' arrays, held or kept for reuse. */
+  retainedBytes = 0;
+  readonly #retainLimit: number;
 
-  /** `slots` must be a power of two below 32768. */
-  constructor(slots: number, initialSlots = 16) {
+  /**
+   * `slots` must be a power of two below 32768; `retainBytes` bounds the memory kept for reuse.
+   */
+  constructor(slots: number, retainBytes = Number.POSITIVE_INFINITY, initialSlots = 16) {
     this.slots = slots;
+    this.#retainLimit = retainBytes;
     const n = Math.min(slots, initialSlots);
     this.#mask = n - 1;
     this.#data = new Array<Uint8Array | undefined>(n).fill(undefined);
@@ -50,7 +58,9 @@ export class ReceiveBuffer {
     if (this.#seq[i] === seq) return;
     let buf = this.#data[i];
     if (buf === undefined || buf.length < n) {
+      if (buf !== undefined) this.retainedBytes -= buf.length;
       buf = new Uint8Array(Math.max(n, 1500));
+      this.retainedBytes += buf.length;
       this.#data[i] = buf;
     }
     if (n > 0) buf.set(bytes.subarray(at, at + n), 0);
@@ -62,7 +72,7 @@ export class ReceiveBuffer {
 
   /** The bytes of the packet `seq` (valid until the slot is reused); its length is {@link lengthOf}. */
   dataOf(seq: number): Uint8Array {
-    return this.#data[seq & this.#mask]!;
+    return this.#data[seq & this.#mask] ?? this.#freed!;
   }
 
   lengthOf(seq: number): number {
@@ -76,7 +86,17 @@ export class ReceiveBuffer {
     this.#seq[i] = -1;
     this.heldBytes -= this.#length[i]!;
     this.heldPackets--;
+    const buf = this.#data[i];
+    if (buf !== undefined && this.retainedBytes > this.#retainLimit) {
+      // Over the reuse budget: let this array go (its bytes stay valid for the caller's call).
+      this.retainedBytes -= buf.length;
+      this.#data[i] = undefined;
+      this.#freed = buf;
+    }
   }
+
+  /** The array of the slot freed last, when {@link remove} let it go (see {@link dataOf}). */
+  #freed: Uint8Array | undefined;
 
   #grow(base: number): void {
     const n = (this.#mask + 1) * 2;
@@ -86,7 +106,12 @@ export class ReceiveBuffer {
     const seqs = new Int32Array(n).fill(-1);
     for (let i = 0; i <= this.#mask; i++) {
       const s = this.#seq[i]!;
-      if (s < 0 || seqDiff(s, base) > mask) continue;
+      if (s < 0 || seqDiff(s, base) > mask) {
+        // Free slots' arrays are not carried over.
+        const b = this.#data[i];
+        if (b !== undefined && s < 0) this.retainedBytes -= b.length;
+        continue;
+      }
       data[s & mask] = this.#data[i];
       length[s & mask] = this.#length[i]!;
       seqs[s & mask] = s;

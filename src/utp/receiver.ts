@@ -46,7 +46,7 @@ export class Receiver {
 
   constructor(capacity: number, slots: number) {
     this.capacity = capacity;
-    this.buffer = new ReceiveBuffer(slots);
+    this.buffer = new ReceiveBuffer(slots, capacity);
   }
 
   /** Starts after `lastSeq`, the last packet the peer will not send again (its SYN, or one before its first data). */
