@@ -453,6 +453,12 @@ export class UtpConnection {
   #onTimeout(now: number): void {
     this.stats.timeouts++;
     if (++this.#consecutiveTimeouts > MAX_UTP_TIMEOUTS) {
+      // Only our FIN unacknowledged, every byte acknowledged and the peer's FIN in: both streams
+      // are complete (the peer forgot us after a lost final ACK); that is an end, not a failure.
+      if (this.#rx.ended && this.#finSeq >= 0 && this.inFlight.oldest === this.#finSeq) {
+        this.#terminate('closed', 'end');
+        return;
+      }
       this.#terminate('closed', 'timeout', new UtpError(ErrorCode.UtpTimeout, 'retransmissions unanswered'));
       return;
     }

@@ -202,7 +202,9 @@ export class UtpEndpoint implements UtpConnectionOwner {
     if (c === undefined) {
       this.stats.unknown++;
       if (p.type !== PacketType.Reset)
-        this.#sendReset(host, port, (p.connectionId - 1) & SEQ_MASK, p.seqNr, now);
+        // The reset carries the id the stranger sent with (its send id): whether it dialled or
+        // accepted, that is an id it can match (libutp and Shoal match a reset on either id).
+        this.#sendReset(host, port, p.connectionId, p.seqNr, now);
       return true;
     }
     c.onPacket(p, now);

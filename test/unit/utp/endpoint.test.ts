@@ -119,6 +119,7 @@ describe('UtpEndpoint', () => {
     assert.equal(sent.length, MAX_UTP_RESETS_PER_SECOND);
     assert.equal(sent[0]!.packet.type, PacketType.Reset);
     assert.equal(sent[0]!.packet.ackNr, 3);
+    assert.equal(sent[0]!.packet.connectionId, 9, 'the id the stranger sent with');
     ep.onDatagram(data, '127.0.0.1', 1, 1100);
     assert.equal(sent.length, MAX_UTP_RESETS_PER_SECOND + 1, 'a new second, a new allowance');
     // A reset is never answered with a reset.
@@ -133,6 +134,43 @@ describe('UtpEndpoint', () => {
     });
     ep.onDatagram(reset, '127.0.0.1', 1, 5000);
     assert.equal(sent.length, MAX_UTP_RESETS_PER_SECOND + 1);
+  });
+
+  test('an ST_RESET carrying either id of a connection resets it', () => {
+    for (const dialled of [true, false]) {
+      const { ep, accepted } = endpoint();
+      if (!dialled) ep.onDatagram(syn(700), '127.0.0.1', 1, 0);
+      const c = dialled ? ep.connect('127.0.0.1', 1, 0) : accepted[0]!;
+      const reset = (id: number) =>
+        encodePacket({
+          type: PacketType.Reset,
+          connectionId: id,
+          timestampUs: 1,
+          timestampDiffUs: 0,
+          wndSize: 0,
+          seqNr: 1,
+          ackNr: 0,
+        });
+      ep.onDatagram(reset(c.sendId), '127.0.0.1', 1, 1);
+      assert.equal(c.state, 'reset', dialled ? 'dialled, by its send id' : 'accepted, by its send id');
+    }
+    const { ep } = endpoint();
+    const c = ep.connect('127.0.0.1', 1, 0);
+    ep.onDatagram(
+      encodePacket({
+        type: PacketType.Reset,
+        connectionId: c.recvId,
+        timestampUs: 1,
+        timestampDiffUs: 0,
+        wndSize: 0,
+        seqNr: 1,
+        ackNr: 0,
+      }),
+      '127.0.0.1',
+      1,
+      1,
+    );
+    assert.equal(c.state, 'reset', 'by its receive id');
   });
 
   test('a full connection table refuses SYNs with ST_RESET', () => {
