@@ -275,6 +275,13 @@ export const UTP_IDLE_TIMEOUT_MS = 300_000;
 export const UTP_SYN_RECV_TIMEOUT_MS = 30_000;
 /** Time a connection whose FIN was acknowledged waits for the peer's FIN, counted from the peer's last packet, before it closes, in ms (above {@link UTP_MAX_RTO_MS}, so a peer in retransmission back-off is not cut off). */
 export const UTP_FIN_LINGER_MS = 90_000;
+/**
+ * How long a connection that ended cleanly keeps answering the peer's resends with ACKs, counted
+ * from the last one, in ms (TCP's TIME-WAIT; the peer may not have our last ACK, and its resends
+ * come at most {@link UTP_MAX_RTO_MS} apart). Its buffers are freed meanwhile; a full table
+ * evicts such connections first.
+ */
+export const UTP_TIME_WAIT_MS = 60_000;
 /** LEDBAT target queuing delay, in ms (BEP 29 CCONTROL_TARGET). */
 export const UTP_TARGET_DELAY_MS = 100;
 /** LEDBAT gain: the most the window grows per round trip at zero queuing delay, in bytes. */

@@ -49,11 +49,11 @@ import {
   UTP_IDLE_TIMEOUT_MS,
   UTP_KEEPALIVE_MS,
   UTP_MAX_DATAGRAM_BYTES,
-  UTP_MAX_RTO_MS,
   UTP_MIN_DATAGRAM_BYTES,
   UTP_RECEIVE_BUFFER_BYTES,
   UTP_SEND_BUFFER_BYTES,
   UTP_SYN_RECV_TIMEOUT_MS,
+  UTP_TIME_WAIT_MS,
 } from '../shared/limits.js';
 import type {
   UtpCloseReason,
@@ -205,6 +205,18 @@ export class UtpConnection {
     return this.#closeReason;
   }
 
+  /** Ended cleanly and still answering the peer's resends (see {@link UTP_TIME_WAIT_MS}). */
+  get isTimeWait(): boolean {
+    return this.#timeWaitUntilMs >= 0;
+  }
+
+  /** Leaves time-wait at once (the endpoint needs the table slot). */
+  forget(): void {
+    if (this.#timeWaitUntilMs < 0) return;
+    this.#timeWaitUntilMs = -1;
+    this.#owner?.closed(this);
+  }
+
   /** True in a terminal state. */
   get isClosed(): boolean {
     return this.#state === 'closed' || this.#state === 'reset';
@@ -289,6 +301,7 @@ export class UtpConnection {
     if (this.isClosed) {
       // Time-wait: the peer may not have our ACK of its FIN; answer its resends.
       if (this.#timeWaitUntilMs >= 0 && (p.type === PacketType.Fin || p.type === PacketType.Data)) {
+        this.#timeWaitUntilMs = now + UTP_TIME_WAIT_MS;
         this.#sendControl(PacketType.State, now, 0);
       }
       return;
@@ -690,7 +703,9 @@ export class UtpConnection {
     this.#closeReason = reason;
     if (reason === 'end') {
       // Stay reachable for two timeouts so a lost final ACK can be repeated (TCP's TIME-WAIT).
-      this.#timeWaitUntilMs = this.#nowMs + Math.min(UTP_MAX_RTO_MS, Math.max(1000, 2 * this.rtt.rtoMs));
+      this.#timeWaitUntilMs = this.#nowMs + UTP_TIME_WAIT_MS;
+      this.#tx.dispose();
+      this.#rx.buffer.dispose();
     } else {
       this.#owner?.closed(this);
     }

@@ -142,6 +142,7 @@ export class UtpEndpoint implements UtpConnectionOwner {
    * the 16-bit wrap); it is random otherwise.
    */
   connect(host: string, port: number, now: number, initialSeq?: number): UtpConnection {
+    if (this.#all.size >= (this.#opts.maxConnections ?? MAX_UTP_CONNECTIONS)) this.#evictTimeWait();
     if (this.#all.size >= (this.#opts.maxConnections ?? MAX_UTP_CONNECTIONS)) {
       throw new UtpError(ErrorCode.UtpLimit, `${this.#all.size} uTP connections open`);
     }
@@ -221,6 +222,7 @@ export class UtpEndpoint implements UtpConnectionOwner {
       this.#dirty.add(existing);
       return;
     }
+    if (this.#all.size >= (this.#opts.maxConnections ?? MAX_UTP_CONNECTIONS)) this.#evictTimeWait();
     if (this.#all.size >= (this.#opts.maxConnections ?? MAX_UTP_CONNECTIONS)) {
       this.stats.refusedFull++;
       this.#sendReset(host, port, p.connectionId, p.seqNr, now);
@@ -248,6 +250,16 @@ export class UtpEndpoint implements UtpConnectionOwner {
     this.#dirty.add(c);
     this.stats.accepted++;
     this.#deps.onAccept?.(c, host, port);
+  }
+
+  /** Frees a table slot held by a connection in time-wait, if there is one. */
+  #evictTimeWait(): void {
+    for (const c of this.#all) {
+      if (c.isTimeWait) {
+        c.forget();
+        return;
+      }
+    }
   }
 
   #allowSyn(host: string, now: number): boolean {

@@ -98,6 +98,16 @@ export class ReceiveBuffer {
   /** The array of the slot freed last, when {@link remove} let it go (see {@link dataOf}). */
   #freed: Uint8Array | undefined;
 
+  /** Drops every packet and array (the connection ended). */
+  dispose(): void {
+    this.#data.fill(undefined);
+    this.#seq.fill(-1);
+    this.#freed = undefined;
+    this.heldBytes = 0;
+    this.heldPackets = 0;
+    this.retainedBytes = 0;
+  }
+
   #grow(base: number): void {
     const n = (this.#mask + 1) * 2;
     const mask = n - 1;

@@ -78,6 +78,12 @@ export class ByteRing {
     if (first < n) dst.set(this.#buf.subarray(0, n - first), dstAt + first);
   }
 
+  /** Drops the buffer (the connection ended); nothing more is written. */
+  dispose(): void {
+    this.#buf = new Uint8Array(0);
+    this.#released = this.#cut = this.#written;
+  }
+
   /** Frees everything before stream offset `upTo`. */
   release(upTo: number): void {
     if (upTo > this.#released) this.#released = Math.min(upTo, this.#cut);

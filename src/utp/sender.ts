@@ -170,6 +170,11 @@ export class Sender {
     }
   }
 
+  /** Frees the send buffer (the connection ended). */
+  dispose(): void {
+    this.ring.dispose();
+  }
+
   /** A retransmission timeout: everything unacknowledged is resent from a one-packet window. */
   onTimeout(): void {
     this.rtt.backoff++;

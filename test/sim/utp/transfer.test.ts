@@ -12,8 +12,19 @@ import { firstDifference, runTransfer, type TransferOptions, type TransferResult
 
 const SEED = process.env.UTP_SIM_SEED === undefined ? undefined : Number(process.env.UTP_SIM_SEED);
 
-function assertClean(r: TransferResult, o: TransferOptions, label: string): void {
+/** Dials that failed outright: every SYN or every answer lost (0.2⁵ ≈ 0.03 % at 20 % loss). */
+let dialFailures = 0;
+
+function assertClean(r: TransferResult, o: TransferOptions, label: string, allowDialFailure = false): void {
   const where = `${label} (seed ${o.link.seed})`;
+  if (allowDialFailure && r.a.connectedAt < 0) {
+    // Then the dial fails with a timeout, and nothing else happens.
+    assert.equal(r.a.closed, 'timeout', where);
+    assert.ok(r.b.closed === undefined || r.b.closed === 'timeout', where);
+    assert.equal(r.b.receivedLength + r.a.receivedLength, 0, where);
+    dialFailures++;
+    return;
+  }
   assert.ok(r.done, `${where}: both connections closed (a: ${r.a.closed}, b: ${r.b.closed})`);
   assert.equal(r.a.closed, 'end', where);
   assert.equal(r.b.closed, 'end', where);
@@ -87,11 +98,12 @@ describe('uTP simulation: lossy network', { timeout: 120_000 }, () => {
             writeChunk: p.writeChunk,
             endpoint: { sendBufferBytes: p.sendBufferBytes, receiveBufferBytes: p.receiveBufferBytes },
           };
-          assertClean(runTransfer(o), o, 'property');
+          assertClean(runTransfer(o), o, 'property', true);
         },
       ),
       { numRuns: 25, ...(SEED === undefined ? {} : { seed: SEED }) },
     );
+    assert.ok(dialFailures <= 2, `${dialFailures} of 25 dials failed`);
   });
 });
 

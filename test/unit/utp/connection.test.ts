@@ -13,6 +13,7 @@ import {
   UTP_KEEPALIVE_MS,
   UTP_MAX_DATAGRAM_BYTES,
   UTP_SYN_RECV_TIMEOUT_MS,
+  UTP_TIME_WAIT_MS,
 } from '../../../src/shared/limits.js';
 import { sackBit, UtpConnection } from '../../../src/utp/index.js';
 import { Capture, PacketType, peerPacket, record } from './helpers.js';
@@ -451,5 +452,30 @@ describe('UtpConnection: bounds', () => {
     }
     assert.equal(t, 30 + UTP_FIN_LINGER_MS);
     assert.equal(c.closeReason, 'end');
+  });
+});
+
+describe('UtpConnection: time-wait', () => {
+  test(`after a clean end it answers resends for UTP_TIME_WAIT_MS (${UTP_TIME_WAIT_MS}) after the last one`, () => {
+    const { c, out } = dialled();
+    c.close();
+    c.flush(20);
+    const fin = out.take().find((p) => p.type === PacketType.Fin)!;
+    c.onPacket(peerPacket({ type: PacketType.Fin, seqNr: 5001, ackNr: fin.seqNr }), 30);
+    assert.equal(c.closeReason, 'end');
+    assert.equal(c.isTimeWait, true);
+    assert.equal(c.bufferedBytes, 0, 'buffers freed');
+    out.take();
+    c.onPacket(
+      peerPacket({ type: PacketType.Fin, seqNr: 5001, ackNr: fin.seqNr }),
+      30 + UTP_TIME_WAIT_MS - 1,
+    );
+    const ack = out.take()[0]!;
+    assert.equal(ack.type, PacketType.State);
+    assert.equal(ack.ackNr, 5001);
+    assert.equal(c.nextDeadline(), 30 + 2 * UTP_TIME_WAIT_MS - 1, 'refreshed by the resend');
+    c.tick(30 + 2 * UTP_TIME_WAIT_MS - 1);
+    assert.equal(c.isTimeWait, false);
+    assert.equal(c.nextDeadline(), undefined);
   });
 });

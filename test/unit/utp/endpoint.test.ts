@@ -227,6 +227,32 @@ describe('UtpEndpoint', () => {
     assert.equal(accepted.length, MAX_UTP_SYN_RATE_IPS + 1, 'a second later the old entries are evicted');
   });
 
+  test('a full table evicts a connection in time-wait for a new one', () => {
+    const a = endpoint({ maxConnections: 1 });
+    const b = endpoint();
+    const c = a.ep.connect('127.0.0.2', 6881, 0);
+    c.setHandlers({ data: () => {}, event: () => {} });
+    const deliver = (from: typeof a, to: typeof b, host: string, now: number) => {
+      for (const s of from.sent.splice(0)) to.ep.onDatagram(s.packet.bytes, host, 6881, now);
+      to.ep.flush(now);
+    };
+    deliver(a, b, '127.0.0.1', 1);
+    const acc = b.accepted[0]!;
+    acc.setHandlers({ data: () => {}, event: (e) => e.type === 'end' && acc.close() });
+    deliver(b, a, '127.0.0.2', 2);
+    c.close();
+    for (let t = 3; t < 20 && !(c.isClosed && acc.isClosed); t++) {
+      a.ep.flush(t);
+      deliver(a, b, '127.0.0.1', t);
+      deliver(b, a, '127.0.0.2', t);
+    }
+    assert.equal(c.closeReason, 'end');
+    assert.equal(a.ep.size, 1, 'kept in time-wait');
+    a.ep.onDatagram(syn(900), '127.0.0.3', 1, 30);
+    assert.equal(a.accepted.length, 1, 'the time-wait slot went to the new connection');
+    assert.equal(a.ep.stats.refusedFull, 0);
+  });
+
   test('a closed connection leaves the table; its deadline goes away', () => {
     const { ep } = endpoint();
     const c = ep.connect('127.0.0.1', 1, 0);
