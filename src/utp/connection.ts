@@ -476,6 +476,8 @@ export class UtpConnection {
       return;
     }
     this.#tx.onTimeout();
+    // Full packets timing out again and again: the path MTU may have shrunk (probe down).
+    if (this.#consecutiveTimeouts === 2) this.#tx.mtu.narrowed();
     this.#rtoStartMs = now;
   }
 

@@ -4,7 +4,9 @@
  * two are more than {@link MTU_PROBE_STEP_BYTES} apart, one packet at a time is a probe of the
  * midpoint. An acknowledged probe raises the floor to its size, a lost one lowers the ceiling
  * below it. A lost probe is resent at its size (uTP never repackages a sequence number), so the
- * ceiling must not exceed what the peer accepts at all.
+ * ceiling must not exceed what the peer accepts at all. Probing down: when packets of the floor's
+ * size stop getting through (repeated timeouts), the path may have narrowed — the floor drops
+ * halfway to the minimum and the search starts again below the old floor, as libtorrent does.
  */
 
 /** Probing stops once the floor is this close to the ceiling, in bytes. */
@@ -19,9 +21,20 @@ export class MtuProbe {
   /** Seq of the probe in flight, or -1. */
   probeSeq = -1;
 
+  readonly #minimum: number;
+
   constructor(floor: number, ceiling: number) {
     this.floor = floor;
     this.ceiling = ceiling;
+    this.#minimum = floor;
+  }
+
+  /** The path may have narrowed: search again between the minimum and just below the floor. */
+  narrowed(): void {
+    if (this.floor <= this.#minimum) return;
+    this.ceiling = this.floor - 1;
+    this.floor = (this.#minimum + this.floor) >> 1;
+    this.probeSeq = -1;
   }
 
   /** Size of the next probe, or 0 when none is due (one in flight, or the search is done). */
