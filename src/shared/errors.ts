@@ -65,6 +65,16 @@ export const ErrorCode = {
   DhtLimit: 'SHOAL_ERR_DHT_LIMIT',
   DhtClosed: 'SHOAL_ERR_DHT_CLOSED',
   DhtItemInvalid: 'SHOAL_ERR_DHT_ITEM_INVALID',
+  // utp (BEP 29)
+  UtpTruncated: 'SHOAL_ERR_UTP_TRUNCATED',
+  UtpBadVersion: 'SHOAL_ERR_UTP_BAD_VERSION',
+  UtpBadType: 'SHOAL_ERR_UTP_BAD_TYPE',
+  UtpBadExtension: 'SHOAL_ERR_UTP_BAD_EXTENSION',
+  UtpTooManyExtensions: 'SHOAL_ERR_UTP_TOO_MANY_EXTENSIONS',
+  UtpReset: 'SHOAL_ERR_UTP_RESET',
+  UtpTimeout: 'SHOAL_ERR_UTP_TIMEOUT',
+  UtpLimit: 'SHOAL_ERR_UTP_LIMIT',
+  UtpClosed: 'SHOAL_ERR_UTP_CLOSED',
   // discovery / local service discovery (BEP 14)
   LsdBadMessage: 'SHOAL_ERR_LSD_BAD_MESSAGE',
   LsdClosed: 'SHOAL_ERR_LSD_CLOSED',

@@ -317,6 +317,8 @@ export interface LibtorrentPeerOptions {
   readonly statusMs?: number;
   /** MSE/PE forced both ways, RC4 only (libtorrent refuses plaintext connections). */
   readonly requireRc4?: boolean;
+  /** uTP only, both ways (`--utp-only`). @default false */
+  readonly utpOnly?: boolean;
 }
 
 /** A transmission-cli process. */
@@ -348,6 +350,8 @@ export interface TransmissionOptions {
   readonly downloadDir: string;
   /** settings.json `encryption`: 0 tolerated, 1 preferred, 2 required. @default Transmission's (1) */
   readonly encryption?: 0 | 1 | 2;
+  /** Speak uTP too (on the peer port's UDP side). @default false */
+  readonly utp?: boolean;
 }
 
 /** An aria2c process. */
@@ -427,6 +431,7 @@ export class ClientGroup {
     if (o.exitWhenDone) args.push('--exit-when-done');
     if (o.statusMs !== undefined) args.push('--status-ms', String(o.statusMs));
     if (o.requireRc4) args.push('--require-rc4');
+    if (o.utpOnly) args.push('--utp-only');
     const peer = this.#track(new LibtorrentPeer(name, p, args));
     return peer;
   }
@@ -442,8 +447,8 @@ export class ClientGroup {
   }
 
   /**
-   * Starts transmission-cli on 127.0.0.1 with its own config folder: DHT, LPD, PEX, uTP, port
-   * mapping, RPC and blocklists off. Transmission only accepts connections on loopback (it
+   * Starts transmission-cli on 127.0.0.1 with its own config folder: DHT, LPD, PEX, uTP (unless
+   * `utp`), port mapping, RPC and blocklists off. Transmission only accepts connections on loopback (it
    * ignores tracker peers at 127.0.0.0/8), so the other side dials its `port`.
    */
   async transmission(name: string, o: TransmissionOptions): Promise<TransmissionPeer> {
@@ -456,7 +461,7 @@ export class ClientGroup {
         'dht-enabled': false,
         'lpd-enabled': false,
         'pex-enabled': false,
-        'utp-enabled': false,
+        'utp-enabled': o.utp === true,
         'port-forwarding-enabled': false,
         'bind-address-ipv4': '127.0.0.1',
         'bind-address-ipv6': '::1',
