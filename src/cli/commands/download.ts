@@ -11,8 +11,9 @@ import { type Metainfo, parsePeerAddress } from '../../metainfo/index.js';
 import type { Session, Torrent } from '../../session/index.js';
 import { formatBytes, formatDuration, UsageError } from '../output.js';
 import { loadTorrentOrMagnet } from './info.js';
+import { addNetworkOptions, type NetworkFlags, networkOptions } from './network-flags.js';
 
-interface SwarmFlags {
+interface SwarmFlags extends NetworkFlags {
   port: string;
   peer: string[];
   seed?: boolean;
@@ -29,7 +30,7 @@ interface SwarmFlags {
 
 /** Discovery options shared by `download` and `seed`. */
 function addDiscoveryOptions(cmd: Command): Command {
-  return cmd
+  return addNetworkOptions(cmd)
     .option('--no-dht', 'do not use the Mainline DHT')
     .option('--dht-port <n>', 'UDP port of the DHT node (0 = any)', '0')
     .option(
@@ -55,6 +56,7 @@ function discoveryOptions(flags: SwarmFlags, stateDir: string | undefined) {
         }
       : {}),
     ...(flags.lsd ? { lsd: true } : {}),
+    ...networkOptions(flags),
   };
 }
 
