@@ -21,8 +21,11 @@ import {
   parseMagnet,
   parseTorrent,
 } from '../metainfo/index.js';
+import { type BlocklistSource, loadBlocklist } from '../net/blocklist-file.js';
 import { InboundRouter } from '../net/inbound.js';
-import { PeerPool } from '../net/peer-pool.js';
+import type { BlocklistReport } from '../net/ip-blocklist.js';
+import { BLOCKED_REASON, PeerPool } from '../net/peer-pool.js';
+import { Socks5Transport } from '../net/socks5-transport.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import type { ListeningTransport, PeerStream, Transport } from '../net/transport.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
@@ -69,6 +72,8 @@ export interface SessionEvents {
   /** A magnet's metadata fetch failed or was cancelled. */
   'magnet:failed': { readonly id: string; readonly error: Error };
   'torrent:finished': { readonly id: string; readonly name: string };
+  /** A peer that dialled us was refused before anything was read (banned, blocklisted). */
+  'peer:refused': { readonly address: string; readonly port: number; readonly reason: string };
   /** Something a user should know that does not stop the session (e.g. no multicast route). */
   warning: { readonly message: string };
   /** The session itself failed (e.g. the listener died). */
@@ -100,6 +105,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #pool: PeerPool;
   readonly #inbound: InboundRouter;
   readonly #connector: BtConnector;
+  #blocklistReport: BlocklistReport | undefined;
+  #blocklistSeq = 0;
   #udpTracker: UdpTrackerSocket | undefined;
   #dht: DhtRuntime | undefined;
   #lsd: Lsd | undefined;
@@ -119,12 +126,14 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#up = new TokenBucket(options.uploadRateLimit, undefined, 0);
     this.#upGate = new UploadGate(this.#up, () => this.now());
     this.#pool = new PeerPool({ now: () => this.now(), maxConnections: options.maxConnections });
-    this.#transports = [...options.transports, this.#tcp];
+    // With a proxy, peers are dialled through it alone: no direct dial may leak our address.
+    const socks = options.proxy !== undefined ? new Socks5Transport({ proxy: options.proxy }) : undefined;
+    this.#transports = [...options.transports, this.#tcp, ...(socks !== undefined ? [socks] : [])];
     this.#encryption = options.encryption;
     this.#seedLimits = { ratio: options.seedRatioLimit, idleMs: options.seedIdleLimitMs };
     this.#queue = new TorrentQueue({ downloads: options.maxActiveDownloads, seeds: options.maxActiveSeeds });
     this.#connector = new BtConnector({
-      transports: this.#transports,
+      transports: socks !== undefined ? [socks] : this.#transports,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       handshakeTimeoutMs: options.handshakeTimeoutMs,
       encryption: () => this.#encryption,
@@ -159,7 +168,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       acquireUp: (n, cancelled, priority) => this.#upGate.acquire(n, cancelled, priority),
       seedLimits: () => this.#seedLimits,
       udpTrackerSocket: () => {
-        this.#udpTracker ??= new UdpTrackerSocket();
+        this.#udpTracker ??= new UdpTrackerSocket(
+          options.proxy !== undefined ? { proxy: options.proxy } : {},
+        );
         return this.#udpTracker;
       },
     };
@@ -171,6 +182,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     try {
       // Not mkdir({recursive}): it loops forever under /proc (makeDirectory fails once, with the cause).
       if (s.options.resumeDir !== undefined) await makeDirectory(s.options.resumeDir);
+      if (s.options.blocklist !== undefined) await s.setBlocklist(s.options.blocklist);
       // Threads ready before any peer: a piece must never wait for a worker to start.
       await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();
@@ -287,6 +299,41 @@ export class Session extends TypedEmitter<SessionEvents> {
   setQueuePosition(id: string, position: number): void {
     const t = this.getTorrent(id);
     if (t !== undefined) this.#queue.move(t, position);
+  }
+
+  /**
+   * Loads an IP blocklist (a file or its text; `undefined` removes it) and puts it in force: its
+   * addresses are no longer dialled nor accepted, and open connections to them close. Resolves
+   * with what the parser found (malformed lines are skipped and counted, and a `warning` says
+   * so); rejects with `SHOAL_ERR_NET_BLOCKLIST` when the list cannot be read or is past its
+   * bounds, leaving the previous list in force.
+   */
+  async setBlocklist(source: BlocklistSource | undefined): Promise<BlocklistReport | undefined> {
+    const seq = ++this.#blocklistSeq;
+    if (source === undefined) {
+      this.#pool.setBlocklist(undefined);
+      this.#blocklistReport = undefined;
+      return undefined;
+    }
+    const { list, report } = await loadBlocklist(source);
+    // A later call won the race: its list stands.
+    if (seq !== this.#blocklistSeq || this.#closed) return report;
+    this.#pool.setBlocklist(list);
+    this.#blocklistReport = report;
+    if (report.malformed > 0) {
+      const first = report.errors[0];
+      this.emit('warning', {
+        message: `blocklist: ${report.malformed} malformed line(s) skipped${first ? ` (line ${first.line}: ${first.reason})` : ''}`,
+      });
+    }
+    return report;
+  }
+
+  /** What the blocklist in force holds (undefined when there is none). */
+  get blocklist(): (BlocklistReport & { readonly rangesMerged: number }) | undefined {
+    const list = this.#pool.blocklist;
+    if (this.#blocklistReport === undefined || list === undefined) return undefined;
+    return { ...this.#blocklistReport, rangesMerged: list.rangeCount };
   }
 
   /** Changes the global rate limits (bytes/s, 0 = unlimited). */
@@ -415,7 +462,10 @@ export class Session extends TypedEmitter<SessionEvents> {
             for (const p of peers) fetcher.addPeer(p.host, p.port, 'tracker');
           },
         },
-        { udp: this.#ctx.udpTrackerSocket() },
+        {
+          udp: this.#ctx.udpTrackerSocket(),
+          ...(this.options.proxy !== undefined ? { proxy: this.options.proxy } : {}),
+        },
       );
       announcer.start();
       ac.signal.addEventListener('abort', () => void announcer.close(), { once: true });
@@ -509,9 +559,17 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   #onIncoming(stream: PeerStream): void {
+    const address = stream.remoteAddress;
+    const refusal = this.#pool.isBanned(address)
+      ? 'banned'
+      : this.#pool.isBlocked(address)
+        ? BLOCKED_REASON
+        : undefined;
+    if (refusal !== undefined && !this.#closed)
+      this.emit('peer:refused', { address, port: stream.remotePort, reason: refusal });
     if (
       this.#closed ||
-      this.#pool.isBanned(stream.remoteAddress) ||
+      refusal !== undefined ||
       this.#pool.openConnections + this.#inbound.pendingCount >= this.options.maxConnections
     ) {
       stream.destroy();

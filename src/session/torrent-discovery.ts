@@ -97,7 +97,10 @@ export class TorrentDiscovery {
           for (const p of peers) h.addPeer(p.host, p.port, 'tracker');
         },
       },
-      { udp: h.ctx.udpTrackerSocket() },
+      {
+        udp: h.ctx.udpTrackerSocket(),
+        ...(h.ctx.options.proxy !== undefined ? { proxy: h.ctx.options.proxy } : {}),
+      },
     );
     announcer.on('tracker:failed', (e) => h.warn(`tracker failed: ${e.url}: ${e.error.message}`, e.error));
     this.#announcer = announcer;

@@ -49,6 +49,8 @@ export const ErrorCode = {
   NetLimit: 'SHOAL_ERR_NET_LIMIT',
   NetConnectFailed: 'SHOAL_ERR_NET_CONNECT_FAILED',
   NetRefused: 'SHOAL_ERR_NET_REFUSED',
+  NetProxy: 'SHOAL_ERR_NET_PROXY',
+  NetBlocklist: 'SHOAL_ERR_NET_BLOCKLIST',
   SessionClosed: 'SHOAL_ERR_SESSION_CLOSED',
   SessionInvalidArgument: 'SHOAL_ERR_SESSION_INVALID_ARGUMENT',
   // discovery / tracker

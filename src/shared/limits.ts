@@ -417,6 +417,21 @@ export const MAX_HALF_OPEN_TOTAL = 64;
 export const PEX_ADDRESS_SHARE = 0.5;
 /** Banned addresses remembered by a node (the oldest ban is forgotten past it). */
 export const MAX_BANNED_ADDRESSES = 10_000;
+/**
+ * Time a SOCKS5 proxy has to answer (TCP connect, greeting, authentication and the reply to
+ * CONNECT or UDP ASSOCIATE) when tunnelling a tracker request, in ms. Peer dials use the dial's
+ * own timeout (CONNECT_TIMEOUT_MS).
+ */
+export const SOCKS5_HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Characters of blocklist text parsed (a PeerGuardian list of ~250 000 ranges is ~15 MB); a
+ * longer list is refused with `SHOAL_ERR_NET_BLOCKLIST`.
+ */
+export const MAX_BLOCKLIST_BYTES = 64 * 1024 * 1024;
+/** Address ranges in one blocklist (8 bytes each once merged); more is refused. */
+export const MAX_BLOCKLIST_RANGES = 1_000_000;
+/** Malformed blocklist lines quoted in the parse report (all are counted). */
+export const MAX_BLOCKLIST_ERRORS_KEPT = 10;
 /** Entries of a torrent's peer log (connects, disconnects, hash failures, bans) kept. */
 export const MAX_PEER_LOG_ENTRIES = 500;
 /**

@@ -29,6 +29,7 @@ import { ensureWritableDirectory, folderProblem } from '../../storage/index.js';
 import { formatBytes, signalExitCode, UsageError, withContext } from '../output.js';
 import { startProgress } from '../progress.js';
 import { loadTorrentOrMagnet } from './info.js';
+import { addNetworkOptions, type NetworkFlags, networkOptions } from './network-flags.js';
 
 /** Levels of `--log-level` for `download` and `seed`. */
 export const CLI_LOG_LEVELS = ['silent', 'error', 'warn', 'info', 'debug'] as const;
@@ -40,7 +41,7 @@ function parseLogLevel(v: string): CliLogLevel {
   return v as CliLogLevel;
 }
 
-interface SwarmFlags {
+interface SwarmFlags extends NetworkFlags {
   port: string;
   peer: string[];
   seed?: boolean;
@@ -120,7 +121,7 @@ class Reporter {
 
 /** Discovery options shared by `download` and `seed`. */
 function addDiscoveryOptions(cmd: Command): Command {
-  return cmd
+  return addNetworkOptions(cmd)
     .option('--no-dht', 'do not use the Mainline DHT')
     .option('--dht-port <n>', 'UDP port of the DHT node (0 = any)', '0')
     .option(
@@ -151,6 +152,7 @@ function discoveryOptions(flags: SwarmFlags, c: Checked, stateDir: string | unde
         }
       : {}),
     ...(flags.lsd ? { lsd: true } : {}),
+    ...networkOptions(flags),
   };
 }
 

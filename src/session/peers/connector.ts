@@ -79,10 +79,13 @@ export class BtConnector {
       } catch (e) {
         last = e;
         failures.push(`${a.kind === 'mse' ? 'encrypted' : 'plaintext'}: ${(e as Error).message}`);
-        // A peer we could not reach at all will not be reached by another handshake either.
+        // A peer we could not reach at all (nor the proxy to it) will not be reached by another
+        // handshake either.
         if (
           e instanceof ShoalError &&
-          (e.code === ErrorCode.NetConnectFailed || e.code === ErrorCode.NetTimeout) &&
+          (e.code === ErrorCode.NetConnectFailed ||
+            e.code === ErrorCode.NetTimeout ||
+            e.code === ErrorCode.NetProxy) &&
           e.details.dial === true
         )
           break;

@@ -9,7 +9,8 @@
  *
  * Invariants:
  * - every attached connection holds an admission of the pool, released when it closes;
- * - a banned address is never dialled nor attached, and its connections close when it is banned;
+ * - a banned or blocklisted address is never dialled nor attached, and its connections close
+ *   when it is banned or a new blocklist blocks it;
  * - two connections to one peer (same address and peer id) never stay open together: both ends
  *   keep the one opened by the larger peer id ({@link keepsNewConnection}).
  */
@@ -21,7 +22,14 @@ import {
   type TorrentEngine,
 } from '../../engine/index.js';
 import type { Metainfo } from '../../metainfo/index.js';
-import type { AddressHints, Admission, KnownAddress, PeerSource, PoolOwner } from '../../net/peer-pool.js';
+import {
+  type AddressHints,
+  type Admission,
+  BLOCKED_REASON,
+  type KnownAddress,
+  type PeerSource,
+  type PoolOwner,
+} from '../../net/peer-pool.js';
 import type { TransportKind } from '../../net/transport.js';
 import { ErrorCode, ShoalError } from '../../shared/errors.js';
 import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS } from '../../shared/limits.js';
@@ -128,6 +136,7 @@ export class TorrentPeers {
   readonly #registry: ExtensionRegistry;
   readonly #log = new PeerLog();
   readonly #stopBanListener: () => void;
+  readonly #stopBlocklistListener: () => void;
   readonly #dials = new AbortController();
   #seq = 0;
 
@@ -152,6 +161,10 @@ export class TorrentPeers {
     this.#stopBanListener = this.#ctx.pool.onBan((ban) => {
       for (const p of [...this.#peers.values()])
         if (p.conn.remoteAddress === ban.address) p.conn.close('banned');
+    });
+    this.#stopBlocklistListener = this.#ctx.pool.onBlocklist((isBlocked) => {
+      for (const p of [...this.#peers.values()])
+        if (isBlocked(p.conn.remoteAddress)) p.conn.close(BLOCKED_REASON);
     });
   }
 
@@ -211,6 +224,9 @@ export class TorrentPeers {
   /** Adds a peer address to try (trackers, DHT, PEX, LSD and the user all land here). */
   addPeer(host: string, port: number, source: PeerSource = 'user', hints?: AddressHints): void {
     if (this.#host.isClosed()) return;
+    // Addresses from trackers and peers are refused silently; a user who names one hears why.
+    if (source === 'user' && this.#ctx.pool.isBlocked(host))
+      this.record('refused', `${host}:${port}`, { reason: BLOCKED_REASON });
     if (this.#owner.add(host, port, source, hints) && this.#host.isActive()) this.dial();
   }
 
@@ -274,6 +290,7 @@ export class TorrentPeers {
     this.#dials.abort();
     this.closeAll(reason);
     this.#stopBanListener();
+    this.#stopBlocklistListener();
     this.#owner.close();
   }
 
@@ -353,8 +370,10 @@ export class TorrentPeers {
     dup?.conn.close('duplicate');
     const admission = this.#owner.admit(conn.remoteAddress, conn.remotePort, conn.outgoing);
     if (typeof admission === 'string') {
-      if (admission === 'banned' || admission === 'address-full')
-        this.record('refused', `${conn.remoteAddress}:${conn.remotePort}`, { reason: admission });
+      if (admission === 'banned' || admission === 'address-full' || admission === 'blocked')
+        this.record('refused', `${conn.remoteAddress}:${conn.remotePort}`, {
+          reason: admission === 'blocked' ? BLOCKED_REASON : admission,
+        });
       return undefined;
     }
     return admission;
