@@ -12,14 +12,17 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { Announcer, DhtRuntime, Lsd, type LsdEvents, UdpTrackerSocket } from '../discovery/index.js';
 import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
 import {
+  joinSafe,
   type MagnetLink,
   type Metainfo,
   parseInfoDict,
   parseMagnet,
   parseTorrent,
+  storagePath,
 } from '../metainfo/index.js';
 import { type BlocklistSource, loadBlocklist } from '../net/blocklist-file.js';
 import { InboundRouter } from '../net/inbound.js';
@@ -38,6 +41,7 @@ import { HashPool, VERIFY_TASKS_PER_THREAD } from '../storage/hash-pool.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
 import { generatePeerId, type MsePolicy, mseReq2Hash } from '../wire/index.js';
 import type { SessionContext } from './context.js';
+import { statfsFreeSpace } from './disk.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
 import { BtConnector } from './peers/connector.js';
@@ -167,6 +171,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       // All `n` tokens or none, in arrival order (see UploadGate).
       acquireUp: (n, cancelled, priority) => this.#upGate.acquire(n, cancelled, priority),
       seedLimits: () => this.#seedLimits,
+      openStorage: (metainfo, downloadDir) => this.#openStorage(metainfo, downloadDir),
+      closeFile: (path) => this.#filePool.closeFile(path),
+      freeSpace: options.freeSpace ?? statfsFreeSpace,
       udpTrackerSocket: () => {
         this.#udpTracker ??= new UdpTrackerSocket(
           options.proxy !== undefined ? { proxy: options.proxy } : {},
@@ -357,13 +364,21 @@ export class Session extends TypedEmitter<SessionEvents> {
     const existing = this.#torrents.get(id);
     if (existing !== undefined) return existing;
     const downloadDir = options.downloadDir ?? this.options.downloadDir;
-    const storage = new TorrentStorage({
+    const incompleteDir = options.incompleteDir ?? this.options.incompleteDir;
+    // An incomplete folder takes new downloads; data already in the download folder stays.
+    const startIn =
+      incompleteDir !== undefined && !(await anyFileExists(metainfo, downloadDir))
+        ? incompleteDir
+        : downloadDir;
+    const storage = this.#openStorage(metainfo, startIn);
+    const torrent = new Torrent(
+      this.#ctx,
       metainfo,
-      downloadDir,
-      files: this.#filePool,
-      hashes: this.#hashPool,
-    });
-    const torrent = new Torrent(this.#ctx, metainfo, storage, this.#random, options, this.options.extensions);
+      storage,
+      this.#random,
+      { ...options, downloadDir },
+      this.options.extensions,
+    );
     this.#torrents.set(id, torrent);
     for (const h of torrent.wireInfoHashes) {
       this.#byWireHash.set(toHex(h), torrent);
@@ -545,6 +560,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.options.hashPool === undefined) await this.#hashPool.destroy();
   }
 
+  #openStorage(metainfo: Metainfo, downloadDir: string): TorrentStorage {
+    return new TorrentStorage({ metainfo, downloadDir, files: this.#filePool, hashes: this.#hashPool });
+  }
+
   async #listen(): Promise<void> {
     this.#port = await this.#tcp.listen({ host: this.options.host, port: this.options.port }, (s) =>
       this.#onIncoming(s),
@@ -577,6 +596,18 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
     this.#inbound.accept(stream);
   }
+}
+
+/** True when a file of `m` exists under `dir` (its data was put or left there). */
+async function anyFileExists(m: Metainfo, dir: string): Promise<boolean> {
+  for (const f of m.files) {
+    if (f.isPadding) continue;
+    try {
+      await stat(joinSafe(dir, storagePath(m, f)));
+      return true;
+    } catch {}
+  }
+  return false;
 }
 
 function isListening(t: Transport): t is ListeningTransport {

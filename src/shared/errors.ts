@@ -44,6 +44,7 @@ export const ErrorCode = {
   // storage
   StorageIo: 'SHOAL_ERR_STORAGE_IO',
   StorageResume: 'SHOAL_ERR_STORAGE_RESUME',
+  StorageNoSpace: 'SHOAL_ERR_STORAGE_NO_SPACE',
   // net / session
   NetTimeout: 'SHOAL_ERR_NET_TIMEOUT',
   NetLimit: 'SHOAL_ERR_NET_LIMIT',

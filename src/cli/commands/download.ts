@@ -301,8 +301,9 @@ async function runDownload(
   let progress = progressFor(torrent, m.name, log, wanted);
   setProgress(progress);
   for (const p of c.peers) torrent.addPeer(p.host, p.port);
-  const done = torrent.isFinished ? Promise.resolve() : torrent.next('done').then(() => undefined);
-  const first = await Promise.race([done.then(() => 'done' as const), interrupted, failed]);
+  // Resolves when done, rejects if the torrent failed — also before we got here (a full disk).
+  const done = torrent.whenDone();
+  const first = await Promise.race([done.then(() => 'done' as const), interrupted]);
   progress?.stop();
   setProgress(undefined);
   if (first !== 'done') {
