@@ -93,6 +93,17 @@ export interface TorrentPeerInfo extends PeerStats {
   readonly encrypted: boolean;
 }
 
+/** A known peer address of a torrent ({@link Torrent.knownPeers}). */
+export interface KnownPeerInfo {
+  readonly host: string;
+  readonly port: number;
+  /** Where it came from (the strongest source that named it). */
+  readonly source: PeerSource;
+  readonly state: 'idle' | 'dialing' | 'connected';
+  /** Failed connection attempts in a row. */
+  readonly failures: number;
+}
+
 export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly metainfo: Metainfo;
   /** The 20-byte info-hash used on the wire (v1, or the truncated v2 hash). */
@@ -315,6 +326,29 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         });
     }
     return out;
+  }
+
+  /**
+   * Smart-ban evidence held right now: failed pieces whose block digests wait for a copy that
+   * passes, and the recorded blocks (bounded by MAX_SMART_BAN_PIECES / MAX_SMART_BAN_BLOCKS).
+   */
+  smartBanStats(): { readonly pieces: number; readonly blocks: number } {
+    return this.#engine.smartBanStats();
+  }
+
+  /**
+   * The addresses this torrent knows (from trackers, the DHT, PEX, LSD, the user and incoming
+   * peers), with their source and dial state (bounded by `maxKnownPeersPerTorrent`; PEX
+   * addresses by PEX_ADDRESS_SHARE of it).
+   */
+  knownPeers(): KnownPeerInfo[] {
+    return this.#peers.owner.knownAddresses().map((k) => ({
+      host: k.host,
+      port: k.port,
+      source: k.source,
+      state: k.state,
+      failures: k.failures,
+    }));
   }
 
   /**
