@@ -13,6 +13,7 @@
  * - two connections to one peer (same address and peer id) never stay open together: both ends
  *   keep the one opened by the larger peer id ({@link keepsNewConnection}).
  */
+import { setMaxListeners } from 'node:events';
 import { ADVERTISED_REQQ, type EngineAction, type PeerKey, type TorrentEngine } from '../../engine/index.js';
 import type { Metainfo } from '../../metainfo/index.js';
 import type { AddressHints, Admission, KnownAddress, PeerSource, PoolOwner } from '../../net/peer-pool.js';
@@ -131,6 +132,9 @@ export class TorrentPeers {
       maxKnown: o.maxKnownPeersPerTorrent,
       maxPerAddress: o.maxConnectionsPerAddress,
     });
+    // Every dial in progress listens on this signal (at most maxHalfOpen at once): more than
+    // Node's default of 10 is expected, not a leak.
+    setMaxListeners(o.maxHalfOpenPerTorrent + 1, this.#dials.signal);
     const extHost: ExtensionHost = {
       metainfo: this.#host.metainfo,
       addPeer: (h, p, source, hints) => this.addPeer(h, p, source, hints),
@@ -267,9 +271,14 @@ export class TorrentPeers {
       );
     } catch {
       this.#owner.dialEnded(k, false, this.#ctx.now());
+      // The dial's slot is free: the next address is tried now, not at the next housekeeping
+      // (a flood of dead addresses ahead of a live one would otherwise cost a second per
+      // MAX_HALF_OPEN_PER_TORRENT of them).
+      this.dial();
       return;
     }
     this.#owner.dialEnded(k, true, this.#ctx.now());
+    this.dial();
     if (host.isClosed()) {
       opened.stream.destroy();
       return;
