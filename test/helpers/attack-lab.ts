@@ -48,6 +48,8 @@ export interface AttackLabConfig {
    * lists them in its reply). @default false
    */
   readonly honestFromTrackerOnly?: boolean;
+  /** Download through a magnet link (BEP 9 metadata first); the BEP 9 attacks always do. @default false */
+  readonly magnet?: boolean;
   /** Extra options of the victim's session. */
   readonly victim?: Partial<SessionOptions>;
   /** Seed of the payload and the behaviour's choices. @default 1 */
@@ -280,7 +282,7 @@ export async function runAttack(config: AttackLabConfig): Promise<AttackRunResul
       timer = setTimeout(() => reject(new Error(`not done after ${config.timeoutMs} ms`)), config.timeoutMs);
     });
     const download = (async () => {
-      if (config.attack !== undefined && MAGNET_ATTACKS.has(config.attack)) {
+      if (config.magnet === true || (config.attack !== undefined && MAGNET_ATTACKS.has(config.attack))) {
         const peers = endpoints.map((e) => `&x.pe=${e.host}:${e.port}`).join('');
         const magnet = `magnet:?xt=urn:btih:${Buffer.from(infoHash).toString('hex')}${peers}`;
         const adding = victim.addMagnet(magnet);
