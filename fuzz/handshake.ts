@@ -9,9 +9,9 @@
  * what the remote peer sends. Checks, per input:
  * - nothing but a ShoalError escapes, and every timer the stage armed is released once the
  *   stream is closed;
- * - the stream is handed to the BitTorrent connection iff its first 20 bytes are
- *   `\x13BitTorrent protocol`; it is refused at once when a first byte differs; while undecided
- *   it holds at most MAX_INBOUND_SNIFF_BYTES;
+ * - the stream is claimed for BitTorrent iff its first 5 bytes are `\x13BitT`, refused at once
+ *   when one of them differs, and closed when the rest of the 20-byte `\x13BitTorrent protocol`
+ *   prefix is wrong; while undecided it holds at most MAX_INBOUND_SNIFF_BYTES;
  * - the torrent is asked about the handshake iff the first 68 bytes are a well-formed handshake,
  *   and gets exactly its info-hash, peer id and reserved bytes; messages are delivered only
  *   after an accepted handshake, and the same as a one-shot decode of the same bytes delivers.
@@ -33,6 +33,8 @@ import type { FuzzTarget } from './target.js';
 const INFO_HASH = new Uint8Array(20).fill(0x11);
 const OTHER_HASH = new Uint8Array(20).fill(0x22);
 const PREFIX = new Uint8Array(Buffer.from('\x13BitTorrent protocol', 'latin1'));
+/** Bytes of the prefix that claim a stream for plaintext BitTorrent (inbound-bt.ts). */
+const CLAIM_BYTES = 5;
 /** Long enough that no handshake timer fires during a run. */
 const TIMEOUT_MS = 60_000;
 
@@ -131,6 +133,9 @@ export const target: FuzzTarget = {
     router.register(
       plaintextBitTorrent({
         handshakeTimeoutMs: TIMEOUT_MS,
+        // Plaintext accepted; MSE (the stage's fallback in a session) has its own target, fuzz/mse.ts.
+        encryption: () => 'enabled',
+        findSkey: () => undefined,
         torrentFor: (infoHash) => {
           handshakes++;
           if (Buffer.compare(infoHash, INFO_HASH) !== 0) return undefined;
@@ -165,14 +170,21 @@ export const target: FuzzTarget = {
       if (router.pendingCount > 0 && at + step > MAX_INBOUND_SNIFF_BYTES)
         fail('the inbound stage holds more than MAX_INBOUND_SNIFF_BYTES undecided');
     }
-    // What the first bytes say.
-    const n = Math.min(bytes.length, PREFIX.length);
-    let prefixOk = true;
-    for (let i = 0; i < n; i++) if (bytes[i] !== PREFIX[i]) prefixOk = false;
-    const recognized = recognizeBitTorrent(bytes.subarray(0, Math.max(1, n)));
-    if (bytes.length > 0 && (recognized === 'no') === prefixOk)
+    // What the first bytes say: `\x13BitT` claims the stream for BitTorrent (CLAIM_BYTES), and
+    // the rest of the 20-byte prefix is then the handshake's to check.
+    const matches = (upTo: number) => {
+      for (let i = 0; i < Math.min(bytes.length, upTo); i++) if (bytes[i] !== PREFIX[i]) return false;
+      return true;
+    };
+    const claimed = matches(CLAIM_BYTES);
+    const prefixOk = matches(PREFIX.length);
+    const recognized = recognizeBitTorrent(
+      bytes.subarray(0, Math.max(1, Math.min(bytes.length, CLAIM_BYTES))),
+    );
+    if (bytes.length > 0 && (recognized === 'no') === claimed)
       fail('the recognizer disagrees with the prefix');
-    if (!prefixOk && stream.isOpen) fail('a stream that is not BitTorrent was kept open');
+    if (!claimed && stream.isOpen) fail('a stream that is not BitTorrent was kept open');
+    if (!prefixOk && stream.isOpen) fail('a bad handshake prefix was kept open');
     const wellFormed = prefixOk && bytes.length >= HANDSHAKE_BYTES;
     const ours = wellFormed && Buffer.compare(bytes.subarray(28, 48), INFO_HASH) === 0;
     if (handshakes > 1 || (handshakes === 1 && !wellFormed)) fail(`handshake seen ${handshakes} times`);

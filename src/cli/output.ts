@@ -1,5 +1,5 @@
 /** Formatting and error helpers shared by the CLI commands. */
-import { isShoalError } from '../shared/errors.js';
+import { ErrorCode, isShoalError, ShoalError } from '../shared/errors.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -33,12 +33,41 @@ export function formatDuration(seconds: number): string {
 }
 
 /** An error the user caused (bad arguments), printed without a stack. */
-export class UsageError extends Error {}
+export class UsageError extends ShoalError<Record<string, never>> {
+  constructor(message: string) {
+    super(ErrorCode.CliUsage, message, {});
+  }
+}
+
+/** Exit status of a command stopped by SIGINT (Ctrl-C): 128 + 2, as shells report it. */
+export const EXIT_SIGINT = 130;
+/** Exit status of a command stopped by SIGTERM: 128 + 15. */
+export const EXIT_SIGTERM = 143;
+
+/** The exit status for a command interrupted by `signal` (128 + the signal number). */
+export function signalExitCode(signal: string): number {
+  return signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT;
+}
+
+/** The one format of every error line the CLI prints: `shoal: error: <message> (<code>)`. */
+export function errorLine(e: unknown): string {
+  return `shoal: error: ${describeError(e)}\n`;
+}
+
+/**
+ * `e` with `context` before its message (`cannot start the tracker: …`), keeping its code: a
+ * ShoalError stays one (same code and details), an fs or net error keeps its errno code.
+ */
+export function withContext(context: string, e: unknown): Error {
+  if (isShoalError(e)) return new ShoalError(e.code, `${context}: ${e.message}`, e.details, { cause: e });
+  const message = `${context}: ${e instanceof Error ? e.message : String(e)}`;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return Object.assign(new Error(message, { cause: e }), typeof code === 'string' ? { code } : {});
+}
 
 /** One clear line for any error; stacks only for programmer errors and only with SHOAL_DEBUG. */
 export function describeError(e: unknown): string {
   if (isShoalError(e)) return `${e.message} (${e.code})`;
-  if (e instanceof UsageError) return e.message;
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
     return typeof code === 'string' ? `${e.message} (${code})` : e.message;

@@ -6,7 +6,7 @@ import { registerDownloadCommands } from './commands/download.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerRemoteCommands } from './commands/remote.js';
 import { registerTrackerCommand } from './commands/tracker.js';
-import { describeError } from './output.js';
+import { errorLine } from './output.js';
 
 export const SHOAL_VERSION = '0.1.0';
 
@@ -26,17 +26,34 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI and returns the exit code; errors print one line to stderr. */
+/** Applies `fn` to a command and every subcommand below it. */
+function eachCommand(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) eachCommand(sub, fn);
+}
+
+/**
+ * Runs the CLI and returns the exit code: the one a command set in `process.exitCode` (130 or
+ * 143 for a download interrupted by SIGINT or SIGTERM), else 0; 1 after an error. Every error,
+ * commander's usage errors included, prints one line `shoal: error: <message>` to stderr.
+ */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // Subcommands copy their parent's settings only when created: set them on every one.
+  eachCommand(program, (c) => {
+    c.exitOverride();
+    c.configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(s.startsWith('error:') ? `shoal: ${s}` : s),
+    });
+  });
   try {
     await program.parseAsync(argv as string[]);
-    return 0;
+    const code = process.exitCode;
+    return typeof code === 'number' ? code : Number(code ?? 0) || 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    process.stderr.write(`shoal: error: ${describeError(e)}\n`);
+    process.stderr.write(errorLine(e));
     if (process.env.SHOAL_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
   }

@@ -322,11 +322,26 @@ export function decode(buf: Uint8Array, opts: DecodeOptions = {}): BencodeValue 
 }
 
 /**
+ * Bytes that already are one bencoded value, written verbatim by {@link encode}. For values whose
+ * exact bytes matter and must not be re-encoded (BEP 44: a DHT item's `v` is signed and hashed as
+ * it appeared on the wire). Only wrap bytes that came from {@link decode} (a raw span) or from
+ * {@link encode}: the encoder does not check them.
+ */
+export class BencodeRaw {
+  readonly bytes: Uint8Array;
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
+}
+
+/**
  * Values {@link encode} accepts: decoded values, plus strings (encoded as UTF-8), Maps and
- * plain objects as dictionaries. `undefined` members of objects are skipped.
+ * plain objects as dictionaries, and {@link BencodeRaw} spans. `undefined` members of objects
+ * are skipped.
  */
 export type Encodable =
   | BencodeValue
+  | BencodeRaw
   | string
   | boolean
   | readonly Encodable[]
@@ -370,6 +385,8 @@ function encodeInto(w: Writer, v: Encodable, depth: number): void {
   if (v instanceof Uint8Array) {
     w.ascii(`${v.length}:`);
     w.bytes(v);
+  } else if (v instanceof BencodeRaw) {
+    w.bytes(v.bytes);
   } else if (typeof v === 'string') {
     const b = utf8Encoder.encode(v);
     w.ascii(`${b.length}:`);

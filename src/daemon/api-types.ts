@@ -76,6 +76,10 @@ export interface TorrentSummary {
 
 /** One file of a torrent (padding files are never listed; `index` is the file's index in the torrent). */
 export interface FileInfo {
+  /**
+   * The file number: files in torrent order from 0, BEP 47 padding files left out and not
+   * counted (as `shoal info` shows them). File priorities and `/stream/<id>/<index>` use it.
+   */
   readonly index: number;
   /** Path below the download folder, `/`-separated. */
   readonly path: string;

@@ -8,11 +8,12 @@
  * process.once('SIGTERM', () => void daemon.close());
  * ```
  */
-import { mkdir, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { Session } from '../session/index.js';
 import { ErrorCode } from '../shared/errors.js';
+import { ensureWritableDirectory, folderProblem } from '../storage/index.js';
 import { DaemonError } from './errors.js';
 import { buildApiServer } from './http/server.js';
 import { type DaemonOptions, defaultDownloadDir, isLoopbackHost, resolveDaemonOptions } from './options.js';
@@ -47,7 +48,11 @@ function errno(e: unknown): string | undefined {
   return (e as { code?: string }).code;
 }
 
-/** Starts a daemon; rejects with a {@link DaemonError} when the state or a port is unusable. */
+/**
+ * Starts a daemon; rejects with a {@link DaemonError} when the state folder is in use by another
+ * daemon (its `lock` names a live pid; a lock left by a dead one is taken over), or the state
+ * or a port is unusable.
+ */
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   const o = resolveDaemonOptions(options);
   const log: Logger =
@@ -56,6 +61,23 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       : (options.logger ?? pino({ level: options.logLevel ?? 'info' }, pino.destination(2)));
   const store = new StateStore(o.stateDir);
   await store.init();
+  const unlock = await store.acquireLock();
+  try {
+    return await startLocked(options, o, log, store, unlock);
+  } catch (e) {
+    await unlock();
+    throw e;
+  }
+}
+
+/** The rest of {@link startDaemon}, once the state folder is ours. */
+async function startLocked(
+  options: DaemonOptions,
+  o: ReturnType<typeof resolveDaemonOptions>,
+  log: Logger,
+  store: StateStore,
+  unlock: () => Promise<void>,
+): Promise<Daemon> {
   const token = await store.ensureToken();
   const { state, rejected } = await store.load();
   if (rejected > 0)
@@ -64,12 +86,14 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const downloadDir = o.downloadDir ?? state.settings.downloadDir ?? defaultDownloadDir();
   let realDownloadDir: string;
   try {
-    await mkdir(downloadDir, { recursive: true });
+    // Writable, not only present: a read-only folder is said plainly now, not as a failed
+    // write (or an ENOENT) once the first torrent starts.
+    await ensureWritableDirectory(downloadDir);
     realDownloadDir = await realpath(downloadDir);
   } catch (e) {
     throw new DaemonError(
       ErrorCode.DaemonState,
-      `cannot use the download folder ${downloadDir}: ${(e as Error).message}`,
+      `cannot use the download folder ${downloadDir}: ${folderProblem(e, downloadDir)}`,
       { path: downloadDir },
       { cause: e },
     );
@@ -178,6 +202,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       await session.close();
       await manager.restored;
       await manager.save().catch((e: unknown) => log.error({ err: e }, 'cannot save the daemon state'));
+      await unlock();
       log.info('shoal daemon stopped');
     })();
     return closing;

@@ -34,6 +34,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.MetainfoUnsafePath]: 400,
   [ErrorCode.MetainfoPieceLayers]: 400,
   [ErrorCode.MagnetInvalid]: 400,
+  [ErrorCode.PeerAddressInvalid]: 400,
   [ErrorCode.SessionInvalidArgument]: 400,
   [ErrorCode.SessionClosed]: 503,
 };

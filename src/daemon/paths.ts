@@ -6,11 +6,12 @@
  * Checks are made on real paths (symbolic links resolved): a link inside an allowed folder that
  * points outside it does not make its target allowed.
  */
-import { lstat, mkdir, realpath, rmdir, unlink } from 'node:fs/promises';
+import { lstat, realpath, rmdir, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { joinSafe, type Metainfo, storagePath } from '../metainfo/index.js';
 import { ErrorCode } from '../shared/errors.js';
 import { MAX_API_PATH_LENGTH } from '../shared/limits.js';
+import { folderProblem, makeDirectory } from '../storage/index.js';
 import { DaemonError } from './errors.js';
 
 /** True when `p` is `root` or below it (both absolute and normalised). */
@@ -70,9 +71,9 @@ export async function resolveAllowedDir(
   const before = await realpathLoose(abs);
   if (!roots.some((r) => isInside(r, before))) throw outside();
   try {
-    await mkdir(abs, { recursive: true });
+    await makeDirectory(abs);
   } catch (e) {
-    throw unsafe(abs, `cannot create downloadDir ${abs}: ${(e as Error).message}`, 400);
+    throw unsafe(abs, `cannot create downloadDir ${abs}: ${folderProblem(e, abs)}`, 400);
   }
   const real = await realpath(abs);
   if (!roots.some((r) => isInside(r, real))) throw outside();
@@ -126,6 +127,15 @@ export async function deleteTorrentData(metainfo: Metainfo, downloadDir: string)
       continue;
     }
     for (let d = dirname(path); d !== root && isInside(root, d); d = dirname(d)) dirs.add(d);
+  }
+  // The torrent's parts file (bytes of unselected files), and its hidden folder if left empty.
+  const id = metainfo.infoHashV1 ?? metainfo.infoHashV2;
+  if (id !== undefined) {
+    const hidden = join(root, '.shoal');
+    const parts = join(hidden, `${Buffer.from(id).toString('hex')}.parts`);
+    const st = await lstat(parts).catch(() => undefined);
+    if (st?.isFile() === true) await unlink(parts).catch(() => {});
+    await rmdir(hidden).catch(() => {}); // not empty: other torrents' parts stay
   }
   // Deepest first, so a folder is tried after its subfolders.
   for (const d of [...dirs].sort((a, b) => b.length - a.length)) {

@@ -6,6 +6,7 @@
  * <state>/torrents/<id>.torrent the .torrent bytes of every torrent with metadata
  * <state>/resume/<id>.resume    fast-resume records (written by the session)
  * <state>/token                 the API bearer token (mode 0600)
+ * <state>/lock                  the pid of the daemon using the folder (see acquireLock)
  * ```
  *
  * Every write is a temp file + fsync + rename, so a crash at any moment leaves the previous or
@@ -13,11 +14,15 @@
  * time, and requests made meanwhile lead to exactly one more write with the latest state.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode } from '../shared/errors.js';
-import { MAX_API_TORRENT_BYTES, MAX_DAEMON_STATE_BYTES } from '../shared/limits.js';
-import { writeFileAtomic } from '../storage/index.js';
+import {
+  MAX_API_TORRENT_BYTES,
+  MAX_DAEMON_STATE_BYTES,
+  MAX_SAVED_PEERS_PER_TORRENT,
+} from '../shared/limits.js';
+import { folderProblem, makeDirectory, writeFileAtomic } from '../storage/index.js';
 import { DaemonError } from './errors.js';
 
 /** Version of the `state.json` layout. */
@@ -45,8 +50,15 @@ export interface TorrentRecord {
   /** True once `torrents/<id>.torrent` holds the metadata. */
   readonly hasMetadata: boolean;
   readonly downloadDir: string;
-  /** Per-file priorities (0 skip, 1 normal, 2 high) by file index; absent = all normal. */
+  /**
+   * Per-file priorities (0 skip, 1 normal, 2 high) by file *index* (into the metainfo's file
+   * list, padding files counted; the API converts from file numbers); absent = all normal.
+   */
   readonly filePriorities?: readonly number[];
+  /** Priorities by file *number* given with a magnet, until its metadata says which files exist. */
+  readonly pendingFilePriorities?: readonly number[];
+  /** Peer addresses named by the user (`--peer`, `shoal peer add`), tried again on every start. */
+  readonly peers?: readonly { readonly host: string; readonly port: number }[];
   readonly paused: boolean;
   /** ms since the epoch. */
   readonly addedAt: number;
@@ -84,12 +96,30 @@ function parseRecord(v: unknown): TorrentRecord | undefined {
   if (r.magnet !== undefined && typeof r.magnet !== 'string') return undefined;
   if (!r.hasMetadata && r.magnet === undefined) return undefined;
   if (r.completedAt !== undefined && !isUint(r.completedAt)) return undefined;
-  let filePriorities: number[] | undefined;
-  if (r.filePriorities !== undefined) {
-    if (!Array.isArray(r.filePriorities) || !r.filePriorities.every((p) => p === 0 || p === 1 || p === 2))
-      return undefined;
-    filePriorities = r.filePriorities as number[];
-  }
+  const priorityList = (v: unknown): number[] | undefined | false => {
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || !v.every((p) => p === 0 || p === 1 || p === 2)) return false;
+    return v as number[];
+  };
+  const filePriorities = priorityList(r.filePriorities);
+  const pendingFilePriorities = priorityList(r.pendingFilePriorities);
+  if (filePriorities === false || pendingFilePriorities === false) return undefined;
+  // Peers that do not check out are dropped, not the record: they are only hints.
+  const peers = Array.isArray(r.peers)
+    ? (r.peers as unknown[])
+        .filter(
+          (p): p is { host: string; port: number } =>
+            typeof p === 'object' &&
+            p !== null &&
+            typeof (p as { host?: unknown }).host === 'string' &&
+            /^(?:[A-Za-z0-9.-]{1,253}|[0-9A-Fa-f:.]{2,45})$/.test((p as { host: string }).host) &&
+            Number.isInteger((p as { port?: unknown }).port) &&
+            (p as { port: number }).port >= 1 &&
+            (p as { port: number }).port <= 65535,
+        )
+        .slice(-MAX_SAVED_PEERS_PER_TORRENT)
+        .map((p) => ({ host: p.host, port: p.port }))
+    : [];
   return {
     id: r.id,
     name: r.name,
@@ -97,6 +127,8 @@ function parseRecord(v: unknown): TorrentRecord | undefined {
     hasMetadata: r.hasMetadata,
     downloadDir: r.downloadDir,
     ...(filePriorities !== undefined ? { filePriorities } : {}),
+    ...(pendingFilePriorities !== undefined ? { pendingFilePriorities } : {}),
+    ...(peers.length > 0 ? { peers } : {}),
     paused: r.paused,
     addedAt: r.addedAt,
     ...(isUint(r.completedAt) ? { completedAt: r.completedAt } : {}),
@@ -148,6 +180,7 @@ export class StateStore {
   readonly torrentsDir: string;
   readonly resumeDir: string;
   readonly tokenPath: string;
+  readonly lockPath: string;
   #writing: Promise<void> | undefined;
   #again = false;
   #waiters: (() => void)[] = [];
@@ -159,16 +192,67 @@ export class StateStore {
     this.torrentsDir = join(dir, 'torrents');
     this.resumeDir = join(dir, 'resume');
     this.tokenPath = join(dir, 'token');
+    this.lockPath = join(dir, 'lock');
+  }
+
+  /**
+   * Takes the state folder for this process: `<state>/lock` is created holding our pid, and
+   * refused while it names a live process (a second daemon on one folder would load the same
+   * torrents into the same files and overwrite `state.json` when it stops). A lock left by a
+   * daemon that died (kill -9, a crash: its pid no longer runs, or runs something that is not
+   * node) is stale and taken over. Resolves with the function that releases the lock.
+   */
+  async acquireLock(): Promise<() => Promise<void>> {
+    const mine = `${process.pid}\n`;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const fh = await open(this.lockPath, 'wx', 0o600);
+        try {
+          await fh.writeFile(mine);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        return async () => {
+          // Only our own lock: a daemon that took a stale one over keeps its own.
+          const now = await readFile(this.lockPath, 'utf8').catch(() => '');
+          if (now === mine) await unlink(this.lockPath).catch(() => {});
+        };
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EEXIST')
+          throw stateError(this.lockPath, `cannot create ${this.lockPath}: ${(e as Error).message}`, e);
+      }
+      const text = await readFile(this.lockPath, 'utf8').catch(() => undefined);
+      if (text === undefined) continue; // released meanwhile: try again
+      const pid = /^\d+\s*$/.test(text) ? Number(text.trim()) : undefined;
+      if (pid !== undefined && (await isLiveDaemon(pid))) {
+        throw stateError(
+          this.lockPath,
+          `the state folder ${this.dir} is in use by pid ${pid} (another shoal daemon); stop it, or use another --state (if no daemon runs, delete ${this.lockPath})`,
+        );
+      }
+      // Stale (or unreadable) lock: move it aside atomically, so of two daemons taking it over
+      // at once only one succeeds, and try again.
+      await rename(this.lockPath, `${this.lockPath}.stale-${process.pid}`).then(
+        () => unlink(`${this.lockPath}.stale-${process.pid}`).catch(() => {}),
+        () => {},
+      );
+    }
+    throw stateError(this.lockPath, `cannot take ${this.lockPath}: it keeps changing`);
   }
 
   /** Creates the folders (the state folder with mode 0700). */
   async init(): Promise<void> {
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await mkdir(this.torrentsDir, { recursive: true, mode: 0o700 });
-      await mkdir(this.resumeDir, { recursive: true, mode: 0o700 });
+      await makeDirectory(this.dir, { mode: 0o700 });
+      await makeDirectory(this.torrentsDir, { mode: 0o700 });
+      await makeDirectory(this.resumeDir, { mode: 0o700 });
     } catch (e) {
-      throw stateError(this.dir, `cannot create the state folder ${this.dir}: ${(e as Error).message}`, e);
+      throw stateError(
+        this.dir,
+        `cannot create the state folder ${this.dir}: ${folderProblem(e, this.dir)}`,
+        e,
+      );
     }
   }
 
@@ -308,4 +392,21 @@ export class StateStore {
       throw stateError(this.tokenPath, `cannot write ${this.tokenPath}: ${(e as Error).message}`, e);
     }
   }
+}
+
+/**
+ * True when `pid` runs and could be a daemon: signal 0 reaches it (EPERM: it runs as another
+ * user) and, where /proc tells, it is a node process (a pid reused by something else after a
+ * crash does not keep the folder locked).
+ */
+async function isLiveDaemon(pid: number): Promise<boolean> {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'EPERM') return false;
+  }
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  return cmdline === undefined || /node|shoal/i.test(cmdline);
 }

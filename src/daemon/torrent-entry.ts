@@ -51,8 +51,12 @@ export class TorrentEntry {
   snapshot: ProgressSnapshot | undefined;
   /** A daemon-level error (missing .torrent file, failed metadata fetch). */
   failure: string | undefined;
-  /** Peers named through the API while the torrent was not running; given to it when it starts. */
-  readonly extraPeers = new Map<string, { host: string; port: number }>();
+  /** Peers the user named (`--peer`, `shoal peer add`), from the record: given to it whenever it starts. */
+  peerList(): readonly { readonly host: string; readonly port: number }[] {
+    return this.record.peers ?? [];
+  }
+  /** Set by `remove` until the removal is complete: listed, but no longer addressable. */
+  removing = false;
   /** Number of `/stream` responses reading this torrent. */
   streams = 0;
   #stats: { readonly torrent: Torrent; readonly stats: TorrentRunStats } | undefined;
@@ -141,7 +145,7 @@ export class TorrentEntry {
     return this.failure;
   }
 
-  /** Effective priority of each file (0 skip, 1 normal, 2 high). */
+  /** Effective priority of each file by file index (0 skip, 1 normal, 2 high; padding files 0 or 1, unused). */
   priorities(): number[] {
     const m = this.metainfo;
     if (m === undefined) return [];

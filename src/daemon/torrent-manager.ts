@@ -19,22 +19,26 @@
  */
 import type { Logger } from 'pino';
 import {
+  explainTorrentError,
+  fileIndexOf,
   type MagnetLink,
   type Metainfo,
   parseMagnet,
   parseTorrent,
+  prioritiesByFileIndex,
   torrentFileFromInfo,
+  userFiles,
 } from '../metainfo/index.js';
 import type { PendingMagnet, Session, Torrent, TorrentOptions } from '../session/index.js';
-import { ErrorCode } from '../shared/errors.js';
+import { ErrorCode, isShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
-import { MAX_API_TORRENT_BYTES } from '../shared/limits.js';
+import { MAX_API_TORRENT_BYTES, MAX_SAVED_PEERS_PER_TORRENT } from '../shared/limits.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
-import { decodeResume, readResumeFile } from '../storage/index.js';
+import { decodeResume, ensureWritableDirectory, folderProblem, readResumeFile } from '../storage/index.js';
 import { Bitfield } from '../wire/index.js';
 import type { SessionStatsInfo, SettingsInfo, TorrentStateName } from './api-types.js';
 import { TORRENT_STATES } from './api-types.js';
-import { apiError, torrentNotFound } from './errors.js';
+import { ApiError, apiError, DaemonError, statusOf, torrentNotFound } from './errors.js';
 import { fetchTorrentFile } from './fetch-torrent.js';
 import { type DeleteReport, deleteTorrentData, resolveAllowedDir } from './paths.js';
 import type { PersistedSettings, PersistedState, StateStore, TorrentRecord } from './state-store.js';
@@ -68,7 +72,10 @@ export interface AddOptions {
   readonly downloadDir?: string;
   /** Keep the torrent paused. @default false */
   readonly paused?: boolean;
-  /** Per-file priorities (0 skip, 1 normal, 2 high); must list every file of the torrent. */
+  /**
+   * Per-file priorities (0 skip, 1 normal, 2 high), one per file *number* (padding files not
+   * counted, as `shoal info` and the API's file lists number them); must list every file.
+   */
   readonly filePriorities?: readonly number[];
   /** Peer addresses to try at once (trackers and the DHT find more). */
   readonly peers?: readonly { readonly host: string; readonly port: number }[];
@@ -106,6 +113,20 @@ export function dhtNodeCount(session: object): number | null {
   return typeof n === 'number' ? n : null;
 }
 
+/** `saved` plus `more`, without duplicates, the latest {@link MAX_SAVED_PEERS_PER_TORRENT} kept. */
+export function savedPeers(
+  saved: readonly { readonly host: string; readonly port: number }[],
+  more: readonly { readonly host: string; readonly port: number }[],
+): { host: string; port: number }[] {
+  const byKey = new Map<string, { host: string; port: number }>();
+  for (const p of [...saved, ...more]) {
+    const key = `${p.host}:${p.port}`;
+    byKey.delete(key);
+    byKey.set(key, { host: p.host, port: p.port });
+  }
+  return [...byKey.values()].slice(-MAX_SAVED_PEERS_PER_TORRENT);
+}
+
 export class TorrentManager extends TypedEmitter<DaemonEvents> {
   readonly #session: Session;
   readonly #store: StateStore;
@@ -140,10 +161,11 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
 
   // ------------------------------------------------------------------ lookup
 
-  /** The entry of `id` (v1 or v2 info-hash hex, any case), if any. */
+  /** The entry of `id` (v1 or v2 info-hash hex, any case), if any (not one being removed). */
   get(id: string): TorrentEntry | undefined {
     const key = id.toLowerCase();
-    return this.#entries.get(key) ?? this.#entries.get(this.#aliases.get(key) ?? '');
+    const e = this.#entries.get(key) ?? this.#entries.get(this.#aliases.get(key) ?? '');
+    return e?.removing === true ? undefined : e;
   }
 
   /** Like {@link get}, but 404 when unknown. */
@@ -254,7 +276,9 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     entry.failure = undefined;
     entry.metainfo ??= t.metainfo;
     entry.invalidateStats();
-    for (const p of entry.extraPeers.values()) t.addPeer(p.host, p.port);
+    // Before the torrent first touches its files (it starts right after this event).
+    this.#select(entry, t);
+    for (const p of entry.peerList()) t.addPeer(p.host, p.port);
     const invalidate = (): void => {
       if (entry.torrent === t) entry.invalidateStats();
     };
@@ -323,7 +347,7 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     entry.life = new AbortController();
     const fetched = session.addMagnet(link, { downloadDir: entry.record.downloadDir, signal: ac.signal });
     entry.pendingMagnet = session.pendingMagnets?.().find((p) => p.id === entry.id);
-    for (const p of entry.extraPeers.values()) entry.pendingMagnet?.addPeer(p.host, p.port);
+    for (const p of entry.peerList()) entry.pendingMagnet?.addPeer(p.host, p.port);
     fetched.then(
       (t) =>
         entry.run(async () => {
@@ -356,25 +380,32 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
       torrentFileFromInfo(m.infoBytes, { trackers: m.trackers, webSeeds: m.webSeeds }),
     );
     let priorities = entry.record.filePriorities;
-    if (priorities !== undefined && priorities.length !== m.files.length) {
-      this.#log.warn(
-        { id: entry.id },
-        'file priorities given with the magnet do not match its files; ignored',
-      );
-      priorities = undefined;
+    const pending = entry.record.pendingFilePriorities;
+    if (priorities === undefined && pending !== undefined) {
+      if (pending.length === userFiles(m).length) priorities = prioritiesByFileIndex(m, pending);
+      else
+        this.#log.warn(
+          { id: entry.id },
+          'file priorities given with the magnet do not match its files; ignored',
+        );
     }
+    if (priorities !== undefined && priorities.length !== m.files.length) priorities = undefined;
     if (priorities === undefined && link.selectOnly !== undefined) {
+      // BEP 53 `so` counts files as the info dictionary lists them (padding files included).
       const so = new Set(link.selectOnly);
-      priorities = m.files.map((_, i) => (so.has(i) ? 1 : 0));
+      priorities = m.files.map((f, i) => (so.has(i) && !f.isPadding ? 1 : 0));
     }
-    const { filePriorities: _old, ...rest } = entry.record;
+    const { filePriorities: _old, pendingFilePriorities: _pending, ...rest } = entry.record;
     entry.record = {
       ...rest,
       name: m.name,
       hasMetadata: true,
       ...(priorities !== undefined ? { filePriorities: priorities } : {}),
     };
-    if (priorities !== undefined) t.setFilePriorities(priorities);
+    if (priorities !== undefined) {
+      t.setFilePriorities(priorities);
+      this.#select(entry, t);
+    }
     entry.invalidateStats();
     await this.#persist();
     this.#log.info({ id: entry.id, name: m.name }, 'magnet metadata received');
@@ -404,9 +435,23 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
 
   // ------------------------------------------------------------------ adding
 
+  /** The folder an add request downloads into, checked to be inside the roots and writable. */
   async #resolveDir(requested: string | undefined): Promise<string> {
-    if (requested === undefined) return this.downloadDir;
-    return resolveAllowedDir(requested, this.downloadDir, this.#roots);
+    const dir =
+      requested === undefined
+        ? this.downloadDir
+        : await resolveAllowedDir(requested, this.downloadDir, this.#roots);
+    try {
+      await ensureWritableDirectory(dir);
+    } catch (e) {
+      throw new DaemonError(
+        ErrorCode.DaemonState,
+        `cannot download into ${dir}: ${folderProblem(e, dir)}`,
+        { path: dir, status: 409 },
+        { cause: e },
+      );
+    }
+    return dir;
   }
 
   /** Adds a torrent from .torrent bytes. */
@@ -420,20 +465,31 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
         `a .torrent may not exceed ${MAX_API_TORRENT_BYTES} bytes`,
       );
     if (bytes.length === 0) throw apiError(ErrorCode.ApiBadRequest, 'the .torrent is empty');
-    const m = parseTorrent(bytes);
+    let m: Metainfo;
+    try {
+      m = parseTorrent(bytes);
+    } catch (e) {
+      if (!isShoalError(e)) throw e;
+      throw new ApiError(e.code, `the .torrent is not usable: ${explainTorrentError(e)}`, {
+        status: statusOf(e),
+      });
+    }
     const id = toHex(m.infoHashV1 ?? m.infoHashV2!);
     const known = this.get(id) ?? (m.infoHashV2 ? this.get(toHex(m.infoHashV2)) : undefined);
     if (known !== undefined) return { entry: known, created: false };
-    if (options.filePriorities !== undefined && options.filePriorities.length !== m.files.length) {
+    const count = userFiles(m).length;
+    if (options.filePriorities !== undefined && options.filePriorities.length !== count) {
       throw apiError(
         ErrorCode.ApiBadRequest,
-        `filePriorities lists ${options.filePriorities.length} files; the torrent has ${m.files.length}`,
+        `filePriorities lists ${options.filePriorities.length} files; the torrent has ${count}`,
       );
     }
     const downloadDir = await this.#resolveDir(options.downloadDir);
     const again = this.get(id);
     if (again !== undefined) return { entry: again, created: false };
-    const entry = new TorrentEntry(this.#newRecord(id, m.name, downloadDir, options, true), m);
+    const byIndex =
+      options.filePriorities === undefined ? undefined : prioritiesByFileIndex(m, options.filePriorities);
+    const entry = new TorrentEntry(this.#newRecord(id, m.name, downloadDir, options, true, byIndex), m);
     this.#insert(entry);
     try {
       await this.#store.writeTorrent(id, bytes);
@@ -457,7 +513,12 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     const downloadDir = await this.#resolveDir(options.downloadDir);
     const again = this.get(id);
     if (again !== undefined) return { entry: again, created: false };
-    const record = { ...this.#newRecord(id, link.name ?? id, downloadDir, options, false), magnet: uri };
+    const record = {
+      ...this.#newRecord(id, link.name ?? id, downloadDir, options, false, undefined),
+      magnet: uri,
+      // By file number until the metadata says which files there are.
+      ...(options.filePriorities !== undefined ? { pendingFilePriorities: [...options.filePriorities] } : {}),
+    };
     const entry = new TorrentEntry(record, undefined);
     this.#insert(entry);
     try {
@@ -466,7 +527,6 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
       this.#forget(entry);
       throw e;
     }
-    for (const p of link.peers) entry.extraPeers.set(`${p.host}:${p.port}`, { host: p.host, port: p.port });
     this.#added(entry, options);
     return { entry, created: true };
   }
@@ -483,20 +543,22 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     downloadDir: string,
     o: AddOptions,
     hasMetadata: boolean,
+    filePriorities: readonly number[] | undefined,
   ): TorrentRecord {
+    const peers = savedPeers([], o.peers ?? []);
     return {
       id,
       name,
       hasMetadata,
       downloadDir,
-      ...(o.filePriorities !== undefined ? { filePriorities: [...o.filePriorities] } : {}),
+      ...(filePriorities !== undefined ? { filePriorities: [...filePriorities] } : {}),
+      ...(peers.length > 0 ? { peers } : {}),
       paused: o.paused === true,
       addedAt: Date.now(),
     };
   }
 
-  #added(entry: TorrentEntry, options: AddOptions): void {
-    for (const p of options.peers ?? []) entry.extraPeers.set(`${p.host}:${p.port}`, { ...p });
+  #added(entry: TorrentEntry, _options: AddOptions): void {
     this.#log.info({ id: entry.id, name: entry.name, paused: entry.record.paused }, 'torrent added');
     this.emit('torrent:added', { id: entry.id, name: entry.name });
     if (!entry.record.paused) {
@@ -567,25 +629,41 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     });
   }
 
-  /** Removes the torrent; with `deleteData`, its files inside its download folder too. */
+  /**
+   * Removes the torrent; with `deleteData`, its files inside its download folder too. From the
+   * call on it answers no request (404) but stays in {@link list} — so the dashboard's row and
+   * `shoal list` show it — until it is out of the session and its files are deleted; only then
+   * is it forgotten and `torrent:removed` emitted.
+   */
   remove(id: string, deleteData: boolean): Promise<DeleteReport> {
     const entry = this.require(id);
-    this.#forget(entry);
-    return entry.run(async () => {
-      await this.#detach(entry);
-      await this.#store.forget(entry.id);
-      const report =
-        deleteData && entry.metainfo !== undefined
-          ? await deleteTorrentData(entry.metainfo, entry.record.downloadDir)
-          : { deleted: 0, skipped: [] };
-      await this.#persist();
-      this.#log.info({ id: entry.id, deleteData, deleted: report.deleted }, 'torrent removed');
-      this.emit('torrent:removed', { id: entry.id });
-      return report;
-    });
+    entry.removing = true;
+    return entry
+      .run(async () => {
+        await this.#detach(entry);
+        await this.#store.forget(entry.id);
+        const report =
+          deleteData && entry.metainfo !== undefined
+            ? await deleteTorrentData(entry.metainfo, entry.record.downloadDir)
+            : { deleted: 0, skipped: [] };
+        this.#forget(entry);
+        await this.#persist();
+        this.#log.info({ id: entry.id, deleteData, deleted: report.deleted }, 'torrent removed');
+        this.emit('torrent:removed', { id: entry.id });
+        return report;
+      })
+      .catch((e: unknown) => {
+        // Failed half-way: it is still the daemon's torrent.
+        if (this.#entries.get(entry.id) === entry) entry.removing = false;
+        throw e;
+      });
   }
 
-  /** Sets file priorities (0 skip, 1 normal, 2 high), all at once or for some files. */
+  /**
+   * Sets file priorities (0 skip, 1 normal, 2 high), all at once (`all`, one per file number)
+   * or for some files (`files`, file numbers). File numbers leave padding files out, as
+   * `shoal info` and {@link fileInfos} number them.
+   */
   setFilePriorities(
     id: string,
     change: { all?: readonly number[]; files?: readonly number[]; priority?: number },
@@ -595,22 +673,21 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
       const m = entry.metainfo;
       if (m === undefined)
         throw apiError(ErrorCode.ApiConflict, 'the torrent has no metadata yet; no files to set');
+      const count = userFiles(m).length;
       let next: number[];
       if (change.all !== undefined) {
-        if (change.all.length !== m.files.length)
+        if (change.all.length !== count)
           throw apiError(
             ErrorCode.ApiBadRequest,
-            `priorities lists ${change.all.length} files; the torrent has ${m.files.length}`,
+            `priorities lists ${change.all.length} files; the torrent has ${count}`,
           );
-        next = [...change.all];
+        next = prioritiesByFileIndex(m, change.all);
       } else {
         next = entry.priorities();
-        for (const i of change.files ?? []) {
-          if (i >= m.files.length)
-            throw apiError(
-              ErrorCode.ApiBadRequest,
-              `file index ${i} is out of range (0..${m.files.length - 1})`,
-            );
+        for (const n of change.files ?? []) {
+          const i = fileIndexOf(m, n);
+          if (i === undefined)
+            throw apiError(ErrorCode.ApiBadRequest, `file ${n} is out of range (0..${count - 1})`);
           next[i] = change.priority ?? 1;
         }
       }
@@ -619,6 +696,7 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
       entry.invalidateStats();
       if (t !== undefined) {
         t.setFilePriorities(next);
+        this.#select(entry, t);
         if (!t.isFinished && entry.record.completedAt !== undefined) {
           const { completedAt: _c, ...rest } = entry.record;
           entry.record = rest;
@@ -630,13 +708,30 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     });
   }
 
-  /** Adds a peer address to try. */
-  addPeer(id: string, host: string, port: number): TorrentEntry {
+  /**
+   * Adds a peer address to try now and after every restart (kept in the torrent's record, the
+   * latest {@link MAX_SAVED_PEERS_PER_TORRENT}).
+   */
+  async addPeer(id: string, host: string, port: number): Promise<TorrentEntry> {
     const entry = this.require(id);
     if (entry.torrent !== undefined) entry.torrent.addPeer(host, port);
     else if (entry.pendingMagnet !== undefined) entry.pendingMagnet.addPeer(host, port);
-    entry.extraPeers.set(`${host}:${port}`, { host, port });
+    const peers = savedPeers(entry.record.peers ?? [], [{ host, port }]);
+    entry.record = { ...entry.record, peers };
+    await this.#persist();
     return entry;
+  }
+
+  /** Tells the torrent's storage which files are wanted (unselected bytes go to its parts file). */
+  #select(entry: TorrentEntry, t: Torrent): void {
+    const prio = entry.priorities();
+    const have = t.state === 'checking' ? undefined : t.bitfield();
+    t.storage
+      .setWantedFiles(
+        prio.map((p) => p > 0),
+        have === undefined ? undefined : (i) => have.get(i),
+      )
+      .catch((e: unknown) => this.#log.warn({ id: entry.id, err: e }, 'cannot apply the file selection'));
   }
 
   // ------------------------------------------------------------------ settings and stats
@@ -721,7 +816,10 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     return {
       version: STATE_VERSION,
       settings: { ...this.#settings, peerPort: this.#session.port, downloadDir: this.downloadDir },
-      torrents: this.list().map((e) => e.record),
+      // A torrent being removed is gone for the next start, whatever happens meanwhile.
+      torrents: this.list()
+        .filter((e) => !e.removing)
+        .map((e) => e.record),
     };
   }
 

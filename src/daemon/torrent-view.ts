@@ -5,7 +5,7 @@
  * Per-file progress comes from the verified-piece bitfield and the piece layout: a file's done
  * bytes are, over the pieces it spans, the overlap of each verified piece with the file.
  */
-import { buildMagnet, magnetFromMetainfo, type TorrentFile } from '../metainfo/index.js';
+import { buildMagnet, magnetFromMetainfo, type TorrentFile, userFiles } from '../metainfo/index.js';
 import type { TorrentPeerInfo } from '../session/index.js';
 import type { Bitfield } from '../wire/index.js';
 import type {
@@ -98,6 +98,14 @@ export function torrentSummary(entry: TorrentEntry): TorrentSummary {
     if (layout !== undefined) left = Math.max(0, wantedBytes - Math.round(progress * wantedBytes));
     if (entry.pendingMagnet !== undefined) peerCount = entry.pendingMagnet.connections;
   }
+  if (state === 'error' || state === 'paused' || state === 'queued') {
+    // Nothing moves: the torrent's last measured rates (a torrent in error still holds them)
+    // would show a stalled transfer as running.
+    downloadRate = 0;
+    uploadRate = 0;
+    peerCount = 0;
+    seedCount = 0;
+  }
   if (m === undefined) progress = 0;
   const eta =
     m === undefined ? null : progress >= 1 ? 0 : downloadRate > 0 ? Math.ceil(left / downloadRate) : null;
@@ -136,27 +144,28 @@ export function currentHave(entry: TorrentEntry): Bitfield | undefined {
   return entry.snapshot?.have;
 }
 
-/** The torrent's files (padding left out) with progress and priority. */
+/**
+ * The torrent's files with progress and priority. `index` is the file *number*: padding files
+ * are left out and not counted (the numbering of `shoal info`, `--only` and `/stream/<id>/<n>`).
+ */
 export function fileInfos(entry: TorrentEntry): FileInfo[] {
   const m = entry.metainfo;
   if (m === undefined) return [];
   const have: HaveView = currentHave(entry) ?? { get: () => false };
   const prio = entry.priorities();
-  const out: FileInfo[] = [];
-  m.files.forEach((f, index) => {
-    if (f.isPadding) return;
+  return userFiles(m).map((u) => {
+    const f = u.file;
     const done = fileDoneBytes(f, m.pieceLength, have);
-    out.push({
-      index,
-      path: m.isSingleFile ? m.name : [m.name, ...f.path].join('/'),
+    return {
+      index: u.number,
+      path: u.path,
       length: f.length,
       doneBytes: done,
       progress: f.length === 0 ? 1 : round(done / f.length, 6),
-      priority: prio[index] ?? 1,
-      streamUrl: `/stream/${entry.id}/${index}`,
-    });
+      priority: prio[u.fileIndex] ?? 1,
+      streamUrl: `/stream/${entry.id}/${u.number}`,
+    };
   });
-  return out;
 }
 
 function peerFlags(p: TorrentPeerInfo): string {

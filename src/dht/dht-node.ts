@@ -1,14 +1,15 @@
 /**
- * A Mainline DHT node (BEP 5, with BEP 32, 42 and 43), sans I/O.
+ * A Mainline DHT node (BEP 5, with BEP 32, 42, 43 and 44), sans I/O.
  *
  * DEV DOCS
- * - Owns: the routing table, the token secret, the peer store, the running lookups, our
- *   outstanding queries (transactions) and their deadlines, the per-IP rate limiter, and two
- *   output queues: datagrams to send and events for the driver.
+ * - Owns: the routing table, the token secret, the peer store, the BEP 44 item store, the running
+ *   lookups (lookup-runner.ts), our outstanding queries (transactions.ts) and their deadlines, the
+ *   per-IP rate limiter, and two output queues: datagrams to send and events for the driver.
  * - Driven by: a runtime (src/discovery/) or a simulation. Inputs are method calls with the time:
  *   `handleDatagram(bytes, from, now)`, `tick(now)`, `bootstrap`, `findNode`, `getPeers`,
- *   `announce`, `ping`, `addNode`. After each call the driver drains `takeActions()` (send each
- *   datagram) and `takeEvents()`, and arms one timer for `nextDeadline()` that calls `tick`.
+ *   `announce`, `getItem`, `putItem`/`completePut`, `ping`, `addNode`. After each call the
+ *   driver drains `takeActions()` (send each datagram) and `takeEvents()`, and arms one timer
+ *   for `nextDeadline()` that calls `tick`.
  *   Nothing here reads a clock, a socket or `Math.random`: time is passed in, randomness injected.
  * - One node serves one address family (BEP 32: the IPv4 and IPv6 DHTs are distinct); a
  *   dual-stack runtime runs two nodes, ideally with the same id.
@@ -20,13 +21,20 @@
  *   confirmed (and handed to other nodes) only after it answered us from its own address; nodes
  *   we merely heard of from another node's reply take only free bucket room, unverified, until a
  *   maintenance probe confirms or drops them; read-only senders (BEP 43) never enter the table.
+ * - BEP 44 lookups (`getItem`, `putItem`) send `get` queries and keep, from every answer, only an
+ *   item that hashes to the target and (mutable) whose signature verifies: the highest seq wins,
+ *   anything else is counted as `forgedItems` and ignored. A put then sends `put` with each
+ *   node's token to the k closest nodes that answered; `cas` goes only to the nodes that
+ *   returned an item (BEP 44: not to nodes that returned nothing).
+ *   `putItem` without an item stops after the lookup with a `put:ready` event holding the current
+ *   item; the driver computes the next one and calls `completePut` (or `cancel`).
  */
 import { ErrorCode } from '../shared/errors.js';
+import { bytesEqual } from '../shared/hash.js';
 import {
   MAX_DHT_BOOTSTRAP_NODES,
   MAX_DHT_EVENT_QUEUE,
   MAX_DHT_LOOKUPS,
-  MAX_DHT_PENDING_QUERIES,
   MAX_DHT_SEND_QUEUE,
   MAX_KRPC_VALUES_PER_REPLY,
 } from '../shared/limits.js';
@@ -57,6 +65,8 @@ import {
 } from './constants.js';
 import { DhtError } from './errors.js';
 import { ExternalIpVoter } from './ip-voter.js';
+import { checkItem, type DhtItem, type DhtItemQuery, itemTarget, queryTarget } from './item.js';
+import { ItemStore } from './item-store.js';
 import {
   decodeKrpc,
   encodeKrpc,
@@ -64,10 +74,11 @@ import {
   type KrpcErrorMessage,
   type KrpcMessage,
   type KrpcQuery,
+  type KrpcQueryArgs,
   type KrpcResponse,
 } from './krpc.js';
-import { Lookup, type LookupKind, type LookupNodeHint } from './lookup.js';
-import { MinHeap } from './min-heap.js';
+import type { LookupKind, LookupNodeHint } from './lookup.js';
+import { LookupRunner, type LookupStart } from './lookup-runner.js';
 import { generateNodeId, isValidNodeIdForIp, randomIdWithPrefix } from './node-id.js';
 import type { DhtAction, DhtEvent, DhtNodeDeps, DhtNodeInit, DhtStats, LookupPurpose } from './node-types.js';
 import { PeerStore } from './peer-store.js';
@@ -76,41 +87,10 @@ import { RateLimiter } from './rate-limiter.js';
 import { QueryResponder } from './responder.js';
 import { RoutingTable } from './routing-table.js';
 import { TokenStore } from './token-store.js';
-
-type TxnPurpose = 'lookup' | 'announce' | 'ping' | 'maintenance';
-
-interface Txn {
-  readonly tid: number;
-  readonly seq: number;
-  readonly to: string;
-  readonly purpose: TxnPurpose;
-  readonly sentAt: number;
-  /** The id we expect to answer, when known (for liveness bookkeeping). */
-  readonly expectedId: string | undefined;
-  readonly lookupId: number;
-}
-
-interface Deadline {
-  readonly at: number;
-  readonly seq: number;
-  readonly tid: number;
-  readonly stall: boolean;
-}
-
-interface LookupRecord {
-  readonly lookup: Lookup;
-  readonly purpose: LookupPurpose;
-  readonly target: Uint8Array;
-  readonly port: number;
-  readonly impliedPort: boolean;
-  phase: 'searching' | 'announcing';
-  announcePending: number;
-  announcedTo: number;
-}
+import { TransactionTable, type Txn, type TxnPurpose, tidBytes } from './transactions.js';
 
 /** Counters kept by the node, exposed through {@link DhtNode.stats}. */
 interface Counters {
-  lookupsDone: number;
   queriesIn: number;
   queriesOut: number;
   responsesIn: number;
@@ -135,25 +115,17 @@ export class DhtNode {
   readonly #table: RoutingTable;
   readonly #tokens: TokenStore;
   readonly #peers = new PeerStore();
+  readonly #items: ItemStore;
   readonly #limiter: RateLimiter;
   readonly #idBytes: Uint8Array;
   readonly #k: number;
-  readonly #alpha: number;
-  readonly #enforce: boolean;
-  readonly #timeoutMs: number;
-  readonly #stallMs: number;
   readonly #maintenanceMs: number;
-  readonly #maxLookups: number;
   readonly #version: Uint8Array | undefined;
-  readonly #txns = new Map<number, Txn>();
-  readonly #deadlines = new MinHeap<Deadline>();
-  readonly #lookups = new Map<number, LookupRecord>();
+  readonly #txns: TransactionTable;
+  readonly #lookups: LookupRunner;
   #actions: DhtAction[] = [];
   #events: DhtEvent[] = [];
   #bootstrapAddrs: string[] = [];
-  #nextTid: number;
-  #seq = 0;
-  #lookupSeq = 0;
   #nextMaintenance: number;
   #nextPeerPurge: number;
   #lastBootstrap = Number.NEGATIVE_INFINITY;
@@ -161,7 +133,6 @@ export class DhtNode {
   readonly #voter: ExternalIpVoter;
   readonly #responder: QueryResponder;
   readonly #c: Counters = {
-    lookupsDone: 0,
     queriesIn: 0,
     queriesOut: 0,
     responsesIn: 0,
@@ -180,12 +151,7 @@ export class DhtNode {
     this.family = init.family ?? 4;
     this.readOnly = init.readOnly ?? false;
     this.#k = init.k ?? DHT_K;
-    this.#alpha = init.alpha ?? DHT_ALPHA;
-    this.#enforce = init.nodeIdPolicy === 'enforce';
-    this.#timeoutMs = init.queryTimeoutMs ?? DHT_QUERY_TIMEOUT_MS;
-    this.#stallMs = init.queryStallMs ?? DHT_QUERY_STALL_MS;
     this.#maintenanceMs = init.maintenanceIntervalMs ?? DHT_MAINTENANCE_INTERVAL_MS;
-    this.#maxLookups = Math.min(init.maxLookups ?? MAX_DHT_LOOKUPS, MAX_DHT_LOOKUPS);
     this.#version = init.version === null ? undefined : (init.version ?? DHT_CLIENT_VERSION);
     const externalIp = init.externalIp === undefined ? undefined : parseIp(init.externalIp);
     if (init.externalIp !== undefined && externalIp === undefined) {
@@ -220,6 +186,7 @@ export class DhtNode {
       },
       now,
     );
+    this.#items = new ItemStore(this.#idBytes, init.items ?? {}, now);
     this.#responder = new QueryResponder({
       id: this.#idBytes,
       family: this.family,
@@ -228,9 +195,27 @@ export class DhtNode {
       table: this.#table,
       tokens: this.#tokens,
       peers: this.#peers,
+      items: this.#items,
       random: this.#random,
     });
-    this.#nextTid = this.#random.int(0x10000);
+    this.#lookups = new LookupRunner(
+      {
+        query: (to, args, t, purpose, expectedId, lookupId) =>
+          this.#query(to, args, t, purpose, expectedId, lookupId),
+        emit: (e) => this.#emit(e),
+      },
+      {
+        k: this.#k,
+        alpha: init.alpha ?? DHT_ALPHA,
+        enforceNodeIds: init.nodeIdPolicy === 'enforce',
+        maxLookups: Math.min(init.maxLookups ?? MAX_DHT_LOOKUPS, MAX_DHT_LOOKUPS),
+        ownKey: this.#table.ownKey,
+      },
+    );
+    this.#txns = new TransactionTable(this.#random, {
+      timeoutMs: init.queryTimeoutMs ?? DHT_QUERY_TIMEOUT_MS,
+      stallMs: init.queryStallMs ?? DHT_QUERY_STALL_MS,
+    });
     this.#nextMaintenance = now + this.#maintenanceMs;
     this.#nextPeerPurge = now + PEER_PURGE_MS;
   }
@@ -274,12 +259,7 @@ export class DhtNode {
 
   /** When `tick` should next run (ms): the earliest query deadline or the next maintenance round. */
   nextDeadline(): number {
-    let top = this.#deadlines.peek();
-    while (top !== undefined && this.#txns.get(top.tid)?.seq !== top.seq) {
-      this.#deadlines.pop();
-      top = this.#deadlines.peek();
-    }
-    return top === undefined ? this.#nextMaintenance : Math.min(top.at, this.#nextMaintenance);
+    return Math.min(this.#txns.nextDeadline() ?? Number.POSITIVE_INFINITY, this.#nextMaintenance);
   }
 
   /** Counters and sizes. */
@@ -294,6 +274,11 @@ export class DhtNode {
       storedPeers: this.#peers.size,
       storedInfoHashes: this.#peers.infoHashCount,
       rateLimitSources: this.#limiter.size,
+      lookupsDone: this.#lookups.done,
+      forgedItems: this.#lookups.forgedItems,
+      storedItems: this.#items.size,
+      storedItemBytes: this.#items.bytes,
+      itemPutsRefused: this.#items.refused,
       ...this.#c,
     };
   }
@@ -354,7 +339,53 @@ export class DhtNode {
     if (!Number.isInteger(port) || port < (implied ? 0 : 1) || port > 0xffff) {
       throw new DhtError(ErrorCode.DhtInvalidArgument, `port ${port} is not in 1..65535`);
     }
-    return this.#start('announce', checkHash(infoHash, 'infoHash'), 'user', now, false, port, implied);
+    return this.#start('announce', checkHash(infoHash, 'infoHash'), 'user', now, false, {
+      port,
+      impliedPort: implied,
+    });
+  }
+
+  /**
+   * A BEP 44 `get` lookup for an item: `lookup:finished` carries the best verified item found
+   * (`item`), if any. An immutable lookup ends as soon as a node returns the value.
+   */
+  getItem(query: DhtItemQuery, now: number): number {
+    return this.#start('get', checkHash(queryTarget(query), 'target'), 'user', now, false, {
+      itemQuery: query,
+    });
+  }
+
+  /**
+   * A BEP 44 put: a `get` lookup for the item's target, then `put` to the k closest nodes that gave
+   * a token; `lookup:finished` counts the nodes that stored it (`announcedTo`) and those that
+   * refused (`putRefusals`). With `opts.item` the item is put as given (`opts.cas`: the seq it
+   * replaces); without one, `query` names the slot and the node emits `put:ready` with the current
+   * item after the lookup, then waits for {@link completePut}. Throws `DhtItemInvalid` for an item
+   * outside BEP 44's bounds or whose signature does not verify.
+   */
+  putItem(query: DhtItemQuery, now: number, opts: { item?: DhtItem; cas?: bigint } = {}): number {
+    const { item, cas } = opts;
+    if (item !== undefined) {
+      checkItem(item);
+      if (!bytesEqual(itemTarget(item), queryTarget(query))) {
+        throw new DhtError(ErrorCode.DhtInvalidArgument, 'the item is not stored under the query target');
+      }
+    }
+    return this.#start('put', checkHash(queryTarget(query), 'target'), 'user', now, false, {
+      itemQuery: query,
+      ...(item === undefined ? {} : { putItem: item }),
+      ...(cas === undefined ? {} : { putCas: cas }),
+    });
+  }
+
+  /**
+   * The item (and `cas`) for a put lookup waiting after `put:ready`: it is sent to the closest
+   * nodes now. Throws `DhtInvalidArgument` when that lookup is not waiting, `DhtItemInvalid` for an
+   * invalid item or one stored under another target.
+   */
+  completePut(lookupId: number, item: DhtItem, now: number, cas?: bigint): void {
+    checkItem(item);
+    this.#lookups.completePut(lookupId, item, itemTarget(item), cas, now);
   }
 
   /**
@@ -374,13 +405,13 @@ export class DhtNode {
   /** Stops a lookup without a `lookup:finished` event. Returns false when it was not running. */
   cancel(lookupId: number): boolean {
     if (lookupId === this.#refreshLookup) this.#refreshLookup = undefined;
-    return this.#lookups.delete(lookupId);
+    return this.#lookups.cancel(lookupId);
   }
 
   /** Pings `addr`; a `ping:finished` event with the same id follows. Returns the ping id. */
   ping(addr: Address, now: number): number {
     const key = this.#checkAddress(addr);
-    const seq = this.#query(key, 'ping', {}, now, 'ping', undefined, -1);
+    const seq = this.#query(key, PING, now, 'ping', undefined, -1);
     if (seq === undefined) throw new DhtError(ErrorCode.DhtLimit, 'too many queries in flight');
     return seq;
   }
@@ -390,7 +421,7 @@ export class DhtNode {
    * enters the table if it answers. Silently ignored when the query table is full.
    */
   addNode(addr: Address, now: number): void {
-    this.#query(this.#checkAddress(addr), 'ping', {}, now, 'maintenance', undefined, -1);
+    this.#query(this.#checkAddress(addr), PING, now, 'maintenance', undefined, -1);
   }
 
   #checkAddress(addr: Address): string {
@@ -410,35 +441,11 @@ export class DhtNode {
     purpose: LookupPurpose,
     now: number,
     seedBootstrap: boolean,
-    port = 0,
-    impliedPort = false,
+    extra: Pick<LookupStart, 'port' | 'impliedPort' | 'itemQuery' | 'putItem' | 'putCas'> = {},
   ): number {
-    if (this.#lookups.size >= this.#maxLookups) {
-      throw new DhtError(ErrorCode.DhtLimit, `more than ${this.#maxLookups} lookups at once`);
-    }
-    const lookupId = ++this.#lookupSeq;
-    const targetKey = bytesToBinary(target);
-    const lookup = new Lookup(lookupId, kind, targetKey, {
-      k: this.#k,
-      alpha: this.#alpha,
-      enforceNodeIds: this.#enforce,
-      ownKey: this.#table.ownKey,
-    });
-    lookup.addNodes(this.#table.closestEntries(targetKey, 2 * this.#k, false, now));
-    if (seedBootstrap || this.#table.size < this.#k) lookup.addSeeds(this.#bootstrapAddrs);
-    const rec: LookupRecord = {
-      lookup,
-      purpose,
-      target: target.slice(),
-      port,
-      impliedPort,
-      phase: 'searching',
-      announcePending: 0,
-      announcedTo: 0,
-    };
-    this.#lookups.set(lookupId, rec);
-    this.#pump(rec, now);
-    return lookupId;
+    const nodes = this.#table.closestEntries(bytesToBinary(target), 2 * this.#k, false, now);
+    const seeds = seedBootstrap || this.#table.size < this.#k ? this.#bootstrapAddrs : [];
+    return this.#lookups.start({ kind, target, purpose, nodes, seeds, ...extra }, now);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -446,12 +453,9 @@ export class DhtNode {
 
   /** Runs what is due at `now`: query stalls and timeouts, then table maintenance. */
   tick(now: number): void {
-    for (let d = this.#deadlines.peek(); d !== undefined && d.at <= now; d = this.#deadlines.peek()) {
-      this.#deadlines.pop();
-      const txn = this.#txns.get(d.tid);
-      if (txn?.seq !== d.seq) continue;
-      if (d.stall) this.#onStall(txn, now);
-      else this.#onTimeout(txn, now);
+    for (let d = this.#txns.popDue(now); d !== undefined; d = this.#txns.popDue(now)) {
+      if (d.stall) this.#onStall(d.txn, now);
+      else this.#onTimeout(d.txn, now);
     }
     if (now >= this.#nextMaintenance) {
       this.#nextMaintenance = now + this.#maintenanceMs;
@@ -460,21 +464,22 @@ export class DhtNode {
   }
 
   #onStall(txn: Txn, now: number): void {
-    const rec = this.#lookups.get(txn.lookupId);
-    if (rec === undefined || txn.purpose !== 'lookup') return;
-    rec.lookup.onStall(txn.to);
-    this.#pump(rec, now);
+    this.#lookups.onStall(txn, now);
   }
 
   #onTimeout(txn: Txn, now: number): void {
-    this.#txns.delete(txn.tid);
     this.#c.timeouts++;
     if (txn.expectedId !== undefined) this.#table.failed(txn.expectedId, now);
     this.#settle(txn, now, undefined);
   }
 
   /** Reports the end of a transaction (answer, error or timeout) to whoever sent it. */
-  #settle(txn: Txn, now: number, answer: { id: string; r: KrpcResponse } | undefined): void {
+  #settle(
+    txn: Txn,
+    now: number,
+    answer: { id: string; r: KrpcResponse } | undefined,
+    refusal?: number,
+  ): void {
     switch (txn.purpose) {
       case 'ping':
         this.#emit({
@@ -489,22 +494,15 @@ export class DhtNode {
       case 'maintenance':
         if (answer !== undefined) this.#heard(answer.r, now);
         return;
-      case 'announce': {
-        const rec = this.#lookups.get(txn.lookupId);
-        if (rec === undefined) return;
-        rec.announcePending--;
-        if (answer !== undefined) rec.announcedTo++;
-        if (rec.announcePending <= 0) this.#finish(rec);
-        return;
-      }
       case 'lookup': {
-        const rec = this.#lookups.get(txn.lookupId);
-        if (rec === undefined) return;
-        if (answer === undefined) rec.lookup.onFailure(txn.to);
-        else this.#lookupAnswer(rec, txn, answer.id, answer.r, now);
-        this.#pump(rec, now);
+        const a = answer === undefined ? undefined : { ...answer, nodes: this.#heard(answer.r, now) };
+        this.#lookups.settle(txn, a, refusal, now);
         return;
       }
+      case 'announce':
+      case 'put':
+        this.#lookups.settle(txn, answer === undefined ? undefined : { ...answer, nodes: [] }, refusal, now);
+        return;
     }
   }
 
@@ -514,14 +512,15 @@ export class DhtNode {
     if (now >= this.#nextPeerPurge) {
       this.#nextPeerPurge = now + PEER_PURGE_MS;
       this.#peers.purge(now);
+      this.#items.purge(now);
     }
     for (const e of this.#table.dueForPing(now, DHT_MAINTENANCE_PINGS)) {
       // A node that never answered is probed with a find_node for our own id (as libtorrent
       // does): the answer confirms it and tells us about more of our neighbourhood.
-      if (e.confirmed) this.#query(e.addr, 'ping', {}, now, 'maintenance', e.id, -1);
-      else this.#query(e.addr, 'find_node', { target: this.#idBytes }, now, 'maintenance', e.id, -1);
+      const q: KrpcQueryArgs = e.confirmed ? PING : { method: 'find_node', target: this.#idBytes };
+      this.#query(e.addr, q, now, 'maintenance', e.id, -1);
     }
-    if (this.#lookups.size >= this.#maxLookups) return;
+    if (this.#lookups.size >= this.#lookups.maxLookups) return;
     if (
       this.#table.size < this.#k &&
       this.#bootstrapAddrs.length > 0 &&
@@ -542,62 +541,6 @@ export class DhtNode {
   // -------------------------------------------------------------------------------------------
   // lookups
 
-  #pump(rec: LookupRecord, now: number): void {
-    if (rec.phase !== 'searching') return;
-    const { lookup } = rec;
-    const method = lookup.kind === 'find_node' ? 'find_node' : 'get_peers';
-    const args = method === 'find_node' ? { target: rec.target } : { infoHash: rec.target };
-    for (const c of lookup.next()) {
-      const seq = this.#query(c.addr, method, args, now, 'lookup', c.id, lookup.lookupId);
-      if (seq === undefined) lookup.onFailure(c.addr);
-    }
-    if (!lookup.done) return;
-    if (lookup.kind !== 'announce') {
-      this.#finish(rec);
-      return;
-    }
-    rec.phase = 'announcing';
-    for (const c of lookup.announceTargets()) {
-      const seq = this.#query(
-        c.addr,
-        'announce_peer',
-        { infoHash: rec.target, port: rec.port, token: c.token!, impliedPort: rec.impliedPort },
-        now,
-        'announce',
-        c.id,
-        lookup.lookupId,
-      );
-      if (seq !== undefined) rec.announcePending++;
-    }
-    if (rec.announcePending === 0) this.#finish(rec);
-  }
-
-  #lookupAnswer(rec: LookupRecord, txn: Txn, idKey: string, r: KrpcResponse, now: number): void {
-    const nodes = this.#heard(r, now);
-    const peers: string[] = [];
-    if (rec.lookup.kind !== 'find_node') {
-      for (const v of r.values ?? []) {
-        const key = addressKey(v);
-        if (key !== undefined && v.port !== 0) peers.push(key);
-      }
-    }
-    const ip = binaryToBytes(txn.to.slice(0, txn.to.length - 2));
-    const fresh = rec.lookup.onResponse(txn.to, idKey, {
-      nodes,
-      peers,
-      token: r.token,
-      conforming: isValidNodeIdForIp(binaryToBytes(idKey), ip),
-    });
-    if (fresh.length > 0) {
-      this.#emit({
-        type: 'lookup:peers-found',
-        lookupId: rec.lookup.lookupId,
-        infoHash: rec.target,
-        peers: fresh.map(addressFromKey),
-      });
-    }
-  }
-
   /**
    * The contacts of an answer's `nodes` (or `nodes6`), which also enter our table as unverified
    * entries while their bucket has room (libtorrent's "heard about"); maintenance confirms or
@@ -615,88 +558,30 @@ export class DhtNode {
     return nodes;
   }
 
-  #finish(rec: LookupRecord): void {
-    const { lookup } = rec;
-    if (!this.#lookups.delete(lookup.lookupId)) return;
-    if (lookup.lookupId === this.#refreshLookup) this.#refreshLookup = undefined;
-    this.#c.lookupsDone++;
-    this.#emit({
-      type: 'lookup:finished',
-      lookupId: lookup.lookupId,
-      kind: lookup.kind,
-      purpose: rec.purpose,
-      target: rec.target,
-      peersFound: lookup.peers.size,
-      queries: lookup.queries,
-      responses: lookup.responses,
-      announcedTo: rec.announcedTo,
-      closest: lookup.closestResponded(this.#k).map((c) => {
-        const a = addressFromKey(c.addr);
-        return { id: binaryToBytes(c.id!), host: a.host, port: a.port };
-      }),
-    });
-  }
-
   // -------------------------------------------------------------------------------------------
   // outgoing queries
 
   /** Sends a query; returns its sequence number, or undefined when the query table is full. */
   #query(
     to: string,
-    method: KrpcQuery['method'],
-    args: {
-      target?: Uint8Array;
-      infoHash?: Uint8Array;
-      port?: number;
-      token?: Uint8Array;
-      impliedPort?: boolean;
-    },
+    args: KrpcQueryArgs,
     now: number,
     purpose: TxnPurpose,
     expectedId: string | undefined,
     lookupId: number,
   ): number | undefined {
-    if (this.#txns.size >= MAX_DHT_PENDING_QUERIES) return undefined;
-    let tid = this.#nextTid;
-    while (this.#txns.has(tid)) tid = (tid + 1) & 0xffff;
-    this.#nextTid = (tid + 1) & 0xffff;
-    const seq = ++this.#seq;
-    const t = Uint8Array.of(tid >> 8, tid & 0xff);
+    const txn = this.#txns.open(to, purpose, expectedId, lookupId, now);
+    if (txn === undefined) return undefined;
     const base = {
       y: 'q' as const,
-      t,
+      t: tidBytes(txn),
       id: this.#idBytes,
       ...(this.readOnly ? { ro: true } : {}),
       ...(this.#version === undefined ? {} : { v: this.#version }),
     };
-    let msg: KrpcQuery;
-    switch (method) {
-      case 'ping':
-        msg = { ...base, method };
-        break;
-      case 'find_node':
-        msg = { ...base, method, target: args.target! };
-        break;
-      case 'get_peers':
-        msg = { ...base, method, infoHash: args.infoHash! };
-        break;
-      case 'announce_peer':
-        msg = {
-          ...base,
-          method,
-          infoHash: args.infoHash!,
-          port: args.port!,
-          token: args.token!,
-          impliedPort: args.impliedPort ?? false,
-        };
-        break;
-    }
-    this.#txns.set(tid, { tid, seq, to, purpose, sentAt: now, expectedId, lookupId });
-    if (purpose === 'lookup') this.#deadlines.push({ at: now + this.#stallMs, seq, tid, stall: true });
-    this.#deadlines.push({ at: now + this.#timeoutMs, seq, tid, stall: false });
     this.#c.queriesOut++;
-    this.#send(addressFromKey(to), encodeKrpc(msg));
-    return seq;
+    this.#send(addressFromKey(to), encodeKrpc({ ...base, ...args } as KrpcQuery));
+    return txn.seq;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -741,17 +626,15 @@ export class DhtNode {
   }
 
   #onAnswer(msg: KrpcResponse | KrpcErrorMessage, addrKey: string, now: number): void {
-    const t = msg.t;
-    const txn = t.length === 2 ? this.#txns.get((t[0]! << 8) | t[1]!) : undefined;
     // Only the address we asked may answer: anything else is unsolicited (or spoofed).
-    if (txn === undefined || txn.to !== addrKey) {
+    const txn = this.#txns.take(msg.t, addrKey);
+    if (txn === undefined) {
       this.#c.unexpected++;
       return;
     }
-    this.#txns.delete(txn.tid);
     if (msg.y === 'e') {
       this.#c.errorsIn++;
-      this.#settle(txn, now, undefined);
+      this.#settle(txn, now, undefined, msg.code);
       return;
     }
     this.#c.responsesIn++;
@@ -791,6 +674,8 @@ export class DhtNode {
     this.#send(from, answer.bytes);
   }
 }
+
+const PING: KrpcQueryArgs = { method: 'ping' };
 
 function checkHash(b: Uint8Array, what: string): Uint8Array {
   if (!(b instanceof Uint8Array) || b.length !== NODE_ID_BYTES) {

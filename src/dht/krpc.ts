@@ -1,6 +1,6 @@
 /**
  * KRPC, the DHT's message format (BEP 5 §KRPC Protocol), with BEP 32 (`nodes6`, `want`), BEP 42
- * (`ip`) and BEP 43 (`ro`). Symmetric: {@link encodeKrpc} and {@link decodeKrpc} map between
+ * (`ip`), BEP 43 (`ro`) and BEP 44 (`get`, `put`; their fields are in krpc-item.ts). Symmetric: {@link encodeKrpc} and {@link decodeKrpc} map between
  * bytes and the {@link KrpcMessage} union; the node never touches bencode itself.
  *
  * Grammar (one bencoded dictionary per UDP datagram, keys sorted):
@@ -8,7 +8,7 @@
  *   message  := { t: bytes, y: "q" | "r" | "e", v?: bytes, ip?: compact-peer, ro?: 1, ... }
  *   query    := y="q", q: method, a: { id: bytes[20], ...arguments }
  *   response := y="r", r: { id: bytes[20], nodes?: node26*, nodes6?: node38*, values?: [peer6|peer18],
- *                           token?: bytes }
+ *                           token?: bytes, k?, seq?, sig?, v? }
  *   error    := y="e", e: [ code, message ]
  *
  * Decoding is lenient about key order (real clients emit unsorted keys) and strict about shapes:
@@ -26,6 +26,7 @@ import {
 } from '../codec/index.js';
 import { ErrorCode } from '../shared/errors.js';
 import {
+  MAX_DHT_ITEM_VALUE_DEPTH,
   MAX_KRPC_DATAGRAM_BYTES,
   MAX_KRPC_NODES_PER_REPLY,
   MAX_KRPC_TOKEN_BYTES,
@@ -36,6 +37,16 @@ import {
 import { type Address, decodeCompactAddress, encodeCompactAddress } from './address.js';
 import { NODE_ID_BYTES } from './constants.js';
 import { DhtError, KrpcErrorCode } from './errors.js';
+import type { DhtItem } from './item.js';
+import {
+  decodeGetArgs,
+  decodeItemFields,
+  decodePutArgs,
+  hasItemFields,
+  type KrpcItemFields,
+  setItemFields,
+  setPutArgs,
+} from './krpc-item.js';
 
 /** A DHT node's contact: its id and UDP address ("compact node info", BEP 5). */
 export interface NodeContact {
@@ -44,8 +55,8 @@ export interface NodeContact {
   readonly port: number;
 }
 
-/** The four DHT queries of BEP 5. */
-export type KrpcMethod = 'ping' | 'find_node' | 'get_peers' | 'announce_peer';
+/** The four DHT queries of BEP 5 and the two of BEP 44. */
+export type KrpcMethod = 'ping' | 'find_node' | 'get_peers' | 'announce_peer' | 'get' | 'put';
 
 /** BEP 32 `want` flags: ask for `nodes` (IPv4) and/or `nodes6` (IPv6) in the reply. */
 export type KrpcWant = 'n4' | 'n6';
@@ -95,8 +106,33 @@ export interface KrpcAnnouncePeer extends KrpcQueryBase {
   readonly impliedPort: boolean;
 }
 
+/** `get` (BEP 44), with BEP 32 `want`. */
+export interface KrpcGet extends KrpcQueryBase {
+  readonly method: 'get';
+  readonly target: Uint8Array;
+  /** Only a mutable item with a higher sequence number is wanted (BEP 44). */
+  readonly seq?: bigint;
+  readonly want?: readonly KrpcWant[];
+}
+
+/** `put` (BEP 44): the item as sent (its signature not yet checked), the write token, and `cas`. */
+export interface KrpcPut extends KrpcQueryBase {
+  readonly method: 'put';
+  readonly token: Uint8Array;
+  readonly item: DhtItem;
+  /** Mutable puts: the sequence number the writer expects to replace (BEP 44 §CAS). */
+  readonly cas?: bigint;
+}
+
 /** A KRPC query. */
-export type KrpcQuery = KrpcPing | KrpcFindNode | KrpcGetPeers | KrpcAnnouncePeer;
+export type KrpcQuery = KrpcPing | KrpcFindNode | KrpcGetPeers | KrpcAnnouncePeer | KrpcGet | KrpcPut;
+
+/** A query's method and arguments, without the envelope (`y`, `t`, `id`, `ro`, `v`). */
+export type KrpcQueryArgs = KrpcQuery extends infer Q
+  ? Q extends KrpcQuery
+    ? Omit<Q, 'y' | 't' | 'id' | 'ro' | 'v'>
+    : never
+  : never;
 
 /** A KRPC response (`y = "r"`). Which fields are present depends on the query it answers. */
 export interface KrpcResponse extends KrpcBase {
@@ -111,8 +147,10 @@ export interface KrpcResponse extends KrpcBase {
   readonly nodes6?: readonly NodeContact[];
   /** Peers for the info-hash (6- or 18-byte compact peers). */
   readonly values?: readonly Address[];
-  /** Write token for a later `announce_peer`. */
+  /** Write token for a later `announce_peer` or `put`. */
   readonly token?: Uint8Array;
+  /** A `get` answer's BEP 44 item fields (`v` as its verbatim bencoded bytes, `k`, `seq`, `sig`). */
+  readonly item?: KrpcItemFields;
 }
 
 /** A KRPC error (`y = "e"`, BEP 5 §Errors). */
@@ -128,8 +166,8 @@ export interface KrpcErrorMessage extends KrpcBase {
 export type KrpcMessage = KrpcQuery | KrpcResponse | KrpcErrorMessage;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
-/** Deepest nesting a KRPC message needs (dict → dict → list) plus slack. */
-const KRPC_MAX_DEPTH = 6;
+/** Deepest nesting a KRPC message needs: message → arguments/results → an item value's own nesting. */
+const KRPC_MAX_DEPTH = 2 + MAX_DHT_ITEM_VALUE_DEPTH;
 
 // ---------------------------------------------------------------------------------------------
 // encode
@@ -175,6 +213,7 @@ const K = {
   q: ascii('q'),
   r: ascii('r'),
   ro: ascii('ro'),
+  seq: ascii('seq'),
   t: ascii('t'),
   target: ascii('target'),
   token: ascii('token'),
@@ -189,6 +228,8 @@ const METHOD: Record<KrpcMethod, Uint8Array> = {
   find_node: ascii('find_node'),
   get_peers: ascii('get_peers'),
   announce_peer: ascii('announce_peer'),
+  get: ascii('get'),
+  put: ascii('put'),
 };
 const WANT: Record<KrpcWant, Uint8Array> = { n4: ascii('n4'), n6: ascii('n6') };
 
@@ -231,6 +272,19 @@ export function encodeKrpc(msg: KrpcMessage): Uint8Array {
           a.set(K.token, msg.token);
           if (msg.impliedPort) a.set(K.impliedPort, 1);
           break;
+        case 'get':
+          a.set(K.target, msg.target);
+          if (msg.seq !== undefined) a.set(K.seq, msg.seq);
+          if (msg.want !== undefined)
+            a.set(
+              K.want,
+              msg.want.map((w) => WANT[w]),
+            );
+          break;
+        case 'put':
+          a.set(K.token, msg.token);
+          setPutArgs(a, msg.item, msg.cas);
+          break;
       }
       top.set(K.q, METHOD[msg.method]);
       top.set(K.a, a);
@@ -243,6 +297,7 @@ export function encodeKrpc(msg: KrpcMessage): Uint8Array {
       if (msg.nodes !== undefined) r.set(K.nodes, compactNodes(msg.nodes, 4));
       if (msg.nodes6 !== undefined) r.set(K.nodes6, compactNodes(msg.nodes6, 6));
       if (msg.values !== undefined) r.set(K.values, msg.values.map(compactPeer));
+      if (msg.item !== undefined) setItemFields(r, msg.item);
       top.set(K.r, r);
       if (msg.ip !== undefined) top.set(K.ip, compactPeer(msg.ip));
       break;
@@ -373,6 +428,21 @@ function decodeQuery(top: Top, t: Uint8Array, v: Uint8Array | undefined): KrpcQu
       if (want !== undefined) out.want = want;
       break;
     }
+    case 'get': {
+      const args = decodeGetArgs(a, t);
+      out.target = args.target;
+      if (args.seq !== undefined) out.seq = args.seq;
+      const want = decodeWant(wantV);
+      if (want !== undefined) out.want = want;
+      break;
+    }
+    case 'put': {
+      const args = decodePutArgs(a, t);
+      out.token = args.token;
+      out.item = args.item;
+      if (args.cas !== undefined) out.cas = args.cas;
+      break;
+    }
     case 'announce_peer': {
       out.infoHash = hash(infoHashV, 'info_hash');
       const token = bytesOf(tokenV);
@@ -435,6 +505,10 @@ function decodeResponse(top: Top, t: Uint8Array, v: Uint8Array | undefined): Krp
     const b = bytesOf(token);
     if (b === undefined || b.length > MAX_KRPC_TOKEN_BYTES) throw bad('"token" is not a short string');
     out.token = b.slice();
+  }
+  if (hasItemFields(r)) {
+    const item = decodeItemFields(r);
+    if (Object.keys(item).length > 0) out.item = item;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 /**
- * One iterative Kademlia lookup (BEP 5 §Overview): `find_node` toward a target id, or
- * `get_peers` toward an info-hash (optionally followed by `announce_peer`).
+ * One iterative Kademlia lookup (BEP 5 §Overview): `find_node` toward a target id, `get_peers`
+ * toward an info-hash (optionally followed by `announce_peer`), or BEP 44 `get` toward an item's
+ * target (optionally followed by `put`).
  *
  * DEV DOCS
  * - Owns: the candidate list (closest first, at most `maxCandidates`), each candidate's state
@@ -19,8 +20,11 @@ import { MAX_DHT_LOOKUP_CANDIDATES, MAX_DHT_LOOKUP_PEERS, MAX_DHT_LOOKUP_QUERIES
 import { DHT_ALPHA, DHT_K } from './constants.js';
 import { compareDistance } from './node-id.js';
 
-/** What a lookup is for. `announce` is a `get_peers` lookup followed by `announce_peer`. */
-export type LookupKind = 'find_node' | 'get_peers' | 'announce';
+/**
+ * What a lookup is for. `announce` is a `get_peers` lookup followed by `announce_peer`; `get` is a
+ * BEP 44 `get` lookup, and `put` one followed by `put`.
+ */
+export type LookupKind = 'find_node' | 'get_peers' | 'announce' | 'get' | 'put';
 
 /** A candidate's progress. */
 export type CandidateState = 'new' | 'pending' | 'stalled' | 'responded' | 'failed';
@@ -33,7 +37,7 @@ export interface LookupCandidate {
   state: CandidateState;
   /** BEP 42 conformance of id and IP (false until known). */
   conforming: boolean;
-  /** Write token from its `get_peers` answer. */
+  /** Write token from its `get_peers` or `get` answer. */
   token: Uint8Array | undefined;
 }
 

@@ -4,6 +4,8 @@
  */
 import type { Hasher } from '../shared/hash.js';
 import type { Address, AddressFamily } from './address.js';
+import type { DhtItem } from './item.js';
+import type { ItemStoreInit } from './item-store.js';
 import type { NodeContact } from './krpc.js';
 import type { LookupKind } from './lookup.js';
 import type { Random } from './random.js';
@@ -55,6 +57,8 @@ export interface DhtNodeInit {
   readonly maxLookups?: number;
   /** Our `v` (client version), or `null` to send none. @default DHT_CLIENT_VERSION */
   readonly version?: Uint8Array | null;
+  /** Bounds of the BEP 44 item store (sizes, expiry, put rates). @default see ItemStoreInit */
+  readonly items?: ItemStoreInit;
 }
 
 /** A datagram for the driver to send. */
@@ -90,10 +94,38 @@ export interface DhtLookupFinishedEvent {
   /** Queries sent (the cost of the lookup). */
   readonly queries: number;
   readonly responses: number;
-  /** Nodes that acknowledged our `announce_peer` (announce lookups only). */
+  /** Nodes that acknowledged our `announce_peer` (announce lookups) or `put` (put lookups). */
   readonly announcedTo: number;
+  /**
+   * BEP 44 `get`/`put` lookups: the best item the nodes returned that hashes to the target and,
+   * for a mutable item, whose signature verifies (the highest seq).
+   */
+  readonly item?: DhtItem;
+  /** BEP 44 put lookups: the nodes that refused the `put`, by reason. */
+  readonly putRefusals?: DhtPutRefusals;
   /** The k closest nodes that answered, closest first. */
   readonly closest: readonly NodeContact[];
+}
+
+/** Why nodes refused a BEP 44 `put`, counted. */
+export interface DhtPutRefusals {
+  /** Error 301: the `cas` did not match their seq (another writer was first). */
+  readonly casMismatch: number;
+  /** Error 302: they hold a newer (or same-seq, different) item. */
+  readonly seqTooLow: number;
+  /** Any other error (bad token, rate limit, store full, …). */
+  readonly other: number;
+}
+
+/**
+ * A put lookup without an item ended its search: `current` is the best item found (absent when
+ * none). The driver answers with `completePut(lookupId, item, now, cas)` or `cancel(lookupId)`.
+ */
+export interface DhtPutReadyEvent {
+  readonly type: 'put:ready';
+  readonly lookupId: number;
+  readonly target: Uint8Array;
+  readonly current?: DhtItem;
 }
 
 /** A `ping` finished. */
@@ -121,6 +153,7 @@ export interface DhtExternalAddressEvent {
 export type DhtEvent =
   | DhtPeersFoundEvent
   | DhtLookupFinishedEvent
+  | DhtPutReadyEvent
   | DhtPingFinishedEvent
   | DhtExternalAddressEvent;
 
@@ -147,4 +180,11 @@ export interface DhtStats {
   readonly rateLimitSources: number;
   readonly eventsDropped: number;
   readonly sendsDropped: number;
+  /** BEP 44 items held for others, and the bytes they are charged for. */
+  readonly storedItems: number;
+  readonly storedItemBytes: number;
+  /** BEP 44 puts refused by our item store (any reason). */
+  readonly itemPutsRefused: number;
+  /** Items in `get` answers that did not hash to the target or whose signature failed. */
+  readonly forgedItems: number;
 }

@@ -26,6 +26,7 @@ import {
   type DhtLookupFinishedEvent,
   type DhtNode,
   type DhtPingFinishedEvent,
+  type DhtPutReadyEvent,
 } from '../dht/index.js';
 import { DHT_REBOOTSTRAP_MAX_MS, DHT_SEND_ERROR_REPORT_MS, type DhtSocketStats } from './dht-types.js';
 
@@ -34,6 +35,8 @@ export interface DhtOperation {
   onPeers?(peers: readonly Address[]): void;
   onFinished?(e: DhtLookupFinishedEvent): void;
   onPing?(e: DhtPingFinishedEvent): void;
+  /** A BEP 44 put lookup stopped at `put:ready`: it waits for `completePut`. */
+  onPutReady?(e: DhtPutReadyEvent): void;
   /** The runtime closed: fail with `err`. */
   abort(err: Error): void;
 }
@@ -215,6 +218,9 @@ export class DhtFamily {
         this.#hooks.bootstrapFinished(this.family, this.node.table.size, initial);
         return;
       }
+      case 'put:ready':
+        this.#ops.get(e.lookupId)?.onPutReady?.(e);
+        return;
       case 'ping:finished': {
         const op = this.#ops.get(-e.pingId);
         this.#ops.delete(-e.pingId);

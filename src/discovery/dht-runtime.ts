@@ -5,8 +5,8 @@
  *
  * DEV DOCS
  * - Owns: the families (node + socket + timers each), the periodic state-save timer, the state
- *   file, the bootstrap list, and the user operations (lookups, announces, pings), which wait
- *   on their family's node events.
+ *   file, the bootstrap list, and the user operations (lookups, announces, pings, BEP 44 gets and
+ *   puts — those in src/discovery/dht-items.ts), which wait on their family's node events.
  * - Start-up: `start()` reads the state file (a corrupt one is reported and ignored), binds the
  *   sockets, then resolves the bootstrap hosts in the background and hands the addresses to each
  *   node's `bootstrap()` (a `find_node` for our own id). Lookups started earlier wait for that
@@ -42,13 +42,18 @@ import {
 } from './dht-bootstrap.js';
 import { Channel } from './dht-channel.js';
 import { bindUdpSocket, closeSocket, DhtFamily, type DhtFamilyHooks } from './dht-family.js';
+import { itemQueryOf, runItemGet, runItemPut } from './dht-items.js';
 import { type DhtSavedState, readDhtStateFile, writeDhtStateFile } from './dht-state-file.js';
 import {
   DHT_REBOOTSTRAP_FIRST_MS,
   DHT_STATE_SAVE_INTERVAL_MS,
   type DhtAnnounceResult,
+  type DhtGetResult,
+  type DhtGetTarget,
   type DhtLookupProgress,
   type DhtPingResult,
+  type DhtPutRequest,
+  type DhtPutResult,
   type DhtRuntimeEvents,
   type DhtRuntimeOptions,
   type DhtRuntimeStats,
@@ -449,6 +454,47 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     const out: Address[] = [];
     for (const f of this.#families.values()) out.push(...f.node.storedPeers(infoHash, performance.now()));
     return out;
+  }
+
+  /**
+   * Looks an item up (BEP 44 `get`) on every family: an immutable item by its target, a mutable
+   * one by public key and salt (BEP 46). Resolves with the item found — verified, the highest seq
+   * of a mutable one — or undefined when no node had it. Rejects with the signal's reason on
+   * abort, `DhtClosed` on close, `DhtInvalidArgument` for a malformed target.
+   *
+   * ```ts
+   * const got = await dht.get({ publicKey, salt }, { signal: AbortSignal.timeout(30_000) });
+   * if (got?.item.type === 'mutable') console.log(got.item.seq, got.value);
+   * ```
+   */
+  async get(target: DhtGetTarget, opts: { signal?: AbortSignal } = {}): Promise<DhtGetResult | undefined> {
+    this.#assertRunning();
+    const query = itemQueryOf(target);
+    opts.signal?.throwIfAborted();
+    await this.#bootstrapGiven;
+    this.#assertRunning();
+    return runItemGet([...this.#families.values()], query, opts.signal);
+  }
+
+  /**
+   * Stores an item (BEP 44 `put`) on the closest nodes of every family, after a lookup that
+   * collects their write tokens (see {@link DhtPutRequest}: immutable, mutable with a seq,
+   * read-modify-write with `cas`, or an already signed item). Resolves with the number of nodes
+   * that stored it and those that refused; putting it again before it expires (2 hours) is left
+   * to the caller. Rejects with `DhtItemInvalid` (or a `BencodeError`) for a value or salt outside
+   * BEP 44's bounds, with the signal's reason on abort, `DhtClosed` on close.
+   *
+   * ```ts
+   * const keyPair = createDhtKeyPair();
+   * await dht.put({ keyPair, salt, update: (cur) => ({ ih: infoHash }) });
+   * ```
+   */
+  async put(req: DhtPutRequest, opts: { signal?: AbortSignal } = {}): Promise<DhtPutResult> {
+    this.#assertRunning();
+    opts.signal?.throwIfAborted();
+    await this.#bootstrapGiven;
+    this.#assertRunning();
+    return runItemPut([...this.#families.values()], req, opts.signal);
   }
 
   /**

@@ -4,7 +4,7 @@
  * few random earlier ones, then every node joining again once all are up (`refresh()`), so the
  * early nodes learn of the later ones. Nothing here reaches beyond the loopback interface.
  *
- * Every node shares one source IP, so the per-IP query rate limits are lifted; table
+ * Every node shares one source IP, so the per-IP query and put rate limits are lifted; table
  * maintenance runs often so fresh entries are confirmed in milliseconds instead of seconds; and
  * loopback answers in microseconds, so a query unanswered for 1 s has failed.
  */
@@ -26,6 +26,12 @@ export const LOOPBACK_DHT_NODE_OPTIONS: DhtRuntimeNodeOptions = Object.freeze({
   maintenanceIntervalMs: 250,
   queryTimeoutMs: 1_000,
   queryStallMs: 250,
+  items: Object.freeze({
+    putRatePerIp: 100_000,
+    putBurstPerIp: 100_000,
+    putRateGlobal: 100_000,
+    putBurstGlobal: 100_000,
+  }),
 });
 
 /** Options of {@link createDhtTestnet}. */

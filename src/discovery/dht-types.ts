@@ -2,9 +2,28 @@
  * The public contract of a {@link DhtRuntime} (src/discovery/dht-runtime.ts): its options, the
  * results of its operations, its statistics, its events, and the timing defaults it uses.
  */
-import type { Address, AddressFamily, DhtNodeInit, DhtStats, Random } from '../dht/index.js';
+import type { BencodeValue, Encodable } from '../codec/index.js';
+import type {
+  Address,
+  AddressFamily,
+  DhtItem,
+  DhtNodeInit,
+  DhtPutRefusals,
+  DhtStats,
+  Ed25519KeyPair,
+  Random,
+} from '../dht/index.js';
 import type { Hasher } from '../shared/hash.js';
 import type { DhtEndpoint, DhtResolver } from './dht-bootstrap.js';
+
+/** The BEP 44 item types the runtime's `get` and `put` speak, for users of this layer. */
+export type {
+  DhtItem,
+  DhtPutRefusals,
+  Ed25519KeyPair,
+  ImmutableItem,
+  MutableItem,
+} from '../dht/index.js';
 
 /** How often the routing table is written to the state file while running, in ms. */
 export const DHT_STATE_SAVE_INTERVAL_MS = 5 * 60_000;
@@ -37,6 +56,7 @@ export type DhtRuntimeNodeOptions = Pick<
   | 'burstGlobal'
   | 'maxLookups'
   | 'version'
+  | 'items'
 >;
 
 /** Options of a {@link DhtRuntime}; every field is optional. */
@@ -96,6 +116,75 @@ export interface DhtAnnounceResult {
   readonly announcedTo: number;
   /** Peers the lookup found on the way (bounded by `MAX_DHT_LOOKUP_PEERS` per family). */
   readonly peers: readonly Address[];
+  readonly queries: number;
+}
+
+/**
+ * What {@link DhtRuntime.get} looks up (BEP 44): an immutable item by its 20-byte target (SHA-1 of
+ * its bencoded value), or a mutable item by its publisher's 32-byte public key and optional salt
+ * (at most 64 bytes; what a BEP 46 magnet link names).
+ */
+export type DhtGetTarget = Uint8Array | { readonly publicKey: Uint8Array; readonly salt?: Uint8Array };
+
+/** An item {@link DhtRuntime.get} found: verified against its target and, if mutable, its key. */
+export interface DhtGetResult {
+  /** The 20-byte target it is stored under. */
+  readonly target: Uint8Array;
+  /** The item as the nodes returned it (value bytes, and key, salt, seq, signature if mutable): put it again to keep it alive. */
+  readonly item: DhtItem;
+  /** The value, decoded. */
+  readonly value: BencodeValue;
+  /** Queries sent: the lookup's cost. */
+  readonly queries: number;
+  readonly responses: number;
+}
+
+/** The current item a read-modify-write put builds on. */
+export interface DhtItemCurrent {
+  readonly value: BencodeValue;
+  /** The value's bencoded bytes. */
+  readonly encoded: Uint8Array;
+  readonly seq: bigint;
+}
+
+/**
+ * What {@link DhtRuntime.put} stores (BEP 44), one of:
+ * - `{ value }`: an immutable item (stored under SHA-1 of the bencoded value);
+ * - `{ keyPair, salt?, value, seq, cas? }`: a mutable item signed with `keyPair` at `seq`
+ *   (`cas`: the seq it replaces; nodes holding a different seq refuse it with 301);
+ * - `{ keyPair, salt?, update }`: read-modify-write: the current item is looked up, `update`
+ *   computes the next value from it (undefined when there is none) and it is put as seq + 1 with
+ *   `cas` = the current seq (seq 1 when there was none);
+ * - `{ item }`: an item already signed, e.g. one {@link DhtRuntime.get} returned, to keep it alive.
+ * Values are at most `MAX_DHT_ITEM_VALUE_BYTES` bencoded, salts at most `MAX_DHT_ITEM_SALT_BYTES`.
+ */
+export type DhtPutRequest =
+  | { readonly value: Encodable }
+  | {
+      readonly keyPair: Ed25519KeyPair;
+      readonly salt?: Uint8Array;
+      readonly value: Encodable;
+      readonly seq: number | bigint;
+      readonly cas?: number | bigint;
+    }
+  | {
+      readonly keyPair: Ed25519KeyPair;
+      readonly salt?: Uint8Array;
+      readonly update: (current: DhtItemCurrent | undefined) => Encodable;
+    }
+  | { readonly item: DhtItem };
+
+/** What {@link DhtRuntime.put} achieved, summed over the address families. */
+export interface DhtPutResult {
+  /** The 20-byte target the item is stored under. */
+  readonly target: Uint8Array;
+  /** The item put (for `update`: with the value and seq it computed). */
+  readonly item: DhtItem;
+  /** Nodes that acknowledged the put (the k closest that answered, per family). */
+  readonly storedTo: number;
+  /** Nodes that refused it, by reason (a `cas` race: `casMismatch`; an older seq: `seqTooLow`). */
+  readonly refused: DhtPutRefusals;
+  /** Queries sent by the lookups. */
   readonly queries: number;
 }
 

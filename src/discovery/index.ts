@@ -1,4 +1,5 @@
 export * from './dht-bootstrap.js';
+export { createDhtKeyPair } from './dht-items.js';
 export * from './dht-runtime.js';
 export * from './dht-state-file.js';
 export * from './dht-testnet.js';

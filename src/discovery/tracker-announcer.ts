@@ -16,6 +16,7 @@
  *   The figures (uploaded/downloaded/left) are read from `getStats()` at each announce.
  */
 import { randomInt } from 'node:crypto';
+import type { Socks5ProxyOptions } from '../net/socks5-protocol.js';
 import { ErrorCode, isShoalError, ShoalError } from '../shared/errors.js';
 import {
   MAX_TRACKER_INTERVAL_S,
@@ -84,6 +85,11 @@ export interface AnnouncerDeps {
   readonly udpOptions?: UdpTrackerSocketOptions;
   /** Replaces HTTP/UDP entirely (tests). */
   readonly transport?: TrackerTransport;
+  /**
+   * Tunnels HTTP(S) announces through this SOCKS5 proxy, and UDP ones through its UDP relay when
+   * the announcer opens its own UDP socket (a shared `udp` socket brings its own proxy option).
+   */
+  readonly proxy?: Socks5ProxyOptions;
   /** Uniform in [0, 1), for the BEP 12 shuffle. @default Math.random */
   readonly random?: () => number;
 }
@@ -162,7 +168,9 @@ export class Announcer extends TypedEmitter<AnnouncerEvents> {
     this.#deps = deps;
     this.#tiers = new TrackerTierList(init.trackers, deps.random ?? Math.random);
     this.#key = init.key ?? randomInt(0, 2 ** 32);
-    this.#transport = deps.transport ?? createTrackerTransport(() => this.#udp());
+    this.#transport =
+      deps.transport ??
+      createTrackerTransport(() => this.#udp(), deps.proxy !== undefined ? { proxy: deps.proxy } : {});
   }
 
   /** Trackers in the order they are tried now (BEP 12), with their last results. */
@@ -266,7 +274,11 @@ export class Announcer extends TypedEmitter<AnnouncerEvents> {
 
   #udp(): UdpTrackerSocket {
     if (this.#deps.udp !== undefined) return this.#deps.udp;
-    this.#ownUdp ??= new UdpTrackerSocket(this.#deps.udpOptions);
+    this.#ownUdp ??= new UdpTrackerSocket(
+      this.#deps.proxy !== undefined
+        ? { ...this.#deps.udpOptions, proxy: this.#deps.proxy }
+        : this.#deps.udpOptions,
+    );
     return this.#ownUdp;
   }
 

@@ -4,9 +4,15 @@
  * Every request has one overall deadline (connect, headers and body), a body cap
  * (MAX_TRACKER_RESPONSE_BYTES) and a bounded number of redirects; every failure is a
  * {@link TrackerError}. No connection is kept alive: a tracker is asked every few minutes at most.
+ * With a `proxy`, the connection is a SOCKS5 CONNECT tunnel to the tracker (the proxy resolves
+ * its host name), with TLS on top for `https:`.
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import type { Socks5ProxyOptions } from '../net/socks5-protocol.js';
+import { openSocks5Socket } from '../net/socks5-socket.js';
 import { ErrorCode, isShoalError } from '../shared/errors.js';
 import {
   MAX_TRACKER_REDIRECTS,
@@ -33,6 +39,44 @@ export interface HttpTrackerRequestOptions {
   readonly signal?: AbortSignal;
   /** `User-Agent` header. @default 'Shoal/0.1' */
   readonly userAgent?: string;
+  /** Tunnels the request through this SOCKS5 proxy (CONNECT to the tracker's host and port). */
+  readonly proxy?: Socks5ProxyOptions;
+}
+
+/**
+ * node:http's `createConnection` for a request through `proxy`: the socket comes once the proxy
+ * granted CONNECT (or the error, which fails the request).
+ */
+function proxiedConnection(
+  proxy: Socks5ProxyOptions,
+  url: URL,
+  deadline: number,
+  signal: AbortSignal | undefined,
+): (options: unknown, oncreate: (err: Error | null, socket: Duplex) => void) => undefined {
+  const secure = url.protocol === 'https:';
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  return (_options, oncreate) => {
+    openSocks5Socket(
+      proxy,
+      'connect',
+      { host, port },
+      { timeoutMs: Math.max(0, deadline - Date.now()), ...(signal !== undefined ? { signal } : {}) },
+    ).then(
+      ({ socket }) => {
+        if (secure) {
+          const literal = /^[\d.]+$/.test(host) || host.includes(':');
+          oncreate(null, tlsConnect({ socket, ...(literal ? {} : { servername: host }) }));
+        } else {
+          oncreate(null, socket);
+        }
+        // The tunnel was paused after the proxy's reply; the request reads it from now on.
+        socket.resume();
+      },
+      (e: Error) => oncreate(e, undefined as unknown as Duplex),
+    );
+    return undefined;
+  };
 }
 
 /** Status and body of an HTTP tracker exchange (after redirects). */
@@ -71,7 +115,9 @@ function requestOnce(
     const lib = url.protocol === 'https:' ? https : http;
     const req = lib.request(url, {
       method: 'GET',
-      agent: false,
+      ...(opts.proxy === undefined
+        ? { agent: false }
+        : { createConnection: proxiedConnection(opts.proxy, url, deadline, opts.signal) }),
       headers: {
         'user-agent': opts.userAgent ?? 'Shoal/0.1',
         'accept-encoding': 'identity',

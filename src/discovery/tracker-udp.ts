@@ -12,10 +12,15 @@
  *   `AbortSignal`: an announcer must not wait the full 2 hours BEP 15 allows before trying the
  *   next tracker of its tier.
  * - An `error` action fails the request with `TrackerFailure` and drops the cached id.
+ * - With a `proxy`, every datagram goes through one SOCKS5 UDP association (RFC 1928 §7) instead
+ *   of the sockets; when the proxy ends it, the next request opens a new one. Host names are
+ *   still resolved here (the reply's sender is checked against the address).
  */
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns/promises';
+import type { Socks5ProxyOptions } from '../net/socks5-protocol.js';
+import { Socks5UdpAssociation } from '../net/socks5-udp.js';
 import { ErrorCode } from '../shared/errors.js';
 import {
   MAX_UDP_SCRAPE_HASHES,
@@ -55,6 +60,14 @@ export interface UdpTrackerSocketOptions {
   readonly now?: () => number;
   /** Host name resolution. @default node:dns lookup */
   readonly lookup?: TrackerLookup;
+  /** Sends every request through this SOCKS5 proxy's UDP relay (UDP ASSOCIATE). */
+  readonly proxy?: Socks5ProxyOptions;
+}
+
+/** Where datagrams go out: a UDP socket of one family, or a SOCKS5 UDP association for both. */
+interface DatagramPort {
+  send(packet: Uint8Array, port: number, address: string, callback: (error: Error | null) => void): void;
+  close(callback: () => void): void;
 }
 
 /** Per-request options. */
@@ -99,7 +112,7 @@ export class UdpTrackerSocket {
   readonly #now: () => number;
   readonly #pending = new Map<number, Pending>();
   readonly #connectionIds = new Map<string, { id: Uint8Array; receivedAt: number }>();
-  readonly #sockets = new Map<4 | 6, Promise<dgram.Socket>>();
+  readonly #sockets = new Map<4 | 6 | 'proxy', Promise<DatagramPort>>();
   readonly #waiters = new Set<() => void>();
   #closed = false;
 
@@ -214,18 +227,20 @@ export class UdpTrackerSocket {
     return { address, port, family, key: `${family === 6 ? `[${address}]` : address}:${port}` };
   }
 
-  #socket(family: 4 | 6): Promise<dgram.Socket> {
+  #socket(family: 4 | 6): Promise<DatagramPort> {
     if (this.#closed) return Promise.reject(new Error('closed'));
+    const proxy = this.#opts.proxy;
+    if (proxy !== undefined) return this.#association(proxy);
     let p = this.#sockets.get(family);
     if (p === undefined) {
-      p = new Promise<dgram.Socket>((resolve, reject) => {
+      p = new Promise<DatagramPort>((resolve, reject) => {
         const s = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6 });
         const onError = (e: Error): void => {
           s.close();
           reject(e);
         };
         s.once('error', onError);
-        s.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
+        s.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
         s.bind(0, family === 4 ? (this.#opts.bindV4 ?? '0.0.0.0') : (this.#opts.bindV6 ?? '::'), () => {
           s.off('error', onError);
           // Sending errors are reported through send callbacks; nothing else should crash us.
@@ -240,13 +255,32 @@ export class UdpTrackerSocket {
     return p;
   }
 
-  #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  /** The proxy's UDP association, opened on first use and again after the proxy ended it. */
+  #association(proxy: Socks5ProxyOptions): Promise<DatagramPort> {
+    let p = this.#sockets.get('proxy');
+    if (p === undefined) {
+      const opening = Socks5UdpAssociation.open(proxy).then((a) => {
+        a.onMessage((payload, from) => this.#onMessage(payload, from.host, from.port));
+        a.onClose(() => {
+          if (this.#sockets.get('proxy') === opening) this.#sockets.delete('proxy');
+        });
+        return a;
+      });
+      p = opening;
+      opening.catch(() => {
+        if (this.#sockets.get('proxy') === opening) this.#sockets.delete('proxy');
+      });
+      this.#sockets.set('proxy', opening);
+    }
+    return p;
+  }
+
+  #onMessage(msg: Uint8Array, address: string, port: number): void {
     const tid = readUdpTransactionId(msg);
     if (tid === undefined) return;
     const p = this.#pending.get(tid);
     // Only the tracker we asked may answer: anyone else guessing transaction ids is ignored.
-    if (p === undefined || p.target.port !== rinfo.port || p.target.address !== canonicalIp(rinfo.address))
-      return;
+    if (p === undefined || p.target.port !== port || p.target.address !== canonicalIp(address)) return;
     p.resolve(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
   }
 
@@ -271,7 +305,13 @@ export class UdpTrackerSocket {
     signal: AbortSignal | undefined,
   ): Promise<Uint8Array | undefined> {
     const socket = await this.#socket(target.family).catch((e: unknown) => {
-      throw new TrackerError(ErrorCode.TrackerRequest, 'cannot open a UDP socket', { url }, { cause: e });
+      const what = this.#opts.proxy !== undefined ? 'a SOCKS5 UDP association' : 'a UDP socket';
+      throw new TrackerError(
+        ErrorCode.TrackerRequest,
+        `cannot open ${what}: ${(e as Error).message}`,
+        { url },
+        { cause: e },
+      );
     });
     return new Promise<Uint8Array | undefined>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;

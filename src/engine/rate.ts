@@ -7,6 +7,7 @@
  *   never waits itself: the net layer asks it how much it may send now, or how long to wait,
  *   and arms its own timer.
  */
+import { BLOCK_BYTES, RATE_LIMIT_BURST_MS } from '../shared/limits.js';
 
 /** Default sliding window of a {@link RateMeter}, in ms (the choker's "last ~20 s"). */
 export const DEFAULT_RATE_WINDOW_MS = 20_000;
@@ -91,6 +92,10 @@ export interface TakeResult {
 /**
  * A token bucket: tokens accrue at `rateBytesPerSec` up to `burstBytes`; transferring n bytes
  * takes n tokens. A rate of 0 (or Infinity) means unlimited.
+ *
+ * It starts full, so the burst bounds what passes before the rate does: by default
+ * {@link RATE_LIMIT_BURST_MS} of the rate (at least one block), so any first second — and any
+ * second after an idle spell — carries at most the rate plus that burst, not twice the rate.
  */
 export class TokenBucket {
   #rate: number;
@@ -100,7 +105,7 @@ export class TokenBucket {
 
   /**
    * @param rateBytesPerSec refill rate; 0 = unlimited.
-   * @param burstBytes bucket capacity. @default one second of rate (at least 16 KiB)
+   * @param burstBytes bucket capacity. @default RATE_LIMIT_BURST_MS of the rate (at least one 16 KiB block)
    * @param now the clock value, in ms.
    */
   constructor(rateBytesPerSec: number, burstBytes?: number, now = 0) {
@@ -126,7 +131,7 @@ export class TokenBucket {
   setRate(rateBytesPerSec: number, burstBytes: number | undefined, now: number): void {
     this.#refill(now);
     this.#rate = rateBytesPerSec;
-    this.#burst = Math.max(1, burstBytes ?? Math.max(16 * 1024, rateBytesPerSec));
+    this.#burst = Math.max(1, burstBytes ?? defaultBurst(rateBytesPerSec));
     this.#tokens = Math.min(this.#tokens, this.#burst);
   }
 
@@ -189,4 +194,9 @@ export class TokenBucket {
       this.#lastMs = now;
     }
   }
+}
+
+/** {@link RATE_LIMIT_BURST_MS} of `rate`, and never less than one block (a whole block must fit). */
+function defaultBurst(rate: number): number {
+  return Math.max(BLOCK_BYTES, Math.ceil((rate * RATE_LIMIT_BURST_MS) / 1000));
 }

@@ -1,4 +1,4 @@
-import { type ErrorCode, ShoalError } from '../shared/errors.js';
+import { ErrorCode, ShoalError } from '../shared/errors.js';
 
 /** An invalid or unsafe torrent. `field` names the offending key or path. */
 export class MetainfoError extends ShoalError<{ field: string }> {
@@ -13,5 +13,12 @@ export class MetainfoError extends ShoalError<{ field: string }> {
 export class MagnetError extends ShoalError<{ parameter: string }> {
   constructor(code: ErrorCode, message: string, parameter: string) {
     super(code, message, { parameter });
+  }
+}
+
+/** A peer address (`HOST:PORT`, `[IPv6]:PORT`) given by a user that is not one. */
+export class PeerAddressError extends ShoalError<{ input: string; option: string }> {
+  constructor(message: string, input: string, option: string) {
+    super(ErrorCode.PeerAddressInvalid, message, { input, option });
   }
 }

@@ -1,12 +1,17 @@
 export { base32Decode, base32Encode } from './base32.js';
 export * from './create.js';
 export * from './errors.js';
+export { explainTorrentError } from './explain.js';
 export { storagePath } from './file-tree.js';
 export {
   buildMagnet,
+  decodeMutableTorrentValue,
+  encodeMutableTorrentValue,
   formatSelectOnly,
   magnetFromMetainfo,
+  parseHostPort,
   parseMagnet,
+  parseMutableMagnet,
   parsePeerAddress,
   parseSelectOnly,
 } from './magnet.js';
@@ -21,3 +26,11 @@ export {
 export * from './piece-size.js';
 export * from './torrent-file.js';
 export * from './types.js';
+export {
+  fileIndexOf,
+  fileNumberOf,
+  prioritiesByFileIndex,
+  prioritiesByFileNumber,
+  type UserFile,
+  userFiles,
+} from './user-files.js';

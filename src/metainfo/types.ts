@@ -86,4 +86,20 @@ export interface MagnetLink {
   readonly peers: readonly PeerAddress[];
   /** `so` (BEP 53): selected file indices, expanded from ranges. */
   readonly selectOnly?: readonly number[];
+  /**
+   * `xs=urn:btpk:` (BEP 46): the publisher's ed25519 public key (32 bytes). The torrent is the one
+   * the DHT's mutable item under this key and {@link salt} names, and may change over time.
+   */
+  readonly publicKey?: Uint8Array;
+  /** `s` (BEP 46): the mutable item's salt (0 to 64 bytes; empty when absent). */
+  readonly salt?: Uint8Array;
+}
+
+/**
+ * A BEP 46 magnet link (`magnet:?xs=urn:btpk:<key>&s=<salt>`): it names a mutable DHT item, whose
+ * value `{ih: <info-hash>}` names the torrent. An `xt` is optional.
+ */
+export interface MutableMagnetLink extends MagnetLink {
+  readonly publicKey: Uint8Array;
+  readonly salt: Uint8Array;
 }

@@ -1,9 +1,15 @@
 /**
- * The connection layer, shared by every protocol family: transports (TCP today), the inbound
- * stage that tells protocols apart by their first bytes, and the peer pool (addresses, limits,
- * bans). Nothing here knows BitTorrent or Bitcoin.
+ * The connection layer, shared by every protocol family: transports (TCP, SOCKS5), the inbound
+ * stage that tells protocols apart by their first bytes, the peer pool (addresses, limits, bans,
+ * the IP blocklist). Nothing here knows BitTorrent or Bitcoin.
  */
+export * from './blocklist-file.js';
 export * from './inbound.js';
+export * from './ip-blocklist.js';
 export * from './peer-pool.js';
+export * from './socks5-protocol.js';
+export * from './socks5-socket.js';
+export * from './socks5-transport.js';
+export * from './socks5-udp.js';
 export * from './tcp-transport.js';
 export * from './transport.js';

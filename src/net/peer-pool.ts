@@ -11,13 +11,17 @@
  * - the half-open cap (per owner and for the node) and connection limits (per owner, per remote
  *   address, for the node): {@link PoolOwner.admit} is asked before a connection is attached;
  * - bans by address, for the whole node: a banned address is never dialled nor accepted again,
- *   whatever peer id or port it comes back with.
+ *   whatever peer id or port it comes back with;
+ * - the IP blocklist (ranges a user refuses, ip-blocklist.ts): a blocked address is never learned,
+ *   dialled nor admitted; a new list makes owners forget the addresses it blocks and tells
+ *   listeners, which close their connections.
  *
  * Invariants: `open` counts of the node, each owner and each address equal the connections
  * admitted and not yet released; known addresses per owner ≤ `maxKnown`; bans ≤
  * {@link MAX_BANNED_ADDRESSES}. Driven by the session's runtime: the clock is injected.
  */
 import { MAX_BANNED_ADDRESSES, MAX_HALF_OPEN_TOTAL, PEX_ADDRESS_SHARE } from '../shared/limits.js';
+import type { IpBlocklist } from './ip-blocklist.js';
 import type { TransportKind } from './transport.js';
 
 /** Where an address came from, strongest first. */
@@ -59,7 +63,17 @@ export interface KnownAddress {
 }
 
 /** A refusal from {@link PoolOwner.admit}, in words for logs. */
-export type AdmitRefusal = 'banned' | 'owner-full' | 'node-full' | 'address-full' | 'duplicate' | 'closed';
+export type AdmitRefusal =
+  | 'banned'
+  | 'blocked'
+  | 'owner-full'
+  | 'node-full'
+  | 'address-full'
+  | 'duplicate'
+  | 'closed';
+
+/** Why a blocked address is refused, in the peer log's words. */
+export const BLOCKED_REASON = 'blocked by the IP blocklist';
 
 /** Limits of one owner. */
 export interface PoolOwnerLimits {
@@ -105,6 +119,8 @@ export class PeerPool {
   readonly #bans = new Map<string, BanRecord>();
   readonly #owners = new Set<PoolOwner>();
   readonly #banListeners = new Set<(ban: BanRecord) => void>();
+  readonly #blocklistListeners = new Set<(isBlocked: (address: string) => boolean) => void>();
+  #blocklist: IpBlocklist | undefined;
   #open = 0;
   #halfOpen = 0;
 
@@ -150,6 +166,34 @@ export class PeerPool {
     this.#bans.set(address, record);
     for (const o of this.#owners) o.forgetAddress(address);
     for (const l of this.#banListeners) l(record);
+  }
+
+  /** True when `address` (an IP) is in the IP blocklist. */
+  isBlocked(address: string): boolean {
+    return this.#blocklist?.has(address) === true;
+  }
+
+  /** The IP blocklist in force, if any. */
+  get blocklist(): IpBlocklist | undefined {
+    return this.#blocklist;
+  }
+
+  /**
+   * Replaces the IP blocklist (`undefined`: none). Every owner forgets the known addresses it
+   * blocks, and listeners ({@link onBlocklist}) close their connections to them.
+   */
+  setBlocklist(list: IpBlocklist | undefined): void {
+    this.#blocklist = list;
+    if (list === undefined) return;
+    const isBlocked = (address: string) => list.has(address);
+    for (const o of this.#owners) o.forgetWhere(isBlocked);
+    for (const l of this.#blocklistListeners) l(isBlocked);
+  }
+
+  /** Calls `listener` when a new blocklist is set; returns a function that stops it. */
+  onBlocklist(listener: (isBlocked: (address: string) => boolean) => void): () => void {
+    this.#blocklistListeners.add(listener);
+    return () => this.#blocklistListeners.delete(listener);
   }
 
   /** Every ban, oldest first. */
@@ -234,7 +278,7 @@ export class PoolOwner {
    */
   add(host: string, port: number, source: PeerSource, hints: AddressHints = {}): boolean {
     if (this.#closed || !Number.isInteger(port) || port <= 0 || port > 65535) return false;
-    if (this.#pool.isBanned(host)) return false;
+    if (this.#pool.isBanned(host) || this.#pool.isBlocked(host)) return false;
     const key = endpoint(host, port);
     const existing = this.#known.get(key);
     if (existing !== undefined) {
@@ -314,6 +358,7 @@ export class PoolOwner {
   admit(host: string, port: number, outgoing: boolean): Admission | AdmitRefusal {
     if (this.#closed) return 'closed';
     if (this.#pool.isBanned(host)) return 'banned';
+    if (this.#pool.isBlocked(host)) return 'blocked';
     const ep = endpoint(host, port);
     if (this.#endpoints.has(ep)) return 'duplicate';
     const limit = this.#limits.maxConnections + (outgoing ? 0 : (this.#limits.incomingSlack ?? 0));
@@ -357,8 +402,12 @@ export class PoolOwner {
 
   /** Forgets every entry of `address` (it was banned). */
   forgetAddress(address: string): void {
-    for (const k of [...this.#known.values()])
-      if (k.host === address && k.state !== 'dialing') this.#delete(k);
+    this.forgetWhere((host) => host === address);
+  }
+
+  /** Forgets every entry whose address matches (not those being dialled: the dial's end settles them). */
+  forgetWhere(matches: (address: string) => boolean): void {
+    for (const k of [...this.#known.values()]) if (k.state !== 'dialing' && matches(k.host)) this.#delete(k);
   }
 
   /** Releases the owner; its counts leave the node's. */

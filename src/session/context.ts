@@ -3,6 +3,7 @@ import type { AddressHints, PeerPool } from '../net/peer-pool.js';
 import type { Handshake } from '../wire/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { OpenedStream } from './peers/connector.js';
+import type { BandwidthPriority } from './upload-gate.js';
 
 /** What a torrent runtime needs from its session (a narrow view, not the Session itself). */
 export interface SessionContext {
@@ -32,11 +33,13 @@ export interface SessionContext {
    * a promise that resolves when they were granted in turn, or without them once `cancelled()`
    * is true or the session closes (see UploadGate).
    */
-  acquireUp(bytes: number, cancelled: () => boolean): Promise<void> | undefined;
+  acquireUp(bytes: number, cancelled: () => boolean, priority?: BandwidthPriority): Promise<void> | undefined;
   /** The session's DHT, when enabled. */
   readonly dht: DhtRuntime | undefined;
   /** The session's local service discovery, when enabled. */
   readonly lsd: Lsd | undefined;
+  /** The session's seed limits now (they may change after the session started). */
+  seedLimits(): { readonly ratio?: number; readonly idleMs?: number };
   /** The session's shared UDP tracker socket (opened on first use). */
   udpTrackerSocket(): UdpTrackerSocket;
 }

@@ -7,6 +7,13 @@ export type {
 } from './extensions/extension.js';
 export { BUILTIN_EXTENSIONS } from './extensions/registry.js';
 export { PEX_INTERVAL_MS, PEX_MAX_PEERS } from './extensions/ut-pex.js';
+export {
+  STREAM_CHUNK_BYTES,
+  STREAM_MIN_WINDOW_PIECES,
+  STREAM_READAHEAD_BYTES,
+  type TorrentFileInfo,
+  torrentFiles,
+} from './file-stream.js';
 export * from './options.js';
 export type { OpenedStream } from './peers/connector.js';
 export { PeerConnection } from './peers/peer-connection.js';
@@ -16,3 +23,4 @@ export { blockDigests, verifyBacklogLimit } from './piece-writer.js';
 export * from './session.js';
 export * from './torrent.js';
 export { DHT_ANNOUNCE_INTERVAL_MS, DHT_ANNOUNCE_RETRY_MS } from './torrent-discovery.js';
+export * from './torrent-types.js';

@@ -180,6 +180,8 @@ export class MetadataFetcher {
         },
       },
     });
+    if (opened.encrypted) k.hints.encrypted = true;
+    opened.stream.resume();
     conn.feed(opened.initial);
   }
 

@@ -5,6 +5,8 @@
 import { availableParallelism } from 'node:os';
 import type { DhtRuntimeNodeOptions } from '../discovery/index.js';
 import type { TorrentEngineOptions } from '../engine/index.js';
+import type { BlocklistSource } from '../net/blocklist-file.js';
+import { checkSocks5Proxy, type Socks5ProxyOptions } from '../net/socks5-protocol.js';
 import type { Transport } from '../net/transport.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import {
@@ -17,6 +19,7 @@ import {
   MAX_KNOWN_PEERS_PER_TORRENT,
 } from '../shared/limits.js';
 import type { HashPool } from '../storage/hash-pool.js';
+import type { MsePolicy } from '../wire/index.js';
 import type { ExtensionFactory } from './extensions/extension.js';
 
 export interface SessionOptions {
@@ -64,6 +67,21 @@ export interface SessionOptions {
   readonly transports?: readonly Transport[];
   /** More BEP 10 extensions for every torrent (each a factory; see `ExtensionFactory`). */
   readonly extensions?: readonly ExtensionFactory[];
+  /**
+   * MSE/PE encryption of peer connections: `disabled`; `enabled` (accept both, dial plaintext,
+   * retry encrypted — and encrypted first to peers known to prefer it); `prefer` (dial
+   * encrypted, fall back to plaintext, select RC4 when offered); `require` (RC4 only, both
+   * ways). @default 'enabled'
+   */
+  readonly encryption?: MsePolicy;
+  /** Seeding torrents pause at this upload ratio (0 = never; a torrent may set its own). @default 0 */
+  readonly seedRatioLimit?: number;
+  /** Seeding torrents pause after this long without uploading, ms (0 = never). @default 0 */
+  readonly seedIdleLimitMs?: number;
+  /** Torrents downloading at once; more wait, queued, in queue order (0 = no limit). @default 0 */
+  readonly maxActiveDownloads?: number;
+  /** Complete torrents seeding at once; more wait, queued (0 = no limit). @default 0 */
+  readonly maxActiveSeeds?: number;
   /** Hashing threads. @default the machine's cores minus one (at least 1) */
   readonly hashThreads?: number;
   /**
@@ -89,6 +107,36 @@ export interface SessionOptions {
   readonly trackers?: boolean;
   /** Engine tunables (choker slots, request queue time, …) for every torrent. */
   readonly engine?: TorrentEngineOptions;
+  /**
+   * A SOCKS5 proxy for outgoing peer connections (no peer is then dialled directly) and tracker
+   * requests (HTTP through CONNECT, UDP through UDP ASSOCIATE). Peers that dial us still connect
+   * directly (`listen: false` turns that off). See {@link ProxyOptions.onlyProxy} for the DHT and
+   * LSD.
+   */
+  readonly proxy?: ProxyOptions;
+  /**
+   * An IP blocklist: addresses in its ranges are never dialled nor accepted. A file (PeerGuardian
+   * `.p2p`, eMule `ipfilter.dat`, CIDR lines; `{ path }`) or its text (`{ text }`). Replace it
+   * with `session.setBlocklist`.
+   */
+  readonly blocklist?: BlocklistSource;
+}
+
+/** A proxy for outgoing connections (SOCKS5, RFC 1928; credentials per RFC 1929). */
+export interface ProxyOptions extends Socks5ProxyOptions {
+  readonly type: 'socks5';
+  /**
+   * Use nothing that would bypass the proxy: the DHT and local service discovery (UDP to many
+   * hosts, which Shoal does not relay through a proxy) do not run, whatever `dht` and `lsd` say.
+   * `false` runs them directly, outside the proxy. @default true
+   */
+  readonly onlyProxy?: boolean;
+}
+
+/** {@link ProxyOptions} with its defaults. */
+export interface ResolvedProxy extends Socks5ProxyOptions {
+  readonly type: 'socks5';
+  readonly onlyProxy: boolean;
 }
 
 export interface DhtSessionOptions {
@@ -128,6 +176,11 @@ export interface ResolvedOptions {
   readonly maxKnownPeersPerTorrent: number;
   readonly transports: readonly Transport[];
   readonly extensions: readonly ExtensionFactory[];
+  readonly encryption: MsePolicy;
+  readonly seedRatioLimit: number;
+  readonly seedIdleLimitMs: number;
+  readonly maxActiveDownloads: number;
+  readonly maxActiveSeeds: number;
   readonly hashThreads: number;
   readonly hashPool: HashPool | undefined;
   readonly handshakeTimeoutMs: number;
@@ -135,6 +188,8 @@ export interface ResolvedOptions {
   readonly lsd: LsdSessionOptions | undefined;
   readonly trackers: boolean;
   readonly engine: TorrentEngineOptions;
+  readonly proxy: ResolvedProxy | undefined;
+  readonly blocklist: BlocklistSource | undefined;
 }
 
 function bad(field: string, why: string): ShoalError {
@@ -151,6 +206,9 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
   const port = count(o.port, 'port', 0);
   if (port > 65535) throw bad('port', 'must be ≤ 65535');
   if (o.peerId !== undefined && o.peerId.length !== 20) throw bad('peerId', 'must be 20 bytes');
+  const proxy = resolveProxy(o.proxy);
+  // Only the proxy carries our traffic: the UDP-to-anyone services stay off.
+  const direct = proxy === undefined || !proxy.onlyProxy;
   return Object.freeze({
     port,
     host: o.host ?? '::',
@@ -193,13 +251,56 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     ),
     transports: o.transports ?? [],
     extensions: o.extensions ?? [],
+    encryption: encryptionPolicy(o.encryption),
+    seedRatioLimit: nonNegative(o.seedRatioLimit, 'seedRatioLimit'),
+    seedIdleLimitMs: count(o.seedIdleLimitMs, 'seedIdleLimitMs', 0),
+    maxActiveDownloads: count(o.maxActiveDownloads, 'maxActiveDownloads', 0),
+    maxActiveSeeds: count(o.maxActiveSeeds, 'maxActiveSeeds', 0),
     // One core stays with the event loop (sockets, disk), the others verify pieces.
     hashThreads: count(o.hashThreads, 'hashThreads', Math.max(1, availableParallelism() - 1), 1),
     hashPool: o.hashPool,
     handshakeTimeoutMs: count(o.handshakeTimeoutMs, 'handshakeTimeoutMs', HANDSHAKE_TIMEOUT_MS, 1),
-    dht: o.dht === true ? {} : o.dht === false || o.dht === undefined ? undefined : o.dht,
-    lsd: o.lsd === true ? {} : o.lsd === false || o.lsd === undefined ? undefined : o.lsd,
+    dht: !direct || o.dht === false || o.dht === undefined ? undefined : o.dht === true ? {} : o.dht,
+    lsd: !direct || o.lsd === false || o.lsd === undefined ? undefined : o.lsd === true ? {} : o.lsd,
     trackers: o.trackers ?? true,
     engine: o.engine ?? {},
+    proxy,
+    blocklist: blocklistSource(o.blocklist),
   });
+}
+
+function nonNegative(v: number | undefined, field: string): number {
+  if (v === undefined) return 0;
+  if (!Number.isFinite(v) || v < 0) throw bad(field, `expected a number ≥ 0, got ${v}`);
+  return v;
+}
+
+function resolveProxy(p: ProxyOptions | undefined): ResolvedProxy | undefined {
+  if (p === undefined) return undefined;
+  if (p.type !== 'socks5') throw bad('proxy', `type must be 'socks5', got ${String(p.type)}`);
+  const why = checkSocks5Proxy(p);
+  if (why !== undefined) throw bad('proxy', why);
+  return Object.freeze({ ...p, onlyProxy: p.onlyProxy ?? true });
+}
+
+/** Checks a blocklist source named by a user. */
+export function blocklistSource(b: BlocklistSource | undefined): BlocklistSource | undefined {
+  if (b === undefined) return undefined;
+  const ok =
+    typeof b === 'object' &&
+    b !== null &&
+    (('path' in b && typeof b.path === 'string' && b.path !== '') ||
+      ('text' in b && typeof b.text === 'string'));
+  if (!ok) throw bad('blocklist', 'expected { path } or { text }');
+  return b;
+}
+
+const POLICIES: readonly MsePolicy[] = ['disabled', 'enabled', 'prefer', 'require'];
+
+/** Checks an encryption policy named by a user. */
+export function encryptionPolicy(v: string | undefined): MsePolicy {
+  if (v === undefined) return 'enabled';
+  if (!(POLICIES as readonly string[]).includes(v))
+    throw bad('encryption', `expected one of ${POLICIES.join(', ')}, got ${v}`);
+  return v as MsePolicy;
 }

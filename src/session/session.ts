@@ -12,7 +12,6 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { Announcer, DhtRuntime, Lsd, type LsdEvents, UdpTrackerSocket } from '../discovery/index.js';
 import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
 import {
@@ -22,25 +21,32 @@ import {
   parseMagnet,
   parseTorrent,
 } from '../metainfo/index.js';
+import { type BlocklistSource, loadBlocklist } from '../net/blocklist-file.js';
 import { InboundRouter } from '../net/inbound.js';
-import { PeerPool } from '../net/peer-pool.js';
+import type { BlocklistReport } from '../net/ip-blocklist.js';
+import { BLOCKED_REASON, PeerPool } from '../net/peer-pool.js';
+import { Socks5Transport } from '../net/socks5-transport.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import type { ListeningTransport, PeerStream, Transport } from '../net/transport.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
 import { CONNECT_TIMEOUT_MS } from '../shared/limits.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
+import { makeDirectory } from '../storage/directory.js';
 import { FilePool } from '../storage/file-pool.js';
 import { HashPool, VERIFY_TASKS_PER_THREAD } from '../storage/hash-pool.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
-import { generatePeerId } from '../wire/index.js';
+import { generatePeerId, type MsePolicy, mseReq2Hash } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
 import { BtConnector } from './peers/connector.js';
-import { plaintextBitTorrent } from './peers/inbound-bt.js';
-import { Torrent, type TorrentOptions } from './torrent.js';
+import { type BitTorrentInboundInit, encryptedBitTorrent, plaintextBitTorrent } from './peers/inbound-bt.js';
+import type { SeedLimits } from './seed-limits.js';
+import { Torrent } from './torrent.js';
 import { abortableDelay } from './torrent-discovery.js';
+import { type QueueLimits, TorrentQueue } from './torrent-queue.js';
+import type { TorrentOptions } from './torrent-types.js';
 import { UploadGate } from './upload-gate.js';
 
 /** Time between DHT lookups of a magnet's peers while its metadata is still missing. */
@@ -66,6 +72,8 @@ export interface SessionEvents {
   /** A magnet's metadata fetch failed or was cancelled. */
   'magnet:failed': { readonly id: string; readonly error: Error };
   'torrent:finished': { readonly id: string; readonly name: string };
+  /** A peer that dialled us was refused before anything was read (banned, blocklisted). */
+  'peer:refused': { readonly address: string; readonly port: number; readonly reason: string };
   /** Something a user should know that does not stop the session (e.g. no multicast route). */
   warning: { readonly message: string };
   /** The session itself failed (e.g. the listener died). */
@@ -80,6 +88,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #torrents = new Map<string, Torrent>();
   /** Wire info-hash (hex of 20 bytes) → torrent. */
   readonly #byWireHash = new Map<string, Torrent>();
+  /** MSE: hex of HASH('req2', wire info-hash) → that info-hash (the responder's SKEY lookup). */
+  readonly #byReq2 = new Map<string, Uint8Array>();
+  #encryption: MsePolicy;
+  #seedLimits: SeedLimits;
+  readonly #queue: TorrentQueue;
   readonly #magnets = new Map<string, { pending: PendingMagnet; fetcher: MetadataFetcher }>();
   /** Engine randomness (picking, choking): fast, seeded from the CSPRNG. */
   readonly #random: Random = new SeededRandom(randomBytes(4).readUInt32BE(0));
@@ -92,6 +105,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #pool: PeerPool;
   readonly #inbound: InboundRouter;
   readonly #connector: BtConnector;
+  #blocklistReport: BlocklistReport | undefined;
+  #blocklistSeq = 0;
   #udpTracker: UdpTrackerSocket | undefined;
   #dht: DhtRuntime | undefined;
   #lsd: Lsd | undefined;
@@ -111,15 +126,27 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#up = new TokenBucket(options.uploadRateLimit, undefined, 0);
     this.#upGate = new UploadGate(this.#up, () => this.now());
     this.#pool = new PeerPool({ now: () => this.now(), maxConnections: options.maxConnections });
-    this.#transports = [...options.transports, this.#tcp];
-    this.#connector = new BtConnector({ transports: this.#transports, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+    // With a proxy, peers are dialled through it alone: no direct dial may leak our address.
+    const socks = options.proxy !== undefined ? new Socks5Transport({ proxy: options.proxy }) : undefined;
+    this.#transports = [...options.transports, this.#tcp, ...(socks !== undefined ? [socks] : [])];
+    this.#encryption = options.encryption;
+    this.#seedLimits = { ratio: options.seedRatioLimit, idleMs: options.seedIdleLimitMs };
+    this.#queue = new TorrentQueue({ downloads: options.maxActiveDownloads, seeds: options.maxActiveSeeds });
+    this.#connector = new BtConnector({
+      transports: socks !== undefined ? [socks] : this.#transports,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      encryption: () => this.#encryption,
+    });
     this.#inbound = new InboundRouter({ timeoutMs: options.handshakeTimeoutMs });
-    this.#inbound.register(
-      plaintextBitTorrent({
-        handshakeTimeoutMs: options.handshakeTimeoutMs,
-        torrentFor: (infoHash) => this.#byWireHash.get(toHex(infoHash)),
-      }),
-    );
+    const inbound: BitTorrentInboundInit = {
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      torrentFor: (infoHash) => this.#byWireHash.get(toHex(infoHash)),
+      encryption: () => this.#encryption,
+      findSkey: (req2) => this.#byReq2.get(toHex(req2)),
+    };
+    this.#inbound.register(plaintextBitTorrent(inbound));
+    this.#inbound.register(encryptedBitTorrent(inbound), { fallback: true });
     const self = this;
     this.#ctx = {
       options,
@@ -138,9 +165,12 @@ export class Session extends TypedEmitter<SessionEvents> {
       // Received bytes are already here: charge them (debt allowed) and pause reading until repaid.
       throttleDown: (n) => this.#down.charge(n, this.now()),
       // All `n` tokens or none, in arrival order (see UploadGate).
-      acquireUp: (n, cancelled) => this.#upGate.acquire(n, cancelled),
+      acquireUp: (n, cancelled, priority) => this.#upGate.acquire(n, cancelled, priority),
+      seedLimits: () => this.#seedLimits,
       udpTrackerSocket: () => {
-        this.#udpTracker ??= new UdpTrackerSocket();
+        this.#udpTracker ??= new UdpTrackerSocket(
+          options.proxy !== undefined ? { proxy: options.proxy } : {},
+        );
         return this.#udpTracker;
       },
     };
@@ -150,7 +180,9 @@ export class Session extends TypedEmitter<SessionEvents> {
   static async create(options: SessionOptions = {}): Promise<Session> {
     const s = new Session(resolveOptions(options));
     try {
-      if (s.options.resumeDir !== undefined) await mkdir(s.options.resumeDir, { recursive: true });
+      // Not mkdir({recursive}): it loops forever under /proc (makeDirectory fails once, with the cause).
+      if (s.options.resumeDir !== undefined) await makeDirectory(s.options.resumeDir);
+      if (s.options.blocklist !== undefined) await s.setBlocklist(s.options.blocklist);
       // Threads ready before any peer: a piece must never wait for a worker to start.
       await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();
@@ -223,6 +255,87 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.#pool;
   }
 
+  /** The encryption policy (MSE/PE) of new connections. */
+  get encryption(): MsePolicy {
+    return this.#encryption;
+  }
+
+  /**
+   * Changes the encryption policy (MSE/PE) for connections made or accepted from now on:
+   * `disabled`, `enabled` (accept both, dial plaintext, retry encrypted), `prefer` (dial
+   * encrypted, fall back to plaintext) or `require` (encrypted only, both ways).
+   */
+  setEncryption(policy: MsePolicy): void {
+    this.#encryption = policy;
+  }
+
+  /** The seed limits of torrents that set none of their own (0 = none). */
+  get seedLimits(): Required<SeedLimits> {
+    return { ratio: this.#seedLimits.ratio ?? 0, idleMs: this.#seedLimits.idleMs ?? 0 };
+  }
+
+  /** Changes the session's seed limits (ratio; idle time, ms; 0 = none). */
+  setSeedLimits(limits: SeedLimits): void {
+    this.#seedLimits = { ...this.#seedLimits, ...limits };
+  }
+
+  /** The queue limits: torrents downloading and seeding at once (0 = no limit). */
+  get queueLimits(): QueueLimits {
+    return this.#queue.limits;
+  }
+
+  /** Changes the queue limits; queued torrents start, or running ones wait, at once. */
+  setQueueLimits(limits: Partial<QueueLimits>): void {
+    this.#queue.setLimits(limits);
+  }
+
+  /** A torrent's place in the queue (0 first), or -1 when the session does not hold it. */
+  queuePosition(id: string): number {
+    const t = this.getTorrent(id);
+    return t === undefined ? -1 : this.#queue.position(t);
+  }
+
+  /** Moves a torrent to `position` in the queue (0 first; clamped). */
+  setQueuePosition(id: string, position: number): void {
+    const t = this.getTorrent(id);
+    if (t !== undefined) this.#queue.move(t, position);
+  }
+
+  /**
+   * Loads an IP blocklist (a file or its text; `undefined` removes it) and puts it in force: its
+   * addresses are no longer dialled nor accepted, and open connections to them close. Resolves
+   * with what the parser found (malformed lines are skipped and counted, and a `warning` says
+   * so); rejects with `SHOAL_ERR_NET_BLOCKLIST` when the list cannot be read or is past its
+   * bounds, leaving the previous list in force.
+   */
+  async setBlocklist(source: BlocklistSource | undefined): Promise<BlocklistReport | undefined> {
+    const seq = ++this.#blocklistSeq;
+    if (source === undefined) {
+      this.#pool.setBlocklist(undefined);
+      this.#blocklistReport = undefined;
+      return undefined;
+    }
+    const { list, report } = await loadBlocklist(source);
+    // A later call won the race: its list stands.
+    if (seq !== this.#blocklistSeq || this.#closed) return report;
+    this.#pool.setBlocklist(list);
+    this.#blocklistReport = report;
+    if (report.malformed > 0) {
+      const first = report.errors[0];
+      this.emit('warning', {
+        message: `blocklist: ${report.malformed} malformed line(s) skipped${first ? ` (line ${first.line}: ${first.reason})` : ''}`,
+      });
+    }
+    return report;
+  }
+
+  /** What the blocklist in force holds (undefined when there is none). */
+  get blocklist(): (BlocklistReport & { readonly rangesMerged: number }) | undefined {
+    const list = this.#pool.blocklist;
+    if (this.#blocklistReport === undefined || list === undefined) return undefined;
+    return { ...this.#blocklistReport, rangesMerged: list.rangeCount };
+  }
+
   /** Changes the global rate limits (bytes/s, 0 = unlimited). */
   setRateLimits(limits: { download?: number; upload?: number }): void {
     const now = this.now();
@@ -252,9 +365,13 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     const torrent = new Torrent(this.#ctx, metainfo, storage, this.#random, options, this.options.extensions);
     this.#torrents.set(id, torrent);
-    for (const h of torrent.wireInfoHashes) this.#byWireHash.set(toHex(h), torrent);
+    for (const h of torrent.wireInfoHashes) {
+      this.#byWireHash.set(toHex(h), torrent);
+      this.#byReq2.set(toHex(mseReq2Hash(h)), h);
+    }
     torrent.on('done', () => this.emit('torrent:finished', { id, name: torrent.name }));
     this.emit('torrent:added', { id, name: torrent.name });
+    this.#queue.add(torrent);
     await torrent.start();
     return torrent;
   }
@@ -345,7 +462,10 @@ export class Session extends TypedEmitter<SessionEvents> {
             for (const p of peers) fetcher.addPeer(p.host, p.port, 'tracker');
           },
         },
-        { udp: this.#ctx.udpTrackerSocket() },
+        {
+          udp: this.#ctx.udpTrackerSocket(),
+          ...(this.options.proxy !== undefined ? { proxy: this.options.proxy } : {}),
+        },
       );
       announcer.start();
       ac.signal.addEventListener('abort', () => void announcer.close(), { once: true });
@@ -400,7 +520,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     const t = this.#torrents.get(id.toLowerCase());
     if (t === undefined) return;
     this.#torrents.delete(t.id);
-    for (const h of t.wireInfoHashes) this.#byWireHash.delete(toHex(h));
+    this.#queue.remove(t);
+    for (const h of t.wireInfoHashes) {
+      this.#byWireHash.delete(toHex(h));
+      this.#byReq2.delete(toHex(mseReq2Hash(h)));
+    }
     await t.close();
     this.emit('torrent:removed', { id: t.id });
   }
@@ -435,9 +559,17 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   #onIncoming(stream: PeerStream): void {
+    const address = stream.remoteAddress;
+    const refusal = this.#pool.isBanned(address)
+      ? 'banned'
+      : this.#pool.isBlocked(address)
+        ? BLOCKED_REASON
+        : undefined;
+    if (refusal !== undefined && !this.#closed)
+      this.emit('peer:refused', { address, port: stream.remotePort, reason: refusal });
     if (
       this.#closed ||
-      this.#pool.isBanned(stream.remoteAddress) ||
+      refusal !== undefined ||
       this.#pool.openConnections + this.#inbound.pendingCount >= this.options.maxConnections
     ) {
       stream.destroy();

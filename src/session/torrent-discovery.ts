@@ -30,9 +30,10 @@ export interface TorrentDiscoveryHost {
 
 export class TorrentDiscovery {
   readonly #host: TorrentDiscoveryHost;
-  readonly #abort = new AbortController();
+  /** The current run's sources stop when this aborts (`stop`); a later `start` makes a new one. */
+  #abort: AbortController | undefined;
   #announcer: Announcer | undefined;
-  #started = false;
+  #closed = false;
 
   constructor(host: TorrentDiscoveryHost) {
     this.#host = host;
@@ -43,11 +44,13 @@ export class TorrentDiscovery {
     return this.#announcer?.trackers ?? [];
   }
 
+  /** Starts every source (again, after a `stop`). */
   start(): void {
-    if (this.#started || this.#abort.signal.aborted) return;
-    this.#started = true;
+    if (this.#closed || this.#abort !== undefined) return;
+    const abort = new AbortController();
+    this.#abort = abort;
     this.#startAnnouncer();
-    this.#startDht();
+    this.#startDht(abort.signal);
     const h = this.#host;
     if (!h.metainfo.isPrivate) h.ctx.lsd?.add(h.wireInfoHash);
   }
@@ -57,15 +60,26 @@ export class TorrentDiscovery {
     this.#announcer?.complete();
   }
 
-  /** Stops every source; the trackers get `event=stopped`. */
-  async close(): Promise<void> {
-    this.#abort.abort();
+  /** Stops every source (the trackers get `event=stopped`); `start` may follow. */
+  async stop(): Promise<void> {
+    const abort = this.#abort;
+    if (abort === undefined) return;
+    this.#abort = undefined;
+    abort.abort();
     const h = this.#host;
     h.ctx.lsd?.remove(h.wireInfoHash);
-    if (this.#announcer !== undefined) {
-      await this.#announcer.stop().catch(() => {});
-      await this.#announcer.close();
+    const announcer = this.#announcer;
+    this.#announcer = undefined;
+    if (announcer !== undefined) {
+      await announcer.stop().catch(() => {});
+      await announcer.close();
     }
+  }
+
+  /** Stops for good. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.stop();
   }
 
   #startAnnouncer(): void {
@@ -83,7 +97,10 @@ export class TorrentDiscovery {
           for (const p of peers) h.addPeer(p.host, p.port, 'tracker');
         },
       },
-      { udp: h.ctx.udpTrackerSocket() },
+      {
+        udp: h.ctx.udpTrackerSocket(),
+        ...(h.ctx.options.proxy !== undefined ? { proxy: h.ctx.options.proxy } : {}),
+      },
     );
     announcer.on('tracker:failed', (e) => h.warn(`tracker failed: ${e.url}: ${e.error.message}`, e.error));
     this.#announcer = announcer;
@@ -91,11 +108,10 @@ export class TorrentDiscovery {
   }
 
   /** Announces to the DHT and feeds the peers it finds, again and again (BEP 5). */
-  #startDht(): void {
+  #startDht(signal: AbortSignal): void {
     const h = this.#host;
     const dht = h.ctx.dht;
     if (dht === undefined || h.metainfo.isPrivate) return;
-    const signal = this.#abort.signal;
     const loop = async () => {
       while (!signal.aborted) {
         // Peers announced to our own node (a lookup never asks the node it runs on).

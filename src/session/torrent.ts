@@ -17,93 +17,50 @@
  *   with;
  * - `close()` releases every connection and timer and leaves a resume record on disk.
  */
-import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { TrackerStatus } from '../discovery/index.js';
-import {
-  type BanReason,
-  type EngineAction,
-  type PeerStats,
-  PiecePriority,
-  type Random,
-  TorrentEngine,
-  type TorrentStats,
-} from '../engine/index.js';
+import type { EngineAction, Random, TorrentEngine } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { AddressHints, PeerSource } from '../net/peer-pool.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
-import { type BlockLease, PieceReadCache } from '../storage/read-cache.js';
-import { decodeResume, ResumeWriter, readResumeFile } from '../storage/resume.js';
+import { ResumeWriter } from '../storage/resume.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
-import { Bitfield, type Handshake } from '../wire/index.js';
+import type { Bitfield, Handshake } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 import type { ExtensionFactory } from './extensions/extension.js';
+import {
+  openReadStream,
+  type TorrentFileInfo,
+  torrentFiles,
+  usableFolder,
+  waitUntilDone,
+} from './file-stream.js';
 import type { PeerConnection } from './peers/peer-connection.js';
 import type { PeerLogEntry } from './peers/peer-log.js';
-import { TorrentPeers } from './peers/torrent-peers.js';
-import { PieceWriter } from './piece-writer.js';
-import { TorrentDiscovery } from './torrent-discovery.js';
-import { V2Hashes } from './v2-hashes.js';
-import { ensureWritableDir } from './writable.js';
+import type { TorrentPeers } from './peers/torrent-peers.js';
+import type { PieceServer } from './piece-server.js';
+import type { PieceWriter } from './piece-writer.js';
+import { ratio, SeedLimitWatch } from './seed-limits.js';
+import type { TorrentDiscovery } from './torrent-discovery.js';
+import { TorrentLifecycle } from './torrent-lifecycle.js';
+import { TorrentLimits } from './torrent-limits.js';
+import { makeEngine, makeTorrentParts } from './torrent-parts.js';
+import { loadStartState, resumePathOf, resumeSnapshot } from './torrent-resume.js';
+import {
+  type KnownPeerInfo,
+  piecePriorities,
+  type TorrentEvents,
+  type TorrentOptions,
+  type TorrentPeerInfo,
+  type TorrentRunStats,
+  type TorrentState,
+} from './torrent-types.js';
+import type { V2Hashes } from './v2-hashes.js';
 
 /** Housekeeping period: dialling, keep-alives, idle peers, PEX. */
 const HOUSEKEEPING_MS = 1_000;
-/** Bytes of whole pieces kept in memory to serve uploads. */
-export const READ_CACHE_BYTES = 16 * 1024 * 1024;
-
-export type TorrentState = 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error';
-
-export interface TorrentEvents {
-  /** A piece was verified and written. */
-  piece: { readonly index: number };
-  /** Every wanted piece is verified (data complete on disk). */
-  done: { readonly infoHash: string };
-  /** A peer connected, disconnected, was refused or banned, or a piece failed (the peer log). */
-  peer: PeerLogEntry;
-  /** Recoverable trouble: a peer banned, a disk read failed for one request, … */
-  warning: { readonly message: string; readonly error?: Error };
-  /** The torrent stopped working (e.g. its files cannot be written). */
-  error: { readonly error: Error };
-  /** A piece failed its hash check. */
-  'hash-failed': { readonly index: number };
-}
-
-export interface TorrentOptions {
-  /** Folder the torrent's files go under. @default the session's downloadDir */
-  readonly downloadDir?: string;
-  /** Per-file priorities (0 skip, 1 normal, 2 high), by file index. */
-  readonly filePriorities?: readonly number[];
-  /** Hash every piece already on disk at start, ignoring any resume record. @default false */
-  readonly recheck?: boolean;
-  /**
-   * BEP 16 super-seeding while this torrent is complete (an initial seeder reveals pieces a few
-   * at a time, so it uploads about one copy). @default the session's `engine.superSeed`, false
-   */
-  readonly superSeed?: boolean;
-}
-
-export interface TorrentPeerInfo extends PeerStats {
-  readonly address: string;
-  readonly client: string | undefined;
-  readonly outgoing: boolean;
-  /** What carries the connection (`tcp`, `utp`, …). */
-  readonly transport: string;
-  /** The connection is encrypted (MSE/PE RC4). */
-  readonly encrypted: boolean;
-}
-
-/** A known peer address of a torrent ({@link Torrent.knownPeers}). */
-export interface KnownPeerInfo {
-  readonly host: string;
-  readonly port: number;
-  /** Where it came from (the strongest source that named it). */
-  readonly source: PeerSource;
-  readonly state: 'idle' | 'dialing' | 'connected';
-  /** Failed connection attempts in a row. */
-  readonly failures: number;
-}
-
 export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly metainfo: Metainfo;
   /** The 20-byte info-hash used on the wire (v1, or the truncated v2 hash). */
@@ -114,14 +71,20 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly id: string;
   readonly storage: TorrentStorage;
   readonly #ctx: SessionContext;
-  readonly #engine: TorrentEngine;
+  #engine: TorrentEngine;
+  readonly #random: Random;
+  /** This torrent's own rate limits and bandwidth priority (`limits.set({...})`). */
+  readonly limits: TorrentLimits;
+  /** Its seed limits (`seedLimits.set({ratio, idleMs})`; the session's where it sets none). */
+  readonly seedLimits: SeedLimitWatch;
+  /** Held back by the session's queue (maxActiveDownloads / maxActiveSeeds). */
   readonly #options: TorrentOptions;
   readonly #peers: TorrentPeers;
   readonly #writer: PieceWriter;
   readonly #hashes: V2Hashes;
   readonly #discovery: TorrentDiscovery;
-  readonly #readCache: PieceReadCache;
-  #state: TorrentState = 'checking';
+  readonly #server: PieceServer;
+  readonly #life: TorrentLifecycle;
   #engineTimer: NodeJS.Timeout | undefined;
   #engineTimerAt = Number.POSITIVE_INFINITY;
   /** The engine's next deadline is looked up once per event-loop turn (see #run). */
@@ -131,8 +94,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   /** File priorities the user chose (undefined: all normal). */
   #userPriorities: readonly number[] | undefined;
   #closed = false;
-  /** {@link whenDone} callers to reject when the torrent closes before it is done. */
-  readonly #closeWaiters = new Set<() => void>();
+  #files: TorrentFileInfo[] | undefined;
   #started: Promise<void> | undefined;
   #error: Error | undefined;
   #uploadedBase = 0;
@@ -156,83 +118,76 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.wireInfoHashes = [v1, metainfo.infoHashV2?.subarray(0, 20)].filter(
       (h): h is Uint8Array => h !== undefined,
     );
-    this.#readCache = new PieceReadCache(READ_CACHE_BYTES, metainfo.pieceLength);
     this.#userPriorities = options.filePriorities;
+    this.#selectFiles();
+    this.#life = new TorrentLifecycle(
+      {
+        isClosed: () => this.#closed,
+        hasFailed: () => this.#error !== undefined,
+        isFinished: () => this.isFinished,
+        stateChanged: (state) => this.emit('state', { state }),
+        run: () => this.#run_(),
+        halt: (reason) => this.#halt(reason),
+        save: async () => {
+          await this.#resume?.schedule();
+        },
+        recheckData: (progress) => this.#recheckData(progress),
+      },
+      options.paused === true,
+    );
+    this.seedLimits = new SeedLimitWatch(
+      {
+        ...(options.seedRatioLimit !== undefined ? { ratio: options.seedRatioLimit } : {}),
+        ...(options.seedIdleLimitMs !== undefined ? { idleMs: options.seedIdleLimitMs } : {}),
+      },
+      () => ctx.seedLimits(),
+    );
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
-    const engine = new TorrentEngine({
-      infoHash: this.wireInfoHash,
-      layout: storage.map,
-      files: metainfo.files,
-      random,
-      now: ctx.now(),
-      options:
-        options.superSeed === undefined
-          ? ctx.options.engine
-          : { ...ctx.options.engine, superSeed: options.superSeed },
+    this.#random = random;
+    this.limits = new TorrentLimits(ctx, {
+      download: options.downloadRateLimit ?? 0,
+      upload: options.uploadRateLimit ?? 0,
+      priority: options.bandwidthPriority ?? 'normal',
     });
-    this.#engine = engine;
-    const isClosed = () => this.#closed;
-    const run = (a: EngineAction[]) => this.#run(a);
-    this.#peers = new TorrentPeers({
-      host: {
+    this.#engine = this.#makeEngine();
+    const self = this;
+    const parts = makeTorrentParts(
+      {
         ctx,
         metainfo,
-        engine,
+        storage,
         wireInfoHash: this.wireInfoHash,
         wireInfoHashes: this.wireInfoHashes,
-        isActive: () => this.#isActive(),
-        isClosed,
-        isReadingPaused: () => this.#writer.readingPaused,
-        run,
-        onHashMessage: (peer, msg) => this.#hashes.onMessage(peer, msg),
-        onPeerAttached: (peer) => {
-          if (this.#hashes.layers.missingFiles().length > 0) this.#hashes.requestLayers(peer);
+        limits: this.limits,
+        get engine() {
+          return self.#engine;
         },
-        onPeerDetached: (peer) => this.#hashes.onPeerClosed(peer),
-        onLog: (entry) => this.emit('peer', entry),
+        get parts() {
+          return parts;
+        },
+        isActive: () => this.#isActive(),
+        isClosed: () => this.#closed,
+        run: (a) => this.#run(a),
+        fail: (e) => this.#fail(e),
+        onVerified: (index, ok) => this.#onVerified(index, ok),
+        onLayersChanged: () => {
+          void this.#resume?.schedule();
+          this.#applyPriorities();
+        },
+        addPeer: (host, port, source) => this.addPeer(host, port, source),
+        totals: () => {
+          const s = this.stats();
+          return { uploaded: s.totalUploaded, downloaded: s.totalDownloaded, left: s.leftBytes };
+        },
+        emit: (event, payload) => this.emit(event, payload),
       },
       extensions,
-    });
-    this.#writer = new PieceWriter(
-      {
-        storage,
-        engine,
-        now: () => ctx.now(),
-        isClosed,
-        run,
-        fail: (e) => this.#fail(e),
-        onPieceFailed: (index, data, senders) => this.#hashes.startBlame(index, data, senders),
-        onVerified: (index, ok) => this.#onVerified(index, ok),
-        setReadingPaused: (paused) => this.#peers.setReadingPaused(paused),
-      },
-      metainfo.pieceLength,
     );
-    this.#hashes = new V2Hashes({
-      metainfo,
-      storage,
-      now: () => ctx.now(),
-      peers: () => this.#peers.values(),
-      has: (key) => this.#peers.has(key),
-      have: (index) => engine.have(index),
-      banProven: (address, why) => this.#ban(address, 'bad-block', why),
-      blameUndecided: () => {},
-      onLayersChanged: () => {
-        void this.#resume?.schedule();
-        this.#applyPriorities();
-      },
-    });
-    this.#discovery = new TorrentDiscovery({
-      ctx,
-      metainfo,
-      wireInfoHash: this.wireInfoHash,
-      addPeer: (host, port, source) => this.addPeer(host, port, source),
-      peerCount: () => this.#peers.size,
-      totals: () => {
-        const s = this.stats();
-        return { uploaded: s.totalUploaded, downloaded: s.totalDownloaded, left: s.leftBytes };
-      },
-      warn: (message, error) => this.emit('warning', error === undefined ? { message } : { message, error }),
-    });
+    this.#peers = parts.peers;
+    this.#writer = parts.writer;
+    this.#hashes = parts.hashes;
+    this.#server = parts.server;
+    this.#discovery = parts.discovery;
   }
 
   /** True while BEP 16 super-seeding is on and the torrent is complete. */
@@ -249,7 +204,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   get state(): TorrentState {
-    return this.#state;
+    return this.#life.state;
   }
 
   get name(): string {
@@ -271,7 +226,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   #isActive(): boolean {
-    return !this.#closed && (this.#state === 'downloading' || this.#state === 'seeding');
+    return !this.#closed && this.#life.isRunning;
   }
 
   /** Piece layers known now (from the torrent, a resume record or peers), by hex root. */
@@ -279,21 +234,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     return this.#hashes.layers.layers();
   }
 
-  stats(): TorrentStats & {
-    readonly totalUploaded: number;
-    readonly totalDownloaded: number;
-    /**
-     * Pieces (since this torrent started) whose blocks went to disk unverified because every
-     * assembly buffer was busy, each then verified by reading it back: a sign that more peers
-     * send partial pieces at once than the memory budget holds.
-     */
-    readonly spilledPieces: number;
-    /**
-     * Peers are not being read right now because writing or hash-checking received pieces is
-     * behind (MAX_PENDING_WRITE_BYTES, VERIFY_BACKLOG_SHARE): the disk or the CPU is the limit.
-     */
-    readonly readingPaused: boolean;
-  } {
+  stats(): TorrentRunStats {
     const s = this.#engine.stats(this.#ctx.now());
     // The engine's object is fresh per call: extend it in place (a spread costs µs per call, and
     // the daemon lists thousands of torrents).
@@ -311,44 +252,46 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   peers(): TorrentPeerInfo[] {
-    const now = this.#ctx.now();
-    const out: TorrentPeerInfo[] = [];
-    for (const p of this.#peers.values()) {
-      const s = this.#engine.peerStats(p.key, now);
-      if (s !== undefined)
-        out.push({
-          ...s,
-          address: p.address,
-          client: p.client,
-          outgoing: p.conn.outgoing,
-          transport: p.conn.transport,
-          encrypted: p.conn.encrypted,
-        });
-    }
-    return out;
+    return this.#peers.infos(this.#ctx.now());
+  }
+
+  /** The torrent's files as users number them (padding files left out; see `userFiles`). */
+  files(): TorrentFileInfo[] {
+    this.#files ??= torrentFiles(this.metainfo);
+    return this.#files;
   }
 
   /**
-   * Smart-ban evidence held right now: failed pieces whose block digests wait for a copy that
-   * passes, and the recorded blocks (bounded by MAX_SMART_BAN_PIECES / MAX_SMART_BAN_BLOCKS).
+   * A readable stream of file `index` (as {@link files} numbers them), bytes `start`..`end`
+   * inclusive: verified pieces are read from disk at once, missing ones are fetched first (they
+   * jump ahead of every other piece) and the stream waits for them. It fails if the torrent
+   * fails; destroying it (or aborting `signal`) stops the wait.
    */
+  createReadStream(
+    index: number,
+    options: { readonly start?: number; readonly end?: number; readonly signal?: AbortSignal } = {},
+  ): Readable {
+    const f = this.files()[index];
+    if (f === undefined)
+      throw new ShoalError(ErrorCode.SessionInvalidArgument, `${this.name} has no file ${index}`, { index });
+    // A skipped file is wanted as soon as someone reads it.
+    const prio = this.#userPriorities?.[f.metainfoIndex];
+    if (prio !== undefined && prio <= 0) {
+      const next = [...(this.#userPriorities ?? [])];
+      next[f.metainfoIndex] = 1;
+      this.setFilePriorities(next);
+    }
+    return openReadStream(this, f, options);
+  }
+
+  /** Smart-ban evidence held (≤ MAX_SMART_BAN_PIECES failed pieces, MAX_SMART_BAN_BLOCKS blocks). */
   smartBanStats(): { readonly pieces: number; readonly blocks: number } {
     return this.#engine.smartBanStats();
   }
 
-  /**
-   * The addresses this torrent knows (from trackers, the DHT, PEX, LSD, the user and incoming
-   * peers), with their source and dial state (bounded by `maxKnownPeersPerTorrent`; PEX
-   * addresses by PEX_ADDRESS_SHARE of it).
-   */
+  /** Known addresses with their source and dial state (≤ `maxKnownPeersPerTorrent`). */
   knownPeers(): KnownPeerInfo[] {
-    return this.#peers.owner.knownAddresses().map((k) => ({
-      host: k.host,
-      port: k.port,
-      source: k.source,
-      state: k.state,
-      failures: k.failures,
-    }));
+    return this.#peers.knownPeers();
   }
 
   /**
@@ -370,41 +313,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
    * ```
    */
   whenDone(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
-    const { signal } = options;
-    return new Promise<void>((resolve, reject) => {
-      const settled = () => {
-        this.off('done', onDone);
-        this.off('error', onError);
-        this.#closeWaiters.delete(onClosed);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onDone = () => {
-        settled();
-        resolve();
-      };
-      const onError = (e: { readonly error: Error }) => {
-        settled();
-        reject(e.error);
-      };
-      const onClosed = () => {
-        settled();
-        reject(
-          new ShoalError(ErrorCode.SessionClosed, `torrent ${this.name} was closed before it was done`, {}),
-        );
-      };
-      const onAbort = () => {
-        settled();
-        reject(signal?.reason);
-      };
-      if (this.#error !== undefined) return reject(this.#error);
-      if (signal?.aborted) return reject(signal.reason);
-      if (this.#state !== 'checking' && this.isFinished) return resolve();
-      if (this.#closed) return onClosed();
-      this.on('done', onDone);
-      this.on('error', onError);
-      this.#closeWaiters.add(onClosed);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return waitUntilDone(this, options.signal);
   }
 
   /** Loads resume data (or rechecks), then starts connecting. Called by the session. */
@@ -415,43 +324,21 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   async #start(): Promise<void> {
     const m = this.metainfo;
-    const resumePath =
-      this.#ctx.options.resumeDir === undefined
-        ? undefined
-        : join(this.#ctx.options.resumeDir, `${this.id}.resume`);
-    let have: boolean[] | undefined;
-    if (resumePath !== undefined && this.#options.recheck !== true) {
-      const bytes = await readResumeFile(resumePath);
-      const rec =
-        bytes === undefined
-          ? undefined
-          : decodeResume(bytes, {
-              infoHashV1: m.infoHashV1,
-              infoHashV2: m.infoHashV2,
-              pieceCount: m.pieceCount,
-              fileCount: m.files.length,
-            });
-      if (rec !== undefined) {
-        const claimed = Bitfield.fromWire(rec.pieces, m.pieceCount);
-        have = await this.storage.trustedPieces(
-          Array.from({ length: m.pieceCount }, (_, i) => claimed.get(i)),
-        );
-        this.#uploadedBase = rec.uploaded;
-        this.#downloadedBase = rec.downloaded;
-        for (const [hex, layer] of rec.pieceLayers ?? []) {
-          if (this.#hashes.layers.restore(hex, layer)) this.storage.setPieceLayer(hex, layer);
-        }
-      }
-    }
-    if (have === undefined) {
-      const stats = await this.storage.fileStats();
-      const anyData = stats.some((s) => s.size > 0);
-      have = anyData ? await this.storage.recheck() : new Array<boolean>(m.pieceCount).fill(false);
-    }
+    const resumePath = resumePathOf(this.#ctx.options.resumeDir, this.id);
+    const start = await loadStartState(
+      m,
+      this.storage,
+      this.#hashes.layers,
+      resumePath,
+      this.#options.recheck === true,
+    );
+    const have = start.have;
+    this.#uploadedBase = start.uploaded;
+    this.#downloadedBase = start.downloaded;
     if (this.#closed) return;
     // Something is left to download: its folder must take data (seeding complete data from
     // read-only media is fine).
-    if (have.some((h) => !h)) await ensureWritableDir(this.storage.downloadDir);
+    if (have.some((h) => !h)) await usableFolder(this.storage.downloadDir);
     if (resumePath !== undefined) this.#resume = new ResumeWriter(resumePath, () => this.#snapshot());
     const now = this.#ctx.now();
     const haveIdx: number[] = [];
@@ -462,29 +349,122 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#userPriorities !== undefined || this.#hashes.layers.missingFiles().length > 0)
       this.#applyPriorities();
     await this.storage.createEmptyFiles();
-    this.#state = this.isFinished ? 'seeding' : 'downloading';
     if (this.isFinished) this.emit('done', { infoHash: this.id });
     void this.#resume?.schedule();
+    if (this.#closed) return;
+    this.#life.started();
+  }
+
+  /** A fresh engine (at start, or after a recheck found other pieces than the engine knew). */
+  #makeEngine(): TorrentEngine {
+    return makeEngine(this.#ctx, this.storage, this.wireInfoHash, this.#random, this.#options.superSeed);
+  }
+
+  /** Starts connecting, announcing and keeping house (the lifecycle decided the torrent runs). */
+  #run_(): void {
+    this.seedLimits.reset(this.#ctx.now());
     this.#discovery.start();
-    this.#housekeeping = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
+    this.#housekeeping ??= setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
     this.#housekeeping.unref();
     this.#peers.dial();
   }
 
-  #filePriorities(p: readonly number[]): PiecePriority[] {
-    return this.metainfo.files.map((_, i) => {
-      const v = p[i] ?? PiecePriority.Normal;
-      return (
-        v <= 0 ? PiecePriority.Skip : v >= 2 ? PiecePriority.High : PiecePriority.Normal
-      ) as PiecePriority;
+  /** Stops connecting and announcing; every connection closes with `reason`. */
+  async #halt(reason: string): Promise<void> {
+    if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
+    this.#housekeeping = undefined;
+    if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
+    this.#engineTimer = undefined;
+    this.#engineTimerAt = Number.POSITIVE_INFINITY;
+    this.#peers.closeAll(reason);
+    await this.#discovery.stop();
+  }
+
+  /** True when the user paused the torrent. */
+  get isPaused(): boolean {
+    return this.#life.isPaused;
+  }
+
+  /** @internal The session's queue holds the torrent back (`true`) or lets it run. */
+  setQueued(queued: boolean): void {
+    this.#life.setQueued(queued);
+  }
+
+  /** Upload ratio over every run (uploaded / downloaded, or / size when seeded from own data). */
+  get ratio(): number {
+    const s = this.stats();
+    return ratio({
+      uploaded: s.totalUploaded,
+      downloaded: s.totalDownloaded,
+      size: this.metainfo.totalLength,
     });
+  }
+
+  /**
+   * Pauses: every connection closes, the trackers hear `stopped`, nothing is dialled or accepted;
+   * verified data and the resume record stay. Resolves once the record is saved.
+   */
+  pause(): Promise<void> {
+    return this.#life.pause();
+  }
+
+  /** Resumes a paused torrent (it connects and announces again, or waits in the queue). */
+  resume(): void {
+    this.#life.resume();
+  }
+
+  /**
+   * Hashes every piece on disk again and continues from what is there (a file changed or was
+   * damaged behind our back): connections close during the check, which `checkProgress` follows.
+   * Resolves once the check is done; rejects if the torrent fails or closes meanwhile.
+   */
+  async recheck(): Promise<void> {
+    await this.#started;
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, `torrent ${this.name} is closed`, {});
+    return this.#life.recheck();
+  }
+
+  /** Share of the pieces hashed by the check in progress (1 when none runs). */
+  get checkProgress(): number {
+    return this.#life.checkProgress;
+  }
+
+  /** Hashes the data again and replaces the engine's view with what is on disk. */
+  async #recheckData(progress: (share: number) => void): Promise<void> {
+    while (this.#writer.busy) await new Promise((r) => setImmediate(r));
+    this.#writer.clear();
+    let have: boolean[];
+    try {
+      have = await this.storage.recheck((done, all) => progress(all === 0 ? 1 : done / all));
+    } catch (e) {
+      this.#fail(e);
+      throw e;
+    }
+    if (this.#closed) return;
+    this.#engine = this.#makeEngine();
+    const haveIdx: number[] = [];
+    have.forEach((h, i) => {
+      if (h) haveIdx.push(i);
+    });
+    this.#run(this.#engine.setHave(haveIdx, this.#ctx.now()));
+    this.#applyPriorities();
+    this.#server.clear();
   }
 
   /** Changes file priorities (0 skip, 1 normal, 2 high) by file index. */
   setFilePriorities(priorities: readonly number[]): void {
     if (this.#closed) return;
     this.#userPriorities = [...priorities];
+    this.#selectFiles((i) => this.#engine.have(i));
     this.#applyPriorities();
+  }
+
+  /** Skipped files' bytes live in the parts file, not beside the selected files (storage). */
+  #selectFiles(isVerified?: (piece: number) => boolean): void {
+    const p = this.#userPriorities;
+    if (p === undefined) return;
+    const wanted = this.metainfo.files.map((_, i) => (p[i] ?? 1) > 0);
+    this.storage.setWantedFiles(wanted, isVerified).catch((e: unknown) => this.#fail(e));
   }
 
   /** The user's priorities, with files that cannot be verified yet (no piece layer) skipped. */
@@ -495,8 +475,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.metainfo.version === 'v2') for (const i of missing) p[i] = 0;
     // Seeds are kept while layers are missing (v2 or hybrid): they are who can send them.
     this.#engine.setKeepSeeds(missing.length > 0);
-    this.#run(this.#engine.setFilePriorities(this.#filePriorities(p), this.#ctx.now()));
-    if (wasFinished && !this.isFinished && this.#state === 'seeding') this.#state = 'downloading';
+    this.#run(this.#engine.setFilePriorities(piecePriorities(this.metainfo, p), this.#ctx.now()));
+    if (wasFinished && !this.isFinished) this.#life.finishedChanged();
   }
 
   /**
@@ -523,20 +503,20 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of [...this.#closeWaiters]) w();
     if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
     if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
     if (this.#armImmediate !== undefined) clearImmediate(this.#armImmediate);
     const discovery = this.#discovery.close();
+    this.limits.close();
     this.#peers.close('torrent-closed');
     this.#writer.clear();
-    this.#readCache.clear();
+    this.#server.clear();
     await this.#started?.catch(() => {});
     // Let writes and verifications in progress finish so the record is as fresh as it can be.
     while (this.#writer.busy) await new Promise((r) => setImmediate(r));
     if (this.#resume !== undefined) await this.#resume.saveDurably();
     await discovery;
-    if (this.#state !== 'error') this.#state = 'stopped';
+    if (this.#life.state !== 'error') this.#life.set('stopped');
   }
 
   /** Called by the session for an incoming connection whose handshake named this torrent. */
@@ -566,20 +546,20 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         this.#peers.get(a.peer)?.conn.close(a.reason, a.error);
         return;
       case 'ban':
-        this.#ban(a.address, a.reason, a.evidence);
+        this.#peers.ban(a.address, a.reason, a.evidence);
         return;
       case 'write-block':
         this.#writer.writeBlock(a.piece, a.offset, a.data);
         return;
       case 'read-block':
-        void this.#readBlock(a.peer, a.piece, a.offset, a.length);
+        void this.#server.serve(a.peer, a.piece, a.offset, a.length);
         return;
       case 'piece-complete':
         this.#writer.onPieceComplete(a.index);
         return;
       case 'done':
         if (this.#layersBlocking()) return;
-        this.#state = 'seeding';
+        this.#life.finishedChanged();
         this.#discovery.completed();
         void this.#resume?.schedule();
         this.emit('done', { infoHash: this.id });
@@ -597,50 +577,12 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     }
   }
 
-  /** Bans `address` for the session (every torrent) with its evidence, and says so. */
-  #ban(address: string, reason: BanReason, evidence: string): void {
-    if (this.#ctx.pool.isBanned(address)) return;
-    this.#peers.record('banned', address, { reason: `${reason}: ${evidence}` });
-    this.emit('warning', { message: `banned ${address}: ${evidence}` });
-    this.#ctx.pool.ban(address, `${this.metainfo.name}: ${evidence}`);
-  }
-
   #onVerified(index: number, ok: boolean): void {
-    this.#readCache.invalidate(index);
+    this.#server.invalidate(index);
     if (ok) {
       this.emit('piece', { index });
       void this.#resume?.schedule();
     }
-  }
-
-  async #readBlock(key: string, piece: number, offset: number, length: number): Promise<void> {
-    const block = { piece, offset, length };
-    let lease: BlockLease;
-    try {
-      lease = await this.#readCache.read(piece, offset, length, (i, into) => this.storage.readPiece(i, into));
-    } catch (e) {
-      this.emit('warning', { message: `read failed for piece ${piece}`, error: e as Error });
-      if (!this.#closed) this.#run(this.#engine.onReadFailed(key, block, this.#ctx.now()));
-      return;
-    }
-    // Upload limit: wait for the block's turn at the session's tokens.
-    const turn = this.#ctx.acquireUp(length, () => this.#closed);
-    if (turn !== undefined) {
-      await turn;
-      if (this.#closed) {
-        lease.release();
-        return;
-      }
-    }
-    const p = this.#peers.get(key);
-    if (p === undefined || this.#closed) {
-      lease.release();
-      return;
-    }
-    // The block's memory is reused once the stream handed it to the network (or dropped it).
-    if (!p.conn.sendPiece(piece, offset, lease.data, lease.release)) await p.conn.whenWritable();
-    if (this.#closed || !this.#peers.has(key)) return;
-    this.#run(this.#engine.onBlockSent(key, block, this.#ctx.now()));
   }
 
   #armEngineTimer(): void {
@@ -664,28 +606,35 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #housekeep(): void {
     if (this.#closed) return;
     const now = this.#ctx.now();
+    if (this.#life.state === 'seeding') {
+      const s = this.stats();
+      const reached = this.seedLimits.check(
+        { uploaded: s.totalUploaded, downloaded: s.totalDownloaded, size: this.metainfo.totalLength },
+        now,
+      );
+      if (reached !== undefined) {
+        this.emit('seed-limit', { reason: reached, ratio: this.ratio });
+        void this.pause();
+        return;
+      }
+    }
     this.#hashes.tick(now);
     this.#peers.housekeep(now);
   }
 
   #snapshot() {
     const s = this.stats();
-    return this.storage.fileStats().then((files) => ({
-      ...(this.metainfo.infoHashV1 ? { infoHashV1: this.metainfo.infoHashV1 } : {}),
-      ...(this.metainfo.infoHashV2 ? { infoHashV2: this.metainfo.infoHashV2 } : {}),
-      pieces: this.#engine.haves().toWire(),
-      files,
-      pieceLayers: this.#hashes.layers.layers(),
+    return resumeSnapshot(this.metainfo, this.storage, this.#engine.haves(), this.#hashes.layers, {
       uploaded: s.totalUploaded,
       downloaded: s.totalDownloaded,
-    }));
+    });
   }
 
   #fail(e: unknown): void {
     const error = e instanceof Error ? e : new Error(String(e));
-    if (this.#state === 'error' || this.#closed) return;
+    if (this.#life.state === 'error' || this.#closed) return;
     this.#error = error;
-    this.#state = 'error';
+    this.#life.set('error');
     this.#peers.closeAll('torrent-error');
     this.emit('error', { error });
   }

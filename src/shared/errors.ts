@@ -27,6 +27,7 @@ export const ErrorCode = {
   MetainfoPieceLayers: 'SHOAL_ERR_METAINFO_PIECE_LAYERS',
   MetainfoCreate: 'SHOAL_ERR_METAINFO_CREATE',
   MagnetInvalid: 'SHOAL_ERR_MAGNET_INVALID',
+  PeerAddressInvalid: 'SHOAL_ERR_PEER_ADDRESS_INVALID',
   // wire
   WireFrameTooLarge: 'SHOAL_ERR_WIRE_FRAME_TOO_LARGE',
   WireBadMessage: 'SHOAL_ERR_WIRE_BAD_MESSAGE',
@@ -48,6 +49,8 @@ export const ErrorCode = {
   NetLimit: 'SHOAL_ERR_NET_LIMIT',
   NetConnectFailed: 'SHOAL_ERR_NET_CONNECT_FAILED',
   NetRefused: 'SHOAL_ERR_NET_REFUSED',
+  NetProxy: 'SHOAL_ERR_NET_PROXY',
+  NetBlocklist: 'SHOAL_ERR_NET_BLOCKLIST',
   SessionClosed: 'SHOAL_ERR_SESSION_CLOSED',
   SessionInvalidArgument: 'SHOAL_ERR_SESSION_INVALID_ARGUMENT',
   // discovery / tracker
@@ -63,6 +66,17 @@ export const ErrorCode = {
   DhtInvalidArgument: 'SHOAL_ERR_DHT_INVALID_ARGUMENT',
   DhtLimit: 'SHOAL_ERR_DHT_LIMIT',
   DhtClosed: 'SHOAL_ERR_DHT_CLOSED',
+  DhtItemInvalid: 'SHOAL_ERR_DHT_ITEM_INVALID',
+  // utp (BEP 29)
+  UtpTruncated: 'SHOAL_ERR_UTP_TRUNCATED',
+  UtpBadVersion: 'SHOAL_ERR_UTP_BAD_VERSION',
+  UtpBadType: 'SHOAL_ERR_UTP_BAD_TYPE',
+  UtpBadExtension: 'SHOAL_ERR_UTP_BAD_EXTENSION',
+  UtpTooManyExtensions: 'SHOAL_ERR_UTP_TOO_MANY_EXTENSIONS',
+  UtpReset: 'SHOAL_ERR_UTP_RESET',
+  UtpTimeout: 'SHOAL_ERR_UTP_TIMEOUT',
+  UtpLimit: 'SHOAL_ERR_UTP_LIMIT',
+  UtpClosed: 'SHOAL_ERR_UTP_CLOSED',
   // discovery / local service discovery (BEP 14)
   LsdBadMessage: 'SHOAL_ERR_LSD_BAD_MESSAGE',
   LsdClosed: 'SHOAL_ERR_LSD_CLOSED',
@@ -85,6 +99,33 @@ export const ErrorCode = {
   DaemonUnsafePath: 'SHOAL_ERR_DAEMON_UNSAFE_PATH',
   // cli
   CliUsage: 'SHOAL_ERR_CLI_USAGE',
+  // bitcoin: byte codec, messages, header chain, filters, transactions
+  BtcTruncated: 'SHOAL_ERR_BTC_TRUNCATED',
+  BtcNonCanonical: 'SHOAL_ERR_BTC_NON_CANONICAL',
+  BtcTooLarge: 'SHOAL_ERR_BTC_TOO_LARGE',
+  BtcTrailingData: 'SHOAL_ERR_BTC_TRAILING_DATA',
+  BtcBadMagic: 'SHOAL_ERR_BTC_BAD_MAGIC',
+  BtcBadCommand: 'SHOAL_ERR_BTC_BAD_COMMAND',
+  BtcFrameTooLarge: 'SHOAL_ERR_BTC_FRAME_TOO_LARGE',
+  BtcBadChecksum: 'SHOAL_ERR_BTC_BAD_CHECKSUM',
+  BtcBadMessage: 'SHOAL_ERR_BTC_BAD_MESSAGE',
+  BtcBadTransaction: 'SHOAL_ERR_BTC_BAD_TRANSACTION',
+  BtcBadBlock: 'SHOAL_ERR_BTC_BAD_BLOCK',
+  BtcUnconnected: 'SHOAL_ERR_BTC_UNCONNECTED',
+  BtcBadPow: 'SHOAL_ERR_BTC_BAD_POW',
+  BtcBadBits: 'SHOAL_ERR_BTC_BAD_BITS',
+  BtcBadTime: 'SHOAL_ERR_BTC_BAD_TIME',
+  BtcTimeTooNew: 'SHOAL_ERR_BTC_TIME_TOO_NEW',
+  BtcBadVersion: 'SHOAL_ERR_BTC_BAD_VERSION',
+  BtcCheckpoint: 'SHOAL_ERR_BTC_CHECKPOINT',
+  BtcForkTooDeep: 'SHOAL_ERR_BTC_FORK_TOO_DEEP',
+  BtcLimit: 'SHOAL_ERR_BTC_LIMIT',
+  BtcBadRecord: 'SHOAL_ERR_BTC_BAD_RECORD',
+  BtcBadFilter: 'SHOAL_ERR_BTC_BAD_FILTER',
+  BtcCompactBlock: 'SHOAL_ERR_BTC_COMPACT_BLOCK',
+  BtcBadAddress: 'SHOAL_ERR_BTC_BAD_ADDRESS',
+  BtcBadKey: 'SHOAL_ERR_BTC_BAD_KEY',
+  BtcInvalidArgument: 'SHOAL_ERR_BTC_INVALID_ARGUMENT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

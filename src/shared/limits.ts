@@ -269,6 +269,101 @@ export const LSD_RECEIVE_RATE_PER_SEC = 20;
 /** Burst of LSD datagrams processed before {@link LSD_RECEIVE_RATE_PER_SEC} applies. */
 export const LSD_RECEIVE_BURST = 40;
 
+// --- dht items (BEP 44, 46) ---
+/**
+ * Largest bencoded `v` of a DHT item, in bytes (BEP 44: "it's not safe to assume storing more
+ * than 1000 bytes will succeed"). A larger `put` is refused with error 205.
+ */
+export const MAX_DHT_ITEM_VALUE_BYTES = 1000;
+/** Longest `salt` of a mutable item, in bytes (BEP 44: MUST NOT be longer than 64); error 207 beyond. */
+export const MAX_DHT_ITEM_SALT_BYTES = 64;
+/**
+ * Deepest nesting of lists and dictionaries inside an item's `v`; a KRPC message nested deeper is
+ * a `DhtBadMessage`. A 1000-byte value could nest 500 deep; real items (BEP 46 `{ih}`) nest 1.
+ */
+export const MAX_DHT_ITEM_VALUE_DEPTH = 16;
+/** Most items one node stores for others; a new item then displaces the one farthest from our id. */
+export const MAX_DHT_ITEMS = 2000;
+/**
+ * Most bytes of stored items (value, key, salt and signature) one node holds for others; a new
+ * item then displaces the ones farthest from our id, or is refused.
+ */
+export const MAX_DHT_ITEM_STORE_BYTES = 1024 * 1024;
+/** A stored item not put again for this long is forgotten, in ms (BEP 44: items "MAY expire in 2 hours"). */
+export const DHT_ITEM_TTL_MS = 2 * 60 * 60_000;
+/** Sustained `put` queries accepted per source IP, per second (each may cost a signature check). */
+export const DHT_PUT_RATE_PER_IP = 2;
+/** Burst of `put` queries accepted per source IP; beyond it a `put` is refused with error 202. */
+export const DHT_PUT_BURST_PER_IP = 20;
+/** Sustained `put` queries accepted over all sources, per second. */
+export const DHT_PUT_RATE_GLOBAL = 100;
+/** Burst of `put` queries accepted over all sources. */
+export const DHT_PUT_BURST_GLOBAL = 400;
+/**
+ * Largest reply to a `get` that carries an item, in bytes: a 1000-byte value, key, signature and
+ * eight IPv6 contacts fit. `nodes` are trimmed from the end when a reply would be larger; replies
+ * without an item stay within {@link MAX_KRPC_REPLY_BYTES}.
+ */
+export const MAX_KRPC_ITEM_REPLY_BYTES = 1600;
+// --- utp (BEP 29) ---
+/** Most extension headers read from one uTP packet; a longer chain is a `UtpTooManyExtensions` error. */
+export const MAX_UTP_EXTENSIONS = 8;
+/** Smallest uTP datagram we send, in bytes: the IPv4 minimum MTU (576) less the IP and UDP headers. */
+export const UTP_MIN_DATAGRAM_BYTES = 576 - 20 - 8;
+/** Largest uTP datagram we send or probe for, in bytes: the largest IPv4 UDP payload. */
+export const UTP_MAX_DATAGRAM_BYTES = 65_507;
+/** Default ceiling of path-MTU probing, in datagram bytes: an Ethernet MTU less the IP and UDP headers. */
+export const UTP_DEFAULT_MAX_DATAGRAM_BYTES = 1500 - 20 - 8;
+/** Default bytes one uTP connection accepts from its writer before `write` accepts no more. */
+export const UTP_SEND_BUFFER_BYTES = 1024 * 1024;
+/** Default receive buffer of one uTP connection, in bytes: the most we advertise and buffer for a reader. */
+export const UTP_RECEIVE_BUFFER_BYTES = 1024 * 1024;
+/** Most uTP packets one connection keeps in flight (sent, not acknowledged); a power of two. */
+export const MAX_UTP_PACKETS_IN_FLIGHT = 2048;
+/** Most received packets one connection buffers (out of order, or in order for a paused reader); a power of two. */
+export const MAX_UTP_RECEIVE_PACKETS = 2048;
+/** Smallest retransmission timeout, in ms (BEP 29: "the minimum timeout for a packet is 1/2 second"). */
+export const UTP_MIN_RTO_MS = 500;
+/** Largest retransmission timeout after back-off, in ms. */
+export const UTP_MAX_RTO_MS = 60_000;
+/** Retransmission timeout before any round-trip sample, in ms (BEP 29). */
+export const UTP_INITIAL_RTO_MS = 1000;
+/** Times a SYN is resent before the dial fails with `UtpTimeout`. */
+export const MAX_UTP_SYN_RESENDS = 4;
+/** Consecutive retransmission timeouts (no ack in between) after which a connection fails with `UtpTimeout`. */
+export const MAX_UTP_TIMEOUTS = 8;
+/** Idle time after which a connection sends an ST_STATE keep-alive, in ms (below common NAT UDP timeouts). */
+export const UTP_KEEPALIVE_MS = 29_000;
+/** Time without any packet from the peer after which a connection fails with `UtpTimeout`, in ms. */
+export const UTP_IDLE_TIMEOUT_MS = 300_000;
+/** Time an accepted connection waits for the dialler's first packet after the SYN, in ms (a half-open bound). */
+export const UTP_SYN_RECV_TIMEOUT_MS = 30_000;
+/** Time a connection whose FIN was acknowledged waits for the peer's FIN, counted from the peer's last packet, before it closes, in ms (above {@link UTP_MAX_RTO_MS}, so a peer in retransmission back-off is not cut off). */
+export const UTP_FIN_LINGER_MS = 90_000;
+/**
+ * How long a connection that ended cleanly keeps answering the peer's resends with ACKs, counted
+ * from the last one, in ms (TCP's TIME-WAIT; the peer may not have our last ACK, and its resends
+ * come at most {@link UTP_MAX_RTO_MS} apart). Its buffers are freed meanwhile; a full table
+ * evicts such connections first.
+ */
+export const UTP_TIME_WAIT_MS = 60_000;
+/** LEDBAT target queuing delay, in ms (BEP 29 CCONTROL_TARGET). */
+export const UTP_TARGET_DELAY_MS = 100;
+/** LEDBAT gain: the most the window grows per round trip at zero queuing delay, in bytes. */
+export const UTP_GAIN_BYTES_PER_RTT = 3000;
+/** How long a base (minimum) one-way delay is remembered, in ms (BEP 29: "the last two minutes"). */
+export const UTP_BASE_DELAY_WINDOW_MS = 120_000;
+/** Most connections one uTP endpoint (UDP port) holds; further SYNs are refused with ST_RESET. */
+export const MAX_UTP_CONNECTIONS = 1024;
+/** Most accepted connections that have not yet heard from the dialler after the SYN (SYN_RECV). */
+export const MAX_UTP_HALF_OPEN = 64;
+/** Most SYNs accepted from one IP address per second; more are dropped. */
+export const MAX_UTP_SYNS_PER_IP_PER_SECOND = 20;
+/** Most IP addresses the per-IP SYN limiter tracks at once; beyond it, unknown addresses are refused. */
+export const MAX_UTP_SYN_RATE_IPS = 4096;
+/** Most ST_RESET answers to unknown connections an endpoint sends per second. */
+export const MAX_UTP_RESETS_PER_SECOND = 100;
+
 // --- net / session ---
 /** Time a peer has to complete the handshake, in ms. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -292,6 +387,13 @@ export const MAX_CONNECTIONS_PER_TORRENT = 40;
  * finished last by seconds.
  */
 export const INCOMING_CONNECTION_SLACK = 10;
+/**
+ * Burst of a global rate limit (`downloadRateLimit`, `uploadRateLimit`), as ms of its rate (at
+ * least one 16 KiB block): the tokens a limiter starts with and holds at most. With a whole
+ * second of burst, a limited transfer moved up to twice (measured up to three times) the limit
+ * in its first second; with 100 ms it moves at most the limit plus a tenth, plus one block.
+ */
+export const RATE_LIMIT_BURST_MS = 100;
 /** Connections per session, both directions. */
 export const MAX_CONNECTIONS_TOTAL = 400;
 /** Outgoing connection attempts in progress per torrent. */
@@ -315,6 +417,21 @@ export const MAX_HALF_OPEN_TOTAL = 64;
 export const PEX_ADDRESS_SHARE = 0.5;
 /** Banned addresses remembered by a node (the oldest ban is forgotten past it). */
 export const MAX_BANNED_ADDRESSES = 10_000;
+/**
+ * Time a SOCKS5 proxy has to answer (TCP connect, greeting, authentication and the reply to
+ * CONNECT or UDP ASSOCIATE) when tunnelling a tracker request, in ms. Peer dials use the dial's
+ * own timeout (CONNECT_TIMEOUT_MS).
+ */
+export const SOCKS5_HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Characters of blocklist text parsed (a PeerGuardian list of ~250 000 ranges is ~15 MB); a
+ * longer list is refused with `SHOAL_ERR_NET_BLOCKLIST`.
+ */
+export const MAX_BLOCKLIST_BYTES = 64 * 1024 * 1024;
+/** Address ranges in one blocklist (8 bytes each once merged); more is refused. */
+export const MAX_BLOCKLIST_RANGES = 1_000_000;
+/** Malformed blocklist lines quoted in the parse report (all are counted). */
+export const MAX_BLOCKLIST_ERRORS_KEPT = 10;
 /** Entries of a torrent's peer log (connects, disconnects, hash failures, bans) kept. */
 export const MAX_PEER_LOG_ENTRIES = 500;
 /**
@@ -364,3 +481,57 @@ export const MAX_SSE_BUFFERED_BYTES = 1024 * 1024;
 export const MAX_CONCURRENT_STREAMS = 16;
 /** Largest daemon state file (`state.json`) read at start, in bytes. */
 export const MAX_DAEMON_STATE_BYTES = 64 * 1024 * 1024;
+
+// --- bitcoin: P2P messages (BIP 14, 130, 152, 155, 157) ---
+/**
+ * Largest payload of one Bitcoin P2P message, in bytes: Bitcoin Core's MAX_PROTOCOL_MESSAGE_LENGTH,
+ * which also holds the largest block (4,000,000 bytes serialized). The frame decoder refuses a
+ * longer declared length before buffering anything.
+ */
+export const BTC_MAX_MESSAGE_BYTES = 4_000_000;
+/** Most addresses in one `addr` or `addrv2` message (BIP 155: "up to 1,000 addresses"). */
+export const BTC_MAX_ADDR_PER_MESSAGE = 1000;
+/** Longest address in an `addrv2` entry, in bytes (BIP 155: "a maximum of 512 bytes"). */
+export const BTC_MAX_ADDRV2_ADDRESS_BYTES = 512;
+/** Most entries in one `inv`, `getdata` or `notfound` message (Bitcoin Core's MAX_INV_SZ). */
+export const BTC_MAX_INV_ITEMS = 50_000;
+/** Most headers in one `headers` message (Bitcoin Core's MAX_HEADERS_RESULTS). */
+export const BTC_MAX_HEADERS_PER_MESSAGE = 2000;
+/** Most block locator hashes in one `getheaders` message (Bitcoin Core's MAX_LOCATOR_SZ). */
+export const BTC_MAX_LOCATOR_HASHES = 101;
+/** Longest `user_agent` in a `version` message, in bytes (Bitcoin Core's MAX_SUBVERSION_LENGTH). */
+export const BTC_MAX_USER_AGENT_BYTES = 256;
+/** Most filter hashes in one `cfheaders` message (BIP 157: "MUST NOT be greater than 2,000"). */
+export const BTC_MAX_CFHEADERS_PER_MESSAGE = 2000;
+/** Blocks one `getcfilters` may span (BIP 157: the difference "MUST be strictly less than 1000"). */
+export const BTC_MAX_CFILTERS_RANGE = 1000;
+/**
+ * Most filter headers in one `cfcheckpt` message: one per 1,000 blocks, so a chain of 50 million
+ * blocks. BIP 157 sets no bound; without one a peer could declare a count the payload cannot hold.
+ */
+export const BTC_MAX_CFCHECKPT_HEADERS = 50_000;
+/**
+ * Most transactions in one block, compact block, `getblocktxn` or `blocktxn`: the block weight
+ * limit over the smallest serializable transaction's weight (4,000,000 / 40), as Bitcoin Core bounds
+ * a `cmpctblock`.
+ */
+export const BTC_MAX_BLOCK_TXS = 100_000;
+
+// --- bitcoin: header chain ---
+/**
+ * Headers whose full data (and side branches) a HeaderChain keeps in memory, counted back from the
+ * tip; older best-chain headers keep only their hash in a compact height index. A reorganisation
+ * whose fork point is older than this is refused. Must exceed a retarget interval plus 11.
+ */
+export const BTC_HEADER_WINDOW = 3 * 2016;
+/**
+ * Most headers kept on side branches (not on the best chain) at once; further side headers are
+ * refused until the window moves past the old ones. Regtest proof of work is nearly free, so this
+ * bounds what a peer can make us store.
+ */
+export const BTC_MAX_SIDE_HEADERS = 10_000;
+/**
+ * Most peer addresses the daemon keeps per torrent from `shoal add --peer` and
+ * `shoal peer add` (tried again after every restart); adding more forgets the oldest.
+ */
+export const MAX_SAVED_PEERS_PER_TORRENT = 64;

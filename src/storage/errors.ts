@@ -1,7 +1,16 @@
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 
 /** The file operation that failed. */
-export type StorageOp = 'open' | 'read' | 'write' | 'truncate' | 'stat' | 'rename' | 'resume' | 'hash';
+export type StorageOp =
+  | 'open'
+  | 'read'
+  | 'write'
+  | 'truncate'
+  | 'stat'
+  | 'rename'
+  | 'resume'
+  | 'hash'
+  | 'mkdir';
 
 /** A disk failure, naming the path and the operation. */
 export class StorageError extends ShoalError<{ path: string; op: StorageOp; errno?: string }> {

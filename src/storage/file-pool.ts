@@ -7,10 +7,11 @@
  * decides *where* — callers pass paths already checked to lie inside the download folder.
  */
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ErrorCode } from '../shared/errors.js';
 import { MAX_OPEN_FILES } from '../shared/limits.js';
+import { makeDirectory } from './directory.js';
 import { StorageError } from './errors.js';
 
 interface Entry {
@@ -78,7 +79,7 @@ export class FilePool {
     }
     try {
       if (!writable) return { handle: await open(path, constants.O_RDONLY), writable: false, busy: 0 };
-      await mkdir(dirname(path), { recursive: true });
+      await makeDirectory(dirname(path));
       const handle = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
       return { handle, writable: true, busy: 0 };
     } catch (cause) {

@@ -1,4 +1,5 @@
 export * from './create-torrent.js';
+export * from './directory.js';
 export * from './errors.js';
 export * from './file-pool.js';
 export * from './hash-pool.js';

@@ -7,8 +7,17 @@
  * its hash matches: SHA-1 for v1, the BEP 52 merkle root for v2, both for hybrids. Every path
  * is built with `joinSafe`, so no torrent can name a file outside the download folder.
  * Padding files are never created, read or written.
+ *
+ * File selection ({@link TorrentStorage.setWantedFiles}): the bytes of a file the user did not
+ * select that share a piece with a selected one go to the torrent's {@link PartsFile}, never to
+ * a file named like the real one, unless that real file already exists (selected before, or
+ * the user's own copy): then its bytes stay in it. When such a file is selected later, its
+ * verified bytes are moved from the parts file into place. Without a selection every file is
+ * wanted and no parts file is used. Segments are routed per file, so reads, writes, hashing and
+ * resume checks all see the bytes where they are.
  */
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   blockCount,
   joinSafe,
@@ -22,7 +31,8 @@ import { BLOCK_BYTES } from '../shared/limits.js';
 import { StorageError } from './errors.js';
 import type { FilePool } from './file-pool.js';
 import type { HashPool, HashSegment, PieceRun } from './hash-pool.js';
-import { PieceMap } from './piece-map.js';
+import { PartsFile } from './parts-file.js';
+import { PieceMap, type Segment } from './piece-map.js';
 
 /** Pieces verified concurrently per hash thread during a full recheck. */
 export const RECHECK_PIECES_PER_THREAD = 2;
@@ -40,6 +50,11 @@ export interface TorrentStorageInit {
   readonly downloadDir: string;
   readonly files: FilePool;
   readonly hashes: HashPool;
+  /**
+   * The parts file (bytes of unselected files that share pieces with selected ones).
+   * @default `<downloadDir>/.shoal/<info-hash hex>.parts`
+   */
+  readonly partsPath?: string;
 }
 
 export class TorrentStorage {
@@ -51,6 +66,15 @@ export class TorrentStorage {
   readonly #paths: readonly string[];
   /** v2 piece layers by hex root: the torrent's, plus those fetched from peers. */
   readonly #layers: Map<string, Uint8Array>;
+  readonly #parts: PartsFile;
+  /** By file index: the file's bytes live in the parts file (unselected, no real file). */
+  readonly #inParts: boolean[];
+  /** By file index: selected (padding files never are). */
+  #wanted: boolean[];
+  /** A selection change in progress; every file access waits for it. */
+  #pending: Promise<void> | undefined;
+  /** The parts file's contents were attributed to files (at the first selection). */
+  #partsKnown = false;
 
   constructor(init: TorrentStorageInit) {
     this.metainfo = init.metainfo;
@@ -63,6 +87,97 @@ export class TorrentStorage {
     this.#paths = init.metainfo.files.map((f) =>
       f.isPadding ? '' : joinSafe(init.downloadDir, storagePath(init.metainfo, f)),
     );
+    const m = init.metainfo;
+    const id = toHex(m.infoHashV1 ?? m.infoHashV2 ?? new Uint8Array(0));
+    this.#parts = new PartsFile(
+      init.partsPath ?? join(init.downloadDir, '.shoal', `${id}.parts`),
+      init.files,
+      m.pieceLength,
+      m.pieceCount,
+    );
+    this.#inParts = m.files.map(() => false);
+    this.#wanted = m.files.map((f) => !f.isPadding);
+  }
+
+  /** Path of the parts file (it exists only while an unselected file has bytes in it). */
+  get partsPath(): string {
+    return this.#parts.path;
+  }
+
+  /** True when file `index` is selected (see {@link setWantedFiles}). */
+  isWanted(index: number): boolean {
+    return this.#wanted[index] === true;
+  }
+
+  /**
+   * Says which files the user selected, by file index (padding files are ignored; missing
+   * entries count as selected). From then on, bytes of an unselected file whose real file does
+   * not exist go to the parts file; a file selected now whose bytes were there gets them moved
+   * into place — only those of verified pieces when `isVerified` is given. Every file access
+   * waits until the change is done.
+   */
+  setWantedFiles(wanted: readonly boolean[], isVerified?: (piece: number) => boolean): Promise<void> {
+    const previous = this.#pending ?? Promise.resolve();
+    const run = previous.then(() => this.#applyWanted(wanted, isVerified));
+    const tracked: Promise<void> = run.then(
+      () => this.#untrack(tracked),
+      () => this.#untrack(tracked),
+    );
+    this.#pending = tracked;
+    return run;
+  }
+
+  async #applyWanted(wanted: readonly boolean[], isVerified?: (piece: number) => boolean): Promise<void> {
+    const files = this.metainfo.files;
+    await this.#parts.load();
+    if (!this.#partsKnown) {
+      // First selection since start: a file whose bytes were left in the parts file by an
+      // earlier run (and that has no real file) is found there.
+      this.#partsKnown = true;
+      for (let i = 0; i < files.length; i++) {
+        if (files[i]!.isPadding || files[i]!.length === 0) continue;
+        const { first, last } = this.map.filePieces(i);
+        if (!(this.#parts.has(first) || this.#parts.has(last))) continue;
+        if (!(await exists(this.#paths[i]!))) this.#inParts[i] = true;
+      }
+    }
+    const next = files.map((f, i) => !f.isPadding && wanted[i] !== false);
+    for (let i = 0; i < files.length; i++) {
+      if (files[i]!.isPadding) continue;
+      if (!next[i] && !this.#inParts[i]) {
+        // Bytes already in a real file stay there; otherwise they wait in the parts file.
+        if (!(await exists(this.#paths[i]!))) this.#inParts[i] = true;
+      } else if (next[i] && this.#inParts[i]) {
+        await this.#moveIntoPlace(i, isVerified);
+        this.#inParts[i] = false;
+        if (files[i]!.length === 0) await this.#files.truncate(this.#paths[i]!, 0);
+      }
+    }
+    this.#wanted = next;
+    if (!this.#inParts.includes(true)) await this.#parts.remove();
+  }
+
+  /** Copies file `index`'s bytes from the parts file to the real file. */
+  async #moveIntoPlace(index: number, isVerified?: (piece: number) => boolean): Promise<void> {
+    const { first, last } = this.map.filePieces(index);
+    for (let p = first; p <= last; p++) {
+      if (!this.#parts.has(p) || (isVerified !== undefined && !isVerified(p))) continue;
+      for (const s of this.map.segments(p)) {
+        if (s.file !== index || !this.#parts.covers(p, s.pieceOffset, s.length)) continue;
+        const buf = Buffer.allocUnsafe(s.length);
+        await this.#parts.read(p, s.pieceOffset, buf, 0, s.length);
+        await this.#files.write(this.#paths[index]!, s.fileOffset, buf);
+      }
+    }
+  }
+
+  #untrack(p: Promise<void>): void {
+    if (this.#pending === p) this.#pending = undefined;
+  }
+
+  /** Waits for a selection change in progress, if any. */
+  async #settled(): Promise<void> {
+    while (this.#pending !== undefined) await this.#pending;
   }
 
   /** Absolute path of file `index` (empty for padding files). */
@@ -72,11 +187,17 @@ export class TorrentStorage {
 
   /** Writes a block (any run inside one piece) in place. */
   async writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void> {
+    if (this.#pending !== undefined) await this.#settled();
     const writes: Promise<void>[] = [];
     for (const s of this.map.segments(piece, offset, data.length)) {
       if (s.file < 0) continue;
       const rel = s.pieceOffset - offset;
-      writes.push(this.#files.write(this.#paths[s.file]!, s.fileOffset, data.subarray(rel, rel + s.length)));
+      const bytes = data.subarray(rel, rel + s.length);
+      writes.push(
+        this.#inParts[s.file] === true
+          ? this.#parts.write(piece, s.pieceOffset, bytes)
+          : this.#files.write(this.#paths[s.file]!, s.fileOffset, bytes),
+      );
     }
     await Promise.all(writes);
   }
@@ -86,6 +207,7 @@ export class TorrentStorage {
    * `into` when it is large enough, else into a new buffer; returns them.
    */
   async readBlock(piece: number, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    if (this.#pending !== undefined) await this.#settled();
     // Not zero-filled (zeroing every piece a seeder reads showed in its profiles): the segments
     // cover every byte, each one either read (a short read throws) or padding, zeroed here.
     const segments = this.map.segments(piece, offset, length);
@@ -96,6 +218,8 @@ export class TorrentStorage {
     for (const s of segments) {
       const at = s.pieceOffset - offset;
       if (s.file < 0) out.fill(0, at, at + s.length);
+      else if (this.#inParts[s.file] === true)
+        reads.push(this.#parts.read(piece, s.pieceOffset, out, at, s.length));
       else reads.push(this.#files.read(this.#paths[s.file]!, s.fileOffset, out, at, s.length));
     }
     await Promise.all(reads);
@@ -160,8 +284,11 @@ export class TorrentStorage {
 
   /** True when the piece on disk matches its hash(es). Missing files count as a mismatch. */
   async verifyPiece(index: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.#pending !== undefined) await this.#settled();
     const expected = this.#expected(index);
     if (expected === undefined) return false;
+    const segments = this.#segments(index);
+    if (segments === undefined) return false;
     const size = this.map.pieceSize(index);
     const run: PieceRun = {
       count: 1,
@@ -172,7 +299,7 @@ export class TorrentStorage {
     };
     try {
       const r = await this.#hashes.hashRanges(
-        { segments: this.#segments(index), runs: [run] },
+        { segments, runs: [run] },
         signal === undefined ? {} : { signal },
       );
       if (expected.sha1 !== undefined && !bytesEqual(r.sha1, expected.sha1)) return false;
@@ -192,6 +319,7 @@ export class TorrentStorage {
     onProgress?: (checkedPieces: number, pieceCount: number) => void,
     signal?: AbortSignal,
   ): Promise<boolean[]> {
+    if (this.#pending !== undefined) await this.#settled();
     const n = this.map.pieceCount;
     const result = new Array<boolean>(n).fill(false);
     const present = await this.#presentFiles();
@@ -201,7 +329,11 @@ export class TorrentStorage {
       while (next < n) {
         signal?.throwIfAborted();
         const i = next++;
-        const usable = this.map.segments(i).every((s) => s.file < 0 || present[s.file] === true);
+        const usable = this.map.segments(i).every((s) => {
+          if (s.file < 0) return true;
+          if (this.#inParts[s.file] === true) return this.#parts.covers(i, s.pieceOffset, s.length);
+          return present[s.file] === true;
+        });
         result[i] = usable ? await this.verifyPiece(i, signal) : false;
         onProgress?.(++checked, n);
       }
@@ -211,16 +343,19 @@ export class TorrentStorage {
     return result;
   }
 
-  /** Creates the zero-length files (they never receive a block). */
+  /** Creates the zero-length files that are selected (they never receive a block). */
   async createEmptyFiles(): Promise<void> {
+    if (this.#pending !== undefined) await this.#settled();
     for (let i = 0; i < this.metainfo.files.length; i++) {
       const f = this.metainfo.files[i]!;
-      if (f.length === 0 && !f.isPadding) await this.#files.truncate(this.#paths[i]!, 0);
+      if (f.length === 0 && !f.isPadding && this.#wanted[i] === true)
+        await this.#files.truncate(this.#paths[i]!, 0);
     }
   }
 
   /** Size and mtime of every file (0/0 when missing), for resume records. */
   async fileStats(): Promise<{ size: number; mtimeMs: number }[]> {
+    if (this.#pending !== undefined) await this.#settled();
     return Promise.all(
       this.metainfo.files.map(async (f, i) => {
         if (f.isPadding) return { size: 0, mtimeMs: 0 };
@@ -244,6 +379,7 @@ export class TorrentStorage {
       if (!has) return false;
       return this.map.segments(i).every((s) => {
         if (s.file < 0) return true;
+        if (this.#inParts[s.file] === true) return this.#parts.covers(i, s.pieceOffset, s.length);
         return (stats[s.file]?.size ?? 0) >= s.fileOffset + s.length;
       });
     });
@@ -254,15 +390,25 @@ export class TorrentStorage {
     return this.metainfo.files.map((f, i) => f.isPadding || stats[i]!.size >= f.length);
   }
 
-  #segments(index: number): HashSegment[] {
-    return this.map
-      .segments(index)
-      .map(
-        (s): HashSegment =>
-          s.file < 0
-            ? { kind: 'zeros', length: s.length }
-            : { kind: 'file', path: this.#paths[s.file]!, offset: s.fileOffset, length: s.length },
-      );
+  /** The hash pool's view of a piece; `undefined` when bytes of it are nowhere on disk. */
+  #segments(index: number): HashSegment[] | undefined {
+    const out: HashSegment[] = [];
+    for (const s of this.map.segments(index)) {
+      const at = this.#locate(index, s);
+      if (at === undefined) return undefined;
+      out.push(at);
+    }
+    return out;
+  }
+
+  #locate(piece: number, s: Segment): HashSegment | undefined {
+    if (s.file < 0) return { kind: 'zeros', length: s.length };
+    if (this.#inParts[s.file] !== true)
+      return { kind: 'file', path: this.#paths[s.file]!, offset: s.fileOffset, length: s.length };
+    const at = this.#parts.position(piece, s.pieceOffset);
+    return at === undefined
+      ? undefined
+      : { kind: 'file', path: this.#parts.path, offset: at, length: s.length };
   }
 
   #expected(index: number): ExpectedHashes | undefined {
@@ -295,5 +441,14 @@ export class TorrentStorage {
     }
     if (sha1 === undefined && merkle === undefined) return undefined;
     return { ...(sha1 === undefined ? {} : { sha1 }), ...(merkle === undefined ? {} : { merkle }) };
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }

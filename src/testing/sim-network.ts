@@ -10,7 +10,8 @@
  */
 import { type Address, bytesToBinary } from '../dht/address.js';
 import { DhtNode } from '../dht/dht-node.js';
-import type { DhtEvent, DhtLookupFinishedEvent, DhtNodeInit } from '../dht/node-types.js';
+import type { DhtItem, DhtItemQuery } from '../dht/item.js';
+import type { DhtEvent, DhtLookupFinishedEvent, DhtNodeInit, DhtPutReadyEvent } from '../dht/node-types.js';
 import type { Random } from '../dht/random.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -210,6 +211,8 @@ export interface SimDhtPeer {
   alive: boolean;
   /** `lookup:finished` events by lookup id. */
   readonly finished: Map<number, DhtLookupFinishedEvent>;
+  /** `put:ready` events (BEP 44 put lookups waiting for their item) by lookup id. */
+  readonly putReady: Map<number, DhtPutReadyEvent>;
 }
 
 /** Options of a {@link DhtSimulation}. */
@@ -269,11 +272,21 @@ export class DhtSimulation {
       { externalIp: address.host, ...this.#opts.nodeInit },
       this.now,
     );
-    const peer: SimDhtPeer = { index: this.peers.length, address, node, alive: true, finished: new Map() };
+    const peer: SimDhtPeer = {
+      index: this.peers.length,
+      address,
+      node,
+      alive: true,
+      finished: new Map(),
+      putReady: new Map(),
+    };
     const live = this.#live;
     this.peers.push(peer);
     this.net.attach(address, node, (events) => {
-      for (const e of events) if (e.type === 'lookup:finished') peer.finished.set(e.lookupId, e);
+      for (const e of events) {
+        if (e.type === 'lookup:finished') peer.finished.set(e.lookupId, e);
+        else if (e.type === 'put:ready') peer.putReady.set(e.lookupId, e);
+      }
     });
     if (live.length > 0) {
       const seeds: Address[] = [];
@@ -324,6 +337,35 @@ export class DhtSimulation {
     const id = peer.node.announce(infoHash, port, this.now);
     this.net.flush(peer.address);
     return id;
+  }
+
+  /** Starts a BEP 44 `get` lookup on `peer`; its result (`item`) lands in `peer.finished`. */
+  getItem(peer: SimDhtPeer, query: DhtItemQuery): number {
+    const id = peer.node.getItem(query, this.now);
+    this.net.flush(peer.address);
+    return id;
+  }
+
+  /**
+   * Starts a BEP 44 put from `peer`: with `opts.item` it is put when the lookup ends; without,
+   * the lookup stops at `put:ready` (in `peer.putReady`) until {@link completePut}.
+   */
+  putItem(peer: SimDhtPeer, query: DhtItemQuery, opts: { item?: DhtItem; cas?: bigint } = {}): number {
+    const id = peer.node.putItem(query, this.now, opts);
+    this.net.flush(peer.address);
+    return id;
+  }
+
+  /** Hands the item to a put lookup waiting after `put:ready`. */
+  completePut(peer: SimDhtPeer, lookupId: number, item: DhtItem, cas?: bigint): void {
+    peer.node.completePut(lookupId, item, this.now, cas);
+    this.net.flush(peer.address);
+  }
+
+  /** Runs until `peer`'s put lookup `lookupId` is waiting for its item (or `limitMs` passed). */
+  waitForReady(peer: SimDhtPeer, lookupId: number, limitMs: number): DhtPutReadyEvent | undefined {
+    this.net.clock.runUntilDone(() => peer.putReady.has(lookupId), this.now + limitMs);
+    return peer.putReady.get(lookupId);
   }
 
   /** Runs until every listed lookup finished (or `limitMs` of virtual time passed). */

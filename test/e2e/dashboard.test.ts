@@ -8,7 +8,9 @@
  * and watches both reach 100%, checks the downloaded bytes, opens the detail view (piece map
  * drawn on the canvas, files, priority change, player, peers, trackers), pauses and resumes,
  * sorts, sets the global speed limits, drops a third .torrent onto the page, takes the README
- * screenshot while it downloads, then removes it with "delete data" and checks the files are gone.
+ * screenshot while it downloads, then removes it with "delete data" and checks the files are gone
+ * (the row leaves only once the removal is complete). Then: an add's notices stay in order when
+ * the daemon's live events overtake its answer, and the names stay readable 420 px wide.
  *
  * Needs `web/dist` (built by `npm run build` / `npm run build:web`, which `npm install` runs) and
  * `/usr/bin/chromium` (or SHOAL_CHROMIUM). The screenshot goes to docs/dashboard.png when that file
@@ -450,6 +452,62 @@ describe('web dashboard (Chromium + playwright-core)', { timeout: 240_000 }, () 
       'others are kept',
     );
     await page.locator('#details').waitFor({ state: 'hidden' });
+  });
+
+  it("shows an add's notices in order even when the daemon's events overtake its answer", async () => {
+    // Already complete on disk: the daemon finishes it (a live `torrent:finished`) at once.
+    const reef = await payload('reef-survey', { 'reef.csv': 90 * KIB + 7 }, 16 * KIB, 41);
+    await writeTree(join(downloadDir, reef.name), reef.files, 41);
+    const file = join(tmp!.dir, `${reef.name}.torrent`);
+    await writeFile(file, reef.torrent.bytes);
+    // The add's answer is held back until the page has shown the torrent seeding (from the event
+    // stream, which carried `torrent:finished` before that), so the event surely comes first.
+    await page.route(`${daemon!.url}/api/v1/torrents`, async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      const answer = await route.fetch();
+      await page.locator(`${row(reef.id)}[data-state="seeding"]`).waitFor();
+      await route.fulfill({ response: answer });
+    });
+    try {
+      await page.click('#btn-add');
+      await page.locator('#add-dialog[open]').waitFor();
+      await page.setInputFiles('#add-files', file);
+      await page.locator('#add-file-list li', { hasText: `${reef.name}.torrent` }).waitFor();
+      await page.click('#add-submit');
+      const mine = page.locator('#toasts .toast', { hasText: reef.name });
+      await mine.nth(1).waitFor();
+      const texts = await mine.allTextContents();
+      const started = texts.findIndex((t) => t.includes('Download started.'));
+      const complete = texts.findIndex((t) => t.includes('Download complete.'));
+      assert.ok(started >= 0 && complete >= 0, JSON.stringify(texts));
+      assert.ok(started < complete, `"started" comes before "complete": ${JSON.stringify(texts)}`);
+    } finally {
+      await page.unroute(`${daemon!.url}/api/v1/torrents`);
+    }
+  });
+
+  it('keeps the torrent names readable in a 420 px wide window', async () => {
+    await page.setViewportSize({ width: 420, height: 800 });
+    try {
+      await page.keyboard.press('Escape');
+      await page.locator('#details').waitFor({ state: 'hidden' });
+      const names = await page
+        .locator('tr.torrent-row .name-text')
+        .evaluateAll((els) =>
+          els.map((e) => ({ text: e.textContent, width: e.clientWidth, needed: e.scrollWidth })),
+        );
+      assert.ok(names.length >= 2, JSON.stringify(names));
+      for (const n of names) {
+        assert.ok(
+          n.width >= Math.min(n.needed, 150),
+          `"${n.text}" gets ${n.width} px of the ${n.needed} it needs at 420 px`,
+        );
+      }
+      const pageWidth = await page.evaluate('document.documentElement.scrollWidth');
+      assert.ok(Number(pageWidth) <= 420, `the page does not scroll sideways (${String(pageWidth)} px)`);
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
   });
 
   it('logged no script error and no CSP violation', () => {

@@ -296,6 +296,11 @@ export interface WebTorrentPeerOptions {
   readonly seed?: boolean;
   /** Ports on 127.0.0.1 to dial. */
   readonly connect?: readonly number[];
+  /**
+   * WebTorrent's `secure` option: 0 off, 1 MSE with plaintext fallback (WebTorrent's default),
+   * 2 RC4 only. @default 0
+   */
+  readonly secure?: 0 | 1 | 2;
 }
 
 export interface LibtorrentPeerOptions {
@@ -312,6 +317,8 @@ export interface LibtorrentPeerOptions {
   readonly statusMs?: number;
   /** MSE/PE forced both ways, RC4 only (libtorrent refuses plaintext connections). */
   readonly requireRc4?: boolean;
+  /** uTP only, both ways (`--utp-only`). @default false */
+  readonly utpOnly?: boolean;
 }
 
 /** A transmission-cli process. */
@@ -341,6 +348,10 @@ export interface TransmissionOptions {
   readonly torrent: string;
   /** Where the data is saved (or, seeding, where it already is). */
   readonly downloadDir: string;
+  /** settings.json `encryption`: 0 tolerated, 1 preferred, 2 required. @default Transmission's (1) */
+  readonly encryption?: 0 | 1 | 2;
+  /** Speak uTP too (on the peer port's UDP side). @default false */
+  readonly utp?: boolean;
 }
 
 /** An aria2c process. */
@@ -367,6 +378,10 @@ export interface Aria2Options {
   readonly downloadDir: string;
   /** Hash-check files already in downloadDir and keep their good pieces (`--check-integrity`). */
   readonly checkIntegrity?: boolean;
+  /** MSE/PE with RC4 only (`--bt-require-crypto=true --bt-min-crypto-level=arc4`). */
+  readonly requireCrypto?: boolean;
+  /** Keep seeding once complete (with `checkIntegrity`, a seeder of data already there) until stopped. */
+  readonly seed?: boolean;
 }
 
 /**
@@ -416,6 +431,7 @@ export class ClientGroup {
     if (o.exitWhenDone) args.push('--exit-when-done');
     if (o.statusMs !== undefined) args.push('--status-ms', String(o.statusMs));
     if (o.requireRc4) args.push('--require-rc4');
+    if (o.utpOnly) args.push('--utp-only');
     const peer = this.#track(new LibtorrentPeer(name, p, args));
     return peer;
   }
@@ -426,12 +442,13 @@ export class ClientGroup {
     const args = ['--torrent', o.torrent, '--save', o.saveDir, '--port', String(p)];
     if (o.seed) args.push('--seed');
     for (const c of o.connect ?? []) args.push('--connect', String(c));
+    if (o.secure !== undefined) args.push('--secure', String(o.secure));
     return this.#track(new WebTorrentPeer(name, p, args));
   }
 
   /**
-   * Starts transmission-cli on 127.0.0.1 with its own config folder: DHT, LPD, PEX, uTP, port
-   * mapping, RPC and blocklists off. Transmission only accepts connections on loopback (it
+   * Starts transmission-cli on 127.0.0.1 with its own config folder: DHT, LPD, PEX, uTP (unless
+   * `utp`), port mapping, RPC and blocklists off. Transmission only accepts connections on loopback (it
    * ignores tracker peers at 127.0.0.0/8), so the other side dials its `port`.
    */
   async transmission(name: string, o: TransmissionOptions): Promise<TransmissionPeer> {
@@ -444,7 +461,7 @@ export class ClientGroup {
         'dht-enabled': false,
         'lpd-enabled': false,
         'pex-enabled': false,
-        'utp-enabled': false,
+        'utp-enabled': o.utp === true,
         'port-forwarding-enabled': false,
         'bind-address-ipv4': '127.0.0.1',
         'bind-address-ipv6': '::1',
@@ -452,6 +469,7 @@ export class ClientGroup {
         'blocklist-enabled': false,
         'incomplete-dir-enabled': false,
         'message-level': 2,
+        ...(o.encryption !== undefined ? { encryption: o.encryption } : {}),
       }),
     );
     const script = join(cfg, 'done.sh');
@@ -482,7 +500,8 @@ export class ClientGroup {
       '--enable-dht6=false',
       '--bt-enable-lpd=false',
       '--enable-peer-exchange=false',
-      '--seed-time=0',
+      // A seeder seeds (up to an hour) whatever its share ratio, until stopped.
+      ...(o.seed ? ['--seed-time=60', '--seed-ratio=0.0'] : ['--seed-time=0']),
       '--file-allocation=falloc',
       '--summary-interval=1',
       '--enable-color=false',
@@ -490,6 +509,7 @@ export class ClientGroup {
       `--on-bt-download-complete=${script}`,
       `--stop-with-process=${process.pid}`,
       ...(o.checkIntegrity ? ['--check-integrity=true'] : []),
+      ...(o.requireCrypto ? ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4'] : []),
       o.torrent,
     ];
     return this.#track(new Aria2Peer(name, port, args));

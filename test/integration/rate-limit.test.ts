@@ -1,6 +1,7 @@
 /**
- * Global rate limits hold on a real transfer: with a limit of R bytes/s and a burst of one
- * second, moving P bytes takes at least (P − R) / R seconds.
+ * Global rate limits hold on a real transfer: with a limit of R bytes/s (and a burst of at most
+ * one second; it is 100 ms now, RATE_LIMIT_BURST_MS), moving P bytes takes at least (P − R) / R
+ * seconds.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -14,13 +14,10 @@ import { ErrorCode } from '../../src/shared/errors.js';
 import { toHex } from '../../src/shared/hash.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+/** The real CLI (its error handling included), from source. */
 const MAIN = `
-import { Command } from 'commander';
-import { registerTrackerCommand } from './src/cli/commands/tracker.ts';
-const p = new Command('shoal');
-p.exitOverride();
-registerTrackerCommand(p);
-try { await p.parseAsync(process.argv.slice(1), { from: 'user' }); } catch (e) { process.exitCode = e.exitCode ?? 1; }
+import { runCli } from './src/cli/program.ts';
+process.exitCode = await runCli([process.argv[0], 'shoal', ...process.argv.slice(1)]);
 `;
 
 const dir = mkdtempSync(join(tmpdir(), 'shoal-tracker-cli-'));
@@ -121,7 +118,10 @@ test('shoal tracker: a broken whitelist file is a clear error, not a crash', {
   const p = run(['--http', '0', '--udp', '0', '--host', '127.0.0.1', '--whitelist', wl]);
   const [code] = await p.exited;
   assert.equal(code, 1);
-  assert.match(p.stderr(), /bad\.txt:2: expected 40 \(or 64\) hex digits/);
+  assert.match(
+    p.stderr(),
+    /^shoal: error: cannot start the tracker: .*bad\.txt:2: expected 40 \(or 64\) hex digits/m,
+  );
   assert.doesNotMatch(p.stderr(), /at .*\.ts:\d+/, 'no stack trace');
   const q = run(['--http', 'abc']);
   const [code2] = await q.exited;

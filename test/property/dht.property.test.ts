@@ -1,18 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { type Encodable, encode } from '../../src/codec/index.js';
 import {
   bytesToBinary,
   commonPrefixBits,
   compareDistance,
+  DHT_ITEM_MAX_SEQ,
   DHT_REPLACEMENT_CACHE_SIZE,
   DhtError,
+  type DhtItem,
   decodeKrpc,
+  ed25519KeyPair,
   encodeKrpc,
+  ItemStore,
+  itemTarget,
   type KrpcMessage,
+  type MutableItem,
+  mutableTarget,
   type NodeContact,
   RoutingTable,
+  signMutableItem,
   TokenStore,
+  verifyMutableItem,
 } from '../../src/dht/index.js';
 import { SeededRandom } from '../../src/testing/sim-network.js';
 
@@ -26,6 +36,28 @@ const ipv6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((g) =>
 });
 const contact4: fc.Arbitrary<NodeContact> = fc.record({ id: id20, host: ipv4, port });
 const bytes = (max: number) => fc.uint8Array({ maxLength: max });
+/** A small bencodable value, as an item's `v` would be. */
+const encodable: fc.Arbitrary<Encodable> = fc.letrec<{ v: Encodable }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small' },
+    fc.integer(),
+    bytes(20),
+    fc.array(tie('v'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ maxLength: 6 }), tie('v'), { maxKeys: 4 }),
+  ),
+})).v;
+const seq = fc.bigInt({ min: 0n, max: DHT_ITEM_MAX_SEQ });
+const item: fc.Arbitrary<DhtItem> = fc.oneof(
+  encodable.map((v) => ({ type: 'immutable' as const, value: encode(v) })),
+  fc.record({
+    type: fc.constant('mutable' as const),
+    value: encodable.map((v) => encode(v)),
+    publicKey: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    salt: bytes(64),
+    seq,
+    signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+  }),
+);
 
 describe('DHT properties', () => {
   test('routing table: a bucket never holds more than k, ids are unique and well placed', () => {
@@ -177,9 +209,44 @@ describe('DHT properties', () => {
       fc.record({
         y: fc.constant('e' as const),
         t,
-        code: fc.integer({ min: 201, max: 204 }),
+        code: fc.constantFrom(201, 202, 203, 204, 205, 206, 207, 301, 302),
         message: fc.string({ maxLength: 20 }),
       }),
+      fc.record(
+        { y: fc.constant('q' as const), t, id: id20, method: fc.constant('get' as const), target: id20, seq },
+        { requiredKeys: ['y', 't', 'id', 'method', 'target'] },
+      ),
+      fc.record(
+        {
+          y: fc.constant('q' as const),
+          t,
+          id: id20,
+          method: fc.constant('put' as const),
+          token: bytes(20),
+          item,
+          cas: seq,
+        },
+        { requiredKeys: ['y', 't', 'id', 'method', 'token', 'item'] },
+      ),
+      fc.record(
+        {
+          y: fc.constant('r' as const),
+          t,
+          id: id20,
+          token: bytes(20),
+          nodes: fc.array(contact4, { maxLength: 8 }),
+          item: fc.record(
+            {
+              v: encodable.map((x) => encode(x)),
+              k: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+              seq,
+              sig: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+            },
+            { requiredKeys: [] },
+          ),
+        },
+        { requiredKeys: ['y', 't', 'id'] },
+      ),
     );
     fc.assert(
       fc.property(msg, (m) => {
@@ -225,6 +292,57 @@ describe('DHT properties', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  test('item store: within its bounds, a stored seq never goes down, a forged item is never stored', () => {
+    const keys = [1, 2, 3].map((n) => ed25519KeyPair(new Uint8Array(32).fill(n)));
+    const op = fc.record({
+      key: fc.nat(2),
+      salt: fc.constantFrom('', 'a', 'b'),
+      seq: fc.integer({ min: 0, max: 6 }),
+      value: fc.nat(3),
+      forge: fc.boolean(),
+      cas: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
+      immutable: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), fc.integer({ min: 1, max: 6 }), (ops, maxItems) => {
+        const store = new ItemStore(
+          new Uint8Array(20),
+          { maxItems, maxBytes: 600, putBurstPerIp: 1e9, putBurstGlobal: 1e9 },
+          0,
+        );
+        const seen = new Map<string, bigint>();
+        for (const o of ops) {
+          const value = encode(`value ${o.value}`);
+          let put: DhtItem = o.immutable
+            ? { type: 'immutable', value }
+            : signMutableItem(keys[o.key]!, value, o.seq, new TextEncoder().encode(o.salt));
+          if (o.forge && put.type === 'mutable') put = { ...put, value: encode('forged') };
+          const target = itemTarget(put);
+          const before = store.get(target, 0);
+          const r = store.put(put, o.cas === undefined ? undefined : BigInt(o.cas), 'ip', 0);
+          if (!r.ok) assert.deepEqual(store.get(target, 0), before, 'a refusal changes nothing');
+          if (o.forge && put.type === 'mutable') assert.equal(r.ok, false);
+          assert.ok(store.size <= maxItems && store.bytes <= 600);
+          for (const k of keys) {
+            for (const salt of ['', 'a', 'b']) {
+              const t = mutableTarget(k.publicKey, new TextEncoder().encode(salt));
+              const got = store.get(t, 0) as MutableItem | undefined;
+              const key = bytesToBinary(t);
+              if (got === undefined) {
+                seen.delete(key); // evicted: it may come back at any seq
+                continue;
+              }
+              assert.ok(verifyMutableItem(got));
+              assert.ok(got.seq >= (seen.get(key) ?? 0n), 'seq never goes down');
+              seen.set(key, got.seq);
+            }
+          }
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 });

@@ -15,6 +15,8 @@ const ORDER = [
   'wire',
   'engine',
   'dht',
+  'bitcoin',
+  'utp',
   'storage',
   'net',
   'discovery',
@@ -23,7 +25,7 @@ const ORDER = [
   'daemon',
   'cli',
 ] as const;
-const PURE = new Set(['shared', 'codec', 'metainfo', 'wire', 'engine', 'dht']);
+const PURE = new Set(['shared', 'codec', 'metainfo', 'wire', 'engine', 'dht', 'bitcoin', 'utp']);
 
 function files(dir: string): string[] {
   const out: string[] = [];
@@ -72,4 +74,39 @@ test('layers import downward only', () => {
     }
   }
   assert.deepEqual(bad, []);
+});
+
+test('the Bitcoin family imports only shared/, never the BitTorrent layers', () => {
+  const bad: string[] = [];
+  for (const f of files(join(SRC, 'bitcoin'))) {
+    const src = readFileSync(f, 'utf8');
+    for (const m of src.matchAll(/from '(\.\.?\/[^']+)'/g)) {
+      const target = relative(SRC, join(f, '..', m[1]!)).split('/')[0]!;
+      if (target !== 'bitcoin' && target !== 'shared') bad.push(`${relative(SRC, f)} imports ${target}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('the connection layer (net/) knows no protocol family: it imports only shared/ and transport protocols (utp/)', () => {
+  const bad: string[] = [];
+  for (const f of files(join(SRC, 'net'))) {
+    const src = readFileSync(f, 'utf8');
+    for (const m of src.matchAll(/from '(\.\.?\/[^']+)'/g)) {
+      const target = relative(SRC, join(f, '..', m[1]!)).split('/')[0]!;
+      if (target !== 'net' && target !== 'shared' && target !== 'utp')
+        bad.push(`${relative(SRC, f)} imports ${target}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+/** STYLE §1: a file past ~600 lines splits along its seams (session/torrent.ts once had 1,415). */
+const MAX_SESSION_FILE_LINES = 650;
+
+test(`no file in src/session/ is over ${MAX_SESSION_FILE_LINES} lines`, () => {
+  const big = files(join(SRC, 'session'))
+    .map((f) => ({ f: relative(SRC, f), n: readFileSync(f, 'utf8').split('\n').length }))
+    .filter((x) => x.n > MAX_SESSION_FILE_LINES);
+  assert.deepEqual(big, []);
 });

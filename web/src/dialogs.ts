@@ -8,6 +8,7 @@ import { type AddOptions, api, describeError } from './api.js';
 import { h, replaceChildren } from './dom.js';
 import { formatBytes, formatLimit } from './format.js';
 import { icon } from './icons.js';
+import { holdEventToasts } from './toasts.js';
 
 function dialogShell(id: string, title: string, body: Node, footer: Node, wide = false): HTMLDialogElement {
   const dialog = h(
@@ -221,6 +222,8 @@ export class AddDialog {
     };
     this.#submit.disabled = true;
     this.#submit.textContent = 'Adding…';
+    // Live notices (finished, metadata) about what is being added wait for the add's own.
+    const release = holdEventToasts();
     try {
       const fileOutcomes = await Promise.all(this.#files.map((f) => addTorrentFile(f, o)));
       const linkOutcomes: AddOutcome[] = [];
@@ -236,6 +239,7 @@ export class AddDialog {
       if (failed.length === 0) this.el.close();
       else this.#showError(failed.map((f) => `${f.label}: ${f.error}`));
     } finally {
+      release();
       this.#submit.disabled = false;
       this.#submit.textContent = 'Add';
     }

@@ -25,7 +25,7 @@ import { type IconName, icon, logo } from './icons.js';
 import { connectLive } from './live.js';
 import { SpeedGraph } from './speed-graph.js';
 import { type FilterName, matchesFilter, Store } from './store.js';
-import { toast } from './toasts.js';
+import { eventToast, holdEventToasts, toast } from './toasts.js';
 import { TorrentTable } from './torrent-table.js';
 
 const store = new Store();
@@ -256,7 +256,7 @@ function buildToolbar(): void {
         onClick: () => addDialog.open(store.settings),
       },
       icon('plus'),
-      'Add',
+      h('span', { class: 'btn-label' }, 'Add'),
     ),
     h('div', { class: 'tool-group' }, btnResume, btnPause, btnVerify, btnRemove),
     h('div', { class: 'search' }, icon('search'), search),
@@ -333,7 +333,7 @@ const sb = {
   torrents: h('span'),
   peers: h('span'),
   dht: h('span'),
-  session: h('span'),
+  session: h('span', { class: 'sb-session' }),
   down: h('button', {
     type: 'button',
     class: 'sb-rate down',
@@ -444,12 +444,17 @@ function setupDrop(): void {
       return;
     }
     void (async () => {
-      const outcomes = [
-        ...(await Promise.all(files.map((f) => addTorrentFile(f)))),
-        ...(await Promise.all(links.map((l) => addLink(l)))),
-      ];
-      for (const o of outcomes) if (o.error !== undefined) toast(o.error, 'error', `Cannot add ${o.label}`);
-      added(outcomes.filter((o) => o.error === undefined));
+      const release = holdEventToasts();
+      try {
+        const outcomes = [
+          ...(await Promise.all(files.map((f) => addTorrentFile(f)))),
+          ...(await Promise.all(links.map((l) => addLink(l)))),
+        ];
+        for (const o of outcomes) if (o.error !== undefined) toast(o.error, 'error', `Cannot add ${o.label}`);
+        added(outcomes.filter((o) => o.error === undefined));
+      } finally {
+        release();
+      }
     })();
   });
 }
@@ -527,11 +532,11 @@ function startDashboard(): void {
     },
     onEvent(name, data) {
       const t = store.byId(String(data.id));
-      if (name === 'torrent:finished') toast('Download complete.', 'success', `“${String(data.name)}”`);
+      if (name === 'torrent:finished') eventToast('Download complete.', 'success', `“${String(data.name)}”`);
       else if (name === 'torrent:error')
-        toast(String(data.message), 'error', t === undefined ? 'Torrent error' : `“${t.name}” stopped`);
+        eventToast(String(data.message), 'error', t === undefined ? 'Torrent error' : `“${t.name}” stopped`);
       else if (name === 'torrent:metadata')
-        toast('Metadata received; downloading.', 'info', `“${String(data.name)}”`);
+        eventToast('Metadata received; downloading.', 'info', `“${String(data.name)}”`);
       if (name === 'settings:changed') {
         store.update((s) => (s.settings = data as unknown as NonNullable<typeof s.settings>));
         return;

@@ -6,8 +6,10 @@
  */
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { DAEMON_LOG_LEVELS } from '../../daemon/logger.js';
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, defaultStateDir } from '../../daemon/options.js';
-import { parsePeerAddress } from '../../metainfo/index.js';
+import { parseHostPort } from '../../metainfo/index.js';
+import { withContext } from '../output.js';
 
 /** Parsed options of `shoal daemon`. */
 export interface DaemonCommandOptions {
@@ -28,7 +30,7 @@ export interface DaemonCommandOptions {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LEVELS: readonly string[] = DAEMON_LOG_LEVELS;
 
 function parsePort(v: string): number {
   const n = Number(v);
@@ -87,13 +89,15 @@ export function registerDaemonCommand(program: Command): void {
     .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
     .option(
       '--log-level <level>',
-      `log level (${LEVELS.join(', ')}); logs are JSON lines on stderr`,
+      `log level (${LEVELS.join(', ')}); on stderr, readable lines on a terminal, JSON lines otherwise`,
       parseLevel,
       'info',
     )
-    .action(async (o: DaemonCommandOptions, cmd: Command) => {
+    .action(async (o: DaemonCommandOptions) => {
+      const bootstrap = o.dhtBootstrap.map((t) => parseHostPort(t, '--dht-bootstrap'));
       // Loaded here, not at start-up: every command pays only for what it uses.
       const { startDaemon } = await import('../../daemon/daemon.js');
+      const { createDaemonLogger } = await import('../../daemon/logger.js');
       let daemon: Awaited<ReturnType<typeof startDaemon>>;
       try {
         daemon = await startDaemon({
@@ -106,15 +110,13 @@ export function registerDaemonCommand(program: Command): void {
           allowedDirs: o.allowDir,
           allowedHosts: o.allowHost,
           ...(!o.web ? { webRoot: false } : o.webRoot !== undefined ? { webRoot: o.webRoot } : {}),
-          logLevel: o.logLevel,
+          logger: createDaemonLogger(o.logLevel),
           session: {
             ...(o.dht
               ? {
                   dht: {
                     ...(o.dhtPort !== undefined ? { port: o.dhtPort } : {}),
-                    ...(o.dhtBootstrap.length > 0
-                      ? { bootstrap: o.dhtBootstrap.map((t) => parsePeerAddress(t, '--dht-bootstrap')) }
-                      : {}),
+                    ...(bootstrap.length > 0 ? { bootstrap } : {}),
                     statePath: join(o.state, 'dht.state'),
                   },
                 }
@@ -123,9 +125,7 @@ export function registerDaemonCommand(program: Command): void {
           },
         });
       } catch (e) {
-        cmd.error(`error: cannot start the daemon: ${e instanceof Error ? e.message : String(e)}`, {
-          exitCode: 1,
-        });
+        throw withContext('cannot start the daemon', e);
       }
       const settings = daemon.manager.settings();
       console.log(

@@ -1,18 +1,47 @@
 /**
  * `shoal download` and `shoal seed`: run one torrent in a session until it is done (or, when
  * seeding, until interrupted), with a live progress bar on a TTY and plain lines otherwise.
- * Ctrl-C / SIGTERM close the session cleanly, which saves the resume record.
+ * Ctrl-C / SIGTERM close the session cleanly, which saves the resume record; an interrupted
+ * download exits 130 (SIGINT) or 143 (SIGTERM).
+ *
+ * Every argument is checked before anything is created (peer addresses, ports, rates, `--only`
+ * file numbers, the log level), and the output folder is proven writable before the session
+ * opens, so a bad command fails at once with one clear line.
+ *
+ * `--only N` takes file numbers as `shoal info` shows them (padding files not counted); the
+ * files not selected are never created: bytes of theirs that share a piece with a selected file
+ * wait in `<output>/.shoal/<info-hash>.parts` (see TorrentStorage.setWantedFiles).
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type * as CliProgress from 'cli-progress';
-import type { Command } from 'commander';
-import { type Metainfo, parsePeerAddress } from '../../metainfo/index.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  fileIndexOf,
+  type Metainfo,
+  type PeerAddress,
+  parseHostPort,
+  userFiles,
+} from '../../metainfo/index.js';
 import type { Session, Torrent } from '../../session/index.js';
-import { formatBytes, formatDuration, UsageError } from '../output.js';
+import { isShoalError, ShoalError } from '../../shared/errors.js';
+import { ensureWritableDirectory, folderProblem } from '../../storage/index.js';
+import { formatBytes, signalExitCode, UsageError, withContext } from '../output.js';
+import { startProgress } from '../progress.js';
 import { loadTorrentOrMagnet } from './info.js';
+import { addNetworkOptions, type NetworkFlags, networkOptions } from './network-flags.js';
 
-interface SwarmFlags {
+/** Levels of `--log-level` for `download` and `seed`. */
+export const CLI_LOG_LEVELS = ['silent', 'error', 'warn', 'info', 'debug'] as const;
+export type CliLogLevel = (typeof CLI_LOG_LEVELS)[number];
+
+function parseLogLevel(v: string): CliLogLevel {
+  if (!(CLI_LOG_LEVELS as readonly string[]).includes(v))
+    throw new InvalidArgumentError(`expected one of ${CLI_LOG_LEVELS.join(', ')}`);
+  return v as CliLogLevel;
+}
+
+interface SwarmFlags extends NetworkFlags {
   port: string;
   peer: string[];
   seed?: boolean;
@@ -25,11 +54,74 @@ interface SwarmFlags {
   dhtPort?: string;
   dhtBootstrap: string[];
   lsd: boolean;
+  logLevel: CliLogLevel;
+}
+
+/** The flags, checked and parsed. */
+interface Checked {
+  readonly port: number;
+  readonly peers: readonly PeerAddress[];
+  readonly bootstrap: readonly PeerAddress[];
+  readonly dhtPort: number;
+  readonly downloadLimit: number;
+  readonly uploadLimit: number;
+}
+
+function check(flags: SwarmFlags): Checked {
+  return {
+    port: parsePort(flags.port, '--port'),
+    peers: flags.peer.map((t) => parseHostPort(t, '--peer')),
+    bootstrap: flags.dhtBootstrap.map((t) => parseHostPort(t, '--dht-bootstrap')),
+    dhtPort: parsePort(flags.dhtPort ?? '0', '--dht-port'),
+    downloadLimit: parseRate(flags.downloadLimit, '--download-limit'),
+    uploadLimit: parseRate(flags.uploadLimit, '--upload-limit'),
+  };
+}
+
+/** Messages on stderr by level; the progress output shows at `info` and `debug`. */
+class Reporter {
+  readonly #rank: number;
+  #progress: { log(line: string): void } | undefined;
+
+  constructor(level: CliLogLevel) {
+    this.#rank = CLI_LOG_LEVELS.indexOf(level);
+  }
+
+  enabled(level: Exclude<CliLogLevel, 'silent'>): boolean {
+    return this.#rank >= CLI_LOG_LEVELS.indexOf(level);
+  }
+
+  /** Lines go through the progress bar while it is on screen, so they do not tear it. */
+  attach(progress: { log(line: string): void } | undefined): void {
+    this.#progress = progress;
+  }
+
+  #write(line: string): void {
+    if (this.#progress !== undefined) this.#progress.log(line);
+    else process.stderr.write(`${line}\n`);
+  }
+
+  warn(message: string): void {
+    if (this.enabled('warn')) this.#write(`warning: ${message}`);
+  }
+
+  /** What happened to the command (interrupted): shown unless the level is `silent`. */
+  status(message: string): void {
+    if (this.enabled('error')) this.#write(message);
+  }
+
+  info(message: string): void {
+    if (this.enabled('info')) this.#write(message);
+  }
+
+  debug(message: string): void {
+    if (this.enabled('debug')) this.#write(message);
+  }
 }
 
 /** Discovery options shared by `download` and `seed`. */
 function addDiscoveryOptions(cmd: Command): Command {
-  return cmd
+  return addNetworkOptions(cmd)
     .option('--no-dht', 'do not use the Mainline DHT')
     .option('--dht-port <n>', 'UDP port of the DHT node (0 = any)', '0')
     .option(
@@ -38,31 +130,37 @@ function addDiscoveryOptions(cmd: Command): Command {
       collect,
       [],
     )
-    .option('--no-lsd', 'do not use local service discovery (LAN multicast)');
+    .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
+    .option(
+      '--log-level <level>',
+      `messages on stderr: ${CLI_LOG_LEVELS.join(', ')} (debug adds peers and hash failures; warn and below hide the progress)`,
+      parseLogLevel,
+      'info',
+    );
 }
 
 /** Session options for the discovery flags; the DHT table is kept in `stateDir` when given. */
-function discoveryOptions(flags: SwarmFlags, stateDir: string | undefined) {
-  const bootstrap = flags.dhtBootstrap.map((t) => parsePeerAddress(t, '--dht-bootstrap'));
+function discoveryOptions(flags: SwarmFlags, c: Checked, stateDir: string | undefined) {
   return {
     ...(flags.dht
       ? {
           dht: {
-            port: parsePort(flags.dhtPort ?? '0'),
-            ...(bootstrap.length > 0 ? { bootstrap } : {}),
+            port: c.dhtPort,
+            ...(c.bootstrap.length > 0 ? { bootstrap: c.bootstrap } : {}),
             ...(stateDir !== undefined ? { statePath: join(stateDir, 'dht.state') } : {}),
           },
         }
       : {}),
     ...(flags.lsd ? { lsd: true } : {}),
+    ...networkOptions(flags),
   };
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
-function parsePort(text: string): number {
+function parsePort(text: string, flag: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`invalid --port "${text}"`);
+  if (!/^\d+$/.test(text) || n > 65535) throw new UsageError(`invalid ${flag} "${text}" (0-65535)`);
   return n;
 }
 
@@ -75,9 +173,9 @@ function parseRate(text: string | undefined, flag: string): number {
 }
 
 /** Runs until the returned promise settles; resolves on SIGINT/SIGTERM. */
-function untilSignal(): { promise: Promise<string>; dispose(): void } {
+function untilSignal(): { promise: Promise<NodeJS.Signals>; dispose(): void } {
   let dispose = () => {};
-  const promise = new Promise<string>((resolve) => {
+  const promise = new Promise<NodeJS.Signals>((resolve) => {
     const on = (sig: NodeJS.Signals) => resolve(sig);
     process.once('SIGINT', on);
     process.once('SIGTERM', on);
@@ -102,72 +200,85 @@ async function openSession(options: Parameters<typeof Session.create>[0]): Promi
   return SessionClass.create(options);
 }
 
-/** Prints progress: a bar on a TTY, a line every few seconds otherwise. */
-function startProgress(torrent: Torrent, label: string): { stop(): void } {
-  const lib = process.stderr.isTTY === true ? bars : undefined;
-  const tty = lib !== undefined;
-  const t0 = performance.now();
-  let bar: CliProgress.SingleBar | undefined;
-  let multi: CliProgress.MultiBar | undefined;
-  if (lib !== undefined) {
-    multi = new lib.MultiBar(
-      {
-        format: `${label} [{bar}] {percentage}% | ↓ {down}/s ↑ {up}/s | {peers} peers | ETA {eta_h}`,
-        barsize: 28,
-        hideCursor: true,
-        stream: process.stderr,
-        clearOnComplete: false,
-      },
-      lib.Presets.shades_classic,
-    );
-    bar = multi.create(torrent.stats().pieceCount || 1, 0, {});
-  }
-  const tick = () => {
-    const s = torrent.stats();
-    const payload = {
-      down: formatBytes(Math.round(s.downloadRate)),
-      up: formatBytes(Math.round(s.uploadRate)),
-      peers: s.peerCount,
-      eta_h:
-        s.leftBytes === 0 ? '0s' : s.downloadRate > 0 ? formatDuration(s.leftBytes / s.downloadRate) : '--',
+/** What `--only` selects: wanted flags by file index, and the selected bytes. */
+interface Selection {
+  readonly wanted: readonly boolean[];
+  readonly priorities: readonly number[];
+  readonly bytes: number;
+}
+
+/**
+ * The files `--only` names, by file number (as `shoal info` lists them); all files without
+ * `--only`. Throws a usage error naming the valid numbers.
+ */
+function selection(m: Metainfo, only: readonly string[]): Selection {
+  const files = userFiles(m);
+  if (only.length === 0) {
+    return {
+      wanted: m.files.map((f) => !f.isPadding),
+      priorities: m.files.map((f) => (f.isPadding ? 0 : 1)),
+      bytes: m.totalLength,
     };
-    if (bar !== undefined) bar.update(s.haveCount, payload);
-    else {
-      const pct = s.pieceCount === 0 ? 100 : (100 * s.haveCount) / s.pieceCount;
-      const secs = ((performance.now() - t0) / 1000).toFixed(0);
-      process.stderr.write(
-        `[${secs}s] ${label} ${pct.toFixed(1)}% ${s.haveCount}/${s.pieceCount} pieces, ↓ ${payload.down}/s ↑ ${payload.up}/s, ${s.peerCount} peers, left ${formatBytes(s.leftBytes)}\n`,
+  }
+  const wanted = m.files.map(() => false);
+  for (const text of only) {
+    const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    const i = fileIndexOf(m, n);
+    if (i === undefined) {
+      throw new UsageError(
+        `--only ${text}: no such file; ${m.name} has ${files.length} file${files.length === 1 ? '' : 's'}, numbered 0-${files.length - 1} (see \`shoal info\`)`,
       );
     }
-  };
-  const timer = setInterval(tick, tty ? 250 : 2000);
+    wanted[i] = true;
+  }
+  let bytes = 0;
+  for (const u of files) if (wanted[u.fileIndex]) bytes += u.file.length;
+  return { wanted, priorities: wanted.map((w) => (w ? 1 : 0)), bytes };
+}
+
+/** Bytes of the pieces that hold a selected file (what `leftBytes` counts down from). */
+function wantedPieceBytes(torrent: Torrent, sel: Selection): number {
+  const map = torrent.storage.map;
+  const wanted = new Uint8Array(map.pieceCount);
+  torrent.metainfo.files.forEach((f, i) => {
+    if (!sel.wanted[i] || f.length === 0) return;
+    const { first, last } = map.filePieces(i);
+    wanted.fill(1, first, last + 1);
+  });
+  let total = 0;
+  for (let i = 0; i < wanted.length; i++) if (wanted[i] === 1) total += map.pieceSize(i);
+  return total;
+}
+
+/** Prints what happens to the torrent at the reporter's level. */
+function watchTorrent(torrent: Torrent, log: Reporter): void {
+  torrent.on('warning', (w) => log.warn(w.message));
+  if (!log.enabled('debug')) return;
+  torrent.on('peer', (p) =>
+    log.debug(
+      `peer ${p.type} ${p.address}${p.client ? ` (${p.client})` : ''}${p.reason ? `: ${p.reason}` : ''}`,
+    ),
+  );
+  torrent.on('hash-failed', ({ index }) => log.debug(`piece ${index} failed its hash check`));
+}
+
+/** Starts the progress output when the level shows it. */
+function progressFor(
+  torrent: Torrent,
+  label: string,
+  log: Reporter,
+  wantedBytes: number,
+): { stop(): void; log(line: string): void } | undefined {
+  if (!log.enabled('info')) return undefined;
+  const p = startProgress(torrent, label, { ...(bars !== undefined ? { bars } : {}), wantedBytes });
+  log.attach(p);
   return {
+    log: (line) => p.log(line),
     stop() {
-      clearInterval(timer);
-      tick();
-      multi?.stop();
+      log.attach(undefined);
+      p.stop();
     },
   };
-}
-
-function addPeers(torrent: Torrent, peers: readonly string[]): void {
-  for (const text of peers) {
-    const p = parsePeerAddress(text, '--peer');
-    torrent.addPeer(p.host, p.port);
-  }
-}
-
-/** File priorities that select only the given file indices (`--only`). */
-function onlyPriorities(m: Metainfo, only: readonly string[]): number[] {
-  const wanted = new Set<number>();
-  for (const text of only) {
-    const i = Number(text);
-    if (!Number.isInteger(i) || i < 0 || i >= m.files.length || m.files[i]!.isPadding) {
-      throw new UsageError(`--only ${text}: no such file index (see \`shoal info\`)`);
-    }
-    wanted.add(i);
-  }
-  return m.files.map((_, i) => (wanted.has(i) ? 1 : 0));
 }
 
 /** Runs a torrent until done (then seeds if asked), an interrupt, or a torrent error. */
@@ -175,33 +286,40 @@ async function runDownload(
   session: Session,
   torrent: Torrent,
   flags: SwarmFlags,
-  interrupted: Promise<string>,
+  c: Checked,
+  sel: Selection,
+  interrupted: Promise<NodeJS.Signals>,
   out: string,
+  log: Reporter,
   setProgress: (p: { stop(): void } | undefined) => void,
 ): Promise<void> {
   const m = torrent.metainfo;
-  process.stderr.write(`listening on port ${session.port}\n`);
+  log.info(`listening on port ${session.port}`);
   const failed = torrent.next('error').then((e) => Promise.reject(e.error));
   failed.catch(() => {}); // observed through the races below
-  let progress = startProgress(torrent, m.name);
+  const wanted = wantedPieceBytes(torrent, sel);
+  let progress = progressFor(torrent, m.name, log, wanted);
   setProgress(progress);
-  addPeers(torrent, flags.peer);
+  for (const p of c.peers) torrent.addPeer(p.host, p.port);
   const done = torrent.isFinished ? Promise.resolve() : torrent.next('done').then(() => undefined);
-  const first = await Promise.race([done.then(() => 'done'), interrupted, failed]);
-  progress.stop();
+  const first = await Promise.race([done.then(() => 'done' as const), interrupted, failed]);
+  progress?.stop();
   setProgress(undefined);
   if (first !== 'done') {
-    process.stderr.write(`interrupted (${first}); resume data saved\n`);
-    process.exitCode = 130;
+    log.status(`interrupted (${first}); resume data saved`);
+    process.exitCode = signalExitCode(first);
     return;
   }
-  const s = torrent.stats();
-  process.stdout.write(
-    `complete: ${m.name} (${formatBytes(m.totalLength - s.leftBytes)}) verified in ${out}\n`,
-  );
+  const files = userFiles(m);
+  const picked = files.filter((u) => sel.wanted[u.fileIndex]).length;
+  const what =
+    picked === files.length
+      ? formatBytes(sel.bytes)
+      : `${formatBytes(sel.bytes)}: ${picked} of ${files.length} files selected`;
+  process.stdout.write(`complete: ${m.name} (${what}) verified in ${out}\n`);
   if (flags.seed) {
-    process.stderr.write('seeding; press Ctrl-C to stop\n');
-    progress = startProgress(torrent, `seeding ${m.name}`);
+    log.info('seeding; press Ctrl-C to stop');
+    progress = progressFor(torrent, `seeding ${m.name}`, log, wanted);
     setProgress(progress);
     await Promise.race([interrupted, failed]);
   }
@@ -214,53 +332,84 @@ export function registerDownloadCommands(program: Command): void {
     .argument('<torrent>', 'a .torrent file (or a magnet: URI)')
     .requiredOption('-o, --output <dir>', 'folder to download into')
     .option('-p, --port <n>', 'TCP port to listen on for peers (0 = any)', '0')
-    .option('--peer <host:port>', 'a peer to connect to; repeatable', collect, [])
+    .option('--peer <host:port>', 'a peer to connect to ([IPv6]:port for IPv6); repeatable', collect, [])
     .option('--seed', 'keep seeding after the download completes (until Ctrl-C)')
     .option('--no-seed', 'exit as soon as the download is complete (default)')
-    .option('--only <index>', 'download only this file index (see `shoal info`); repeatable', collect, [])
+    .option(
+      '--only <number>',
+      'download only this file (its number in `shoal info`); repeatable',
+      collect,
+      [],
+    )
     .option('--download-limit <rate>', 'global download limit, bytes/s (e.g. 2m)')
     .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)');
   addDiscoveryOptions(download).action(async (source: string, flags: SwarmFlags & { output: string }) => {
+    const c = check(flags);
+    const log = new Reporter(flags.logLevel);
     const loaded = await loadTorrentOrMagnet(source);
-    if (loaded.kind === 'torrent' && flags.only.length > 0) onlyPriorities(loaded.metainfo, flags.only);
+    const known = loaded.kind === 'torrent' ? selection(loaded.metainfo, flags.only) : undefined;
     const out = resolve(flags.output);
+    try {
+      await ensureWritableDirectory(join(out, '.shoal'));
+    } catch (e) {
+      const inner = folderProblem(e, join(out, '.shoal'));
+      const problem = inner === (e as Error).message ? folderProblem(e, out) : inner;
+      throw isShoalError(e)
+        ? new ShoalError(e.code, `cannot download into ${out}: ${problem}`, e.details, { cause: e })
+        : withContext(`cannot download into ${out}`, e);
+    }
     const session = await openSession({
-      port: parsePort(flags.port),
+      port: c.port,
       downloadDir: out,
       resumeDir: join(out, '.shoal'),
-      downloadRateLimit: parseRate(flags.downloadLimit, '--download-limit'),
-      uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
-      ...discoveryOptions(flags, join(out, '.shoal')),
+      downloadRateLimit: c.downloadLimit,
+      uploadRateLimit: c.uploadLimit,
+      ...discoveryOptions(flags, c, join(out, '.shoal')),
     });
-    session.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
+    session.on('warning', (w) => log.warn(w.message));
+    // The selection reaches the storage before the torrent first touches the disk.
+    session.on('torrent:added', ({ id }) => {
+      const t = session.getTorrent(id);
+      if (t === undefined) return;
+      let sel = known;
+      try {
+        sel ??= selection(t.metainfo, flags.only);
+      } catch {
+        return; // a magnet's bad --only: reported once its metadata is known, below
+      }
+      void t.storage.setWantedFiles(sel.wanted).catch((e: unknown) => log.warn((e as Error).message));
+    });
     const signal = untilSignal();
     let progress: { stop(): void } | undefined;
     try {
       let torrent: Torrent;
+      let sel: Selection;
       if (loaded.kind === 'magnet') {
-        process.stderr.write(`fetching metadata for ${loaded.magnet.name ?? 'the magnet link'}…\n`);
+        log.info(`fetching metadata for ${loaded.magnet.name ?? 'the magnet link'}…`);
         const ac = new AbortController();
         void signal.promise.then(() => ac.abort());
         const adding = session.addMagnet(loaded.magnet, { signal: ac.signal });
-        for (const text of flags.peer) {
-          const p = parsePeerAddress(text, '--peer');
-          session.pendingMagnets()[0]?.addPeer(p.host, p.port);
-        }
+        for (const p of c.peers) session.pendingMagnets()[0]?.addPeer(p.host, p.port);
         try {
           torrent = await adding;
         } catch (e) {
           if (!ac.signal.aborted) throw e;
-          process.stderr.write('interrupted while fetching metadata\n');
-          process.exitCode = 130;
+          const sig = await signal.promise;
+          log.status(`interrupted (${sig}) while fetching metadata`);
+          process.exitCode = signalExitCode(sig);
           return;
         }
-        if (flags.only.length > 0) torrent.setFilePriorities(onlyPriorities(torrent.metainfo, flags.only));
+        sel = selection(torrent.metainfo, flags.only);
+        if (flags.only.length > 0) torrent.setFilePriorities(sel.priorities);
       } else {
-        const m = loaded.metainfo;
-        const only = flags.only.length > 0 ? { filePriorities: onlyPriorities(m, flags.only) } : {};
-        torrent = await session.addTorrent(m, only);
+        sel = known!;
+        torrent = await session.addTorrent(
+          loaded.metainfo,
+          flags.only.length > 0 ? { filePriorities: sel.priorities } : {},
+        );
       }
-      await runDownload(session, torrent, flags, signal.promise, out, (p) => {
+      watchTorrent(torrent, log);
+      await runDownload(session, torrent, flags, c, sel, signal.promise, out, log, (p) => {
         progress = p;
       });
     } finally {
@@ -276,10 +425,12 @@ export function registerDownloadCommands(program: Command): void {
     .argument('<torrent>', 'the .torrent file')
     .argument('<path>', "the torrent's data: the file/folder itself, or the folder that contains it")
     .option('-p, --port <n>', 'TCP port to listen on for peers (0 = any)', '0')
-    .option('--peer <host:port>', 'a peer to connect to; repeatable', collect, [])
+    .option('--peer <host:port>', 'a peer to connect to ([IPv6]:port for IPv6); repeatable', collect, [])
     .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)')
     .option('--super-seed', 'BEP 16 super-seeding: reveal pieces a few at a time (initial seeder)');
   addDiscoveryOptions(seed).action(async (source: string, path: string, flags: SwarmFlags) => {
+    const c = check(flags);
+    const log = new Reporter(flags.logLevel);
     const loaded = await loadTorrentOrMagnet(source);
     if (loaded.kind !== 'torrent') throw new UsageError('seeding needs a .torrent file');
     const m = loaded.metainfo;
@@ -289,28 +440,26 @@ export function registerDownloadCommands(program: Command): void {
     else if (basename(abs) === m.name && existsSync(abs)) dir = dirname(abs);
     else throw new UsageError(`cannot find "${m.name}" at ${abs}`);
     const session = await openSession({
-      port: parsePort(flags.port),
+      port: c.port,
       downloadDir: dir,
-      uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
-      ...discoveryOptions(flags, undefined),
+      uploadRateLimit: c.uploadLimit,
+      ...discoveryOptions(flags, c, undefined),
     });
-    session.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
+    session.on('warning', (w) => log.warn(w.message));
     const signal = untilSignal();
     let progress: { stop(): void } | undefined;
     try {
-      process.stderr.write(`checking ${m.name}…\n`);
+      log.info(`checking ${m.name}…`);
       const torrent = await session.addTorrent(m, { superSeed: flags.superSeed === true });
+      watchTorrent(torrent, log);
       const s = torrent.stats();
-      if (!torrent.isFinished) {
-        process.stderr.write(
-          `warning: only ${s.haveCount}/${s.pieceCount} pieces of ${m.name} verified; seeding what is there\n`,
-        );
-      }
+      if (!torrent.isFinished)
+        log.warn(`only ${s.haveCount}/${s.pieceCount} pieces of ${m.name} verified; seeding what is there`);
       process.stdout.write(`seeding ${m.name} on port ${session.port}\n`);
       const failed = torrent.next('error').then((e) => Promise.reject(e.error));
       failed.catch(() => {}); // observed through the race below
-      addPeers(torrent, flags.peer);
-      progress = startProgress(torrent, `seeding ${m.name}`);
+      for (const p of c.peers) torrent.addPeer(p.host, p.port);
+      progress = progressFor(torrent, `seeding ${m.name}`, log, wantedPieceBytes(torrent, selection(m, [])));
       await Promise.race([signal.promise, failed]);
     } finally {
       progress?.stop();

@@ -2,18 +2,23 @@ import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   buildMagnet,
+  explainTorrentError,
   type MagnetLink,
   type Metainfo,
   magnetFromMetainfo,
   parseMagnet,
   parseTorrent,
-  storagePath,
+  userFiles,
 } from '../../metainfo/index.js';
+import { isShoalError, ShoalError } from '../../shared/errors.js';
 import { toHex } from '../../shared/hash.js';
 import { MAX_TORRENT_FILE_BYTES } from '../../shared/limits.js';
 import { formatBytes, UsageError } from '../output.js';
 
-/** Loads a .torrent file or parses a magnet URI. */
+/**
+ * Loads a .torrent file or parses a magnet URI. A file that is not a usable torrent is named in
+ * the error with what is wrong in plain words; the code of the parser's error is kept.
+ */
 export async function loadTorrentOrMagnet(
   source: string,
 ): Promise<
@@ -32,7 +37,12 @@ export async function loadTorrentOrMagnet(
     throw new UsageError(`cannot read ${source}: ${(e as Error).message}`);
   }
   const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  return { kind: 'torrent', metainfo: parseTorrent(u8), bytes: u8 };
+  try {
+    return { kind: 'torrent', metainfo: parseTorrent(u8), bytes: u8 };
+  } catch (e) {
+    if (!isShoalError(e)) throw e;
+    throw new ShoalError(e.code, `${source}: ${explainTorrentError(e)}`, e.details, { cause: e });
+  }
 }
 
 /** The JSON shape printed by `shoal info --json`. */
@@ -46,13 +56,13 @@ export function metainfoToJson(m: Metainfo) {
     pieceCount: m.pieceCount,
     totalLength: m.totalLength,
     private: m.isPrivate,
-    files: m.files
-      .filter((f) => !f.isPadding)
-      .map((f) => ({
-        path: storagePath(m, f).join('/'),
-        length: f.length,
-        ...(f.piecesRoot === undefined ? {} : { piecesRoot: toHex(f.piecesRoot) }),
-      })),
+    // `index` is the file number `--only`, the daemon's API and /stream use (padding files not counted).
+    files: userFiles(m).map((u) => ({
+      index: u.number,
+      path: u.path,
+      length: u.file.length,
+      ...(u.file.piecesRoot === undefined ? {} : { piecesRoot: toHex(u.file.piecesRoot) }),
+    })),
     trackers: m.trackers.map((t) => [...t]),
     webSeeds: [...m.webSeeds],
     comment: m.comment ?? null,
@@ -89,11 +99,14 @@ export function formatMetainfo(m: Metainfo): string {
   if (m.comment !== undefined) row('comment', m.comment);
   if (m.createdBy !== undefined) row('created by', m.createdBy);
   if (m.creationDate !== undefined) row('created', new Date(m.creationDate * 1000).toISOString());
-  const files = m.files.filter((f) => !f.isPadding);
-  lines.push(`files (${files.length}):`);
-  for (const f of files) {
-    const root = f.piecesRoot === undefined ? '' : `  root ${toHex(f.piecesRoot)}`;
-    lines.push(`  ${formatBytes(f.length).padStart(10)}  ${storagePath(m, f).join('/')}${root}`);
+  const files = userFiles(m);
+  lines.push(`files (${files.length}; the numbers are what \`download --only\` takes):`);
+  const width = String(Math.max(0, files.length - 1)).length;
+  for (const u of files) {
+    const root = u.file.piecesRoot === undefined ? '' : `  root ${toHex(u.file.piecesRoot)}`;
+    lines.push(
+      `  ${String(u.number).padStart(width)}  ${formatBytes(u.file.length).padStart(10)}  ${u.path}${root}`,
+    );
   }
   if (m.trackers.length > 0) {
     lines.push('trackers:');

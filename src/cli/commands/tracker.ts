@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { TrackerServer } from '../../tracker/index.js';
+import { UsageError, withContext } from '../output.js';
 
 /** Parsed options of `shoal tracker`. */
 export interface TrackerCommandOptions {
@@ -64,16 +65,14 @@ export function registerTrackerCommand(program: Command): void {
       'private tracker: info-hashes allowed, 40 hex digits per line (SIGHUP reloads)',
     )
     .option('--interval <seconds>', 'announce interval sent to clients', parseSeconds, 1800)
-    .action(async (o: TrackerCommandOptions, cmd: Command) => {
+    .action(async (o: TrackerCommandOptions) => {
       if (o.http === false && o.udp === false)
-        cmd.error('error: nothing to serve: both --no-http and --no-udp given');
+        throw new UsageError('nothing to serve: both --no-http and --no-udp given');
       let server: TrackerServer;
       try {
         server = await startTrackerFromCli(o);
       } catch (e) {
-        cmd.error(`error: cannot start the tracker: ${e instanceof Error ? e.message : String(e)}`, {
-          exitCode: 1,
-        });
+        throw withContext('cannot start the tracker', e);
       }
       if (server.httpAnnounceUrl !== undefined) {
         console.log(

@@ -5,9 +5,12 @@
  *   range-spec  = first "-" [ last ]      -- first..last inclusive, last clamped to size - 1
  *               | "-" suffix-length       -- the last suffix-length bytes
  *
- * Other units and lists of several ranges are ignored (the whole resource is served, which RFC
- * 9110 allows). A syntactically bad spec, `first > last`, a first byte at or past the end, a zero
- * suffix, or any range over an empty resource is unsatisfiable (416).
+ * A header that is not a valid byte range — another unit, a list of several ranges, a
+ * malformed spec such as `bytes=abc`, or `last < first` — is ignored and the whole resource
+ * served (200), as RFC 9110 §14.2 allows ("a server MAY ignore … an invalid ranges-specifier";
+ * clients send such headers by mistake and expect the content). Only a valid range that cannot
+ * be satisfied gets 416: a first byte at or past the end (any first byte of an empty resource),
+ * or a zero-length suffix (§14.1.1: a suffix-range is satisfiable when its length is not zero).
  */
 
 export type RangeRequest =
@@ -19,30 +22,27 @@ const SPEC = /^(\d*)-(\d*)$/;
 
 /** Parses `header` for a resource of `size` bytes; `end` is inclusive. */
 export function parseRange(header: string | undefined, size: number): RangeRequest {
-  if (header === undefined) return { kind: 'full' };
+  const full = { kind: 'full' } as const;
+  if (header === undefined) return full;
   const h = header.trim();
   const eq = h.indexOf('=');
-  if (eq < 0 || h.slice(0, eq).trim().toLowerCase() !== 'bytes') return { kind: 'full' };
+  if (eq < 0 || h.slice(0, eq).trim().toLowerCase() !== 'bytes') return full;
   const set = h.slice(eq + 1).trim();
-  if (set.includes(',')) return { kind: 'full' };
+  if (set.includes(',')) return full;
   const m = SPEC.exec(set.replace(/\s+/g, ''));
-  if (m === null) return { kind: 'unsatisfiable' };
+  if (m === null) return full;
   const [, a, b] = m as unknown as [string, string, string];
-  if (a === '' && b === '') return { kind: 'unsatisfiable' };
-  if (size <= 0) return { kind: 'unsatisfiable' };
+  if (a === '' && b === '') return full;
   if (a === '') {
     const n = Number(b);
-    if (!Number.isSafeInteger(n) || n === 0) return { kind: 'unsatisfiable' };
-    return { kind: 'partial', start: Math.max(0, size - n), end: size - 1 };
+    if (n === 0) return { kind: 'unsatisfiable' };
+    // A non-zero suffix of an empty resource is the (empty) whole of it.
+    if (size <= 0) return full;
+    return { kind: 'partial', start: Math.max(0, size - Math.min(n, size)), end: size - 1 };
   }
   const start = Number(a);
-  if (!Number.isSafeInteger(start) || start >= size) return { kind: 'unsatisfiable' };
-  let end = size - 1;
-  if (b !== '') {
-    const last = Number(b);
-    if (!Number.isSafeInteger(last)) end = size - 1;
-    else if (last < start) return { kind: 'unsatisfiable' };
-    else end = Math.min(last, size - 1);
-  }
+  if (b !== '' && Number(b) < start) return full; // last < first: invalid, ignored
+  if (!(start < size)) return { kind: 'unsatisfiable' };
+  const end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
   return { kind: 'partial', start, end };
 }

@@ -163,7 +163,7 @@ export function registerTorrentRoutes(api: ApiRoutes, manager: TorrentManager): 
       operationId: 'setFilePriorities',
       summary: 'Set file priorities',
       description:
-        '`{"priorities": [...]}` sets every file (one entry per file, torrent order); `{"files": [i, …], "priority": p}` sets some. 0 skips a file, 1 is normal, 2 high.',
+        '`{"priorities": [...]}` sets every file (one entry per file, torrent order); `{"files": [n, …], "priority": p}` sets some. Files are named by their number in the file list (`index`: padding files are not counted). 0 skips a file, 1 is normal, 2 high.',
       tags: TAGS,
       params: S.IdParams,
       body: S.PrioritiesBody,
@@ -211,7 +211,7 @@ export function registerTorrentRoutes(api: ApiRoutes, manager: TorrentManager): 
     async (req, reply) => {
       const { id } = req.params as { id: string };
       const { host, port } = req.body as { host: string; port: number };
-      manager.addPeer(id, host, port);
+      await manager.addPeer(id, host, port);
       return reply.code(204).send();
     },
   );

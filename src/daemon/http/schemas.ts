@@ -83,9 +83,15 @@ const addOptionProps = {
     type: 'array',
     maxItems: MAX_TORRENT_FILES,
     items: Priority,
-    description: 'one priority per file of the torrent, in torrent order',
+    description:
+      'one priority per file of the torrent, in torrent order, padding files not counted (the file list numbering)',
   },
-  peers: { type: 'array', maxItems: 200, items: PeerAddress, description: 'peers to try at once' },
+  peers: {
+    type: 'array',
+    maxItems: 200,
+    items: PeerAddress,
+    description: 'peers to try at once and after every restart',
+  },
 } as const;
 
 export const AddTorrentJson: JsonSchema = {
@@ -189,7 +195,14 @@ export const StreamParams: JsonSchema = {
   type: 'object',
   required: ['id', 'file'],
   additionalProperties: false,
-  properties: { id: TorrentId, file: { type: 'string', pattern: '^[0-9]{1,7}$', description: 'file index' } },
+  properties: {
+    id: TorrentId,
+    file: {
+      type: 'string',
+      pattern: '^[0-9]{1,7}$',
+      description: 'file number (padding files not counted), as in the file list',
+    },
+  },
 };
 
 export const StreamQuery: JsonSchema = {

@@ -11,6 +11,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { fileIndexOf, userFiles } from '../../metainfo/index.js';
 import type { Torrent } from '../../session/index.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { MAX_CONCURRENT_STREAMS } from '../../shared/limits.js';
@@ -154,13 +155,17 @@ export class StreamService {
     const m = entry.metainfo;
     if (m === undefined)
       throw apiError(ErrorCode.ApiConflict, 'the torrent has no metadata yet; its files are not known');
-    const index = Number(file);
-    const f = m.files[index];
-    if (f === undefined || f.isPadding)
+    // `file` is the file number (padding files not counted), as the file list shows it.
+    const number = Number(file);
+    const index = fileIndexOf(m, number);
+    const f = index === undefined ? undefined : m.files[index];
+    if (index === undefined || f === undefined) {
+      const count = userFiles(m).length;
       throw apiError(
         ErrorCode.ApiNotFound,
-        `torrent ${entry.id} has no file ${index} (it has ${m.files.length})`,
+        `torrent ${entry.id} has no file ${number} (it has ${count}, numbered 0-${count - 1})`,
       );
+    }
     const range = parseRange(request.headers.range, f.length);
     if (range.kind === 'unsatisfiable') {
       reply.header('content-range', `bytes */${f.length}`);
@@ -169,7 +174,10 @@ export class StreamService {
         `range ${JSON.stringify(request.headers.range ?? '')} is not satisfiable for a file of ${f.length} bytes`,
       );
     }
-    const torrent = this.#running(entry);
+    // HEAD needs no data: it is answered whether the torrent runs yet or not. A torrent still
+    // checking its data (just added, or resumed) is waited for: a player asks right away.
+    if (request.method !== 'HEAD') await leftChecking(entry.torrent, request.raw);
+    const torrent = request.method === 'HEAD' ? undefined : this.#running(entry);
     const start = range.kind === 'partial' ? range.start : 0;
     const end = range.kind === 'partial' ? range.end : f.length - 1;
     const name = f.path[f.path.length - 1] ?? m.name;
@@ -183,7 +191,7 @@ export class StreamService {
       .header('content-length', String(Math.max(0, end - start + 1)));
     if (range.kind === 'partial')
       reply.code(206).header('content-range', `bytes ${start}-${end}/${f.length}`);
-    if (request.method === 'HEAD' || f.length === 0) {
+    if (torrent === undefined || f.length === 0) {
       // Written by hand: Fastify would set Content-Length to that of an empty body.
       reply.hijack();
       reply.raw.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
@@ -196,7 +204,7 @@ export class StreamService {
         `at most ${MAX_CONCURRENT_STREAMS} streams at once; try again later`,
       );
     if (entry.priorities()[index] === 0)
-      await this.#manager.setFilePriorities(entry.id, { files: [index], priority: 1 });
+      await this.#manager.setFilePriorities(entry.id, { files: [number], priority: 1 });
     const gone = new AbortController();
     reply.raw.once('close', () => gone.abort(new Error('client went away')));
     const signal = AbortSignal.any([gone.signal, entry.life.signal]);
@@ -237,4 +245,21 @@ export class StreamService {
       throw apiError(ErrorCode.ApiConflict, `the torrent stopped: ${entry.errorMessage ?? ''}`);
     throw apiError(ErrorCode.ApiUnavailable, `the torrent is ${state}; try again in a moment`);
   }
+}
+
+/** Resolves once `t` is no longer checking its data (at once if it is not), or the client left. */
+function leftChecking(t: Torrent | undefined, req: NodeJS.EventEmitter): Promise<void> {
+  if (t === undefined || t.state !== 'checking') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      t.off('state', onState);
+      req.off('close', done);
+      resolve();
+    };
+    const onState = (e: { readonly state: string }) => {
+      if (e.state !== 'checking') done();
+    };
+    t.on('state', onState);
+    req.once('close', done);
+  });
 }

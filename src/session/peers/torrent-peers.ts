@@ -9,15 +9,30 @@
  *
  * Invariants:
  * - every attached connection holds an admission of the pool, released when it closes;
- * - a banned address is never dialled nor attached, and its connections close when it is banned;
+ * - a banned or blocklisted address is never dialled nor attached, and its connections close
+ *   when it is banned or a new blocklist blocks it;
  * - two connections to one peer (same address and peer id) never stay open together: both ends
  *   keep the one opened by the larger peer id ({@link keepsNewConnection}).
  */
 import { setMaxListeners } from 'node:events';
-import { ADVERTISED_REQQ, type EngineAction, type PeerKey, type TorrentEngine } from '../../engine/index.js';
+import {
+  ADVERTISED_REQQ,
+  type BanReason,
+  type EngineAction,
+  type PeerKey,
+  type TorrentEngine,
+} from '../../engine/index.js';
 import type { Metainfo } from '../../metainfo/index.js';
-import type { AddressHints, Admission, KnownAddress, PeerSource, PoolOwner } from '../../net/peer-pool.js';
+import {
+  type AddressHints,
+  type Admission,
+  BLOCKED_REASON,
+  type KnownAddress,
+  type PeerSource,
+  type PoolOwner,
+} from '../../net/peer-pool.js';
 import type { TransportKind } from '../../net/transport.js';
+import { ErrorCode, ShoalError } from '../../shared/errors.js';
 import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS } from '../../shared/limits.js';
 import {
   clientFromPeerId,
@@ -33,6 +48,7 @@ import {
 import type { SessionContext } from '../context.js';
 import type { ExtensionFactory, ExtensionHost, ExtensionPeer } from '../extensions/extension.js';
 import { BUILTIN_EXTENSIONS, ExtensionRegistry, type RegistryPeer } from '../extensions/registry.js';
+import type { KnownPeerInfo, TorrentPeerInfo } from '../torrent-types.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerLog, type PeerLogEntry, type PeerLogType } from './peer-log.js';
 
@@ -93,6 +109,10 @@ export interface TorrentPeersHost {
   onPeerDetached(peer: LivePeer): void;
   /** Publishes a peer log entry (the torrent's `peer` event). */
   onLog(entry: PeerLogEntry): void;
+  /** Recoverable trouble to tell the user (a ban). */
+  warn(message: string): void;
+  /** Bytes arrived on a connection: ms to stop reading it for (the rate limits). */
+  throttleDown(bytes: number): number;
 }
 
 export interface TorrentPeersInit {
@@ -118,6 +138,7 @@ export class TorrentPeers {
   readonly #registry: ExtensionRegistry;
   readonly #log = new PeerLog();
   readonly #stopBanListener: () => void;
+  readonly #stopBlocklistListener: () => void;
   readonly #dials = new AbortController();
   #seq = 0;
 
@@ -146,6 +167,10 @@ export class TorrentPeers {
       for (const p of [...this.#peers.values()])
         if (p.conn.remoteAddress === ban.address) p.conn.close('banned');
     });
+    this.#stopBlocklistListener = this.#ctx.pool.onBlocklist((isBlocked) => {
+      for (const p of [...this.#peers.values()])
+        if (isBlocked(p.conn.remoteAddress)) p.conn.close(BLOCKED_REASON);
+    });
   }
 
   /** Attached peers. */
@@ -163,6 +188,39 @@ export class TorrentPeers {
 
   values(): IterableIterator<LivePeer> {
     return this.#peers.values();
+  }
+
+  /** The attached peers with the engine's figures for each (`Torrent.peers()`). */
+  infos(now: number): TorrentPeerInfo[] {
+    const out: TorrentPeerInfo[] = [];
+    for (const p of this.#peers.values()) {
+      const s = this.#host.engine.peerStats(p.key, now);
+      if (s !== undefined)
+        out.push({
+          ...s,
+          address: p.address,
+          client: p.client,
+          outgoing: p.conn.outgoing,
+          transport: p.conn.transport,
+          encrypted: p.conn.encrypted,
+        });
+    }
+    return out;
+  }
+
+  /**
+   * The addresses this torrent knows (trackers, DHT, PEX, LSD, the user, incoming peers) with
+   * their source and dial state; bounded by `maxKnownPeersPerTorrent`, PEX ones by
+   * PEX_ADDRESS_SHARE of it.
+   */
+  knownPeers(): KnownPeerInfo[] {
+    return this.#owner.knownAddresses().map((k) => ({
+      host: k.host,
+      port: k.port,
+      source: k.source,
+      state: k.state,
+      failures: k.failures,
+    }));
   }
 
   /** The torrent's pool owner (known addresses, limits). */
@@ -189,9 +247,24 @@ export class TorrentPeers {
     this.#host.onLog(this.#log.add({ type, address, ...extra }));
   }
 
+  /**
+   * Bans `address` for the session (every torrent: the pool closes its connections) with its
+   * evidence, and says so in the peer log and a warning.
+   */
+  ban(address: string, reason: BanReason, evidence: string): void {
+    const pool = this.#ctx.pool;
+    if (pool.isBanned(address)) return;
+    this.record('banned', address, { reason: `${reason}: ${evidence}` });
+    this.#host.warn(`banned ${address}: ${evidence}`);
+    pool.ban(address, `${this.#host.metainfo.name}: ${evidence}`);
+  }
+
   /** Adds a peer address to try (trackers, DHT, PEX, LSD and the user all land here). */
   addPeer(host: string, port: number, source: PeerSource = 'user', hints?: AddressHints): void {
     if (this.#host.isClosed()) return;
+    // Addresses from trackers and peers are refused silently; a user who names one hears why.
+    if (source === 'user' && this.#ctx.pool.isBlocked(host))
+      this.record('refused', `${host}:${port}`, { reason: BLOCKED_REASON });
     if (this.#owner.add(host, port, source, hints) && this.#host.isActive()) this.dial();
   }
 
@@ -255,6 +328,7 @@ export class TorrentPeers {
     this.#dials.abort();
     this.closeAll(reason);
     this.#stopBanListener();
+    this.#stopBlocklistListener();
     this.#owner.close();
   }
 
@@ -269,8 +343,11 @@ export class TorrentPeers {
         k.hints,
         this.#dials.signal,
       );
-    } catch {
+    } catch (e) {
       this.#owner.dialEnded(k, false, this.#ctx.now());
+      // An address that could not be reached is routine; one that answered and refused us is news.
+      if (e instanceof ShoalError && e.code !== ErrorCode.NetConnectFailed && !host.isClosed())
+        this.record('refused', `${k.host}:${k.port}`, { reason: e.message });
       // The dial's slot is free: the next address is tried now, not at the next housekeeping
       // (a flood of dead addresses ahead of a live one would otherwise cost a second per
       // MAX_HALF_OPEN_PER_TORRENT of them).
@@ -309,6 +386,8 @@ export class TorrentPeers {
         },
       },
     });
+    if (opened.encrypted) k.hints.encrypted = true;
+    opened.stream.resume();
     conn.feed(opened.initial);
   }
 
@@ -334,8 +413,10 @@ export class TorrentPeers {
     dup?.conn.close('duplicate');
     const admission = this.#owner.admit(conn.remoteAddress, conn.remotePort, conn.outgoing);
     if (typeof admission === 'string') {
-      if (admission === 'banned' || admission === 'address-full')
-        this.record('refused', `${conn.remoteAddress}:${conn.remotePort}`, { reason: admission });
+      if (admission === 'banned' || admission === 'address-full' || admission === 'blocked')
+        this.record('refused', `${conn.remoteAddress}:${conn.remotePort}`, {
+          reason: admission === 'blocked' ? BLOCKED_REASON : admission,
+        });
       return undefined;
     }
     return admission;
@@ -380,7 +461,7 @@ export class TorrentPeers {
       onHandshake: () => false,
       onMessages: (msgs) => this.#onMessages(peer, msgs),
       onClose: (reason, error) => this.#onClosed(peer, reason, error),
-      onBytesReceived: (n) => this.#ctx.throttleDown(n),
+      onBytesReceived: (n) => this.#host.throttleDown(n),
     });
     const ip = ipBytes(conn.remoteAddress);
     const extended = theirs.extended && mine.extended;

@@ -3,10 +3,12 @@
 
 Usage:
   lt_peer.py --torrent T --save DIR --port N [--seed] [--connect PORT ...] [--exit-when-done]
-             [--status-ms MS] [--require-rc4] [--upload-limit BPS]
+             [--status-ms MS] [--require-rc4] [--utp-only] [--upload-limit BPS]
 
 - The session listens on 127.0.0.1:PORT only, with DHT, LSD, UPnP, NAT-PMP and uTP off and
   several connections per IP allowed (every peer of a loopback test is 127.0.0.1).
+- `--utp-only`: uTP instead of TCP, both ways (TCP in and out off, uTP in and out on; the
+  listen port then serves uTP on UDP, and `connect PORT` dials uTP).
 - `--seed`: the data under DIR is checked first (a real hash check, not seed_mode); the peer
   prints {"t":"ready"} once it is seeding, or {"t":"error"} and exits 3 when the data is not
   complete.
@@ -64,6 +66,7 @@ def main():
     ap.add_argument("--exit-when-done", action="store_true")
     ap.add_argument("--status-ms", type=int, default=1000)
     ap.add_argument("--require-rc4", action="store_true")
+    ap.add_argument("--utp-only", action="store_true")
     ap.add_argument("--upload-limit", type=int, default=0)
     args = ap.parse_args()
 
@@ -74,8 +77,10 @@ def main():
         "enable_lsd": False,
         "enable_upnp": False,
         "enable_natpmp": False,
-        "enable_incoming_utp": False,
-        "enable_outgoing_utp": False,
+        "enable_incoming_utp": args.utp_only,
+        "enable_outgoing_utp": args.utp_only,
+        "enable_incoming_tcp": not args.utp_only,
+        "enable_outgoing_tcp": not args.utp_only,
         "allow_multiple_connections_per_ip": True,
         "alert_mask": cat.status_notification | cat.error_notification | cat.connect_notification
         | cat.storage_notification,

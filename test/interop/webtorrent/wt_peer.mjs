@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // One WebTorrent 3 peer on 127.0.0.1, driven by Shoal's interop tests (test/helpers/clients.ts).
 //
-// Usage: node wt_peer.mjs --torrent T --save DIR --port N [--seed] [--connect PORT ...]
+// Usage: node wt_peer.mjs --torrent T --save DIR --port N [--seed] [--connect PORT ...] [--secure N]
 //
-// - TCP only: DHT, LSD, trackers, UPnP/NAT-PMP, uTP, web seeds and WebRTC are off, and so is
-//   protocol encryption (Shoal speaks plaintext BitTorrent; WebTorrent would otherwise open with
-//   an MSE handshake and never fall back on outgoing connections).
+// - TCP only: DHT, LSD, trackers, UPnP/NAT-PMP, uTP, web seeds and WebRTC are off. Protocol
+//   encryption is `--secure N` (WebTorrent's `secure`: 0 off — the default here —, 1 MSE with a
+//   plaintext fallback, which is WebTorrent's own default, 2 RC4 only).
 // - WebTorrent is a v1-only client: it hashes the info dictionary with SHA-1 and verifies pieces
 //   with SHA-1, and treats BEP 47 padding files as ordinary files.
 // - `--seed`: the data under DIR is checked first; prints {"t":"ready"} once it is complete, or
@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
     port: { type: 'string' },
     seed: { type: 'boolean', default: false },
     connect: { type: 'string', multiple: true, default: [] },
+    secure: { type: 'string', default: '0' },
   },
 });
 if (!args.torrent || !args.save || !args.port) {
@@ -47,7 +48,7 @@ const client = new WebTorrent({
   natPmp: false,
   utp: false,
   webSeeds: false,
-  secure: 0,
+  secure: Number(args.secure),
 });
 let closing = false;
 function quit(code) {

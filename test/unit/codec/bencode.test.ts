@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   BencodeDict,
   BencodeError,
+  BencodeRaw,
   bencodeEqual,
   decode,
   decodeWithInfo,
@@ -161,5 +162,11 @@ describe('bencode encode', () => {
         ),
       BencodeError,
     );
+  });
+
+  test('writes BencodeRaw spans verbatim, unsorted keys kept (BEP 44 signs v as sent)', () => {
+    const raw = decode(b('d1:vd1:bi1e1:ai2eee'), { mode: 'lenient' }) as BencodeDict;
+    const span = raw.raw('v')!;
+    assert.equal(text(encode({ v: new BencodeRaw(span), a: 1 })), 'd1:ai1e1:vd1:bi1e1:ai2eee');
   });
 });

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type PersistedState, parseState, StateStore } from '../../../src/daemon/state-store.js';
+import { savedPeers } from '../../../src/daemon/torrent-manager.js';
 import { isShoalError } from '../../../src/shared/errors.js';
-import { MAX_DAEMON_STATE_BYTES } from '../../../src/shared/limits.js';
+import { MAX_DAEMON_STATE_BYTES, MAX_SAVED_PEERS_PER_TORRENT } from '../../../src/shared/limits.js';
 
 const rec = (id: string, extra: Record<string, unknown> = {}) => ({
   id,
@@ -91,4 +92,38 @@ test('StateStore: atomic coalesced saves, load, token with mode 0600, size cap',
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('saved peers: at most MAX_SAVED_PEERS_PER_TORRENT per torrent, the latest kept, in records too', () => {
+  const many = Array.from({ length: MAX_SAVED_PEERS_PER_TORRENT + 6 }, (_, i) => ({
+    host: '127.0.0.1',
+    port: 1000 + i,
+  }));
+  const kept = savedPeers([], many);
+  assert.equal(kept.length, MAX_SAVED_PEERS_PER_TORRENT);
+  assert.equal(kept[0]!.port, 1006, 'the oldest are forgotten');
+  assert.equal(kept.at(-1)!.port, 1000 + MAX_SAVED_PEERS_PER_TORRENT + 5);
+  // Naming a kept peer again makes it the latest, without a duplicate.
+  const again = savedPeers(kept, [{ host: '127.0.0.1', port: 1006 }]);
+  assert.equal(again.length, MAX_SAVED_PEERS_PER_TORRENT);
+  assert.equal(again.at(-1)!.port, 1006);
+  const record = {
+    id: 'ab'.repeat(20),
+    name: 'x',
+    hasMetadata: true,
+    downloadDir: '/dl',
+    paused: false,
+    addedAt: 1,
+    peers: [...many, { host: 'bad host', port: 1 }, { host: '::1', port: 0 }],
+  };
+  const { state } = parseState(
+    JSON.stringify({ version: 1, settings: {}, torrents: [record] }),
+    'state.json',
+  );
+  const peers = state.torrents[0]!.peers!;
+  assert.equal(peers.length, MAX_SAVED_PEERS_PER_TORRENT, 'a hand-edited state is bounded too');
+  assert.ok(
+    peers.every((p) => p.host === '127.0.0.1'),
+    'addresses that do not check out are dropped',
+  );
 });

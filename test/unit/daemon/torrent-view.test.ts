@@ -97,9 +97,9 @@ test('summary and files of a paused torrent come from its last known bitfield', 
     files.map((f) => [f.index, f.path, f.doneBytes]),
     [
       [0, 'demo/a.bin', 16],
-      [2, 'demo/dir/b.bin', 4],
+      [1, 'demo/dir/b.bin', 4],
     ],
-    'padding files are not listed; indexes are the torrent’s',
+    'padding files are neither listed nor counted: b.bin is file 1',
   );
   assert.equal(piecesInfo(e).bitfield, Buffer.from([0b1001_0000]).toString('base64'));
   e.record = { ...e.record, filePriorities: [1, 0, 0] };

@@ -148,7 +148,7 @@ describe('DhtNode answers queries (BEP 5)', () => {
 
   test('unknown methods get 204, malformed queries 203, malformed responses nothing', () => {
     const node = makeNode();
-    const [u] = exchange(node, te('d1:ad2:id20:abcdefghij0123456789e1:q3:put1:t2:aa1:y1:qe'), remote, 0);
+    const [u] = exchange(node, te('d1:ad2:id20:abcdefghij0123456789e1:q4:vote1:t2:aa1:y1:qe'), remote, 0);
     assert.equal(u?.y === 'e' && u.code, 204);
     const [m] = exchange(node, te('d1:ad2:id2:abe1:q4:ping1:t2:aa1:y1:qe'), remote, 0);
     assert.equal(m?.y === 'e' && m.code, 203);

@@ -246,7 +246,7 @@ describe('KRPC: malformed datagrams are typed errors that say whether to answer'
     rejects(b('d1:ad2:id20:abcdefghij0123456789e1:qi1e1:t2:aa1:y1:qe'), 203);
     rejects(b('d1:ad2:id20:abcdefghij0123456789e1:q9:find_node1:t2:aa1:y1:qe'), 203);
     rejects(b('d1:ad2:id20:abcdefghij01234567899:info_hash3:abce1:q9:get_peers1:t2:aa1:y1:qe'), 203);
-    rejects(b('d1:ad2:id20:abcdefghij0123456789e1:q3:put1:t2:aa1:y1:qe'), 204);
+    rejects(b('d1:ad2:id20:abcdefghij0123456789e1:q4:vote1:t2:aa1:y1:qe'), 204);
   });
 
   test('announce_peer needs a token and a port in 1..65535 unless implied_port', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RateMeter, SeededRandom, shuffle, TokenBucket } from '../../../src/engine/index.js';
+import { BLOCK_BYTES, RATE_LIMIT_BURST_MS } from '../../../src/shared/limits.js';
 
 describe('RateMeter', () => {
   test('averages over the sliding window', () => {
@@ -51,6 +52,31 @@ describe('TokenBucket', () => {
     b.take(1_000, 0);
     assert.equal(b.waitMs(5_000, 0), 1_000);
     assert.equal(b.tryTake(5_000, 1_000), true);
+  });
+
+  test('the first second carries the rate plus a bounded burst, not twice the rate', () => {
+    const rate = 1024 * 1024;
+    const bound = rate + Math.max(BLOCK_BYTES, (rate * RATE_LIMIT_BURST_MS) / 1000);
+    // A greedy sender (the upload gate): whole blocks whenever the tokens are there.
+    const up = new TokenBucket(rate, undefined, 0);
+    let sent = 0;
+    for (let t = 0; t <= 1000; t++) while (up.tryTake(BLOCK_BYTES, t)) sent += BLOCK_BYTES;
+    assert.ok(sent <= bound, `sent ${sent} bytes in the first second at ${rate}/s`);
+    assert.ok(sent >= rate * 0.95, `and still about the rate: ${sent}`);
+    // A greedy reader (the download side): reads 64 KiB chunks whenever out of debt.
+    const down = new TokenBucket(rate, undefined, 0);
+    let read = 0;
+    let resumeAt = 0;
+    for (let t = 0; t <= 1000; t++) {
+      if (t < resumeAt) continue;
+      read += 65_536;
+      resumeAt = t + down.charge(65_536, t);
+    }
+    assert.ok(read <= bound + 65_536, `read ${read} bytes in the first second at ${rate}/s`);
+    // After an idle spell the same holds: the bucket never holds more than its burst.
+    let later = 0;
+    for (let t = 60_000; t <= 61_000; t++) while (up.tryTake(BLOCK_BYTES, t)) later += BLOCK_BYTES;
+    assert.ok(later <= bound, `sent ${later} bytes in a second after idling`);
   });
 
   test('rate 0 is unlimited, and the rate can change', () => {

@@ -1,18 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { encode } from '../../../src/codec/index.js';
 import { base32Encode } from '../../../src/metainfo/base32.js';
 import { MagnetError } from '../../../src/metainfo/errors.js';
 import {
   buildMagnet,
+  decodeMutableTorrentValue,
+  encodeMutableTorrentValue,
   formatSelectOnly,
   magnetFromMetainfo,
   parseMagnet,
+  parseMutableMagnet,
   parseSelectOnly,
 } from '../../../src/metainfo/magnet.js';
 import { parseTorrent } from '../../../src/metainfo/parse.js';
 import { ErrorCode } from '../../../src/shared/errors.js';
 import { toHex } from '../../../src/shared/hash.js';
 import {
+  MAX_DHT_ITEM_SALT_BYTES,
   MAX_MAGNET_LENGTH,
   MAX_MAGNET_SELECT_INDICES,
   MAX_TORRENT_FILES,
@@ -255,3 +260,135 @@ describe('magnetFromMetainfo', () => {
     assert.deepEqual(parseMagnet(buildMagnet(link)), link);
   });
 });
+
+describe('BEP 46 mutable torrent magnets', () => {
+  // The public key of BEP 46's test vectors.
+  const KEY = '8543d3e6115f0f98c944077a4493dcd543e49c739fd998550a1f614ab36ed63e';
+  const mutableBad = (uri: string, parameter: string, text: string) => {
+    assert.throws(
+      () => parseMutableMagnet(uri),
+      (e: unknown) => {
+        assert.ok(e instanceof MagnetError, String(e));
+        assert.equal(e.details.parameter, parameter, e.message);
+        assert.ok(e.message.includes(text), `${e.message} lacks ${text}`);
+        return true;
+      },
+    );
+  };
+
+  test('xs=urn:btpk with and without a salt, no xt needed', () => {
+    const m = parseMutableMagnet(`magnet:?xs=urn:btpk:${KEY}&s=6e`);
+    assert.equal(toHex(m.publicKey), KEY);
+    assert.equal(toHex(m.salt), '6e');
+    assert.equal(m.infoHashV1, undefined);
+    const plain = parseMutableMagnet(`magnet:?xs=urn:btpk:${KEY.toUpperCase()}&dn=feed`);
+    assert.equal(toHex(plain.publicKey), KEY);
+    assert.equal(plain.salt.length, 0);
+    assert.equal(plain.name, 'feed');
+  });
+
+  test('parseMagnet needs an info-hash, and keeps a BEP 46 key beside one', () => {
+    bad(`magnet:?xs=urn:btpk:${KEY}`, 'xt', 'parseMutableMagnet');
+    const both = parseMagnet(`magnet:?xt=urn:btih:${V1}&xs=urn:btpk:${KEY}&s=6e`);
+    assert.equal(toHex(both.infoHashV1!), V1);
+    assert.equal(toHex(both.publicKey!), KEY);
+    assert.equal(toHex(both.salt!), '6e');
+    mutableBad(`magnet:?xt=urn:btih:${V1}`, 'xs', 'no xs=urn:btpk');
+  });
+
+  test('other xs sources are ignored', () => {
+    const m = parseMagnet(`magnet:?xt=urn:btih:${V1}&xs=http%3A%2F%2Fexample.com%2Fa.torrent`);
+    assert.equal(m.publicKey, undefined);
+  });
+
+  test('rejections: key size and alphabet, salt size and alphabet, two keys or salts', () => {
+    mutableBad(`magnet:?xs=urn:btpk:${KEY.slice(2)}`, 'xs', '64 hex digits');
+    mutableBad(`magnet:?xs=urn:btpk:${KEY.slice(2)}zz`, 'xs', '64 hex digits');
+    mutableBad(`magnet:?xs=urn:btpk:${KEY}&xs=urn:btpk:${'00'.repeat(32)}`, 'xs', 'two different');
+    mutableBad(`magnet:?xs=urn:btpk:${KEY}&s=6`, 's', 'not hex');
+    mutableBad(
+      `magnet:?xs=urn:btpk:${KEY}&s=${'ab'.repeat(MAX_DHT_ITEM_SALT_BYTES + 1)}`,
+      's',
+      'longer than 64',
+    );
+    parseMutableMagnet(`magnet:?xs=urn:btpk:${KEY}&s=${'ab'.repeat(MAX_DHT_ITEM_SALT_BYTES)}`);
+    mutableBad(`magnet:?xs=urn:btpk:${KEY}&s=6e&s=6f`, 's', 'two different salts');
+    // Without a BEP 46 key, `s` is just an unknown parameter.
+    assert.equal(parseMagnet(`magnet:?xt=urn:btih:${V1}&s=not-hex`).salt, undefined);
+  });
+
+  test('buildMagnet writes xs and s, and they parse back', () => {
+    const key = fromHexStrict(KEY);
+    const uri = buildMagnet({
+      publicKey: key,
+      salt: Uint8Array.of(0x6e),
+      trackers: [],
+      webSeeds: [],
+      peers: [],
+    });
+    assert.equal(uri, `magnet:?xs=urn:btpk:${KEY}&s=6e`);
+    const back = parseMutableMagnet(uri);
+    assert.deepEqual([toHex(back.publicKey), toHex(back.salt)], [KEY, '6e']);
+    const noSalt = buildMagnet({
+      publicKey: key,
+      salt: new Uint8Array(0),
+      name: 'x',
+      trackers: [],
+      webSeeds: [],
+      peers: [],
+    });
+    assert.equal(noSalt, `magnet:?xs=urn:btpk:${KEY}&dn=x`);
+    const withHash = buildMagnet({
+      infoHashV1: fromHexStrict(V1),
+      publicKey: key,
+      trackers: [],
+      webSeeds: [],
+      peers: [],
+    });
+    assert.equal(toHex(parseMagnet(withHash).publicKey!), KEY);
+  });
+
+  test('buildMagnet rejects a bad key, a long salt, a salt without a key, no hash and no key', () => {
+    const base = { trackers: [], webSeeds: [], peers: [] };
+    const rejects = (link: Parameters<typeof buildMagnet>[0], parameter: string) =>
+      assert.throws(
+        () => buildMagnet(link),
+        (e: unknown) => e instanceof MagnetError && e.details.parameter === parameter,
+      );
+    rejects({ ...base, publicKey: new Uint8Array(31) }, 'xs');
+    rejects(
+      { ...base, publicKey: new Uint8Array(32), salt: new Uint8Array(MAX_DHT_ITEM_SALT_BYTES + 1) },
+      's',
+    );
+    rejects({ ...base, infoHashV1: fromHexStrict(V1), salt: Uint8Array.of(1) }, 's');
+    rejects(base, 'xt');
+  });
+
+  test('the item value {ih}: 20- and 32-byte info-hashes both ways; anything else is refused', () => {
+    const v1 = fromHexStrict(V1);
+    const v2 = fromHexStrict(V2);
+    assert.equal(
+      Buffer.from(encodeMutableTorrentValue(v1)).toString('latin1'),
+      `d2:ih20:${Buffer.from(v1).toString('latin1')}e`,
+    );
+    assert.deepEqual(decodeMutableTorrentValue(encodeMutableTorrentValue(v1)), v1);
+    assert.deepEqual(decodeMutableTorrentValue(encodeMutableTorrentValue(v2)), v2);
+    assert.deepEqual(decodeMutableTorrentValue(encode({ ih: v1, note: 'extra keys are ignored' })), v1);
+    const refused = (value: Uint8Array) =>
+      assert.throws(
+        () => decodeMutableTorrentValue(value),
+        (e: unknown) => e instanceof MagnetError && e.details.parameter === 'ih',
+      );
+    refused(encode({ ih: new Uint8Array(21) }));
+    refused(encode({ other: v1 }));
+    refused(encode([v1]));
+    refused(encode(v1));
+    refused(new TextEncoder().encode('d2:ih20:'));
+    refused(new Uint8Array(1001));
+    assert.throws(() => encodeMutableTorrentValue(new Uint8Array(16)), MagnetError);
+  });
+});
+
+function fromHexStrict(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}

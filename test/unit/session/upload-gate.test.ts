@@ -115,3 +115,25 @@ test('close releases every waiter; an unlimited rate (kick) releases them at onc
     g2.close();
   }
 });
+
+test('bandwidth priority: waiting high-priority blocks go before normal ones, normal before low', async () => {
+  const bucket = new TokenBucket(100 * BLOCK, BLOCK, performance.now());
+  bucket.tryTake(BLOCK, performance.now());
+  const gate = new UploadGate(bucket, () => performance.now());
+  try {
+    const order: string[] = [];
+    const wait = (name: string, priority: 'low' | 'normal' | 'high') =>
+      gate.acquire(BLOCK, () => false, priority)!.then(() => order.push(name));
+    const all = [
+      wait('low-1', 'low'),
+      wait('normal-1', 'normal'),
+      wait('high-1', 'high'),
+      wait('low-2', 'low'),
+      wait('high-2', 'high'),
+    ];
+    await Promise.all(all);
+    assert.deepEqual(order, ['high-1', 'high-2', 'normal-1', 'low-1', 'low-2']);
+  } finally {
+    gate.close();
+  }
+});

@@ -1,0 +1,29 @@
+/**
+ * Time rules of headers: the median time past of the last 11 blocks (a header's time must be
+ * above it) and the limit on times ahead of the local clock. The clock is passed in (Unix seconds);
+ * nothing here reads the time.
+ */
+import type { HeaderLink } from './difficulty.js';
+import { MEDIAN_TIME_SPAN } from './params.js';
+
+/** Median time of `link` and up to 10 of its ancestors, Unix seconds (BIP 113). */
+export function medianTimePast(link: HeaderLink): number {
+  const times: number[] = [];
+  let l: HeaderLink | undefined = link;
+  while (l !== undefined && times.length < MEDIAN_TIME_SPAN) {
+    times.push(l.time);
+    l = l.parent;
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** True when the median time past needs ancestors that are not reachable (below a pruned window). */
+export function medianTimeIncomplete(link: HeaderLink): boolean {
+  let l: HeaderLink | undefined = link;
+  for (let count = 1; l !== undefined && count < MEDIAN_TIME_SPAN; count++) {
+    if (l.parent === undefined && l.height !== 0) return true;
+    l = l.parent;
+  }
+  return false;
+}

@@ -1,0 +1,71 @@
+/**
+ * `--proxy` and `--blocklist` for `download` and `seed`: the flags and the session options they
+ * give. Kept apart from download.ts so each command only adds them.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { ProxyOptions, SessionOptions } from '../../session/options.js';
+import { UsageError } from '../output.js';
+
+/** The flags this file adds. */
+export interface NetworkFlags {
+  proxy?: string;
+  blocklist?: string;
+}
+
+/** Adds `--proxy URL` and `--blocklist FILE` to `cmd`. */
+export function addNetworkOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--proxy <url>',
+      'connect to peers and trackers through this SOCKS5 proxy: socks5://[user:pass@]host:port (DHT and LSD are then off)',
+    )
+    .option(
+      '--blocklist <file>',
+      'never connect to addresses in this list (PeerGuardian .p2p, ipfilter.dat, CIDR lines)',
+    );
+}
+
+/**
+ * Parses `socks5://[user:pass@]host:port` (`socks5h://` too: host names are always resolved by
+ * the proxy). User and password are percent-decoded.
+ */
+export function parseProxyUrl(text: string): ProxyOptions {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new UsageError(`invalid --proxy "${text}" (expected socks5://[user:pass@]host:port)`);
+  }
+  if (u.protocol !== 'socks5:' && u.protocol !== 'socks5h:')
+    throw new UsageError(`--proxy: only socks5:// proxies are supported, got "${u.protocol}"`);
+  const port = Number(u.port);
+  if (u.hostname === '' || u.port === '' || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(`--proxy "${text}": give a host and a port (socks5://host:port)`);
+  if ((u.username === '') !== (u.password === ''))
+    throw new UsageError('--proxy: give both a user name and a password, or neither');
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  return {
+    type: 'socks5',
+    host,
+    port,
+    ...(u.username !== ''
+      ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) }
+      : {}),
+  };
+}
+
+/** Session options for the flags; says on stderr what a proxy turns off. */
+export function networkOptions(
+  flags: NetworkFlags & { dht?: boolean; lsd?: boolean },
+): Pick<SessionOptions, 'proxy' | 'blocklist'> {
+  const proxy = flags.proxy !== undefined ? parseProxyUrl(flags.proxy) : undefined;
+  if (proxy !== undefined && (flags.dht === true || flags.lsd === true))
+    process.stderr.write(
+      'note: with --proxy the DHT and local service discovery are off (they would bypass it)\n',
+    );
+  return {
+    ...(proxy !== undefined ? { proxy } : {}),
+    ...(flags.blocklist !== undefined ? { blocklist: { path: resolve(flags.blocklist) } } : {}),
+  };
+}

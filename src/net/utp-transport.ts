@@ -1,0 +1,463 @@
+/**
+ * uTP (BEP 29) as a {@link ListeningTransport}: one UDP socket drives a pure {@link UtpEndpoint}.
+ *
+ * DEV DOCS
+ * - Input: each datagram goes to `endpoint.onDatagram`; a datagram that is not uTP (a KRPC
+ *   message, a UDP tracker reply) goes to the handler set with {@link UtpTransport.setForeignHandler},
+ *   so the DHT can share the port later. A flush of every woken connection runs once per batch of
+ *   datagrams and writes (`setImmediate`), so one ACK answers a burst and writes leave as full
+ *   packets.
+ * - Time: `performance.now()` in ms (fractional, so the wire timestamps get µs). One timer is armed
+ *   at the endpoint's earliest deadline; a deadline that moves later leaves the early timer to fire
+ *   harmlessly and re-arm, so steady traffic does not create a timer per packet.
+ * - Output: datagrams are encoded into pooled buffers (grown to the largest datagram size in use,
+ *   then reused) and handed to the socket with a synchronous address lookup, so Node sends without
+ *   a detour through `dns.lookup`. A buffer returns to the pool when its send completes (sends
+ *   complete in order, so one shared callback suffices). After Node's own per-message buffer on
+ *   receive, nothing is allocated per datagram except the borrowed view handed to a reader.
+ * - Streams: {@link PeerStream.write} copies into the connection's send buffer; what does not fit
+ *   waits in a queue, `write` then answers false and `drain` follows when the queue is empty.
+ *   `destroy()` closes gracefully (the rest of the send buffer, then a FIN, as closing a TCP socket
+ *   does); `destroy(error)` resets (ST_RESET). A uTP stream lives on its transport's socket, so
+ *   {@link UtpTransport.close} resets the streams still open.
+ * - Datagram size: path-MTU probing stops at `maxDatagramBytes` (default 1472, an Ethernet MTU).
+ *   Loopback carries 64 KiB datagrams, but libtorrent 2.0.8 drops uTP datagrams over about 1500
+ *   bytes, and a probe cannot be resent smaller (uTP never repackages a sequence number), so a
+ *   larger ceiling is for peers known to take it (Shoal ↔ Shoal).
+ * - IPv4 for now (a `udp4` socket); dual-stack comes with the shared socket.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { ErrorCode, ShoalError } from '../shared/errors.js';
+import {
+  type UtpConnection,
+  UtpEndpoint,
+  type UtpEndpointOptions,
+  UtpError,
+  type UtpEvent,
+} from '../utp/index.js';
+import type {
+  DialOptions,
+  ListeningTransport,
+  PeerStream,
+  StreamHandlers,
+  TransportKind,
+} from './transport.js';
+
+/** Receives datagrams that are not uTP (KRPC, UDP tracker replies) from the shared socket. */
+export type ForeignDatagramHandler = (bytes: Buffer, host: string, port: number) => void;
+
+/** Options of a {@link UtpTransport}: the endpoint's bounds and every connection's options. */
+export type UtpTransportOptions = UtpEndpointOptions;
+
+const NO_HANDLERS: StreamHandlers = { data: () => {}, drain: () => {}, close: () => {} };
+
+/** A randomness source for connection ids (not security-relevant: ids are not secrets). */
+const mathRandom = { u32: (): number => (Math.random() * 0x1_0000_0000) >>> 0 };
+
+interface Pending {
+  bytes: Uint8Array;
+  offset: number;
+  onDone: (() => void) | undefined;
+}
+
+/** One uTP connection as a {@link PeerStream}. */
+export class UtpStream implements PeerStream {
+  readonly transport: TransportKind = 'utp';
+  readonly outgoing: boolean;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly connection: UtpConnection;
+  readonly #owner: UtpTransport;
+  #handlers: StreamHandlers = NO_HANDLERS;
+  #bound = false;
+  #closed = false;
+  #corked = 0;
+  readonly #queue: Pending[] = [];
+  #queuedBytes = 0;
+  /** Settles a pending dial. */
+  onConnectEvent: ((e: UtpEvent) => void) | undefined;
+
+  constructor(owner: UtpTransport, connection: UtpConnection, outgoing: boolean, host: string, port: number) {
+    this.#owner = owner;
+    this.connection = connection;
+    this.outgoing = outgoing;
+    this.remoteAddress = host;
+    this.remotePort = port;
+    connection.setHandlers({
+      data: (bytes, offset, length) => {
+        // The reader gets a view of the datagram (or of a held packet), valid during the call.
+        this.#handlers.data(bytes.subarray(offset, offset + length));
+        connection.consumed(length);
+      },
+      event: (e) => this.#onEvent(e),
+    });
+    // Nothing is delivered until an owner binds.
+    connection.pause();
+  }
+
+  get writableLength(): number {
+    return this.#queuedBytes + this.connection.bufferedBytes;
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed;
+  }
+
+  bind(handlers: StreamHandlers): void {
+    this.#handlers = handlers;
+    if (!this.#bound && !this.#closed) {
+      this.#bound = true;
+      this.connection.resume();
+      this.#owner.wake();
+    }
+  }
+
+  write(bytes: Uint8Array, onDone?: () => void): boolean {
+    if (this.#closed) {
+      if (onDone !== undefined) process.nextTick(onDone);
+      return false;
+    }
+    if (this.#queue.length === 0) {
+      const n = this.connection.write(bytes);
+      if (n === bytes.length) {
+        if (onDone !== undefined) process.nextTick(onDone);
+        if (this.#corked === 0) this.#owner.wake();
+        return true;
+      }
+      this.#queue.push({ bytes, offset: n, onDone });
+      this.#queuedBytes += bytes.length - n;
+    } else {
+      this.#queue.push({ bytes, offset: 0, onDone });
+      this.#queuedBytes += bytes.length;
+    }
+    if (this.#corked === 0) this.#owner.wake();
+    return false;
+  }
+
+  cork(): void {
+    this.#corked++;
+  }
+
+  uncork(): void {
+    if (this.#corked > 0 && --this.#corked === 0) this.#owner.wake();
+  }
+
+  pause(): void {
+    if (!this.#closed) this.connection.pause();
+  }
+
+  resume(): void {
+    if (!this.#closed && this.#bound) {
+      this.connection.resume();
+      this.#owner.wake();
+    }
+  }
+
+  destroy(error?: Error): void {
+    if (this.#closed) return;
+    if (error === undefined) this.connection.close();
+    else this.connection.destroy(this.#owner.now());
+    this.#owner.wake();
+    this.#finish(error);
+  }
+
+  /** Moves queued writes into the connection's send buffer. */
+  #pump(): void {
+    while (this.#queue.length > 0) {
+      const p = this.#queue[0]!;
+      const n = this.connection.write(p.offset === 0 ? p.bytes : p.bytes.subarray(p.offset));
+      p.offset += n;
+      this.#queuedBytes -= n;
+      if (p.offset < p.bytes.length) return;
+      this.#queue.shift();
+      p.onDone?.();
+    }
+    this.#owner.wake();
+    this.#handlers.drain();
+  }
+
+  #onEvent(e: UtpEvent): void {
+    this.onConnectEvent?.(e);
+    switch (e.type) {
+      case 'connected':
+        return;
+      case 'writable':
+        if (!this.#closed) this.#pump();
+        return;
+      case 'end':
+        // The peer finished: like TCP's end, the stream is over; our FIN follows.
+        this.connection.close();
+        this.#owner.wake();
+        this.#finish();
+        return;
+      case 'closed':
+        this.#finish(
+          e.reason === 'end' || e.reason === 'destroyed'
+            ? undefined
+            : (e.error ?? new UtpError(ErrorCode.UtpClosed, `uTP connection closed (${e.reason})`)),
+        );
+        return;
+    }
+  }
+
+  #finish(error?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const p of this.#queue.splice(0)) p.onDone?.();
+    this.#queuedBytes = 0;
+    const h = this.#handlers;
+    this.#handlers = NO_HANDLERS;
+    this.#owner.forget(this);
+    h.close(error);
+  }
+}
+
+/** uTP dialling and listening on one UDP socket; see the file's notes. */
+export class UtpTransport implements ListeningTransport {
+  readonly kind: TransportKind = 'utp';
+  readonly endpoint: UtpEndpoint;
+  #socket: Socket | undefined;
+  #port = 0;
+  #onStream: ((s: PeerStream) => void) | undefined;
+  #foreign: ForeignDatagramHandler | undefined;
+  readonly #streams = new Set<UtpStream>();
+  #flushScheduled = false;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  // Send buffers: free ones, and the ones handed to the socket, oldest first.
+  readonly #free: Buffer[] = [];
+  readonly #inUse: Buffer[] = [];
+  #bufferBytes = 2048;
+  #closed = false;
+
+  constructor(opts: UtpTransportOptions = {}) {
+    this.endpoint = new UtpEndpoint(
+      {
+        random: mathRandom,
+        output: {
+          acquire: (bytes) => this.#acquire(bytes),
+          send: (d, length, host, port) => this.#send(d as Buffer, length, host, port),
+        },
+        onAccept: (c, host, port) => this.#accept(c, host, port),
+      },
+      opts,
+    );
+    this.#bufferBytes = Math.max(2048, opts.maxDatagramBytes ?? 0);
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Streams open right now (dialled and accepted). */
+  get openCount(): number {
+    return this.#streams.size;
+  }
+
+  /** The UDP socket (after {@link listen} or a first {@link dial}), to share with the DHT. */
+  get socket(): Socket | undefined {
+    return this.#socket;
+  }
+
+  /** Sets who receives the datagrams that are not uTP. */
+  setForeignHandler(handler: ForeignDatagramHandler | undefined): void {
+    this.#foreign = handler;
+  }
+
+  /** The transport's clock, in ms. */
+  now(): number {
+    return performance.now();
+  }
+
+  async listen(
+    options: { readonly host?: string; readonly port: number },
+    onStream: (s: PeerStream) => void,
+  ): Promise<number> {
+    if (this.#socket !== undefined && options.port !== 0 && options.port !== this.#port) {
+      // A dial before listen bound an ephemeral port; uTP cannot move its socket under live streams.
+      throw new ShoalError(
+        ErrorCode.SessionInvalidArgument,
+        `uTP socket already bound to port ${this.#port}`,
+        {
+          port: options.port,
+        },
+      );
+    }
+    this.#onStream = onStream;
+    await this.#open(options.host ?? '0.0.0.0', options.port);
+    return this.#port;
+  }
+
+  async dial(host: string, port: number, options: DialOptions): Promise<PeerStream> {
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, 'uTP transport closed', {});
+    if (this.#socket === undefined) await this.#open('0.0.0.0', 0);
+    const conn = this.endpoint.connect(host, port, this.now());
+    const stream = new UtpStream(this, conn, true, host, port);
+    this.#streams.add(stream);
+    this.#rearm();
+    return new Promise<PeerStream>((resolve, reject) => {
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        stream.onConnectEvent = undefined;
+        if (error === undefined) resolve(stream);
+        else reject(error);
+      };
+      const timer = setTimeout(() => {
+        const error = new ShoalError(ErrorCode.NetTimeout, `uTP connect to ${host}:${port} timed out`, {
+          host,
+          port,
+        });
+        settle(error);
+        stream.destroy(error);
+      }, options.timeoutMs);
+      timer.unref();
+      const onAbort = () => {
+        const error = new UtpError(ErrorCode.UtpClosed, 'dial aborted');
+        settle(error);
+        stream.destroy(error);
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      stream.onConnectEvent = (e) => {
+        if (e.type === 'connected') settle();
+        else if (e.type === 'closed')
+          settle(e.error ?? new UtpError(ErrorCode.UtpClosed, `uTP dial ended (${e.reason})`));
+      };
+    });
+  }
+
+  /** Resets the streams still open and closes the socket. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onStream = undefined;
+    const now = this.now();
+    for (const s of [...this.#streams]) s.destroy(new UtpError(ErrorCode.UtpClosed, 'uTP transport closed'));
+    this.endpoint.destroyAll(now);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket !== undefined) await new Promise<void>((r) => socket.close(() => r()));
+  }
+
+  /** Sends a datagram that is not uTP on the shared socket (for the DHT, a UDP tracker client). */
+  sendForeign(bytes: Uint8Array, host: string, port: number): void {
+    this.#socket?.send(bytes, port, host);
+  }
+
+  // --- for streams ------------------------------------------------------------------------------
+
+  /** Something has output pending: flush once, after the current batch of events. */
+  wake(): void {
+    if (this.#flushScheduled || this.#closed) return;
+    this.#flushScheduled = true;
+    setImmediate(this.#flushNow);
+  }
+
+  forget(s: UtpStream): void {
+    this.#streams.delete(s);
+  }
+
+  // --- internals --------------------------------------------------------------------------------
+
+  readonly #flushNow = (): void => {
+    this.#flushScheduled = false;
+    if (this.#closed) return;
+    this.endpoint.flush(this.now());
+    this.#rearm();
+  };
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    if (this.#closed) return;
+    this.endpoint.tick(this.now());
+    this.#rearm();
+  };
+
+  #rearm(): void {
+    const d = this.endpoint.nextDeadline();
+    if (d === undefined || d >= this.#timerAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = d;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, d - this.now()));
+  }
+
+  #accept(c: UtpConnection, host: string, port: number): void {
+    const onStream = this.#onStream;
+    if (onStream === undefined) {
+      c.destroy(this.now());
+      return;
+    }
+    const s = new UtpStream(this, c, false, host, port);
+    this.#streams.add(s);
+    onStream(s);
+  }
+
+  readonly #onMessage = (msg: Buffer, rinfo: { address: string; port: number }): void => {
+    if (this.endpoint.onDatagram(msg, rinfo.address, rinfo.port, this.now())) this.wake();
+    else this.#foreign?.(msg, rinfo.address, rinfo.port);
+  };
+
+  #acquire(bytes: number): Buffer {
+    if (bytes > this.#bufferBytes) {
+      // A larger datagram size came into use (MTU probing): grow every buffer from now on.
+      this.#bufferBytes = bytes;
+      this.#free.length = 0;
+    }
+    return this.#free.pop() ?? Buffer.allocUnsafe(this.#bufferBytes);
+  }
+
+  #send(buf: Buffer, length: number, host: string, port: number): void {
+    const socket = this.#socket;
+    if (socket === undefined) {
+      this.#release(buf);
+      return;
+    }
+    this.#inUse.push(buf);
+    socket.send(buf, 0, length, port, host, this.#sent);
+  }
+
+  readonly #sent = (): void => {
+    const buf = this.#inUse.shift();
+    if (buf !== undefined) this.#release(buf);
+  };
+
+  #release(buf: Buffer): void {
+    if (buf.length >= this.#bufferBytes && this.#free.length < 256) this.#free.push(buf);
+  }
+
+  async #open(host: string, port: number): Promise<void> {
+    if (this.#socket !== undefined) return;
+    // A synchronous lookup: hosts are IP literals, and Node then sends at once.
+    const socket = createSocket({
+      type: 'udp4',
+      lookup: (
+        address: string,
+        _opts: unknown,
+        cb: (err: Error | null, address: string, family: number) => void,
+      ) => cb(null, address, 4),
+    } as Parameters<typeof createSocket>[0]);
+    this.#socket = socket;
+    socket.on('message', this.#onMessage);
+    socket.on('error', (err) => {
+      for (const s of [...this.#streams]) s.destroy(err);
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    // Large socket buffers: a burst of a full window must not overflow the kernel's queue.
+    try {
+      socket.setRecvBufferSize(4 * 1024 * 1024);
+      socket.setSendBufferSize(4 * 1024 * 1024);
+    } catch {
+      // The system may cap them; the defaults still work, with more loss under bursts.
+    }
+    this.#port = socket.address().port;
+  }
+}
