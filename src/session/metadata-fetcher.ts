@@ -3,6 +3,7 @@
  * the protocol (handshake, BEP 10 extended handshake, BEP 9 `ut_metadata`) to fetch the info
  * dictionary, and hands the verified bytes back. The decisions are {@link MetadataExchange}'s.
  */
+import { setMaxListeners } from 'node:events';
 import { type MetadataAction, MetadataExchange, type PeerKey } from '../engine/index.js';
 import type { Admission, KnownAddress, PeerSource, PoolOwner } from '../net/peer-pool.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
@@ -74,6 +75,8 @@ export class MetadataFetcher {
       maxKnown: o.maxKnownPeersPerTorrent,
       maxPerAddress: o.maxConnectionsPerAddress,
     });
+    // Every dial in progress listens on this signal (up to METADATA_FETCH_CONNECTIONS at once).
+    setMaxListeners(METADATA_FETCH_CONNECTIONS + 1, this.#dials.signal);
   }
 
   /** Connections open right now. */

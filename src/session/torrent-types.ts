@@ -4,6 +4,7 @@
  */
 import { type PeerStats, PiecePriority, type TorrentStats } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
+import type { PeerSource } from '../net/peer-pool.js';
 import type { Preallocation } from './disk.js';
 import type { PeerLogEntry } from './peers/peer-log.js';
 import type { SeedLimitReason } from './seed-limits.js';
@@ -87,6 +88,17 @@ export interface TorrentPeerInfo extends PeerStats {
   readonly transport: string;
   /** The connection is encrypted (MSE/PE RC4). */
   readonly encrypted: boolean;
+}
+
+/** A known peer address of a torrent (`Torrent.knownPeers()`). */
+export interface KnownPeerInfo {
+  readonly host: string;
+  readonly port: number;
+  /** Where it came from (the strongest source that named it). */
+  readonly source: PeerSource;
+  readonly state: 'idle' | 'dialing' | 'connected';
+  /** Failed connection attempts in a row. */
+  readonly failures: number;
 }
 
 /** File priorities as users give them (0 skip, 1 normal, 2 high, by metainfo file index) for the engine. */

@@ -41,6 +41,7 @@ import { TorrentLimits } from './torrent-limits.js';
 import { makeEngine, makeTorrentParts, type TorrentParts } from './torrent-parts.js';
 import { loadStartState, resumePathOf, resumeSnapshot } from './torrent-resume.js';
 import type {
+  KnownPeerInfo,
   TorrentEvents,
   TorrentOptions,
   TorrentPeerInfo,
@@ -258,21 +259,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   peers(): TorrentPeerInfo[] {
-    const now = this.#ctx.now();
-    const out: TorrentPeerInfo[] = [];
-    for (const p of this.#p.peers.values()) {
-      const s = this.#engine.peerStats(p.key, now);
-      if (s !== undefined)
-        out.push({
-          ...s,
-          address: p.address,
-          client: p.client,
-          outgoing: p.conn.outgoing,
-          transport: p.conn.transport,
-          encrypted: p.conn.encrypted,
-        });
-    }
-    return out;
+    return this.#p.peers.infos(this.#ctx.now());
   }
 
   /** The torrent's files as users number them (padding files left out; see `userFiles`). */
@@ -296,6 +283,16 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       throw new ShoalError(ErrorCode.SessionInvalidArgument, `${this.name} has no file ${index}`, { index });
     this.#p.selection.want(f.metainfoIndex); // a skipped file is wanted once someone reads it
     return openReadStream(this, f, options);
+  }
+
+  /** Smart-ban evidence held (≤ MAX_SMART_BAN_PIECES failed pieces, MAX_SMART_BAN_BLOCKS blocks). */
+  smartBanStats(): { readonly pieces: number; readonly blocks: number } {
+    return this.#engine.smartBanStats();
+  }
+
+  /** Known addresses with their source and dial state (≤ `maxKnownPeersPerTorrent`). */
+  knownPeers(): KnownPeerInfo[] {
+    return this.#p.peers.knownPeers();
   }
 
   /**
