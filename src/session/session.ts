@@ -13,7 +13,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { Announcer, DhtRuntime, Lsd, type LsdEvents, UdpTrackerSocket } from '../discovery/index.js';
+import {
+  Announcer,
+  type DhtGetResult,
+  type DhtGetTarget,
+  type DhtPutRequest,
+  type DhtPutResult,
+  DhtRuntime,
+  Lsd,
+  type LsdEvents,
+  UdpTrackerSocket,
+} from '../discovery/index.js';
 import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
 import {
   type MagnetLink,
@@ -35,6 +45,10 @@ import { HashPool, VERIFY_TASKS_PER_THREAD } from '../storage/hash-pool.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
 import { generatePeerId, type MsePolicy, mseReq2Hash } from '../wire/index.js';
 import type { SessionContext } from './context.js';
+import { FeedError } from './feeds/errors.js';
+import type { FollowOptions, PublishOptions } from './feeds/feed-types.js';
+import { FeedFollower } from './feeds/follow.js';
+import { type FeedPublication, publishFeed } from './feeds/publish.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
 import { BtConnector } from './peers/connector.js';
@@ -213,6 +227,54 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.#dht?.port ?? 0;
   }
 
+  /**
+   * Gets a BEP 44 item from the DHT: an immutable one by its 20-byte target, a mutable one by
+   * public key and salt (verified; the highest seq found). Undefined when no node has it. Rejects
+   * with `SHOAL_ERR_FEED_NO_DHT` when the session runs no DHT.
+   */
+  dhtGet(
+    target: DhtGetTarget,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<DhtGetResult | undefined> {
+    return this.#needDht().get(target, options);
+  }
+
+  /** Puts a BEP 44 item into the DHT (see `DhtPutRequest`); rejects like {@link dhtGet}. */
+  dhtPut(request: DhtPutRequest, options: { readonly signal?: AbortSignal } = {}): Promise<DhtPutResult> {
+    return this.#needDht().put(request, options);
+  }
+
+  /**
+   * Publishes a folder as the next version of a feed (BEP 46): creates its torrent, seeds it and
+   * puts its info-hash under the key with the next seq; the item is put again until the
+   * publication is closed. See `publishFeed`.
+   */
+  publish(options: PublishOptions): Promise<FeedPublication> {
+    this.#needDht();
+    return publishFeed(this, options);
+  }
+
+  /**
+   * Follows a feed into a folder: downloads its current version, then each newer one, fetching
+   * only what changed and switching `<dir>/current` atomically. See `FeedFollower`.
+   */
+  follow(options: FollowOptions): Promise<FeedFollower> {
+    this.#needDht();
+    return FeedFollower.open(this, options);
+  }
+
+  #needDht(): DhtRuntime {
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, 'session is closed', {});
+    if (this.#dht === undefined) {
+      throw new FeedError(
+        ErrorCode.FeedNoDht,
+        'this needs the DHT, and the session runs none (SessionOptions.dht)',
+        {},
+      );
+    }
+    return this.#dht;
+  }
+
   /** Monotonic ms since the session started. */
   now(): number {
     return performance.now() - this.#t0;
@@ -300,9 +362,29 @@ export class Session extends TypedEmitter<SessionEvents> {
   ): Promise<Torrent> {
     if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, 'session is closed', {});
     const link = typeof source === 'string' ? parseMagnet(source) : source;
-    const id = toHex(link.infoHashV1 ?? link.infoHashV2!);
-    const existing = this.#torrents.get(id);
+    const existing = this.#torrents.get(toHex(link.infoHashV1 ?? link.infoHashV2!));
     if (existing !== undefined) return existing;
+    const { signal, ...torrentOptions } = options;
+    const { metainfo, peers } = await this.fetchMetadata(link, signal === undefined ? {} : { signal });
+    const torrent = await this.addTorrent(metainfo, torrentOptions);
+    for (const p of link.peers) torrent.addPeer(p.host, p.port);
+    for (const p of peers) torrent.addPeer(p.host, p.port);
+    return torrent;
+  }
+
+  /**
+   * Fetches a magnet's info dictionary from peers (BEP 9) and checks it against the info-hash,
+   * without adding the torrent: resolves with the metainfo (the link's trackers and web seeds,
+   * no piece layers) and the peers that were found. Peers come as for {@link addMagnet}; rejects
+   * if cancelled (`removeTorrent` of its id, `close`) or aborted through `signal`.
+   */
+  async fetchMetadata(
+    source: string | MagnetLink,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<{ metainfo: Metainfo; peers: { host: string; port: number }[] }> {
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, 'session is closed', {});
+    const link = typeof source === 'string' ? parseMagnet(source) : source;
+    const id = toHex(link.infoHashV1 ?? link.infoHashV2!);
     let entry = this.#magnets.get(id);
     if (entry === undefined) {
       const fetcher = new MetadataFetcher({
@@ -350,11 +432,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       trackers: link.trackers.map((t) => [t]),
       webSeeds: [...link.webSeeds],
     };
-    const { signal: _signal, ...torrentOptions } = options;
-    const torrent = await this.addTorrent(metainfo, torrentOptions);
-    for (const p of link.peers) torrent.addPeer(p.host, p.port);
-    for (const p of fetcher.knownPeers()) torrent.addPeer(p.host, p.port);
-    return torrent;
+    return { metainfo, peers: fetcher.knownPeers().map((p) => ({ host: p.host, port: p.port })) };
   }
 
   /** Finds peers for a magnet's metadata: its trackers (`tr`) and the DHT, until it is fetched. */
