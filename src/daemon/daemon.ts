@@ -14,6 +14,7 @@ import { type Logger, pino } from 'pino';
 import { Session } from '../session/index.js';
 import { ErrorCode } from '../shared/errors.js';
 import { DaemonError } from './errors.js';
+import { FeedManager } from './feeds.js';
 import { buildApiServer } from './http/server.js';
 import { type DaemonOptions, defaultDownloadDir, isLoopbackHost, resolveDaemonOptions } from './options.js';
 import { realpathLoose } from './paths.js';
@@ -31,6 +32,8 @@ export interface Daemon {
   readonly tokenRequired: boolean;
   readonly session: Session;
   readonly manager: TorrentManager;
+  /** The followed feeds (BEP 46) and the `/site/…` gateway's source. */
+  readonly feeds: FeedManager;
   /** Resolves once every restored torrent has been started. */
   readonly restored: Promise<void>;
   /** Stops the API, saves the state, closes the session (resume data saved, peers closed). Idempotent. */
@@ -117,6 +120,13 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     settings: state.settings,
     restoreConcurrency: o.restoreConcurrency,
   });
+  const feeds = new FeedManager({
+    session,
+    stateDir: store.dir,
+    downloadDir: realDownloadDir,
+    roots,
+    log: log.child({ component: 'feeds' }),
+  });
   const policy = {
     token,
     requireToken: o.requireToken,
@@ -127,8 +137,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   let server: Awaited<ReturnType<typeof buildApiServer>>;
   try {
     await manager.restore(state.torrents);
+    await feeds.restore();
     server = await buildApiServer({
       manager,
+      feeds,
       policy,
       log: log.child({ component: 'http' }),
       webRoot: o.webRoot,
@@ -149,6 +161,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     }
   } catch (e) {
     manager.close();
+    await feeds.close();
     await session.close();
     await manager.restored;
     throw e;
@@ -175,6 +188,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       server.hub.close();
       manager.close();
       await server.app.close();
+      await feeds.close();
       await session.close();
       await manager.restored;
       await manager.save().catch((e: unknown) => log.error({ err: e }, 'cannot save the daemon state'));
@@ -192,6 +206,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     tokenRequired: o.requireToken,
     session,
     manager,
+    feeds,
     restored: manager.restored,
     close,
   };

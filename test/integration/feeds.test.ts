@@ -306,6 +306,7 @@ describe('feeds: publish and follow on a 24-node loopback DHT', { timeout: 240_0
     assert.deepEqual(await ignored, { seq: 1n, reason: 'old-seq' });
     assert.ok(replay.gets > 0);
     assert.equal(g.current()?.seq, 2n, 'still at seq 2');
+    assert.equal(g.currentTorrent()?.state, 'seeding', 'the restarted follower seeds its current version');
     assert.equal(
       await realpath(join(followDir, 'current')),
       join(await realpath(followDir), '.shoal', 'versions', '2', 'dataset'),

@@ -12,7 +12,7 @@ import type { Session, Torrent } from '../../session/index.js';
 import { formatBytes, formatDuration, UsageError } from '../output.js';
 import { loadTorrentOrMagnet } from './info.js';
 
-interface SwarmFlags {
+export interface SwarmFlags {
   port: string;
   peer: string[];
   seed?: boolean;
@@ -28,7 +28,7 @@ interface SwarmFlags {
 }
 
 /** Discovery options shared by `download` and `seed`. */
-function addDiscoveryOptions(cmd: Command): Command {
+export function addDiscoveryOptions(cmd: Command): Command {
   return cmd
     .option('--no-dht', 'do not use the Mainline DHT')
     .option('--dht-port <n>', 'UDP port of the DHT node (0 = any)', '0')
@@ -42,7 +42,7 @@ function addDiscoveryOptions(cmd: Command): Command {
 }
 
 /** Session options for the discovery flags; the DHT table is kept in `stateDir` when given. */
-function discoveryOptions(flags: SwarmFlags, stateDir: string | undefined) {
+export function discoveryOptions(flags: SwarmFlags, stateDir: string | undefined) {
   const bootstrap = flags.dhtBootstrap.map((t) => parsePeerAddress(t, '--dht-bootstrap'));
   return {
     ...(flags.dht
@@ -58,9 +58,9 @@ function discoveryOptions(flags: SwarmFlags, stateDir: string | undefined) {
   };
 }
 
-const collect = (v: string, acc: string[]) => [...acc, v];
+export const collect = (v: string, acc: string[]) => [...acc, v];
 
-function parsePort(text: string): number {
+export function parsePort(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`invalid --port "${text}"`);
   return n;
@@ -75,7 +75,7 @@ function parseRate(text: string | undefined, flag: string): number {
 }
 
 /** Runs until the returned promise settles; resolves on SIGINT/SIGTERM. */
-function untilSignal(): { promise: Promise<string>; dispose(): void } {
+export function untilSignal(): { promise: Promise<string>; dispose(): void } {
   let dispose = () => {};
   const promise = new Promise<string>((resolve) => {
     const on = (sig: NodeJS.Signals) => resolve(sig);
@@ -96,14 +96,14 @@ let bars: typeof CliProgress | undefined;
  * Opens the session. The session layer and the progress bars are loaded here, not at start-up:
  * every command pays only for the modules it uses.
  */
-async function openSession(options: Parameters<typeof Session.create>[0]): Promise<Session> {
+export async function openSession(options: Parameters<typeof Session.create>[0]): Promise<Session> {
   if (process.stderr.isTTY === true) bars ??= await import('cli-progress');
   const { Session: SessionClass } = await import('../../session/index.js');
   return SessionClass.create(options);
 }
 
 /** Prints progress: a bar on a TTY, a line every few seconds otherwise. */
-function startProgress(torrent: Torrent, label: string): { stop(): void } {
+export function startProgress(torrent: Torrent, label: string): { stop(): void } {
   const lib = process.stderr.isTTY === true ? bars : undefined;
   const tty = lib !== undefined;
   const t0 = performance.now();
@@ -150,7 +150,7 @@ function startProgress(torrent: Torrent, label: string): { stop(): void } {
   };
 }
 
-function addPeers(torrent: Torrent, peers: readonly string[]): void {
+export function addPeers(torrent: Torrent, peers: readonly string[]): void {
   for (const text of peers) {
     const p = parsePeerAddress(text, '--peer');
     torrent.addPeer(p.host, p.port);

@@ -32,9 +32,8 @@ import {
   type MagnetLink,
   type Metainfo,
   type PeerAddress,
+  parseInfoDict,
   parsePeerAddress,
-  parseTorrent,
-  torrentFileFromInfo,
 } from '../../metainfo/index.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { bytesEqual, fromHex, toHex } from '../../shared/hash.js';
@@ -73,7 +72,7 @@ import {
   removeVersion,
   switchCurrent,
   versionDir,
-  versionTorrentPath,
+  versionInfoPath,
 } from './version-dir.js';
 
 /** A version with its running torrent. */
@@ -234,7 +233,7 @@ export class FeedFollower extends TypedEmitter<FeedFollowerEvents> {
   async #open(): Promise<void> {
     const l = this.layout;
     await mkdir(l.versionsDir, { recursive: true });
-    await mkdir(l.torrentsDir, { recursive: true });
+    await mkdir(l.metadataDir, { recursive: true });
     const saved = await readFeedState(l.statePath);
     if (saved !== undefined) {
       if (!bytesEqual(saved.publicKey, this.publicKey) || !bytesEqual(saved.salt, this.salt)) {
@@ -442,7 +441,7 @@ export class FeedFollower extends TypedEmitter<FeedFollowerEvents> {
     if (metainfo === undefined) {
       const ih = fromHex(r.infoHash)!;
       ({ metainfo } = await this.#host.fetchMetadata(linkOf(ih, this.#currentPeers()), { signal }));
-      await writeFileAtomic(versionTorrentPath(this.layout, r.seq), torrentFileFromInfo(metainfo.infoBytes));
+      await writeFileAtomic(versionInfoPath(this.layout, r.seq), metainfo.infoBytes);
     }
     signal.throwIfAborted();
     if (r.name !== metainfo.name) {
@@ -561,15 +560,19 @@ export class FeedFollower extends TypedEmitter<FeedFollowerEvents> {
     }
   }
 
+  /** The saved info dictionary of a version, if present and still hashing to its `ih`. */
   async #savedMetainfo(seq: bigint): Promise<Metainfo | undefined> {
+    const r = versionOf(this.#state, seq);
     let bytes: Buffer;
     try {
-      bytes = await readFile(versionTorrentPath(this.layout, seq));
+      bytes = await readFile(versionInfoPath(this.layout, seq));
     } catch {
       return undefined;
     }
     try {
-      return parseTorrent(bytes);
+      const m = parseInfoDict(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+      const ih = r?.infoHash.length === 40 ? m.infoHashV1 : m.infoHashV2;
+      return ih !== undefined && toHex(ih) === r?.infoHash ? m : undefined;
     } catch {
       return undefined; // damaged: fetched again
     }

@@ -21,4 +21,11 @@ export {
 export * from './feed-types.js';
 export { FeedFollower } from './follow.js';
 export { FeedPublication, publishFeed } from './publish.js';
+export {
+  decodePublisherState,
+  type PublishedRecord,
+  publisherStatePath,
+  readPublisherState,
+  recordPublication,
+} from './publisher-state.js';
 export { FEED_CURRENT_LINK, FEED_STATE_DIR, type FeedLayout, feedLayout } from './version-dir.js';

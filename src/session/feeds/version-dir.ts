@@ -5,7 +5,7 @@
  *   DIR/.shoal/feed.json           the follower's state (feed-state.ts)
  *   DIR/.shoal/versions/<seq>/     one folder per version: the current one, and the one being
  *                                  downloaded (staged); `<name>` is the torrent's name
- *   DIR/.shoal/torrents/<seq>.torrent   each of those versions' metadata
+ *   DIR/.shoal/metadata/<seq>.info  each of those versions' info dictionary (BEP 9 metadata)
  *   DIR/.shoal/resume/, dht.state  resume records and the DHT table (when the CLI runs it)
  *
  * Readers use `DIR/current`. It only ever points at a complete, verified version: a new version
@@ -41,7 +41,7 @@ export interface FeedLayout {
   readonly stateDir: string;
   readonly statePath: string;
   readonly versionsDir: string;
-  readonly torrentsDir: string;
+  readonly metadataDir: string;
   readonly resumeDir: string;
   readonly dhtStatePath: string;
   /** `root/current`. */
@@ -61,7 +61,7 @@ export function feedLayout(root: string): FeedLayout {
     stateDir,
     statePath: join(stateDir, 'feed.json'),
     versionsDir: join(stateDir, 'versions'),
-    torrentsDir: join(stateDir, 'torrents'),
+    metadataDir: join(stateDir, 'metadata'),
     resumeDir: join(stateDir, 'resume'),
     dhtStatePath: join(stateDir, 'dht.state'),
     currentLink: join(root, FEED_CURRENT_LINK),
@@ -73,9 +73,9 @@ export function versionDir(layout: FeedLayout, seq: bigint): string {
   return join(layout.versionsDir, seq.toString());
 }
 
-/** The saved metainfo of version `seq`. */
-export function versionTorrentPath(layout: FeedLayout, seq: bigint): string {
-  return join(layout.torrentsDir, `${seq}.torrent`);
+/** The saved info dictionary of version `seq`. */
+export function versionInfoPath(layout: FeedLayout, seq: bigint): string {
+  return join(layout.metadataDir, `${seq}.info`);
 }
 
 /** What `DIR/current` may point at (relative, inside the follower's folder). */
@@ -203,14 +203,14 @@ export async function linkUnchangedFiles(
 }
 
 /**
- * Deletes every version folder and saved metainfo except those of `keep` (what a crash or an
+ * Deletes every version folder and saved info dictionary except those of `keep` (what a crash or an
  * abandoned download left behind).
  */
 export async function removeOtherVersions(layout: FeedLayout, keep: readonly bigint[]): Promise<void> {
   const kept = new Set(keep.map((s) => s.toString()));
   for (const [dir, suffix] of [
     [layout.versionsDir, ''],
-    [layout.torrentsDir, '.torrent'],
+    [layout.metadataDir, '.info'],
   ] as const) {
     let names: string[];
     try {
@@ -229,8 +229,8 @@ export async function removeOtherVersions(layout: FeedLayout, keep: readonly big
   }
 }
 
-/** Deletes version `seq`'s folder and metainfo. */
+/** Deletes version `seq`'s folder and info dictionary. */
 export async function removeVersion(layout: FeedLayout, seq: bigint): Promise<void> {
   await rm(versionDir(layout, seq), { recursive: true, force: true });
-  await rm(versionTorrentPath(layout, seq), { force: true });
+  await rm(versionInfoPath(layout, seq), { force: true });
 }
