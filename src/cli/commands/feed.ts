@@ -29,6 +29,7 @@ import {
   openSession,
   parsePort,
   type SwarmFlags,
+  startProgress,
   untilSignal,
 } from './download.js';
 
@@ -159,29 +160,39 @@ export function registerFeedCommands(program: Command): void {
     session.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
     const signal = untilSignal();
     let f: FeedFollower | undefined;
+    let stopProgress = () => {};
     try {
       f = await session.follow({ publicKey: feed.publicKey, salt: feed.salt, dir: out, pollIntervalMs });
       const follower = f;
       follower.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
       follower.on('version:found', (v) =>
-        process.stderr.write(`found version ${v.seq} (${v.infoHash}); downloading…\n`),
+        process.stderr.write(`found version ${v.seq} (${v.infoHash}); fetching its metadata…\n`),
       );
-      follower.on('version:switched', (v) =>
+      follower.on('version:started', (v) => {
+        const t = follower.pendingTorrent();
+        process.stderr.write(`downloading version ${v.seq}: ${v.reusedFiles} files unchanged\n`);
+        stopProgress();
+        if (t === undefined) return;
+        addPeers(t, flags.peer);
+        const p = startProgress(t, `version ${v.seq}`);
+        stopProgress = () => {
+          p.stop();
+          stopProgress = () => {};
+        };
+      });
+      follower.on('version:switched', (v) => {
+        stopProgress();
         process.stdout.write(
           `version ${v.seq} is current (${v.name ?? ''}): ${v.reusedFiles ?? 0} files unchanged, ${v.fetchedFiles ?? 0} fetched, ${v.removedFiles ?? 0} removed, ${formatBytes(v.downloadedBytes ?? 0)} downloaded → ${v.path}\n`,
-        ),
-      );
+        );
+      });
       follower.on('item:ignored', (e) =>
         process.stderr.write(
           `ignored a feed item with seq ${e.seq}: ${e.reason === 'old-seq' ? 'older than what we have' : 'not a BEP 46 value'}\n`,
         ),
       );
-      const torrentPeers = () => {
-        const t = follower.pendingTorrent() ?? follower.currentTorrent();
+      for (const t of [follower.pendingTorrent(), follower.currentTorrent()])
         if (t !== undefined) addPeers(t, flags.peer);
-      };
-      torrentPeers();
-      follower.on('version:found', () => setImmediate(torrentPeers));
       const cur = follower.current();
       process.stderr.write(
         `following ${follower.magnet} into ${out}${cur === undefined ? '' : ` (current: version ${cur.seq})`}\n`,
@@ -199,6 +210,7 @@ export function registerFeedCommands(program: Command): void {
       }
       await signal.promise;
     } finally {
+      stopProgress();
       signal.dispose();
       await f?.close();
       await session.close();

@@ -116,6 +116,11 @@ export type FeedIgnoredReason =
 export interface FeedFollowerEvents {
   /** A newer version was found in the DHT (its download starts). */
   'version:found': { readonly seq: bigint; readonly infoHash: string };
+  /**
+   * The new version's torrent runs (`pendingTorrent()`): its metadata arrived and the files it
+   * shares with the current version are in place.
+   */
+  'version:started': { readonly seq: bigint; readonly infoHash: string; readonly reusedFiles: number };
   /** `DIR/current` now points at this version. */
   'version:switched': FeedVersionInfo & { readonly path: string };
   /** A verified item was left aside (see {@link FeedIgnoredReason}). */

@@ -457,6 +457,7 @@ export class FeedFollower extends TypedEmitter<FeedFollowerEvents> {
     const torrent = await this.#addVersionTorrent(this.#withReusedLayers(metainfo), r.seq);
     st.torrent = torrent;
     for (const p of this.#currentPeers()) torrent.addPeer(p.host, p.port);
+    this.emit('version:started', { seq: r.seq, infoHash: r.infoHash, reusedFiles: reuse.reused.length });
     signal.throwIfAborted();
     await torrent.whenDone({ signal });
     st.switching = true;
