@@ -149,6 +149,8 @@ export class SiteService {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
+    // Headers go out at once; the body follows as its pieces are verified.
+    res.flushHeaders();
     pipeline(body, res).catch(() => res.destroy());
     return reply;
   }
