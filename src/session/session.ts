@@ -222,6 +222,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.#dht?.stats();
   }
 
+  /** The session's hash threads (torrent creation can share them: `createTorrent({hashPool})`). */
+  get hashPool(): HashPool {
+    return this.#hashPool;
+  }
+
   /** The DHT's UDP port (0 when it does not run). */
   get dhtPort(): number {
     return this.#dht?.port ?? 0;

@@ -32,7 +32,7 @@ import {
   type DhtTestnet,
   LOOPBACK_DHT_NODE_OPTIONS,
 } from '../../src/discovery/index.js';
-import type { FeedFollower, FeedFollowerEvents } from '../../src/session/index.js';
+import type { FeedFollower, FeedFollowerEvents, FeedPublication } from '../../src/session/index.js';
 import { Session } from '../../src/session/index.js';
 import { toHex } from '../../src/shared/hash.js';
 import { HashPool } from '../../src/storage/index.js';
@@ -139,6 +139,7 @@ describe('feeds: publish and follow on a 24-node loopback DHT', { timeout: 240_0
   let srcRoot: string;
   let followDir: string;
   let v1Item: MutableItem | undefined;
+  let pub2Ref: FeedPublication | undefined;
 
   const session = async (
     extra: { bootstrap?: { host: string; port: number }[]; resumeDir?: string } = {},
@@ -258,7 +259,8 @@ describe('feeds: publish and follow on a 24-node loopback DHT', { timeout: 240_0
       ],
     );
     await f.close();
-    // pub2 keeps seeding for the next test; the follower's session is closed at the end.
+    pub2Ref = pub2;
+    // pub2 keeps seeding for the next tests; the follower's session is closed at the end.
   });
 
   test('a forged item never reaches the follower, and a replayed old item does not roll it back', async () => {
@@ -312,5 +314,56 @@ describe('feeds: publish and follow on a 24-node loopback DHT', { timeout: 240_0
       join(await realpath(followDir), '.shoal', 'versions', '2', 'dataset'),
     );
     await g.close();
+  });
+
+  test('publishing an unchanged folder makes no new version; items are put again (publisher and follower)', async () => {
+    const pub2 = pub2Ref!;
+    const reput = pub2.next('item:reput', AbortSignal.timeout(OP_TIMEOUT_MS));
+    assert.ok((await pub2.reput()) > 0);
+    assert.equal((await reput).seq, 2n);
+
+    const publisher = sessions[0]!;
+    const same = await publisher.publish({
+      dir: srcRoot,
+      keyPair,
+      salt,
+      pieceLength: PIECE,
+      reputIntervalMs: 0,
+    });
+    assert.equal(same.isNewVersion, false);
+    assert.equal(same.seq, 2n);
+    assert.deepEqual(same.infoHash, pub2.infoHash);
+    // A publisher's own record of a higher seq wins over the DHT's (items expire after 2 hours).
+    const floor = await publisher.publish({
+      dir: srcRoot,
+      keyPair,
+      salt,
+      pieceLength: PIECE,
+      reputIntervalMs: 0,
+      minSeq: 5n,
+    });
+    assert.equal(floor.seq, 5n);
+    assert.equal(floor.isNewVersion, true, 'a new seq, though the same torrent');
+
+    // The follower takes seq 5 (the same torrent: nothing to fetch) and keeps it alive.
+    const s = await session();
+    const f = await s.follow({
+      publicKey: keyPair.publicKey,
+      salt,
+      dir: followDir,
+      pollIntervalMs: 60_000,
+      reputIntervalMs: 100,
+    });
+    const kept = next(f, 'item:reput');
+    await f.check();
+    assert.equal(f.highestSeq, 5n);
+    assert.equal(f.current()?.seq, 2n, 'the same torrent is not a new version');
+    assert.equal(f.pending(), undefined);
+    const k = await kept;
+    assert.equal(k.seq, 5n);
+    assert.ok(k.storedTo > 0, 'the follower put the item again');
+    await f.close();
+    await same.close();
+    await floor.close();
   });
 });

@@ -10,6 +10,7 @@ import type {
   Ed25519KeyPair,
 } from '../../discovery/index.js';
 import type { MagnetLink, Metainfo, TorrentVersion } from '../../metainfo/index.js';
+import type { HashPool } from '../../storage/index.js';
 import type { Torrent } from '../torrent.js';
 import type { TorrentOptions } from '../torrent-types.js';
 
@@ -26,6 +27,8 @@ export const FEED_RETRY_MS = 2_000;
 /** What feeds need from a session (a `Session` is one). */
 export interface FeedHost {
   readonly options: { readonly resumeDir: string | undefined };
+  /** Hash threads to create torrents on (a new pool per publication otherwise). */
+  readonly hashPool?: HashPool;
   dhtGet(
     target: DhtGetTarget,
     options?: { readonly signal?: AbortSignal },
@@ -123,6 +126,8 @@ export interface FeedFollowerEvents {
   'version:started': { readonly seq: bigint; readonly infoHash: string; readonly reusedFiles: number };
   /** `DIR/current` now points at this version. */
   'version:switched': FeedVersionInfo & { readonly path: string };
+  /** The newest item was put again (keep-alive; BEP 46: followers keep the items they follow alive too). */
+  'item:reput': { readonly seq: bigint; readonly storedTo: number };
   /** A verified item was left aside (see {@link FeedIgnoredReason}). */
   'item:ignored': { readonly seq: bigint; readonly reason: FeedIgnoredReason };
   /** Recoverable trouble: the feed not found yet, a fetch that failed and will be retried, … */

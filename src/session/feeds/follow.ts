@@ -394,13 +394,16 @@ export class FeedFollower extends TypedEmitter<FeedFollowerEvents> {
       seq: it.seq,
       signature: it.sig,
     };
-    await this.#host.dhtPut({ item }, { signal: this.#life.signal }).catch((e: unknown) => {
+    try {
+      const r = await this.#host.dhtPut({ item }, { signal: this.#life.signal });
+      this.emit('item:reput', { seq: it.seq, storedTo: r.storedTo });
+    } catch (e) {
       if (!this.#life.signal.aborted)
         this.emit('warning', {
           message: `re-putting the feed item failed: ${(e as Error).message}`,
           error: e as Error,
         });
-    });
+    }
   }
 
   // ------------------------------------------------------------------ staging a version

@@ -135,14 +135,20 @@ export async function publishFeed(host: FeedHost, options: PublishOptions): Prom
     version,
     ...(options.pieceLength !== undefined ? { pieceLength: options.pieceLength } : {}),
     name: basename(dir),
+    ...(host.hashPool !== undefined ? { hashPool: host.hashPool } : {}),
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
   const ih = version === 'hybrid' ? created.infoHashV1! : created.infoHashV2!;
   const torrent = await host.addTorrent(created.bytes, { downloadDir: dirname(dir) });
   try {
-    if (!torrent.isFinished)
-      await torrent.whenDone(options.signal === undefined ? {} : { signal: options.signal });
+    if (!torrent.isFinished) {
+      throw new FeedError(
+        ErrorCode.FeedState,
+        `${dir} changed while it was being published (its files no longer match the torrent just made); publish again`,
+        { path: dir },
+      );
+    }
     const { put, isNew } = await putVersion(host, options, salt, ih);
     return new FeedPublication(host, {
       magnet: feedMagnet({ publicKey: options.keyPair.publicKey, salt }),
