@@ -362,6 +362,13 @@ describe('feeds: publish and follow on a 24-node loopback DHT', { timeout: 240_0
     const k = await kept;
     assert.equal(k.seq, 5n);
     assert.ok(k.storedTo > 0, 'the follower put the item again');
+    // The key holder puts a value that is not {ih}: left aside, the current version stays.
+    await publisher.dhtPut({ keyPair, salt, value: { ih: new Uint8Array(7), note: 'oops' }, seq: 6 });
+    const ignored = next(f, 'item:ignored');
+    await f.check();
+    assert.deepEqual(await ignored, { seq: 6n, reason: 'bad-value' });
+    assert.equal(f.current()?.seq, 2n);
+    assert.equal(f.highestSeq, 6n);
     await f.close();
     await same.close();
     await floor.close();
