@@ -136,7 +136,6 @@ export class FeedFollower extends TypedEmitter<FeedFollowerEvents> {
   #current: LiveVersion | undefined;
   #staging: Staging | undefined;
   readonly #life = new AbortController();
-  #wake: AbortController = new AbortController();
   #loop: Promise<void> = Promise.resolve();
   #polling: Promise<void> = Promise.resolve();
   #saving: Promise<void> = Promise.resolve();
@@ -320,8 +319,7 @@ export class FeedFollower extends TypedEmitter<FeedFollowerEvents> {
         if (!life.aborted)
           this.emit('warning', { message: `feed lookup failed: ${(e as Error).message}`, error: e as Error });
       });
-      this.#wake = new AbortController();
-      await abortableDelay(this.#pollMs, AbortSignal.any([life, this.#wake.signal]));
+      await abortableDelay(this.#pollMs, life);
     }
   }
 
