@@ -237,7 +237,7 @@ export class Session extends TypedEmitter<SessionEvents> {
    * public key and salt (verified; the highest seq found). Undefined when no node has it. Rejects
    * with `SHOAL_ERR_FEED_NO_DHT` when the session runs no DHT.
    */
-  dhtGet(
+  async dhtGet(
     target: DhtGetTarget,
     options: { readonly signal?: AbortSignal } = {},
   ): Promise<DhtGetResult | undefined> {
@@ -245,7 +245,10 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /** Puts a BEP 44 item into the DHT (see `DhtPutRequest`); rejects like {@link dhtGet}. */
-  dhtPut(request: DhtPutRequest, options: { readonly signal?: AbortSignal } = {}): Promise<DhtPutResult> {
+  async dhtPut(
+    request: DhtPutRequest,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<DhtPutResult> {
     return this.#needDht().put(request, options);
   }
 
@@ -254,7 +257,7 @@ export class Session extends TypedEmitter<SessionEvents> {
    * puts its info-hash under the key with the next seq; the item is put again until the
    * publication is closed. See `publishFeed`.
    */
-  publish(options: PublishOptions): Promise<FeedPublication> {
+  async publish(options: PublishOptions): Promise<FeedPublication> {
     this.#needDht();
     return publishFeed(this, options);
   }
@@ -263,7 +266,7 @@ export class Session extends TypedEmitter<SessionEvents> {
    * Follows a feed into a folder: downloads its current version, then each newer one, fetching
    * only what changed and switching `<dir>/current` atomically. See `FeedFollower`.
    */
-  follow(options: FollowOptions): Promise<FeedFollower> {
+  async follow(options: FollowOptions): Promise<FeedFollower> {
     this.#needDht();
     return FeedFollower.open(this, options);
   }

@@ -143,6 +143,14 @@ describe('follower folders after a crash', { timeout: 60_000 }, () => {
     await assert.rejects(open(dir2), isCode(ErrorCode.FeedState));
   });
 
+  test('a session without a DHT refuses feed calls with SHOAL_ERR_FEED_NO_DHT', async () => {
+    const noDht = isCode(ErrorCode.FeedNoDht);
+    await assert.rejects(session.follow({ publicKey: pair.publicKey, dir: join(tmp, 'x') }), noDht);
+    await assert.rejects(session.publish({ dir: tmp, keyPair: pair }), noDht);
+    await assert.rejects(session.dhtGet({ publicKey: pair.publicKey }), noDht);
+    await assert.rejects(session.dhtPut({ value: 1 }), noDht);
+  });
+
   test('unchanged files are hard-linked by pieces root, moved ones too; the switch is one rename', async () => {
     const dir = join(tmp, 'links');
     const l = feedLayout(dir);
