@@ -27,7 +27,7 @@ export interface SwarmFlags {
   lsd: boolean;
 }
 
-/** Discovery options shared by `download` and `seed`. */
+/** Discovery options shared by `download`, `seed`, `publish` and `follow`. */
 export function addDiscoveryOptions(cmd: Command): Command {
   return cmd
     .option('--no-dht', 'do not use the Mainline DHT')
@@ -66,7 +66,7 @@ export function parsePort(text: string): number {
   return n;
 }
 
-function parseRate(text: string | undefined, flag: string): number {
+export function parseRate(text: string | undefined, flag: string): number {
   if (text === undefined) return 0;
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)$/i.exec(text.trim());
   if (m === null) throw new UsageError(`invalid ${flag} "${text}" (bytes/s, e.g. 500k, 2m)`);

@@ -28,6 +28,7 @@ import {
   discoveryOptions,
   openSession,
   parsePort,
+  parseRate,
   type SwarmFlags,
   startProgress,
   untilSignal,
@@ -79,7 +80,8 @@ export function registerFeedCommands(program: Command): void {
     .option('--v2', 'a v2-only torrent (the item then holds the 32-byte v2 info-hash); default hybrid')
     .option('--piece-length <size>', 'piece length (default: as last time, else automatic)')
     .option('-p, --port <n>', 'TCP port to listen on for peers (0 = any)', '0')
-    .option('--peer <host:port>', 'a peer to connect to; repeatable', collect, []);
+    .option('--peer <host:port>', 'a peer to connect to; repeatable', collect, [])
+    .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)');
   addDiscoveryOptions(publish).action(async (dirArg: string, flags: PublishFlags) => {
     if (!flags.dht) throw new UsageError('publishing needs the DHT (drop --no-dht)');
     const feeds = await import('../../session/feeds/index.js');
@@ -97,6 +99,7 @@ export function registerFeedCommands(program: Command): void {
     const session = await openSession({
       port: parsePort(flags.port),
       downloadDir: dirname(dir),
+      uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
       ...discoveryOptions(flags, undefined),
     });
     session.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
@@ -143,7 +146,9 @@ export function registerFeedCommands(program: Command): void {
     .option('--poll <seconds>', 'how often to look for a new version', '60')
     .option('--once', 'exit once the newest version found is current (like a one-shot sync)')
     .option('-p, --port <n>', 'TCP port to listen on for peers (0 = any)', '0')
-    .option('--peer <host:port>', 'a peer to connect to; repeatable', collect, []);
+    .option('--peer <host:port>', 'a peer to connect to; repeatable', collect, [])
+    .option('--download-limit <rate>', 'global download limit, bytes/s (e.g. 2m)')
+    .option('--upload-limit <rate>', 'global upload limit, bytes/s (e.g. 500k)');
   addDiscoveryOptions(follow).action(async (feedArg: string, flags: FollowFlags) => {
     if (!flags.dht) throw new UsageError('following needs the DHT (drop --no-dht)');
     const feeds = await import('../../session/feeds/index.js');
@@ -155,6 +160,8 @@ export function registerFeedCommands(program: Command): void {
       port: parsePort(flags.port),
       downloadDir: out,
       resumeDir: join(stateDir, 'resume'),
+      downloadRateLimit: parseRate(flags.downloadLimit, '--download-limit'),
+      uploadRateLimit: parseRate(flags.uploadLimit, '--upload-limit'),
       ...discoveryOptions(flags, stateDir),
     });
     session.on('warning', (w) => process.stderr.write(`warning: ${w.message}\n`));
