@@ -48,6 +48,8 @@ export class MetadataFetcher {
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The known addresses as they were when the fetch ended (the pool owner forgets them). */
+  #handoff: { host: string; port: number }[] | undefined;
   #resolve!: (info: Uint8Array) => void;
   #reject!: (e: Error) => void;
   readonly result: Promise<Uint8Array>;
@@ -98,8 +100,9 @@ export class MetadataFetcher {
     if (this.#owner.add(host, port, source)) this.#dial();
   }
 
-  /** Every address learned so far (handed to the torrent once metadata is in). */
+  /** Every address learned so far (handed to the torrent once metadata is in, so kept past the end). */
   knownPeers(): { host: string; port: number }[] {
+    if (this.#handoff !== undefined) return this.#handoff;
     return this.#owner
       .knownAddresses()
       .filter((p) => !this.#bad.has(`${p.host}:${p.port}`))
@@ -261,6 +264,7 @@ export class MetadataFetcher {
     this.#dials.abort();
     for (const c of [...this.#conns.values()]) c.close('metadata-done');
     this.#conns.clear();
+    this.#handoff = this.knownPeers();
     this.#owner.close();
     if (info !== undefined) this.#resolve(info);
     else this.#reject(error ?? new Error('metadata fetch failed'));
