@@ -73,9 +73,7 @@ describe('magnet links between Shoal nodes', () => {
     const leecher = await Session.create({ host: '127.0.0.1', downloadDir: join(dir, 'leech') });
     sessions.push(leecher);
     const link = magnetFromMetainfo(parseTorrent(t.bytes));
-    const adding = leecher.addMagnet(
-      buildMagnet({ ...link, trackers: [], webSeeds: [], peers: [] }),
-    );
+    const adding = leecher.addMagnet(buildMagnet({ ...link, trackers: [], webSeeds: [], peers: [] }));
     leecher.pendingMagnets()[0]!.addPeer('127.0.0.1', seeder.port);
     const torrent = await adding;
     assert.deepEqual(
