@@ -48,6 +48,8 @@ import { abortableDelay } from './torrent-discovery.js';
 import { type QueueLimits, TorrentQueue } from './torrent-queue.js';
 import type { TorrentOptions } from './torrent-types.js';
 import { UploadGate } from './upload-gate.js';
+import { WebSeedError } from './webseed/errors.js';
+import { webSeedUrlProblem } from './webseed/http-rules.js';
 
 /** Time between DHT lookups of a magnet's peers while its metadata is still missing. */
 export const MAGNET_DHT_RETRY_MS = 10_000;
@@ -356,6 +358,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     const id = toHex(metainfo.infoHashV1 ?? metainfo.infoHashV2!);
     const existing = this.#torrents.get(id);
     if (existing !== undefined) return existing;
+    for (const url of options.webSeeds ?? []) {
+      const problem = webSeedUrlProblem(url);
+      if (problem !== undefined)
+        throw new WebSeedError(ErrorCode.WebSeedBadUrl, `web seed ${url.slice(0, 200)}: ${problem}`, { url });
+    }
     const downloadDir = options.downloadDir ?? this.options.downloadDir;
     const storage = new TorrentStorage({
       metainfo,
@@ -364,6 +371,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       hashes: this.#hashPool,
     });
     const torrent = new Torrent(this.#ctx, metainfo, storage, this.#random, options, this.options.extensions);
+    for (const url of options.webSeeds ?? []) torrent.addWebSeed(url);
     this.#torrents.set(id, torrent);
     for (const h of torrent.wireInfoHashes) {
       this.#byWireHash.set(toHex(h), torrent);

@@ -1,0 +1,18 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session } from '../src/session/index.js';
+import { createTorrent } from '../src/storage/index.js';
+import { writeTree } from './helpers/payload.js';
+const dir = await mkdtemp(join(tmpdir(), 'dbg-'));
+await writeTree(join(dir, 'src'), { 'single.bin': 50_000_000 }, 3);
+const tb = (await createTorrent(join(dir, 'src', 'single.bin'), { pieceLength: 262144 })).bytes;
+const seed = await Session.create({ host: '127.0.0.1', downloadDir: join(dir, 'src') });
+await seed.addTorrent(tb);
+const s = await Session.create({ host: '127.0.0.1', listen: false, downloadDir: join(dir, 'out') });
+const t0 = performance.now();
+const t = await s.addTorrent(tb);
+t.addPeer('127.0.0.1', seed.port);
+await t.whenDone();
+console.log('p2p done ms', performance.now() - t0);
+await s.close(); await seed.close();
