@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Session } from '../src/session/index.js';
 import { createTorrent } from '../src/storage/index.js';
 import { writeTree } from './helpers/payload.js';
+
 const dir = await mkdtemp(join(tmpdir(), 'dbg-'));
 await writeTree(join(dir, 'src'), { 'single.bin': 50_000_000 }, 3);
 const tb = (await createTorrent(join(dir, 'src', 'single.bin'), { pieceLength: 262144 })).bytes;
@@ -15,4 +16,5 @@ const t = await s.addTorrent(tb);
 t.addPeer('127.0.0.1', seed.port);
 await t.whenDone();
 console.log('p2p done ms', performance.now() - t0);
-await s.close(); await seed.close();
+await s.close();
+await seed.close();

@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseTorrent } from '../../src/metainfo/index.js';
 import { type PeerLogEntry, Session, type SessionOptions, type Torrent } from '../../src/session/index.js';
+import { ErrorCode, isShoalError } from '../../src/shared/errors.js';
 import {
   MAX_WEB_SEED_FAILURES,
   MAX_WEB_SEED_REDIRECTS,
+  MAX_WEB_SEEDS_PER_TORRENT,
   WEB_SEED_CONNECTIONS,
 } from '../../src/shared/limits.js';
 import { createTorrent } from '../../src/storage/index.js';
@@ -247,6 +249,35 @@ describe('web seeds (BEP 19, BEP 17) from a Node origin', () => {
     assert.deepEqual(
       await treeDigests(join(dir, 'corrupt'), rels),
       await treeDigests(join(dir, 'src'), rels),
+    );
+  });
+
+  test(`at most MAX_WEB_SEEDS_PER_TORRENT (${MAX_WEB_SEEDS_PER_TORRENT}) web seeds; bad URLs refused`, {
+    timeout: 30_000,
+  }, async () => {
+    const s = await session('many');
+    const urls = Array.from({ length: MAX_WEB_SEEDS_PER_TORRENT + 3 }, (_, i) => `http://127.0.0.1:9/m${i}/`);
+    const warnings: string[] = [];
+    const m = { ...parseTorrent(singleTorrent), webSeeds: urls };
+    const t = await s.addTorrent(m, { paused: true });
+    t.on('warning', (w) => warnings.push(w.message));
+    assert.equal(t.webSeeds().length, MAX_WEB_SEEDS_PER_TORRENT, 'the torrent’s extra ones are ignored');
+    assert.throws(
+      () => t.addWebSeed('http://127.0.0.1:9/one-more/'),
+      (e: unknown) => isShoalError(e, ErrorCode.SessionInvalidArgument),
+    );
+    t.addWebSeed(urls[0]!); // already there: nothing happens
+    assert.equal(t.webSeeds().length, MAX_WEB_SEEDS_PER_TORRENT);
+    assert.throws(
+      () => t.addWebSeed('ftp://127.0.0.1/x'),
+      (e: unknown) => isShoalError(e, ErrorCode.WebSeedBadUrl),
+    );
+    await assert.rejects(s.addTorrent(multiTorrent, { webSeeds: ['not a url'] }), (e: unknown) =>
+      isShoalError(e, ErrorCode.WebSeedBadUrl),
+    );
+    assert.ok(
+      t.webSeeds().every((w) => w.state === 'idle' && w.requestsInFlight === 0),
+      'a paused torrent fetches nothing',
     );
   });
 });

@@ -11,6 +11,7 @@
  * a `WebSeedError`; the blocks it did not deliver are the web seed's to give back.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { BlockRef } from '../../engine/index.js';
 import type { Metainfo } from '../../metainfo/index.js';
 import { ErrorCode, isShoalError } from '../../shared/errors.js';
@@ -203,7 +204,7 @@ export class RangeJob {
 
   /** Reads a little of an error answer (a BEP 17 `503` body is the seconds to wait) and throws. */
   async #failStatus(res: IncomingMessage, url: string, status: number): Promise<never> {
-    const body = await readSmall(res, MAX_WEB_SEED_ERROR_BODY_BYTES);
+    const body = await readErrorBody(res, MAX_WEB_SEED_ERROR_BODY_BYTES);
     const now = Date.now();
     const retry =
       parseRetryAfter(res.headers['retry-after'], now) ??
@@ -323,7 +324,7 @@ export class RangeJob {
 }
 
 /** Reads at most `max` bytes of a body as text; a longer body is cut off (its socket closed). */
-function readSmall(res: IncomingMessage, max: number): Promise<string> {
+export function readErrorBody(res: Readable, max: number): Promise<string> {
   return new Promise((resolve) => {
     const parts: Buffer[] = [];
     let got = 0;

@@ -13,7 +13,7 @@ import {
   WEB_SEED_MIN_REQUEST_QUEUE,
   WEB_SEED_RATE_CHECK_MS,
 } from '../../../src/engine/index.js';
-import { BLOCK_BYTES } from '../../../src/shared/limits.js';
+import { BLOCK_BYTES, WEB_SEED_REQQ } from '../../../src/shared/limits.js';
 import type { BlockMessage } from '../../../src/wire/index.js';
 
 /** An empty engine of `pieces` pieces of `blocks` blocks. */
@@ -45,7 +45,7 @@ function attachWebSeed(e: TorrentEngine, key: string, webSeed: PeerInit['webSeed
     ),
   );
   out.push(...e.onMessage(key, { type: 'have-all' }, now));
-  out.push(...e.onExtendedHandshake(key, { reqq: 500 }, now));
+  out.push(...e.onExtendedHandshake(key, { reqq: WEB_SEED_REQQ }, now));
   out.push(...e.onMessage(key, { type: 'unchoke' }, now));
   return out;
 }
@@ -141,5 +141,22 @@ describe('TorrentEngine: web seeds', () => {
   test('onlyBelowPeerRate with no peer at all: asked at once', () => {
     const e = engine(16, 4);
     assert.equal(requests(attachWebSeed(e, 'ws', { onlyBelowPeerRate: 1_000_000 }), 'ws').length, 64);
+  });
+
+  test(`a fast web seed's pipeline grows to WEB_SEED_REQQ (${WEB_SEED_REQQ}) blocks, never more`, () => {
+    const e = engine(2000, 16);
+    let reqs = requests(attachWebSeed(e, 'ws'), 'ws');
+    let outstanding = reqs.length;
+    let most = outstanding;
+    // Answer every request 10 ms later: about 1.6 GB/s.
+    for (let now = 10; now < 2000 && reqs.length > 0; now += 10) {
+      const batch = reqs.splice(0, reqs.length);
+      const more = requests(answer(e, 'ws', batch, now), 'ws');
+      outstanding += more.length - batch.length;
+      most = Math.max(most, outstanding);
+      reqs = more.concat(reqs);
+      assert.equal(e.peerStats('ws', now)?.outstandingRequests, outstanding);
+    }
+    assert.equal(most, WEB_SEED_REQQ);
   });
 });
