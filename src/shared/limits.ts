@@ -505,6 +505,10 @@ export const MAX_SSE_CLIENTS = 32;
 export const MAX_SSE_BUFFERED_BYTES = 1024 * 1024;
 /** Most `/stream/…` responses served at once over all torrents; more get 503. */
 export const MAX_CONCURRENT_STREAMS = 16;
+/** Most `/webseed/…` (BEP 19 serving) responses at once over all torrents; more get 503 with `Retry-After`. */
+export const MAX_WEB_SEED_SERVE_REQUESTS = 32;
+/** `Retry-After` of a `/webseed/…` answer whose bytes are not verified yet (or that is over the bound), in s. */
+export const WEB_SEED_SERVE_RETRY_S = 30;
 /** Largest daemon state file (`state.json`) read at start, in bytes. */
 export const MAX_DAEMON_STATE_BYTES = 64 * 1024 * 1024;
 

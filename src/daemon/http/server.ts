@@ -23,6 +23,7 @@ import { buildOpenApi } from './openapi.js';
 import { ApiRoutes } from './route.js';
 import { registerNodeRoutes } from './routes-node.js';
 import { registerTorrentRoutes } from './routes-torrents.js';
+import { registerWebSeedRoutes } from './routes-webseed.js';
 import { checkRequest, type SecurityPolicy } from './security.js';
 import { StaticFiles } from './static.js';
 import { StreamService } from './stream.js';
@@ -168,6 +169,7 @@ export async function buildApiServer(d: ApiServerDeps): Promise<ApiServer> {
   const api = new ApiRoutes(app);
   let openapi: unknown;
   registerTorrentRoutes(api, d.manager);
+  registerWebSeedRoutes(api, d.manager);
   registerNodeRoutes(api, {
     manager: d.manager,
     hub,
