@@ -53,7 +53,9 @@
  * `request`s into HTTP ranges and hands the bytes back as `piece` messages, so their blocks go
  * through the same verify-and-blame path as any peer's. They get new pieces in runs of
  * consecutive pieces (the picker's `runs`), and with `onlyBelowPeerRate` they are asked only
- * while real peers deliver less than that (looked at again every {@link WEB_SEED_RATE_CHECK_MS}).
+ * while real peers deliver less than that: at once when no peer is connected, else once peers
+ * have been connected for a whole rate window (TORRENT_RATE_WINDOW_MS, so their rate is known)
+ * and give less (looked at again every {@link WEB_SEED_RATE_CHECK_MS}).
  * They count in availability but not in `peerCount` / `seedCount`.
  *
  * A block from a peer for a piece it never announced is accepted if we requested it — and we
@@ -135,6 +137,9 @@ export class TorrentEngine {
   readonly #downFromPeers: RateMeter;
   /** When web seeds held back by their peer-rate threshold are looked at again. */
   #webSeedCheckAt: number;
+  /** Connected real peers (not web seeds), and since when there has been at least one. */
+  #realPeers = 0;
+  #realPeersSince = 0;
   readonly #up: RateMeter;
   #downloaded = 0;
   #uploaded = 0;
@@ -375,6 +380,7 @@ export class TorrentEngine {
     const p = new PeerState(key, init, this.pieceCount, now, this.#schedulerOptions, this.#readsInFlight);
     p.avoidPredicate = (i) => this.#avoids(p, i);
     this.#peers.set(key, p);
+    if (p.webSeed === undefined && this.#realPeers++ === 0) this.#realPeersSince = now;
     const haveCount = this.#picker.haveCount;
     if (this.isSuperSeeding) {
       // BEP 16: look like a peer with nothing, then reveal a few pieces (no allowed-fast set:
@@ -1093,10 +1099,14 @@ export class TorrentEngine {
     }
   }
 
-  /** A web seed may be asked now: it has no peer-rate threshold, or peers are below it. */
+  /**
+   * A web seed may be asked now: it has no peer-rate threshold, no peer is connected, or peers
+   * have had a whole rate window to show their rate and it is below the threshold.
+   */
   #webSeedMayAsk(w: WebSeedPeerInit, now: number): boolean {
     const limit = w.onlyBelowPeerRate ?? 0;
-    return limit <= 0 || this.#downFromPeers.rate(now) < limit;
+    if (limit <= 0 || this.#realPeers === 0) return true;
+    return now - this.#realPeersSince >= TORRENT_RATE_WINDOW_MS && this.#downFromPeers.rate(now) < limit;
   }
 
   /** Forgets the peer's refusals whose window ended; true if there were any. */
@@ -1271,6 +1281,7 @@ export class TorrentEngine {
   /** Removes a peer: its requests go back to the picker, its pieces leave the availability. */
   #forget(p: PeerState, out: EngineAction[], now: number): void {
     if (!this.#peers.delete(p.key)) return;
+    if (p.webSeed === undefined) this.#realPeers--;
     for (const r of p.requests.dropAll()) this.#picker.release(p.key, r);
     if (p.countedAsSeed) this.#picker.removeSeed();
     else this.#picker.removePeerPieces(p.pieces.setIndexes());

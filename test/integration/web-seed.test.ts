@@ -280,4 +280,41 @@ describe('web seeds (BEP 19, BEP 17) from a Node origin', () => {
       'a paused torrent fetches nothing',
     );
   });
+
+  test('onlyBelowPeerRate: beside a peer fast enough, the origin is spared', {
+    timeout: 60_000,
+  }, async (tc) => {
+    // A peer giving 8 MB/s; the origin (loopback, unthrottled) is faster still.
+    const seeder = await Session.create({
+      host: '127.0.0.1',
+      downloadDir: join(dir, 'src'),
+      uploadRateLimit: 8_000_000,
+    });
+    sessions.push(seeder);
+    const big = await writeTree(join(dir, 'src', 'big'), { 'big.bin': 24_000_000 }, 12);
+    const bytes = (await createTorrent(join(dir, 'src', 'big'), { pieceLength: 262144 })).bytes;
+    await seeder.addTorrent(bytes);
+    const w = await origin({ root: join(dir, 'src') });
+    const fromOrigin: Record<string, number> = {};
+    for (const [name, rate] of [
+      ['spared', 2_000_000],
+      ['always', 0],
+    ] as const) {
+      const s = await session(`below-${name}`, { listen: false, webSeeds: { onlyBelowPeerRate: rate } });
+      const t = await s.addTorrent(bytes, { webSeeds: [w.url] });
+      t.addPeer('127.0.0.1', seeder.port);
+      await t.whenDone();
+      const rels = big.map((r) => join('big', r));
+      assert.deepEqual(
+        await treeDigests(join(dir, `below-${name}`), rels),
+        await treeDigests(join(dir, 'src'), rels),
+      );
+      fromOrigin[name] = t.webSeeds()[0]!.downloadedBytes;
+      await s.close();
+    }
+    const why = `the origin gave ${fromOrigin.spared} bytes with the setting, ${fromOrigin.always} without`;
+    tc.diagnostic(why);
+    assert.ok(fromOrigin.spared! < 0.1 * 24_000_000, why);
+    assert.ok(fromOrigin.always! > 3 * fromOrigin.spared!, why);
+  });
 });

@@ -8,6 +8,7 @@ import {
   type EngineAction,
   type PeerInit,
   SeededRandom,
+  TORRENT_RATE_WINDOW_MS,
   TorrentEngine,
   uniformLayout,
   WEB_SEED_MIN_REQUEST_QUEUE,
@@ -141,6 +142,19 @@ describe('TorrentEngine: web seeds', () => {
   test('onlyBelowPeerRate with no peer at all: asked at once', () => {
     const e = engine(16, 4);
     assert.equal(requests(attachWebSeed(e, 'ws', { onlyBelowPeerRate: 1_000_000 }), 'ws').length, 64);
+  });
+
+  test('onlyBelowPeerRate: a peer that just connected has a rate window to show its rate first', () => {
+    const e = engine(1000, 4);
+    const ws = requests(attachWebSeed(e, 'ws', { onlyBelowPeerRate: 1_000_000 }), 'ws');
+    assert.equal(ws.length, WEB_SEED_MIN_REQUEST_QUEUE, 'alone: asked at once');
+    // A (silent) peer connects at 100 ms: the answers refill nothing until its rate is known.
+    e.addPeer('p', { supportsFast: true, supportsExtensions: true }, 100);
+    e.onMessage('p', { type: 'have-all' }, 100);
+    assert.equal(requests(answer(e, 'ws', ws, 200), 'ws').length, 0);
+    assert.equal(requests(e.tick(100 + TORRENT_RATE_WINDOW_MS - 1), 'ws').length, 0);
+    // A window later the peer has given nothing: the origin is asked again.
+    assert.ok(requests(e.tick(100 + TORRENT_RATE_WINDOW_MS + WEB_SEED_RATE_CHECK_MS), 'ws').length > 0);
   });
 
   test(`a fast web seed's pipeline grows to WEB_SEED_REQQ (${WEB_SEED_REQQ}) blocks, never more`, () => {
