@@ -134,6 +134,26 @@ export interface TrackerInfo {
   readonly nextAnnounceAt: number | null;
 }
 
+/** A web seed (an HTTP origin, BEP 19 / BEP 17) of the torrent: a source beside its peers. */
+export interface WebSeedApiInfo {
+  readonly url: string;
+  /** `bep19` (`url-list`, `ws=`, added ones) or `bep17` (`httpseeds`). */
+  readonly protocol: 'bep19' | 'bep17';
+  /** `idle` (not in use: the torrent is paused or complete), `active`, `backing-off` or `dropped`. */
+  readonly state: 'idle' | 'active' | 'backing-off' | 'dropped';
+  readonly downloadRate: number;
+  /** Useful bytes received from it since the torrent started. */
+  readonly downloadedBytes: number;
+  readonly requestsInFlight: number;
+  /** Failed requests since the torrent started. */
+  readonly errors: number;
+  readonly lastError: string | null;
+  /** Why it was dropped (a ban's evidence, an HTTP status, repeated failures). */
+  readonly reason: string | null;
+  /** ms until it is asked again, while backing off. */
+  readonly retryInMs: number | null;
+}
+
 /** Which pieces are verified. */
 export interface PiecesInfo {
   readonly pieceCount: number;
@@ -158,6 +178,7 @@ export interface TorrentDetails extends TorrentSummary {
   readonly files: readonly FileInfo[];
   readonly peers: readonly PeerInfo[];
   readonly trackers: readonly TrackerInfo[];
+  readonly webSeeds: readonly WebSeedApiInfo[];
   readonly pieces: PiecesInfo;
 }
 

@@ -15,6 +15,7 @@ import type {
   TorrentDetails,
   TorrentSummary,
   TrackerInfo,
+  WebSeedApiInfo,
 } from './api-types.js';
 import type { Layout, TorrentEntry } from './torrent-entry.js';
 
@@ -291,6 +292,46 @@ export function torrentDetails(entry: TorrentEntry): TorrentDetails {
     files: fileInfos(entry),
     peers: peerInfos(entry),
     trackers: trackerInfos(entry),
+    webSeeds: webSeedInfos(entry),
     pieces: piecesInfo(entry),
+  };
+}
+
+/** The torrent's web seeds; while it does not run, those its metainfo names, idle. */
+export function webSeedInfos(entry: TorrentEntry): WebSeedApiInfo[] {
+  const t = entry.torrent;
+  if (t === undefined) {
+    const m = entry.metainfo;
+    return [
+      ...(m?.webSeeds ?? []).map((url) => idleWebSeed(url, 'bep19')),
+      ...(m?.httpSeeds ?? []).map((url) => idleWebSeed(url, 'bep17')),
+    ];
+  }
+  return t.webSeeds().map((w) => ({
+    url: w.url,
+    protocol: w.protocol,
+    state: w.state,
+    downloadRate: Math.round(w.downloadRate),
+    downloadedBytes: w.downloadedBytes,
+    requestsInFlight: w.requestsInFlight,
+    errors: w.errors,
+    lastError: w.lastError ?? null,
+    reason: w.reason ?? null,
+    retryInMs: w.retryInMs === undefined ? null : Math.round(w.retryInMs),
+  }));
+}
+
+function idleWebSeed(url: string, protocol: 'bep19' | 'bep17'): WebSeedApiInfo {
+  return {
+    url,
+    protocol,
+    state: 'idle',
+    downloadRate: 0,
+    downloadedBytes: 0,
+    requestsInFlight: 0,
+    errors: 0,
+    lastError: null,
+    reason: null,
+    retryInMs: null,
   };
 }

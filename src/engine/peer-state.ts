@@ -25,6 +25,20 @@ export const REFUSED_PIECE_MS = 10_000;
  * with a peer that never shares), in ms. @default 1000
  */
 export const REFUSED_PIECE_RETRY_MS = 1_000;
+/**
+ * Smallest request pipeline of a web seed, in blocks (1 MiB): its runtime turns consecutive
+ * requests into HTTP ranges, so a deep pipeline from the start makes long ranges. @default 64
+ */
+export const WEB_SEED_MIN_REQUEST_QUEUE = 64;
+
+/** What makes a peer a web seed (BEP 17 / 19): a virtual peer the runtime serves over HTTP. */
+export interface WebSeedPeerInit {
+  /**
+   * Ask it for blocks only while real peers deliver less than this to the torrent, bytes/s (the
+   * origin is used only when the swarm is too slow); 0 = always. @default 0
+   */
+  readonly onlyBelowPeerRate?: number;
+}
 
 /** A piece a peer refused: until when it is not asked of the peer, and when it may be retried. */
 export interface Refusal {
@@ -51,6 +65,12 @@ export interface PeerInit {
    * The runtime gives the remote address. @default the peer key
    */
   readonly blameId?: string;
+  /**
+   * The peer is a web seed (BEP 17 / 19) driven by the runtime: new pieces are picked for it in
+   * runs of consecutive pieces (long HTTP ranges), its pipeline is at least
+   * {@link WEB_SEED_MIN_REQUEST_QUEUE} deep, and it may be asked only while peers are slow.
+   */
+  readonly webSeed?: WebSeedPeerInit;
 }
 
 /**
@@ -97,6 +117,8 @@ export class PeerState implements PickerPeerView {
   readonly ip: Uint8Array | undefined;
   /** See {@link PeerInit.blameId}. */
   readonly blameId: string;
+  /** See {@link PeerInit.webSeed}; undefined for a real peer. */
+  readonly webSeed: WebSeedPeerInit | undefined;
   readonly connectedAt: number;
   /** Pieces that failed with a block from this peer (see PeerStats.hashFailures). */
   hashFailures = 0;
@@ -138,6 +160,11 @@ export class PeerState implements PickerPeerView {
   /** See {@link PickerPeerView.avoids}. */
   avoids(index: number): boolean {
     return this.avoidPredicate(index);
+  }
+
+  /** See {@link PickerPeerView.runs}: a web seed serves byte ranges. */
+  get runs(): boolean {
+    return this.webSeed !== undefined;
   }
   /** Counted in the picker as a seed (have all / full bitfield) rather than piece by piece. */
   countedAsSeed = false;
@@ -186,9 +213,18 @@ export class PeerState implements PickerPeerView {
     this.supportsExtensions = init.supportsExtensions;
     this.ip = init.ip;
     this.blameId = init.blameId ?? key;
+    this.webSeed = init.webSeed;
     this.connectedAt = now;
     this.pieces = new Bitfield(pieceCount);
-    this.requests = new RequestScheduler(now, schedulerOptions);
+    this.requests = new RequestScheduler(
+      now,
+      init.webSeed === undefined
+        ? schedulerOptions
+        : {
+            ...schedulerOptions,
+            minQueue: Math.max(schedulerOptions.minQueue ?? 0, WEB_SEED_MIN_REQUEST_QUEUE),
+          },
+    );
     this.uploads = new UploadQueue(init.supportsFast, uploadReadsInFlight);
     if (init.reqq !== undefined) this.requests.setPeerReqq(init.reqq);
     this.downloadMeter = new RateMeter(now, { windowMs: PEER_RATE_WINDOW_MS });

@@ -29,6 +29,8 @@
  *    needs something to trade fast) — except from a seed, whose upload a random piece would
  *    likely spend on a duplicate — then rarest first (lowest availability), higher priority
  *    first, ties broken at random;
+ *    A peer that serves byte ranges (`runs`, a web seed) takes the best tier in runs of
+ *    consecutive pieces instead of at random (BEP 19's "gaps");
  * 4. partial pieces other peers are downloading: each piece preferably comes from one peer
  *    (whole-piece preference), which completes pieces sooner on fast peers and pins a hash
  *    failure on its sender; peers share a piece only when they have no new piece to start;
@@ -97,6 +99,13 @@ export interface PickerPeerView {
    * ban: a failed piece is fetched again from a peer that did not contribute). @default never
    */
   avoids?(index: number): boolean;
+  /**
+   * The peer serves byte ranges (a web seed, BEP 19): its new pieces come in runs of consecutive
+   * pieces of the best tier — continuing its current run, else from the start of the longest gap
+   * (its middle when another peer is filling that gap from its front) — so its runtime can ask
+   * for long ranges. @default false
+   */
+  readonly runs?: boolean;
 }
 
 /** Restrictions of one {@link PiecePicker.pick} call. */
@@ -461,7 +470,10 @@ export class PiecePicker {
       }
     }
     while (out.length < max && this.#freeAvail > 0) {
-      const n = this.#newPieces(candidate, max - out.length, peer.isSeed === true);
+      const n =
+        peer.runs === true
+          ? this.#newRun(peer.key, candidate, max - out.length)
+          : this.#newPieces(candidate, max - out.length, peer.isSeed === true);
       const before = out.length;
       for (const i of n) {
         if (out.length >= max) break;
@@ -631,6 +643,68 @@ export class PiecePicker {
       scratch[j] = t;
       out.push(scratch[k]!);
       blocks += blocksInPiece(this.#layout.pieceSize(scratch[k]!));
+    }
+    return out;
+  }
+
+  /**
+   * New pieces for a peer that serves byte ranges: consecutive untouched pieces of one tier
+   * (priority, availability). The run the peer is on continues while the next piece is as urgent
+   * and as rare as the one before it (no scan); otherwise the best tier (highest priority, then
+   * lowest availability) is found, and its longest run of consecutive pieces is started — at its
+   * start, or at its middle when another peer is downloading the piece just before it (that
+   * peer's run grows into the gap from the front).
+   */
+  #newRun(peer: PeerKey, candidate: (i: number) => boolean, wantBlocks: number): number[] {
+    const out: number[] = [];
+    const fresh = (i: number): boolean =>
+      i >= 0 && i < this.pieceCount && !this.#partial.has(i) && candidate(i);
+    let start = -1;
+    for (const [i, p] of this.#partial) if (p.active.has(peer) && i + 1 > start) start = i + 1;
+    let prio: number;
+    let avail: number;
+    if (
+      start > 0 &&
+      fresh(start) &&
+      this.#prio[start]! >= this.#prio[start - 1]! &&
+      this.availability(start) <= this.availability(start - 1)
+    ) {
+      prio = this.#prio[start]!;
+      avail = this.availability(start);
+    } else {
+      prio = -1;
+      avail = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < this.pieceCount; i++) {
+        if (!fresh(i)) continue;
+        const pr = this.#prio[i]!;
+        const av = this.availability(i);
+        if (pr > prio || (pr === prio && av < avail)) {
+          prio = pr;
+          avail = av;
+        }
+      }
+      if (prio < 0) return out;
+      start = -1;
+      let bestLen = 0;
+      for (let i = 0; i < this.pieceCount; ) {
+        let j = i;
+        while (j < this.pieceCount && fresh(j) && this.#prio[j] === prio && this.availability(j) === avail)
+          j++;
+        if (j - i > bestLen) {
+          bestLen = j - i;
+          start = i;
+        }
+        i = Math.max(j, i + 1);
+      }
+      const before = this.#partial.get(start - 1);
+      if (before !== undefined && before.active.size > (before.active.has(peer) ? 1 : 0))
+        start += Math.floor(bestLen / 2);
+    }
+    let blocks = 0;
+    for (let i = start; blocks < wantBlocks; i++) {
+      if (!fresh(i) || this.#prio[i] !== prio || this.availability(i) !== avail) break;
+      out.push(i);
+      blocks += blocksInPiece(this.#layout.pieceSize(i));
     }
     return out;
   }

@@ -49,6 +49,15 @@
  * connections from one address count as one peer. A `ban` action names the address: the engine
  * has already forgotten every peer with that blame id.
  *
+ * **Web seeds** (BEP 17 / 19) are virtual peers (`PeerInit.webSeed`): the runtime turns their
+ * `request`s into HTTP ranges and hands the bytes back as `piece` messages, so their blocks go
+ * through the same verify-and-blame path as any peer's. They get new pieces in runs of
+ * consecutive pieces (the picker's `runs`), and with `onlyBelowPeerRate` they are asked only
+ * while real peers deliver less than that: at once when no peer is connected, else once peers
+ * have been connected for a whole rate window (TORRENT_RATE_WINDOW_MS, so their rate is known)
+ * and give less (looked at again every {@link WEB_SEED_RATE_CHECK_MS}).
+ * They count in availability but not in `peerCount` / `seedCount`.
+ *
  * A block from a peer for a piece it never announced is accepted if we requested it — and we
  * only request pieces the peer announced (or BEP 6 allowed-fast pieces it has), so such a block
  * is always an unrequested one and handled as such.
@@ -90,6 +99,7 @@ import {
   type PeerStats,
   REFUSED_PIECE_MS,
   REFUSED_PIECE_RETRY_MS,
+  type WebSeedPeerInit,
 } from './peer-state.js';
 import type { BlockRef, FileSpan, PieceLayout, PiecePriority } from './piece-layout.js';
 import { ENDGAME_BUSY_PER_PEER, PiecePicker } from './piece-picker.js';
@@ -99,6 +109,9 @@ import type { RequestSchedulerOptions } from './request-scheduler.js';
 import { SmartBan } from './smart-ban.js';
 import { SuperSeeder } from './super-seed.js';
 import type { UploadTorrentView } from './upload-queue.js';
+
+/** How often a web seed held back by `onlyBelowPeerRate` is looked at again, ms. @default 1000 */
+export const WEB_SEED_RATE_CHECK_MS = 1_000;
 
 /** The state machine of one torrent's swarm; see the design notes at the top of this file. */
 export class TorrentEngine {
@@ -120,6 +133,13 @@ export class TorrentEngine {
   #doneEmitted: boolean;
   #keepSeeds = false;
   readonly #down: RateMeter;
+  /** Bytes from real peers (not web seeds): what `onlyBelowPeerRate` compares with. */
+  readonly #downFromPeers: RateMeter;
+  /** When web seeds held back by their peer-rate threshold are looked at again. */
+  #webSeedCheckAt: number;
+  /** Connected real peers (not web seeds), and since when there has been at least one. */
+  #realPeers = 0;
+  #realPeersSince = 0;
   readonly #up: RateMeter;
   #downloaded = 0;
   #uploaded = 0;
@@ -152,6 +172,8 @@ export class TorrentEngine {
     this.#doneEmitted = false;
     this.#down = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
     this.#up = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
+    this.#downFromPeers = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
+    this.#webSeedCheckAt = init.now + WEB_SEED_RATE_CHECK_MS;
     if (o.superSeed === true) this.#superSeed = new SuperSeeder(this.pieceCount);
     if (o.freshFirst !== false) this.#freshFirst = new FreshFirst(this.pieceCount);
     this.#uploadView = {
@@ -245,8 +267,10 @@ export class TorrentEngine {
   stats(now: number): TorrentStats {
     let seeds = 0;
     let unchoked = 0;
+    let webSeeds = 0;
     for (const p of this.#peers.values()) {
-      if (p.isSeed) seeds++;
+      if (p.webSeed !== undefined) webSeeds++;
+      else if (p.isSeed) seeds++;
       if (!p.amChoking) unchoked++;
     }
     return {
@@ -261,7 +285,7 @@ export class TorrentEngine {
       isFinished: this.#picker.isFinished,
       isComplete: this.#picker.isComplete,
       isEndgame: this.#picker.isEndgame,
-      peerCount: this.#peers.size,
+      peerCount: this.#peers.size - webSeeds,
       seedCount: seeds,
       uploadSlotsInUse: unchoked,
       hashFailures: this.#hashFailures,
@@ -272,6 +296,7 @@ export class TorrentEngine {
   nextDeadline(): number | undefined {
     let at = this.#nextRechokeAt;
     for (const p of this.#peers.values()) {
+      if ((p.webSeed?.onlyBelowPeerRate ?? 0) > 0 && this.#webSeedCheckAt < at) at = this.#webSeedCheckAt;
       const d = p.requests.nextDeadline();
       if (d !== undefined && d < at) at = d;
       // A piece the peer refused may be asked of it again (tick refills the pipeline), early if
@@ -355,6 +380,7 @@ export class TorrentEngine {
     const p = new PeerState(key, init, this.pieceCount, now, this.#schedulerOptions, this.#readsInFlight);
     p.avoidPredicate = (i) => this.#avoids(p, i);
     this.#peers.set(key, p);
+    if (p.webSeed === undefined && this.#realPeers++ === 0) this.#realPeersSince = now;
     const haveCount = this.#picker.haveCount;
     if (this.isSuperSeeding) {
       // BEP 16: look like a peer with nothing, then reveal a few pieces (no allowed-fast set:
@@ -704,6 +730,11 @@ export class TorrentEngine {
       const retried = this.#idleFor(p) && this.#retryRefused(p, now);
       if ((pruned || retried) && !slow.has(p)) this.#fill(p, out, now);
     }
+    if (now >= this.#webSeedCheckAt) {
+      // Web seeds held back while peers were fast may be needed now.
+      this.#webSeedCheckAt = now + WEB_SEED_RATE_CHECK_MS;
+      for (const p of this.#peers.values()) if (p.webSeed !== undefined) this.#fill(p, out, now);
+    }
     const idle = this.#idleTurnDeadline();
     if (now >= this.#nextRechokeAt) this.#rechoke(out, now, true);
     else if (idle !== undefined && now >= idle) this.#rechoke(out, now, false);
@@ -939,6 +970,7 @@ export class TorrentEngine {
       p.downloadMeter.add(data.length, now);
       this.#downloaded += data.length;
       this.#down.add(data.length, now);
+      if (p.webSeed === undefined) this.#downFromPeers.add(data.length, now);
       out.push({ type: 'write-block', piece, offset, data, peer: p.key });
       for (const k of receipt.cancel) {
         const q = this.#peers.get(k);
@@ -1061,6 +1093,7 @@ export class TorrentEngine {
   /** Tops up the peer's request pipeline. */
   #fill(p: PeerState, out: EngineAction[], now: number): void {
     if (!p.amInterested || !this.#peers.has(p.key)) return;
+    if (p.webSeed !== undefined && !this.#webSeedMayAsk(p.webSeed, now)) return;
     let only: ReadonlySet<number> | undefined;
     if (p.peerChoking) {
       if (p.allowedFastFromPeer.size === 0) return;
@@ -1077,6 +1110,16 @@ export class TorrentEngine {
       p.requests.onRequestSent(b, now);
       out.push(send(p.key, { type: 'request', index: b.piece, begin: b.offset, length: b.length }));
     }
+  }
+
+  /**
+   * A web seed may be asked now: it has no peer-rate threshold, no peer is connected, or peers
+   * have had a whole rate window to show their rate and it is below the threshold.
+   */
+  #webSeedMayAsk(w: WebSeedPeerInit, now: number): boolean {
+    const limit = w.onlyBelowPeerRate ?? 0;
+    if (limit <= 0 || this.#realPeers === 0) return true;
+    return now - this.#realPeersSince >= TORRENT_RATE_WINDOW_MS && this.#downFromPeers.rate(now) < limit;
   }
 
   /** Forgets the peer's refusals whose window ended; true if there were any. */
@@ -1251,6 +1294,7 @@ export class TorrentEngine {
   /** Removes a peer: its requests go back to the picker, its pieces leave the availability. */
   #forget(p: PeerState, out: EngineAction[], now: number): void {
     if (!this.#peers.delete(p.key)) return;
+    if (p.webSeed === undefined) this.#realPeers--;
     for (const r of p.requests.dropAll()) this.#picker.release(p.key, r);
     if (p.countedAsSeed) this.#picker.removeSeed();
     else this.#picker.removePeerPieces(p.pieces.setIndexes());

@@ -270,9 +270,9 @@ function readTrackers(root: BencodeDict, log: WarningLog): string[][] {
   return tiers;
 }
 
-/** BEP 19 `url-list`: a string or a list of strings. */
-function readWebSeeds(root: BencodeDict): string[] {
-  const v = root.get('url-list');
+/** BEP 19 `url-list` or BEP 17 `httpseeds`: a string or a list of strings. */
+function readWebSeeds(root: BencodeDict, key: 'url-list' | 'httpseeds'): string[] {
+  const v = root.get(key);
   const out = new Set<string>();
   for (const entry of asList(v) ?? (v === undefined ? [] : [v])) {
     const url = readUrl(entry);
@@ -311,7 +311,9 @@ export function parseTorrent(bytes: Uint8Array, opts: ParseTorrentOptions = {}):
   const infoBytes = root.raw('info')!;
   const m = parseInfo(info, infoBytes, root.get('piece layers'), true, opts.hasher ?? nodeHasher, log);
   m.trackers = readTrackers(root, log);
-  m.webSeeds = readWebSeeds(root);
+  m.webSeeds = readWebSeeds(root, 'url-list');
+  const httpSeeds = readWebSeeds(root, 'httpseeds');
+  if (httpSeeds.length > 0) m.httpSeeds = httpSeeds;
   const comment = readText(root, 'comment', 'comment', log);
   if (comment !== undefined) m.comment = comment;
   const createdBy = readText(root, 'created by', 'created by', log);

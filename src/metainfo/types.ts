@@ -56,6 +56,8 @@ export interface Metainfo {
   readonly trackers: TrackerTiers;
   /** BEP 19 web seeds (`url-list`). */
   readonly webSeeds: readonly string[];
+  /** BEP 17 HTTP seeds (`httpseeds`): scripts that serve pieces. */
+  readonly httpSeeds?: readonly string[];
   readonly comment?: string;
   readonly createdBy?: string;
   /** Seconds since the Unix epoch. */

@@ -26,3 +26,16 @@ export * from './session.js';
 export * from './torrent.js';
 export { DHT_ANNOUNCE_INTERVAL_MS, DHT_ANNOUNCE_RETRY_MS } from './torrent-discovery.js';
 export * from './torrent-types.js';
+export { WebSeedError, type WebSeedErrorDetails } from './webseed/errors.js';
+export {
+  backoffMs,
+  bep17PieceUrl,
+  bep19FileUrl,
+  parseContentRange,
+  parseRetryAfter,
+  rangeAnswerProblem,
+  type WebSeedProtocol,
+  webSeedUrlProblem,
+} from './webseed/http-rules.js';
+export { fileRanges, jobShare, PendingBlocks } from './webseed/range-plan.js';
+export type { WebSeedInfo, WebSeedState } from './webseed/web-seed.js';

@@ -17,6 +17,11 @@ import {
   MAX_CONNECTIONS_TOTAL,
   MAX_HALF_OPEN_PER_TORRENT,
   MAX_KNOWN_PEERS_PER_TORRENT,
+  MAX_WEB_SEED_CONNECTIONS,
+  MAX_WEB_SEED_FAILURES,
+  WEB_SEED_CONNECTIONS,
+  WEB_SEED_IDLE_TIMEOUT_MS,
+  WEB_SEED_RETRY_BASE_MS,
 } from '../shared/limits.js';
 import type { HashPool } from '../storage/hash-pool.js';
 import type { MsePolicy } from '../wire/index.js';
@@ -133,6 +138,43 @@ export interface SessionOptions {
    * with `session.setBlocklist`.
    */
   readonly blocklist?: BlocklistSource;
+  /** Web seeds (BEP 19 `url-list`, BEP 17 `httpseeds`): HTTP origins as permanent seeds. */
+  readonly webSeeds?: WebSeedOptions;
+}
+
+/** How torrents use web seeds (HTTP origins holding the torrent's files). */
+export interface WebSeedOptions {
+  /**
+   * Use the web seeds a torrent or magnet names (`url-list`, `httpseeds`, `ws=`);
+   * `torrent.addWebSeed` works either way. @default true
+   */
+  readonly fromTorrent?: boolean;
+  /** Range requests in flight to one origin at once (1 to MAX_WEB_SEED_CONNECTIONS). @default WEB_SEED_CONNECTIONS */
+  readonly connections?: number;
+  /**
+   * Ask origins only while peers deliver less than this to the torrent, bytes/s, so a busy swarm
+   * costs the origin little; 0 = always use them. @default 0
+   */
+  readonly onlyBelowPeerRate?: number;
+  /** A PEM file of more CAs to trust for HTTPS origins (beside Node's list and the system's bundle). */
+  readonly caFile?: string;
+  /** Failed requests in a row after which an origin is dropped. @default MAX_WEB_SEED_FAILURES */
+  readonly maxFailures?: number;
+  /** Back-off after a first failure, ms (doubled after each further one). @default WEB_SEED_RETRY_BASE_MS */
+  readonly retryBaseMs?: number;
+  /** A request that receives nothing for this long fails, ms. @default WEB_SEED_IDLE_TIMEOUT_MS */
+  readonly idleTimeoutMs?: number;
+}
+
+/** {@link WebSeedOptions} with its defaults. */
+export interface ResolvedWebSeedOptions {
+  readonly fromTorrent: boolean;
+  readonly connections: number;
+  readonly onlyBelowPeerRate: number;
+  readonly caFile: string | undefined;
+  readonly maxFailures: number;
+  readonly retryBaseMs: number;
+  readonly idleTimeoutMs: number;
 }
 
 /** A proxy for outgoing connections (SOCKS5, RFC 1928; credentials per RFC 1929). */
@@ -206,6 +248,7 @@ export interface ResolvedOptions {
   readonly engine: TorrentEngineOptions;
   readonly proxy: ResolvedProxy | undefined;
   readonly blocklist: BlocklistSource | undefined;
+  readonly webSeeds: ResolvedWebSeedOptions;
 }
 
 function bad(field: string, why: string): ShoalError {
@@ -285,6 +328,22 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     engine: o.engine ?? {},
     proxy,
     blocklist: blocklistSource(o.blocklist),
+    webSeeds: resolveWebSeeds(o.webSeeds ?? {}),
+  });
+}
+
+function resolveWebSeeds(w: WebSeedOptions): ResolvedWebSeedOptions {
+  const connections = count(w.connections, 'webSeeds.connections', WEB_SEED_CONNECTIONS, 1);
+  if (connections > MAX_WEB_SEED_CONNECTIONS)
+    throw bad('webSeeds.connections', `must be ≤ ${MAX_WEB_SEED_CONNECTIONS}`);
+  return Object.freeze({
+    fromTorrent: w.fromTorrent ?? true,
+    connections,
+    onlyBelowPeerRate: nonNegative(w.onlyBelowPeerRate, 'webSeeds.onlyBelowPeerRate'),
+    caFile: w.caFile,
+    maxFailures: count(w.maxFailures, 'webSeeds.maxFailures', MAX_WEB_SEED_FAILURES, 1),
+    retryBaseMs: count(w.retryBaseMs, 'webSeeds.retryBaseMs', WEB_SEED_RETRY_BASE_MS, 1),
+    idleTimeoutMs: count(w.idleTimeoutMs, 'webSeeds.idleTimeoutMs', WEB_SEED_IDLE_TIMEOUT_MS, 1),
   });
 }
 

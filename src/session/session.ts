@@ -63,6 +63,8 @@ import { Torrent } from './torrent.js';
 import { type QueueLimits, TorrentQueue } from './torrent-queue.js';
 import type { TorrentOptions } from './torrent-types.js';
 import { UploadGate } from './upload-gate.js';
+import { WebSeedError } from './webseed/errors.js';
+import { webSeedUrlProblem } from './webseed/http-rules.js';
 
 export interface SessionEvents {
   'torrent:added': { readonly id: string; readonly name: string };
@@ -419,6 +421,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     const id = toHex(metainfo.infoHashV1 ?? metainfo.infoHashV2!);
     const existing = this.#torrents.get(id);
     if (existing !== undefined) return existing;
+    for (const url of options.webSeeds ?? []) {
+      const problem = webSeedUrlProblem(url);
+      if (problem !== undefined)
+        throw new WebSeedError(ErrorCode.WebSeedBadUrl, `web seed ${url.slice(0, 200)}: ${problem}`, { url });
+    }
     const downloadDir = options.downloadDir ?? this.options.downloadDir;
     const incompleteDir = options.incompleteDir ?? this.options.incompleteDir;
     // An incomplete folder takes new downloads; data already in the download folder stays.
@@ -435,6 +442,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       { ...options, downloadDir },
       this.options.extensions,
     );
+    for (const url of options.webSeeds ?? []) torrent.addWebSeed(url);
     this.#torrents.set(id, torrent);
     for (const h of torrent.wireInfoHashes) {
       this.#byWireHash.set(toHex(h), torrent);

@@ -62,6 +62,8 @@ export interface TorrentOptions {
   readonly downloadRateLimit?: number;
   /** This torrent's upload limit, bytes/s (0: only the session's). @default 0 */
   readonly uploadRateLimit?: number;
+  /** More web seeds (BEP 19 URLs) beside the torrent's own (`torrent.addWebSeed` for each). */
+  readonly webSeeds?: readonly string[];
   /** Its share of the session's limits: `high` goes first, `low` last. @default 'normal' */
   readonly bandwidthPriority?: BandwidthPriority;
   /**

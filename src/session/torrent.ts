@@ -48,6 +48,7 @@ import type {
   TorrentRunStats,
   TorrentState,
 } from './torrent-types.js';
+import type { WebSeedInfo } from './webseed/web-seed.js';
 
 /** Housekeeping period: dialling, keep-alives, idle peers, PEX. */
 const HOUSEKEEPING_MS = 1_000;
@@ -260,6 +261,19 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   peers(): TorrentPeerInfo[] {
     return this.#p.peers.infos(this.#ctx.now());
+  }
+
+  /** The web seeds (HTTP origins: BEP 19 `url-list` and `ws=`, BEP 17 `httpseeds`) and how they do. */
+  webSeeds(): WebSeedInfo[] {
+    return this.#p.peers.webSeeds.list();
+  }
+
+  /**
+   * Uses the HTTP origin `url` as a seed (BEP 19: a file's URL, or a folder's ending in `/`).
+   * Throws `SHOAL_ERR_WEBSEED_BAD_URL` for anything but an http(s) URL.
+   */
+  addWebSeed(url: string): void {
+    this.#p.peers.webSeeds.add(url);
   }
 
   /** The torrent's files as users number them (padding files left out; see `userFiles`). */
@@ -510,7 +524,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   // ------------------------------------------------------------------ engine actions
 
   #run(actions: EngineAction[]): void {
-    for (const a of actions) this.#do(a);
+    for (const a of actions) if (!this.#p.peers.webSeeds.takes(a)) this.#do(a);
     // The engine's next deadline walks every peer: looked up once per event-loop turn, not after
     // every batch of messages (with 50 peers sending, that lookup took 7 % of the main thread).
     // Deadlines are timeouts of a second or more; a turn's delay does not move them.

@@ -66,6 +66,14 @@ export const ErrorCode = {
   TrackerTimeout: 'SHOAL_ERR_TRACKER_TIMEOUT',
   TrackerRequest: 'SHOAL_ERR_TRACKER_REQUEST',
   TrackerBadRequest: 'SHOAL_ERR_TRACKER_BAD_REQUEST',
+  // session: web seeds (BEP 17, 19)
+  WebSeedBadUrl: 'SHOAL_ERR_WEBSEED_BAD_URL',
+  WebSeedStatus: 'SHOAL_ERR_WEBSEED_STATUS',
+  WebSeedBusy: 'SHOAL_ERR_WEBSEED_BUSY',
+  WebSeedBadResponse: 'SHOAL_ERR_WEBSEED_BAD_RESPONSE',
+  WebSeedRedirects: 'SHOAL_ERR_WEBSEED_REDIRECTS',
+  WebSeedTimeout: 'SHOAL_ERR_WEBSEED_TIMEOUT',
+  WebSeedConnection: 'SHOAL_ERR_WEBSEED_CONNECTION',
   // dht
   DhtBadMessage: 'SHOAL_ERR_DHT_BAD_MESSAGE',
   DhtTimeout: 'SHOAL_ERR_DHT_TIMEOUT',

@@ -181,6 +181,32 @@ export const UDP_TRACKER_MAX_RETRANSMITS = 8;
 /** BEP 15: most info-hashes in one UDP scrape (about what fits in one datagram). */
 export const MAX_UDP_SCRAPE_HASHES = 74;
 
+// --- session: web seeds (BEP 17, 19) ---
+/** Web seeds one torrent uses at once (url-list, httpseeds, ws= and added ones); more are ignored. */
+export const MAX_WEB_SEEDS_PER_TORRENT = 32;
+/** Longest web seed URL accepted, in characters. */
+export const MAX_WEB_SEED_URL_LENGTH = 2048;
+/** Range requests in flight to one web seed at once (its HTTP agent's sockets), by default. */
+export const WEB_SEED_CONNECTIONS = 4;
+/** Most range requests in flight to one web seed that the `connections` option may ask for. */
+export const MAX_WEB_SEED_CONNECTIONS = 16;
+/** Longest torrent byte range one web seed request job covers (it may span several files), in bytes. */
+export const MAX_WEB_SEED_RANGE_BYTES = 16 * 1024 * 1024;
+/** The BEP 10-like `reqq` given to a web seed's virtual peer: most blocks asked of it at once. */
+export const WEB_SEED_REQQ = 500;
+/** Most HTTP redirects followed for one web seed request; more is an error for that origin. */
+export const MAX_WEB_SEED_REDIRECTS = 5;
+/** Failures in a row (no range delivered in between) after which a web seed is dropped. */
+export const MAX_WEB_SEED_FAILURES = 5;
+/** First back-off after a web seed request failed, in ms (doubled after each failure in a row). */
+export const WEB_SEED_RETRY_BASE_MS = 1_000;
+/** Longest back-off of a web seed, in ms: a longer `Retry-After` is cut to it. */
+export const MAX_WEB_SEED_RETRY_MS = 5 * 60_000;
+/** A web seed request that receives nothing for this long fails, in ms. */
+export const WEB_SEED_IDLE_TIMEOUT_MS = 30_000;
+/** Most bytes read of a web seed's error body (a BEP 17 503 body holds the seconds to wait). */
+export const MAX_WEB_SEED_ERROR_BODY_BYTES = 1024;
+
 // --- tracker server ---
 /** Most torrents (swarms) the built-in tracker tracks at once; announces for more get a `failure reason`. */
 export const TRACKER_MAX_TORRENTS = 100_000;
@@ -494,6 +520,10 @@ export const MAX_SSE_CLIENTS = 32;
 export const MAX_SSE_BUFFERED_BYTES = 1024 * 1024;
 /** Most `/stream/…` responses served at once over all torrents; more get 503. */
 export const MAX_CONCURRENT_STREAMS = 16;
+/** Most `/webseed/…` (BEP 19 serving) responses at once over all torrents; more get 503 with `Retry-After`. */
+export const MAX_WEB_SEED_SERVE_REQUESTS = 32;
+/** `Retry-After` of a `/webseed/…` answer whose bytes are not verified yet (or that is over the bound), in s. */
+export const WEB_SEED_SERVE_RETRY_S = 30;
 /** Largest daemon state file (`state.json`) read at start, in bytes. */
 export const MAX_DAEMON_STATE_BYTES = 64 * 1024 * 1024;
 

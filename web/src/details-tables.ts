@@ -1,8 +1,9 @@
 /**
  * The Peers and Trackers tabs of the detail pane: tables rebuilt from each details refresh (they
- * hold nothing the user edits).
+ * hold nothing the user edits). The Peers tab lists the web seeds (HTTP origins) below the peers:
+ * they are sources too.
  */
-import type { TorrentDetails } from '../../src/daemon/api-types.js';
+import type { TorrentDetails, WebSeedApiInfo } from '../../src/daemon/api-types.js';
 import { h } from './dom.js';
 import { formatBytes, formatDate, formatDuration, formatPercent, formatRate } from './format.js';
 
@@ -10,6 +11,64 @@ const FLAG_HELP =
   'D downloading from it · d we want but are choked · U uploading to it · u it wants but we choke · O optimistic unchoke · S snubbed · I incoming · E seed';
 
 export function peersView(d: TorrentDetails): HTMLElement {
+  const web = d.webSeeds;
+  if (web.length === 0) return peerTable(d);
+  return h('div', null, peerTable(d), h('h3', { class: 'details-subhead' }, 'Web seeds'), webSeedTable(web));
+}
+
+const WEB_STATE: Record<WebSeedApiInfo['state'], string> = {
+  idle: 'idle',
+  active: 'active',
+  'backing-off': 'waiting',
+  dropped: 'dropped',
+};
+
+function webSeedTable(list: readonly WebSeedApiInfo[]): HTMLElement {
+  return h(
+    'table',
+    { class: 'grid webseeds', id: 'webseeds-table' },
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        h('th', { class: 'col-url' }, 'URL'),
+        h('th', null, 'State'),
+        h('th', { class: 'num col-pnum' }, 'Down'),
+        h('th', { class: 'num col-pnum' }, 'Downloaded'),
+        h('th', { class: 'num col-tier' }, 'Requests'),
+        h('th', { class: 'num col-tier' }, 'Errors'),
+        h('th', null, 'Last error / reason'),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      list.map((w) =>
+        h(
+          'tr',
+          null,
+          h('td', { class: 'mono', title: `${w.url} (${w.protocol.toUpperCase()})` }, w.url),
+          h(
+            'td',
+            null,
+            w.state === 'backing-off' && w.retryInMs !== null
+              ? `waiting ${formatDuration(w.retryInMs / 1000)}`
+              : WEB_STATE[w.state],
+          ),
+          h('td', { class: 'num' }, formatRate(w.downloadRate)),
+          h('td', { class: 'num' }, formatBytes(w.downloadedBytes)),
+          h('td', { class: 'num' }, String(w.requestsInFlight)),
+          h('td', { class: 'num' }, String(w.errors)),
+          h('td', { class: 'muted' }, w.reason ?? w.lastError ?? ''),
+        ),
+      ),
+    ),
+  );
+}
+
+function peerTable(d: TorrentDetails): HTMLElement {
   if (d.peers.length === 0) {
     return h('div', { class: 'details-empty' }, 'No connected peers.');
   }

@@ -276,7 +276,11 @@ export class DetailsPane {
     setText(this.#badge, status.label);
     setAttr(this.#badge, 'class', `badge badge-${status.badge}`);
     setText(this.#tabButtons.get('files')!, d.files.length > 0 ? `Files (${d.files.length})` : 'Files');
-    setText(this.#tabButtons.get('peers')!, `Peers (${d.peers.length})`);
+    const ws = d.webSeeds.length;
+    setText(
+      this.#tabButtons.get('peers')!,
+      ws > 0 ? `Peers (${d.peers.length} + ${ws} web)` : `Peers (${d.peers.length})`,
+    );
     setText(this.#tabButtons.get('trackers')!, `Trackers (${d.trackers.length})`);
     switch (this.#tab) {
       case 'general':

@@ -24,6 +24,7 @@ import {
   userFiles,
 } from '../../metainfo/index.js';
 import type { Session, Torrent } from '../../session/index.js';
+import { webSeedUrlProblem } from '../../session/webseed/http-rules.js';
 import { isShoalError, ShoalError } from '../../shared/errors.js';
 import { ensureWritableDirectory, folderProblem } from '../../storage/index.js';
 import { formatBytes, signalExitCode, UsageError, withContext } from '../output.js';
@@ -44,6 +45,9 @@ function parseLogLevel(v: string): CliLogLevel {
 export interface SwarmFlags extends NetworkFlags {
   port: string;
   peer: string[];
+  webSeed?: string[];
+  webSeedCa?: string;
+  webSeedOnlyBelow?: string;
   seed?: boolean;
   superSeed?: boolean;
   only: string[];
@@ -61,6 +65,8 @@ export interface SwarmFlags extends NetworkFlags {
 interface Checked {
   readonly port: number;
   readonly peers: readonly PeerAddress[];
+  readonly webSeeds: readonly string[];
+  readonly webSeedOnlyBelow: number;
   readonly bootstrap: readonly PeerAddress[];
   readonly dhtPort: number;
   readonly downloadLimit: number;
@@ -71,6 +77,12 @@ export function check(flags: SwarmFlags): Checked {
   return {
     port: parsePort(flags.port, '--port'),
     peers: flags.peer.map((t) => parseHostPort(t, '--peer')),
+    webSeeds: (flags.webSeed ?? []).map((u) => {
+      const problem = webSeedUrlProblem(u);
+      if (problem !== undefined) throw new UsageError(`--web-seed ${u}: ${problem}`);
+      return u;
+    }),
+    webSeedOnlyBelow: parseRate(flags.webSeedOnlyBelow, '--web-seed-only-below'),
     bootstrap: flags.dhtBootstrap.map((t) => parseHostPort(t, '--dht-bootstrap')),
     dhtPort: parsePort(flags.dhtPort ?? '0', '--dht-port'),
     downloadLimit: parseRate(flags.downloadLimit, '--download-limit'),
@@ -334,6 +346,17 @@ export function registerDownloadCommands(program: Command): void {
     .requiredOption('-o, --output <dir>', 'folder to download into')
     .option('-p, --port <n>', 'TCP port to listen on for peers (0 = any)', '0')
     .option('--peer <host:port>', 'a peer to connect to ([IPv6]:port for IPv6); repeatable', collect, [])
+    .option(
+      '--web-seed <url>',
+      'an HTTP(S) origin holding the files (BEP 19 web seed); repeatable',
+      collect,
+      [],
+    )
+    .option('--web-seed-ca <file>', 'a PEM file of CAs to trust for HTTPS web seeds (beside the system ones)')
+    .option(
+      '--web-seed-only-below <rate>',
+      'use web seeds only while peers give less than this, bytes/s (e.g. 5m)',
+    )
     .option('--seed', 'keep seeding after the download completes (until Ctrl-C)')
     .option('--no-seed', 'exit as soon as the download is complete (default)')
     .option(
@@ -365,6 +388,10 @@ export function registerDownloadCommands(program: Command): void {
       resumeDir: join(out, '.shoal'),
       downloadRateLimit: c.downloadLimit,
       uploadRateLimit: c.uploadLimit,
+      webSeeds: {
+        onlyBelowPeerRate: c.webSeedOnlyBelow,
+        ...(flags.webSeedCa !== undefined ? { caFile: resolve(flags.webSeedCa) } : {}),
+      },
       ...discoveryOptions(flags, c, join(out, '.shoal')),
     });
     session.on('warning', (w) => log.warn(w.message));
@@ -402,12 +429,13 @@ export function registerDownloadCommands(program: Command): void {
         }
         sel = selection(torrent.metainfo, flags.only);
         if (flags.only.length > 0) torrent.setFilePriorities(sel.priorities);
+        for (const u of c.webSeeds) torrent.addWebSeed(u);
       } else {
         sel = known!;
-        torrent = await session.addTorrent(
-          loaded.metainfo,
-          flags.only.length > 0 ? { filePriorities: sel.priorities } : {},
-        );
+        torrent = await session.addTorrent(loaded.metainfo, {
+          ...(flags.only.length > 0 ? { filePriorities: sel.priorities } : {}),
+          webSeeds: c.webSeeds,
+        });
       }
       watchTorrent(torrent, log);
       await runDownload(session, torrent, flags, c, sel, signal.promise, out, log, (p) => {

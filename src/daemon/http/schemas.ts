@@ -310,6 +310,22 @@ export const TrackerInfo: JsonSchema = {
   },
 };
 
+export const WebSeedInfo: JsonSchema = {
+  type: 'object',
+  properties: {
+    url: str,
+    protocol: { type: 'string', enum: ['bep19', 'bep17'] },
+    state: { type: 'string', enum: ['idle', 'active', 'backing-off', 'dropped'] },
+    downloadRate: uint,
+    downloadedBytes: uint,
+    requestsInFlight: uint,
+    errors: uint,
+    lastError: nullable('string'),
+    reason: nullable('string'),
+    retryInMs: nullable('integer'),
+  },
+};
+
 export const PiecesInfo: JsonSchema = {
   type: 'object',
   properties: {
@@ -336,6 +352,7 @@ export const TorrentDetails: JsonSchema = {
     files: { type: 'array', items: FileInfo },
     peers: { type: 'array', items: PeerInfo },
     trackers: { type: 'array', items: TrackerInfo },
+    webSeeds: { type: 'array', items: WebSeedInfo },
     pieces: PiecesInfo,
   },
 };
@@ -432,6 +449,7 @@ export const NAMED_SCHEMAS: ReadonlyMap<JsonSchema, string> = new Map<JsonSchema
   [FileInfo, 'FileInfo'],
   [PeerInfo, 'PeerInfo'],
   [TrackerInfo, 'TrackerInfo'],
+  [WebSeedInfo, 'WebSeedInfo'],
   [PiecesInfo, 'PiecesInfo'],
   [Settings, 'Settings'],
   [SessionStats, 'SessionStats'],

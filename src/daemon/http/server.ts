@@ -25,6 +25,7 @@ import { ApiRoutes } from './route.js';
 import { registerFeedRoutes } from './routes-feeds.js';
 import { registerNodeRoutes } from './routes-node.js';
 import { registerTorrentRoutes } from './routes-torrents.js';
+import { registerWebSeedRoutes } from './routes-webseed.js';
 import { checkRequest, type SecurityPolicy } from './security.js';
 import { SiteService } from './site.js';
 import { StaticFiles } from './static.js';
@@ -175,6 +176,7 @@ export async function buildApiServer(d: ApiServerDeps): Promise<ApiServer> {
   const api = new ApiRoutes(app);
   let openapi: unknown;
   registerTorrentRoutes(api, d.manager);
+  registerWebSeedRoutes(api, d.manager);
   registerFeedRoutes(api, d.feeds, new SiteService(d.feeds));
   registerNodeRoutes(api, {
     manager: d.manager,

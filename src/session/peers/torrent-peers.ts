@@ -49,6 +49,7 @@ import type { SessionContext } from '../context.js';
 import type { ExtensionFactory, ExtensionHost, ExtensionPeer } from '../extensions/extension.js';
 import { BUILTIN_EXTENSIONS, ExtensionRegistry, type RegistryPeer } from '../extensions/registry.js';
 import type { KnownPeerInfo, TorrentPeerInfo } from '../torrent-types.js';
+import { WebSeeds } from '../webseed/web-seeds.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerLog, type PeerLogEntry, type PeerLogType } from './peer-log.js';
 
@@ -141,6 +142,8 @@ export class TorrentPeers {
   readonly #stopBlocklistListener: () => void;
   readonly #dials = new AbortController();
   #seq = 0;
+  /** The torrent's web seeds (virtual peers of the engine, fetched over HTTP). */
+  readonly webSeeds: WebSeeds;
 
   constructor(init: TorrentPeersInit) {
     this.#host = init.host;
@@ -163,6 +166,14 @@ export class TorrentPeers {
       peers: () => this.#peers.values(),
     };
     this.#registry = new ExtensionRegistry(extHost, [...BUILTIN_EXTENSIONS, ...(init.extensions ?? [])]);
+    const host = this.#host;
+    this.webSeeds = new WebSeeds({
+      ...host,
+      get engine() {
+        return host.engine;
+      },
+      record: (type, address, extra) => this.record(type, address, extra),
+    });
     this.#stopBanListener = this.#ctx.pool.onBan((ban) => {
       for (const p of [...this.#peers.values()])
         if (p.conn.remoteAddress === ban.address) p.conn.close('banned');
@@ -190,24 +201,6 @@ export class TorrentPeers {
     return this.#peers.values();
   }
 
-  /** The attached peers with the engine's figures for each (`Torrent.peers()`). */
-  infos(now: number): TorrentPeerInfo[] {
-    const out: TorrentPeerInfo[] = [];
-    for (const p of this.#peers.values()) {
-      const s = this.#host.engine.peerStats(p.key, now);
-      if (s !== undefined)
-        out.push({
-          ...s,
-          address: p.address,
-          client: p.client,
-          outgoing: p.conn.outgoing,
-          transport: p.conn.transport,
-          encrypted: p.conn.encrypted,
-        });
-    }
-    return out;
-  }
-
   /**
    * The addresses this torrent knows (trackers, DHT, PEX, LSD, the user, incoming peers) with
    * their source and dial state; bounded by `maxKnownPeersPerTorrent`, PEX ones by
@@ -233,6 +226,24 @@ export class TorrentPeers {
     return this.#registry.names;
   }
 
+  /** Every attached peer with the engine's figures about it. */
+  infos(now: number): TorrentPeerInfo[] {
+    const out: TorrentPeerInfo[] = [];
+    for (const p of this.#peers.values()) {
+      const s = this.#host.engine.peerStats(p.key, now);
+      if (s !== undefined)
+        out.push({
+          ...s,
+          address: p.address,
+          client: p.client,
+          outgoing: p.conn.outgoing,
+          transport: p.conn.transport,
+          encrypted: p.conn.encrypted,
+        });
+    }
+    return out;
+  }
+
   /** Recent peer events, oldest first. */
   log(): PeerLogEntry[] {
     return this.#log.entries();
@@ -252,6 +263,7 @@ export class TorrentPeers {
    * evidence, and says so in the peer log and a warning.
    */
   ban(address: string, reason: BanReason, evidence: string): void {
+    if (this.webSeeds.ban(address, reason, evidence)) return; // a web seed's blame id: dropped
     const pool = this.#ctx.pool;
     if (pool.isBanned(address)) return;
     this.record('banned', address, { reason: `${reason}: ${evidence}` });
@@ -270,6 +282,7 @@ export class TorrentPeers {
 
   /** Dials known addresses within the limits. */
   dial(): void {
+    this.webSeeds.tick();
     if (!this.#host.isActive()) return;
     const now = this.#ctx.now();
     for (const k of this.#owner.dialable(now)) {
@@ -316,10 +329,12 @@ export class TorrentPeers {
       if (paused) p.conn.pauseReading();
       else p.conn.resumeReading();
     }
+    this.webSeeds.readingChanged();
   }
 
   /** Closes every connection (the torrent stopped or failed). */
   closeAll(reason: string): void {
+    this.webSeeds.detachAll();
     for (const p of [...this.#peers.values()]) p.conn.close(reason);
   }
 
@@ -327,6 +342,7 @@ export class TorrentPeers {
   close(reason: string): void {
     this.#dials.abort();
     this.closeAll(reason);
+    this.webSeeds.close();
     this.#stopBanListener();
     this.#stopBlocklistListener();
     this.#owner.close();

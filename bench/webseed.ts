@@ -1,0 +1,378 @@
+/**
+ * `npm run bench:webseed` — how fast does a torrent come from an HTTP origin alone (BEP 19 web
+ * seed), beside the same file fetched with `curl`?
+ *
+ * One file (1 GiB of random bytes by default, generated once under bench/.data/webseed/ and
+ * reused) is served by nginx (Debian `nginx`, started here on 127.0.0.1 with a generated config,
+ * test/helpers/nginx.ts, and stopped at the end). A single-file v1 torrent of it (1 MiB pieces,
+ * made by Shoal, its `url-list` naming the nginx URL) is downloaded with no peer at all by:
+ *
+ *   curl (the file itself, one connection: the reference), Shoal (`shoal download --web-seed`),
+ *   aria2 (`aria2c` with the torrent) and libtorrent (python3-libtorrent, test/interop/py/lt_peer.py).
+ *
+ * Each config runs twice: nginx without a limit, and with nginx `limit_rate` per connection
+ * (`--limit`, 20m by default), where fetching ranges in parallel is what counts. Runs go round
+ * robin (round, then config, then client) so that noise from other work on the shared machine
+ * spreads evenly; the table gives the median of `--runs`.
+ *
+ * Every client is its own process under bench/py/measure_peer.py (CPU time, peak RSS). Time is
+ * wall time from the client's start line (Shoal: "listening on port", libtorrent: "added"; curl
+ * and aria2: the spawn) to its done line (Shoal: "complete:", libtorrent: "finished", aria2: its
+ * completion hook; curl: its exit). Every client writes the file to disk, and the BitTorrent
+ * clients verify every piece. MB = 10^6 bytes. Targets (issue 21): without a limit, Shoal ≥ aria2,
+ * ≥ libtorrent, and ≥ 0.8 × curl.
+ *
+ * Options:
+ *   --size 1g|<n>m   payload size [1g]
+ *   --runs N         runs per client and config [3, or BENCH_RUNS]
+ *   --limit RATE     nginx limit_rate for the limited config (k/m suffix), `none` to skip it [20m]
+ *   --clients a,b    only these (curl, shoal, aria2, libtorrent)
+ */
+import { randomFillSync } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseTorrent, torrentFileFromInfo } from '../src/metainfo/index.js';
+import { createTorrent } from '../src/storage/index.js';
+import { ARIA2C, ClientProcess, freePort, LT_PEER_SCRIPT, SYSTEM_PYTHON } from '../test/helpers/clients.js';
+import { Nginx } from '../test/helpers/nginx.js';
+import { transpileTree, tsFilesUnder } from './transpile.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DATA = join(ROOT, 'bench', '.data', 'webseed');
+/** Compiled Shoal, inside the worktree (its node_modules resolve from there). */
+const BUILD = join(DATA, 'build');
+const MEASURE = join(ROOT, 'bench', 'py', 'measure_peer.py');
+const CURL = '/usr/bin/curl';
+const MiB = 1024 * 1024;
+const RUN_TIMEOUT_MS = 600_000;
+/** Issue 21: Shoal's throughput at least this fraction of curl's, without a rate limit. */
+const CURL_TARGET_RATIO = 0.8;
+
+type Client = 'curl' | 'shoal' | 'aria2' | 'libtorrent';
+const ALL_CLIENTS: readonly Client[] = ['curl', 'shoal', 'aria2', 'libtorrent'];
+
+interface Options {
+  readonly sizeBytes: number;
+  readonly sizeLabel: string;
+  readonly runs: number;
+  readonly limit: string | undefined;
+  readonly clients: readonly Client[];
+}
+
+interface Run {
+  readonly ok: boolean;
+  readonly seconds: number;
+  readonly mbps: number;
+  readonly cpuSeconds: number;
+  readonly maxRssMB: number;
+  readonly requests: number;
+  readonly error?: string;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  let size = '1g';
+  let runs = Number(process.env.BENCH_RUNS ?? 3);
+  let limit: string | undefined = '20m';
+  let clients = ALL_CLIENTS;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--size') size = value().toLowerCase();
+    else if (a === '--runs') runs = Number(value());
+    else if (a === '--limit') {
+      const v = value().toLowerCase();
+      if (v !== 'none' && !/^\d+[km]?$/.test(v)) throw new Error('--limit: e.g. 40m, 500k or none');
+      limit = v === 'none' ? undefined : v;
+    } else if (a === '--clients') {
+      const ids = value().split(',');
+      clients = ALL_CLIENTS.filter((c) => ids.includes(c));
+      if (clients.length !== ids.length) throw new Error(`--clients: known clients are ${ALL_CLIENTS}`);
+    } else throw new Error(`unknown option ${a}`);
+  }
+  const m = /^(\d+)([mg])$/.exec(size);
+  if (m === null) throw new Error(`--size: expected e.g. 1g or 256m; got ${size}`);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: expected a positive integer');
+  return {
+    sizeBytes: Number(m[1]) * (m[2] === 'g' ? 1024 * MiB : MiB),
+    sizeLabel: `${m[1]}${m[2] === 'g' ? 'GiB' : 'MiB'}`,
+    runs,
+    limit,
+    clients,
+  };
+}
+
+/** The payload: random bytes, made once. */
+function ensurePayload(o: Options): { dir: string; name: string; file: string } {
+  const name = `webseed-${o.sizeLabel.toLowerCase()}.bin`;
+  const dir = join(DATA, 'www');
+  const file = join(dir, name);
+  mkdirSync(dir, { recursive: true });
+  if (existsSync(file) && statSync(file).size === o.sizeBytes) return { dir, name, file };
+  console.log(`generating ${relative(ROOT, file)} (${o.sizeLabel})…`);
+  const fd = openSync(`${file}.tmp`, 'w');
+  const chunk = Buffer.allocUnsafe(16 * MiB);
+  for (let written = 0; written < o.sizeBytes; ) {
+    const n = Math.min(chunk.length, o.sizeBytes - written);
+    randomFillSync(chunk, 0, n);
+    writeSync(fd, chunk, 0, n, written);
+    written += n;
+  }
+  closeSync(fd);
+  renameSync(`${file}.tmp`, file);
+  return { dir, name, file };
+}
+
+/** The torrent of the payload (made once), and a copy whose `url-list` names `url`. */
+async function torrentFor(file: string, url: string): Promise<string> {
+  const plain = `${file}.torrent`;
+  if (!existsSync(plain) || statSync(plain).mtimeMs < statSync(file).mtimeMs) {
+    console.log(`creating ${relative(ROOT, plain)}…`);
+    writeFileSync(plain, (await createTorrent(file, { pieceLength: MiB, creationDate: null })).bytes);
+  }
+  const m = parseTorrent(readFileSync(plain));
+  const withSeed = join(DATA, 'webseed.torrent');
+  writeFileSync(withSeed, torrentFileFromInfo(m.infoBytes, { trackers: [], webSeeds: [url] }));
+  return withSeed;
+}
+
+function buildShoal(): string {
+  const out = join(BUILD, 'dist');
+  rmSync(out, { recursive: true, force: true });
+  transpileTree(tsFilesUnder(join(ROOT, 'src')), join(ROOT, 'src'), out);
+  return join(out, 'cli', 'main.js');
+}
+
+/** Node flags of the CLI's `#!` line (what the installed `shoal` command runs with). */
+function cliNodeFlags(): string[] {
+  const first = readFileSync(join(ROOT, 'src', 'cli', 'main.ts'), 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
+  return m === null ? [] : m[1]!.trim().split(/\s+/).filter(Boolean);
+}
+
+async function runOnce(
+  client: Client,
+  ctx: { cli: string; torrent: string; fileUrl: string; name: string; sizeBytes: number; nginx: Nginx },
+  tag: string,
+): Promise<Run> {
+  const dir = join(DATA, `leech-${tag}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const measureFile = join(DATA, `measure-${tag}.json`);
+  rmSync(measureFile, { force: true });
+  const before = (await ctx.nginx.accessLog()).length;
+  let argv: string[];
+  let start: ((l: string) => boolean) | undefined;
+  let done: ((l: string) => boolean) | undefined;
+  const doneMark = 'SHOAL_BENCH_ARIA2_DONE';
+  if (client === 'curl') argv = [CURL, '-sS', '-o', join(dir, ctx.name), ctx.fileUrl];
+  else if (client === 'shoal') {
+    argv = [
+      process.execPath,
+      ...cliNodeFlags(),
+      ctx.cli,
+      'download',
+      ctx.torrent,
+      '-o',
+      dir,
+      '--port',
+      String(await freePort()),
+      '--no-dht',
+      '--no-lsd',
+      '--log-level',
+      'info',
+    ];
+    start = (l) => l.startsWith('listening on port');
+    done = (l) => l.startsWith('complete: ');
+  } else if (client === 'aria2') {
+    const hook = join(DATA, 'aria2-done.sh');
+    writeFileSync(hook, `#!/bin/sh\necho ${doneMark}\n`, { mode: 0o755 });
+    argv = [
+      ARIA2C,
+      '--no-conf=true',
+      `--dir=${dir}`,
+      `--listen-port=${await freePort()}`,
+      '--interface=127.0.0.1',
+      '--disable-ipv6=true',
+      '--enable-dht=false',
+      '--enable-dht6=false',
+      '--bt-enable-lpd=false',
+      '--enable-peer-exchange=false',
+      '--seed-time=0',
+      '--file-allocation=falloc',
+      '--summary-interval=0',
+      '--console-log-level=warn',
+      `--on-bt-download-complete=${hook}`,
+      ctx.torrent,
+    ];
+    done = (l) => l.includes(doneMark);
+  } else {
+    argv = [
+      SYSTEM_PYTHON,
+      LT_PEER_SCRIPT,
+      '--torrent',
+      ctx.torrent,
+      '--save',
+      dir,
+      '--port',
+      String(await freePort()),
+      '--exit-when-done',
+      '--status-ms',
+      '60000',
+    ];
+    start = (l) => l.includes('"t": "added"');
+    done = (l) => l.includes('"t": "finished"');
+  }
+  const proc = new ClientProcess(client, SYSTEM_PYTHON, [MEASURE, measureFile, ...argv]);
+  try {
+    let t0 = performance.now();
+    if (start !== undefined) {
+      await proc.waitForLine(start, 60_000, 'start');
+      t0 = performance.now();
+    }
+    if (done !== undefined) await proc.waitForLine(done, RUN_TIMEOUT_MS, 'done');
+    else await proc.exited;
+    const seconds = (performance.now() - t0) / 1000;
+    const exit = await Promise.race([
+      proc.exited,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000).unref()),
+    ]);
+    if (exit === undefined) await proc.stop();
+    const got = statSync(join(dir, ctx.name), { throwIfNoEntry: false })?.size ?? 0;
+    if (got !== ctx.sizeBytes) throw new Error(`the file has ${got} bytes, not ${ctx.sizeBytes}`);
+    if (exit !== undefined && exit.code !== 0) throw new Error(`exit ${exit.code}`);
+    const m = JSON.parse(readFileSync(measureFile, 'utf8')) as { cpuSeconds: number; maxRssKiB: number };
+    const requests = (await ctx.nginx.accessLog()).length - before;
+    return {
+      ok: true,
+      seconds,
+      mbps: ctx.sizeBytes / 1e6 / seconds,
+      cpuSeconds: m.cpuSeconds,
+      maxRssMB: m.maxRssKiB / 1024,
+      requests,
+    };
+  } catch (e) {
+    await proc.stop();
+    return {
+      ok: false,
+      seconds: Number.NaN,
+      mbps: 0,
+      cpuSeconds: Number.NaN,
+      maxRssMB: Number.NaN,
+      requests: 0,
+      error: `${(e as Error).message}\n${proc.output().slice(-2000)}`,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(measureFile, { force: true });
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const LABEL: Record<Client, string> = {
+  curl: 'curl (the file, 1 connection)',
+  shoal: 'Shoal (`shoal download --web-seed`)',
+  aria2: 'aria2 1.36 (torrent, url-list)',
+  libtorrent: 'libtorrent 2.0.8 (torrent, url-list)',
+};
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  mkdirSync(DATA, { recursive: true });
+  const payload = ensurePayload(o);
+  console.log('compiling Shoal…');
+  const cli = buildShoal();
+  const configs: { id: string; limit: string | undefined }[] = [{ id: 'no limit', limit: undefined }];
+  if (o.limit !== undefined) configs.push({ id: `limit_rate ${o.limit}/connection`, limit: o.limit });
+  const results = new Map<string, Run[]>();
+  const load0 = loadavg();
+  const started = new Date();
+  for (let round = 0; round < o.runs; round++) {
+    for (const c of configs) {
+      const nginx = await Nginx.start({
+        root: payload.dir,
+        ...(c.limit !== undefined ? { limitRate: c.limit } : {}),
+      });
+      try {
+        const fileUrl = `${nginx.url}${payload.name}`;
+        const torrent = await torrentFor(payload.file, fileUrl);
+        for (const client of o.clients) {
+          const key = `${c.id}|${client}`;
+          const r = await runOnce(
+            client,
+            { cli, torrent, fileUrl, name: payload.name, sizeBytes: o.sizeBytes, nginx },
+            `${round}-${client}`,
+          );
+          results.set(key, [...(results.get(key) ?? []), r]);
+          console.log(
+            `round ${round + 1}/${o.runs} ${c.id.padEnd(26)} ${client.padEnd(10)} ${r.ok ? `${r.mbps.toFixed(0).padStart(5)} MB/s  ${r.seconds.toFixed(2)} s  cpu ${r.cpuSeconds.toFixed(1)} s  ${r.requests} requests` : `FAILED ${r.error}`}`,
+          );
+        }
+      } finally {
+        await nginx.stop();
+      }
+    }
+  }
+  const load1 = loadavg();
+  const lines: string[] = [];
+  lines.push(
+    `### Web seed (BEP 19): ${o.sizeLabel} from nginx alone — ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+  );
+  lines.push('');
+  lines.push(
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after. Median of ${o.runs} runs; MB = 10^6 bytes.`,
+  );
+  lines.push('');
+  lines.push('| nginx | client | MB/s | seconds | CPU s | peak RSS MB | HTTP requests |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|');
+  for (const c of configs) {
+    for (const client of o.clients) {
+      const rs = results.get(`${c.id}|${client}`) ?? [];
+      const ok = rs.filter((r) => r.ok);
+      const failed = rs.length - ok.length;
+      lines.push(
+        `| ${c.id} | ${LABEL[client]} | ${median(ok.map((r) => r.mbps)).toFixed(0)}${failed > 0 ? ` (${failed} failed)` : ''} | ${median(ok.map((r) => r.seconds)).toFixed(2)} | ${median(ok.map((r) => r.cpuSeconds)).toFixed(1)} | ${median(ok.map((r) => r.maxRssMB)).toFixed(0)} | ${median(ok.map((r) => r.requests)).toFixed(0)} |`,
+      );
+    }
+  }
+  const mb = (client: Client, cfg = 'no limit') =>
+    median((results.get(`${cfg}|${client}`) ?? []).filter((r) => r.ok).map((r) => r.mbps));
+  lines.push('');
+  const shoal = mb('shoal');
+  const verdicts: string[] = [];
+  if (o.clients.includes('curl'))
+    verdicts.push(`Shoal / curl = ${(shoal / mb('curl')).toFixed(2)} (target ≥ ${CURL_TARGET_RATIO})`);
+  if (o.clients.includes('aria2'))
+    verdicts.push(`Shoal / aria2 = ${(shoal / mb('aria2')).toFixed(2)} (target ≥ 1)`);
+  if (o.clients.includes('libtorrent'))
+    verdicts.push(`Shoal / libtorrent = ${(shoal / mb('libtorrent')).toFixed(2)} (target ≥ 1)`);
+  lines.push(`Without a limit: ${verdicts.join('; ')}.`);
+  console.log(`\n${lines.join('\n')}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,349 @@
+/**
+ * One request job of a web seed: a run of consecutive blocks the engine asked for, fetched over
+ * one connection as one HTTP range per file it touches (BEP 19), or as one BEP 17 piece request,
+ * and handed back block by block as the bytes arrive.
+ *
+ * The body is streamed, never buffered whole: a block that arrives in one chunk is handed over
+ * as a view of it; one split across chunks is assembled in the job's one 16 KiB buffer. The
+ * response is paused while the torrent's reading is paused (disk or hashing back-pressure) or
+ * the rate limits say so. Every answer is checked strictly (http-rules.ts): a wrong status,
+ * `Content-Range` or `Content-Length`, or a body that ends early or runs long fails the job with
+ * a `WebSeedError`; the blocks it did not deliver are the web seed's to give back.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { BlockRef } from '../../engine/index.js';
+import type { Metainfo } from '../../metainfo/index.js';
+import { ErrorCode, isShoalError } from '../../shared/errors.js';
+import { BLOCK_BYTES, MAX_WEB_SEED_ERROR_BODY_BYTES } from '../../shared/limits.js';
+import { WebSeedError } from './errors.js';
+import {
+  bep17PieceUrl,
+  bep19FileUrl,
+  isTransientStatus,
+  parseRetryAfter,
+  rangeAnswerProblem,
+  type WebSeedProtocol,
+} from './http-rules.js';
+import type { HttpOrigin } from './origin.js';
+import { type FileRange, fileRanges, type PieceSpace } from './range-plan.js';
+
+const ZEROS = new Uint8Array(BLOCK_BYTES);
+
+/** What a job needs from its web seed. */
+export interface RangeJobHost {
+  readonly origin: HttpOrigin;
+  readonly protocol: WebSeedProtocol;
+  /** The web seed's URL as given. */
+  readonly url: string;
+  readonly metainfo: Metainfo;
+  readonly space: PieceSpace & { pieceSize(index: number): number };
+  /** The info-hash BEP 17 requests name. */
+  readonly infoHash: Uint8Array;
+  /**
+   * A complete block, valid only during the call. False when the job must stop (its web seed
+   * was detached or dropped meanwhile).
+   */
+  deliver(block: BlockRef, data: Uint8Array): boolean;
+  /** Bytes arrived: ms to stop reading for (rate limits). */
+  throttle(bytes: number): number;
+  /** The torrent's reading is paused (back-pressure). */
+  isPaused(): boolean;
+}
+
+/** Thrown inside a job whose web seed went away; never reaches users. */
+const DETACHED = new Error('web seed detached');
+
+/** One job; see the module notes. */
+export class RangeJob {
+  readonly blocks: readonly BlockRef[];
+  /** Offset of the first block in the piece space, and the end of the last. */
+  readonly start: number;
+  readonly end: number;
+  readonly #host: RangeJobHost;
+  readonly #pieceLength: number;
+  readonly #abort = new AbortController();
+  readonly #skip = new Set<number>();
+  #next = 0;
+  #filled = 0;
+  #buffer: Uint8Array | undefined;
+  #res: IncomingMessage | undefined;
+  #lastDataAt = performance.now();
+  #throttleTimer: NodeJS.Timeout | undefined;
+  #delivered = 0;
+
+  constructor(host: RangeJobHost, blocks: readonly BlockRef[], pieceLength: number) {
+    this.#host = host;
+    this.blocks = blocks;
+    this.#pieceLength = pieceLength;
+    const first = blocks[0]!;
+    const last = blocks.at(-1)!;
+    this.start = first.piece * pieceLength + first.offset;
+    this.end = last.piece * pieceLength + last.offset + last.length;
+  }
+
+  /** Bytes not delivered yet. */
+  get remainingBytes(): number {
+    return this.end - this.start - this.#delivered;
+  }
+
+  /** Fetches every block; rejects with a `WebSeedError` (or the detach marker). */
+  async run(): Promise<void> {
+    try {
+      if (this.#host.protocol === 'bep17') await this.#fetchPiece();
+      else {
+        for (const r of fileRanges(this.#host.space, this.blocks)) {
+          if (r.file < 0) this.#feedZeros(r.length);
+          else await this.#fetchFileRange(r);
+        }
+      }
+    } catch (e) {
+      const reason: unknown = this.#abort.signal.reason;
+      throw isShoalError(reason) ? reason : e;
+    } finally {
+      clearTimeout(this.#throttleTimer);
+      this.#res = undefined;
+    }
+  }
+
+  /** True when `e` only says the job stopped because its web seed went away. */
+  static isDetached(e: unknown): boolean {
+    return e === DETACHED;
+  }
+
+  /** The engine cancelled `b`: if the job holds it, it is not handed over. */
+  cancel(b: BlockRef): boolean {
+    const at = b.piece * this.#pieceLength + b.offset;
+    if (at < this.start || at >= this.end) return false;
+    this.#skip.add(at);
+    return true;
+  }
+
+  /** Blocks not handed over (nor cancelled). */
+  undelivered(): BlockRef[] {
+    return this.blocks
+      .slice(this.#next)
+      .filter((b) => !this.#skip.has(b.piece * this.#pieceLength + b.offset));
+  }
+
+  /** Stops the job; `run` rejects with `reason` (or the detach marker). */
+  abort(reason: Error = DETACHED): void {
+    this.#abort.abort(reason);
+    this.#res?.destroy(reason);
+  }
+
+  /** ms since bytes last arrived, 0 while the job is paused (it is not the origin's fault then). */
+  idleMs(now: number): number {
+    return this.#isPaused() ? 0 : now - this.#lastDataAt;
+  }
+
+  /** Pauses or resumes the response after the torrent's reading state changed. */
+  updatePause(): void {
+    const res = this.#res;
+    if (res === undefined) return;
+    if (this.#isPaused()) res.pause();
+    else if (res.isPaused()) {
+      this.#lastDataAt = performance.now();
+      res.resume();
+    }
+  }
+
+  #isPaused(): boolean {
+    return this.#throttleTimer !== undefined || this.#host.isPaused();
+  }
+
+  async #fetchFileRange(r: FileRange): Promise<void> {
+    const m = this.#host.metainfo;
+    const file = m.files[r.file]!;
+    const url = bep19FileUrl(this.#host.url, m, file);
+    const last = r.start + r.length - 1;
+    const {
+      req,
+      res,
+      url: final,
+    } = await this.#host.origin.get(url, { range: `bytes=${r.start}-${last}` }, this.#abort.signal);
+    const status = res.statusCode ?? 0;
+    if (status !== 200 && status !== 206) await this.#failStatus(res, final, status);
+    const problem = rangeAnswerProblem(status, res.headers, {
+      start: r.start,
+      length: r.length,
+      fileLength: file.length,
+    });
+    if (problem !== undefined) {
+      req.destroy();
+      throw new WebSeedError(ErrorCode.WebSeedBadResponse, `${final}: ${problem}`, { url: final, status });
+    }
+    await this.#readBody(res, r.length, final);
+  }
+
+  async #fetchPiece(): Promise<void> {
+    const first = this.blocks[0]!;
+    const length = this.end - this.start;
+    const url = bep17PieceUrl(
+      this.#host.url,
+      this.#host.infoHash,
+      first.piece,
+      first.offset,
+      first.offset + length - 1,
+      this.#host.space.pieceSize(first.piece),
+    );
+    const { req, res, url: final } = await this.#host.origin.get(url, {}, this.#abort.signal);
+    const status = res.statusCode ?? 0;
+    if (status !== 200) await this.#failStatus(res, final, status);
+    const declared = res.headers['content-length'];
+    if (declared !== undefined && declared !== String(length)) {
+      req.destroy();
+      throw new WebSeedError(
+        ErrorCode.WebSeedBadResponse,
+        `${final}: Content-Length ${declared}, expected ${length}`,
+        { url: final, status },
+      );
+    }
+    await this.#readBody(res, length, final);
+  }
+
+  /** Reads a little of an error answer (a BEP 17 `503` body is the seconds to wait) and throws. */
+  async #failStatus(res: IncomingMessage, url: string, status: number): Promise<never> {
+    const body = await readErrorBody(res, MAX_WEB_SEED_ERROR_BODY_BYTES);
+    const now = Date.now();
+    const retry =
+      parseRetryAfter(res.headers['retry-after'], now) ??
+      (this.#host.protocol === 'bep17' && status === 503 ? parseRetryAfter(body, now) : undefined);
+    const transient = isTransientStatus(status);
+    throw new WebSeedError(
+      transient ? ErrorCode.WebSeedBusy : ErrorCode.WebSeedStatus,
+      `${url}: HTTP ${status}${retry !== undefined ? ` (retry after ${Math.round(retry / 1000)} s)` : ''}`,
+      { url, status, ...(retry !== undefined ? { retryAfterMs: retry } : {}) },
+    );
+  }
+
+  #readBody(res: IncomingMessage, length: number, url: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let got = 0;
+      let settled = false;
+      const finish = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        this.#res = undefined;
+        res.off('data', onData);
+        if (err === undefined) resolve();
+        else {
+          res.destroy();
+          reject(err);
+        }
+      };
+      const bad = (what: string) =>
+        new WebSeedError(ErrorCode.WebSeedBadResponse, `${url}: ${what}`, {
+          url,
+          status: res.statusCode ?? 0,
+        });
+      const onData = (chunk: Buffer) => {
+        this.#lastDataAt = performance.now();
+        got += chunk.length;
+        if (got > length) {
+          finish(bad(`the body runs past the ${length} bytes asked`));
+          return;
+        }
+        if (!this.#feed(chunk)) {
+          finish(DETACHED);
+          return;
+        }
+        const ms = this.#host.throttle(chunk.length);
+        if (ms > 0 && !settled) {
+          clearTimeout(this.#throttleTimer);
+          this.#throttleTimer = setTimeout(() => {
+            this.#throttleTimer = undefined;
+            this.updatePause();
+          }, ms);
+          this.#throttleTimer.unref();
+          res.pause();
+        }
+      };
+      res.on('data', onData);
+      res.once('end', () =>
+        finish(got === length ? undefined : bad(`the body ended after ${got} of ${length} bytes`)),
+      );
+      res.once('error', (e) =>
+        finish(
+          got === length
+            ? undefined
+            : new WebSeedError(
+                ErrorCode.WebSeedConnection,
+                `${url}: connection lost after ${got} of ${length} bytes (${e.message})`,
+                { url },
+                { cause: e },
+              ),
+        ),
+      );
+      res.once('close', () =>
+        finish(got === length ? undefined : bad(`the connection closed after ${got} of ${length} bytes`)),
+      );
+      this.#res = res;
+      this.updatePause();
+    });
+  }
+
+  #feedZeros(length: number): void {
+    for (let left = length; left > 0; left -= BLOCK_BYTES) {
+      if (!this.#feed(ZEROS.subarray(0, Math.min(BLOCK_BYTES, left)))) throw DETACHED;
+    }
+  }
+
+  /** Cuts `chunk` into blocks and hands each complete one over; false: stop. */
+  #feed(chunk: Uint8Array): boolean {
+    let at = 0;
+    while (at < chunk.length) {
+      const b = this.blocks[this.#next];
+      if (b === undefined) return true; // cannot happen: the body is checked against the run's length
+      const left = chunk.length - at;
+      if (this.#filled === 0 && left >= b.length) {
+        // The whole block is in this chunk: hand over a view of it, no copy.
+        if (!this.#handOver(b, chunk.subarray(at, at + b.length))) return false;
+        at += b.length;
+        continue;
+      }
+      this.#buffer ??= new Uint8Array(BLOCK_BYTES);
+      const n = Math.min(b.length - this.#filled, left);
+      this.#buffer.set(chunk.subarray(at, at + n), this.#filled);
+      this.#filled += n;
+      at += n;
+      if (this.#filled === b.length) {
+        this.#filled = 0;
+        if (!this.#handOver(b, this.#buffer.subarray(0, b.length))) return false;
+      }
+    }
+    return true;
+  }
+
+  #handOver(b: BlockRef, data: Uint8Array): boolean {
+    this.#next++;
+    this.#delivered += b.length;
+    if (this.#skip.has(b.piece * this.#pieceLength + b.offset)) return true;
+    return this.#host.deliver(b, data);
+  }
+}
+
+/** Reads at most `max` bytes of a body as text; a longer body is cut off (its socket closed). */
+export function readErrorBody(res: Readable, max: number): Promise<string> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let got = 0;
+    const done = () => {
+      res.off('data', onData);
+      resolve(Buffer.concat(parts).toString('latin1'));
+    };
+    const onData = (chunk: Buffer) => {
+      const room = max - got;
+      parts.push(chunk.subarray(0, Math.max(0, room)));
+      got += chunk.length;
+      if (got > max) {
+        res.destroy();
+        done();
+      }
+    };
+    res.on('data', onData);
+    res.once('end', done);
+    res.once('error', done);
+    res.once('close', done);
+  });
+}
