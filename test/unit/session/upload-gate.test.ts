@@ -13,10 +13,14 @@ import { type Bucket, UploadGate } from '../../../src/session/upload-gate.js';
 const BLOCK = 16 * 1024;
 
 test('blocks are granted in the order they asked, and later ones wait behind earlier ones', async () => {
-  // 1 block per 10 ms, a burst of one block, starting empty.
-  const bucket = new TokenBucket(100 * BLOCK, BLOCK, performance.now());
-  bucket.tryTake(BLOCK, performance.now());
-  const gate = new UploadGate(bucket, () => performance.now());
+  // 1 block per 10 ms, a burst of one block, starting empty. The clock stands still while they
+  // queue, so no token comes in between (under load, queueing alone once took over 10 ms).
+  let frozen = true;
+  const start = performance.now();
+  const now = () => (frozen ? 0 : 1000 + performance.now() - start);
+  const bucket = new TokenBucket(100 * BLOCK, BLOCK, now());
+  bucket.tryTake(BLOCK, now());
+  const gate = new UploadGate(bucket, now);
   try {
     const order: string[] = [];
     const wait = (name: string) => {
@@ -28,6 +32,8 @@ test('blocks are granted in the order they asked, and later ones wait behind ear
     // A deep pipeline asks after it; and while they wait, tokens build up, so a newcomer asking
     // later would find enough tokens — but it must queue behind the others.
     const pipeline = Array.from({ length: 5 }, (_, i) => wait(`pipeline-${i}`));
+    frozen = false;
+    gate.kick();
     await first;
     const late = wait('late');
     await Promise.all([...pipeline, late]);
@@ -117,9 +123,14 @@ test('close releases every waiter; an unlimited rate (kick) releases them at onc
 });
 
 test('bandwidth priority: waiting high-priority blocks go before normal ones, normal before low', async () => {
-  const bucket = new TokenBucket(100 * BLOCK, BLOCK, performance.now());
-  bucket.tryTake(BLOCK, performance.now());
-  const gate = new UploadGate(bucket, () => performance.now());
+  // The clock stands still while the five wait, so no token can come in between (under load the
+  // queueing alone once took longer than a token's 10 ms); then time moves on and they drain.
+  let frozen = true;
+  const start = performance.now();
+  const now = () => (frozen ? 0 : 1000 + performance.now() - start);
+  const bucket = new TokenBucket(100 * BLOCK, BLOCK, now());
+  bucket.tryTake(BLOCK, now());
+  const gate = new UploadGate(bucket, now);
   try {
     const order: string[] = [];
     const wait = (name: string, priority: 'low' | 'normal' | 'high') =>
@@ -131,6 +142,9 @@ test('bandwidth priority: waiting high-priority blocks go before normal ones, no
       wait('low-2', 'low'),
       wait('high-2', 'high'),
     ];
+    assert.equal(gate.waiting, 5);
+    frozen = false;
+    gate.kick();
     await Promise.all(all);
     assert.deepEqual(order, ['high-1', 'high-2', 'normal-1', 'low-1', 'low-2']);
   } finally {
