@@ -18,6 +18,7 @@ import { DaemonError } from './errors.js';
 import { buildApiServer } from './http/server.js';
 import { type DaemonOptions, defaultDownloadDir, isLoopbackHost, resolveDaemonOptions } from './options.js';
 import { realpathLoose } from './paths.js';
+import { readSettings, sessionSettings } from './settings.js';
 import { StateStore } from './state-store.js';
 import { TorrentManager } from './torrent-manager.js';
 
@@ -104,13 +105,20 @@ async function startLocked(
     if (!roots.includes(real)) roots.push(real);
   }
 
+  // The saved settings, with those given at start over them (checked by the settings schema).
+  const { peerPort: _p, downloadDir: _d, ...saved } = state.settings;
+  const settings = readSettings({ ...saved, ...options.settings });
+  for (const [k, v] of Object.entries(options.settings ?? {}))
+    if ((settings as unknown as Record<string, unknown>)[k] !== v)
+      throw new DaemonError(ErrorCode.DaemonState, `the setting ${k} is not valid: ${JSON.stringify(v)}`, {
+        path: store.dir,
+      });
   const sessionOptions = {
     ...options.session,
     host: o.peerHost,
     downloadDir: realDownloadDir,
     resumeDir: store.resumeDir,
-    downloadRateLimit: state.settings.downloadRateLimit,
-    uploadRateLimit: state.settings.uploadRateLimit,
+    ...sessionSettings(settings),
   };
   const savedPort = o.peerPort === undefined ? state.settings.peerPort : undefined;
   let session: Session;
@@ -138,9 +146,11 @@ async function startLocked(
     downloadDir: realDownloadDir,
     roots,
     fetchTimeoutMs: o.fetchTimeoutMs,
-    settings: state.settings,
+    settings,
+    runningProxy: settings.proxy,
     restoreConcurrency: o.restoreConcurrency,
   });
+  session.on('warning', ({ message }) => log.warn({ component: 'session' }, message));
   const policy = {
     token,
     requireToken: o.requireToken,
@@ -150,7 +160,9 @@ async function startLocked(
   let url = '';
   let server: Awaited<ReturnType<typeof buildApiServer>>;
   try {
+    await manager.loadBlocklist();
     await manager.restore(state.torrents);
+    await manager.startWatchFolder();
     server = await buildApiServer({
       manager,
       policy,
@@ -172,7 +184,7 @@ async function startLocked(
       );
     }
   } catch (e) {
-    manager.close();
+    await manager.close();
     await session.close();
     await manager.restored;
     throw e;
@@ -197,7 +209,7 @@ async function startLocked(
     closing ??= (async () => {
       log.info('shoal daemon stopping');
       server.hub.close();
-      manager.close();
+      await manager.close();
       await server.app.close();
       await session.close();
       await manager.restored;

@@ -17,6 +17,7 @@ import type {
   TrackerInfo,
 } from './api-types.js';
 import type { Layout, TorrentEntry } from './torrent-entry.js';
+import { optionsInfo } from './torrent-options.js';
 
 /** Read access to verified pieces. */
 export interface HaveView {
@@ -134,10 +135,11 @@ export function torrentSummary(entry: TorrentEntry): TorrentSummary {
     addedAt: entry.record.addedAt,
     completedAt: entry.record.completedAt ?? null,
     hasMetadata: m !== undefined,
+    queuePosition: entry.queuePosition,
   };
 }
 
-/** The verified-piece bitfield the daemon knows of (running torrent, else last snapshot). */
+/** The verified-piece bitfield the daemon knows of (the session's torrent, else last snapshot). */
 export function currentHave(entry: TorrentEntry): Bitfield | undefined {
   const t = entry.torrent;
   if (t !== undefined && t.state !== 'checking') return t.bitfield();
@@ -179,7 +181,7 @@ function peerFlags(p: TorrentPeerInfo): string {
   return f;
 }
 
-/** Connected peers of a running torrent. */
+/** Connected peers of the torrent (none unless it runs). */
 export function peerInfos(entry: TorrentEntry): PeerInfo[] {
   const t = entry.torrent;
   if (t === undefined) return [];
@@ -199,6 +201,8 @@ export function peerInfos(entry: TorrentEntry): PeerInfo[] {
     amInterested: p.amInterested,
     peerChoking: p.peerChoking,
     peerInterested: p.peerInterested,
+    transport: p.transport,
+    encrypted: p.encrypted,
   }));
 }
 
@@ -292,5 +296,6 @@ export function torrentDetails(entry: TorrentEntry): TorrentDetails {
     peers: peerInfos(entry),
     trackers: trackerInfos(entry),
     pieces: piecesInfo(entry),
+    options: optionsInfo(entry.record.options),
   };
 }

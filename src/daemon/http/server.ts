@@ -22,6 +22,7 @@ import { EventHub } from './events.js';
 import { buildOpenApi } from './openapi.js';
 import { ApiRoutes } from './route.js';
 import { registerNodeRoutes } from './routes-node.js';
+import { registerTorrentOptionRoutes } from './routes-torrent-options.js';
 import { registerTorrentRoutes } from './routes-torrents.js';
 import { checkRequest, type SecurityPolicy } from './security.js';
 import { StaticFiles } from './static.js';
@@ -168,6 +169,7 @@ export async function buildApiServer(d: ApiServerDeps): Promise<ApiServer> {
   const api = new ApiRoutes(app);
   let openapi: unknown;
   registerTorrentRoutes(api, d.manager);
+  registerTorrentOptionRoutes(api, d.manager);
   registerNodeRoutes(api, {
     manager: d.manager,
     hub,
