@@ -192,8 +192,11 @@ export class TorrentRunner {
       entry.life.abort();
       const why = reason === 'ratio' ? `seed ratio ${ratio.toFixed(2)} reached` : 'seed idle limit reached';
       log.info({ id, reason, ratio }, `torrent paused: ${why}`);
-      this.#h.persistSoon();
-      this.#h.emit('torrent:paused', { id, reason: why });
+      // Announced once it is in state.json, as a paused request is.
+      this.#h
+        .persist()
+        .catch((e: unknown) => log.error({ err: e }, 'cannot save the daemon state'))
+        .finally(() => this.#h.emit('torrent:paused', { id, reason: why }));
     });
   }
 

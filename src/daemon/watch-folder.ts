@@ -32,6 +32,8 @@ export const WATCH_SCAN_INTERVAL_MS = 10_000;
 const WATCH_EVENT_DELAY_MS = 100;
 
 export interface WatchFolderEvents {
+  /** A new or changed .torrent was seen; it is read once it has settled. */
+  'file:settling': { readonly file: string };
   /** A .torrent was added (or was already there) and renamed or deleted. */
   'file:added': { readonly file: string; readonly id: string };
   /** A file is no usable torrent: renamed `<file>.invalid`. */
@@ -184,6 +186,7 @@ export class WatchFolder extends TypedEmitter<WatchFolderEvents> {
       const now = performance.now();
       if (known === undefined || known.sig !== sig) {
         this.#settling.set(name, { sig, since: now });
+        this.emit('file:settling', { file: name });
         continue;
       }
       if (now - known.since < WATCH_SETTLE_MS) continue;
