@@ -5,6 +5,7 @@ import { registerDhtCommands } from './commands/dht.js';
 import { registerDownloadCommands } from './commands/download.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerRemoteCommands } from './commands/remote.js';
+import { registerRemoteOptionCommands } from './commands/remote-options.js';
 import { registerTrackerCommand } from './commands/tracker.js';
 import { errorLine } from './output.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerDhtCommands(program);
   registerDaemonCommand(program);
   registerRemoteCommands(program);
+  registerRemoteOptionCommands(program);
   return program;
 }
 
