@@ -32,7 +32,6 @@ import { api, json, makePayload, SseReader, startTestDaemon, tempDir } from './d
 
 const KiB = 1024;
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-const idOf = (t: CreatedTorrent) => Buffer.from(t.infoHashV1!).toString('hex');
 const put = (body: unknown): RequestInit => ({ ...json(body), method: 'PUT' });
 
 interface LogLine {
