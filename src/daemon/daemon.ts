@@ -15,6 +15,7 @@ import { Session } from '../session/index.js';
 import { ErrorCode } from '../shared/errors.js';
 import { ensureWritableDirectory, folderProblem } from '../storage/index.js';
 import { DaemonError } from './errors.js';
+import { FeedManager } from './feeds.js';
 import { buildApiServer } from './http/server.js';
 import { type DaemonOptions, defaultDownloadDir, isLoopbackHost, resolveDaemonOptions } from './options.js';
 import { realpathLoose } from './paths.js';
@@ -33,6 +34,8 @@ export interface Daemon {
   readonly tokenRequired: boolean;
   readonly session: Session;
   readonly manager: TorrentManager;
+  /** The followed feeds (BEP 46) and the `/site/…` gateway's source. */
+  readonly feeds: FeedManager;
   /** Resolves once every restored torrent has been started. */
   readonly restored: Promise<void>;
   /** Stops the API, saves the state, closes the session (resume data saved, peers closed). Idempotent. */
@@ -151,6 +154,13 @@ async function startLocked(
     restoreConcurrency: o.restoreConcurrency,
   });
   session.on('warning', ({ message }) => log.warn({ component: 'session' }, message));
+  const feeds = new FeedManager({
+    session,
+    stateDir: store.dir,
+    downloadDir: realDownloadDir,
+    roots,
+    log: log.child({ component: 'feeds' }),
+  });
   const policy = {
     token,
     requireToken: o.requireToken,
@@ -163,8 +173,10 @@ async function startLocked(
     await manager.loadBlocklist();
     await manager.restore(state.torrents);
     await manager.startWatchFolder();
+    await feeds.restore();
     server = await buildApiServer({
       manager,
+      feeds,
       policy,
       log: log.child({ component: 'http' }),
       webRoot: o.webRoot,
@@ -185,6 +197,7 @@ async function startLocked(
     }
   } catch (e) {
     await manager.close();
+    await feeds.close();
     await session.close();
     await manager.restored;
     throw e;
@@ -211,6 +224,7 @@ async function startLocked(
       server.hub.close();
       await manager.close();
       await server.app.close();
+      await feeds.close();
       await session.close();
       await manager.restored;
       await manager.save().catch((e: unknown) => log.error({ err: e }, 'cannot save the daemon state'));
@@ -229,6 +243,7 @@ async function startLocked(
     tokenRequired: o.requireToken,
     session,
     manager,
+    feeds,
     restored: manager.restored,
     close,
   };

@@ -222,10 +222,14 @@ describe('daemon API', { timeout: 120_000 }, () => {
     assert.equal(t.downloadDir, join(dl, 'singles'));
     const held = daemon.session.getTorrent(t.id);
     assert.ok(held?.isPaused, 'in the session, paused');
+    // A snapshot sent while the add was in flight already says paused (from the record), so wait on
+    // the session's own torrent: its check ends paused.
+    const signal = AbortSignal.timeout(30_000);
+    while (held?.state !== 'paused') await held?.next('state', signal);
+    assert.equal(held?.state, 'paused');
     await events.next<{ torrents: TorrentSummary[] }>('snapshot', (s) =>
       s.torrents.some((x) => x.id === t.id && x.state === 'paused'),
     );
-    assert.equal(held?.state, 'paused');
     assert.ok(existsSync(join(stateDir, 'torrents', `${t.id}.torrent`)));
   });
 
