@@ -17,13 +17,13 @@ import { Session } from '../../src/session/index.js';
 import type { CreatedTorrent } from '../../src/storage/index.js';
 import { runShoal, type ShoalChild, spawnShoal } from '../helpers/cli.js';
 import { treeDigests } from '../helpers/payload.js';
-import { ScriptedServer } from '../helpers/scripted-peer.js';
+import { listenCorruptSeeder, type ScriptedServer } from '../helpers/scripted-peer.js';
 import { makePayload, tempDir } from './daemon-helpers.js';
 
 const KiB = 1024;
 const OFFLINE = ['--no-dht', '--no-lsd', '--port', '0'];
 
-describe('shoal download/seed -v: the peer log as it happens; --encryption', { timeout: 120_000 }, () => {
+describe('shoal download/seed -v: the peer log as it happens; --encryption', { timeout: 300_000 }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let seedDir = '';
   let torrent: CreatedTorrent;
@@ -99,19 +99,10 @@ describe('shoal download/seed -v: the peer log as it happens; --encryption', { t
 
   test('-v prints the hash failure and the ban of a corrupt peer, with the evidence', async () => {
     const honest = await seeder('enabled');
-    const corrupt = await ScriptedServer.listen(
+    const corrupt = await listenCorruptSeeder(
       '127.0.0.2',
       { infoHash: torrent.infoHashV1!, pieceCount: torrent.pieceCount },
-      (p) => {
-        p.onMessage = (m) => {
-          if (m.type === 'handshake') {
-            p.sendHandshake();
-            p.send({ type: 'have-all' });
-            p.send({ type: 'unchoke' });
-          } else if (m.type === 'request')
-            p.send({ type: 'piece', index: m.index, begin: m.begin, block: Buffer.alloc(m.length, 0x5a) });
-        };
-      },
+      0x5a,
     );
     servers.push(corrupt);
     const out = join(tmp.dir, 'ban');

@@ -27,7 +27,7 @@ import type {
 } from '../../src/daemon/index.js';
 import { Session } from '../../src/session/index.js';
 import type { CreatedTorrent } from '../../src/storage/index.js';
-import { ScriptedServer } from '../helpers/scripted-peer.js';
+import { listenCorruptSeeder, type ScriptedServer } from '../helpers/scripted-peer.js';
 import { api, json, makePayload, SseReader, startTestDaemon, tempDir } from './daemon-helpers.js';
 
 const KiB = 1024;
@@ -156,21 +156,10 @@ describe('daemon network settings and peer visibility', { timeout: 180_000 }, ()
     // The scripted peer speaks no MSE: dial plaintext first.
     await api(daemon, '/api/v1/settings', put({ encryption: 'enabled' }));
     const t = payloads.get('tainted')!;
-    const corrupt = await ScriptedServer.listen(
-      '127.0.0.2',
-      { infoHash: t.infoHashV1!, pieceCount: t.pieceCount },
-      (p) => {
-        p.onMessage = (m) => {
-          if (m.type === 'handshake') {
-            p.sendHandshake();
-            p.send({ type: 'have-all' });
-            p.send({ type: 'unchoke' });
-          } else if (m.type === 'request') {
-            p.send({ type: 'piece', index: m.index, begin: m.begin, block: Buffer.alloc(m.length, 0xa5) });
-          }
-        };
-      },
-    );
+    const corrupt = await listenCorruptSeeder('127.0.0.2', {
+      infoHash: t.infoHashV1!,
+      pieceCount: t.pieceCount,
+    });
     servers.push(corrupt);
     const row = await add(t, [{ host: '127.0.0.2', port: corrupt.port }]);
     const banned = await events.next<{ id: string; address: string; reason: string }>(
