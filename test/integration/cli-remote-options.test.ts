@@ -32,7 +32,7 @@ import {
 const KiB = 1024;
 const idOf = (t: CreatedTorrent) => Buffer.from(t.infoHashV1!).toString('hex');
 
-describe('shoal set, queue, settings, peer log, bans, blocklist reload', { timeout: 120_000 }, () => {
+describe('shoal set, queue, settings, peer log, bans, blocklist reload', { timeout: 300_000 }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let daemon: Daemon;
   let seeder: Session;
