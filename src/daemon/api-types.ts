@@ -255,6 +255,13 @@ export interface DaemonSettings {
   readonly watchDir: string | null;
   /** What becomes of a .torrent the watch folder added. @default 'rename' */
   readonly watchDirAction: WatchDirAction;
+  /**
+   * Torrents added from now on download here and move to their download folder once complete
+   * (data already in the download folder stays there); null = none. @default null
+   */
+  readonly incompleteDir: string | null;
+  /** `sparse` files, or `full`: space reserved when a torrent is added (a full disk fails it then). @default 'sparse' */
+  readonly preallocation: 'sparse' | 'full';
 }
 
 /** The proxy as the API shows it: never the password. */

@@ -14,6 +14,7 @@ import type { Session } from '../session/index.js';
 import { ErrorCode } from '../shared/errors.js';
 import type { BlocklistInfo, ProxySetting, SettingsInfo } from './api-types.js';
 import { apiError } from './errors.js';
+import { resolveAllowedDir } from './paths.js';
 import { type DaemonSettings, mergeProxy, type SettingsChange } from './settings.js';
 import { WatchFolder, type WatchFolderEvents } from './watch-folder.js';
 
@@ -150,6 +151,8 @@ export class SettingsController {
       next.proxy = merged;
     }
     // What can fail goes first; only then is anything put in force.
+    if (next.incompleteDir !== null && next.incompleteDir !== cur.incompleteDir)
+      next.incompleteDir = await resolveAllowedDir(next.incompleteDir, this.#d.downloadDir, this.#d.roots);
     const watchChanged = next.watchDir !== cur.watchDir || next.watchDirAction !== cur.watchDirAction;
     if (watchChanged && next.watchDir !== null) await WatchFolder.check(next.watchDir);
     if (next.blocklistPath !== cur.blocklistPath) {

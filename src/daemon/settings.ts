@@ -38,6 +38,8 @@ export const DEFAULT_SETTINGS: DaemonSettings = Object.freeze({
   proxy: null,
   watchDir: null,
   watchDirAction: 'rename',
+  incompleteDir: null,
+  preallocation: 'sparse',
 });
 
 const rate = {
@@ -109,6 +111,15 @@ export const SETTING_SCHEMAS: { readonly [K in keyof DaemonSettings]: JsonSchema
     type: 'string',
     enum: ['rename', 'delete'],
     description: 'what becomes of an added .torrent: renamed to <name>.added (default), or deleted',
+  },
+  incompleteDir: absolutePath(
+    'folder where torrents added from now on download, moving to their download folder once complete (inside the allowed folders)',
+  ),
+  preallocation: {
+    type: 'string',
+    enum: ['sparse', 'full'],
+    description:
+      'sparse files (default), or full: space reserved when a torrent is added, so a full disk fails it then',
   },
 };
 

@@ -124,6 +124,7 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
         this.#goneDown += down;
         this.#goneUp += up;
       },
+      settings: () => this.#settings.current,
     });
     this.#settings = new SettingsController(
       {
@@ -413,11 +414,13 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     entry.removing = true;
     return entry
       .run(async () => {
+        // Where its files are now: the incomplete folder until it completes.
+        const dir = entry.torrent?.downloadDir ?? entry.record.downloadDir;
         await this.#runner.detach(entry);
         await this.#store.forget(entry.id);
         const report =
           deleteData && entry.metainfo !== undefined
-            ? await deleteTorrentData(entry.metainfo, entry.record.downloadDir)
+            ? await deleteTorrentData(entry.metainfo, dir)
             : { deleted: 0, skipped: [] };
         this.#forget(entry);
         await this.#persist();

@@ -19,6 +19,7 @@ import {
 import type { PendingMagnet, Session, Torrent, TorrentOptions } from '../session/index.js';
 import type { DaemonEvents } from './daemon-events.js';
 import type { QueueOrder } from './queue-order.js';
+import type { DaemonSettings } from './settings.js';
 import type { StateStore } from './state-store.js';
 import type { TorrentEntry } from './torrent-entry.js';
 import { libraryOptions } from './torrent-options.js';
@@ -50,6 +51,8 @@ export interface RunnerHost {
   emit<K extends keyof DaemonEvents>(name: K, payload: DaemonEvents[K]): void;
   /** A torrent leaves the session: its session totals (payload bytes) are kept. */
   gone(downloaded: number, uploaded: number): void;
+  /** The daemon's settings in force. */
+  settings(): DaemonSettings;
 }
 
 export class TorrentRunner {
@@ -74,8 +77,12 @@ export class TorrentRunner {
     entry.failure = undefined;
     entry.renewLife();
     const r = entry.record;
+    const { incompleteDir, preallocation } = this.#h.settings();
     const options: TorrentOptions = {
       downloadDir: r.downloadDir,
+      // The session keeps a torrent whose data is already in downloadDir there.
+      ...(incompleteDir !== null ? { incompleteDir } : {}),
+      preallocation,
       ...(r.filePriorities !== undefined ? { filePriorities: r.filePriorities } : {}),
       ...(recheck ? { recheck: true } : {}),
       ...(r.paused ? { paused: true } : {}),
@@ -217,8 +224,11 @@ export class TorrentRunner {
     entry.magnetAbort = ac;
     entry.failure = undefined;
     entry.renewLife();
+    const { incompleteDir, preallocation } = this.#h.settings();
     const fetched = session.addMagnet(link, {
       downloadDir: entry.record.downloadDir,
+      ...(incompleteDir !== null ? { incompleteDir } : {}),
+      preallocation,
       signal: ac.signal,
       ...libraryOptions(entry.record.options),
     });

@@ -66,6 +66,11 @@ export class SettingsDialog {
     ['rename', 'Rename added files to .added'],
     ['delete', 'Delete added files'],
   ]);
+  readonly #incompleteDir = text('set-incomplete-dir', '/path/to/folder (empty: none)');
+  readonly #preallocation = select('set-preallocation', [
+    ['sparse', 'Sparse files (space taken as data arrives)'],
+    ['full', 'Full: reserve the space when a torrent is added'],
+  ]);
   readonly #info = h('dl', { class: 'info-grid' });
   readonly #error = h('div', { class: 'form-error', id: 'settings-error', role: 'alert', hidden: true });
   #current: SettingsInfo | null = null;
@@ -149,6 +154,18 @@ export class SettingsDialog {
         { class: 'hint' },
         '.torrent files that appear in it are added; files that are no torrent are renamed .invalid.',
       ),
+      h('h3', null, 'Storage'),
+      h(
+        'div',
+        { class: 'field-row' },
+        field('Incomplete folder', this.#incompleteDir),
+        field('Preallocation', this.#preallocation),
+      ),
+      h(
+        'p',
+        { class: 'hint' },
+        'New torrents download into the incomplete folder and move to their folder once complete.',
+      ),
       this.#error,
       h('h3', null, 'Node'),
       this.#info,
@@ -197,6 +214,8 @@ export class SettingsDialog {
     this.#proxyOnly.checked = p?.onlyProxy ?? true;
     this.#watchDir.value = s?.watchDir ?? '';
     this.#watchAction.value = s?.watchDirAction ?? 'rename';
+    this.#incompleteDir.value = s?.incompleteDir ?? '';
+    this.#preallocation.value = s?.preallocation ?? 'sparse';
     this.#showStatus(s);
     replaceChildren(
       this.#info,
@@ -257,6 +276,8 @@ export class SettingsDialog {
       blocklistPath: path(this.#blocklist),
       watchDir: path(this.#watchDir),
       watchDirAction: this.#watchAction.value === 'delete' ? 'delete' : 'rename',
+      incompleteDir: path(this.#incompleteDir),
+      preallocation: this.#preallocation.value === 'full' ? 'full' : 'sparse',
     };
     const was = this.#current?.proxy ?? null;
     if (!this.#proxyOn.checked) {

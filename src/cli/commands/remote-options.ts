@@ -100,6 +100,8 @@ export function formatSettings(s: SettingsInfo): string {
         : `${s.watchDir} (added files ${s.watchDirAction === 'delete' ? 'deleted' : 'renamed .added'})`,
     ],
     ['download folder', s.downloadDir],
+    ['incomplete folder', s.incompleteDir ?? 'none'],
+    ['preallocation', s.preallocation],
     ['peer port', String(s.peerPort)],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
@@ -126,6 +128,8 @@ interface SettingsFlags extends RemoteOptions {
   proxy?: string;
   watchDir?: string;
   watchAction?: 'rename' | 'delete';
+  incompleteDir?: string;
+  preallocation?: string;
 }
 
 /** `none` (or an empty value) clears a path setting; other paths are made absolute. */
@@ -227,7 +231,12 @@ export function registerRemoteOptionCommands(program: Command): void {
         'socks5://[user:pass@]host:port for peers and trackers (at the next start); "none"',
       )
       .option('--watch-dir <dir>', 'add the .torrent files that appear in this folder; "none" stops')
-      .option('--watch-action <what>', 'what becomes of an added file: rename (to .added) or delete'),
+      .option('--watch-action <what>', 'what becomes of an added file: rename (to .added) or delete')
+      .option(
+        '--incomplete-dir <dir>',
+        'new torrents download here and move to their download folder once complete; "none"',
+      )
+      .option('--preallocation <mode>', 'sparse, or full (space reserved when a torrent is added)'),
   ).action(async (o: SettingsFlags) => {
     const change: { -readonly [K in keyof SettingsChange]: SettingsChange[K] } = {};
     if (o.downloadLimit !== undefined)
@@ -244,6 +253,12 @@ export function registerRemoteOptionCommands(program: Command): void {
       if (o.watchAction !== 'rename' && o.watchAction !== 'delete')
         throw new UsageError(`--watch-action: rename or delete, got "${o.watchAction}"`);
       change.watchDirAction = o.watchAction;
+    }
+    if (o.incompleteDir !== undefined) change.incompleteDir = pathOrNone(o.incompleteDir);
+    if (o.preallocation !== undefined) {
+      if (o.preallocation !== 'sparse' && o.preallocation !== 'full')
+        throw new UsageError(`--preallocation: sparse or full, got "${o.preallocation}"`);
+      change.preallocation = o.preallocation;
     }
     if (o.proxy !== undefined) {
       if (o.proxy === 'none') change.proxy = null;

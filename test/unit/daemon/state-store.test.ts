@@ -59,6 +59,8 @@ test('parseState reads the settings by their schema: a value that does not confo
     proxy: { host: '127.0.0.1', port: 1080, username: 'u', password: 'p' },
     watchDir: '/srv/watch',
     watchDirAction: 'delete',
+    incompleteDir: '/srv/incoming',
+    preallocation: 'full',
   };
   const read = (settings: unknown) =>
     parseState(JSON.stringify({ version: 1, settings, torrents: [] }), 'state.json').state.settings;
@@ -73,6 +75,8 @@ test('parseState reads the settings by their schema: a value that does not confo
     proxy: { host: '127.0.0.1', port: 0 },
     watchDir: 5,
     watchDirAction: 'shred',
+    incompleteDir: 'incoming',
+    preallocation: 'dense',
     unknown: true,
   };
   assert.deepEqual(read(bad), DEFAULT_SETTINGS);
