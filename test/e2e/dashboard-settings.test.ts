@@ -2,11 +2,12 @@
  * The dashboard's settings panel against a real daemon in Chromium: an IP blocklist file (the
  * ranges in force shown; Reload reads the file again), the SOCKS5 proxy (saved, its password never
  * shown back, the restart note), and a watch folder (a .torrent written into it shows up in the
- * list and is renamed .added). Queue, seed limits and encryption are in dashboard.test.ts.
+ * list and is renamed .added), the incomplete folder and preallocation (that torrent downloads
+ * there, its file reserved in full). Queue, seed limits and encryption are in dashboard.test.ts.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -70,6 +71,9 @@ describe('web dashboard settings: blocklist, proxy, watch folder', { timeout: 18
     await page.fill('#set-proxy-user', 'shoal');
     await page.fill('#set-proxy-pass', 'secret');
     await page.fill('#set-watch-dir', watchDir);
+    const incoming = join(await realpath(join(tmp!.dir, 'downloads')), 'incoming');
+    await page.fill('#set-incomplete-dir', incoming);
+    await page.selectOption('#set-preallocation', 'full');
     await page.click('#settings-save');
     await page.locator('#settings-dialog').waitFor({ state: 'hidden' });
     const s = await api<SettingsInfo>(daemon!, '/api/v1/settings');
@@ -82,6 +86,8 @@ describe('web dashboard settings: blocklist, proxy, watch folder', { timeout: 18
     );
     assert.equal(s.restartRequired, true, 'the running session keeps its connections until a restart');
     assert.equal(s.watchDir, watchDir);
+    assert.equal(s.incompleteDir, incoming);
+    assert.equal(s.preallocation, 'full');
 
     // Reopened: what is in force is shown, the password is not; a reload reads the file again.
     await page.click('#btn-settings');
@@ -89,6 +95,8 @@ describe('web dashboard settings: blocklist, proxy, watch folder', { timeout: 18
     assert.match(await text('#blocklist-status'), /^1 address ranges in force, 1 malformed lines skipped/);
     assert.equal(await page.inputValue('#set-proxy-pass'), '');
     assert.equal(await page.getAttribute('#set-proxy-pass', 'placeholder'), 'unchanged');
+    assert.equal(await page.inputValue('#set-incomplete-dir'), incoming);
+    assert.equal(await page.inputValue('#set-preallocation'), 'full');
     assert.match(await text('#proxy-note'), /takes effect when the daemon next starts/);
     await writeFile(blocklist, 'A:203.0.113.0-203.0.113.255\nB:198.51.100.0-198.51.100.255\n');
     await page.click('#set-blocklist-reload');
@@ -115,10 +123,20 @@ describe('web dashboard settings: blocklist, proxy, watch folder', { timeout: 18
     assert.equal(await text(`${row(watched.id)} .name-text`), 'watched-notes');
     assert.deepEqual(await announced, { file: 'watched.torrent', id: watched.id });
     assert.ok(existsSync(join(watchDir, 'watched.torrent.added')), 'renamed .added');
+    // Added after the incomplete folder was set: it downloads there, its file reserved in full.
+    const signal = AbortSignal.timeout(60_000);
+    let held = daemon!.session.getTorrent(watched.id);
+    while (held === undefined) {
+      await daemon!.session.next('torrent:added', signal);
+      held = daemon!.session.getTorrent(watched.id);
+    }
+    while (held.state === 'checking') await held.next('state', signal);
+    assert.equal(held.downloadDir, incoming);
+    assert.equal((await stat(join(incoming, 'watched-notes', 'notes.txt'))).size, 40 * KIB + 3);
     await api(daemon!, `/api/v1/torrents/${watched.id}`, { method: 'DELETE' });
     await page.locator(row(watched.id)).waitFor({ state: 'detached' });
     await api(daemon!, '/api/v1/settings', {
-      ...jsonBody({ watchDir: null, blocklistPath: null }),
+      ...jsonBody({ watchDir: null, blocklistPath: null, incompleteDir: null }),
       method: 'PUT',
     });
   });
