@@ -23,6 +23,18 @@ export function parseSize(text: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/**
+ * A rate a user typed (`500k`, `2m`, `1.5g`, bytes/s; K = 1024) for `flag`; 0 when absent. Throws
+ * a usage error naming the flag.
+ */
+export function parseRate(text: string | undefined, flag: string): number {
+  if (text === undefined) return 0;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)$/i.exec(text.trim());
+  if (m === null) throw new UsageError(`invalid ${flag} "${text}" (bytes/s, e.g. 500k, 2m)`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()] ?? 1;
+  return Math.round(Number(m[1]) * mult);
+}
+
 /** Seconds → "1h02m", "3m05s", "12s". */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--';

@@ -6,6 +6,7 @@ import { registerDownloadCommands } from './commands/download.js';
 import { registerFeedCommands } from './commands/feed.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerRemoteCommands } from './commands/remote.js';
+import { registerRemoteOptionCommands } from './commands/remote-options.js';
 import { registerTrackerCommand } from './commands/tracker.js';
 import { errorLine } from './output.js';
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerDhtCommands(program);
   registerDaemonCommand(program);
   registerRemoteCommands(program);
+  registerRemoteOptionCommands(program);
   return program;
 }
 

@@ -72,6 +72,11 @@ export interface TorrentSummary {
   readonly addedAt: number;
   readonly completedAt: number | null;
   readonly hasMetadata: boolean;
+  /**
+   * Place in the daemon's queue, 0 first: with `maxActiveDownloads` / `maxActiveSeeds`, the
+   * first torrents of each kind run and the others wait (`queued`).
+   */
+  readonly queuePosition: number;
 }
 
 /** One file of a torrent (padding files are never listed; `index` is the file's index in the torrent). */
@@ -118,6 +123,53 @@ export interface PeerInfo {
   readonly amInterested: boolean;
   readonly peerChoking: boolean;
   readonly peerInterested: boolean;
+  /** What carries the connection: `tcp`, `utp`, … */
+  readonly transport: string;
+  /** The connection is encrypted (MSE/PE RC4). */
+  readonly encrypted: boolean;
+}
+
+/** What happened to a peer (`GET /api/v1/torrents/:id/peer-log`). */
+export type PeerEventType = 'connected' | 'disconnected' | 'refused' | 'hash-failed' | 'banned';
+
+/** One entry of a torrent's peer log: connects, disconnects, refusals, hash failures and bans. */
+export interface PeerEventInfo {
+  /** ms since the epoch. */
+  readonly at: number;
+  readonly type: PeerEventType;
+  /** `ip:port`, or the address alone for a ban; for a hash failure, the senders of the piece. */
+  readonly address: string;
+  /** Why: a disconnect or refusal reason, a ban's evidence, the failed piece. */
+  readonly reason: string | null;
+  readonly client: string | null;
+  readonly transport: string | null;
+  readonly encrypted: boolean | null;
+}
+
+/** An address banned for the whole node (`GET /api/v1/bans`). */
+export interface BanInfo {
+  readonly address: string;
+  /** The evidence (a piece it alone sent failed, a block that differed, …). */
+  readonly reason: string;
+  /** ms since the epoch. */
+  readonly at: number;
+}
+
+/** A torrent's bandwidth priority under the global limits. */
+export type BandwidthPriorityName = 'low' | 'normal' | 'high';
+
+/** A torrent's own limits (`PATCH /api/v1/torrents/:id`). */
+export interface TorrentOptionsInfo {
+  /** The torrent's own download limit, bytes/s; 0 = only the global limit. */
+  readonly downloadLimit: number;
+  /** The torrent's own upload limit, bytes/s; 0 = only the global limit. */
+  readonly uploadLimit: number;
+  /** Its share of the global limits: `high` goes first, `low` last. */
+  readonly priority: BandwidthPriorityName;
+  /** Seeding stops (the torrent pauses) at this ratio; 0 = never; null = the daemon's setting. */
+  readonly seedRatioLimit: number | null;
+  /** Seeding stops after this many idle minutes; 0 = never; null = the daemon's setting. */
+  readonly seedIdleLimitMinutes: number | null;
 }
 
 /** A tracker of the torrent (BEP 12 tier order). */
@@ -180,20 +232,96 @@ export interface TorrentDetails extends TorrentSummary {
   readonly trackers: readonly TrackerInfo[];
   readonly webSeeds: readonly WebSeedApiInfo[];
   readonly pieces: PiecesInfo;
+  /** Its own limits, priority and seed limits. */
+  readonly options: TorrentOptionsInfo;
 }
 
-/** Settings changeable at run time (`PUT /api/v1/settings`). */
-export interface SettingsInfo {
+/** Encryption policy of peer connections (MSE/PE). */
+export type EncryptionSetting = 'disabled' | 'enabled' | 'prefer' | 'require';
+/** What becomes of a .torrent the watch folder added: renamed `<name>.added`, or deleted. */
+export type WatchDirAction = 'rename' | 'delete';
+
+/** A SOCKS5 proxy for peers and trackers, as it is set. */
+export interface ProxySetting {
+  readonly host: string;
+  readonly port: number;
+  readonly username?: string;
+  /** Write-only: never sent back. */
+  readonly password?: string;
+  /** The DHT and local discovery stay off, as they would bypass the proxy. @default true */
+  readonly onlyProxy?: boolean;
+}
+
+/** The daemon's settings (kept in `state.json`; `PUT /api/v1/settings` changes any of them). */
+export interface DaemonSettings {
   /** Global download limit, bytes/s; 0 = unlimited. */
   readonly downloadRateLimit: number;
   /** Global upload limit, bytes/s; 0 = unlimited. */
   readonly uploadRateLimit: number;
+  /** Torrents downloading at once; the others wait, queued, in queue order. 0 = no limit. @default 5 */
+  readonly maxActiveDownloads: number;
+  /** Complete torrents seeding at once; 0 = no limit. @default 0 */
+  readonly maxActiveSeeds: number;
+  /** Seeding torrents pause at this upload ratio; 0 = never (a torrent may set its own). */
+  readonly seedRatioLimit: number;
+  /** Seeding torrents pause after this many minutes without uploading; 0 = never. */
+  readonly seedIdleLimitMinutes: number;
+  /** MSE/PE policy of new peer connections. @default 'enabled' */
+  readonly encryption: EncryptionSetting;
+  /** An IP blocklist file (PeerGuardian .p2p, ipfilter.dat or CIDR lines); null = none. */
+  readonly blocklistPath: string | null;
+  /** SOCKS5 proxy for peers and trackers; null = direct. Takes effect at the next start. */
+  readonly proxy: ProxySetting | null;
+  /** A folder whose new .torrent files are added; null = none. */
+  readonly watchDir: string | null;
+  /** What becomes of a .torrent the watch folder added. @default 'rename' */
+  readonly watchDirAction: WatchDirAction;
+  /**
+   * Torrents added from now on download here and move to their download folder once complete
+   * (data already in the download folder stays there); null = none. @default null
+   */
+  readonly incompleteDir: string | null;
+  /** `sparse` files, or `full`: space reserved when a torrent is added (a full disk fails it then). @default 'sparse' */
+  readonly preallocation: 'sparse' | 'full';
+}
+
+/** The proxy as the API shows it: never the password. */
+export interface ProxyInfo {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string | null;
+  /** A password is stored (it is never sent back). */
+  readonly hasPassword: boolean;
+  readonly onlyProxy: boolean;
+}
+
+/** The IP blocklist in force. */
+export interface BlocklistInfo {
+  /** The file it was read from (the `blocklistPath` setting), null when none is set. */
+  readonly path: string | null;
+  /** Address ranges in force (after merging overlaps); 0 when none is loaded. */
+  readonly ranges: number;
+  /** Lines of the file that fit no format (skipped). */
+  readonly malformed: number;
+  /** ms since the epoch of the last successful load. */
+  readonly loadedAt: number | null;
+  /** Why the last load failed (the previous list, if any, stays in force). */
+  readonly error: string | null;
+}
+
+/** The settings as `GET /api/v1/settings` shows them, with read-only facts of the node. */
+export interface SettingsInfo extends Omit<DaemonSettings, 'proxy'> {
+  readonly proxy: ProxyInfo | null;
   /** Read-only: the default download folder. */
   readonly downloadDir: string;
   /** Read-only: folders a request may name as `downloadDir`. */
   readonly allowedDirs: readonly string[];
   /** Read-only: the TCP port peers connect to. */
   readonly peerPort: number;
+  /** Read-only: the blocklist in force. */
+  readonly blocklist: BlocklistInfo;
+  /** Read-only: a setting that applies only at start (the proxy) differs from what runs. */
+  readonly restartRequired: boolean;
 }
 
 /** Session-wide statistics (`GET /api/v1/stats`). */

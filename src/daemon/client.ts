@@ -1,18 +1,24 @@
 /**
  * `DaemonClient`: a small typed client of the daemon's HTTP API, used by the CLI remote commands
- * (`shoal add|list|pause|resume|remove`) and usable by scripts. Errors are {@link DaemonClientError}s
+ * (`shoal add|list|pause|resume|remove|set|queue|settings|…`) and usable by scripts. Errors are {@link DaemonClientError}s
  * carrying the server's code and HTTP status.
  */
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import type {
   AddTorrentResult,
+  BanInfo,
+  BlocklistInfo,
   FileInfo,
+  PeerEventInfo,
   RemoveResult,
   SessionStatsInfo,
   SettingsInfo,
   TorrentDetails,
   TorrentSummary,
 } from './api-types.js';
+import type { QueueMove } from './queue-order.js';
+import type { SettingsChange } from './settings.js';
+import type { TorrentOptionsChange } from './torrent-options.js';
 
 /** A request to the daemon failed: `status` is the HTTP status (0 when the daemon was not reached). */
 export class DaemonClientError extends ShoalError<{ readonly status: number; readonly url: string }> {}
@@ -173,8 +179,47 @@ export class DaemonClient {
     return this.request('GET', '/api/v1/settings');
   }
 
-  setSettings(change: { downloadRateLimit?: number; uploadRateLimit?: number }): Promise<SettingsInfo> {
+  setSettings(change: SettingsChange): Promise<SettingsInfo> {
     return this.request('PUT', '/api/v1/settings', { json: change });
+  }
+
+  /** Changes a torrent's own limits, bandwidth priority or seed limits (null: the daemon's). */
+  setOptions(id: string, change: TorrentOptionsChange): Promise<TorrentDetails> {
+    return this.request('PATCH', `/api/v1/torrents/${encodeURIComponent(id)}`, { json: change });
+  }
+
+  /** Moves a torrent in the queue: one place, to an end, or to a position (0 first). */
+  async moveInQueue(id: string, how: QueueMove | number): Promise<TorrentSummary> {
+    const body = typeof how === 'number' ? { position: how } : { move: how };
+    return (
+      await this.request<{ torrent: TorrentSummary }>(
+        'POST',
+        `/api/v1/torrents/${encodeURIComponent(id)}/queue`,
+        {
+          json: body,
+        },
+      )
+    ).torrent;
+  }
+
+  /** A torrent's recent peer events, oldest first. */
+  async peerLog(id: string): Promise<PeerEventInfo[]> {
+    return (
+      await this.request<{ entries: PeerEventInfo[] }>(
+        'GET',
+        `/api/v1/torrents/${encodeURIComponent(id)}/peer-log`,
+      )
+    ).entries;
+  }
+
+  /** Addresses banned for the whole node. */
+  async bans(): Promise<BanInfo[]> {
+    return (await this.request<{ bans: BanInfo[] }>('GET', '/api/v1/bans')).bans;
+  }
+
+  /** Reads the blocklist file of the settings again. */
+  reloadBlocklist(): Promise<BlocklistInfo> {
+    return this.request('POST', '/api/v1/blocklist/reload');
   }
 
   stats(): Promise<SessionStatsInfo> {

@@ -19,6 +19,7 @@ import { FeedManager } from './feeds.js';
 import { buildApiServer } from './http/server.js';
 import { type DaemonOptions, defaultDownloadDir, isLoopbackHost, resolveDaemonOptions } from './options.js';
 import { realpathLoose } from './paths.js';
+import { readSettings, sessionSettings } from './settings.js';
 import { StateStore } from './state-store.js';
 import { TorrentManager } from './torrent-manager.js';
 
@@ -107,13 +108,20 @@ async function startLocked(
     if (!roots.includes(real)) roots.push(real);
   }
 
+  // The saved settings, with those given at start over them (checked by the settings schema).
+  const { peerPort: _p, downloadDir: _d, ...saved } = state.settings;
+  const settings = readSettings({ ...saved, ...options.settings });
+  for (const [k, v] of Object.entries(options.settings ?? {}))
+    if ((settings as unknown as Record<string, unknown>)[k] !== v)
+      throw new DaemonError(ErrorCode.DaemonState, `the setting ${k} is not valid: ${JSON.stringify(v)}`, {
+        path: store.dir,
+      });
   const sessionOptions = {
     ...options.session,
     host: o.peerHost,
     downloadDir: realDownloadDir,
     resumeDir: store.resumeDir,
-    downloadRateLimit: state.settings.downloadRateLimit,
-    uploadRateLimit: state.settings.uploadRateLimit,
+    ...sessionSettings(settings),
   };
   const savedPort = o.peerPort === undefined ? state.settings.peerPort : undefined;
   let session: Session;
@@ -141,9 +149,11 @@ async function startLocked(
     downloadDir: realDownloadDir,
     roots,
     fetchTimeoutMs: o.fetchTimeoutMs,
-    settings: state.settings,
+    settings,
+    runningProxy: settings.proxy,
     restoreConcurrency: o.restoreConcurrency,
   });
+  session.on('warning', ({ message }) => log.warn({ component: 'session' }, message));
   const feeds = new FeedManager({
     session,
     stateDir: store.dir,
@@ -160,7 +170,9 @@ async function startLocked(
   let url = '';
   let server: Awaited<ReturnType<typeof buildApiServer>>;
   try {
+    await manager.loadBlocklist();
     await manager.restore(state.torrents);
+    await manager.startWatchFolder();
     await feeds.restore();
     server = await buildApiServer({
       manager,
@@ -184,7 +196,7 @@ async function startLocked(
       );
     }
   } catch (e) {
-    manager.close();
+    await manager.close();
     await feeds.close();
     await session.close();
     await manager.restored;
@@ -210,7 +222,7 @@ async function startLocked(
     closing ??= (async () => {
       log.info('shoal daemon stopping');
       server.hub.close();
-      manager.close();
+      await manager.close();
       await server.app.close();
       await feeds.close();
       await session.close();

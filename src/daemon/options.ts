@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { SessionOptions } from '../session/index.js';
 import { TORRENT_URL_FETCH_TIMEOUT_MS } from '../shared/limits.js';
+import type { SettingsChange } from './settings.js';
 
 /** Port of the HTTP API and web UI. */
 export const DEFAULT_API_PORT = 9080;
@@ -54,11 +55,32 @@ export interface DaemonOptions {
   readonly fetchTimeoutMs?: number;
   /** Period of the `snapshot` event on `/api/v1/events`, ms. @default 1000 */
   readonly snapshotIntervalMs?: number;
-  /** Extra session options (hash threads, connection limits, engine tunables). */
+  /**
+   * Extra session options (hash threads, connection limits, engine tunables). What the daemon's
+   * settings cover (rate, queue and seed limits, encryption, proxy, blocklist) comes from
+   * {@link settings} and the state instead.
+   */
   readonly session?: Omit<
     SessionOptions,
-    'port' | 'host' | 'downloadDir' | 'resumeDir' | 'downloadRateLimit' | 'uploadRateLimit'
+    | 'port'
+    | 'host'
+    | 'downloadDir'
+    | 'resumeDir'
+    | 'downloadRateLimit'
+    | 'uploadRateLimit'
+    | 'maxActiveDownloads'
+    | 'maxActiveSeeds'
+    | 'seedRatioLimit'
+    | 'seedIdleLimitMs'
+    | 'encryption'
+    | 'proxy'
+    | 'blocklist'
   >;
+  /**
+   * Settings applied over the ones kept in the state at start (and kept from then on), as
+   * `PUT /api/v1/settings` takes them. @default none: the saved settings, else the defaults
+   */
+  readonly settings?: SettingsChange;
   /** Torrents started at once while restoring the state. @default 8 */
   readonly restoreConcurrency?: number;
 }

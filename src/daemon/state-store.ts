@@ -24,16 +24,17 @@ import {
 } from '../shared/limits.js';
 import { folderProblem, makeDirectory, writeFileAtomic } from '../storage/index.js';
 import { DaemonError } from './errors.js';
+import { type DaemonSettings, DEFAULT_SETTINGS, readSettings } from './settings.js';
+import { readTorrentOptions, type StoredTorrentOptions } from './torrent-options.js';
 
 /** Version of the `state.json` layout. */
 export const STATE_VERSION = 1;
 
-/** Settings kept across restarts. */
-export interface PersistedSettings {
-  /** Global download limit, bytes/s; 0 = unlimited. */
-  readonly downloadRateLimit: number;
-  /** Global upload limit, bytes/s; 0 = unlimited. */
-  readonly uploadRateLimit: number;
+/**
+ * Settings kept across restarts: the daemon's settings (settings.ts; fields that do not check out
+ * take their defaults) and facts of the last run.
+ */
+export interface PersistedSettings extends DaemonSettings {
   /** Peer port used last time. */
   readonly peerPort?: number;
   /** Default download folder used last time. */
@@ -64,6 +65,10 @@ export interface TorrentRecord {
   readonly addedAt: number;
   /** ms since the epoch when every wanted piece was first verified. */
   readonly completedAt?: number;
+  /** Place in the daemon's queue when the state was saved (0 first; absent: file order). */
+  readonly queuePosition?: number;
+  /** The torrent's own limits, bandwidth priority and seed limits (absent: none). */
+  readonly options?: StoredTorrentOptions;
 }
 
 export interface PersistedState {
@@ -120,6 +125,7 @@ function parseRecord(v: unknown): TorrentRecord | undefined {
         .slice(-MAX_SAVED_PEERS_PER_TORRENT)
         .map((p) => ({ host: p.host, port: p.port }))
     : [];
+  const options = readTorrentOptions(r.options);
   return {
     id: r.id,
     name: r.name,
@@ -132,6 +138,8 @@ function parseRecord(v: unknown): TorrentRecord | undefined {
     paused: r.paused,
     addedAt: r.addedAt,
     ...(isUint(r.completedAt) ? { completedAt: r.completedAt } : {}),
+    ...(isUint(r.queuePosition) ? { queuePosition: r.queuePosition } : {}),
+    ...(options !== undefined && Object.keys(options).length > 0 ? { options } : {}),
   };
 }
 
@@ -152,8 +160,7 @@ export function parseState(text: string, path: string): { state: PersistedState;
     unknown
   >;
   const settings: PersistedSettings = {
-    downloadRateLimit: isUint(s.downloadRateLimit) ? s.downloadRateLimit : 0,
-    uploadRateLimit: isUint(s.uploadRateLimit) ? s.uploadRateLimit : 0,
+    ...readSettings(s),
     ...(isUint(s.peerPort) && s.peerPort <= 65535 ? { peerPort: s.peerPort } : {}),
     ...(typeof s.downloadDir === 'string' && s.downloadDir.startsWith('/')
       ? { downloadDir: s.downloadDir }
@@ -269,7 +276,7 @@ export class StateStore {
         return {
           state: {
             version: STATE_VERSION,
-            settings: { downloadRateLimit: 0, uploadRateLimit: 0 },
+            settings: { ...DEFAULT_SETTINGS },
             torrents: [],
           },
           rejected: 0,

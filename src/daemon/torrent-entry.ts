@@ -1,7 +1,8 @@
 /**
- * What the daemon knows of one torrent, whether it runs in the session or not: its persisted
- * record, its metainfo (once known), the running {@link Torrent} (while in the session), and the
- * last known progress (while paused or queued, from the resume record).
+ * What the daemon knows of one torrent, whether the session holds it or not: its persisted
+ * record, its metainfo (once known), the session's {@link Torrent} (from its start until it is
+ * removed or fails to start; paused and queued torrents stay in the session), and the last known
+ * progress (from the resume record while it is not in the session yet).
  *
  * Operations on one torrent (pause, resume, verify, remove, priorities) are serialised through
  * {@link TorrentEntry.run}, so two requests can never interleave their steps.
@@ -39,13 +40,16 @@ export class TorrentEntry {
   readonly id: string;
   record: TorrentRecord;
   metainfo: Metainfo | undefined;
-  /** The running torrent, while it is in the session. */
+  /** The session's torrent, while the session holds it (running, paused, queued or failed). */
   torrent: Torrent | undefined;
   /** The magnet whose metadata is being fetched, while it is. */
   pendingMagnet: PendingMagnet | undefined;
   /** Aborts the metadata fetch of a magnet. */
   magnetAbort: AbortController | undefined;
-  /** Aborted whenever the torrent leaves the session (streams waiting on it give up). */
+  /**
+   * Aborted whenever the torrent stops running (paused, removed, failed): streams waiting on it
+   * give up. {@link renewLife} gives a started or resumed torrent a fresh one.
+   */
   life = new AbortController();
   /** Last known progress while not running. */
   snapshot: ProgressSnapshot | undefined;
@@ -59,6 +63,8 @@ export class TorrentEntry {
   removing = false;
   /** Number of `/stream` responses reading this torrent. */
   streams = 0;
+  /** Place in the daemon's queue (kept by QueueOrder; 0 first, -1 before it joins). */
+  queuePosition = -1;
   #stats: { readonly torrent: Torrent; readonly stats: TorrentRunStats } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #layout: { key: readonly number[] | undefined; metainfo: Metainfo; layout: Layout } | undefined;
@@ -90,6 +96,11 @@ export class TorrentEntry {
 
   invalidateStats(): void {
     this.#stats = undefined;
+  }
+
+  /** A fresh {@link life} when the last one was aborted. */
+  renewLife(): void {
+    if (this.life.signal.aborted) this.life = new AbortController();
   }
 
   /** Runs `fn` after every operation queued before it on this torrent. */
@@ -127,6 +138,10 @@ export class TorrentEntry {
           return 'downloading';
         case 'seeding':
           return 'seeding';
+        case 'paused':
+          return 'paused';
+        case 'queued':
+          return 'queued';
         case 'error':
           return 'error';
         case 'stopped':

@@ -1,85 +1,66 @@
 /**
  * DEV DOCS — the daemon's torrents.
  *
- * Owns: one {@link TorrentEntry} per torrent the daemon keeps (running, paused, fetching
- * metadata or failed), the persisted state (through {@link StateStore}) and the global settings.
- * The HTTP routes call it; it drives the {@link Session}.
+ * Owns: one {@link TorrentEntry} per torrent the daemon keeps (running, paused, queued, fetching
+ * metadata or failed), their queue order ({@link QueueOrder}), the persisted state (through
+ * {@link StateStore}) and the settings ({@link SettingsController}). The HTTP routes call it; it
+ * drives the {@link Session} through {@link TorrentRunner}.
  *
- * The session has no pause, resume or verify yet, so they are built from what it has:
- * - pause  = `session.removeTorrent` (files and resume record stay) + `paused: true` in the state;
- * - resume = `session.addTorrent` again (the resume record makes it quick);
- * - verify = remove + add with `{recheck: true}`; a paused torrent is removed again afterwards.
+ * Every torrent with metadata is in the session from its start on, paused ones too (the library's
+ * `pause()` / `resume()` / `recheck()`); only a magnet still fetching its metadata, or a torrent
+ * whose start failed, is outside it. Resuming a torrent stopped by an error puts it in the
+ * session again.
  *
  * Invariants:
  * - Every change a request makes is in `state.json` (atomic write) before the request is
  *   answered, and a torrent's .torrent bytes are on disk before its record is.
  * - Operations on one torrent are serialised ({@link TorrentEntry.run}).
- * - An entry's `torrent` is set while, and only while, the session holds that torrent.
- * - A torrent leaving the session aborts `entry.life`, which ends streams waiting on it.
+ * - The session's queue order is the daemon's order restricted to the session's torrents.
  */
 import type { Logger } from 'pino';
-import {
-  explainTorrentError,
-  fileIndexOf,
-  type MagnetLink,
-  type Metainfo,
-  parseMagnet,
-  parseTorrent,
-  prioritiesByFileIndex,
-  torrentFileFromInfo,
-  userFiles,
-} from '../metainfo/index.js';
-import type { PendingMagnet, Session, Torrent, TorrentOptions } from '../session/index.js';
-import { ErrorCode, isShoalError } from '../shared/errors.js';
+import { parseMagnet, prioritiesByFileIndex, userFiles } from '../metainfo/index.js';
+import type { Session } from '../session/index.js';
+import { ErrorCode } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
-import { MAX_API_TORRENT_BYTES, MAX_SAVED_PEERS_PER_TORRENT } from '../shared/limits.js';
+import { MAX_SAVED_PEERS_PER_TORRENT } from '../shared/limits.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
-import { decodeResume, ensureWritableDirectory, folderProblem, readResumeFile } from '../storage/index.js';
-import { Bitfield } from '../wire/index.js';
-import type { SessionStatsInfo, SettingsInfo, TorrentStateName } from './api-types.js';
-import { TORRENT_STATES } from './api-types.js';
-import { ApiError, apiError, DaemonError, statusOf, torrentNotFound } from './errors.js';
+import { ensureWritableDirectory, folderProblem } from '../storage/index.js';
+import type {
+  BanInfo,
+  BlocklistInfo,
+  PeerEventInfo,
+  ProxySetting,
+  SessionStatsInfo,
+  SettingsInfo,
+} from './api-types.js';
+import type { DaemonEvents } from './daemon-events.js';
+import { apiError, DaemonError, torrentNotFound } from './errors.js';
 import { fetchTorrentFile } from './fetch-torrent.js';
+import { nodeStats } from './node-stats.js';
 import { type DeleteReport, deleteTorrentData, resolveAllowedDir } from './paths.js';
-import type { PersistedSettings, PersistedState, StateStore, TorrentRecord } from './state-store.js';
+import { banInfos, peerEvents } from './peer-view.js';
+import { type QueueMove, QueueOrder } from './queue-order.js';
+import type { DaemonSettings, SettingsChange } from './settings.js';
+import { SettingsController } from './settings-controller.js';
+import type { PersistedState, StateStore, TorrentRecord } from './state-store.js';
 import { STATE_VERSION } from './state-store.js';
 import { TorrentEntry } from './torrent-entry.js';
+import { applyOptions, type TorrentOptionsChange, withChange } from './torrent-options.js';
+import {
+  type AddOptions,
+  changedPriorities,
+  newRecord,
+  type PriorityChange,
+  parseUploadedTorrent,
+  savedPeers,
+} from './torrent-record.js';
+import { restoreEntries } from './torrent-restore.js';
+import { canAddMagnet, TorrentRunner } from './torrent-runner.js';
 
-/** Version string reported by the API. */
-export const DAEMON_VERSION = '0.1.0';
-
-/** Events of the daemon, streamed unchanged over `/api/v1/events` (STYLE §3). */
-export interface DaemonEvents {
-  'torrent:added': { readonly id: string; readonly name: string };
-  'torrent:removed': { readonly id: string };
-  /** Every wanted piece is verified. */
-  'torrent:finished': { readonly id: string; readonly name: string };
-  'torrent:paused': { readonly id: string };
-  'torrent:resumed': { readonly id: string };
-  /** A verify (full recheck) started. */
-  'torrent:checking': { readonly id: string };
-  /** A magnet's info dictionary arrived; the torrent now has files. */
-  'torrent:metadata': { readonly id: string; readonly name: string };
-  /** File priorities changed. */
-  'torrent:updated': { readonly id: string };
-  'torrent:error': { readonly id: string; readonly message: string };
-  'settings:changed': SettingsInfo;
-}
-
-/** Options of an add request. */
-export interface AddOptions {
-  /** Folder below an allowed folder (relative paths are below the default download folder). */
-  readonly downloadDir?: string;
-  /** Keep the torrent paused. @default false */
-  readonly paused?: boolean;
-  /**
-   * Per-file priorities (0 skip, 1 normal, 2 high), one per file *number* (padding files not
-   * counted, as `shoal info` and the API's file lists number them); must list every file.
-   */
-  readonly filePriorities?: readonly number[];
-  /** Peer addresses to try at once (trackers and the DHT find more). */
-  readonly peers?: readonly { readonly host: string; readonly port: number }[];
-}
+export { DAEMON_VERSION, type DaemonEvents } from './daemon-events.js';
+export { dhtNodeCount } from './node-stats.js';
+export { type AddOptions, savedPeers } from './torrent-record.js';
+export { canAddMagnet } from './torrent-runner.js';
 
 export interface TorrentManagerInit {
   readonly session: Session;
@@ -90,41 +71,11 @@ export interface TorrentManagerInit {
   /** Real paths of the folders requests may name (the default download folder included). */
   readonly roots: readonly string[];
   readonly fetchTimeoutMs: number;
-  readonly settings: PersistedSettings;
+  /** The settings in force (the session was created with them). */
+  readonly settings: DaemonSettings;
+  /** The proxy the session was created with. */
+  readonly runningProxy: ProxySetting | null;
   readonly restoreConcurrency: number;
-}
-
-/** A session that can add magnets (BEP 9 metadata exchange). */
-interface MagnetSession {
-  addMagnet(link: MagnetLink, options: TorrentOptions & { signal?: AbortSignal }): Promise<Torrent>;
-  pendingMagnets?(): PendingMagnet[];
-}
-
-/** True when the session supports `addMagnet` (the daemon answers 501 to magnets otherwise). */
-export function canAddMagnet(session: object): session is MagnetSession {
-  return typeof (session as { addMagnet?: unknown }).addMagnet === 'function';
-}
-
-/** The DHT node count, when the session runs a DHT that reports it. */
-export function dhtNodeCount(session: object): number | null {
-  const dht = (session as { dht?: unknown }).dht as { stats?: unknown } | undefined;
-  if (dht === undefined || dht === null || typeof dht.stats !== 'function') return null;
-  const n = (dht.stats as () => { nodes?: unknown })().nodes;
-  return typeof n === 'number' ? n : null;
-}
-
-/** `saved` plus `more`, without duplicates, the latest {@link MAX_SAVED_PEERS_PER_TORRENT} kept. */
-export function savedPeers(
-  saved: readonly { readonly host: string; readonly port: number }[],
-  more: readonly { readonly host: string; readonly port: number }[],
-): { host: string; port: number }[] {
-  const byKey = new Map<string, { host: string; port: number }>();
-  for (const p of [...saved, ...more]) {
-    const key = `${p.host}:${p.port}`;
-    byKey.delete(key);
-    byKey.set(key, { host: p.host, port: p.port });
-  }
-  return [...byKey.values()].slice(-MAX_SAVED_PEERS_PER_TORRENT);
 }
 
 export class TorrentManager extends TypedEmitter<DaemonEvents> {
@@ -138,7 +89,9 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
   readonly #entries = new Map<string, TorrentEntry>();
   /** v2 info-hash (hex) → id, for hybrids (whose id is the v1 hash). */
   readonly #aliases = new Map<string, string>();
-  #settings: PersistedSettings;
+  readonly #queue: QueueOrder<TorrentEntry>;
+  readonly #runner: TorrentRunner;
+  readonly #settings: SettingsController;
   #closed = false;
   #restoring: Promise<void> = Promise.resolve();
   readonly #startedAt = Date.now();
@@ -155,8 +108,41 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     this.#fetchTimeoutMs = init.fetchTimeoutMs;
     this.#restoreConcurrency = init.restoreConcurrency;
     this.downloadDir = init.downloadDir;
-    this.#settings = init.settings;
-    this.#session.on('torrent:added', ({ id }) => this.#onSessionAdded(id));
+    this.#queue = new QueueOrder(init.session);
+    this.#runner = new TorrentRunner({
+      session: init.session,
+      store: init.store,
+      log: init.log,
+      queue: this.#queue,
+      entry: (id) => this.#entries.get(id),
+      insert: (e) => this.#insert(e),
+      isClosed: () => this.#closed,
+      persist: () => this.#persist(),
+      persistSoon: () => this.#persistSoon(),
+      emit: (name, payload) => this.emit(name, payload),
+      gone: (down, up) => {
+        this.#goneDown += down;
+        this.#goneUp += up;
+      },
+      settings: () => this.#settings.current,
+    });
+    this.#settings = new SettingsController(
+      {
+        session: init.session,
+        log: init.log,
+        downloadDir: init.downloadDir,
+        roots: init.roots,
+        runningProxy: init.runningProxy,
+        persist: () => this.#persist(),
+        changed: (info) => this.emit('settings:changed', info),
+        addFromWatch: async (bytes) => (await this.addTorrentFile(bytes)).entry.id,
+        watchEvent: (name, e) => {
+          if (name === 'file:added') this.emit('watch:added', e as DaemonEvents['watch:added']);
+          else if (name === 'file:invalid') this.emit('watch:invalid', e as DaemonEvents['watch:invalid']);
+        },
+      },
+      init.settings,
+    );
   }
 
   // ------------------------------------------------------------------ lookup
@@ -175,6 +161,7 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     return e;
   }
 
+  /** Every torrent, in the order they were added. */
   list(): TorrentEntry[] {
     return [...this.#entries.values()];
   }
@@ -183,44 +170,34 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     return this.#entries.size;
   }
 
+  /** The torrent's place in the queue (0 first). */
+  queuePosition(entry: TorrentEntry): number {
+    return this.#queue.position(entry);
+  }
+
   // ------------------------------------------------------------------ restore
 
   /**
-   * Loads the torrents of a saved state: metadata and last progress at once, then starts the
-   * ones not paused in the background, a few at a time.
+   * Loads the torrents of a saved state (torrent-restore.ts): every one is listed at once, then
+   * they go into the session in queue order, a few at a time, in the background.
    */
   async restore(records: readonly TorrentRecord[]): Promise<void> {
-    for (const record of records) {
-      let metainfo: Metainfo | undefined;
-      let failure: string | undefined;
-      if (record.hasMetadata) {
-        try {
-          metainfo = parseTorrent(await this.#store.readTorrent(record.id));
-          if (toHex(metainfo.infoHashV1 ?? metainfo.infoHashV2!) !== record.id)
-            throw new Error('its info-hash does not match the record');
-        } catch (e) {
-          metainfo = undefined;
-          failure = `cannot load the stored .torrent: ${(e as Error).message}`;
-          this.#log.warn({ id: record.id, err: e }, 'torrent not restored');
-        }
-      }
-      const entry = new TorrentEntry(record, metainfo);
-      entry.failure = failure;
-      this.#insert(entry);
-      if (metainfo !== undefined) await this.#loadSnapshot(entry);
-    }
-    const queue = this.list().filter((e) => !e.record.paused && e.failure === undefined);
-    const worker = async (): Promise<void> => {
-      for (let e = queue.shift(); e !== undefined && !this.#closed; e = queue.shift()) {
-        const entry = e;
-        if (this.#entries.get(entry.id) !== entry || entry.record.paused) continue;
-        await entry.run(async () => {
-          if (this.#closed || entry.record.paused || this.#entries.get(entry.id) !== entry) return;
-          await this.#start(entry);
-        });
-      }
-    };
-    this.#restoring = Promise.all(Array.from({ length: this.#restoreConcurrency }, worker)).then(() => {});
+    const { started } = await restoreEntries(
+      {
+        store: this.#store,
+        log: this.#log,
+        adopt: (e) => {
+          this.#insert(e);
+          this.#queue.add(e);
+        },
+        isCurrent: (e) => this.#entries.get(e.id) === e,
+        isClosed: () => this.#closed,
+        start: (e) => this.#runner.start(e),
+      },
+      records,
+      this.#restoreConcurrency,
+    );
+    this.#restoring = started;
   }
 
   /** Resolves when every restored torrent has been started (or the manager closed). */
@@ -228,29 +205,14 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     return this.#restoring;
   }
 
-  async #loadSnapshot(entry: TorrentEntry): Promise<void> {
-    const m = entry.metainfo!;
-    try {
-      const bytes = await readResumeFile(this.#store.resumePath(entry.id));
-      const rec =
-        bytes === undefined
-          ? undefined
-          : decodeResume(bytes, {
-              infoHashV1: m.infoHashV1,
-              infoHashV2: m.infoHashV2,
-              pieceCount: m.pieceCount,
-              fileCount: m.files.length,
-            });
-      if (rec !== undefined) {
-        entry.snapshot = {
-          have: Bitfield.fromWire(rec.pieces, m.pieceCount),
-          uploaded: rec.uploaded,
-          downloaded: rec.downloaded,
-        };
-      }
-    } catch (e) {
-      this.#log.debug({ id: entry.id, err: e }, 'no usable resume record');
-    }
+  /** Loads the stored IP blocklist (call before {@link restore}: no torrent dials before it). */
+  loadBlocklist(): Promise<void> {
+    return this.#settings.startBlocklist();
+  }
+
+  /** Starts the stored watch folder (call after {@link restore}: the saved torrents are known). */
+  startWatchFolder(): Promise<void> {
+    return this.#settings.startWatch();
   }
 
   #insert(entry: TorrentEntry): void {
@@ -263,174 +225,7 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     if (this.#entries.get(entry.id) === entry) this.#entries.delete(entry.id);
     const v2 = entry.infoHashV2Hex;
     if (v2 !== undefined && this.#aliases.get(v2) === entry.id) this.#aliases.delete(v2);
-  }
-
-  // ------------------------------------------------------------------ session plumbing
-
-  #onSessionAdded(id: string): void {
-    const entry = this.#entries.get(id);
-    const t = this.#session.getTorrent(id);
-    if (entry === undefined || t === undefined) return;
-    entry.torrent = t;
-    entry.pendingMagnet = undefined;
-    entry.failure = undefined;
-    entry.metainfo ??= t.metainfo;
-    entry.invalidateStats();
-    // Before the torrent first touches its files (it starts right after this event).
-    this.#select(entry, t);
-    for (const p of entry.peerList()) t.addPeer(p.host, p.port);
-    const invalidate = (): void => {
-      if (entry.torrent === t) entry.invalidateStats();
-    };
-    t.on('peer', invalidate);
-    t.on('piece', invalidate);
-    t.on('hash-failed', invalidate);
-    t.on('done', () => {
-      invalidate();
-      this.#onDone(entry, t);
-    });
-    t.on('error', ({ error }) => {
-      invalidate();
-      this.#log.warn({ id, err: error }, 'torrent stopped by an error');
-      this.emit('torrent:error', { id, message: error.message });
-    });
-  }
-
-  #onDone(entry: TorrentEntry, t: Torrent): void {
-    if (entry.torrent !== t || entry.record.completedAt !== undefined) return;
-    entry.record = { ...entry.record, completedAt: Date.now() };
-    this.#log.info({ id: entry.id, name: entry.name }, 'torrent finished');
-    this.emit('torrent:finished', { id: entry.id, name: entry.name });
-    this.#persistSoon();
-  }
-
-  /** Puts the torrent in the session (resume data, or a recheck, first). Resolves once it runs. */
-  #start(entry: TorrentEntry, recheck = false): Promise<void> {
-    const m = entry.metainfo;
-    if (m === undefined) {
-      this.#startMagnet(entry);
-      return Promise.resolve();
-    }
-    entry.failure = undefined;
-    entry.life = new AbortController();
-    const r = entry.record;
-    const options: TorrentOptions = {
-      downloadDir: r.downloadDir,
-      ...(r.filePriorities !== undefined ? { filePriorities: r.filePriorities } : {}),
-      ...(recheck ? { recheck: true } : {}),
-    };
-    return this.#session.addTorrent(m, options).then(
-      () => {},
-      (e: unknown) => {
-        entry.failure = `cannot start: ${(e as Error).message}`;
-        this.emit('torrent:error', { id: entry.id, message: entry.failure });
-      },
-    );
-  }
-
-  #startMagnet(entry: TorrentEntry): void {
-    const session = this.#session;
-    if (!canAddMagnet(session) || entry.record.magnet === undefined) {
-      entry.failure = 'magnet links need metadata exchange (coming)';
-      return;
-    }
-    let link: MagnetLink;
-    try {
-      link = parseMagnet(entry.record.magnet);
-    } catch (e) {
-      entry.failure = `bad stored magnet: ${(e as Error).message}`;
-      return;
-    }
-    const ac = new AbortController();
-    entry.magnetAbort = ac;
-    entry.failure = undefined;
-    entry.life = new AbortController();
-    const fetched = session.addMagnet(link, { downloadDir: entry.record.downloadDir, signal: ac.signal });
-    entry.pendingMagnet = session.pendingMagnets?.().find((p) => p.id === entry.id);
-    for (const p of entry.peerList()) entry.pendingMagnet?.addPeer(p.host, p.port);
-    fetched.then(
-      (t) =>
-        entry.run(async () => {
-          if (entry.magnetAbort === ac) entry.magnetAbort = undefined;
-          entry.pendingMagnet = undefined;
-          if (this.#entries.get(entry.id) !== entry) {
-            await this.#session.removeTorrent(entry.id);
-            return;
-          }
-          await this.#onMetadata(entry, t, link);
-          if (ac.signal.aborted || entry.record.paused) await this.#detach(entry);
-        }),
-      (e: unknown) => {
-        if (entry.magnetAbort === ac) entry.magnetAbort = undefined;
-        entry.pendingMagnet = undefined;
-        if (ac.signal.aborted || this.#closed) return;
-        entry.failure = `metadata fetch failed: ${(e as Error).message}`;
-        this.#log.warn({ id: entry.id, err: e }, 'magnet metadata fetch failed');
-        this.emit('torrent:error', { id: entry.id, message: entry.failure });
-      },
-    );
-  }
-
-  async #onMetadata(entry: TorrentEntry, t: Torrent, link: MagnetLink): Promise<void> {
-    const m = t.metainfo;
-    entry.metainfo = m;
-    this.#insert(entry);
-    await this.#store.writeTorrent(
-      entry.id,
-      torrentFileFromInfo(m.infoBytes, { trackers: m.trackers, webSeeds: m.webSeeds }),
-    );
-    let priorities = entry.record.filePriorities;
-    const pending = entry.record.pendingFilePriorities;
-    if (priorities === undefined && pending !== undefined) {
-      if (pending.length === userFiles(m).length) priorities = prioritiesByFileIndex(m, pending);
-      else
-        this.#log.warn(
-          { id: entry.id },
-          'file priorities given with the magnet do not match its files; ignored',
-        );
-    }
-    if (priorities !== undefined && priorities.length !== m.files.length) priorities = undefined;
-    if (priorities === undefined && link.selectOnly !== undefined) {
-      // BEP 53 `so` counts files as the info dictionary lists them (padding files included).
-      const so = new Set(link.selectOnly);
-      priorities = m.files.map((f, i) => (so.has(i) && !f.isPadding ? 1 : 0));
-    }
-    const { filePriorities: _old, pendingFilePriorities: _pending, ...rest } = entry.record;
-    entry.record = {
-      ...rest,
-      name: m.name,
-      hasMetadata: true,
-      ...(priorities !== undefined ? { filePriorities: priorities } : {}),
-    };
-    if (priorities !== undefined) {
-      t.setFilePriorities(priorities);
-      this.#select(entry, t);
-    }
-    entry.invalidateStats();
-    await this.#persist();
-    this.#log.info({ id: entry.id, name: m.name }, 'magnet metadata received');
-    this.emit('torrent:metadata', { id: entry.id, name: m.name });
-  }
-
-  /** Takes the torrent out of the session (data and resume record stay) and remembers its progress. */
-  async #detach(entry: TorrentEntry): Promise<void> {
-    entry.life.abort();
-    if (entry.magnetAbort !== undefined) {
-      entry.magnetAbort.abort();
-      entry.magnetAbort = undefined;
-    }
-    entry.pendingMagnet = undefined;
-    const t = entry.torrent;
-    await this.#session.removeTorrent(entry.id);
-    if (t === undefined) return;
-    entry.torrent = undefined;
-    const s = t.stats();
-    this.#goneDown += s.downloadedBytes;
-    this.#goneUp += s.uploadedBytes;
-    if (t.state !== 'checking') {
-      entry.snapshot = { have: t.bitfield(), uploaded: s.totalUploaded, downloaded: s.totalDownloaded };
-    }
-    if (t.state === 'error' && entry.failure === undefined) entry.failure = t.error?.message;
+    this.#queue.remove(entry);
   }
 
   // ------------------------------------------------------------------ adding
@@ -459,21 +254,7 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     bytes: Uint8Array,
     options: AddOptions = {},
   ): Promise<{ entry: TorrentEntry; created: boolean }> {
-    if (bytes.length > MAX_API_TORRENT_BYTES)
-      throw apiError(
-        ErrorCode.ApiPayloadTooLarge,
-        `a .torrent may not exceed ${MAX_API_TORRENT_BYTES} bytes`,
-      );
-    if (bytes.length === 0) throw apiError(ErrorCode.ApiBadRequest, 'the .torrent is empty');
-    let m: Metainfo;
-    try {
-      m = parseTorrent(bytes);
-    } catch (e) {
-      if (!isShoalError(e)) throw e;
-      throw new ApiError(e.code, `the .torrent is not usable: ${explainTorrentError(e)}`, {
-        status: statusOf(e),
-      });
-    }
+    const m = parseUploadedTorrent(bytes);
     const id = toHex(m.infoHashV1 ?? m.infoHashV2!);
     const known = this.get(id) ?? (m.infoHashV2 ? this.get(toHex(m.infoHashV2)) : undefined);
     if (known !== undefined) return { entry: known, created: false };
@@ -489,8 +270,9 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     if (again !== undefined) return { entry: again, created: false };
     const byIndex =
       options.filePriorities === undefined ? undefined : prioritiesByFileIndex(m, options.filePriorities);
-    const entry = new TorrentEntry(this.#newRecord(id, m.name, downloadDir, options, true, byIndex), m);
+    const entry = new TorrentEntry(newRecord(id, m.name, downloadDir, options, true, byIndex), m);
     this.#insert(entry);
+    this.#queue.add(entry);
     try {
       await this.#store.writeTorrent(id, bytes);
       await this.#persist();
@@ -498,7 +280,7 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
       this.#forget(entry);
       throw e;
     }
-    this.#added(entry, options);
+    this.#added(entry);
     return { entry, created: true };
   }
 
@@ -514,20 +296,21 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     const again = this.get(id);
     if (again !== undefined) return { entry: again, created: false };
     const record = {
-      ...this.#newRecord(id, link.name ?? id, downloadDir, options, false, undefined),
+      ...newRecord(id, link.name ?? id, downloadDir, options, false, undefined),
       magnet: uri,
       // By file number until the metadata says which files there are.
       ...(options.filePriorities !== undefined ? { pendingFilePriorities: [...options.filePriorities] } : {}),
     };
     const entry = new TorrentEntry(record, undefined);
     this.#insert(entry);
+    this.#queue.add(entry);
     try {
       await this.#persist();
     } catch (e) {
       this.#forget(entry);
       throw e;
     }
-    this.#added(entry, options);
+    this.#added(entry);
     return { entry, created: true };
   }
 
@@ -537,47 +320,31 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     return this.addTorrentFile(bytes, options);
   }
 
-  #newRecord(
-    id: string,
-    name: string,
-    downloadDir: string,
-    o: AddOptions,
-    hasMetadata: boolean,
-    filePriorities: readonly number[] | undefined,
-  ): TorrentRecord {
-    const peers = savedPeers([], o.peers ?? []);
-    return {
-      id,
-      name,
-      hasMetadata,
-      downloadDir,
-      ...(filePriorities !== undefined ? { filePriorities: [...filePriorities] } : {}),
-      ...(peers.length > 0 ? { peers } : {}),
-      paused: o.paused === true,
-      addedAt: Date.now(),
-    };
-  }
-
-  #added(entry: TorrentEntry, _options: AddOptions): void {
+  #added(entry: TorrentEntry): void {
     this.#log.info({ id: entry.id, name: entry.name, paused: entry.record.paused }, 'torrent added');
     this.emit('torrent:added', { id: entry.id, name: entry.name });
-    if (!entry.record.paused) {
-      void entry.run(async () => {
-        if (this.#entries.get(entry.id) === entry && !entry.record.paused) void this.#start(entry);
-      });
-    }
+    // A paused torrent with metadata joins the session paused (its data is checked); a paused
+    // magnet waits for a resume to fetch its metadata.
+    if (entry.record.paused && entry.metainfo === undefined) return;
+    void entry.run(async () => {
+      if (this.#entries.get(entry.id) === entry && entry.torrent === undefined)
+        void this.#runner.start(entry);
+    });
   }
 
   // ------------------------------------------------------------------ operations
 
-  /** Stops the torrent, keeping its data; it stays paused across restarts. */
+  /** Pauses the torrent, keeping its data; it stays paused across restarts. */
   pause(id: string): Promise<TorrentEntry> {
     const entry = this.require(id);
     return entry.run(async () => {
-      const running = entry.torrent !== undefined || entry.magnetAbort !== undefined;
+      const t = entry.torrent;
+      const running = (t !== undefined && !t.isPaused) || entry.magnetAbort !== undefined;
       if (entry.record.paused && !running) return entry;
       entry.record = { ...entry.record, paused: true };
-      await this.#detach(entry);
+      entry.life.abort();
+      if (entry.magnetAbort !== undefined) await this.#runner.detach(entry);
+      if (t !== undefined) await t.pause();
       await this.#persist();
       this.#log.info({ id: entry.id }, 'torrent paused');
       this.emit('torrent:paused', { id: entry.id });
@@ -589,16 +356,24 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
   resume(id: string): Promise<TorrentEntry> {
     const entry = this.require(id);
     return entry.run(async () => {
-      const running = entry.torrent !== undefined || entry.magnetAbort !== undefined;
-      if (!entry.record.paused && running && entry.state !== 'error') return entry;
+      const t = entry.torrent;
+      const failed = entry.state === 'error';
+      if (!entry.record.paused && !failed && (t !== undefined || entry.magnetAbort !== undefined))
+        return entry;
       if (entry.metainfo === undefined && entry.record.magnet === undefined) {
         throw apiError(ErrorCode.ApiConflict, `cannot start ${entry.id}: ${entry.failure ?? 'no metadata'}`);
       }
-      if (entry.torrent !== undefined) await this.#detach(entry);
       entry.failure = undefined;
       entry.record = { ...entry.record, paused: false };
       await this.#persist();
-      void this.#start(entry);
+      if (t !== undefined && !failed) {
+        entry.renewLife();
+        t.resume();
+      } else {
+        // Not in the session (a magnet, a failed start) or stopped by an error: (re)start it.
+        if (t !== undefined) await this.#runner.detach(entry);
+        void this.#runner.start(entry);
+      }
       this.#log.info({ id: entry.id }, 'torrent resumed');
       this.emit('torrent:resumed', { id: entry.id });
       return entry;
@@ -606,25 +381,24 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
   }
 
   /**
-   * Re-verifies every piece on disk. Answers once the check has started; a paused torrent is
-   * paused again when the check ends.
+   * Re-verifies every piece on disk. Answers once the check has started; a paused torrent stays
+   * paused.
    */
   verify(id: string): Promise<TorrentEntry> {
     const entry = this.require(id);
     return entry.run(async () => {
       if (entry.metainfo === undefined)
         throw apiError(ErrorCode.ApiConflict, 'the torrent has no metadata yet; nothing to verify');
-      if (entry.torrent !== undefined) await this.#detach(entry);
-      entry.snapshot = undefined;
-      const checked = this.#start(entry, true);
+      const t = entry.torrent;
+      if (t !== undefined && t.state !== 'error') {
+        t.recheck().catch((e: unknown) => this.#log.warn({ id: entry.id, err: e }, 'verify failed'));
+      } else {
+        if (t !== undefined) await this.#runner.detach(entry);
+        entry.snapshot = undefined;
+        void this.#runner.start(entry, true);
+      }
       this.#log.info({ id: entry.id }, 'torrent verify started');
       this.emit('torrent:checking', { id: entry.id });
-      if (entry.record.paused) {
-        void entry.run(async () => {
-          await checked;
-          if (entry.record.paused && entry.torrent !== undefined) await this.#detach(entry);
-        });
-      }
       return entry;
     });
   }
@@ -640,11 +414,13 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     entry.removing = true;
     return entry
       .run(async () => {
-        await this.#detach(entry);
+        // Where its files are now: the incomplete folder until it completes.
+        const dir = entry.torrent?.downloadDir ?? entry.record.downloadDir;
+        await this.#runner.detach(entry);
         await this.#store.forget(entry.id);
         const report =
           deleteData && entry.metainfo !== undefined
-            ? await deleteTorrentData(entry.metainfo, entry.record.downloadDir)
+            ? await deleteTorrentData(entry.metainfo, dir)
             : { deleted: 0, skipped: [] };
         this.#forget(entry);
         await this.#persist();
@@ -664,39 +440,19 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
    * or for some files (`files`, file numbers). File numbers leave padding files out, as
    * `shoal info` and {@link fileInfos} number them.
    */
-  setFilePriorities(
-    id: string,
-    change: { all?: readonly number[]; files?: readonly number[]; priority?: number },
-  ) {
+  setFilePriorities(id: string, change: PriorityChange): Promise<TorrentEntry> {
     const entry = this.require(id);
     return entry.run(async () => {
       const m = entry.metainfo;
       if (m === undefined)
         throw apiError(ErrorCode.ApiConflict, 'the torrent has no metadata yet; no files to set');
-      const count = userFiles(m).length;
-      let next: number[];
-      if (change.all !== undefined) {
-        if (change.all.length !== count)
-          throw apiError(
-            ErrorCode.ApiBadRequest,
-            `priorities lists ${change.all.length} files; the torrent has ${count}`,
-          );
-        next = prioritiesByFileIndex(m, change.all);
-      } else {
-        next = entry.priorities();
-        for (const n of change.files ?? []) {
-          const i = fileIndexOf(m, n);
-          if (i === undefined)
-            throw apiError(ErrorCode.ApiBadRequest, `file ${n} is out of range (0..${count - 1})`);
-          next[i] = change.priority ?? 1;
-        }
-      }
+      const next = changedPriorities(m, entry.priorities(), change);
       entry.record = { ...entry.record, filePriorities: next };
       const t = entry.torrent;
       entry.invalidateStats();
       if (t !== undefined) {
         t.setFilePriorities(next);
-        this.#select(entry, t);
+        this.#runner.select(entry, t);
         if (!t.isFinished && entry.record.completedAt !== undefined) {
           const { completedAt: _c, ...rest } = entry.record;
           entry.record = rest;
@@ -706,6 +462,31 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
       this.emit('torrent:updated', { id: entry.id });
       return entry;
     });
+  }
+
+  /** Changes the torrent's own limits, bandwidth priority or seed limits (kept across restarts). */
+  setOptions(id: string, change: TorrentOptionsChange): Promise<TorrentEntry> {
+    const entry = this.require(id);
+    return entry.run(async () => {
+      const options = withChange(entry.record.options ?? {}, change);
+      const { options: _old, ...rest } = entry.record;
+      entry.record = Object.keys(options).length > 0 ? { ...rest, options } : rest;
+      if (entry.torrent !== undefined) applyOptions(entry.torrent, options);
+      await this.#persist();
+      this.#log.info({ id: entry.id, options }, 'torrent options changed');
+      this.emit('torrent:updated', { id: entry.id });
+      return entry;
+    });
+  }
+
+  /** Moves the torrent in the queue (one place, to an end, or to a position); kept across restarts. */
+  async moveInQueue(id: string, how: QueueMove | number): Promise<TorrentEntry> {
+    const entry = this.require(id);
+    const at = this.#queue.move(entry, how);
+    await this.#persist();
+    this.#log.info({ id: entry.id, position: at }, 'torrent moved in the queue');
+    this.emit('torrent:updated', { id: entry.id });
+    return entry;
   }
 
   /**
@@ -722,92 +503,48 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     return entry;
   }
 
-  /** Tells the torrent's storage which files are wanted (unselected bytes go to its parts file). */
-  #select(entry: TorrentEntry, t: Torrent): void {
-    const prio = entry.priorities();
-    const have = t.state === 'checking' ? undefined : t.bitfield();
-    t.storage
-      .setWantedFiles(
-        prio.map((p) => p > 0),
-        have === undefined ? undefined : (i) => have.get(i),
-      )
-      .catch((e: unknown) => this.#log.warn({ id: entry.id, err: e }, 'cannot apply the file selection'));
+  /** The torrent's recent peer events, oldest first (empty while it is not in the session). */
+  peerLog(id: string): PeerEventInfo[] {
+    return peerEvents(this.require(id).torrent);
+  }
+
+  /** Addresses banned for the whole node, oldest first. */
+  bans(): BanInfo[] {
+    return banInfos(this.#session);
   }
 
   // ------------------------------------------------------------------ settings and stats
 
   settings(): SettingsInfo {
-    return {
-      downloadRateLimit: this.#settings.downloadRateLimit,
-      uploadRateLimit: this.#settings.uploadRateLimit,
-      downloadDir: this.downloadDir,
-      allowedDirs: this.#roots,
-      peerPort: this.#session.port,
-    };
+    return this.#settings.info();
   }
 
-  async setSettings(change: { downloadRateLimit?: number; uploadRateLimit?: number }): Promise<SettingsInfo> {
-    this.#settings = { ...this.#settings, ...change };
-    this.#session.setRateLimits({
-      ...(change.downloadRateLimit !== undefined ? { download: change.downloadRateLimit } : {}),
-      ...(change.uploadRateLimit !== undefined ? { upload: change.uploadRateLimit } : {}),
-    });
-    await this.#persist();
-    const s = this.settings();
-    this.emit('settings:changed', s);
-    return s;
+  /** The settings in force (the proxy's password included: never for the API). */
+  get currentSettings(): DaemonSettings {
+    return this.#settings.current;
+  }
+
+  /** The watch folder, while one is set and readable. */
+  get watchFolder() {
+    return this.#settings.watchFolder;
+  }
+
+  setSettings(change: SettingsChange): Promise<SettingsInfo> {
+    return this.#settings.update(change);
+  }
+
+  reloadBlocklist(): Promise<BlocklistInfo> {
+    return this.#settings.reloadBlocklist();
   }
 
   /** Session-wide statistics. */
   stats(): SessionStatsInfo {
-    const byState = Object.fromEntries(TORRENT_STATES.map((s) => [s, 0])) as Record<TorrentStateName, number>;
-    let downloadRate = 0;
-    let uploadRate = 0;
-    let downloaded = 0;
-    let uploaded = 0;
-    let sessionDown = this.#goneDown;
-    let sessionUp = this.#goneUp;
-    let peers = 0;
-    let hashFailures = 0;
-    let wasted = 0;
-    for (const e of this.#entries.values()) {
-      const state = e.state;
-      byState[state]++;
-      const t = e.torrent;
-      if (t !== undefined && state !== 'checking') {
-        const s = e.stats()!;
-        downloadRate += s.downloadRate;
-        uploadRate += s.uploadRate;
-        downloaded += s.totalDownloaded;
-        uploaded += s.totalUploaded;
-        sessionDown += s.downloadedBytes;
-        sessionUp += s.uploadedBytes;
-        peers += s.peerCount;
-        hashFailures += s.hashFailures;
-        wasted += s.wastedBytes;
-      } else if (e.snapshot !== undefined) {
-        downloaded += e.snapshot.downloaded;
-        uploaded += e.snapshot.uploaded;
-      }
-    }
-    return {
-      downloadRate: Math.round(downloadRate),
-      uploadRate: Math.round(uploadRate),
-      downloadedBytes: downloaded,
-      uploadedBytes: uploaded,
-      sessionDownloadedBytes: sessionDown,
-      sessionUploadedBytes: sessionUp,
-      torrentCount: this.#entries.size,
-      torrentsByState: byState,
-      peerCount: peers,
-      connectionCount: this.#session.connectionCount,
-      hashFailures,
-      wastedBytes: wasted,
-      dhtNodes: dhtNodeCount(this.#session),
-      peerPort: this.#session.port,
-      uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
-      version: DAEMON_VERSION,
-    };
+    return nodeStats(this.#entries.values(), {
+      session: this.#session,
+      goneDownloaded: this.#goneDown,
+      goneUploaded: this.#goneUp,
+      startedAt: this.#startedAt,
+    });
   }
 
   // ------------------------------------------------------------------ persistence
@@ -815,11 +552,11 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
   #state(): PersistedState {
     return {
       version: STATE_VERSION,
-      settings: { ...this.#settings, peerPort: this.#session.port, downloadDir: this.downloadDir },
+      settings: { ...this.#settings.current, peerPort: this.#session.port, downloadDir: this.downloadDir },
       // A torrent being removed is gone for the next start, whatever happens meanwhile.
       torrents: this.list()
         .filter((e) => !e.removing)
-        .map((e) => e.record),
+        .map((e) => ({ ...e.record, queuePosition: this.#queue.position(e) })),
     };
   }
 
@@ -836,12 +573,16 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     return this.#persist();
   }
 
-  /** Stops starting torrents and ends waits on them (the daemon then closes the session and saves). */
-  close(): void {
+  /**
+   * Stops starting torrents, ends waits on them and stops the watch folder (the daemon then
+   * closes the session and saves).
+   */
+  async close(): Promise<void> {
     this.#closed = true;
     for (const e of this.#entries.values()) {
       e.life.abort();
       e.magnetAbort?.abort();
     }
+    await this.#settings.close();
   }
 }

@@ -18,6 +18,7 @@ import type {
   WebSeedApiInfo,
 } from './api-types.js';
 import type { Layout, TorrentEntry } from './torrent-entry.js';
+import { optionsInfo } from './torrent-options.js';
 
 /** Read access to verified pieces. */
 export interface HaveView {
@@ -135,10 +136,11 @@ export function torrentSummary(entry: TorrentEntry): TorrentSummary {
     addedAt: entry.record.addedAt,
     completedAt: entry.record.completedAt ?? null,
     hasMetadata: m !== undefined,
+    queuePosition: entry.queuePosition,
   };
 }
 
-/** The verified-piece bitfield the daemon knows of (running torrent, else last snapshot). */
+/** The verified-piece bitfield the daemon knows of (the session's torrent, else last snapshot). */
 export function currentHave(entry: TorrentEntry): Bitfield | undefined {
   const t = entry.torrent;
   if (t !== undefined && t.state !== 'checking') return t.bitfield();
@@ -180,7 +182,7 @@ function peerFlags(p: TorrentPeerInfo): string {
   return f;
 }
 
-/** Connected peers of a running torrent. */
+/** Connected peers of the torrent (none unless it runs). */
 export function peerInfos(entry: TorrentEntry): PeerInfo[] {
   const t = entry.torrent;
   if (t === undefined) return [];
@@ -200,6 +202,8 @@ export function peerInfos(entry: TorrentEntry): PeerInfo[] {
     amInterested: p.amInterested,
     peerChoking: p.peerChoking,
     peerInterested: p.peerInterested,
+    transport: p.transport,
+    encrypted: p.encrypted,
   }));
 }
 
@@ -294,6 +298,7 @@ export function torrentDetails(entry: TorrentEntry): TorrentDetails {
     trackers: trackerInfos(entry),
     webSeeds: webSeedInfos(entry),
     pieces: piecesInfo(entry),
+    options: optionsInfo(entry.record.options),
   };
 }
 

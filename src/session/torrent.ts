@@ -466,6 +466,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       throw e;
     }
     if (this.#closed) return;
+    const { uploadedBytes: up, downloadedBytes: down } = this.#engine.stats(this.#ctx.now()); // kept: the new engine counts from 0
+    [this.#uploadedBase, this.#downloadedBase] = [this.#uploadedBase + up, this.#downloadedBase + down];
     this.#engine = this.#makeEngine();
     const haveIdx: number[] = [];
     have.forEach((h, i) => {

@@ -526,6 +526,11 @@ export const MAX_WEB_SEED_SERVE_REQUESTS = 32;
 export const WEB_SEED_SERVE_RETRY_S = 30;
 /** Largest daemon state file (`state.json`) read at start, in bytes. */
 export const MAX_DAEMON_STATE_BYTES = 64 * 1024 * 1024;
+/**
+ * Most .torrent files of the watch folder followed at once while they settle (or after a
+ * failure that waits for the file to change); more are picked up by later scans.
+ */
+export const MAX_WATCH_PENDING_FILES = 256;
 
 // --- bitcoin: P2P messages (BIP 14, 130, 152, 155, 157) ---
 /**

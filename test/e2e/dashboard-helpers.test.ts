@@ -24,6 +24,7 @@ import { matchesFilter, sortTorrents } from '../../web/src/sorting.js';
 function torrent(over: Partial<TorrentSummary> & { id: string }): TorrentSummary {
   return {
     infoHashV1: over.id,
+    queuePosition: 0,
     infoHashV2: null,
     name: over.id,
     state: 'downloading',

@@ -9,8 +9,12 @@
  * drawn on the canvas, files, priority change, player, peers, trackers), pauses and resumes,
  * sorts, sets the global speed limits, drops a third .torrent onto the page, takes the README
  * screenshot while it downloads, then removes it with "delete data" and checks the files are gone
- * (the row leaves only once the removal is complete). Then: an add's notices stay in order when
- * the daemon's live events overtake its answer, and the names stay readable 420 px wide.
+ * (the row leaves only once the removal is complete). Between those: queue positions (the `#`
+ * column, moving a torrent up and down), a torrent's own limits, priority and seed limits set in
+ * its Options tab, the queue, seeding and encryption settings, and the peers' transport and
+ * encryption. Then: the Peer events tab lists a corrupt peer's hash failure and ban with the
+ * evidence, an add's notices stay in order when the daemon's live events overtake its answer, and
+ * the names stay readable 420 px wide.
  *
  * Needs `web/dist` (built by `npm run build` / `npm run build:web`, which `npm install` runs) and
  * `/usr/bin/chromium` (or SHOAL_CHROMIUM). The screenshot goes to docs/dashboard.png when that file
@@ -22,73 +26,35 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { FileInfo, SettingsInfo, TorrentDetails, TorrentSummary } from '../../src/daemon/index.js';
 import { type Daemon, startDaemon } from '../../src/daemon/index.js';
 import { Session } from '../../src/session/index.js';
 import { toHex } from '../../src/shared/hash.js';
-import { type CreatedTorrent, createTorrent } from '../../src/storage/index.js';
+import { createTorrent } from '../../src/storage/index.js';
 import { startTracker, type TrackerServer } from '../../src/tracker/index.js';
 import { writeTree } from '../helpers/payload.js';
-import { api, tempDir } from '../integration/daemon-helpers.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const WEB_DIST = join(ROOT, 'web', 'dist');
-const DOCS_SHOT = join(ROOT, 'docs', 'dashboard.png');
-const CHROMIUM = process.env.SHOAL_CHROMIUM ?? '/usr/bin/chromium';
-/** Flags that keep Chromium quiet and offline (the machine has no outside network). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const KIB = 1024;
-const MIB = 1024 * 1024;
-
-interface Payload {
-  readonly torrent: CreatedTorrent;
-  readonly id: string;
-  readonly name: string;
-  /** Relative path inside the torrent folder → size. */
-  readonly files: Record<string, number>;
-}
-
-/** Evaluated in the page: counts the piece map's pixels in the verified and missing colours. */
-const PIECE_PIXELS = `(() => {
-  const c = document.getElementById('piece-map');
-  const css = getComputedStyle(c);
-  const rgb = (s) => (s.match(/\\d+(\\.\\d+)?/g) || []).slice(0, 3).map(Number);
-  const have = rgb(css.color);
-  const missing = rgb(css.outlineColor);
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  const near = (i, col) => Math.abs(d[i] - col[0]) + Math.abs(d[i + 1] - col[1]) + Math.abs(d[i + 2] - col[2]) < 12;
-  let h = 0, m = 0;
-  for (let i = 0; i < d.length; i += 4) {
-    if (d[i + 3] < 250) continue;
-    if (near(i, have)) h++; else if (near(i, missing)) m++;
-  }
-  return { have: h, missing: m };
-})()`;
-
-/** The little of the page's globals the wait predicates use (the test is compiled without the DOM lib). */
-interface PageGlobals {
-  readonly document: {
-    querySelector(selector: string): { getAttribute(name: string): string | null } | null;
-  };
-}
-
-const row = (id: string): string => `tr.torrent-row[data-id="${id}"]`;
+import { listenCorruptSeeder, type ScriptedServer } from '../helpers/scripted-peer.js';
+import { api, json as jsonBody, tempDir } from '../integration/daemon-helpers.js';
+import {
+  CHROMIUM,
+  DOCS_SHOT,
+  KIB,
+  MIB,
+  openPage,
+  type PageGlobals,
+  type Payload,
+  PIECE_PIXELS,
+  row,
+  WEB_DIST,
+} from './dashboard-kit.js';
 
 describe('web dashboard (Chromium + playwright-core)', { timeout: 240_000 }, () => {
   let tmp: { dir: string; cleanup(): Promise<void> } | undefined;
   let tracker: TrackerServer | undefined;
   let seeder: Session | undefined;
   let slowSeeder: Session | undefined;
+  const servers: ScriptedServer[] = [];
   let daemon: Daemon | undefined;
   let browser: Browser | undefined;
   let page: Page;
@@ -203,26 +169,7 @@ describe('web dashboard (Chromium + playwright-core)', { timeout: 240_000 }, () 
       session: { hashThreads: 1, dht: false, lsd: false },
     });
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      timeout: 30_000,
-    });
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      deviceScaleFactor: 1,
-      colorScheme: 'light',
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      // 4xx answers the test provokes are logged by Chromium as failed resources; anything else
-      // (a script error, a CSP violation) is a bug.
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-        consoleErrors.push(m.text());
-    });
+    ({ browser, page } = await openPage(pageErrors, consoleErrors));
   });
 
   after(async () => {
@@ -230,6 +177,7 @@ describe('web dashboard (Chromium + playwright-core)', { timeout: 240_000 }, () 
     await daemon?.close().catch(() => {});
     await seeder?.close().catch(() => {});
     await slowSeeder?.close().catch(() => {});
+    for (const srv of servers) await srv.close().catch(() => {});
     await tracker?.close().catch(() => {});
     await tmp?.cleanup();
   });
@@ -390,6 +338,83 @@ describe('web dashboard (Chromium + playwright-core)', { timeout: 240_000 }, () 
     await page.locator('#statusbar', { hasText: '[20.0 MiB/s]' }).waitFor();
   });
 
+  it('shows queue positions and moves the selected torrent up and down the queue', async () => {
+    await page.locator(`${row(harbour.id)}[data-queue="0"]`).waitFor();
+    await page.locator(`${row(ocean.id)}[data-queue="1"]`).waitFor();
+    assert.equal(await text(`${row(ocean.id)} td.col-queue`), '2', 'shown from 1');
+    await page.click(`${row(ocean.id)} .name-text`);
+    await page.click('#btn-queue-up');
+    await page.locator(`${row(ocean.id)}[data-queue="0"]`).waitFor();
+    await page.locator(`${row(harbour.id)}[data-queue="1"]`).waitFor();
+    assert.equal((await summary(ocean.id)).queuePosition, 0);
+    assert.equal((await summary(harbour.id)).queuePosition, 1);
+    assert.equal(await page.locator('#btn-queue-up').isDisabled(), true, 'the first cannot go up');
+    await page.click('#btn-queue-down');
+    await page.locator(`${row(ocean.id)}[data-queue="1"]`).waitFor();
+    assert.equal((await summary(ocean.id)).queuePosition, 1);
+  });
+
+  it("sets a torrent's own limits, priority and seed limits in its Options tab", async () => {
+    await page.click(`${row(harbour.id)} .name-text`);
+    await page.click('button[data-tab="options"]');
+    await page.locator('#options-form').waitFor();
+    await page.fill('#opt-down', '300');
+    await page.fill('#opt-up', '150');
+    await page.selectOption('#opt-priority', 'high');
+    await page.fill('#opt-ratio', '2');
+    await page.fill('#opt-idle', '30');
+    const saved = page.waitForResponse(
+      (r) => r.url().endsWith(`/api/v1/torrents/${harbour.id}`) && r.request().method() === 'PATCH',
+    );
+    await page.click('#opt-save');
+    assert.equal((await saved).status(), 200);
+    assert.deepEqual((await summary(harbour.id)).options, {
+      downloadLimit: 300 * KIB,
+      uploadLimit: 150 * KIB,
+      priority: 'high',
+      seedRatioLimit: 2,
+      seedIdleLimitMinutes: 30,
+    });
+    const t = daemon!.session.getTorrent(harbour.id)!;
+    assert.deepEqual(t.limits.current, { download: 300 * KIB, upload: 150 * KIB, priority: 'high' });
+    assert.deepEqual(t.seedLimits.current(), { ratio: 2, idleMs: 30 * 60_000 });
+    // Emptied, the seed ratio follows the daemon's setting again.
+    await page.fill('#opt-ratio', '');
+    await page.click('#opt-save');
+    await page.waitForFunction(
+      (id) =>
+        fetch(`/api/v1/torrents/${id}`)
+          .then((r) => r.json())
+          .then((d) => (d as { options: { seedRatioLimit: number | null } }).options.seedRatioLimit === null),
+      harbour.id,
+    );
+    assert.equal(await page.inputValue('#opt-down'), '300', 'the form keeps what is in force');
+    await page.click('button[data-tab="general"]');
+  });
+
+  it('sets the queue, seeding and encryption settings in the settings panel', async () => {
+    await page.click('#btn-settings');
+    await page.locator('#settings-dialog[open]').waitFor();
+    assert.equal(await page.inputValue('#set-max-downloads'), '5', "Transmission's default");
+    assert.equal(await page.inputValue('#set-encryption'), 'enabled');
+    await page.fill('#set-max-downloads', '4');
+    await page.fill('#set-max-seeds', '6');
+    await page.fill('#set-seed-ratio', '3');
+    await page.fill('#set-seed-idle', '90');
+    await page.selectOption('#set-encryption', 'prefer');
+    await page.click('#settings-save');
+    await page.locator('#settings-dialog').waitFor({ state: 'hidden' });
+    const s = await api<SettingsInfo>(daemon!, '/api/v1/settings');
+    assert.equal(s.maxActiveDownloads, 4);
+    assert.equal(s.maxActiveSeeds, 6);
+    assert.equal(s.seedRatioLimit, 3);
+    assert.equal(s.seedIdleLimitMinutes, 90);
+    assert.equal(s.encryption, 'prefer');
+    assert.equal(s.downloadRateLimit, 20480 * KIB, 'the speed limits set before are kept');
+    assert.equal(daemon!.session.encryption, 'prefer');
+    assert.deepEqual(daemon!.session.queueLimits, { downloads: 4, seeds: 6 });
+  });
+
   it('adds a .torrent dropped on the page and shows it downloading (README screenshot)', async () => {
     const b64 = Buffer.from(coast.torrent.bytes).toString('base64');
     const dt = await page.evaluateHandle(
@@ -434,6 +459,28 @@ describe('web dashboard (Chromium + playwright-core)', { timeout: 240_000 }, () 
     assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
   });
 
+  it("the Peers tab shows each peer's transport and encryption", async () => {
+    await page.click(`${row(coast.id)} .name-text`);
+    await page.click('button[data-tab="peers"]');
+    await page.locator('#peers-table tbody tr').first().waitFor();
+    const shown = (await page.evaluate(`[...document.querySelectorAll('#peers-table tbody tr')].map((r) => ({
+      address: r.querySelector('td.peer-address').textContent,
+      transport: r.querySelector('td.peer-transport').textContent,
+      crypto: r.querySelector('td.peer-encryption').textContent,
+    }))`)) as { address: string; transport: string; crypto: string }[];
+    const known = new Map((await summary(coast.id)).peers.map((p) => [p.address, p]));
+    let compared = 0;
+    for (const r of shown) {
+      const p = known.get(r.address);
+      if (p === undefined) continue; // left between the two reads
+      compared++;
+      assert.equal(r.transport, p.transport, r.address);
+      assert.equal(r.crypto, p.encrypted ? 'encrypted' : 'plaintext', r.address);
+    }
+    assert.ok(compared > 0, 'the table shows the peers the daemon has');
+    await page.click('button[data-tab="general"]');
+  });
+
   it('removes a torrent and deletes its data after confirmation', async () => {
     await page.click(`${row(coast.id)} .name-text`);
     await page.click('#btn-remove');
@@ -452,6 +499,53 @@ describe('web dashboard (Chromium + playwright-core)', { timeout: 240_000 }, () 
       'others are kept',
     );
     await page.locator('#details').waitFor({ state: 'hidden' });
+  });
+
+  it("the Peer events tab lists connections, and a corrupt peer's hash failure and ban with the evidence", async () => {
+    const tainted = await payload('tainted-survey', { 'samples.bin': 200 * KIB + 5 }, 16 * KIB, 51);
+    // A peer on 127.0.0.2 that has every piece and sends garbage: banned once a piece it alone sent fails.
+    const corrupt = await listenCorruptSeeder(
+      '127.0.0.2',
+      { infoHash: tainted.torrent.infoHashV1!, pieceCount: tainted.torrent.pieceCount },
+      0x33,
+    );
+    servers.push(corrupt);
+    // Plaintext, as the scripted peer speaks no MSE.
+    await api(daemon!, '/api/v1/settings', { ...jsonBody({ encryption: 'enabled' }), method: 'PUT' });
+    const banned = new Promise<void>((resolve) => {
+      const on = (e: { id: string }) => {
+        if (e.id !== tainted.id) return;
+        daemon!.manager.off('peer:banned', on);
+        resolve();
+      };
+      daemon!.manager.on('peer:banned', on);
+    });
+    await api(
+      daemon!,
+      '/api/v1/torrents',
+      jsonBody({
+        torrent: Buffer.from(tainted.torrent.bytes).toString('base64'),
+        peers: [{ host: '127.0.0.2', port: corrupt.port }],
+      }),
+    );
+    await banned;
+    await page.click(`${row(tainted.id)} .name-text`);
+    await page.click('button[data-tab="events"]');
+    const ban = page.locator('#peer-events-table tr[data-type="banned"]');
+    await ban.waitFor();
+    assert.match((await ban.textContent()) ?? '', /127\.0\.0\.2.*sole-sender/);
+    assert.match(
+      (await page.locator('#peer-events-table tr[data-type="hash-failed"]').first().textContent()) ?? '',
+      /127\.0\.0\.2.*failed its hash check/,
+    );
+    assert.match(await text('#peer-bans'), /1 peer banned/);
+
+    await page.click(`${row(harbour.id)} .name-text`);
+    await page.locator('#peer-events-table').waitFor();
+    const connected = page.locator('#peer-events-table tr[data-type="connected"]').first();
+    await connected.waitFor();
+    assert.match((await connected.textContent()) ?? '', /127\.0\.0\.1:\d+.*\(tcp, (encrypted|plaintext)\)/);
+    await page.click('button[data-tab="general"]');
   });
 
   it("shows an add's notices in order even when the daemon's events overtake its answer", async () => {

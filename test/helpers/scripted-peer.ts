@@ -391,3 +391,25 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
     clearTimeout(timer);
   }
 }
+
+/**
+ * A peer listening on `host` that claims every piece of the torrent, unchokes at once and answers
+ * every request with a block of `fill` bytes: the pieces it sends fail their hash check, and a
+ * node that got a piece from it alone bans it (smart ban's `sole-sender`).
+ */
+export function listenCorruptSeeder(
+  host: string,
+  torrent: { readonly infoHash: Uint8Array; readonly pieceCount: number },
+  fill = 0xa5,
+): Promise<ScriptedServer> {
+  return ScriptedServer.listen(host, torrent, (p) => {
+    p.onMessage = (m) => {
+      if (m.type === 'handshake') {
+        p.sendHandshake();
+        p.send({ type: 'have-all' });
+        p.send({ type: 'unchoke' });
+      } else if (m.type === 'request')
+        p.send({ type: 'piece', index: m.index, begin: m.begin, block: Buffer.alloc(m.length, fill) });
+    };
+  });
+}

@@ -189,7 +189,8 @@ describe('daemon API', { timeout: 120_000 }, () => {
     });
     assert.equal(p.torrent.state, 'paused');
     assert.equal(p.torrent.progress, 1, 'a paused torrent keeps showing its progress');
-    assert.equal(daemon.session.getTorrent(id), undefined, 'a paused torrent leaves the session');
+    assert.equal(daemon.session.getTorrent(id)?.state, 'paused', 'the session holds it, paused');
+    assert.equal(daemon.session.connectionCount, 0, 'a paused torrent has no connections');
     await events.next<{ id: string }>('torrent:paused', (e) => e.id === id);
     // Pausing twice is harmless.
     await api(daemon, `/api/v1/torrents/${id}/pause`, { method: 'POST' });
@@ -198,7 +199,7 @@ describe('daemon API', { timeout: 120_000 }, () => {
     });
     assert.notEqual(r.torrent.state, 'paused');
     await events.next<{ id: string }>('torrent:resumed', (e) => e.id === id);
-    assert.ok(daemon.session.getTorrent(id) !== undefined);
+    assert.equal(daemon.session.getTorrent(id)?.isPaused, false);
     await api(daemon, `/api/v1/torrents/${id}/verify`, { method: 'POST' });
     await events.next<{ id: string }>('torrent:checking', (e) => e.id === id);
     const after = await events.next<{ torrents: TorrentSummary[] }>('snapshot', (s) =>
@@ -207,7 +208,7 @@ describe('daemon API', { timeout: 120_000 }, () => {
     assert.ok(after.torrents.length >= 1);
   });
 
-  test('adds a raw .torrent paused; it stays out of the session', async () => {
+  test('adds a raw .torrent paused; the session holds it paused', async () => {
     const res = await rawRequest(daemon.url, {
       method: 'POST',
       path: '/api/v1/torrents?paused=true&downloadDir=singles',
@@ -216,9 +217,19 @@ describe('daemon API', { timeout: 120_000 }, () => {
     });
     assert.equal(res.status, 201, res.body.toString());
     const t = (res.json() as AddTorrentResult).torrent;
-    assert.equal(t.state, 'paused');
+    // Its data is checked (the session holds it), then it waits paused.
+    assert.ok(t.state === 'paused' || t.state === 'checking', t.state);
     assert.equal(t.downloadDir, join(dl, 'singles'));
-    assert.equal(daemon.session.getTorrent(t.id), undefined);
+    const held = daemon.session.getTorrent(t.id);
+    assert.ok(held?.isPaused, 'in the session, paused');
+    // A snapshot sent while the add was in flight already says paused (from the record), so wait on
+    // the session's own torrent: its check ends paused.
+    const signal = AbortSignal.timeout(30_000);
+    while (held?.state !== 'paused') await held?.next('state', signal);
+    assert.equal(held?.state, 'paused');
+    await events.next<{ torrents: TorrentSummary[] }>('snapshot', (s) =>
+      s.torrents.some((x) => x.id === t.id && x.state === 'paused'),
+    );
     assert.ok(existsSync(join(stateDir, 'torrents', `${t.id}.torrent`)));
   });
 

@@ -42,7 +42,7 @@ interface Run {
   readonly stderr: string;
 }
 
-describe('shoal remote commands', { timeout: 120_000 }, () => {
+describe('shoal remote commands', { timeout: 300_000 }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let daemon: Daemon;
   let script: string;

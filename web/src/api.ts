@@ -5,13 +5,25 @@
 import type {
   AddTorrentResult,
   ApiErrorBody,
+  BanInfo,
+  BlocklistInfo,
+  DaemonSettings,
   FileInfo,
+  PeerEventInfo,
   RemoveResult,
   SessionStatsInfo,
   SettingsInfo,
   TorrentDetails,
+  TorrentOptionsInfo,
   TorrentSummary,
 } from '../../src/daemon/api-types.js';
+
+/** A change of some settings (`PUT /api/v1/settings`). */
+export type SettingsUpdate = { -readonly [K in keyof DaemonSettings]?: DaemonSettings[K] };
+/** A change of a torrent's own options; null seed limits follow the daemon's settings again. */
+export type OptionsUpdate = { -readonly [K in keyof TorrentOptionsInfo]?: TorrentOptionsInfo[K] };
+/** How a torrent moves in the queue. */
+export type QueueMove = 'up' | 'down' | 'top' | 'bottom';
 
 /** An API call that failed: HTTP status plus the daemon's error code and message. */
 export class ApiFailure extends Error {
@@ -104,9 +116,16 @@ export const api = {
   setFilePriority: (id: string, files: readonly number[], priority: number) =>
     call<{ files: FileInfo[] }>('PATCH', `/api/v1/torrents/${enc(id)}/files`, json({ files, priority })),
 
+  setOptions: (id: string, o: OptionsUpdate) =>
+    call<TorrentDetails>('PATCH', `/api/v1/torrents/${enc(id)}`, { ...json(o) }),
+  move: (id: string, move: QueueMove) =>
+    call<{ torrent: TorrentSummary }>('POST', `/api/v1/torrents/${enc(id)}/queue`, json({ move })),
+  peerLog: (id: string) => call<{ entries: PeerEventInfo[] }>('GET', `/api/v1/torrents/${enc(id)}/peer-log`),
+  bans: () => call<{ bans: BanInfo[] }>('GET', '/api/v1/bans'),
+
   settings: () => call<SettingsInfo>('GET', '/api/v1/settings'),
-  updateSettings: (s: { downloadRateLimit?: number; uploadRateLimit?: number }) =>
-    call<SettingsInfo>('PUT', '/api/v1/settings', json(s)),
+  updateSettings: (s: SettingsUpdate) => call<SettingsInfo>('PUT', '/api/v1/settings', json(s)),
+  reloadBlocklist: () => call<BlocklistInfo>('POST', '/api/v1/blocklist/reload'),
   stats: () => call<SessionStatsInfo>('GET', '/api/v1/stats'),
 };
 

@@ -1,9 +1,9 @@
 /**
- * The Peers and Trackers tabs of the detail pane: tables rebuilt from each details refresh (they
- * hold nothing the user edits). The Peers tab lists the web seeds (HTTP origins) below the peers:
- * they are sources too.
+ * The Peers, Peer events and Trackers tabs of the detail pane: tables rebuilt from each details
+ * refresh (they hold nothing the user edits). The Peers tab lists the web seeds (HTTP origins)
+ * below the peers: they are sources too.
  */
-import type { TorrentDetails, WebSeedApiInfo } from '../../src/daemon/api-types.js';
+import type { PeerEventInfo, TorrentDetails, WebSeedApiInfo } from '../../src/daemon/api-types.js';
 import { h } from './dom.js';
 import { formatBytes, formatDate, formatDuration, formatPercent, formatRate } from './format.js';
 
@@ -85,6 +85,8 @@ function peerTable(d: TorrentDetails): HTMLElement {
         h('th', { class: 'col-addr' }, 'Address'),
         h('th', null, 'Client'),
         h('th', { class: 'col-flags', title: FLAG_HELP }, 'Flags'),
+        h('th', { class: 'col-transport', title: 'What carries the connection' }, 'Transport'),
+        h('th', { class: 'col-transport', title: 'MSE/PE: RC4-encrypted, or plaintext' }, 'Encryption'),
         h('th', { class: 'num col-pnum' }, 'Progress'),
         h('th', { class: 'num col-pnum' }, 'Down'),
         h('th', { class: 'num col-pnum' }, 'Up'),
@@ -99,9 +101,15 @@ function peerTable(d: TorrentDetails): HTMLElement {
         h(
           'tr',
           null,
-          h('td', { class: 'mono' }, p.address),
+          h('td', { class: 'mono peer-address' }, p.address),
           h('td', null, p.client ?? h('span', { class: 'muted' }, 'unknown')),
           h('td', { class: 'mono', title: FLAG_HELP }, p.flags || '–'),
+          h('td', { class: 'peer-transport' }, p.transport),
+          h(
+            'td',
+            { class: `peer-encryption ${p.encrypted ? 'is-encrypted' : ''}` },
+            p.encrypted ? 'encrypted' : 'plaintext',
+          ),
           h('td', { class: 'num' }, formatPercent(p.progress)),
           h('td', { class: 'num' }, formatRate(p.downloadRate)),
           h('td', { class: 'num' }, formatRate(p.uploadRate)),
@@ -167,6 +175,78 @@ export function trackersView(d: TorrentDetails): HTMLElement {
           h('td', null, when(t.lastAnnounceAt, false)),
           h('td', null, when(t.nextAnnounceAt, true)),
           h('td', { class: 'muted' }, t.message ?? ''),
+        ),
+      ),
+    ),
+  );
+}
+
+const EVENT_LABELS: Readonly<Record<PeerEventInfo['type'], string>> = {
+  connected: 'Connected',
+  disconnected: 'Disconnected',
+  refused: 'Refused',
+  'hash-failed': 'Hash failed',
+  banned: 'Banned',
+};
+
+/** What a connection was: client, transport, encryption. */
+function connectionOf(e: PeerEventInfo): string {
+  const how = [e.transport, e.encrypted === true ? 'encrypted' : e.encrypted === false ? 'plaintext' : null]
+    .filter((x) => x !== null)
+    .join(', ');
+  return [e.client, how === '' ? null : `(${how})`].filter((x) => x !== null).join(' ');
+}
+
+/** A torrent's peer log, newest first: connects, disconnects and refusals with reasons, hash failures, bans. */
+export function peerEventsView(entries: readonly PeerEventInfo[] | null): HTMLElement {
+  if (entries === null) return h('div', { class: 'details-loading' }, 'Loading…');
+  if (entries.length === 0)
+    return h(
+      'div',
+      { class: 'details-empty' },
+      'No peer events yet: they appear as peers connect, leave or misbehave.',
+    );
+  const rows = [...entries].reverse();
+  const bans = entries.filter((e) => e.type === 'banned').length;
+  return h(
+    'div',
+    { class: 'peer-events' },
+    bans > 0
+      ? h(
+          'div',
+          { class: 'banner banner-error', id: 'peer-bans' },
+          `${bans} peer${bans === 1 ? '' : 's'} banned on evidence of bad data`,
+        )
+      : null,
+    h(
+      'table',
+      { class: 'grid peer-events', id: 'peer-events-table' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { class: 'col-when' }, 'Time'),
+          h('th', { class: 'col-tstatus' }, 'Event'),
+          h('th', { class: 'col-addr' }, 'Address'),
+          h('th', null, 'Connection'),
+          h('th', null, 'Reason'),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        rows.map((e) =>
+          h(
+            'tr',
+            { 'data-type': e.type, class: `event-${e.type}` },
+            h('td', { class: 'mono' }, new Date(e.at).toLocaleTimeString()),
+            h('td', null, EVENT_LABELS[e.type] ?? e.type),
+            h('td', { class: 'mono', title: e.address }, e.address),
+            h('td', null, e.type === 'connected' ? connectionOf(e) : (e.client ?? '')),
+            h('td', { class: 'muted event-reason' }, e.reason ?? ''),
+          ),
         ),
       ),
     ),

@@ -1,12 +1,15 @@
 /**
  * The detail pane under the list (qBittorrent-style): General (piece map, transfer and torrent
- * facts), Files (progress, priority, stream/play), Peers and Trackers. While open it re-reads
- * `GET /api/v1/torrents/:id` on every snapshot; rows are updated in place so an open priority
- * menu is not torn down by the refresh.
+ * facts), Files (progress, priority, stream/play), Options (its own limits, priority and seed
+ * limits), Peers (with transport and encryption), Peer events (connects, disconnects, refusals,
+ * hash failures, bans, with reasons) and Trackers. While open it re-reads
+ * `GET /api/v1/torrents/:id` (and the peer log, on its tab) on every snapshot; rows are updated in
+ * place so an open priority menu is not torn down by the refresh.
  */
-import type { FileInfo, TorrentDetails } from '../../src/daemon/api-types.js';
+import type { FileInfo, PeerEventInfo, TorrentDetails } from '../../src/daemon/api-types.js';
 import { ApiFailure, api, describeError } from './api.js';
-import { peersView, trackersView } from './details-tables.js';
+import { OptionsForm } from './details-options.js';
+import { peerEventsView, peersView, trackersView } from './details-tables.js';
 import { h, replaceChildren, setAttr, setText } from './dom.js';
 import {
   formatBytes,
@@ -33,12 +36,14 @@ function readStored(key: string): string | null {
   }
 }
 
-type TabName = 'general' | 'files' | 'peers' | 'trackers';
+type TabName = 'general' | 'files' | 'options' | 'peers' | 'events' | 'trackers';
 
 const TABS: readonly { name: TabName; label: string }[] = [
   { name: 'general', label: 'General' },
   { name: 'files', label: 'Files' },
+  { name: 'options', label: 'Options' },
   { name: 'peers', label: 'Peers' },
+  { name: 'events', label: 'Peer events' },
   { name: 'trackers', label: 'Trackers' },
 ];
 
@@ -123,6 +128,12 @@ export class DetailsPane {
   #generalFor: string | null = null;
   readonly #splitter: HTMLElement;
   #filesFor: string | null = null;
+  readonly #options = new OptionsForm((d) => {
+    if (this.#data?.id === d.id) this.#data = d;
+  });
+  #optionsShown = false;
+  /** The peer log of the shown torrent (read while its tab is open). */
+  #events: PeerEventInfo[] | null = null;
 
   constructor(root: HTMLElement, store: Store, actions: DetailActions) {
     this.#root = root;
@@ -214,6 +225,8 @@ export class DetailsPane {
     this.#data = null;
     this.#generalFor = null;
     this.#filesFor = null;
+    this.#optionsShown = false;
+    this.#events = null;
     this.#fileRows.clear();
     this.#root.hidden = id === null;
     this.#splitter.hidden = id === null;
@@ -235,9 +248,13 @@ export class DetailsPane {
     }
     this.#inFlight = true;
     try {
-      const d = await api.details(id);
+      const [d, log] = await Promise.all([
+        api.details(id),
+        this.#tab === 'events' ? api.peerLog(id) : Promise.resolve(undefined),
+      ]);
       if (this.#id === id) {
         this.#data = d;
+        if (log !== undefined) this.#events = log.entries;
         this.#render();
       }
     } catch (e) {
@@ -255,6 +272,8 @@ export class DetailsPane {
     this.#tab = tab;
     this.#generalFor = null;
     this.#filesFor = null;
+    this.#optionsShown = false;
+    if (tab === 'events') void this.refresh();
     this.#fileRows.clear();
     this.#markTabs();
     this.#render();
@@ -289,8 +308,18 @@ export class DetailsPane {
       case 'files':
         this.#renderFiles(d);
         return;
+      case 'options':
+        if (!this.#optionsShown) {
+          this.#optionsShown = true;
+          replaceChildren(this.#body, this.#options.el);
+        }
+        this.#options.update(d, this.#store.settings);
+        return;
       case 'peers':
         this.#renderPeers(d);
+        return;
+      case 'events':
+        replaceChildren(this.#body, peerEventsView(this.#events));
         return;
       case 'trackers':
         this.#renderTrackers(d);

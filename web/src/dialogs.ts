@@ -1,16 +1,23 @@
 /**
  * The dashboard's modal dialogs, each a native `<dialog>`: add torrents (magnet links, .torrent
- * URLs, .torrent files), remove (with the "also delete the files" confirmation), settings
- * (global rate limits), the player for streaming a file, and the token prompt.
+ * URLs, .torrent files), remove (with the "also delete the files" confirmation), the player for
+ * streaming a file, and the token prompt. Settings are in settings-dialog.ts.
  */
 import type { FileInfo, SettingsInfo, TorrentDetails, TorrentSummary } from '../../src/daemon/api-types.js';
 import { type AddOptions, api, describeError } from './api.js';
 import { h, replaceChildren } from './dom.js';
-import { formatBytes, formatLimit } from './format.js';
+import { formatBytes } from './format.js';
 import { icon } from './icons.js';
 import { holdEventToasts } from './toasts.js';
 
-function dialogShell(id: string, title: string, body: Node, footer: Node, wide = false): HTMLDialogElement {
+/** A native `<dialog>` with a title, a body and a footer, appended to the page. */
+export function dialogShell(
+  id: string,
+  title: string,
+  body: Node,
+  footer: Node,
+  wide = false,
+): HTMLDialogElement {
   const dialog = h(
     'dialog',
     { id, class: wide ? 'modal modal-wide' : 'modal', 'aria-labelledby': `${id}-title` },
@@ -340,126 +347,6 @@ export class RemoveDialog {
     if (this.el.open) this.el.close();
     r?.(v);
   }
-}
-
-const KIB = 1024;
-
-export class SettingsDialog {
-  readonly el: HTMLDialogElement;
-  readonly #down: HTMLInputElement;
-  readonly #up: HTMLInputElement;
-  readonly #info: HTMLElement;
-  readonly #error: HTMLElement;
-
-  constructor(onSaved: (s: SettingsInfo) => void) {
-    const limitInput = (id: string) =>
-      h('input', { id, type: 'number', min: '0', step: '1', inputmode: 'numeric', placeholder: 'unlimited' });
-    this.#down = limitInput('limit-down');
-    this.#up = limitInput('limit-up');
-    this.#info = h('dl', { class: 'info-grid' });
-    this.#error = h('div', { class: 'form-error', role: 'alert', hidden: true });
-    const form = h(
-      'form',
-      { id: 'settings-form', class: 'form' },
-      h('h3', null, 'Global speed limits'),
-      h(
-        'div',
-        { class: 'field-row' },
-        h(
-          'label',
-          { class: 'field', for: 'limit-down' },
-          h('span', null, icon('down'), 'Download'),
-          h('div', { class: 'input-unit' }, this.#down, h('span', null, 'KiB/s')),
-        ),
-        h(
-          'label',
-          { class: 'field', for: 'limit-up' },
-          h('span', null, icon('up'), 'Upload'),
-          h('div', { class: 'input-unit' }, this.#up, h('span', null, 'KiB/s')),
-        ),
-      ),
-      h(
-        'p',
-        { class: 'hint' },
-        'Empty or 0 means unlimited. Limits apply to all torrents and are kept across restarts.',
-      ),
-      this.#error,
-      h('h3', null, 'Node'),
-      this.#info,
-    );
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      void this.#save(onSaved);
-    });
-    this.el = dialogShell(
-      'settings-dialog',
-      'Settings',
-      form,
-      h(
-        'div',
-        { class: 'actions' },
-        h('button', { type: 'button', class: 'btn', onClick: () => this.el.close() }, 'Cancel'),
-        h(
-          'button',
-          { type: 'submit', class: 'btn btn-primary', id: 'settings-save', form: 'settings-form' },
-          'Save',
-        ),
-      ),
-    );
-  }
-
-  open(s: SettingsInfo | null, version: string | null): void {
-    this.#error.hidden = true;
-    const kib = (v: number) => (v > 0 ? String(Math.max(1, Math.round(v / KIB))) : '');
-    this.#down.value = s === null ? '' : kib(s.downloadRateLimit);
-    this.#up.value = s === null ? '' : kib(s.uploadRateLimit);
-    replaceChildren(
-      this.#info,
-      s === null
-        ? null
-        : [
-            [h('dt', null, 'Download folder'), h('dd', { class: 'mono' }, s.downloadDir)],
-            s.allowedDirs.some((d) => d !== s.downloadDir)
-              ? [
-                  h('dt', null, 'Other allowed folders'),
-                  h('dd', { class: 'mono' }, s.allowedDirs.filter((d) => d !== s.downloadDir).join(', ')),
-                ]
-              : null,
-            [h('dt', null, 'Peer port'), h('dd', { class: 'mono' }, String(s.peerPort))],
-            version !== null ? [h('dt', null, 'Version'), h('dd', null, version)] : null,
-          ].flat(),
-    );
-    this.el.showModal();
-  }
-
-  async #save(onSaved: (s: SettingsInfo) => void): Promise<void> {
-    const parse = (input: HTMLInputElement): number | undefined => {
-      const t = input.value.trim();
-      if (t === '') return 0;
-      const n = Number(t);
-      return Number.isFinite(n) && n >= 0 ? Math.round(n * KIB) : undefined;
-    };
-    const down = parse(this.#down);
-    const up = parse(this.#up);
-    if (down === undefined || up === undefined) {
-      this.#error.textContent = 'Limits must be positive numbers of KiB/s (or empty for unlimited).';
-      this.#error.hidden = false;
-      return;
-    }
-    try {
-      const s = await api.updateSettings({ downloadRateLimit: down, uploadRateLimit: up });
-      onSaved(s);
-      this.el.close();
-    } catch (e) {
-      this.#error.textContent = describeError(e);
-      this.#error.hidden = false;
-    }
-  }
-}
-
-/** Describes the limits for the status bar. */
-export function limitsLabel(s: SettingsInfo): string {
-  return `limits ↓ ${formatLimit(s.downloadRateLimit)} · ↑ ${formatLimit(s.uploadRateLimit)}`;
 }
 
 export class PlayerDialog {

@@ -1,6 +1,7 @@
 /**
  * Live updates from `GET /api/v1/events` (Server-Sent Events): the `snapshot` event (`{stats,
- * torrents}`, about once a second) and the `torrent:*` / `settings:changed` events. EventSource
+ * torrents}`, about once a second) and the `torrent:*`, `peer:banned`, `settings:changed` and
+ * `watch:*` events. EventSource
  * reconnects by itself after a network error; when the daemon answers with an error status (it
  * restarted, or too many listeners) the stream is closed and reopened here after a pause.
  */
@@ -18,7 +19,10 @@ export const LIVE_EVENTS = [
   'torrent:metadata',
   'torrent:updated',
   'torrent:error',
+  'peer:banned',
   'settings:changed',
+  'watch:added',
+  'watch:invalid',
 ] as const;
 
 export type LiveEventName = (typeof LIVE_EVENTS)[number];

@@ -7,25 +7,16 @@ import './styles.css';
 import type { TorrentSummary } from '../../src/daemon/api-types.js';
 import { api, describeError } from './api.js';
 import { DetailsPane } from './details.js';
-import {
-  AddDialog,
-  type AddOutcome,
-  addLink,
-  addTorrentFile,
-  limitsLabel,
-  loginScreen,
-  PlayerDialog,
-  RemoveDialog,
-  SettingsDialog,
-  torrentFiles,
-} from './dialogs.js';
+import { AddDialog, type AddOutcome, loginScreen, PlayerDialog, RemoveDialog } from './dialogs.js';
 import { byId, h, replaceChildren, setAttr, setText } from './dom.js';
+import { setupDrop } from './drop.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
 import { type IconName, icon, logo } from './icons.js';
 import { connectLive } from './live.js';
+import { limitsLabel, SettingsDialog } from './settings-dialog.js';
 import { SpeedGraph } from './speed-graph.js';
 import { type FilterName, matchesFilter, Store } from './store.js';
-import { eventToast, holdEventToasts, toast } from './toasts.js';
+import { eventToast, toast } from './toasts.js';
 import { TorrentTable } from './torrent-table.js';
 
 const store = new Store();
@@ -97,6 +88,20 @@ const actions = {
       api.resume,
     ),
   verify: () => runOn(selectedIds(), 'verify', api.verify),
+  /** Moves the selection one place; the one nearest the goal moves first, so their order stays. */
+  async move(dir: 'up' | 'down'): Promise<void> {
+    const sel = store
+      .selectedTorrents()
+      .sort((a, b) => (a.queuePosition - b.queuePosition) * (dir === 'up' ? 1 : -1));
+    for (const t of sel) {
+      try {
+        store.upsert((await api.move(t.id, dir)).torrent);
+      } catch (e) {
+        toast(describeError(e), 'error', `Cannot move “${t.name}”`);
+      }
+    }
+    refreshListSoon();
+  },
   toggle: (id: string) => {
     const t = store.byId(id);
     if (t === undefined) return;
@@ -206,6 +211,14 @@ const btnVerify = toolButton(
   () => void actions.verify(),
   'Re-check the data on disk',
 );
+const btnUp = toolButton('btn-queue-up', 'up', 'Up', () => void actions.move('up'), 'Move up the queue');
+const btnDown = toolButton(
+  'btn-queue-down',
+  'down',
+  'Down',
+  () => void actions.move('down'),
+  'Move down the queue',
+);
 const btnRemove = toolButton(
   'btn-remove',
   'trash',
@@ -259,6 +272,7 @@ function buildToolbar(): void {
       h('span', { class: 'btn-label' }, 'Add'),
     ),
     h('div', { class: 'tool-group' }, btnResume, btnPause, btnVerify, btnRemove),
+    h('div', { class: 'tool-group tool-group-queue', 'aria-label': 'Queue' }, btnUp, btnDown),
     h('div', { class: 'search' }, icon('search'), search),
     h('div', { class: 'spacer' }),
     themeBtn,
@@ -372,6 +386,8 @@ function renderChrome(): void {
   btnPause.disabled = !sel.some((t) => t.state !== 'paused');
   btnVerify.disabled = !sel.some((t) => t.hasMetadata);
   btnRemove.disabled = sel.length === 0;
+  btnUp.disabled = !sel.some((t) => t.queuePosition > 0);
+  btnDown.disabled = !sel.some((t) => t.queuePosition < store.torrents.length - 1);
 
   for (const f of FILTERS) {
     setText(filterCounts.get(f.name)!, String(store.torrents.filter((t) => matchesFilter(t, f.name)).length));
@@ -411,52 +427,6 @@ function renderChrome(): void {
   );
 
   document.title = down > 0 || up > 0 ? `↓ ${formatRate(down)} ↑ ${formatRate(up)} · Shoal` : 'Shoal';
-}
-
-// ---------------------------------------------------------------- drag and drop
-
-function setupDrop(): void {
-  const overlay = byId('drop-overlay');
-  let depth = 0;
-  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
-  document.addEventListener('dragenter', (e) => {
-    if (!hasFiles(e) || addDialog.el.open) return;
-    depth++;
-    overlay.hidden = false;
-  });
-  document.addEventListener('dragleave', () => {
-    depth = Math.max(0, depth - 1);
-    if (depth === 0) overlay.hidden = true;
-  });
-  document.addEventListener('dragover', (e) => {
-    if (hasFiles(e) || e.dataTransfer?.types.includes('text/uri-list')) e.preventDefault();
-  });
-  document.addEventListener('drop', (e) => {
-    e.preventDefault();
-    depth = 0;
-    overlay.hidden = true;
-    const files = torrentFiles(e.dataTransfer);
-    const text = e.dataTransfer?.getData('text/uri-list') || e.dataTransfer?.getData('text/plain') || '';
-    const links = text.split(/\s+/).filter((l) => /^magnet:/i.test(l));
-    if (files.length === 0 && links.length === 0) {
-      if ((e.dataTransfer?.files.length ?? 0) > 0)
-        toast('Only .torrent files can be dropped here.', 'error', 'Not a torrent');
-      return;
-    }
-    void (async () => {
-      const release = holdEventToasts();
-      try {
-        const outcomes = [
-          ...(await Promise.all(files.map((f) => addTorrentFile(f)))),
-          ...(await Promise.all(links.map((l) => addLink(l)))),
-        ];
-        for (const o of outcomes) if (o.error !== undefined) toast(o.error, 'error', `Cannot add ${o.label}`);
-        added(outcomes.filter((o) => o.error === undefined));
-      } finally {
-        release();
-      }
-    })();
-  });
 }
 
 // ---------------------------------------------------------------- keyboard
@@ -511,7 +481,7 @@ function startDashboard(): void {
     details.sync();
     renderChrome();
   });
-  setupDrop();
+  setupDrop(() => addDialog.el.open, added);
   setupKeys(table);
 
   void api
@@ -537,6 +507,10 @@ function startDashboard(): void {
         eventToast(String(data.message), 'error', t === undefined ? 'Torrent error' : `“${t.name}” stopped`);
       else if (name === 'torrent:metadata')
         eventToast('Metadata received; downloading.', 'info', `“${String(data.name)}”`);
+      else if (name === 'watch:invalid')
+        eventToast(String(data.reason), 'error', `${String(data.file)} in the watch folder is no torrent`);
+      else if (name === 'torrent:paused' && typeof data.reason === 'string')
+        eventToast(`Paused: ${data.reason}.`, 'info', t === undefined ? 'Seeding stopped' : `“${t.name}”`);
       if (name === 'settings:changed') {
         store.update((s) => (s.settings = data as unknown as NonNullable<typeof s.settings>));
         return;

@@ -18,7 +18,8 @@ export type SortKey =
   | 'peers'
   | 'ratio'
   | 'eta'
-  | 'addedAt';
+  | 'addedAt'
+  | 'queue';
 
 export interface SortOrder {
   readonly key: SortKey;
@@ -77,6 +78,8 @@ function sortValue(t: TorrentSummary, key: SortKey): number | string {
       return t.eta ?? Number.POSITIVE_INFINITY;
     case 'addedAt':
       return t.addedAt;
+    case 'queue':
+      return t.queuePosition;
   }
 }
 

@@ -21,6 +21,7 @@ const SORT_KEYS: readonly SortKey[] = [
   'ratio',
   'eta',
   'addedAt',
+  'queue',
 ];
 
 function loadSort(): SortOrder {
@@ -105,7 +106,8 @@ export class Store {
   setSort(key: SortKey): void {
     this.sort = {
       key,
-      dir: this.sort.key === key ? (this.sort.dir === 1 ? -1 : 1) : key === 'name' ? 1 : -1,
+      dir:
+        this.sort.key === key ? (this.sort.dir === 1 ? -1 : 1) : key === 'name' || key === 'queue' ? 1 : -1,
     };
     try {
       localStorage.setItem(SORT_KEY, JSON.stringify(this.sort));

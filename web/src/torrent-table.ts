@@ -25,6 +25,12 @@ interface Column {
 }
 
 const COLUMNS: readonly Column[] = [
+  {
+    key: 'queue',
+    label: '#',
+    className: 'col-queue num',
+    title: 'Queue position: within the active limits the first torrents run, the others wait',
+  },
   { key: 'name', label: 'Name', className: 'col-name' },
   { key: 'size', label: 'Size', className: 'col-size num' },
   { key: 'progress', label: 'Progress', className: 'col-progress' },
@@ -48,6 +54,7 @@ const STATE_ICON: Readonly<Record<TorrentSummary['state'], IconName>> = {
 
 interface RowRefs {
   readonly tr: HTMLTableRowElement;
+  readonly queue: HTMLElement;
   readonly stateIcon: HTMLElement;
   readonly name: HTMLElement;
   readonly size: HTMLElement;
@@ -196,9 +203,11 @@ export class TorrentTable {
     const peers = h('span');
     const ratio = h('span');
     const eta = h('span');
+    const queue = h('span');
     const tr = h(
       'tr',
       { class: 'torrent-row', 'data-id': id, tabindex: '-1' },
+      td('col-queue num', queue),
       td('col-name', h('div', { class: 'name-cell' }, stateIcon, name)),
       td('col-size num', size),
       td('col-progress', bar),
@@ -213,6 +222,7 @@ export class TorrentTable {
     tr.addEventListener('dblclick', () => this.#actions.toggle(id));
     return {
       tr,
+      queue,
       stateIcon,
       name,
       size,
@@ -235,6 +245,8 @@ export class TorrentTable {
     setAttr(r.tr, 'data-name', t.name);
     setAttr(r.tr, 'data-state', t.state);
     setAttr(r.tr, 'data-progress', String(t.progress));
+    setAttr(r.tr, 'data-queue', String(t.queuePosition));
+    setText(r.queue, String(t.queuePosition + 1));
     setAttr(r.tr, 'aria-selected', String(s.selected.has(t.id)));
     r.tr.classList.toggle('selected', s.selected.has(t.id));
     r.tr.classList.toggle('focused', s.focused === t.id);

@@ -27,7 +27,8 @@ import type { Session, Torrent } from '../../session/index.js';
 import { webSeedUrlProblem } from '../../session/webseed/http-rules.js';
 import { isShoalError, ShoalError } from '../../shared/errors.js';
 import { ensureWritableDirectory, folderProblem } from '../../storage/index.js';
-import { formatBytes, signalExitCode, UsageError, withContext } from '../output.js';
+import { formatBytes, parseRate, signalExitCode, UsageError, withContext } from '../output.js';
+import { formatPeerEvent } from '../peer-events.js';
 import { startProgress } from '../progress.js';
 import { loadTorrentOrMagnet } from './info.js';
 import { addNetworkOptions, type NetworkFlags, networkOptions } from './network-flags.js';
@@ -59,6 +60,7 @@ export interface SwarmFlags extends NetworkFlags {
   dhtBootstrap: string[];
   lsd: boolean;
   logLevel: CliLogLevel;
+  verbose?: boolean;
 }
 
 /** The flags, checked and parsed. */
@@ -144,6 +146,10 @@ export function addDiscoveryOptions(cmd: Command): Command {
     )
     .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
     .option(
+      '-v, --verbose',
+      'print the peer log as it happens: connects (client, transport, encryption), disconnects and refusals with reasons, hash failures, bans with their evidence',
+    )
+    .option(
       '--log-level <level>',
       `messages on stderr: ${CLI_LOG_LEVELS.join(', ')} (debug adds peers and hash failures; warn and below hide the progress)`,
       parseLogLevel,
@@ -174,14 +180,6 @@ export function parsePort(text: string, flag: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n > 65535) throw new UsageError(`invalid ${flag} "${text}" (0-65535)`);
   return n;
-}
-
-export function parseRate(text: string | undefined, flag: string): number {
-  if (text === undefined) return 0;
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)$/i.exec(text.trim());
-  if (m === null) throw new UsageError(`invalid ${flag} "${text}" (bytes/s, e.g. 500k, 2m)`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()] ?? 1;
-  return Math.round(Number(m[1]) * mult);
 }
 
 /** Runs until the returned promise settles; resolves on SIGINT/SIGTERM. */
@@ -262,16 +260,24 @@ function wantedPieceBytes(torrent: Torrent, sel: Selection): number {
   return total;
 }
 
-/** Prints what happens to the torrent at the reporter's level. */
-function watchTorrent(torrent: Torrent, log: Reporter): void {
+/**
+ * Prints what happens to the torrent: warnings at `warn`; the peer log (every peer event, and
+ * refused incoming connections) with `-v` (unless the level is `silent`) or at `debug`.
+ */
+function watchTorrent(session: Session, torrent: Torrent, log: Reporter, verbose: boolean): void {
   torrent.on('warning', (w) => log.warn(w.message));
-  if (!log.enabled('debug')) return;
-  torrent.on('peer', (p) =>
-    log.debug(
-      `peer ${p.type} ${p.address}${p.client ? ` (${p.client})` : ''}${p.reason ? `: ${p.reason}` : ''}`,
+  if (!(verbose && log.enabled('error')) && !log.enabled('debug')) return;
+  torrent.on('peer', (e) => log.status(formatPeerEvent(e)));
+  session.on('peer:refused', (e) =>
+    log.status(
+      formatPeerEvent({
+        at: Date.now(),
+        type: 'refused',
+        address: `${e.address}:${e.port}`,
+        reason: e.reason,
+      }),
     ),
   );
-  torrent.on('hash-failed', ({ index }) => log.debug(`piece ${index} failed its hash check`));
 }
 
 /** Starts the progress output when the level shows it. */
@@ -437,7 +443,7 @@ export function registerDownloadCommands(program: Command): void {
           webSeeds: c.webSeeds,
         });
       }
-      watchTorrent(torrent, log);
+      watchTorrent(session, torrent, log, flags.verbose === true);
       await runDownload(session, torrent, flags, c, sel, signal.promise, out, log, (p) => {
         progress = p;
       });
@@ -480,7 +486,7 @@ export function registerDownloadCommands(program: Command): void {
     try {
       log.info(`checking ${m.name}…`);
       const torrent = await session.addTorrent(m, { superSeed: flags.superSeed === true });
-      watchTorrent(torrent, log);
+      watchTorrent(session, torrent, log, flags.verbose === true);
       const s = torrent.stats();
       if (!torrent.isFinished)
         log.warn(`only ${s.haveCount}/${s.pieceCount} pieces of ${m.name} verified; seeding what is there`);

@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { FeedFollower } from '../../session/index.js';
 import { toHex } from '../../shared/hash.js';
-import { formatBytes, parseSize, UsageError } from '../output.js';
+import { formatBytes, parseRate, parseSize, UsageError } from '../output.js';
 import {
   addDiscoveryOptions,
   addPeers,
@@ -29,7 +29,6 @@ import {
   discoveryOptions,
   openSession,
   parsePort,
-  parseRate,
   type SwarmFlags,
   startTorrentProgress,
   untilSignal,

@@ -1,9 +1,9 @@
 /**
- * `--proxy` and `--blocklist` for `download` and `seed`: the flags and the session options they
- * give. Kept apart from download.ts so each command only adds them.
+ * `--proxy`, `--blocklist` and `--encryption` for `download` and `seed`: the flags and the session
+ * options they give. Kept apart from download.ts so each command only adds them.
  */
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { ProxyOptions, SessionOptions } from '../../session/options.js';
 import { UsageError } from '../output.js';
 
@@ -11,11 +11,28 @@ import { UsageError } from '../output.js';
 export interface NetworkFlags {
   proxy?: string;
   blocklist?: string;
+  encryption?: EncryptionFlag;
 }
 
-/** Adds `--proxy URL` and `--blocklist FILE` to `cmd`. */
+/** Encryption policies (MSE/PE) of `--encryption`. */
+export const ENCRYPTION_POLICIES = ['disabled', 'enabled', 'prefer', 'require'] as const;
+export type EncryptionFlag = (typeof ENCRYPTION_POLICIES)[number];
+
+/** Checks an `--encryption` value. */
+export function parseEncryption(v: string): EncryptionFlag {
+  if (!(ENCRYPTION_POLICIES as readonly string[]).includes(v))
+    throw new InvalidArgumentError(`expected one of ${ENCRYPTION_POLICIES.join(', ')}`);
+  return v as EncryptionFlag;
+}
+
+/** Adds `--proxy URL`, `--blocklist FILE` and `--encryption POLICY` to `cmd`. */
 export function addNetworkOptions(cmd: Command): Command {
   return cmd
+    .option(
+      '--encryption <policy>',
+      'peer encryption (MSE/PE): disabled, enabled (accept both, dial plaintext, retry encrypted; default), prefer (dial encrypted, fall back), require (encrypted only)',
+      parseEncryption,
+    )
     .option(
       '--proxy <url>',
       'connect to peers and trackers through this SOCKS5 proxy: socks5://[user:pass@]host:port (DHT and LSD are then off)',
@@ -58,7 +75,7 @@ export function parseProxyUrl(text: string): ProxyOptions {
 /** Session options for the flags; says on stderr what a proxy turns off. */
 export function networkOptions(
   flags: NetworkFlags & { dht?: boolean; lsd?: boolean },
-): Pick<SessionOptions, 'proxy' | 'blocklist'> {
+): Pick<SessionOptions, 'proxy' | 'blocklist' | 'encryption'> {
   const proxy = flags.proxy !== undefined ? parseProxyUrl(flags.proxy) : undefined;
   if (proxy !== undefined && (flags.dht === true || flags.lsd === true))
     process.stderr.write(
@@ -67,5 +84,6 @@ export function networkOptions(
   return {
     ...(proxy !== undefined ? { proxy } : {}),
     ...(flags.blocklist !== undefined ? { blocklist: { path: resolve(flags.blocklist) } } : {}),
+    ...(flags.encryption !== undefined ? { encryption: flags.encryption } : {}),
   };
 }

@@ -25,7 +25,8 @@ export interface RemoteOptions {
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
-function withRemoteOptions(cmd: Command): Command {
+/** Adds `--url`, `--token`, `--state` and `--json` to a remote command. */
+export function withRemoteOptions(cmd: Command): Command {
   return cmd
     .option('--url <url>', 'daemon URL (default: $SHOAL_URL, else http://127.0.0.1:9080)')
     .option('--token <token>', "API token (default: $SHOAL_TOKEN, else the state folder's token file)")
@@ -103,7 +104,8 @@ async function readSource(path: string): Promise<Uint8Array> {
   }
 }
 
-function print(o: RemoteOptions, json: unknown, text: string): void {
+/** Prints `json` with `--json`, else `text`. */
+export function print(o: RemoteOptions, json: unknown, text: string): void {
   console.log(o.json === true ? JSON.stringify(json, null, 2) : text);
 }
 

@@ -15,26 +15,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../../shared/errors.js';
 import { MAX_SSE_BUFFERED_BYTES, MAX_SSE_CLIENTS } from '../../shared/limits.js';
 import type { SnapshotEvent } from '../api-types.js';
+import { DAEMON_EVENT_NAMES, type DaemonEvents } from '../daemon-events.js';
 import { apiError } from '../errors.js';
-import type { DaemonEvents, TorrentManager } from '../torrent-manager.js';
+import type { TorrentManager } from '../torrent-manager.js';
 import { torrentSummary } from '../torrent-view.js';
 import { jsonChunks } from './json-chunks.js';
 
 /** A comment is sent this often on an otherwise quiet stream, ms. */
 export const HEARTBEAT_MS = 15_000;
 
-const FORWARDED: readonly (keyof DaemonEvents)[] = [
-  'torrent:added',
-  'torrent:removed',
-  'torrent:finished',
-  'torrent:paused',
-  'torrent:resumed',
-  'torrent:checking',
-  'torrent:metadata',
-  'torrent:updated',
-  'torrent:error',
-  'settings:changed',
-];
+const FORWARDED: readonly (keyof DaemonEvents)[] = DAEMON_EVENT_NAMES;
 
 interface Client {
   readonly res: ServerResponse;

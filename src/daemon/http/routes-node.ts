@@ -4,6 +4,7 @@
  */
 import { ErrorCode } from '../../shared/errors.js';
 import { apiError } from '../errors.js';
+import type { SettingsChange } from '../settings.js';
 import type { TorrentManager } from '../torrent-manager.js';
 import type { EventHub } from './events.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
@@ -45,13 +46,51 @@ export function registerNodeRoutes(api: ApiRoutes, d: NodeRouteDeps): void {
       url: '/api/v1/settings',
       operationId: 'updateSettings',
       summary: 'Change settings',
-      description:
-        'Global rate limits, bytes/s (0 = unlimited). Fields left out keep their value. Kept across restarts.',
+      description: [
+        'Any of the settings; fields left out keep their value. Kept across restarts. Global rate limits',
+        '(bytes/s, 0 = unlimited), the queue (`maxActiveDownloads`, default 5; `maxActiveSeeds`, 0 = no',
+        'limit), seed limits (`seedRatioLimit`, `seedIdleLimitMinutes`; 0 = none), the encryption policy,',
+        'an IP blocklist file (read at once; a file that cannot be read refuses the change), a SOCKS5',
+        'proxy (applied at the next start; its password is never sent back) and a watch folder whose',
+        'new .torrent files are added (`watchDirAction`: rename them `.added`, or delete them).',
+        'A change that cannot be applied is refused as a whole.',
+      ].join(' '),
       tags: ['session'],
       body: S.SettingsBody,
       responses: { 200: { description: 'settings after the change', schema: S.Settings } },
     },
-    async (req) => manager.setSettings(req.body as { downloadRateLimit?: number; uploadRateLimit?: number }),
+    async (req) => manager.setSettings(req.body as SettingsChange),
+  );
+
+  api.add(
+    {
+      method: 'POST',
+      url: '/api/v1/blocklist/reload',
+      operationId: 'reloadBlocklist',
+      summary: 'Read the IP blocklist file again',
+      description:
+        'Reads the file of the `blocklistPath` setting again and puts it in force (connections to newly blocked addresses close). If it cannot be read, the list in force stays.',
+      tags: ['session'],
+      responses: {
+        200: { description: 'the blocklist in force', schema: S.BlocklistInfo },
+        409: { description: 'no blocklist is set', schema: S.ErrorBody },
+      },
+    },
+    async () => manager.reloadBlocklist(),
+  );
+
+  api.add(
+    {
+      method: 'GET',
+      url: '/api/v1/bans',
+      operationId: 'listBans',
+      summary: 'Addresses banned for the whole node',
+      description:
+        'Peers banned on evidence (a piece only it sent failed its hash check, or its block differed from the verified copy), with that evidence; a banned address is neither dialled nor accepted by any torrent.',
+      tags: ['session'],
+      responses: { 200: { description: 'the bans, oldest first', schema: S.BanList } },
+    },
+    async () => ({ bans: manager.bans() }),
   );
 
   api.add(
@@ -74,7 +113,8 @@ export function registerNodeRoutes(api: ApiRoutes, d: NodeRouteDeps): void {
       summary: 'Live updates (Server-Sent Events)',
       description: [
         'Events: `torrent:added`, `torrent:removed`, `torrent:finished`, `torrent:paused`, `torrent:resumed`,',
-        '`torrent:checking`, `torrent:metadata`, `torrent:updated`, `torrent:error`, `settings:changed`, each',
+        '`torrent:checking`, `torrent:metadata`, `torrent:updated`, `torrent:error`, `peer:banned`,',
+        '`settings:changed`, `watch:added`, `watch:invalid`, each',
         'with a JSON `data` line; and `snapshot` (`{stats, torrents}`, see SnapshotEvent) about once a',
         'second and right after connecting, unless `snapshots=false`.',
       ].join(' '),

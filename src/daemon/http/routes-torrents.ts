@@ -264,13 +264,16 @@ export function registerTorrentRoutes(api: ApiRoutes, manager: TorrentManager): 
       },
       async (req) => ({ torrent: torrentSummary(await run((req.params as { id: string }).id)) }),
     );
-  action('pause', 'Pause a torrent', 'Stops it and keeps its data; it stays paused across restarts.', (id) =>
-    manager.pause(id),
+  action(
+    'pause',
+    'Pause a torrent',
+    'Closes its connections and keeps its data; it stays paused across restarts.',
+    (id) => manager.pause(id),
   );
   action(
     'resume',
     'Resume a torrent',
-    'Starts a paused torrent again, or restarts one stopped by an error.',
+    'Starts a paused torrent again (it may wait, `queued`, behind the queue limits), or restarts one stopped by an error.',
     (id) => manager.resume(id),
   );
   action(

@@ -13,6 +13,11 @@ import {
   MAX_TORRENT_FILES,
 } from '../../shared/limits.js';
 import { TORRENT_STATES } from '../api-types.js';
+import { ProxySettingSchema, SETTING_SCHEMAS, SettingsBody } from '../settings.js';
+import { TorrentOptionsBody } from '../torrent-options.js';
+
+export { MAX_RATE_LIMIT } from '../settings.js';
+export { SettingsBody, TorrentOptionsBody };
 
 export type JsonSchema = { readonly [key: string]: unknown };
 
@@ -21,9 +26,6 @@ const uint = { type: 'integer', minimum: 0 } as const;
 const num = { type: 'number' } as const;
 const bool = { type: 'boolean' } as const;
 const nullable = (type: 'string' | 'number' | 'integer') => ({ type: [type, 'null'] }) as const;
-
-/** Largest rate limit accepted, bytes/s (1 TiB/s: far above any link). */
-export const MAX_RATE_LIMIT = 2 ** 40;
 
 export const TorrentId: JsonSchema = {
   type: 'string',
@@ -164,23 +166,19 @@ export const PrioritiesBody: JsonSchema = {
 
 export const AddPeerBody: JsonSchema = PeerAddress;
 
-export const SettingsBody: JsonSchema = {
+/** Body of `POST /api/v1/torrents/:id/queue`. */
+export const QueueBody: JsonSchema = {
   type: 'object',
   additionalProperties: false,
-  minProperties: 1,
+  description: 'either `move` or `position`',
+  oneOf: [{ required: ['move'] }, { required: ['position'] }],
   properties: {
-    downloadRateLimit: {
-      type: 'integer',
-      minimum: 0,
-      maximum: MAX_RATE_LIMIT,
-      description: 'bytes/s, 0 = unlimited',
+    move: {
+      type: 'string',
+      enum: ['up', 'down', 'top', 'bottom'],
+      description: 'one place up or down, or to the top or the bottom of the queue',
     },
-    uploadRateLimit: {
-      type: 'integer',
-      minimum: 0,
-      maximum: MAX_RATE_LIMIT,
-      description: 'bytes/s, 0 = unlimited',
-    },
+    position: { type: 'integer', minimum: 0, description: 'the new place, 0 first (clamped to the last)' },
   },
 };
 
@@ -259,6 +257,7 @@ export const TorrentSummary: JsonSchema = {
     addedAt: { ...uint, description: 'ms since the epoch' },
     completedAt: nullable('integer'),
     hasMetadata: bool,
+    queuePosition: { ...uint, description: 'place in the queue, 0 first' },
   },
 };
 
@@ -292,6 +291,44 @@ export const PeerInfo: JsonSchema = {
     amInterested: bool,
     peerChoking: bool,
     peerInterested: bool,
+    transport: { ...str, description: 'what carries the connection: tcp, utp, …' },
+    encrypted: { ...bool, description: 'MSE/PE RC4' },
+  },
+};
+
+export const PeerEvent: JsonSchema = {
+  type: 'object',
+  properties: {
+    at: { ...uint, description: 'ms since the epoch' },
+    type: { type: 'string', enum: ['connected', 'disconnected', 'refused', 'hash-failed', 'banned'] },
+    address: str,
+    reason: nullable('string'),
+    client: nullable('string'),
+    transport: nullable('string'),
+    encrypted: { type: ['boolean', 'null'] },
+  },
+};
+
+export const PeerLog: JsonSchema = {
+  type: 'object',
+  properties: { entries: { type: 'array', items: PeerEvent } },
+};
+
+export const Ban: JsonSchema = {
+  type: 'object',
+  properties: { address: str, reason: str, at: { ...uint, description: 'ms since the epoch' } },
+};
+
+export const BanList: JsonSchema = { type: 'object', properties: { bans: { type: 'array', items: Ban } } };
+
+export const TorrentOptions: JsonSchema = {
+  type: 'object',
+  properties: {
+    downloadLimit: { ...uint, description: 'bytes/s, 0 = only the global limit' },
+    uploadLimit: { ...uint, description: 'bytes/s, 0 = only the global limit' },
+    priority: { type: 'string', enum: ['low', 'normal', 'high'] },
+    seedRatioLimit: { type: ['number', 'null'], description: "null: the daemon's setting" },
+    seedIdleLimitMinutes: { type: ['integer', 'null'], description: "null: the daemon's setting" },
   },
 };
 
@@ -354,6 +391,7 @@ export const TorrentDetails: JsonSchema = {
     trackers: { type: 'array', items: TrackerInfo },
     webSeeds: { type: 'array', items: WebSeedInfo },
     pieces: PiecesInfo,
+    options: TorrentOptions,
   },
 };
 
@@ -384,14 +422,40 @@ export const RemoveResult: JsonSchema = {
   },
 };
 
+export const BlocklistInfo: JsonSchema = {
+  type: 'object',
+  properties: {
+    path: nullable('string'),
+    ranges: uint,
+    malformed: uint,
+    loadedAt: nullable('integer'),
+    error: nullable('string'),
+  },
+};
+
+/** The settings as `GET /api/v1/settings` shows them: the proxy without its password. */
 export const Settings: JsonSchema = {
   type: 'object',
   properties: {
-    downloadRateLimit: uint,
-    uploadRateLimit: uint,
+    ...SETTING_SCHEMAS,
+    proxy: {
+      type: ['object', 'null'],
+      properties: {
+        host: str,
+        port: uint,
+        username: nullable('string'),
+        hasPassword: bool,
+        onlyProxy: bool,
+      },
+    },
     downloadDir: str,
     allowedDirs: { type: 'array', items: str },
     peerPort: uint,
+    blocklist: BlocklistInfo,
+    restartRequired: {
+      ...bool,
+      description: 'a setting that applies only at start (the proxy) differs from what runs',
+    },
   },
 };
 
@@ -458,6 +522,13 @@ export const NAMED_SCHEMAS: ReadonlyMap<JsonSchema, string> = new Map<JsonSchema
   [RemoveResult, 'RemoveResult'],
   [PrioritiesBody, 'FilePrioritiesRequest'],
   [SettingsBody, 'SettingsUpdate'],
+  [ProxySettingSchema, 'ProxySetting'],
+  [TorrentOptionsBody, 'TorrentOptionsUpdate'],
+  [TorrentOptions, 'TorrentOptions'],
+  [QueueBody, 'QueueMove'],
+  [PeerEvent, 'PeerEvent'],
+  [Ban, 'Ban'],
+  [BlocklistInfo, 'BlocklistInfo'],
   [PeerAddress, 'PeerAddress'],
   [TorrentState, 'TorrentState'],
 ]);

@@ -24,6 +24,7 @@ import { buildOpenApi } from './openapi.js';
 import { ApiRoutes } from './route.js';
 import { registerFeedRoutes } from './routes-feeds.js';
 import { registerNodeRoutes } from './routes-node.js';
+import { registerTorrentOptionRoutes } from './routes-torrent-options.js';
 import { registerTorrentRoutes } from './routes-torrents.js';
 import { registerWebSeedRoutes } from './routes-webseed.js';
 import { checkRequest, type SecurityPolicy } from './security.js';
@@ -177,6 +178,7 @@ export async function buildApiServer(d: ApiServerDeps): Promise<ApiServer> {
   let openapi: unknown;
   registerTorrentRoutes(api, d.manager);
   registerWebSeedRoutes(api, d.manager);
+  registerTorrentOptionRoutes(api, d.manager);
   registerFeedRoutes(api, d.feeds, new SiteService(d.feeds));
   registerNodeRoutes(api, {
     manager: d.manager,

@@ -2,138 +2,24 @@
  * `GET /stream/:id/:file`: serves one file of a torrent with HTTP Range support while it is still
  * downloading (what a `<video>` element needs to play a partly downloaded file).
  *
- * For each piece of the requested range, in order: if the piece is verified it is read from disk
- * (`torrent.storage.readBlock`, never unverified data); otherwise the torrent's streaming window
- * is moved to it — the piece and STREAM_READAHEAD_BYTES after it, within the file, jump ahead of
- * every other piece in the picker — and the response waits for its `piece` event. The wait ends
- * when the client goes away or the torrent leaves the session (pause, remove), never on a timer.
+ * The bytes come from the library's `torrent.createReadStream` (verified pieces read from disk,
+ * missing ones fetched first and waited for). What is HTTP's is here: the Range header, the
+ * headers of the answer, HEAD, the cap on streams at once, waiting for a torrent still checking
+ * its data (a player asks right away after an add), and refusing a torrent that cannot deliver
+ * (paused or queued with pieces missing, failed). The wait ends when the client goes away or the
+ * torrent stops running (pause, remove, error), never on a timer.
  */
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fileIndexOf, userFiles } from '../../metainfo/index.js';
 import type { Torrent } from '../../session/index.js';
 import { ErrorCode } from '../../shared/errors.js';
 import { MAX_CONCURRENT_STREAMS } from '../../shared/limits.js';
-import type { Bitfield } from '../../wire/index.js';
 import { apiError } from '../errors.js';
 import type { TorrentEntry } from '../torrent-entry.js';
 import type { TorrentManager } from '../torrent-manager.js';
 import { streamContentType } from './mime.js';
 import { parseRange } from './range.js';
-
-/** Bytes after the read position prioritised together with it. */
-export const STREAM_READAHEAD_BYTES = 8 * 1024 * 1024;
-/** Fewest pieces in the streaming window (the current one and at least one ahead). */
-export const STREAM_MIN_WINDOW_PIECES = 2;
-/** Largest single disk read while streaming, in bytes. */
-export const STREAM_CHUNK_BYTES = 1024 * 1024;
-
-/** Verified pieces of a running torrent, kept current from its `piece` events. */
-class PieceWatch {
-  readonly #torrent: Torrent;
-  readonly #have: Bitfield;
-  readonly #waiters = new Map<number, Set<() => void>>();
-  readonly #onPiece = ({ index }: { index: number }): void => {
-    if (index >= 0 && index < this.#have.length) this.#have.set(index);
-    const w = this.#waiters.get(index);
-    if (w === undefined) return;
-    this.#waiters.delete(index);
-    for (const f of w) f();
-  };
-  readonly #onError = (): void => {
-    for (const w of this.#waiters.values()) for (const f of w) f();
-    this.#waiters.clear();
-  };
-
-  constructor(torrent: Torrent) {
-    this.#torrent = torrent;
-    this.#have = torrent.bitfield();
-    torrent.on('piece', this.#onPiece);
-    torrent.on('error', this.#onError);
-  }
-
-  has(index: number): boolean {
-    return this.#have.get(index);
-  }
-
-  /** Resolves when piece `index` is verified; rejects when `signal` aborts or the torrent fails. */
-  wait(index: number, signal: AbortSignal): Promise<void> {
-    if (this.has(index)) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        signal.removeEventListener('abort', onAbort);
-        if (this.has(index)) resolve();
-        else reject(new Error(`torrent stopped: ${this.#torrent.error?.message ?? 'error'}`));
-      };
-      const onAbort = (): void => {
-        this.#waiters.get(index)?.delete(done);
-        reject(signal.reason ?? new Error('aborted'));
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      const set = this.#waiters.get(index) ?? new Set<() => void>();
-      this.#waiters.set(index, set);
-      set.add(done);
-    });
-  }
-
-  dispose(): void {
-    this.#torrent.off('piece', this.#onPiece);
-    this.#torrent.off('error', this.#onError);
-    this.#waiters.clear();
-  }
-}
-
-/** Which stream last set each torrent's window (only that one clears it). */
-const windowOwner = new WeakMap<Torrent, symbol>();
-
-interface RangeJob {
-  readonly torrent: Torrent;
-  /** Piece-space offsets, end exclusive. */
-  readonly from: number;
-  readonly to: number;
-  /** Last piece of the file (the window never reaches past it). */
-  readonly fileLastPiece: number;
-  readonly signal: AbortSignal;
-}
-
-async function* readRange(job: RangeJob): AsyncGenerator<Uint8Array> {
-  const { torrent, from, to, signal } = job;
-  const pl = torrent.metainfo.pieceLength;
-  const ahead = Math.max(STREAM_MIN_WINDOW_PIECES, Math.ceil(STREAM_READAHEAD_BYTES / pl));
-  const watch = new PieceWatch(torrent);
-  const me = Symbol('stream');
-  let windowAt = -1;
-  const moveWindow = (p: number): void => {
-    const count = Math.min(ahead, job.fileLastPiece - p + 1);
-    let missing = false;
-    for (let i = p; i < p + count; i++) if (!watch.has(i)) missing = true;
-    if (!missing || (windowAt === p && windowOwner.get(torrent) === me)) return;
-    windowAt = p;
-    windowOwner.set(torrent, me);
-    torrent.setStreamingWindow(p, count);
-  };
-  try {
-    for (let p = Math.floor(from / pl); p * pl < to; p++) {
-      signal.throwIfAborted();
-      moveWindow(p);
-      await watch.wait(p, signal);
-      const start = Math.max(from, p * pl);
-      const end = Math.min(to, (p + 1) * pl);
-      for (let at = start; at < end; at += STREAM_CHUNK_BYTES) {
-        signal.throwIfAborted();
-        yield await torrent.storage.readBlock(p, at - p * pl, Math.min(STREAM_CHUNK_BYTES, end - at));
-      }
-    }
-  } finally {
-    watch.dispose();
-    if (windowOwner.get(torrent) === me) {
-      windowOwner.delete(torrent);
-      torrent.setStreamingWindow(0, 0);
-    }
-  }
-}
 
 /** Serves `/stream/:id/:file`; counts open streams against MAX_CONCURRENT_STREAMS. */
 export class StreamService {
@@ -177,9 +63,10 @@ export class StreamService {
     // HEAD needs no data: it is answered whether the torrent runs yet or not. A torrent still
     // checking its data (just added, or resumed) is waited for: a player asks right away.
     if (request.method !== 'HEAD') await leftChecking(entry.torrent, request.raw);
-    const torrent = request.method === 'HEAD' ? undefined : this.#running(entry);
     const start = range.kind === 'partial' ? range.start : 0;
     const end = range.kind === 'partial' ? range.end : f.length - 1;
+    const torrent =
+      request.method === 'HEAD' ? undefined : this.#deliverable(entry, f.offset + start, f.offset + end + 1);
     const name = f.path[f.path.length - 1] ?? m.name;
     const disposition = query.download === 'true' || query.download === '1' ? 'attachment' : 'inline';
     reply
@@ -208,18 +95,9 @@ export class StreamService {
     const gone = new AbortController();
     reply.raw.once('close', () => gone.abort(new Error('client went away')));
     const signal = AbortSignal.any([gone.signal, entry.life.signal]);
+    const body = torrent.createReadStream(number, { start, end, signal });
     this.#active++;
     entry.streams++;
-    const body = Readable.from(
-      readRange({
-        torrent,
-        from: f.offset + start,
-        to: f.offset + end + 1,
-        fileLastPiece: Math.floor((f.offset + f.length - 1) / m.pieceLength),
-        signal,
-      }),
-      { objectMode: false, highWaterMark: STREAM_CHUNK_BYTES },
-    );
     body.once('close', () => {
       this.#active--;
       entry.streams--;
@@ -235,16 +113,39 @@ export class StreamService {
     return reply;
   }
 
-  #running(entry: TorrentEntry): Torrent {
+  /**
+   * The torrent, when it can deliver bytes `from`..`to` (piece-space offsets, end exclusive): it
+   * runs, or every piece of the range is verified already (a paused or queued torrent serves
+   * what it has, it fetches nothing).
+   */
+  #deliverable(entry: TorrentEntry, from: number, to: number): Torrent {
     const t = entry.torrent;
     if (t !== undefined && (t.state === 'downloading' || t.state === 'seeding')) return t;
     const state = entry.state;
+    if (t !== undefined && (state === 'paused' || state === 'queued') && hasRange(t, from, to)) return t;
     if (state === 'paused')
-      throw apiError(ErrorCode.ApiConflict, 'the torrent is paused; resume it to stream');
+      throw apiError(
+        ErrorCode.ApiConflict,
+        'the torrent is paused; resume it to stream (pieces of this range are missing)',
+      );
+    if (state === 'queued' && t !== undefined)
+      throw apiError(
+        ErrorCode.ApiConflict,
+        'the torrent is queued behind others; move it up the queue to stream (pieces of this range are missing)',
+      );
     if (state === 'error')
       throw apiError(ErrorCode.ApiConflict, `the torrent stopped: ${entry.errorMessage ?? ''}`);
     throw apiError(ErrorCode.ApiUnavailable, `the torrent is ${state}; try again in a moment`);
   }
+}
+
+/** True when every piece holding bytes `from`..`to` (end exclusive) is verified. */
+function hasRange(t: Torrent, from: number, to: number): boolean {
+  if (to <= from) return true;
+  const pl = t.metainfo.pieceLength;
+  const have = t.bitfield();
+  for (let p = Math.floor(from / pl); p * pl < to; p++) if (!have.get(p)) return false;
+  return true;
 }
 
 /** Resolves once `t` is no longer checking its data (at once if it is not), or the client left. */

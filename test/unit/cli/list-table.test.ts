@@ -11,6 +11,7 @@ function row(over: Partial<TorrentSummary>): TorrentSummary {
   return {
     id: 'ab'.repeat(20),
     infoHashV1: 'ab'.repeat(20),
+    queuePosition: 0,
     infoHashV2: null,
     name: 'data',
     state: 'downloading',

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { DEFAULT_SETTINGS } from '../../../src/daemon/settings.js';
 import { type PersistedState, parseState, StateStore } from '../../../src/daemon/state-store.js';
 import { savedPeers } from '../../../src/daemon/torrent-manager.js';
 import { isShoalError } from '../../../src/shared/errors.js';
@@ -44,7 +45,72 @@ test('parseState keeps good records and counts the rest', () => {
     [a, 'e'.repeat(64)],
   );
   assert.deepEqual(state.torrents[0]!.filePriorities, [0, 1, 2]);
-  assert.deepEqual(state.settings, { downloadRateLimit: 10, uploadRateLimit: 0 });
+  assert.deepEqual(state.settings, { ...DEFAULT_SETTINGS, downloadRateLimit: 10 });
+});
+
+test('parseState reads the settings by their schema: a value that does not conform takes its default', () => {
+  const good = {
+    maxActiveDownloads: 2,
+    maxActiveSeeds: 7,
+    seedRatioLimit: 1.5,
+    seedIdleLimitMinutes: 30,
+    encryption: 'require',
+    blocklistPath: '/var/lib/list.p2p',
+    proxy: { host: '127.0.0.1', port: 1080, username: 'u', password: 'p' },
+    watchDir: '/srv/watch',
+    watchDirAction: 'delete',
+    incompleteDir: '/srv/incoming',
+    preallocation: 'full',
+  };
+  const read = (settings: unknown) =>
+    parseState(JSON.stringify({ version: 1, settings, torrents: [] }), 'state.json').state.settings;
+  assert.deepEqual(read(good), { ...DEFAULT_SETTINGS, ...good });
+  const bad = {
+    maxActiveDownloads: -1,
+    maxActiveSeeds: 1.5,
+    seedRatioLimit: 'high',
+    seedIdleLimitMinutes: 10 ** 9,
+    encryption: 'rot13',
+    blocklistPath: 'relative.p2p',
+    proxy: { host: '127.0.0.1', port: 0 },
+    watchDir: 5,
+    watchDirAction: 'shred',
+    incompleteDir: 'incoming',
+    preallocation: 'dense',
+    unknown: true,
+  };
+  assert.deepEqual(read(bad), DEFAULT_SETTINGS);
+  assert.equal(read({}).maxActiveDownloads, 5, "Transmission's default queue of 5 downloads");
+  assert.equal(read({}).encryption, 'enabled');
+});
+
+test("parseState keeps a record's queue position and its own options when they check out", () => {
+  const a = 'a'.repeat(40);
+  const b = 'b'.repeat(40);
+  const { state, rejected } = parseState(
+    JSON.stringify({
+      version: 1,
+      settings: {},
+      torrents: [
+        rec(a, {
+          queuePosition: 3,
+          options: { downloadLimit: 1000, priority: 'high', seedRatioLimit: 2, seedIdleLimitMinutes: 0 },
+        }),
+        rec(b, { queuePosition: -1, options: { priority: 'urgent' } }),
+      ],
+    }),
+    'state.json',
+  );
+  assert.equal(rejected, 0, 'bad options or position cost only those fields');
+  assert.equal(state.torrents[0]!.queuePosition, 3);
+  assert.deepEqual(state.torrents[0]!.options, {
+    downloadLimit: 1000,
+    priority: 'high',
+    seedRatioLimit: 2,
+    seedIdleLimitMinutes: 0,
+  });
+  assert.equal(state.torrents[1]!.queuePosition, undefined);
+  assert.equal(state.torrents[1]!.options, undefined);
 });
 
 test('parseState refuses a file it cannot read as state', () => {
@@ -67,7 +133,7 @@ test('StateStore: atomic coalesced saves, load, token with mode 0600, size cap',
     let n = 0;
     const snap = (): PersistedState => ({
       version: 1,
-      settings: { downloadRateLimit: ++n, uploadRateLimit: 0 },
+      settings: { ...DEFAULT_SETTINGS, downloadRateLimit: ++n },
       torrents: [rec('f'.repeat(40))],
     });
     // Ten saves at once: at most two writes (the one running and one more), the last with the latest state.
