@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { networkOptions } from '../../../src/cli/commands/network-flags.js';
 import type { Metainfo } from '../../../src/metainfo/index.js';
 import type { AddressHints } from '../../../src/net/peer-pool.js';
 import type { ExtensionPeer, PeerView } from '../../../src/session/extensions/extension.js';
@@ -99,5 +100,15 @@ test('PEX: peers on uTP connections are flagged 0x04, and the flag reaches the a
       [7001, true],
       [7002, false],
     ],
+  );
+});
+
+test('--utp-policy: a policy turns uTP on; a bad one or one with --proxy is a usage error', () => {
+  assert.deepEqual(networkOptions({ utpPolicy: 'tcp-first' }), { utp: true, transportPolicy: 'tcp-first' });
+  assert.deepEqual(networkOptions({}), {});
+  assert.throws(() => networkOptions({ utpPolicy: 'fast' }), /invalid --utp-policy "fast"/);
+  assert.throws(
+    () => networkOptions({ utpPolicy: 'utp-first', proxy: 'socks5://127.0.0.1:1080' }),
+    /bypass the proxy/,
   );
 });
