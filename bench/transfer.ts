@@ -48,6 +48,9 @@
  *   --encryption         issue 19's rows: Shoal → Shoal and libtorrent → libtorrent, each plaintext
  *                        and with MSE/PE RC4 required on both ends (Shoal `--encryption require`,
  *                        libtorrent forced RC4), with the verdicts on the targets
+ *   --transport utp      issue 20's rows: Shoal → Shoal and libtorrent → libtorrent, each over TCP
+ *                        and over uTP only (Shoal `--utp-policy utp-only`, libtorrent TCP off), with
+ *                        the verdicts on the targets and the leecher CPU per GiB
  */
 
 import { spawnSync } from 'node:child_process';
@@ -99,6 +102,8 @@ interface Pair {
   readonly leecher: Impl;
   /** Both ends require MSE/PE with RC4 (`--encryption`). */
   readonly rc4?: boolean;
+  /** Both ends speak uTP only, TCP off (`--transport utp`). */
+  readonly utp?: boolean;
 }
 const ALL_PAIRS: readonly Pair[] = [
   { id: 'shoal-shoal', label: 'Shoal → Shoal', seeder: 'shoal', leecher: 'shoal' },
@@ -111,6 +116,15 @@ const RC4_PAIRS: readonly Pair[] = [
   { id: 'shoal-shoal-rc4', label: 'Shoal → Shoal, RC4', seeder: 'shoal', leecher: 'shoal', rc4: true },
   { id: 'lt-lt-rc4', label: 'libtorrent → libtorrent, RC4', seeder: 'lt', leecher: 'lt', rc4: true },
 ];
+/** Issue 20's uTP rows (`--transport utp`): each beside its own TCP row. */
+const UTP_PAIRS: readonly Pair[] = [
+  { id: 'shoal-shoal-utp', label: 'Shoal → Shoal, uTP', seeder: 'shoal', leecher: 'shoal', utp: true },
+  { id: 'lt-lt-utp', label: 'libtorrent → libtorrent, uTP', seeder: 'lt', leecher: 'lt', utp: true },
+];
+/** Issue 20: Shoal over uTP at least this share of its own TCP figure. */
+const UTP_TARGET_RATIO = 0.5;
+/** The seeder a pair needs (kind of client and what it speaks). */
+const seederKind = (p: Pair) => `${p.seeder}${p.rc4 === true ? '-rc4' : ''}${p.utp === true ? '-utp' : ''}`;
 /** Issue 19: Shoal encrypted at least this share of its own plaintext figure. */
 const RC4_TARGET_RATIO = 0.6;
 
@@ -153,6 +167,7 @@ function parseOptions(argv: readonly string[]): Options {
   let profile = false;
   let src = join(ROOT, 'src');
   let encryption = false;
+  let utp = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -162,7 +177,11 @@ function parseOptions(argv: readonly string[]): Options {
     };
     if (a === '--size') size = value().toLowerCase();
     else if (a === '--encryption') encryption = true;
-    else if (a === '--runs') runs = Number(value());
+    else if (a === '--transport') {
+      const t = value();
+      if (t !== 'utp' && t !== 'tcp') throw new Error(`--transport: expected utp or tcp, got ${t}`);
+      utp = t === 'utp';
+    } else if (a === '--runs') runs = Number(value());
     else if (a === '--pairs') {
       const ids = value().split(',');
       pairs = ALL_PAIRS.filter((p) => ids.includes(p.id));
@@ -185,7 +204,12 @@ function parseOptions(argv: readonly string[]): Options {
     sizeLabel: `${m[1]}${m[2] === 'g' ? 'GiB' : 'MiB'}`,
     runs,
     // --encryption: Shoal → Shoal and libtorrent → libtorrent, plaintext and RC4, in one run.
-    pairs: encryption ? [ALL_PAIRS[0]!, ALL_PAIRS[3]!, ...RC4_PAIRS] : pairs,
+    // --transport utp: Shoal → Shoal and libtorrent → libtorrent, TCP and uTP only, in one run.
+    pairs: encryption
+      ? [ALL_PAIRS[0]!, ALL_PAIRS[3]!, ...RC4_PAIRS]
+      : utp
+        ? [ALL_PAIRS[0]!, ALL_PAIRS[3]!, ...UTP_PAIRS]
+        : pairs,
     versions,
     profile,
     src,
@@ -307,6 +331,7 @@ async function startSeeder(
   seedDir: string,
   nodeArgs: readonly string[] = [],
   rc4 = false,
+  utp = false,
 ): Promise<Seeder> {
   const port = await freePort();
   if (impl === 'shoal') {
@@ -321,6 +346,7 @@ async function startSeeder(
       String(port),
       ...offlineFlags,
       ...(rc4 ? ['--encryption', 'require'] : []),
+      ...(utp ? ['--utp-policy', 'utp-only'] : []),
     ]);
     await proc.waitForLine(
       (l) => l.startsWith('seeding ') && l.includes(' on port '),
@@ -341,6 +367,7 @@ async function startSeeder(
     '--status-ms',
     '60000',
     ...(rc4 ? ['--require-rc4'] : []),
+    ...(utp ? ['--utp-only'] : []),
   ]);
   await proc.waitForLine((l) => l.includes('"t": "ready"'), SEEDER_READY_MS, 'ready');
   return { impl, version, port, proc };
@@ -378,6 +405,7 @@ async function runOnce(
           `127.0.0.1:${seeder.port}`,
           ...offlineFlags,
           ...(pair.rc4 === true ? ['--encryption', 'require'] : []),
+          ...(pair.utp === true ? ['--utp-policy', 'utp-only'] : []),
         ]
       : [
           SYSTEM_PYTHON,
@@ -394,6 +422,7 @@ async function runOnce(
           '--status-ms',
           '60000',
           ...(pair.rc4 === true ? ['--require-rc4'] : []),
+          ...(pair.utp === true ? ['--utp-only'] : []),
         ];
   const seederCpu0 = cpuSecondsOf(seeder.proc.pid);
   const leecher = new ClientProcess(`${pair.leecher} leecher`, SYSTEM_PYTHON, [
@@ -538,9 +567,7 @@ async function main(): Promise<void> {
   detectOfflineFlags(cli);
   mkdirSync(DATA, { recursive: true });
 
-  const seederKinds = [
-    ...new Map(o.pairs.map((p) => [`${p.seeder}${p.rc4 === true ? '-rc4' : ''}`, p] as const)).entries(),
-  ];
+  const seederKinds = [...new Map(o.pairs.map((p) => [seederKind(p), p] as const)).entries()];
   const seeders = new Map<string, Seeder>();
   const runs = new Map<string, Run[]>(
     o.versions.flatMap((v) => o.pairs.map((p) => [key(v, p.id), []] as [string, Run[]])),
@@ -549,11 +576,20 @@ async function main(): Promise<void> {
     for (const version of o.versions) {
       for (const [kind, p] of seederKinds) {
         console.log(
-          `starting the ${p.seeder === 'shoal' ? 'Shoal' : 'libtorrent'}${p.rc4 === true ? ' RC4' : ''} ${version} seeder (checks ${o.sizeLabel})…`,
+          `starting the ${p.seeder === 'shoal' ? 'Shoal' : 'libtorrent'}${p.rc4 === true ? ' RC4' : ''}${p.utp === true ? ' uTP' : ''} ${version} seeder (checks ${o.sizeLabel})…`,
         );
         seeders.set(
           key(version, kind),
-          await startSeeder(p.seeder, version, cli, torrents.get(version)!, seedDir, [], p.rc4 === true),
+          await startSeeder(
+            p.seeder,
+            version,
+            cli,
+            torrents.get(version)!,
+            seedDir,
+            [],
+            p.rc4 === true,
+            p.utp === true,
+          ),
         );
       }
     }
@@ -562,7 +598,7 @@ async function main(): Promise<void> {
         for (const version of o.versions) {
           const r = await runOnce(
             pair,
-            seeders.get(key(version, `${pair.seeder}${pair.rc4 === true ? '-rc4' : ''}`))!,
+            seeders.get(key(version, seederKind(pair)))!,
             cli,
             torrents.get(version)!,
             name,
@@ -618,6 +654,16 @@ async function main(): Promise<void> {
     const plain = mb(version, 'shoal-shoal');
     verdicts.push(
       `${version}: Shoal RC4 ≥ libtorrent RC4: ${ours >= theirs ? 'met' : 'NOT met'} (${fmt(ours)} vs ${fmt(theirs)} MB/s); Shoal RC4 ≥ ${RC4_TARGET_RATIO} × Shoal plaintext: ${ours >= RC4_TARGET_RATIO * plain ? 'met' : 'NOT met'} (${fmt(ours / plain, 2)}×); libtorrent RC4 / plaintext ${fmt(theirs / mb(version, 'lt-lt'), 2)}×.`,
+    );
+  }
+  for (const version of o.versions) {
+    if (!runs.has(key(version, 'shoal-shoal-utp'))) continue;
+    const ours = mb(version, 'shoal-shoal-utp');
+    const theirs = mb(version, 'lt-lt-utp');
+    const tcp = mb(version, 'shoal-shoal');
+    const perGiB = (id: string) => fmt(cpu(version, id) / (payloadBytes / GiB), 2);
+    verdicts.push(
+      `${version}: Shoal uTP ≥ libtorrent uTP: ${ours >= theirs ? 'met' : 'NOT met'} (${fmt(ours)} vs ${fmt(theirs)} MB/s, ${fmt(ours / theirs, 2)}×); Shoal uTP ≥ ${UTP_TARGET_RATIO} × Shoal TCP: ${ours >= UTP_TARGET_RATIO * tcp ? 'met' : 'NOT met'} (${fmt(ours / tcp, 2)}×); leecher CPU s per GiB: Shoal uTP ${perGiB('shoal-shoal-utp')}, libtorrent uTP ${perGiB('lt-lt-utp')}, Shoal TCP ${perGiB('shoal-shoal')}.`,
     );
   }
   const shoalRss = max(

@@ -13,8 +13,11 @@
  * - Bootstrap retries: when a bootstrap lookup leaves fewer than k nodes in the table (a router
  *   that only knows fresh, unconfirmed nodes answers with few), the node joins again after a
  *   delay that doubles each time, until the table holds k nodes.
- * - After `close()` nothing runs: timers cleared, operations failed, socket closed, and every
- *   late callback (a datagram, a timer) is ignored.
+ * - The socket is a {@link DhtSocket}: one the family owns (and closes), or the session's shared
+ *   UDP socket (net/udp-socket.ts), which hands it the KRPC datagrams only and which it leaves
+ *   open at close.
+ * - After `close()` nothing runs: timers cleared, operations failed, socket closed (or left), and
+ *   every late callback (a datagram, a timer) is ignored.
  */
 import dgram from 'node:dgram';
 import { setImmediate as setImmediateP } from 'node:timers/promises';
@@ -28,7 +31,44 @@ import {
   type DhtPingFinishedEvent,
   type DhtPutReadyEvent,
 } from '../dht/index.js';
+import type { SharedUdpSocket } from '../net/udp-socket.js';
 import { DHT_REBOOTSTRAP_MAX_MS, DHT_SEND_ERROR_REPORT_MS, type DhtSocketStats } from './dht-types.js';
+
+/** What a family sends and receives through. */
+export interface DhtSocket {
+  /** Starts delivering datagrams (and socket errors). */
+  listen(onMessage: (msg: Uint8Array, host: string, port: number) => void, onError: (e: Error) => void): void;
+  send(bytes: Uint8Array, port: number, host: string, callback: (error: Error | null) => void): void;
+  /** Stops delivering; closes the socket when the family owns it. */
+  close(): Promise<void>;
+}
+
+/** A socket the family owns. */
+export function ownDhtSocket(socket: dgram.Socket): DhtSocket {
+  return {
+    listen: (onMessage, onError) => {
+      socket.on('message', (msg, rinfo) => onMessage(msg, rinfo.address, rinfo.port));
+      socket.on('error', onError);
+    },
+    send: (bytes, port, host, callback) => socket.send(bytes, port, host, callback),
+    close: () => closeSocket(socket),
+  };
+}
+
+/** The shared UDP socket: the family gets its KRPC datagrams, and leaves it open at close. */
+export function sharedDhtSocket(socket: SharedUdpSocket): DhtSocket {
+  let stops: (() => void)[] = [];
+  return {
+    listen: (onMessage, onError) => {
+      stops = [socket.handle('krpc', onMessage), socket.onError(onError)];
+    },
+    send: (bytes, port, host, callback) => socket.send(bytes, port, host, callback),
+    close: async () => {
+      for (const stop of stops) stop();
+      stops = [];
+    },
+  };
+}
 
 /** A user operation waiting for node events. */
 export interface DhtOperation {
@@ -61,7 +101,7 @@ export interface DhtFamilyInit {
 export class DhtFamily {
   readonly family: AddressFamily;
   readonly node: DhtNode;
-  readonly #socket: dgram.Socket;
+  readonly #socket: DhtSocket;
   readonly #hooks: DhtFamilyHooks;
   readonly #init: DhtFamilyInit;
   readonly #ops = new Map<number, DhtOperation>();
@@ -80,21 +120,23 @@ export class DhtFamily {
   #sendErrorsUnreported = 0;
   #lastSendErrorReport = Number.NEGATIVE_INFINITY;
 
-  constructor(node: DhtNode, socket: dgram.Socket, hooks: DhtFamilyHooks, init: DhtFamilyInit) {
+  constructor(node: DhtNode, socket: DhtSocket, hooks: DhtFamilyHooks, init: DhtFamilyInit) {
     this.family = node.family;
     this.node = node;
     this.#socket = socket;
     this.#hooks = hooks;
     this.#init = init;
     this.#retryDelayMs = init.rebootstrapMs;
-    socket.on('message', (msg, rinfo) => {
-      if (this.#closed) return;
-      this.#datagramsIn++;
-      this.#bytesIn += msg.length;
-      node.handleDatagram(msg, { host: rinfo.address, port: rinfo.port }, performance.now());
-      this.flush();
-    });
-    socket.on('error', (e) => this.#hooks.socketFailed(this.family, 'receive', e, 0));
+    socket.listen(
+      (msg, host, port) => {
+        if (this.#closed) return;
+        this.#datagramsIn++;
+        this.#bytesIn += msg.length;
+        node.handleDatagram(msg, { host, port }, performance.now());
+        this.flush();
+      },
+      (e) => this.#hooks.socketFailed(this.family, 'receive', e, 0),
+    );
     this.flush();
   }
 
@@ -265,7 +307,7 @@ export class DhtFamily {
     const ops = [...this.#ops.values()];
     this.#ops.clear();
     for (const op of ops) op.abort(err);
-    await closeSocket(this.#socket);
+    await this.#socket.close();
   }
 }
 

@@ -41,7 +41,15 @@ import {
   resolveDhtEndpoints,
 } from './dht-bootstrap.js';
 import { Channel } from './dht-channel.js';
-import { bindUdpSocket, closeSocket, DhtFamily, type DhtFamilyHooks } from './dht-family.js';
+import {
+  bindUdpSocket,
+  closeSocket,
+  DhtFamily,
+  type DhtFamilyHooks,
+  type DhtSocket,
+  ownDhtSocket,
+  sharedDhtSocket,
+} from './dht-family.js';
 import { itemQueryOf, runItemGet, runItemPut } from './dht-items.js';
 import { type DhtSavedState, readDhtStateFile, writeDhtStateFile } from './dht-state-file.js';
 import {
@@ -149,9 +157,15 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     const now = performance.now();
     let sock4: dgram.Socket | undefined;
     try {
-      sock4 = await bindUdpSocket('udp4', host, this.#port);
-      this.#port = sock4.address().port;
-      this.#attach(4, sock4, saved?.ipv4, now);
+      const shared = this.#opts.socket4;
+      if (shared !== undefined) {
+        this.#port = shared.port;
+        this.#attach(4, sharedDhtSocket(shared), saved?.ipv4, now);
+      } else {
+        sock4 = await bindUdpSocket('udp4', host, this.#port);
+        this.#port = sock4.address().port;
+        this.#attach(4, ownDhtSocket(sock4), saved?.ipv4, now);
+      }
     } catch (e) {
       // A taken port, or node options the node refuses (a bad id or externalIp).
       this.#state = 'closed';
@@ -161,7 +175,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     if (host6 !== false) {
       const id = this.#families.get(4)?.node.id;
       const sock6 = await this.#bindIpv6(host6);
-      if (sock6 !== undefined) this.#attach(6, sock6, saved?.ipv6, performance.now(), id);
+      if (sock6 !== undefined) this.#attach(6, ownDhtSocket(sock6), saved?.ipv6, performance.now(), id);
     }
     if (this.#state !== 'starting') {
       // close() ran while we were binding.
@@ -207,7 +221,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
 
   #attach(
     family: AddressFamily,
-    socket: dgram.Socket,
+    socket: DhtSocket,
     saved: Uint8Array | undefined,
     now: number,
     id?: Uint8Array,

@@ -13,6 +13,7 @@ import type {
   Ed25519KeyPair,
   Random,
 } from '../dht/index.js';
+import type { SharedUdpSocket } from '../net/udp-socket.js';
 import type { Hasher } from '../shared/hash.js';
 import type { DhtEndpoint, DhtResolver } from './dht-bootstrap.js';
 
@@ -65,6 +66,12 @@ export interface DhtRuntimeOptions {
   readonly port?: number;
   /** Local address of the IPv4 socket. @default '0.0.0.0' */
   readonly host?: string;
+  /**
+   * A bound UDP socket shared with uTP and UDP trackers (the session's): the IPv4 DHT runs on it
+   * (it gets the KRPC datagrams) instead of binding its own, `port` is its port, and the runtime
+   * leaves it open at close.
+   */
+  readonly socket4?: SharedUdpSocket;
   /**
    * Local address of the IPv6 socket (BEP 32), or `false` for no IPv6 DHT.
    * @default '::' when `host` is '0.0.0.0', else false

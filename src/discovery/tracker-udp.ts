@@ -12,6 +12,9 @@
  *   `AbortSignal`: an announcer must not wait the full 2 hours BEP 15 allows before trying the
  *   next tracker of its tier.
  * - An `error` action fails the request with `TrackerFailure` and drops the cached id.
+ * - With `socket4` (the session's socket, shared with uTP and the DHT: net/udp-socket.ts), IPv4
+ *   requests go out from it and its tracker replies come here, so trackers see the node's one UDP
+ *   port; the client leaves that socket open at close.
  * - With a `proxy`, every datagram goes through one SOCKS5 UDP association (RFC 1928 §7) instead
  *   of the sockets; when the proxy ends it, the next request opens a new one. Host names are
  *   still resolved here (the reply's sender is checked against the address).
@@ -21,6 +24,7 @@ import dgram from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { Socks5ProxyOptions } from '../net/socks5-protocol.js';
 import { Socks5UdpAssociation } from '../net/socks5-udp.js';
+import type { SharedUdpSocket } from '../net/udp-socket.js';
 import { ErrorCode } from '../shared/errors.js';
 import {
   MAX_UDP_SCRAPE_HASHES,
@@ -62,6 +66,8 @@ export interface UdpTrackerSocketOptions {
   readonly lookup?: TrackerLookup;
   /** Sends every request through this SOCKS5 proxy's UDP relay (UDP ASSOCIATE). */
   readonly proxy?: Socks5ProxyOptions;
+  /** A bound socket shared with uTP and the DHT, used for IPv4 trackers instead of a socket of our own. */
+  readonly socket4?: SharedUdpSocket;
 }
 
 /** Where datagrams go out: a UDP socket of one family, or a SOCKS5 UDP association for both. */
@@ -232,6 +238,18 @@ export class UdpTrackerSocket {
     const proxy = this.#opts.proxy;
     if (proxy !== undefined) return this.#association(proxy);
     let p = this.#sockets.get(family);
+    const shared = this.#opts.socket4;
+    if (p === undefined && family === 4 && shared !== undefined) {
+      const stop = shared.handle('tracker', (msg, host, port) => this.#onMessage(msg, host, port));
+      p = Promise.resolve<DatagramPort>({
+        send: (packet, port, address, callback) => shared.send(packet, port, address, callback),
+        close: (callback) => {
+          stop();
+          callback();
+        },
+      });
+      this.#sockets.set(family, p);
+    }
     if (p === undefined) {
       p = new Promise<DatagramPort>((resolve, reject) => {
         const s = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6 });

@@ -1,5 +1,6 @@
 /**
- * The connection layer, shared by every protocol family: transports (TCP, SOCKS5), the inbound
+ * The connection layer, shared by every protocol family: transports (TCP, uTP, SOCKS5), the
+ * shared UDP socket (uTP, DHT and UDP tracker replies on one port), the inbound
  * stage that tells protocols apart by their first bytes, the peer pool (addresses, limits, bans,
  * the IP blocklist). Nothing here knows BitTorrent or Bitcoin.
  */
@@ -13,3 +14,5 @@ export * from './socks5-transport.js';
 export * from './socks5-udp.js';
 export * from './tcp-transport.js';
 export * from './transport.js';
+export * from './udp-socket.js';
+export * from './utp-transport.js';

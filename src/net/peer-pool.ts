@@ -49,6 +49,8 @@ export interface AddressHints {
   encrypted?: boolean;
   /** The transport of the last connection that worked. */
   transport?: TransportKind;
+  /** BEP 11 PEX flag 0x04: the peer speaks uTP. */
+  supportsUtp?: boolean;
 }
 
 /** One known address of one owner. */
@@ -284,6 +286,7 @@ export class PoolOwner {
     if (existing !== undefined) {
       if (SOURCE_RANK[source] < SOURCE_RANK[existing.source]) this.#setSource(existing, source);
       if (hints.prefersEncryption !== undefined) existing.hints.prefersEncryption = hints.prefersEncryption;
+      if (hints.supportsUtp !== undefined) existing.hints.supportsUtp = hints.supportsUtp;
       return false;
     }
     const weak = SOURCE_RANK[source] >= SOURCE_RANK.pex;

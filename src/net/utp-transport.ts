@@ -2,21 +2,27 @@
  * uTP (BEP 29) as a {@link ListeningTransport}: one UDP socket drives a pure {@link UtpEndpoint}.
  *
  * DEV DOCS
- * - Input: each datagram goes to `endpoint.onDatagram`; a datagram that is not uTP (a KRPC
- *   message, a UDP tracker reply) goes to the handler set with {@link UtpTransport.setForeignHandler},
- *   so the DHT can share the port later. A flush of every woken connection runs once per batch of
- *   datagrams and writes (`setImmediate`), so one ACK answers a burst and writes leave as full
- *   packets.
+ * - Socket: a {@link SharedUdpSocket} (net/udp-socket.ts) — the session's, shared with the DHT
+ *   and UDP tracker replies, which it tells apart by their first bytes — or one the transport binds
+ *   itself (at {@link UtpTransport.listen}, or an ephemeral port at the first dial) and closes.
+ * - Input: each uTP datagram goes to `endpoint.onDatagram`. A flush of every woken connection runs
+ *   once per batch of datagrams and writes (`setImmediate`), so one ACK answers a burst and writes
+ *   leave as full packets.
  * - Time: `performance.now()` in ms (fractional, so the wire timestamps get µs). One timer is armed
  *   at the endpoint's earliest deadline; a deadline that moves later leaves the early timer to fire
  *   harmlessly and re-arm, so steady traffic does not create a timer per packet.
  * - Output: datagrams are encoded into pooled buffers (grown to the largest datagram size in use,
- *   then reused) and handed to the socket with a synchronous address lookup, so Node sends without
- *   a detour through `dns.lookup`. A buffer returns to the pool when its send completes (sends
- *   complete in order, so one shared callback suffices). After Node's own per-message buffer on
- *   receive, nothing is allocated per datagram except the borrowed view handed to a reader.
- * - Streams: {@link PeerStream.write} copies into the connection's send buffer; what does not fit
- *   waits in a queue, `write` then answers false and `drain` follows when the queue is empty.
+ *   then reused) and handed to the socket, which skips `dns.lookup` for IP literals. A buffer
+ *   returns to the pool when its send completes (sends complete in order, so one shared callback
+ *   suffices). After Node's own per-message buffer on receive, nothing is allocated per datagram
+ *   except the borrowed view handed to a reader.
+ * - Streams keep TCP's write semantics: {@link PeerStream.write} copies into the connection's send
+ *   buffer (what does not fit waits in a queue, by reference); `writableLength` counts the bytes
+ *   not yet sent in any packet (queued, or in the send buffer waiting for a window: bytes in
+ *   flight are the network's, as in a TCP socket's kernel buffer). `write` answers false at or
+ *   above {@link WRITE_HIGH_WATER_BYTES}, and `drain` follows once a flush brought it below and
+ *   the queue is empty. A reader that pauses stops consuming: its advertised window shrinks and
+ *   the sender stops; nothing grows past the receive buffer.
  *   `destroy()` closes gracefully (the rest of the send buffer, then a FIN, as closing a TCP socket
  *   does); `destroy(error)` resets (ST_RESET). A uTP stream lives on its transport's socket, so
  *   {@link UtpTransport.close} resets the streams still open.
@@ -24,9 +30,10 @@
  *   Loopback carries 64 KiB datagrams, but libtorrent 2.0.8 drops uTP datagrams over about 1500
  *   bytes, and a probe cannot be resent smaller (uTP never repackages a sequence number), so a
  *   larger ceiling is for peers known to take it (Shoal ↔ Shoal).
- * - IPv4 for now (a `udp4` socket); dual-stack comes with the shared socket.
+ * - IPv4 only (a `udp4` socket): a dial to an IPv6 address fails at once (`NetConnectFailed`),
+ *   so a dial policy moves on to TCP.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import { isIPv4 } from 'node:net';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import {
   type UtpConnection,
@@ -35,6 +42,7 @@ import {
   UtpError,
   type UtpEvent,
 } from '../utp/index.js';
+import { WRITE_HIGH_WATER_BYTES } from './tcp-transport.js';
 import type {
   DialOptions,
   ListeningTransport,
@@ -42,12 +50,19 @@ import type {
   StreamHandlers,
   TransportKind,
 } from './transport.js';
-
-/** Receives datagrams that are not uTP (KRPC, UDP tracker replies) from the shared socket. */
-export type ForeignDatagramHandler = (bytes: Buffer, host: string, port: number) => void;
+import { SharedUdpSocket } from './udp-socket.js';
 
 /** Options of a {@link UtpTransport}: the endpoint's bounds and every connection's options. */
 export type UtpTransportOptions = UtpEndpointOptions;
+
+/** What a {@link UtpTransport} may be given. */
+export interface UtpTransportDeps {
+  /**
+   * A bound socket to run on (shared with the DHT and UDP trackers); the transport then never
+   * closes it. Without one it binds its own.
+   */
+  readonly socket?: SharedUdpSocket;
+}
 
 const NO_HANDLERS: StreamHandlers = { data: () => {}, drain: () => {}, close: () => {} };
 
@@ -96,7 +111,7 @@ export class UtpStream implements PeerStream {
   }
 
   get writableLength(): number {
-    return this.#queuedBytes + this.connection.bufferedBytes;
+    return this.#queuedBytes + this.connection.unsentBytes;
   }
 
   get isOpen(): boolean {
@@ -121,17 +136,28 @@ export class UtpStream implements PeerStream {
       const n = this.connection.write(bytes);
       if (n === bytes.length) {
         if (onDone !== undefined) process.nextTick(onDone);
-        if (this.#corked === 0) this.#owner.wake();
-        return true;
+      } else {
+        this.#queue.push({ bytes, offset: n, onDone });
+        this.#queuedBytes += bytes.length - n;
       }
-      this.#queue.push({ bytes, offset: n, onDone });
-      this.#queuedBytes += bytes.length - n;
     } else {
       this.#queue.push({ bytes, offset: 0, onDone });
       this.#queuedBytes += bytes.length;
     }
     if (this.#corked === 0) this.#owner.wake();
+    if (this.#queue.length === 0 && this.writableLength < WRITE_HIGH_WATER_BYTES) return true;
+    this.#owner.awaitDrain(this);
     return false;
+  }
+
+  /** After a flush: true once the queue is empty and the unsent bytes are below the high-water mark. */
+  get canDrain(): boolean {
+    return this.#closed || (this.#queue.length === 0 && this.writableLength < WRITE_HIGH_WATER_BYTES);
+  }
+
+  /** Tells the owner it may write again. */
+  drain(): void {
+    if (!this.#closed) this.#handlers.drain();
   }
 
   cork(): void {
@@ -173,7 +199,6 @@ export class UtpStream implements PeerStream {
       p.onDone?.();
     }
     this.#owner.wake();
-    this.#handlers.drain();
   }
 
   #onEvent(e: UtpEvent): void {
@@ -216,11 +241,13 @@ export class UtpStream implements PeerStream {
 export class UtpTransport implements ListeningTransport {
   readonly kind: TransportKind = 'utp';
   readonly endpoint: UtpEndpoint;
-  #socket: Socket | undefined;
-  #port = 0;
+  #socket: SharedUdpSocket | undefined;
+  readonly #ownsSocket: boolean;
+  #unhandle: (() => void) | undefined;
+  #unError: (() => void) | undefined;
   #onStream: ((s: PeerStream) => void) | undefined;
-  #foreign: ForeignDatagramHandler | undefined;
   readonly #streams = new Set<UtpStream>();
+  readonly #drainWaiting = new Set<UtpStream>();
   #flushScheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
@@ -230,7 +257,7 @@ export class UtpTransport implements ListeningTransport {
   #bufferBytes = 2048;
   #closed = false;
 
-  constructor(opts: UtpTransportOptions = {}) {
+  constructor(opts: UtpTransportOptions = {}, deps: UtpTransportDeps = {}) {
     this.endpoint = new UtpEndpoint(
       {
         random: mathRandom,
@@ -243,10 +270,12 @@ export class UtpTransport implements ListeningTransport {
       opts,
     );
     this.#bufferBytes = Math.max(2048, opts.maxDatagramBytes ?? 0);
+    this.#ownsSocket = deps.socket === undefined;
+    if (deps.socket !== undefined) this.#attach(deps.socket);
   }
 
   get port(): number {
-    return this.#port;
+    return this.#socket?.port ?? 0;
   }
 
   /** Streams open right now (dialled and accepted). */
@@ -254,14 +283,9 @@ export class UtpTransport implements ListeningTransport {
     return this.#streams.size;
   }
 
-  /** The UDP socket (after {@link listen} or a first {@link dial}), to share with the DHT. */
-  get socket(): Socket | undefined {
+  /** The UDP socket (given, or bound at {@link listen} or a first {@link dial}); others may share it. */
+  get socket(): SharedUdpSocket | undefined {
     return this.#socket;
-  }
-
-  /** Sets who receives the datagrams that are not uTP. */
-  setForeignHandler(handler: ForeignDatagramHandler | undefined): void {
-    this.#foreign = handler;
   }
 
   /** The transport's clock, in ms. */
@@ -273,23 +297,29 @@ export class UtpTransport implements ListeningTransport {
     options: { readonly host?: string; readonly port: number },
     onStream: (s: PeerStream) => void,
   ): Promise<number> {
-    if (this.#socket !== undefined && options.port !== 0 && options.port !== this.#port) {
-      // A dial before listen bound an ephemeral port; uTP cannot move its socket under live streams.
+    if (this.#socket !== undefined && options.port !== 0 && options.port !== this.#socket.port) {
+      // A dial before listen bound an ephemeral port (or the socket was given): uTP cannot move its
+      // socket under live streams.
       throw new ShoalError(
         ErrorCode.SessionInvalidArgument,
-        `uTP socket already bound to port ${this.#port}`,
-        {
-          port: options.port,
-        },
+        `uTP socket already bound to port ${this.#socket.port}`,
+        { port: options.port },
       );
     }
     this.#onStream = onStream;
     await this.#open(options.host ?? '0.0.0.0', options.port);
-    return this.#port;
+    return this.port;
   }
 
   async dial(host: string, port: number, options: DialOptions): Promise<PeerStream> {
     if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, 'uTP transport closed', {});
+    if (!isIPv4(host)) {
+      throw new ShoalError(ErrorCode.NetConnectFailed, `uTP dials IPv4 addresses only, not ${host}`, {
+        host,
+        port,
+        dial: true,
+      });
+    }
     if (this.#socket === undefined) await this.#open('0.0.0.0', 0);
     const conn = this.endpoint.connect(host, port, this.now());
     const stream = new UtpStream(this, conn, true, host, port);
@@ -326,7 +356,12 @@ export class UtpTransport implements ListeningTransport {
     });
   }
 
-  /** Resets the streams still open and closes the socket. */
+  /** Stops accepting: new connections are refused, open streams stay. */
+  stopListening(): void {
+    this.#onStream = undefined;
+  }
+
+  /** Resets the streams still open and closes the socket (when the transport bound it). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -336,14 +371,11 @@ export class UtpTransport implements ListeningTransport {
     this.endpoint.destroyAll(now);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#unhandle?.();
+    this.#unError?.();
     const socket = this.#socket;
     this.#socket = undefined;
-    if (socket !== undefined) await new Promise<void>((r) => socket.close(() => r()));
-  }
-
-  /** Sends a datagram that is not uTP on the shared socket (for the DHT, a UDP tracker client). */
-  sendForeign(bytes: Uint8Array, host: string, port: number): void {
-    this.#socket?.send(bytes, port, host);
+    if (socket !== undefined && this.#ownsSocket) await socket.close();
   }
 
   // --- for streams ------------------------------------------------------------------------------
@@ -357,6 +389,12 @@ export class UtpTransport implements ListeningTransport {
 
   forget(s: UtpStream): void {
     this.#streams.delete(s);
+    this.#drainWaiting.delete(s);
+  }
+
+  /** `s` answered a write with false: it is told `drain` after the flush that makes room. */
+  awaitDrain(s: UtpStream): void {
+    this.#drainWaiting.add(s);
   }
 
   // --- internals --------------------------------------------------------------------------------
@@ -365,15 +403,27 @@ export class UtpTransport implements ListeningTransport {
     this.#flushScheduled = false;
     if (this.#closed) return;
     this.endpoint.flush(this.now());
-    this.#rearm();
+    this.#afterFlush();
   };
+
+  #afterFlush(): void {
+    if (this.#drainWaiting.size > 0) {
+      for (const s of [...this.#drainWaiting]) {
+        if (!s.canDrain) continue;
+        // Out of the set first: the drain handler's writes may put it back.
+        this.#drainWaiting.delete(s);
+        s.drain();
+      }
+    }
+    this.#rearm();
+  }
 
   readonly #onTimer = (): void => {
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
     if (this.#closed) return;
     this.endpoint.tick(this.now());
-    this.#rearm();
+    this.#afterFlush();
   };
 
   #rearm(): void {
@@ -395,9 +445,9 @@ export class UtpTransport implements ListeningTransport {
     onStream(s);
   }
 
-  readonly #onMessage = (msg: Buffer, rinfo: { address: string; port: number }): void => {
-    if (this.endpoint.onDatagram(msg, rinfo.address, rinfo.port, this.now())) this.wake();
-    else this.#foreign?.(msg, rinfo.address, rinfo.port);
+  readonly #onDatagram = (msg: Buffer, host: string, port: number): void => {
+    if (this.#closed) return;
+    if (this.endpoint.onDatagram(msg, host, port, this.now())) this.wake();
   };
 
   #acquire(bytes: number): Buffer {
@@ -416,7 +466,7 @@ export class UtpTransport implements ListeningTransport {
       return;
     }
     this.#inUse.push(buf);
-    socket.send(buf, 0, length, port, host, this.#sent);
+    socket.sendRange(buf, 0, length, port, host, this.#sent);
   }
 
   readonly #sent = (): void => {
@@ -430,34 +480,14 @@ export class UtpTransport implements ListeningTransport {
 
   async #open(host: string, port: number): Promise<void> {
     if (this.#socket !== undefined) return;
-    // A synchronous lookup: hosts are IP literals, and Node then sends at once.
-    const socket = createSocket({
-      type: 'udp4',
-      lookup: (
-        address: string,
-        _opts: unknown,
-        cb: (err: Error | null, address: string, family: number) => void,
-      ) => cb(null, address, 4),
-    } as Parameters<typeof createSocket>[0]);
+    this.#attach(await SharedUdpSocket.bind(host, port));
+  }
+
+  #attach(socket: SharedUdpSocket): void {
     this.#socket = socket;
-    socket.on('message', this.#onMessage);
-    socket.on('error', (err) => {
+    this.#unhandle = socket.handle('utp', this.#onDatagram);
+    this.#unError = socket.onError((err) => {
       for (const s of [...this.#streams]) s.destroy(err);
     });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(port, host, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    // Large socket buffers: a burst of a full window must not overflow the kernel's queue.
-    try {
-      socket.setRecvBufferSize(4 * 1024 * 1024);
-      socket.setSendBufferSize(4 * 1024 * 1024);
-    } catch {
-      // The system may cap them; the defaults still work, with more loss under bursts.
-    }
-    this.#port = socket.address().port;
   }
 }

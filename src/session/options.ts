@@ -2,10 +2,12 @@
  * `SessionOptions` is the one user-facing configuration of a Shoal node (STYLE §5). Every field
  * is optional; {@link resolveOptions} is the only place that knows the defaults.
  */
+import { isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { DhtRuntimeNodeOptions } from '../discovery/index.js';
 import type { TorrentEngineOptions } from '../engine/index.js';
 import type { BlocklistSource } from '../net/blocklist-file.js';
+import { TRANSPORT_POLICIES, type TransportPolicy } from '../net/dial-policy.js';
 import { checkSocks5Proxy, type Socks5ProxyOptions } from '../net/socks5-protocol.js';
 import type { Transport } from '../net/transport.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
@@ -19,6 +21,9 @@ import {
   MAX_KNOWN_PEERS_PER_TORRENT,
   MAX_WEB_SEED_CONNECTIONS,
   MAX_WEB_SEED_FAILURES,
+  UTP_DEFAULT_MAX_DATAGRAM_BYTES,
+  UTP_MAX_DATAGRAM_BYTES,
+  UTP_MIN_DATAGRAM_BYTES,
   WEB_SEED_CONNECTIONS,
   WEB_SEED_IDLE_TIMEOUT_MS,
   WEB_SEED_RETRY_BASE_MS,
@@ -67,10 +72,25 @@ export interface SessionOptions {
   /** Known peer addresses kept per torrent. @default MAX_KNOWN_PEERS_PER_TORRENT */
   readonly maxKnownPeersPerTorrent?: number;
   /**
-   * More ways to reach peers, tried before TCP when dialling (e.g. uTP, or an in-memory
+   * More ways to reach peers, tried before TCP and uTP when dialling (e.g. an in-memory
    * transport in tests). Each must accept the same `host:port` addresses trackers give.
    */
   readonly transports?: readonly Transport[];
+  /**
+   * uTP (BEP 29). `true` (or an object of tunables) runs it on the UDP side of the listening
+   * port: one UDP socket there carries uTP, the IPv4 DHT (unless `dht.port` names another port)
+   * and UDP tracker replies. Incoming uTP streams go through the same stage as TCP ones
+   * (plaintext and MSE alike). Needs an IPv4 or wildcard `host`; never with a proxy
+   * (`onlyProxy`). @default false, or true when `transportPolicy` asks for uTP
+   */
+  readonly utp?: boolean | UtpSessionOptions;
+  /**
+   * How peers are dialled when uTP runs: `utp-first` (uTP, then TCP if uTP gets no answer within
+   * UTP_FALLBACK_CONNECT_TIMEOUT_MS, as Transmission and libtorrent do), `tcp-first`, `tcp-only`
+   * (uTP only accepted), `utp-only` (no TCP at all: not listened on, not dialled). An address
+   * remembers what worked. @default 'utp-first' with uTP, else 'tcp-only'
+   */
+  readonly transportPolicy?: TransportPolicy;
   /** More BEP 10 extensions for every torrent (each a factory; see `ExtensionFactory`). */
   readonly extensions?: readonly ExtensionFactory[];
   /**
@@ -177,6 +197,20 @@ export interface ResolvedWebSeedOptions {
   readonly idleTimeoutMs: number;
 }
 
+/** uTP tunables (see {@link SessionOptions.utp}). */
+export interface UtpSessionOptions {
+  /** Ceiling of path-MTU probing, in datagram bytes. @default UTP_DEFAULT_MAX_DATAGRAM_BYTES */
+  readonly maxDatagramBytes?: number;
+  /** Send buffer of one connection, bytes. @default UTP_SEND_BUFFER_BYTES */
+  readonly sendBufferBytes?: number;
+  /** Receive buffer (the largest advertised window) of one connection, bytes. @default UTP_RECEIVE_BUFFER_BYTES */
+  readonly receiveBufferBytes?: number;
+  /** Connections on the socket. @default MAX_UTP_CONNECTIONS */
+  readonly maxConnections?: number;
+  /** Accepted connections waiting for the dialler's second packet. @default MAX_UTP_HALF_OPEN */
+  readonly maxHalfOpen?: number;
+}
+
 /** A proxy for outgoing connections (SOCKS5, RFC 1928; credentials per RFC 1929). */
 export interface ProxyOptions extends Socks5ProxyOptions {
   readonly type: 'socks5';
@@ -230,6 +264,9 @@ export interface ResolvedOptions {
   readonly maxConnectionsPerAddress: number;
   readonly maxKnownPeersPerTorrent: number;
   readonly transports: readonly Transport[];
+  /** uTP's tunables when it runs, else undefined. */
+  readonly utp: UtpSessionOptions | undefined;
+  readonly transportPolicy: TransportPolicy;
   readonly extensions: readonly ExtensionFactory[];
   readonly encryption: MsePolicy;
   readonly incompleteDir: string | undefined;
@@ -268,9 +305,11 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
   const proxy = resolveProxy(o.proxy);
   // Only the proxy carries our traffic: the UDP-to-anyone services stay off.
   const direct = proxy === undefined || !proxy.onlyProxy;
+  const host = o.host ?? '::';
+  const { utp, transportPolicy } = resolveUtp(o, host, direct);
   return Object.freeze({
     port,
-    host: o.host ?? '::',
+    host,
     listen: o.listen ?? true,
     downloadDir: o.downloadDir ?? process.cwd(),
     resumeDir: o.resumeDir,
@@ -309,6 +348,8 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
       1,
     ),
     transports: o.transports ?? [],
+    utp,
+    transportPolicy,
     extensions: o.extensions ?? [],
     encryption: encryptionPolicy(o.encryption),
     incompleteDir: o.incompleteDir,
@@ -345,6 +386,39 @@ function resolveWebSeeds(w: WebSeedOptions): ResolvedWebSeedOptions {
     retryBaseMs: count(w.retryBaseMs, 'webSeeds.retryBaseMs', WEB_SEED_RETRY_BASE_MS, 1),
     idleTimeoutMs: count(w.idleTimeoutMs, 'webSeeds.idleTimeoutMs', WEB_SEED_IDLE_TIMEOUT_MS, 1),
   });
+}
+
+function resolveUtp(
+  o: SessionOptions,
+  host: string,
+  direct: boolean,
+): { utp: UtpSessionOptions | undefined; transportPolicy: TransportPolicy } {
+  const policy = o.transportPolicy;
+  if (policy !== undefined && !(TRANSPORT_POLICIES as readonly string[]).includes(policy))
+    throw bad('transportPolicy', `expected one of ${TRANSPORT_POLICIES.join(', ')}, got ${String(policy)}`);
+  const wanted = o.utp ?? (policy !== undefined && policy !== 'tcp-only');
+  if (wanted === false) {
+    if (policy !== undefined && policy !== 'tcp-only') throw bad('transportPolicy', `${policy} needs utp`);
+    return { utp: undefined, transportPolicy: 'tcp-only' };
+  }
+  if (!direct) throw bad('utp', 'uTP would bypass the proxy');
+  if (isIPv6(host) && host !== '::') throw bad('utp', `uTP runs on IPv4; host ${host} is IPv6 only`);
+  const u = wanted === true ? {} : wanted;
+  const datagram = u.maxDatagramBytes;
+  if (
+    datagram !== undefined &&
+    (!Number.isSafeInteger(datagram) ||
+      datagram < UTP_MIN_DATAGRAM_BYTES ||
+      datagram > UTP_MAX_DATAGRAM_BYTES)
+  )
+    throw bad('utp.maxDatagramBytes', `expected ${UTP_MIN_DATAGRAM_BYTES} … ${UTP_MAX_DATAGRAM_BYTES}`);
+  // A buffer must hold at least one full packet.
+  const packet = datagram ?? UTP_DEFAULT_MAX_DATAGRAM_BYTES;
+  count(u.sendBufferBytes, 'utp.sendBufferBytes', 0, packet);
+  count(u.receiveBufferBytes, 'utp.receiveBufferBytes', 0, packet);
+  count(u.maxConnections, 'utp.maxConnections', 0, 1);
+  count(u.maxHalfOpen, 'utp.maxHalfOpen', 0, 1);
+  return { utp: Object.freeze({ ...u }), transportPolicy: policy ?? 'utp-first' };
 }
 
 /** Checks a preallocation mode named by a user. */

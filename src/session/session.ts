@@ -1,7 +1,8 @@
 /**
- * `Session`: the public library API of a Shoal node. One session owns one TCP listener, one
- * hash pool, one file-handle pool, the global rate limits and every torrent; `close()`
- * releases all of them.
+ * `Session`: the public library API of a Shoal node. One session owns its transports (a TCP
+ * listener; with uTP, one UDP socket on the same port shared by uTP, the DHT and UDP trackers:
+ * session-transports.ts), one hash pool, one file-handle pool, the global rate limits and every
+ * torrent; `close()` releases all of them.
  *
  * ```ts
  * const session = await Session.create({ downloadDir: './downloads', port: 6881 });
@@ -36,12 +37,10 @@ import { type BlocklistSource, loadBlocklist } from '../net/blocklist-file.js';
 import { InboundRouter } from '../net/inbound.js';
 import type { BlocklistReport } from '../net/ip-blocklist.js';
 import { BLOCKED_REASON, PeerPool } from '../net/peer-pool.js';
-import { Socks5Transport } from '../net/socks5-transport.js';
-import { TcpTransport } from '../net/tcp-transport.js';
-import type { ListeningTransport, PeerStream, Transport } from '../net/transport.js';
+import type { PeerStream } from '../net/transport.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
-import { CONNECT_TIMEOUT_MS } from '../shared/limits.js';
+import { CONNECT_TIMEOUT_MS, UTP_FALLBACK_CONNECT_TIMEOUT_MS } from '../shared/limits.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { makeDirectory } from '../storage/directory.js';
 import { FilePool } from '../storage/file-pool.js';
@@ -59,6 +58,7 @@ import { type ResolvedOptions, resolveOptions, type SessionOptions } from './opt
 import { BtConnector } from './peers/connector.js';
 import { type BitTorrentInboundInit, encryptedBitTorrent, plaintextBitTorrent } from './peers/inbound-bt.js';
 import type { SeedLimits } from './seed-limits.js';
+import { SessionTransports } from './session-transports.js';
 import { Torrent } from './torrent.js';
 import { type QueueLimits, TorrentQueue } from './torrent-queue.js';
 import type { TorrentOptions } from './torrent-types.js';
@@ -102,8 +102,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #up: TokenBucket;
   readonly #upGate: UploadGate;
   readonly #t0 = performance.now();
-  readonly #tcp = new TcpTransport();
-  readonly #transports: readonly Transport[];
+  readonly #net: SessionTransports;
   readonly #pool: PeerPool;
   readonly #inbound: InboundRouter;
   readonly #connector: BtConnector;
@@ -129,14 +128,14 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#upGate = new UploadGate(this.#up, () => this.now());
     this.#pool = new PeerPool({ now: () => this.now(), maxConnections: options.maxConnections });
     // With a proxy, peers are dialled through it alone: no direct dial may leak our address.
-    const socks = options.proxy !== undefined ? new Socks5Transport({ proxy: options.proxy }) : undefined;
-    this.#transports = [...options.transports, this.#tcp, ...(socks !== undefined ? [socks] : [])];
+    this.#net = new SessionTransports(options);
     this.#encryption = options.encryption;
     this.#seedLimits = { ratio: options.seedRatioLimit, idleMs: options.seedIdleLimitMs };
     this.#queue = new TorrentQueue({ downloads: options.maxActiveDownloads, seeds: options.maxActiveSeeds });
     this.#connector = new BtConnector({
-      transports: socks !== undefined ? [socks] : this.#transports,
+      transports: (hints) => this.#net.forAddress(hints),
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      fallbackConnectTimeoutMs: UTP_FALLBACK_CONNECT_TIMEOUT_MS,
       handshakeTimeoutMs: options.handshakeTimeoutMs,
       encryption: () => this.#encryption,
     });
@@ -173,8 +172,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       closeFile: (path) => this.#filePool.closeFile(path),
       freeSpace: options.freeSpace ?? statfsFreeSpace,
       udpTrackerSocket: () => {
+        const udp = this.#net.udp;
         this.#udpTracker ??= new UdpTrackerSocket(
-          options.proxy !== undefined ? { proxy: options.proxy } : {},
+          options.proxy !== undefined ? { proxy: options.proxy } : udp !== undefined ? { socket4: udp } : {},
         );
         return this.#udpTracker;
       },
@@ -206,8 +206,12 @@ export class Session extends TypedEmitter<SessionEvents> {
   async #startDiscovery(): Promise<void> {
     const o = this.options;
     if (o.dht !== undefined) {
+      // The IPv4 DHT shares uTP's socket unless it was given a port of its own.
+      const udp = this.#net.udp;
+      const shared = udp !== undefined && (o.dht.port ?? udp.port) === udp.port;
       this.#dht = await DhtRuntime.create({
         port: o.dht.port ?? 0,
+        ...(shared ? { socket4: udp } : {}),
         host: o.host === '::' ? '0.0.0.0' : o.host,
         ...(o.dht.bootstrap !== undefined ? { bootstrap: o.dht.bootstrap } : {}),
         ...(o.dht.statePath !== undefined ? { statePath: o.dht.statePath } : {}),
@@ -303,7 +307,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     return performance.now() - this.#t0;
   }
 
-  /** The TCP port we listen on (0 when not listening). */
+  /** The port we listen on, TCP and (with uTP) UDP (0 when not listening). */
   get port(): number {
     return this.#port;
   }
@@ -311,7 +315,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** Open peer connections across all torrents (attached or still handshaking). */
   get connectionCount(): number {
     let n = 0;
-    for (const t of this.#transports) n += t.openCount;
+    for (const t of this.#net.all) n += t.openCount;
     return n;
   }
 
@@ -524,13 +528,14 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#magnets.cancelAll('session closed');
-    const listenersClosed = Promise.all(this.#transports.map((t) => t.close()));
+    const listenersClosed = this.#net.stopAccepting();
     await Promise.all([...this.#torrents.values()].map((t) => t.close()));
     this.#upGate.close();
     await listenersClosed;
     await this.#udpTracker?.close();
     await this.#lsd?.close();
     await this.#dht?.close();
+    await this.#net.close();
     await this.#filePool.close();
     if (this.options.hashPool === undefined) await this.#hashPool.destroy();
   }
@@ -540,16 +545,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   async #listen(): Promise<void> {
-    this.#port = await this.#tcp.listen({ host: this.options.host, port: this.options.port }, (s) =>
-      this.#onIncoming(s),
+    this.#port = await this.#net.listen(
+      this.options.port,
+      (s) => this.#onIncoming(s),
+      (error) => this.emit('error', { error }),
     );
-    this.#tcp.onListenError((error) => this.emit('error', { error }));
-    // Other transports that accept connections listen on the same port number, so that one
-    // address (what trackers and PEX spread) reaches the node whatever carries it.
-    for (const t of this.options.transports) {
-      if (isListening(t))
-        await t.listen({ host: this.options.host, port: this.#port }, (s) => this.#onIncoming(s));
-    }
   }
 
   #onIncoming(stream: PeerStream): void {
@@ -583,8 +583,4 @@ async function anyFileExists(m: Metainfo, dir: string): Promise<boolean> {
     } catch {}
   }
   return false;
-}
-
-function isListening(t: Transport): t is ListeningTransport {
-  return typeof (t as Partial<ListeningTransport>).listen === 'function';
 }

@@ -410,6 +410,12 @@ export const MAX_CONCURRENT_SITE_RESPONSES = 64;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Time to establish an outgoing TCP connection, in ms. */
 export const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Time a dial may take when another transport would be tried after it (uTP before TCP under
+ * `utp-first`), in ms: a peer without uTP costs this once (its address then remembers TCP). Two
+ * SYNs at the initial uTP timeout; libtorrent waits as long.
+ */
+export const UTP_FALLBACK_CONNECT_TIMEOUT_MS = 3_000;
 /** A keep-alive is sent after this long without sending anything (BEP 3: two minutes). */
 export const KEEP_ALIVE_INTERVAL_MS = 90_000;
 /** A peer that sent nothing for this long is disconnected. */

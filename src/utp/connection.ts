@@ -227,6 +227,11 @@ export class UtpConnection {
     return this.#tx.ring.heldBytes;
   }
 
+  /** Bytes written and not yet sent in any packet (waiting for the congestion or peer window). */
+  get unsentBytes(): number {
+    return this.#tx.ring.uncutBytes;
+  }
+
   /** Room left in the send buffer, in bytes. */
   get writableBytes(): number {
     return this.#closing || this.isClosed ? 0 : this.#tx.ring.freeBytes;

@@ -40,6 +40,8 @@ export class Sender {
   progressed = false;
   fastRetransmits = 0;
   #dupAcks = 0;
+  /** Smallest round trip among the packets the ACK being applied covers, in ms. */
+  #ackMinRttMs = Number.POSITIVE_INFINITY;
   /** Losses of packets before this seq do not cut the window again. */
   #lossSeq = 0;
 
@@ -81,6 +83,7 @@ export class Sender {
     const ahead = seqDiff(p.ackNr, seqAdd(f.oldest, -1));
     let acked = 0;
     this.progressed = false;
+    this.#ackMinRttMs = Number.POSITIVE_INFINITY;
     if (ahead !== 0 && ahead < 0x8000) {
       for (let k = 0; k < ahead; k++) acked += this.#ackOne(seqAdd(f.oldest, k), now, true);
       const li = f.slot(p.ackNr);
@@ -102,7 +105,10 @@ export class Sender {
       }
     }
     if (p.sackOffset >= 0 && f.count > 0) acked += this.#onSack(p, now);
-    if (acked > 0) this.cc.onAck(acked, this.packetPayloadBytes, windowLimited, this.rtt.minRttMs);
+    // The queuing delay is bounded by the round trips of the packets this ACK covers, not by the
+    // smallest round trip ever seen: that one is taken with empty queues (near 0 ms on a LAN) and
+    // would cap the delay below the target, so LEDBAT would never yield.
+    if (acked > 0) this.cc.onAck(acked, this.packetPayloadBytes, windowLimited, this.#ackMinRttMs);
     return acked;
   }
 
@@ -118,7 +124,11 @@ export class Sender {
     if ((flags & SlotFlag.NeedResend) !== 0) f.needResend--;
     else f.bytesInFlight -= len;
     // Karn: only a packet sent once gives an unambiguous round trip.
-    if (f.transmissions[i] === 1) this.rtt.sample(now - f.sentAtMs[i]!);
+    if (f.transmissions[i] === 1) {
+      const rtt = now - f.sentAtMs[i]!;
+      this.rtt.sample(rtt);
+      if (rtt < this.#ackMinRttMs) this.#ackMinRttMs = rtt;
+    }
     if ((flags & SlotFlag.Probe) !== 0) this.mtu.acked(seq, this.datagramBytesOf(seq));
     return len;
   }

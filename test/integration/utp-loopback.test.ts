@@ -1,8 +1,8 @@
 /**
  * Two UtpTransports on 127.0.0.1: a dialled and an accepted stream exchange seeded random
  * streams both ways with write back-pressure honoured; the bytes must arrive intact and both
- * streams end cleanly. Datagrams that are not uTP go to the foreign handler; a dial nobody
- * answers times out.
+ * streams end cleanly. Datagrams that are not uTP go to the socket's handler for their kind; a
+ * dial nobody answers times out.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -85,8 +85,8 @@ describe('uTP transport on loopback', { timeout: 60_000 }, () => {
     assert.equal(b.openCount, 0);
   });
 
-  test('datagrams that are not uTP reach the foreign handler', async () => {
-    const seen = new Promise<string>((r) => b.setForeignHandler((bytes) => r(bytes.toString())));
+  test('KRPC datagrams on the transport socket reach the handler registered for them', async () => {
+    const seen = new Promise<string>((r) => b.socket!.handle('krpc', (bytes) => r(bytes.toString())));
     const probe = createSocket('udp4');
     probe.send('d1:t2:aa1:y1:qe', b.port, '127.0.0.1');
     assert.equal(await seen, 'd1:t2:aa1:y1:qe');

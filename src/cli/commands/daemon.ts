@@ -9,7 +9,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { DAEMON_LOG_LEVELS } from '../../daemon/logger.js';
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, defaultStateDir } from '../../daemon/options.js';
 import { parseHostPort } from '../../metainfo/index.js';
+import type { TransportPolicy } from '../../net/dial-policy.js';
 import { withContext } from '../output.js';
+import { parseUtpPolicy } from './network-flags.js';
 
 /** Parsed options of `shoal daemon`. */
 export interface DaemonCommandOptions {
@@ -27,6 +29,7 @@ export interface DaemonCommandOptions {
   readonly dhtPort?: number;
   readonly dhtBootstrap: string[];
   readonly lsd: boolean;
+  readonly utpPolicy?: TransportPolicy;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -88,6 +91,11 @@ export function registerDaemonCommand(program: Command): void {
     )
     .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
     .option(
+      '--utp-policy <policy>',
+      'run uTP (BEP 29) on the peer port and dial: utp-first, tcp-first, utp-only, tcp-only (default: no uTP)',
+      parseUtpPolicy,
+    )
+    .option(
       '--log-level <level>',
       `log level (${LEVELS.join(', ')}); on stderr, readable lines on a terminal, JSON lines otherwise`,
       parseLevel,
@@ -122,6 +130,7 @@ export function registerDaemonCommand(program: Command): void {
                 }
               : {}),
             ...(o.lsd ? { lsd: true } : {}),
+            ...(o.utpPolicy !== undefined ? { utp: true, transportPolicy: o.utpPolicy } : {}),
           },
         });
       } catch (e) {

@@ -1,9 +1,10 @@
 /**
- * `--proxy`, `--blocklist` and `--encryption` for `download` and `seed`: the flags and the session
- * options they give. Kept apart from download.ts so each command only adds them.
+ * `--proxy`, `--blocklist`, `--encryption` and `--utp-policy` for `download` and `seed`: the flags
+ * and the session options they give. Kept apart from download.ts so each command only adds them.
  */
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { TRANSPORT_POLICIES, type TransportPolicy } from '../../net/dial-policy.js';
 import type { ProxyOptions, SessionOptions } from '../../session/options.js';
 import { UsageError } from '../output.js';
 
@@ -12,6 +13,7 @@ export interface NetworkFlags {
   proxy?: string;
   blocklist?: string;
   encryption?: EncryptionFlag;
+  utpPolicy?: string;
 }
 
 /** Encryption policies (MSE/PE) of `--encryption`. */
@@ -25,7 +27,7 @@ export function parseEncryption(v: string): EncryptionFlag {
   return v as EncryptionFlag;
 }
 
-/** Adds `--proxy URL`, `--blocklist FILE` and `--encryption POLICY` to `cmd`. */
+/** Adds `--proxy URL`, `--blocklist FILE`, `--encryption POLICY` and `--utp-policy POLICY` to `cmd`. */
 export function addNetworkOptions(cmd: Command): Command {
   return cmd
     .option(
@@ -40,7 +42,18 @@ export function addNetworkOptions(cmd: Command): Command {
     .option(
       '--blocklist <file>',
       'never connect to addresses in this list (PeerGuardian .p2p, ipfilter.dat, CIDR lines)',
+    )
+    .option(
+      '--utp-policy <policy>',
+      `run uTP (BEP 29) on the listening port and dial: ${TRANSPORT_POLICIES.join(', ')} (tcp-only still accepts uTP; default: no uTP)`,
     );
+}
+
+/** Checks a `--utp-policy` value. */
+export function parseUtpPolicy(text: string): TransportPolicy {
+  if (!(TRANSPORT_POLICIES as readonly string[]).includes(text))
+    throw new UsageError(`invalid --utp-policy "${text}" (expected ${TRANSPORT_POLICIES.join(', ')})`);
+  return text as TransportPolicy;
 }
 
 /**
@@ -75,8 +88,11 @@ export function parseProxyUrl(text: string): ProxyOptions {
 /** Session options for the flags; says on stderr what a proxy turns off. */
 export function networkOptions(
   flags: NetworkFlags & { dht?: boolean; lsd?: boolean },
-): Pick<SessionOptions, 'proxy' | 'blocklist' | 'encryption'> {
+): Pick<SessionOptions, 'proxy' | 'blocklist' | 'encryption' | 'utp' | 'transportPolicy'> {
   const proxy = flags.proxy !== undefined ? parseProxyUrl(flags.proxy) : undefined;
+  const policy = flags.utpPolicy !== undefined ? parseUtpPolicy(flags.utpPolicy) : undefined;
+  if (policy !== undefined && proxy !== undefined)
+    throw new UsageError('--utp-policy cannot be used with --proxy (uTP would bypass the proxy)');
   if (proxy !== undefined && (flags.dht === true || flags.lsd === true))
     process.stderr.write(
       'note: with --proxy the DHT and local service discovery are off (they would bypass it)\n',
@@ -85,5 +101,6 @@ export function networkOptions(
     ...(proxy !== undefined ? { proxy } : {}),
     ...(flags.blocklist !== undefined ? { blocklist: { path: resolve(flags.blocklist) } } : {}),
     ...(flags.encryption !== undefined ? { encryption: flags.encryption } : {}),
+    ...(policy !== undefined ? { utp: true, transportPolicy: policy } : {}),
   };
 }

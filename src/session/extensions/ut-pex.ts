@@ -90,6 +90,7 @@ export const utPex: ExtensionFactory = (host) => {
       for (const p of msg.added) {
         host.addPeer(p.host, p.port, 'pex', {
           prefersEncryption: (p.flags & PexFlag.PrefersEncryption) !== 0,
+          supportsUtp: (p.flags & PexFlag.SupportsUtp) !== 0,
         });
       }
     },

@@ -9,6 +9,11 @@
  * `prefer` dials encrypted and falls back to plaintext; `require` dials encrypted only. An
  * address that worked encrypted before, or that PEX says prefers encryption, is dialled
  * encrypted first under `enabled`.
+ *
+ * Transports: each attempt dials the transports the session names for the address (its
+ * transport policy and the address's hints, net/dial-policy.ts) in order; a dial that another
+ * transport follows gets the shorter `fallbackConnectTimeoutMs`, so a peer without uTP costs
+ * little. The transport of a connection that worked is kept in the address's hints.
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressHints } from '../../net/peer-pool.js';
@@ -38,10 +43,12 @@ export interface OpenedStream {
 }
 
 export interface BtConnectorInit {
-  /** Transports in order of preference. */
-  readonly transports: readonly Transport[];
+  /** The transports to dial `hints`' address through, in order of preference. */
+  transports(hints: AddressHints): readonly Transport[];
   /** Time a dial may take, ms. */
   readonly connectTimeoutMs: number;
+  /** Time a dial may take when another transport would follow it, ms. @default connectTimeoutMs */
+  readonly fallbackConnectTimeoutMs?: number;
   /** Time the peer has for its part of the handshake (MSE, then BitTorrent), ms. */
   readonly handshakeTimeoutMs: number;
   /** The encryption policy now (a setting that may change). */
@@ -75,7 +82,9 @@ export class BtConnector {
     for (const a of attempts) {
       if (signal?.aborted) break;
       try {
-        return await this.#attempt(a, host, port, handshake, signal);
+        const opened = await this.#attempt(a, host, port, handshake, hints, signal);
+        hints.transport = opened.stream.transport;
+        return opened;
       } catch (e) {
         last = e;
         failures.push(`${a.kind === 'mse' ? 'encrypted' : 'plaintext'}: ${(e as Error).message}`);
@@ -99,12 +108,21 @@ export class BtConnector {
     );
   }
 
-  async #dial(host: string, port: number, signal: AbortSignal | undefined): Promise<PeerStream> {
+  async #dial(
+    host: string,
+    port: number,
+    hints: AddressHints,
+    signal: AbortSignal | undefined,
+  ): Promise<PeerStream> {
     let last: unknown;
-    for (const t of this.#init.transports) {
+    const transports = this.#init.transports(hints);
+    const full = this.#init.connectTimeoutMs;
+    const short = Math.min(full, this.#init.fallbackConnectTimeoutMs ?? full);
+    for (let i = 0; i < transports.length; i++) {
+      if (signal?.aborted) break;
       try {
-        return await t.dial(host, port, {
-          timeoutMs: this.#init.connectTimeoutMs,
+        return await transports[i]!.dial(host, port, {
+          timeoutMs: i < transports.length - 1 ? short : full,
           ...(signal !== undefined ? { signal } : {}),
         });
       } catch (e) {
@@ -125,9 +143,10 @@ export class BtConnector {
     host: string,
     port: number,
     handshake: Handshake,
+    hints: AddressHints,
     signal: AbortSignal | undefined,
   ): Promise<OpenedStream> {
-    const raw = await this.#dial(host, port, signal);
+    const raw = await this.#dial(host, port, hints, signal);
     const deadline = performance.now() + this.#init.handshakeTimeoutMs;
     try {
       const ours = encodeHandshake(handshake);

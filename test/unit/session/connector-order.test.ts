@@ -66,7 +66,7 @@ const isPlaintext = (b: Uint8Array) =>
 async function attempts(hints: { prefersEncryption?: boolean; encrypted?: boolean }): Promise<string[]> {
   const t = new RecordingTransport();
   const c = new BtConnector({
-    transports: [t],
+    transports: () => [t],
     connectTimeoutMs: 1000,
     handshakeTimeoutMs: 1000,
     encryption: () => 'enabled',

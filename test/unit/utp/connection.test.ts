@@ -479,3 +479,34 @@ describe('UtpConnection: time-wait', () => {
     assert.equal(c.nextDeadline(), undefined);
   });
 });
+
+describe('UtpConnection: LEDBAT sees queuing delay beyond the smallest round trip ever seen', () => {
+  test('a delay above the target shrinks the window even when an early round trip was 1 ms', () => {
+    const { c, out } = dialled();
+    let t = 20;
+    const exchange = (rttMs: number, delayUs: number) => {
+      c.write(bytes(1000));
+      c.flush(t);
+      const data = out.take().find((p) => p.type === PacketType.Data)!;
+      t += rttMs;
+      c.onPacket(
+        peerPacket({
+          type: PacketType.State,
+          connectionId: 1000,
+          seqNr: 5001,
+          ackNr: data.seqNr,
+          timestampDiffUs: delayUs,
+        }),
+        t,
+      );
+      t += 1;
+    };
+    // An empty path: 1 ms round trips, the base one-way delay 1 ms.
+    for (let i = 0; i < 4; i++) exchange(1, 1000);
+    const before = c.cc.windowBytes;
+    // A queue of 250 ms (2.5× the target) on the path: round trips of 300 ms.
+    for (let i = 0; i < 8; i++) exchange(300, 251_000);
+    assert.ok(c.cc.ourDelayUs >= 250_000);
+    assert.ok(c.cc.windowBytes < before, `window ${c.cc.windowBytes} not below ${before}`);
+  });
+});
