@@ -5,7 +5,7 @@
  * peer is asked, so a full disk shows at once), and moving a torrent's files to another folder.
  */
 import { copyFile, mkdir, open, rename, rmdir, stat, statfs, unlink } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ErrorCode } from '../shared/errors.js';
 import { StorageError } from '../storage/errors.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
@@ -192,4 +192,23 @@ export async function relocate(
   await moveTorrentFiles(from, to, (p) => ctx.closeFile(p));
   for (const [hex, layer] of layers) to.setPieceLayer(hex, layer);
   return to;
+}
+
+/**
+ * A torrent downloaded in the incomplete folder: its files go to their own folder (`downloadDir`)
+ * now; a failure is a warning, the data stays where it is.
+ */
+export function leaveIncompleteFolder(
+  t: {
+    readonly name: string;
+    readonly downloadDir: string;
+    moveStorage(dir: string): Promise<void>;
+  },
+  downloadDir: string | undefined,
+  warn: (message: string) => void,
+): void {
+  if (downloadDir === undefined || resolve(downloadDir) === t.downloadDir) return;
+  t.moveStorage(downloadDir).catch((e: unknown) =>
+    warn(`cannot move ${t.name} out of the incomplete folder: ${(e as Error).message}`),
+  );
 }

@@ -51,6 +51,8 @@ export function torrentFiles(m: Metainfo): TorrentFileInfo[] {
 /** What reading needs from its torrent. */
 export interface StreamSource {
   readonly metainfo: Metainfo;
+  readonly name: string;
+  files(): TorrentFileInfo[];
   readonly storage: TorrentStorage;
   bitfield(): Bitfield;
   setStreamingWindow(first: number, count: number): void;
@@ -169,12 +171,17 @@ export async function* readFileRange(torrent: StreamSource, range: FileRange): A
   }
 }
 
-/** Opens a readable stream of bytes `start`..`end` (inclusive) of file `f` (see `Torrent.createReadStream`). */
+/** Opens a readable stream of bytes `start`..`end` (inclusive) of file `index` (see `Torrent.createReadStream`). */
 export function openReadStream(
   torrent: StreamSource,
-  f: TorrentFileInfo,
+  index: number,
+  want: (f: TorrentFileInfo) => void,
   options: { readonly start?: number; readonly end?: number; readonly signal?: AbortSignal },
 ): Readable {
+  const f = torrent.files()[index];
+  if (f === undefined)
+    throw new ShoalError(ErrorCode.SessionInvalidArgument, `${torrent.name} has no file ${index}`, { index });
+  want(f);
   const start = options.start ?? 0;
   const end = options.end ?? f.length - 1;
   if (

@@ -30,7 +30,7 @@ import { ResumeWriter } from '../storage/resume.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
 import type { Bitfield, Handshake } from '../wire/index.js';
 import type { SessionContext } from './context.js';
-import { prepareFolder, relocate } from './disk.js';
+import { leaveIncompleteFolder, prepareFolder, relocate } from './disk.js';
 import type { ExtensionFactory } from './extensions/extension.js';
 import { openReadStream, type TorrentFileInfo, torrentFiles, waitUntilDone } from './file-stream.js';
 import type { PeerConnection } from './peers/peer-connection.js';
@@ -70,7 +70,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly limits: TorrentLimits;
   /** Its seed limits (`seedLimits.set({ratio, idleMs})`; the session's where it sets none). */
   readonly seedLimits: SeedLimitWatch;
-  /** Held back by the session's queue (maxActiveDownloads / maxActiveSeeds). */
   readonly #options: TorrentOptions;
   readonly #life: TorrentLifecycle;
   #engineTimer: NodeJS.Timeout | undefined;
@@ -79,7 +78,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #armImmediate: NodeJS.Immediate | undefined;
   #housekeeping: NodeJS.Timeout | undefined;
   #resume: ResumeWriter | undefined;
-  /** File priorities the user chose (undefined: all normal). */
   #closed = false;
   #files: TorrentFileInfo[] | undefined;
   #started: Promise<void> | undefined;
@@ -292,11 +290,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     index: number,
     options: { readonly start?: number; readonly end?: number; readonly signal?: AbortSignal } = {},
   ): Readable {
-    const f = this.files()[index];
-    if (f === undefined)
-      throw new ShoalError(ErrorCode.SessionInvalidArgument, `${this.name} has no file ${index}`, { index });
-    this.#p.selection.want(f.metainfoIndex); // a skipped file is wanted once someone reads it
-    return openReadStream(this, f, options);
+    // A skipped file is wanted once someone reads it.
+    return openReadStream(this, index, (f) => this.#p.selection.want(f.metainfoIndex), options);
   }
 
   /** Smart-ban evidence held (≤ MAX_SMART_BAN_PIECES failed pieces, MAX_SMART_BAN_BLOCKS blocks). */
@@ -469,11 +464,12 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const { uploadedBytes: up, downloadedBytes: down } = this.#engine.stats(this.#ctx.now()); // kept: the new engine counts from 0
     [this.#uploadedBase, this.#downloadedBase] = [this.#uploadedBase + up, this.#downloadedBase + down];
     this.#engine = this.#makeEngine();
-    const haveIdx: number[] = [];
-    have.forEach((h, i) => {
-      if (h) haveIdx.push(i);
-    });
-    this.#run(this.#engine.setHave(haveIdx, this.#ctx.now()));
+    this.#run(
+      this.#engine.setHave(
+        have.flatMap((h, i) => (h ? [i] : [])),
+        this.#ctx.now(),
+      ),
+    );
     this.#p.selection.apply();
     this.#p.server.clear();
   }
@@ -559,16 +555,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       case 'done':
         if (this.#layersBlocking()) return;
         this.#life.finishedChanged();
-        // Downloaded in the incomplete folder: the files go to their folder now.
-        if (
-          this.#options.downloadDir !== undefined &&
-          resolve(this.#options.downloadDir) !== this.#storage.downloadDir
-        )
-          this.moveStorage(this.#options.downloadDir).catch((e: unknown) =>
-            this.emit('warning', {
-              message: `cannot move ${this.name} out of the incomplete folder: ${(e as Error).message}`,
-            }),
-          );
+        leaveIncompleteFolder(this, this.#options.downloadDir, (message) =>
+          this.emit('warning', { message }),
+        );
         this.#p.discovery.completed();
         void this.#resume?.schedule();
         this.emit('done', { infoHash: this.id });
