@@ -35,6 +35,8 @@ const HORIZON_S = 30 * 24 * 60 * 60;
 /** Failures without a success that make an address terrible. */
 const MAX_FAILURES = 3;
 
+const ENCODER = new TextEncoder();
+
 /** One known address. */
 export interface AddrInfo {
   readonly host: string;
@@ -279,7 +281,7 @@ export class AddrManager {
   }
 
   #hash(...parts: (string | number)[]): number {
-    const text = new TextEncoder().encode(parts.join('|'));
+    const text = ENCODER.encode(parts.join('|'));
     const h = sha256(this.#init.key, text);
     return new DataView(h.buffer, h.byteOffset, 4).getUint32(0, true);
   }
