@@ -45,6 +45,9 @@
  *                        sides; prints the functions with the most self time (profiles kept in
  *                        bench/out/transfer-<version>-{seeder,leecher}/)
  *   --src DIR            compile Shoal from DIR instead of src/ (to compare a change: A/B)
+ *   --encryption         issue 19's rows: Shoal → Shoal and libtorrent → libtorrent, each plaintext
+ *                        and with MSE/PE RC4 required on both ends (Shoal `--encryption require`,
+ *                        libtorrent forced RC4), with the verdicts on the targets
  */
 
 import { spawnSync } from 'node:child_process';
@@ -94,6 +97,8 @@ interface Pair {
   readonly label: string;
   readonly seeder: Impl;
   readonly leecher: Impl;
+  /** Both ends require MSE/PE with RC4 (`--encryption`). */
+  readonly rc4?: boolean;
 }
 const ALL_PAIRS: readonly Pair[] = [
   { id: 'shoal-shoal', label: 'Shoal → Shoal', seeder: 'shoal', leecher: 'shoal' },
@@ -101,6 +106,13 @@ const ALL_PAIRS: readonly Pair[] = [
   { id: 'shoal-lt', label: 'Shoal → libtorrent', seeder: 'shoal', leecher: 'lt' },
   { id: 'lt-lt', label: 'libtorrent → libtorrent', seeder: 'lt', leecher: 'lt' },
 ];
+/** Issue 19's encrypted rows (`--encryption`): each beside its own plaintext row. */
+const RC4_PAIRS: readonly Pair[] = [
+  { id: 'shoal-shoal-rc4', label: 'Shoal → Shoal, RC4', seeder: 'shoal', leecher: 'shoal', rc4: true },
+  { id: 'lt-lt-rc4', label: 'libtorrent → libtorrent, RC4', seeder: 'lt', leecher: 'lt', rc4: true },
+];
+/** Issue 19: Shoal encrypted at least this share of its own plaintext figure. */
+const RC4_TARGET_RATIO = 0.6;
 
 interface Measured {
   readonly status: number;
@@ -140,6 +152,7 @@ function parseOptions(argv: readonly string[]): Options {
   let versions = ALL_VERSIONS;
   let profile = false;
   let src = join(ROOT, 'src');
+  let encryption = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -148,6 +161,7 @@ function parseOptions(argv: readonly string[]): Options {
       return v;
     };
     if (a === '--size') size = value().toLowerCase();
+    else if (a === '--encryption') encryption = true;
     else if (a === '--runs') runs = Number(value());
     else if (a === '--pairs') {
       const ids = value().split(',');
@@ -170,7 +184,8 @@ function parseOptions(argv: readonly string[]): Options {
     sizeBytes,
     sizeLabel: `${m[1]}${m[2] === 'g' ? 'GiB' : 'MiB'}`,
     runs,
-    pairs,
+    // --encryption: Shoal → Shoal and libtorrent → libtorrent, plaintext and RC4, in one run.
+    pairs: encryption ? [ALL_PAIRS[0]!, ALL_PAIRS[3]!, ...RC4_PAIRS] : pairs,
     versions,
     profile,
     src,
@@ -291,6 +306,7 @@ async function startSeeder(
   torrent: string,
   seedDir: string,
   nodeArgs: readonly string[] = [],
+  rc4 = false,
 ): Promise<Seeder> {
   const port = await freePort();
   if (impl === 'shoal') {
@@ -304,6 +320,7 @@ async function startSeeder(
       '--port',
       String(port),
       ...offlineFlags,
+      ...(rc4 ? ['--encryption', 'require'] : []),
     ]);
     await proc.waitForLine(
       (l) => l.startsWith('seeding ') && l.includes(' on port '),
@@ -323,6 +340,7 @@ async function startSeeder(
     '--seed',
     '--status-ms',
     '60000',
+    ...(rc4 ? ['--require-rc4'] : []),
   ]);
   await proc.waitForLine((l) => l.includes('"t": "ready"'), SEEDER_READY_MS, 'ready');
   return { impl, version, port, proc };
@@ -359,6 +377,7 @@ async function runOnce(
           '--peer',
           `127.0.0.1:${seeder.port}`,
           ...offlineFlags,
+          ...(pair.rc4 === true ? ['--encryption', 'require'] : []),
         ]
       : [
           SYSTEM_PYTHON,
@@ -374,6 +393,7 @@ async function runOnce(
           '--exit-when-done',
           '--status-ms',
           '60000',
+          ...(pair.rc4 === true ? ['--require-rc4'] : []),
         ];
   const seederCpu0 = cpuSecondsOf(seeder.proc.pid);
   const leecher = new ClientProcess(`${pair.leecher} leecher`, SYSTEM_PYTHON, [
@@ -518,20 +538,22 @@ async function main(): Promise<void> {
   detectOfflineFlags(cli);
   mkdirSync(DATA, { recursive: true });
 
-  const impls = [...new Set<Impl>(o.pairs.map((p) => p.seeder))];
+  const seederKinds = [
+    ...new Map(o.pairs.map((p) => [`${p.seeder}${p.rc4 === true ? '-rc4' : ''}`, p] as const)).entries(),
+  ];
   const seeders = new Map<string, Seeder>();
   const runs = new Map<string, Run[]>(
     o.versions.flatMap((v) => o.pairs.map((p) => [key(v, p.id), []] as [string, Run[]])),
   );
   try {
     for (const version of o.versions) {
-      for (const impl of impls) {
+      for (const [kind, p] of seederKinds) {
         console.log(
-          `starting the ${impl === 'shoal' ? 'Shoal' : 'libtorrent'} ${version} seeder (checks ${o.sizeLabel})…`,
+          `starting the ${p.seeder === 'shoal' ? 'Shoal' : 'libtorrent'}${p.rc4 === true ? ' RC4' : ''} ${version} seeder (checks ${o.sizeLabel})…`,
         );
         seeders.set(
-          key(version, impl),
-          await startSeeder(impl, version, cli, torrents.get(version)!, seedDir),
+          key(version, kind),
+          await startSeeder(p.seeder, version, cli, torrents.get(version)!, seedDir, [], p.rc4 === true),
         );
       }
     }
@@ -540,7 +562,7 @@ async function main(): Promise<void> {
         for (const version of o.versions) {
           const r = await runOnce(
             pair,
-            seeders.get(key(version, pair.seeder))!,
+            seeders.get(key(version, `${pair.seeder}${pair.rc4 === true ? '-rc4' : ''}`))!,
             cli,
             torrents.get(version)!,
             name,
@@ -588,6 +610,15 @@ async function main(): Promise<void> {
         `${version}: Shoal → Shoal ≥ libtorrent → libtorrent: ${ours >= theirs ? 'met' : 'NOT met'} (${fmt(ours)} vs ${fmt(theirs)} MB/s).`,
       );
     }
+  }
+  for (const version of o.versions) {
+    if (!runs.has(key(version, 'shoal-shoal-rc4'))) continue;
+    const ours = mb(version, 'shoal-shoal-rc4');
+    const theirs = mb(version, 'lt-lt-rc4');
+    const plain = mb(version, 'shoal-shoal');
+    verdicts.push(
+      `${version}: Shoal RC4 ≥ libtorrent RC4: ${ours >= theirs ? 'met' : 'NOT met'} (${fmt(ours)} vs ${fmt(theirs)} MB/s); Shoal RC4 ≥ ${RC4_TARGET_RATIO} × Shoal plaintext: ${ours >= RC4_TARGET_RATIO * plain ? 'met' : 'NOT met'} (${fmt(ours / plain, 2)}×); libtorrent RC4 / plaintext ${fmt(theirs / mb(version, 'lt-lt'), 2)}×.`,
+    );
   }
   const shoalRss = max(
     o.versions.flatMap((v) =>

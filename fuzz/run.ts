@@ -47,6 +47,8 @@ for (let i = 0; i < iterations; i++) {
 }
 const secs = (performance.now() - t0) / 1000;
 console.log(`ok: ${iterations} inputs in ${secs.toFixed(1)} s, slowest ${slowest.toFixed(2)} ms`);
+const report = target.report?.();
+if (report !== undefined) console.log(report);
 
 function mutate(base: Uint8Array, rnd: () => number): Uint8Array {
   const out = Array.from(base);

@@ -3,6 +3,7 @@ import { registerCreateCommand } from './commands/create.js';
 import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDhtCommands } from './commands/dht.js';
 import { registerDownloadCommands } from './commands/download.js';
+import { registerFeedCommands } from './commands/feed.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerRemoteCommands } from './commands/remote.js';
 import { registerTrackerCommand } from './commands/tracker.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerCreateCommand(program);
   registerInfoCommand(program);
   registerDownloadCommands(program);
+  registerFeedCommands(program);
   registerTrackerCommand(program);
   registerDhtCommands(program);
   registerDaemonCommand(program);

@@ -15,6 +15,7 @@ import { Session } from '../session/index.js';
 import { ErrorCode } from '../shared/errors.js';
 import { ensureWritableDirectory, folderProblem } from '../storage/index.js';
 import { DaemonError } from './errors.js';
+import { FeedManager } from './feeds.js';
 import { buildApiServer } from './http/server.js';
 import { type DaemonOptions, defaultDownloadDir, isLoopbackHost, resolveDaemonOptions } from './options.js';
 import { realpathLoose } from './paths.js';
@@ -32,6 +33,8 @@ export interface Daemon {
   readonly tokenRequired: boolean;
   readonly session: Session;
   readonly manager: TorrentManager;
+  /** The followed feeds (BEP 46) and the `/site/…` gateway's source. */
+  readonly feeds: FeedManager;
   /** Resolves once every restored torrent has been started. */
   readonly restored: Promise<void>;
   /** Stops the API, saves the state, closes the session (resume data saved, peers closed). Idempotent. */
@@ -141,6 +144,13 @@ async function startLocked(
     settings: state.settings,
     restoreConcurrency: o.restoreConcurrency,
   });
+  const feeds = new FeedManager({
+    session,
+    stateDir: store.dir,
+    downloadDir: realDownloadDir,
+    roots,
+    log: log.child({ component: 'feeds' }),
+  });
   const policy = {
     token,
     requireToken: o.requireToken,
@@ -151,8 +161,10 @@ async function startLocked(
   let server: Awaited<ReturnType<typeof buildApiServer>>;
   try {
     await manager.restore(state.torrents);
+    await feeds.restore();
     server = await buildApiServer({
       manager,
+      feeds,
       policy,
       log: log.child({ component: 'http' }),
       webRoot: o.webRoot,
@@ -173,6 +185,7 @@ async function startLocked(
     }
   } catch (e) {
     manager.close();
+    await feeds.close();
     await session.close();
     await manager.restored;
     throw e;
@@ -199,6 +212,7 @@ async function startLocked(
       server.hub.close();
       manager.close();
       await server.app.close();
+      await feeds.close();
       await session.close();
       await manager.restored;
       await manager.save().catch((e: unknown) => log.error({ err: e }, 'cannot save the daemon state'));
@@ -217,6 +231,7 @@ async function startLocked(
     tokenRequired: o.requireToken,
     session,
     manager,
+    feeds,
     restored: manager.restored,
     close,
   };

@@ -37,6 +37,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.PeerAddressInvalid]: 400,
   [ErrorCode.SessionInvalidArgument]: 400,
   [ErrorCode.SessionClosed]: 503,
+  [ErrorCode.FeedNoDht]: 503,
+  [ErrorCode.FeedState]: 409,
+  [ErrorCode.FeedKey]: 400,
+  [ErrorCode.FeedValue]: 400,
 };
 
 /** The HTTP status an error is answered with (500 for anything unexpected). */

@@ -5,15 +5,24 @@
  * received so far, and the verdict on the assembled dictionary. Pure: the runtime feeds it
  * extended handshakes and `ut_metadata` messages with the time, and sends what it returns.
  *
+ * The only truth is the info-hash: neither a peer's `metadata_size` nor its pieces can be
+ * checked before the whole dictionary hashes right, and a hostile peer may lie about both.
+ *
  * Invariants:
- * - The size is taken from the first peer that announces a plausible `metadata_size`
- *   (0 < size ≤ MAX_METADATA_BYTES); a data message whose `total_size` disagrees is a
- *   protocol error for that peer only.
+ * - Each peer's plausible `metadata_size` (0 < size ≤ MAX_METADATA_BYTES) is remembered; the
+ *   size in use is the first one announced, and only peers that announced that size (or none)
+ *   are asked. A peer whose size differs is not dropped: when the size in use fails (its
+ *   dictionary does not hash right) or every peer announcing it stalls (rejects, times out),
+ *   the fetch starts over with a size another peer announced. A data message whose
+ *   `total_size` differs from the size in use is a protocol error for that peer only.
  * - A piece is requested from at most one peer at a time, and re-requested from another
  *   peer after a reject, a disconnect or METADATA_REQUEST_TIMEOUT_MS.
  * - The assembled bytes are accepted only when their SHA-1 (v1) or SHA-256 (v2) equals the
- *   info-hash; otherwise everything is discarded and every peer that contributed a piece is
- *   reported as bad (the runtime drops them), and the fetch starts over with the others.
+ *   info-hash. A failed dictionary assembled from one peer convicts that peer (it is reported
+ *   bad, the runtime drops it). One assembled from several peers convicts nobody — one liar
+ *   must not get the honest peers dropped beside it — and from then on each attempt is *solo*:
+ *   every piece from one peer, so the next failure names its sender. Each failure removes a
+ *   peer or leaves solo attempts, so a fetch with one honest peer among liars completes.
  */
 import type { Hasher } from '../shared/hash.js';
 import { bytesEqual, nodeHasher } from '../shared/hash.js';
@@ -34,7 +43,10 @@ export type MetadataAction =
 
 interface PeerInfo {
   readonly extId: number;
+  /** The `metadata_size` it announced, if any. */
+  readonly size: number | undefined;
   readonly outstanding: Set<number>;
+  /** It rejected or let a request time out (asked last). */
   rejected: boolean;
 }
 
@@ -56,6 +68,8 @@ export class MetadataExchange {
   /** Piece → who was asked and when. */
   readonly #asked = new Map<number, { peer: PeerKey; at: number }>();
   readonly #contributors = new Set<PeerKey>();
+  /** A dictionary from several senders failed: each attempt now takes every piece from one peer. */
+  #solo = false;
   #done = false;
 
   constructor(init: MetadataExchangeInit) {
@@ -94,15 +108,17 @@ export class MetadataExchange {
   ) {
     const out: MetadataAction[] = [];
     if (this.#done || extId === undefined || extId <= 0) return out;
-    if (this.#size === 0 && metadataSize !== undefined) {
-      if (metadataSize <= 0 || metadataSize > MAX_METADATA_BYTES || !Number.isSafeInteger(metadataSize)) {
-        out.push({ type: 'bad-peer', peer, reason: `implausible metadata_size ${metadataSize}` });
-        return out;
-      }
-      this.#size = metadataSize;
-      this.#pieces = new Array(Math.ceil(metadataSize / METADATA_PIECE_BYTES)).fill(undefined);
+    if (
+      metadataSize !== undefined &&
+      (metadataSize <= 0 || metadataSize > MAX_METADATA_BYTES || !Number.isSafeInteger(metadataSize))
+    ) {
+      this.#dropPeer(peer);
+      out.push({ type: 'bad-peer', peer, reason: `implausible metadata_size ${metadataSize}` });
+      return out;
     }
-    this.#peers.set(peer, { extId, outstanding: new Set(), rejected: false });
+    this.#dropPeer(peer); // a repeated handshake replaces the first
+    this.#peers.set(peer, { extId, size: metadataSize, outstanding: new Set(), rejected: false });
+    if (this.#size === 0 && metadataSize !== undefined) this.#useSize(metadataSize);
     this.#fill(out, now);
     return out;
   }
@@ -145,12 +161,14 @@ export class MetadataExchange {
     if (p === undefined || !p.outstanding.delete(piece)) return out;
     this.#asked.delete(piece);
     p.rejected = true;
+    this.#abandonSolo(peer);
     this.#fill(out, now);
     return out;
   }
 
   removePeer(peer: PeerKey, now: number): MetadataAction[] {
     const out: MetadataAction[] = [];
+    this.#abandonSolo(peer);
     this.#dropPeer(peer);
     this.#fill(out, now);
     return out;
@@ -166,6 +184,7 @@ export class MetadataExchange {
       if (p !== undefined) {
         p.outstanding.delete(piece);
         p.rejected = true; // slow: prefer others
+        this.#abandonSolo(a.peer);
       }
     }
     this.#fill(out, now);
@@ -189,10 +208,72 @@ export class MetadataExchange {
     this.#peers.delete(peer);
   }
 
+  /**
+   * In solo mode, the attempt of `peer` cannot finish as a solo one (it refused, stalled or
+   * left): it starts over, so that another peer's copy is not mixed with this one's pieces.
+   */
+  #abandonSolo(peer: PeerKey): void {
+    if (this.#solo && this.#size > 0 && (this.#contributors.has(peer) || this.#isAsking(peer)))
+      this.#useSize(this.#size);
+  }
+
+  #isAsking(peer: PeerKey): boolean {
+    for (const a of this.#asked.values()) if (a.peer === peer) return true;
+    return false;
+  }
+
+  /** Starts over with `size`: every piece is wanted again. */
+  #useSize(size: number): void {
+    this.#size = size;
+    this.#pieces = new Array(Math.ceil(size / METADATA_PIECE_BYTES)).fill(undefined);
+    this.#contributors.clear();
+    for (const [piece, a] of this.#asked) this.#peers.get(a.peer)?.outstanding.delete(piece);
+    this.#asked.clear();
+  }
+
+  /** The peer may be asked for pieces of the size in use. */
+  #agrees(p: PeerInfo): boolean {
+    return p.size === undefined || p.size === this.#size;
+  }
+
+  /**
+   * When no peer announcing the size in use can be asked (every one gone or stalling) and a
+   * peer announcing another size can, starts over with that size.
+   */
+  #maybeSwitchSize(): void {
+    let stalled = true;
+    let other: number | undefined;
+    for (const p of this.#peers.values()) {
+      if (p.rejected) continue;
+      if (this.#agrees(p)) stalled = false;
+      else other ??= p.size;
+    }
+    if (this.#size === 0 || (stalled && other !== undefined)) {
+      if (other !== undefined) this.#useSize(other);
+      else if (this.#size === 0) {
+        for (const p of this.#peers.values()) {
+          if (p.size !== undefined) {
+            this.#useSize(p.size);
+            break;
+          }
+        }
+      }
+    }
+  }
+
   #fill(out: MetadataAction[], now: number): void {
-    if (this.#done || this.#size === 0) return;
+    if (this.#done) return;
+    this.#maybeSwitchSize();
+    if (this.#size === 0) return;
     // Peers that never rejected first, then the rest.
-    const order = [...this.#peers.entries()].sort((a, b) => Number(a[1].rejected) - Number(b[1].rejected));
+    let order = [...this.#peers.entries()]
+      .filter(([, p]) => this.#agrees(p))
+      .sort((a, b) => Number(a[1].rejected) - Number(b[1].rejected));
+    if (this.#solo) {
+      // Every piece of this attempt from one peer: the one that already sent or was asked some.
+      const current = order.find(([k, p]) => this.#contributors.has(k) || p.outstanding.size > 0);
+      order = current !== undefined ? [current] : order.slice(0, 1);
+    }
     for (let piece = 0; piece < this.#pieces.length; piece++) {
       if (this.#pieces[piece] !== undefined || this.#asked.has(piece)) continue;
       const candidate = order.find(([, p]) => p.outstanding.size < METADATA_REQUESTS_PER_PEER);
@@ -217,13 +298,25 @@ export class MetadataExchange {
       out.push({ type: 'complete', info });
       return;
     }
-    // Someone lied. Without per-piece hashes we cannot tell who: drop every contributor.
-    for (const peer of this.#contributors) {
-      this.#dropPeer(peer);
-      out.push({ type: 'bad-peer', peer, reason: 'metadata does not match the info-hash' });
+    if (this.#contributors.size === 1) {
+      // One sender: it sent bad metadata (or a size that is not the real one).
+      for (const peer of this.#contributors) {
+        this.#dropPeer(peer);
+        out.push({ type: 'bad-peer', peer, reason: 'metadata does not match the info-hash' });
+      }
+    } else {
+      // Several senders, and no telling which lied: from now on, one sender per attempt.
+      this.#solo = true;
     }
-    this.#contributors.clear();
-    this.#pieces = this.#pieces.map(() => undefined);
+    // Start over, with a size another peer announced if this one's peers are all gone.
+    const size = this.#size;
+    this.#size = 0;
+    const keeps = [...this.#peers.values()].some((p) => p.size === size);
+    if (keeps) this.#useSize(size);
+    else {
+      this.#pieces = [];
+      this.#contributors.clear();
+    }
     this.#fill(out, now);
   }
 }

@@ -128,6 +128,11 @@ export class RequestScheduler {
     return this.#snubbed;
   }
 
+  /** True after a request timed out, until the peer delivers a block again. */
+  get isTimedOut(): boolean {
+    return this.#timedOut;
+  }
+
   /** The requests on the wire, oldest first. */
   requests(): IterableIterator<OutstandingRequest> {
     return this.#outstanding.values();

@@ -657,12 +657,25 @@ export class TorrentEngine {
 
   /**
    * Smart ban's re-download: a piece that failed with `p` among its senders is not asked of `p`
-   * while another unchoking peer that did not contribute has it.
+   * while another peer that did not contribute can send it: it unchokes us, has the piece, did
+   * not refuse it lately, and is not stalling (no request of ours timed out since its last
+   * block, not snubbed). A non-contributor that never delivers must not hold the piece back
+   * from the contributors: re-downloaded by one of them alone, it still settles the blame (a
+   * passing copy convicts the others, a failing one convicts its sole sender).
    */
   #avoids(p: PeerState, i: number): boolean {
     if (!this.#smartBan.isContributor(i, p.blameId)) return false;
     for (const q of this.#peers.values()) {
-      if (q !== p && !q.peerChoking && q.has(i) && !this.#smartBan.isContributor(i, q.blameId)) return true;
+      if (
+        q !== p &&
+        !q.peerChoking &&
+        q.has(i) &&
+        !q.refuses(i) &&
+        !q.requests.isTimedOut &&
+        !q.requests.isSnubbed &&
+        !this.#smartBan.isContributor(i, q.blameId)
+      )
+        return true;
     }
     return false;
   }

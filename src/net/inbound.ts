@@ -19,8 +19,12 @@ export interface InboundProtocol {
   readonly name: string;
   /** Whether `head` (the first bytes, at least one) starts this protocol. */
   recognize(head: Uint8Array): Recognition;
-  /** Takes the stream. `head` is what was read so far (an owned copy), not yet consumed. */
-  take(stream: PeerStream, head: Uint8Array): void;
+  /**
+   * Takes the stream. `head` is what was read so far (an owned copy), not yet consumed;
+   * `acceptedAt` is when the stream was accepted (performance clock, ms): the protocol's own
+   * handshake deadline counts from then, so a slow sender gains nothing by being sniffed first.
+   */
+  take(stream: PeerStream, head: Uint8Array, acceptedAt: number): void;
 }
 
 export interface InboundRouterInit {
@@ -60,6 +64,7 @@ export class InboundRouter {
 
   /** A newly accepted stream: read it until a protocol claims it. */
   accept(stream: PeerStream): void {
+    const acceptedAt = performance.now();
     let head = new Uint8Array(0);
     let done = false;
     const finish = () => {
@@ -94,7 +99,7 @@ export class InboundRouter {
           return;
         }
         finish();
-        taker.take(stream, head);
+        taker.take(stream, head, acceptedAt);
       },
       drain: () => {},
       close: () => {

@@ -1,6 +1,9 @@
 import type { DhtRuntime, Lsd, UdpTrackerSocket } from '../discovery/index.js';
+import type { Metainfo } from '../metainfo/index.js';
 import type { AddressHints, PeerPool } from '../net/peer-pool.js';
+import type { TorrentStorage } from '../storage/torrent-storage.js';
 import type { Handshake } from '../wire/index.js';
+import type { FreeSpace } from './disk.js';
 import type { ResolvedOptions } from './options.js';
 import type { OpenedStream } from './peers/connector.js';
 import type { BandwidthPriority } from './upload-gate.js';
@@ -40,6 +43,12 @@ export interface SessionContext {
   readonly lsd: Lsd | undefined;
   /** The session's seed limits now (they may change after the session started). */
   seedLimits(): { readonly ratio?: number; readonly idleMs?: number };
+  /** A storage for `metainfo`'s files under `downloadDir` (the session's file and hash pools). */
+  openStorage(metainfo: Metainfo, downloadDir: string): TorrentStorage;
+  /** Free bytes on a folder's file system (statfs; tests may give their own). */
+  readonly freeSpace: FreeSpace;
+  /** Closes the session's handle of a file, if open (before it is moved). */
+  closeFile(path: string): Promise<void>;
   /** The session's shared UDP tracker socket (opened on first use). */
   udpTrackerSocket(): UdpTrackerSocket;
 }

@@ -3,6 +3,7 @@
  * the protocol (handshake, BEP 10 extended handshake, BEP 9 `ut_metadata`) to fetch the info
  * dictionary, and hands the verified bytes back. The decisions are {@link MetadataExchange}'s.
  */
+import { setMaxListeners } from 'node:events';
 import { type MetadataAction, MetadataExchange, type PeerKey } from '../engine/index.js';
 import type { Admission, KnownAddress, PeerSource, PoolOwner } from '../net/peer-pool.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
@@ -47,6 +48,8 @@ export class MetadataFetcher {
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The known addresses as they were when the fetch ended (the pool owner forgets them). */
+  #handoff: { host: string; port: number }[] | undefined;
   #resolve!: (info: Uint8Array) => void;
   #reject!: (e: Error) => void;
   readonly result: Promise<Uint8Array>;
@@ -74,6 +77,8 @@ export class MetadataFetcher {
       maxKnown: o.maxKnownPeersPerTorrent,
       maxPerAddress: o.maxConnectionsPerAddress,
     });
+    // Every dial in progress listens on this signal (up to METADATA_FETCH_CONNECTIONS at once).
+    setMaxListeners(METADATA_FETCH_CONNECTIONS + 1, this.#dials.signal);
   }
 
   /** Connections open right now. */
@@ -95,8 +100,9 @@ export class MetadataFetcher {
     if (this.#owner.add(host, port, source)) this.#dial();
   }
 
-  /** Every address learned so far (handed to the torrent once metadata is in). */
+  /** Every address learned so far (handed to the torrent once metadata is in, so kept past the end). */
   knownPeers(): { host: string; port: number }[] {
+    if (this.#handoff !== undefined) return this.#handoff;
     return this.#owner
       .knownAddresses()
       .filter((p) => !this.#bad.has(`${p.host}:${p.port}`))
@@ -258,6 +264,7 @@ export class MetadataFetcher {
     this.#dials.abort();
     for (const c of [...this.#conns.values()]) c.close('metadata-done');
     this.#conns.clear();
+    this.#handoff = this.knownPeers();
     this.#owner.close();
     if (info !== undefined) this.#resolve(info);
     else this.#reject(error ?? new Error('metadata fetch failed'));

@@ -20,6 +20,7 @@ import {
 } from '../shared/limits.js';
 import type { HashPool } from '../storage/hash-pool.js';
 import type { MsePolicy } from '../wire/index.js';
+import type { FreeSpace, Preallocation } from './disk.js';
 import type { ExtensionFactory } from './extensions/extension.js';
 
 export interface SessionOptions {
@@ -82,6 +83,18 @@ export interface SessionOptions {
   readonly maxActiveDownloads?: number;
   /** Complete torrents seeding at once; more wait, queued (0 = no limit). @default 0 */
   readonly maxActiveSeeds?: number;
+  /**
+   * New torrents download here and move to their `downloadDir` when complete (Transmission's
+   * incomplete folder). @default none
+   */
+  readonly incompleteDir?: string;
+  /** `sparse` (space is used as data arrives) or `full` (files get their whole length when added). @default 'sparse' */
+  readonly preallocation?: Preallocation;
+  /**
+   * How free disk space is measured (a torrent that does not fit its folder fails when added).
+   * @default statfs of the folder
+   */
+  readonly freeSpace?: FreeSpace;
   /** Hashing threads. @default the machine's cores minus one (at least 1) */
   readonly hashThreads?: number;
   /**
@@ -177,6 +190,9 @@ export interface ResolvedOptions {
   readonly transports: readonly Transport[];
   readonly extensions: readonly ExtensionFactory[];
   readonly encryption: MsePolicy;
+  readonly incompleteDir: string | undefined;
+  readonly preallocation: Preallocation;
+  readonly freeSpace: FreeSpace | undefined;
   readonly seedRatioLimit: number;
   readonly seedIdleLimitMs: number;
   readonly maxActiveDownloads: number;
@@ -252,6 +268,9 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     transports: o.transports ?? [],
     extensions: o.extensions ?? [],
     encryption: encryptionPolicy(o.encryption),
+    incompleteDir: o.incompleteDir,
+    preallocation: preallocationMode(o.preallocation),
+    freeSpace: o.freeSpace,
     seedRatioLimit: nonNegative(o.seedRatioLimit, 'seedRatioLimit'),
     seedIdleLimitMs: count(o.seedIdleLimitMs, 'seedIdleLimitMs', 0),
     maxActiveDownloads: count(o.maxActiveDownloads, 'maxActiveDownloads', 0),
@@ -267,6 +286,13 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     proxy,
     blocklist: blocklistSource(o.blocklist),
   });
+}
+
+/** Checks a preallocation mode named by a user. */
+export function preallocationMode(v: string | undefined): Preallocation {
+  if (v === undefined) return 'sparse';
+  if (v !== 'sparse' && v !== 'full') throw bad('preallocation', `expected sparse or full, got ${v}`);
+  return v;
 }
 
 function nonNegative(v: number | undefined, field: string): number {

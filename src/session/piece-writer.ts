@@ -98,6 +98,11 @@ export class PieceWriter {
     return this.#verifying.size > 0 || this.#pendingWriteBytes > 0;
   }
 
+  /** Resolves once no verification or write is in flight. */
+  async idle(): Promise<void> {
+    while (this.busy) await new Promise((r) => setImmediate(r));
+  }
+
   /**
    * Takes a received block. `data` is valid only during this call (a view of a read buffer that
    * the next read reuses): it is copied into its piece's buffer, or for a write to disk.

@@ -28,6 +28,20 @@ export class SeedLimitWatch {
     this.#session = session;
   }
 
+  /** A torrent's watch, from its options (`seedRatioLimit`, `seedIdleLimitMs`). */
+  static of(
+    o: { readonly seedRatioLimit?: number; readonly seedIdleLimitMs?: number },
+    session: () => SeedLimits,
+  ): SeedLimitWatch {
+    return new SeedLimitWatch(
+      {
+        ...(o.seedRatioLimit !== undefined ? { ratio: o.seedRatioLimit } : {}),
+        ...(o.seedIdleLimitMs !== undefined ? { idleMs: o.seedIdleLimitMs } : {}),
+      },
+      session,
+    );
+  }
+
   /** The limits in force: the torrent's own, else the session's (0 = none). */
   current(): Required<SeedLimits> {
     const s = this.#session();

@@ -12,14 +12,25 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import { Announcer, DhtRuntime, Lsd, type LsdEvents, UdpTrackerSocket } from '../discovery/index.js';
+import { stat } from 'node:fs/promises';
+import {
+  type DhtGetResult,
+  type DhtGetTarget,
+  type DhtPutRequest,
+  type DhtPutResult,
+  DhtRuntime,
+  Lsd,
+  type LsdEvents,
+  UdpTrackerSocket,
+} from '../discovery/index.js';
 import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
 import {
+  joinSafe,
   type MagnetLink,
   type Metainfo,
-  parseInfoDict,
   parseMagnet,
   parseTorrent,
+  storagePath,
 } from '../metainfo/index.js';
 import { type BlocklistSource, loadBlocklist } from '../net/blocklist-file.js';
 import { InboundRouter } from '../net/inbound.js';
@@ -38,31 +49,20 @@ import { HashPool, VERIFY_TASKS_PER_THREAD } from '../storage/hash-pool.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
 import { generatePeerId, type MsePolicy, mseReq2Hash } from '../wire/index.js';
 import type { SessionContext } from './context.js';
-import { MetadataFetcher } from './metadata-fetcher.js';
+import { statfsFreeSpace } from './disk.js';
+import { FeedError } from './feeds/errors.js';
+import type { FollowOptions, PublishOptions } from './feeds/feed-types.js';
+import { FeedFollower } from './feeds/follow.js';
+import { type FeedPublication, publishFeed } from './feeds/publish.js';
+import { MagnetFetches, type PendingMagnet } from './magnets.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
 import { BtConnector } from './peers/connector.js';
 import { type BitTorrentInboundInit, encryptedBitTorrent, plaintextBitTorrent } from './peers/inbound-bt.js';
 import type { SeedLimits } from './seed-limits.js';
 import { Torrent } from './torrent.js';
-import { abortableDelay } from './torrent-discovery.js';
 import { type QueueLimits, TorrentQueue } from './torrent-queue.js';
 import type { TorrentOptions } from './torrent-types.js';
 import { UploadGate } from './upload-gate.js';
-
-/** Time between DHT lookups of a magnet's peers while its metadata is still missing. */
-export const MAGNET_DHT_RETRY_MS = 10_000;
-
-/** A magnet whose metadata is being fetched. */
-export interface PendingMagnet {
-  readonly id: string;
-  readonly link: MagnetLink;
-  /** Adds a peer to ask for the metadata (discovery sources feed this too). */
-  addPeer(host: string, port: number): void;
-  readonly connections: number;
-  readonly peersKnown: number;
-  /** Metadata size once a peer announced it, else 0. */
-  readonly metadataSize: number;
-}
 
 export interface SessionEvents {
   'torrent:added': { readonly id: string; readonly name: string };
@@ -93,7 +93,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #encryption: MsePolicy;
   #seedLimits: SeedLimits;
   readonly #queue: TorrentQueue;
-  readonly #magnets = new Map<string, { pending: PendingMagnet; fetcher: MetadataFetcher }>();
+  readonly #magnets: MagnetFetches;
   /** Engine randomness (picking, choking): fast, seeded from the CSPRNG. */
   readonly #random: Random = new SeededRandom(randomBytes(4).readUInt32BE(0));
   readonly #down: TokenBucket;
@@ -167,6 +167,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       // All `n` tokens or none, in arrival order (see UploadGate).
       acquireUp: (n, cancelled, priority) => this.#upGate.acquire(n, cancelled, priority),
       seedLimits: () => this.#seedLimits,
+      openStorage: (metainfo, downloadDir) => this.#openStorage(metainfo, downloadDir),
+      closeFile: (path) => this.#filePool.closeFile(path),
+      freeSpace: options.freeSpace ?? statfsFreeSpace,
       udpTrackerSocket: () => {
         this.#udpTracker ??= new UdpTrackerSocket(
           options.proxy !== undefined ? { proxy: options.proxy } : {},
@@ -174,6 +177,10 @@ export class Session extends TypedEmitter<SessionEvents> {
         return this.#udpTracker;
       },
     };
+    this.#magnets = new MagnetFetches({
+      ctx: this.#ctx,
+      emit: (event, payload) => this.emit(event, payload),
+    });
   }
 
   /** Creates a session and starts listening (unless `listen: false`). */
@@ -228,9 +235,65 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.#dht?.stats();
   }
 
+  /** The session's hash threads (torrent creation can share them: `createTorrent({hashPool})`). */
+  get hashPool(): HashPool {
+    return this.#hashPool;
+  }
+
   /** The DHT's UDP port (0 when it does not run). */
   get dhtPort(): number {
     return this.#dht?.port ?? 0;
+  }
+
+  /**
+   * Gets a BEP 44 item from the DHT: an immutable one by its 20-byte target, a mutable one by
+   * public key and salt (verified; the highest seq found). Undefined when no node has it. Rejects
+   * with `SHOAL_ERR_FEED_NO_DHT` when the session runs no DHT.
+   */
+  async dhtGet(
+    target: DhtGetTarget,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<DhtGetResult | undefined> {
+    return this.#needDht().get(target, options);
+  }
+
+  /** Puts a BEP 44 item into the DHT (see `DhtPutRequest`); rejects like {@link dhtGet}. */
+  async dhtPut(
+    request: DhtPutRequest,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<DhtPutResult> {
+    return this.#needDht().put(request, options);
+  }
+
+  /**
+   * Publishes a folder as the next version of a feed (BEP 46): creates its torrent, seeds it and
+   * puts its info-hash under the key with the next seq; the item is put again until the
+   * publication is closed. See `publishFeed`.
+   */
+  async publish(options: PublishOptions): Promise<FeedPublication> {
+    this.#needDht();
+    return publishFeed(this, options);
+  }
+
+  /**
+   * Follows a feed into a folder: downloads its current version, then each newer one, fetching
+   * only what changed and switching `<dir>/current` atomically. See `FeedFollower`.
+   */
+  async follow(options: FollowOptions): Promise<FeedFollower> {
+    this.#needDht();
+    return FeedFollower.open(this, options);
+  }
+
+  #needDht(): DhtRuntime {
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, 'session is closed', {});
+    if (this.#dht === undefined) {
+      throw new FeedError(
+        ErrorCode.FeedNoDht,
+        'this needs the DHT, and the session runs none (SessionOptions.dht)',
+        {},
+      );
+    }
+    return this.#dht;
   }
 
   /** Monotonic ms since the session started. */
@@ -357,13 +420,21 @@ export class Session extends TypedEmitter<SessionEvents> {
     const existing = this.#torrents.get(id);
     if (existing !== undefined) return existing;
     const downloadDir = options.downloadDir ?? this.options.downloadDir;
-    const storage = new TorrentStorage({
+    const incompleteDir = options.incompleteDir ?? this.options.incompleteDir;
+    // An incomplete folder takes new downloads; data already in the download folder stays.
+    const startIn =
+      incompleteDir !== undefined && !(await anyFileExists(metainfo, downloadDir))
+        ? incompleteDir
+        : downloadDir;
+    const storage = this.#openStorage(metainfo, startIn);
+    const torrent = new Torrent(
+      this.#ctx,
       metainfo,
-      downloadDir,
-      files: this.#filePool,
-      hashes: this.#hashPool,
-    });
-    const torrent = new Torrent(this.#ctx, metainfo, storage, this.#random, options, this.options.extensions);
+      storage,
+      this.#random,
+      { ...options, downloadDir },
+      this.options.extensions,
+    );
     this.#torrents.set(id, torrent);
     for (const h of torrent.wireInfoHashes) {
       this.#byWireHash.set(toHex(h), torrent);
@@ -388,118 +459,33 @@ export class Session extends TypedEmitter<SessionEvents> {
   ): Promise<Torrent> {
     if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, 'session is closed', {});
     const link = typeof source === 'string' ? parseMagnet(source) : source;
-    const id = toHex(link.infoHashV1 ?? link.infoHashV2!);
-    const existing = this.#torrents.get(id);
+    const existing = this.#torrents.get(toHex(link.infoHashV1 ?? link.infoHashV2!));
     if (existing !== undefined) return existing;
-    let entry = this.#magnets.get(id);
-    if (entry === undefined) {
-      const fetcher = new MetadataFetcher({
-        ctx: this.#ctx,
-        ...(link.infoHashV1 ? { infoHashV1: link.infoHashV1 } : {}),
-        ...(link.infoHashV2 ? { infoHashV2: link.infoHashV2 } : {}),
-      });
-      const pending: PendingMagnet = {
-        id,
-        link,
-        addPeer: (host, port) => fetcher.addPeer(host, port),
-        get connections() {
-          return fetcher.connectionCount;
-        },
-        get peersKnown() {
-          return fetcher.peersKnown;
-        },
-        get metadataSize() {
-          return fetcher.metadataSize;
-        },
-      };
-      entry = { pending, fetcher };
-      this.#magnets.set(id, entry);
-      this.emit('magnet:added', { id, name: link.name });
-      for (const p of link.peers) fetcher.addPeer(p.host, p.port);
-      this.#discoverForMagnet(link, fetcher);
-    }
-    const { fetcher } = entry;
-    const onAbort = () => fetcher.cancel('aborted');
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    let info: Uint8Array;
-    try {
-      info = await fetcher.result;
-    } catch (e) {
-      this.#magnets.delete(id);
-      this.emit('magnet:failed', { id, error: e as Error });
-      throw e;
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-    }
-    this.#magnets.delete(id);
-    const parsed = parseInfoDict(info);
-    const metainfo: Metainfo = {
-      ...parsed,
-      trackers: link.trackers.map((t) => [t]),
-      webSeeds: [...link.webSeeds],
-    };
-    const { signal: _signal, ...torrentOptions } = options;
+    const { signal, ...torrentOptions } = options;
+    const { metainfo, peers } = await this.fetchMetadata(link, signal === undefined ? {} : { signal });
     const torrent = await this.addTorrent(metainfo, torrentOptions);
     for (const p of link.peers) torrent.addPeer(p.host, p.port);
-    for (const p of fetcher.knownPeers()) torrent.addPeer(p.host, p.port);
+    for (const p of peers) torrent.addPeer(p.host, p.port);
     return torrent;
   }
 
-  /** Finds peers for a magnet's metadata: its trackers (`tr`) and the DHT, until it is fetched. */
-  #discoverForMagnet(link: MagnetLink, fetcher: MetadataFetcher): void {
-    const infoHash = link.infoHashV1 ?? link.infoHashV2!.subarray(0, 20);
-    const ac = new AbortController();
-    void fetcher.result.catch(() => {}).finally(() => ac.abort());
-    if (this.options.trackers && link.trackers.length > 0) {
-      const announcer = new Announcer(
-        {
-          infoHash,
-          peerId: this.peerId,
-          port: this.#port,
-          trackers: link.trackers.map((t) => [t]),
-          getStats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
-          onPeers: (peers) => {
-            for (const p of peers) fetcher.addPeer(p.host, p.port, 'tracker');
-          },
-        },
-        {
-          udp: this.#ctx.udpTrackerSocket(),
-          ...(this.options.proxy !== undefined ? { proxy: this.options.proxy } : {}),
-        },
-      );
-      announcer.start();
-      ac.signal.addEventListener('abort', () => void announcer.close(), { once: true });
-    }
-    const dht = this.#dht;
-    if (dht !== undefined) {
-      void (async () => {
-        while (!ac.signal.aborted) {
-          // Peers announced to our own node: a lookup never asks the node it runs on, and a
-          // small DHT's store for this hash may well be us.
-          for (const p of dht.storedPeers(infoHash)) fetcher.addPeer(p.host, p.port, 'dht');
-          try {
-            if (this.#port > 0) {
-              // Announce while fetching (as libtorrent does): the swarm can find us, and the
-              // lookup part yields its peers.
-              const r = await dht.announce(infoHash, this.#port, { signal: ac.signal });
-              for (const p of r.peers) fetcher.addPeer(p.host, p.port, 'dht');
-            } else {
-              for await (const ev of dht.getPeers(infoHash, { signal: ac.signal })) {
-                if (ev.type === 'peers') for (const p of ev.peers) fetcher.addPeer(p.host, p.port, 'dht');
-              }
-            }
-          } catch {
-            if (ac.signal.aborted) return;
-          }
-          await abortableDelay(MAGNET_DHT_RETRY_MS, ac.signal);
-        }
-      })();
-    }
+  /**
+   * Fetches a magnet's info dictionary from peers (BEP 9) and checks it against the info-hash,
+   * without adding the torrent: resolves with the metainfo (the link's trackers and web seeds,
+   * no piece layers) and the peers that were found. Peers come as for {@link addMagnet}; rejects
+   * if cancelled (`removeTorrent` of its id, `close`) or aborted through `signal`.
+   */
+  async fetchMetadata(
+    source: string | MagnetLink,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<{ metainfo: Metainfo; peers: { host: string; port: number }[] }> {
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, 'session is closed', {});
+    return this.#magnets.fetch(typeof source === 'string' ? parseMagnet(source) : source, options.signal);
   }
 
   /** Magnets whose metadata is still being fetched. */
   pendingMagnets(): PendingMagnet[] {
-    return [...this.#magnets.values()].map((e) => e.pending);
+    return this.#magnets.pending();
   }
 
   getTorrent(id: string): Torrent | undefined {
@@ -512,11 +498,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /** Stops a torrent and forgets it (its files stay on disk). */
   async removeTorrent(id: string): Promise<void> {
-    const m = this.#magnets.get(id.toLowerCase());
-    if (m !== undefined) {
-      m.fetcher.cancel('magnet removed');
-      this.#magnets.delete(id.toLowerCase());
-    }
+    this.#magnets.cancel(id.toLowerCase(), 'magnet removed');
     const t = this.#torrents.get(id.toLowerCase());
     if (t === undefined) return;
     this.#torrents.delete(t.id);
@@ -533,7 +515,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const m of this.#magnets.values()) m.fetcher.cancel('session closed');
+    this.#magnets.cancelAll('session closed');
     const listenersClosed = Promise.all(this.#transports.map((t) => t.close()));
     await Promise.all([...this.#torrents.values()].map((t) => t.close()));
     this.#upGate.close();
@@ -543,6 +525,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     await this.#dht?.close();
     await this.#filePool.close();
     if (this.options.hashPool === undefined) await this.#hashPool.destroy();
+  }
+
+  #openStorage(metainfo: Metainfo, downloadDir: string): TorrentStorage {
+    return new TorrentStorage({ metainfo, downloadDir, files: this.#filePool, hashes: this.#hashPool });
   }
 
   async #listen(): Promise<void> {
@@ -577,6 +563,18 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
     this.#inbound.accept(stream);
   }
+}
+
+/** True when a file of `m` exists under `dir` (its data was put or left there). */
+async function anyFileExists(m: Metainfo, dir: string): Promise<boolean> {
+  for (const f of m.files) {
+    if (f.isPadding) continue;
+    try {
+      await stat(joinSafe(dir, storagePath(m, f)));
+      return true;
+    } catch {}
+  }
+  return false;
 }
 
 function isListening(t: Transport): t is ListeningTransport {

@@ -113,6 +113,33 @@ export class TorrentLifecycle {
     } else if (!queued && this.#state === 'queued' && !this.#paused) this.#activate();
   }
 
+  /**
+   * Runs `op` with the torrent halted, in state `during` (e.g. `moving`), then runs again (or
+   * stays paused). One such operation (or recheck) at a time.
+   */
+  exclusive(during: TorrentState, op: () => Promise<void>): Promise<void> {
+    const run = (this.#recheck ?? Promise.resolve())
+      .catch(() => {})
+      .then(async () => {
+        const before = this.#state;
+        this.set(during);
+        await this.#host.halt(during);
+        try {
+          await op();
+        } finally {
+          if (!this.#host.isClosed() && !this.#host.hasFailed()) {
+            if (this.#paused) this.set('paused');
+            else if (before === 'queued') this.set('queued');
+            else this.#activate();
+          }
+        }
+      });
+    this.#recheck = run.finally(() => {
+      if (this.#recheck === run) this.#recheck = undefined;
+    });
+    return run;
+  }
+
   /** Hashes the data again (one check at a time), then runs or stays paused. */
   recheck(): Promise<void> {
     this.#recheck ??= this.#runRecheck().finally(() => {

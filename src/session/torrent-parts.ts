@@ -11,6 +11,7 @@ import type { PeerSource } from '../net/peer-pool.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
 import type { SessionContext } from './context.js';
 import type { ExtensionFactory } from './extensions/extension.js';
+import { FileSelection } from './file-selection.js';
 import { TorrentPeers } from './peers/torrent-peers.js';
 import { PieceServer } from './piece-server.js';
 import { PieceWriter } from './piece-writer.js';
@@ -26,6 +27,7 @@ export interface TorrentParts {
   readonly hashes: V2Hashes;
   readonly server: PieceServer;
   readonly discovery: TorrentDiscovery;
+  readonly selection: FileSelection;
 }
 
 /** What the parts need of their torrent (its private state, seen through getters). */
@@ -50,10 +52,14 @@ export interface TorrentInner {
   addPeer(host: string, port: number, source: PeerSource): void;
   totals(): { uploaded: number; downloaded: number; left: number };
   emit<K extends keyof TorrentEvents & string>(event: K, payload: TorrentEvents[K]): void;
+  /** The file priorities the torrent was added with. */
+  readonly filePriorities: readonly number[] | undefined;
+  isFinished(): boolean;
+  finishedChanged(): void;
 }
 
 export function makeTorrentParts(t: TorrentInner, extensions: readonly ExtensionFactory[]): TorrentParts {
-  const { ctx, metainfo, storage } = t;
+  const { ctx, metainfo } = t;
   const isClosed = () => t.isClosed();
   const run = (a: EngineAction[]) => t.run(a);
   const peers = new TorrentPeers({
@@ -82,7 +88,9 @@ export function makeTorrentParts(t: TorrentInner, extensions: readonly Extension
   });
   const writer = new PieceWriter(
     {
-      storage,
+      get storage() {
+        return t.storage;
+      },
       get engine() {
         return t.engine;
       },
@@ -98,7 +106,9 @@ export function makeTorrentParts(t: TorrentInner, extensions: readonly Extension
   );
   const hashes = new V2Hashes({
     metainfo,
-    storage,
+    get storage() {
+      return t.storage;
+    },
     now: () => ctx.now(),
     peers: () => peers.values(),
     has: (key) => peers.has(key),
@@ -110,7 +120,9 @@ export function makeTorrentParts(t: TorrentInner, extensions: readonly Extension
   const server = new PieceServer(
     {
       ctx,
-      storage,
+      get storage() {
+        return t.storage;
+      },
       get engine() {
         return t.engine;
       },
@@ -131,7 +143,25 @@ export function makeTorrentParts(t: TorrentInner, extensions: readonly Extension
     totals: () => t.totals(),
     warn: (message, error) => t.emit('warning', error === undefined ? { message } : { message, error }),
   });
-  return { peers, writer, hashes, server, discovery };
+  const selection = new FileSelection(
+    {
+      metainfo,
+      get storage() {
+        return t.storage;
+      },
+      get engine() {
+        return t.engine;
+      },
+      now: () => ctx.now(),
+      run,
+      missingLayers: () => hashes.layers.missingFiles(),
+      isFinished: () => t.isFinished(),
+      finishedChanged: () => t.finishedChanged(),
+      fail: (e) => t.fail(e),
+    },
+    t.filePriorities,
+  );
+  return { peers, writer, hashes, server, discovery, selection };
 }
 
 /** A torrent's engine over its storage's piece layout, with the session's engine options. */

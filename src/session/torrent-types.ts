@@ -4,6 +4,8 @@
  */
 import { type PeerStats, PiecePriority, type TorrentStats } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
+import type { PeerSource } from '../net/peer-pool.js';
+import type { Preallocation } from './disk.js';
 import type { PeerLogEntry } from './peers/peer-log.js';
 import type { SeedLimitReason } from './seed-limits.js';
 import type { BandwidthPriority } from './upload-gate.js';
@@ -11,9 +13,17 @@ import type { BandwidthPriority } from './upload-gate.js';
 /**
  * Where a torrent is: `checking` its data (at start or on `recheck()`), `downloading`,
  * `seeding`, `paused` by the user (no connections, no announces), `queued` behind the session's
- * active limits, `stopped` (closed) or failed (`error`).
+ * active limits, `moving` its files to another folder, `stopped` (closed) or failed (`error`).
  */
-export type TorrentState = 'checking' | 'downloading' | 'seeding' | 'paused' | 'queued' | 'stopped' | 'error';
+export type TorrentState =
+  | 'checking'
+  | 'downloading'
+  | 'seeding'
+  | 'paused'
+  | 'queued'
+  | 'moving'
+  | 'stopped'
+  | 'error';
 
 export interface TorrentEvents {
   /** A piece was verified and written. */
@@ -61,6 +71,13 @@ export interface TorrentOptions {
   readonly seedRatioLimit?: number;
   /** Seeding stops after this long without uploading, ms; 0 = never. @default the session's `seedIdleLimitMs` */
   readonly seedIdleLimitMs?: number;
+  /**
+   * Download into this folder, and move the files to `downloadDir` once every wanted piece is
+   * verified (data already complete in `downloadDir` stays there). @default the session's `incompleteDir`
+   */
+  readonly incompleteDir?: string;
+  /** `sparse` (space is used as data arrives) or `full` (files get their whole length at once). @default the session's */
+  readonly preallocation?: Preallocation;
 }
 
 export interface TorrentPeerInfo extends PeerStats {
@@ -71,6 +88,17 @@ export interface TorrentPeerInfo extends PeerStats {
   readonly transport: string;
   /** The connection is encrypted (MSE/PE RC4). */
   readonly encrypted: boolean;
+}
+
+/** A known peer address of a torrent (`Torrent.knownPeers()`). */
+export interface KnownPeerInfo {
+  readonly host: string;
+  readonly port: number;
+  /** Where it came from (the strongest source that named it). */
+  readonly source: PeerSource;
+  readonly state: 'idle' | 'dialing' | 'connected';
+  /** Failed connection attempts in a row. */
+  readonly failures: number;
 }
 
 /** File priorities as users give them (0 skip, 1 normal, 2 high, by metainfo file index) for the engine. */

@@ -17,6 +17,7 @@
  *   with;
  * - `close()` releases every connection and timer and leaves a resume record on disk.
  */
+import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { TrackerStatus } from '../discovery/index.js';
 import type { EngineAction, Random, TorrentEngine } from '../engine/index.js';
@@ -29,34 +30,24 @@ import { ResumeWriter } from '../storage/resume.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
 import type { Bitfield, Handshake } from '../wire/index.js';
 import type { SessionContext } from './context.js';
+import { prepareFolder, relocate } from './disk.js';
 import type { ExtensionFactory } from './extensions/extension.js';
-import {
-  openReadStream,
-  type TorrentFileInfo,
-  torrentFiles,
-  usableFolder,
-  waitUntilDone,
-} from './file-stream.js';
+import { openReadStream, type TorrentFileInfo, torrentFiles, waitUntilDone } from './file-stream.js';
 import type { PeerConnection } from './peers/peer-connection.js';
 import type { PeerLogEntry } from './peers/peer-log.js';
-import type { TorrentPeers } from './peers/torrent-peers.js';
-import type { PieceServer } from './piece-server.js';
-import type { PieceWriter } from './piece-writer.js';
 import { ratio, SeedLimitWatch } from './seed-limits.js';
-import type { TorrentDiscovery } from './torrent-discovery.js';
 import { TorrentLifecycle } from './torrent-lifecycle.js';
 import { TorrentLimits } from './torrent-limits.js';
-import { makeEngine, makeTorrentParts } from './torrent-parts.js';
+import { makeEngine, makeTorrentParts, type TorrentParts } from './torrent-parts.js';
 import { loadStartState, resumePathOf, resumeSnapshot } from './torrent-resume.js';
-import {
-  piecePriorities,
-  type TorrentEvents,
-  type TorrentOptions,
-  type TorrentPeerInfo,
-  type TorrentRunStats,
-  type TorrentState,
+import type {
+  KnownPeerInfo,
+  TorrentEvents,
+  TorrentOptions,
+  TorrentPeerInfo,
+  TorrentRunStats,
+  TorrentState,
 } from './torrent-types.js';
-import type { V2Hashes } from './v2-hashes.js';
 
 /** Housekeeping period: dialling, keep-alives, idle peers, PEX. */
 const HOUSEKEEPING_MS = 1_000;
@@ -68,7 +59,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly wireInfoHashes: readonly Uint8Array[];
   /** Hex of the v1 info-hash, else of the v2 one: the torrent's id. */
   readonly id: string;
-  readonly storage: TorrentStorage;
+  #storage: TorrentStorage;
+  /** The torrent's parts (torrent-parts.ts). */
+  readonly #p: TorrentParts;
   readonly #ctx: SessionContext;
   #engine: TorrentEngine;
   readonly #random: Random;
@@ -78,11 +71,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   readonly seedLimits: SeedLimitWatch;
   /** Held back by the session's queue (maxActiveDownloads / maxActiveSeeds). */
   readonly #options: TorrentOptions;
-  readonly #peers: TorrentPeers;
-  readonly #writer: PieceWriter;
-  readonly #hashes: V2Hashes;
-  readonly #discovery: TorrentDiscovery;
-  readonly #server: PieceServer;
   readonly #life: TorrentLifecycle;
   #engineTimer: NodeJS.Timeout | undefined;
   #engineTimerAt = Number.POSITIVE_INFINITY;
@@ -91,7 +79,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #housekeeping: NodeJS.Timeout | undefined;
   #resume: ResumeWriter | undefined;
   /** File priorities the user chose (undefined: all normal). */
-  #userPriorities: readonly number[] | undefined;
   #closed = false;
   #files: TorrentFileInfo[] | undefined;
   #started: Promise<void> | undefined;
@@ -110,15 +97,13 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     super();
     this.#ctx = ctx;
     this.metainfo = metainfo;
-    this.storage = storage;
+    this.#storage = storage;
     this.#options = options;
     const v1 = metainfo.infoHashV1;
     this.wireInfoHash = v1 ?? metainfo.infoHashV2!.subarray(0, 20);
     this.wireInfoHashes = [v1, metainfo.infoHashV2?.subarray(0, 20)].filter(
       (h): h is Uint8Array => h !== undefined,
     );
-    this.#userPriorities = options.filePriorities;
-    this.#selectFiles();
     this.#life = new TorrentLifecycle(
       {
         isClosed: () => this.#closed,
@@ -134,13 +119,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       },
       options.paused === true,
     );
-    this.seedLimits = new SeedLimitWatch(
-      {
-        ...(options.seedRatioLimit !== undefined ? { ratio: options.seedRatioLimit } : {}),
-        ...(options.seedIdleLimitMs !== undefined ? { idleMs: options.seedIdleLimitMs } : {}),
-      },
-      () => ctx.seedLimits(),
-    );
+    this.seedLimits = SeedLimitWatch.of(options, () => ctx.seedLimits());
     this.id = toHex(v1 ?? metainfo.infoHashV2!);
     this.#random = random;
     this.limits = new TorrentLimits(ctx, {
@@ -154,7 +133,9 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       {
         ctx,
         metainfo,
-        storage,
+        get storage() {
+          return self.#storage;
+        },
         wireInfoHash: this.wireInfoHash,
         wireInfoHashes: this.wireInfoHashes,
         limits: this.limits,
@@ -171,7 +152,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         onVerified: (index, ok) => this.#onVerified(index, ok),
         onLayersChanged: () => {
           void this.#resume?.schedule();
-          this.#applyPriorities();
+          this.#p.selection.apply();
         },
         addPeer: (host, port, source) => this.addPeer(host, port, source),
         totals: () => {
@@ -179,14 +160,41 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
           return { uploaded: s.totalUploaded, downloaded: s.totalDownloaded, left: s.leftBytes };
         },
         emit: (event, payload) => this.emit(event, payload),
+        filePriorities: options.filePriorities,
+        isFinished: () => this.isFinished,
+        finishedChanged: () => this.#life.finishedChanged(),
       },
       extensions,
     );
-    this.#peers = parts.peers;
-    this.#writer = parts.writer;
-    this.#hashes = parts.hashes;
-    this.#server = parts.server;
-    this.#discovery = parts.discovery;
+    this.#p = parts;
+  }
+
+  /** Where the torrent's files are (its folder moves with `moveStorage`, or once complete). */
+  get storage(): TorrentStorage {
+    return this.#storage;
+  }
+
+  /** The folder the torrent's files are in now. */
+  get downloadDir(): string {
+    return this.#storage.downloadDir;
+  }
+
+  /**
+   * Moves the torrent's files (and its parts file) to `dir` — a rename, or a copy across file
+   * systems — while it is halted (state `moving`), then goes on from there. Resolves once done;
+   * rejects (the torrent stays where it was) if a file cannot be moved.
+   */
+  async moveStorage(dir: string): Promise<void> {
+    await this.#started;
+    if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, `torrent ${this.name} is closed`, {});
+    if (resolve(dir) === this.#storage.downloadDir) return;
+    await this.#life.exclusive('moving', async () => {
+      await this.#p.writer.idle();
+      this.#storage = await relocate(this.#ctx, this.#storage, resolve(dir), this.#p.hashes.layers.layers());
+      this.#p.selection.reselect();
+      this.#p.server.clear();
+      await this.#resume?.schedule();
+    });
   }
 
   /** True while BEP 16 super-seeding is on and the torrent is complete. */
@@ -221,7 +229,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** A v2-only torrent whose piece layers are not all known yet cannot verify those files. */
   #layersBlocking(): boolean {
-    return this.metainfo.version === 'v2' && this.#hashes.layers.missingFiles().length > 0;
+    return this.metainfo.version === 'v2' && this.#p.hashes.layers.missingFiles().length > 0;
   }
 
   #isActive(): boolean {
@@ -230,7 +238,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** Piece layers known now (from the torrent, a resume record or peers), by hex root. */
   pieceLayers(): Map<string, Uint8Array> {
-    return this.#hashes.layers.layers();
+    return this.#p.hashes.layers.layers();
   }
 
   stats(): TorrentRunStats {
@@ -240,8 +248,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     return Object.assign(s, {
       totalUploaded: this.#uploadedBase + s.uploadedBytes,
       totalDownloaded: this.#downloadedBase + s.downloadedBytes,
-      spilledPieces: this.#writer.spilledTotal,
-      readingPaused: this.#writer.readingPaused,
+      spilledPieces: this.#p.writer.spilledTotal,
+      readingPaused: this.#p.writer.readingPaused,
     });
   }
 
@@ -251,21 +259,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   peers(): TorrentPeerInfo[] {
-    const now = this.#ctx.now();
-    const out: TorrentPeerInfo[] = [];
-    for (const p of this.#peers.values()) {
-      const s = this.#engine.peerStats(p.key, now);
-      if (s !== undefined)
-        out.push({
-          ...s,
-          address: p.address,
-          client: p.client,
-          outgoing: p.conn.outgoing,
-          transport: p.conn.transport,
-          encrypted: p.conn.encrypted,
-        });
-    }
-    return out;
+    return this.#p.peers.infos(this.#ctx.now());
   }
 
   /** The torrent's files as users number them (padding files left out; see `userFiles`). */
@@ -287,14 +281,18 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const f = this.files()[index];
     if (f === undefined)
       throw new ShoalError(ErrorCode.SessionInvalidArgument, `${this.name} has no file ${index}`, { index });
-    // A skipped file is wanted as soon as someone reads it.
-    const prio = this.#userPriorities?.[f.metainfoIndex];
-    if (prio !== undefined && prio <= 0) {
-      const next = [...(this.#userPriorities ?? [])];
-      next[f.metainfoIndex] = 1;
-      this.setFilePriorities(next);
-    }
+    this.#p.selection.want(f.metainfoIndex); // a skipped file is wanted once someone reads it
     return openReadStream(this, f, options);
+  }
+
+  /** Smart-ban evidence held (≤ MAX_SMART_BAN_PIECES failed pieces, MAX_SMART_BAN_BLOCKS blocks). */
+  smartBanStats(): { readonly pieces: number; readonly blocks: number } {
+    return this.#engine.smartBanStats();
+  }
+
+  /** Known addresses with their source and dial state (≤ `maxKnownPeersPerTorrent`). */
+  knownPeers(): KnownPeerInfo[] {
+    return this.#p.peers.knownPeers();
   }
 
   /**
@@ -302,7 +300,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
    * each with its reason (bounded, MAX_PEER_LOG_ENTRIES).
    */
   peerLog(): PeerLogEntry[] {
-    return this.#peers.log();
+    return this.#p.peers.log();
   }
 
   /**
@@ -331,7 +329,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     const start = await loadStartState(
       m,
       this.storage,
-      this.#hashes.layers,
+      this.#p.hashes.layers,
       resumePath,
       this.#options.recheck === true,
     );
@@ -341,7 +339,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#closed) return;
     // Something is left to download: its folder must take data (seeding complete data from
     // read-only media is fine).
-    if (have.some((h) => !h)) await usableFolder(this.storage.downloadDir);
+    if (have.some((h) => !h)) await this.#checkDisk();
     if (resumePath !== undefined) this.#resume = new ResumeWriter(resumePath, () => this.#snapshot());
     const now = this.#ctx.now();
     const haveIdx: number[] = [];
@@ -349,13 +347,23 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       if (h) haveIdx.push(i);
     });
     this.#run(this.#engine.setHave(haveIdx, now));
-    if (this.#userPriorities !== undefined || this.#hashes.layers.missingFiles().length > 0)
-      this.#applyPriorities();
+    if (this.#p.selection.priorities !== undefined || this.#p.hashes.layers.missingFiles().length > 0)
+      this.#p.selection.apply();
     await this.storage.createEmptyFiles();
     if (this.isFinished) this.emit('done', { infoHash: this.id });
     void this.#resume?.schedule();
     if (this.#closed) return;
     this.#life.started();
+  }
+
+  /** The download folder can take what is left: writable, with room (and, `full`, allocated). */
+  #checkDisk(): Promise<void> {
+    return prepareFolder(
+      this.#storage,
+      (i) => this.#p.selection.isWanted(i),
+      this.#ctx.freeSpace,
+      this.#options.preallocation ?? this.#ctx.options.preallocation,
+    );
   }
 
   /** A fresh engine (at start, or after a recheck found other pieces than the engine knew). */
@@ -366,10 +374,10 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   /** Starts connecting, announcing and keeping house (the lifecycle decided the torrent runs). */
   #run_(): void {
     this.seedLimits.reset(this.#ctx.now());
-    this.#discovery.start();
+    this.#p.discovery.start();
     this.#housekeeping ??= setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
     this.#housekeeping.unref();
-    this.#peers.dial();
+    this.#p.peers.dial();
   }
 
   /** Stops connecting and announcing; every connection closes with `reason`. */
@@ -379,8 +387,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
     this.#engineTimer = undefined;
     this.#engineTimerAt = Number.POSITIVE_INFINITY;
-    this.#peers.closeAll(reason);
-    await this.#discovery.stop();
+    this.#p.peers.closeAll(reason);
+    await this.#p.discovery.stop();
   }
 
   /** True when the user paused the torrent. */
@@ -434,8 +442,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** Hashes the data again and replaces the engine's view with what is on disk. */
   async #recheckData(progress: (share: number) => void): Promise<void> {
-    while (this.#writer.busy) await new Promise((r) => setImmediate(r));
-    this.#writer.clear();
+    await this.#p.writer.idle();
+    this.#p.writer.clear();
     let have: boolean[];
     try {
       have = await this.storage.recheck((done, all) => progress(all === 0 ? 1 : done / all));
@@ -450,56 +458,28 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       if (h) haveIdx.push(i);
     });
     this.#run(this.#engine.setHave(haveIdx, this.#ctx.now()));
-    this.#applyPriorities();
-    this.#server.clear();
+    this.#p.selection.apply();
+    this.#p.server.clear();
   }
 
-  /** Changes file priorities (0 skip, 1 normal, 2 high) by file index. */
+  /** Changes file priorities (0 skip, 1 normal, 2 high) by metainfo file index. */
   setFilePriorities(priorities: readonly number[]): void {
-    if (this.#closed) return;
-    this.#userPriorities = [...priorities];
-    this.#selectFiles((i) => this.#engine.have(i));
-    this.#applyPriorities();
+    if (!this.#closed) this.#p.selection.set(priorities);
   }
 
-  /** Skipped files' bytes live in the parts file, not beside the selected files (storage). */
-  #selectFiles(isVerified?: (piece: number) => boolean): void {
-    const p = this.#userPriorities;
-    if (p === undefined) return;
-    const wanted = this.metainfo.files.map((_, i) => (p[i] ?? 1) > 0);
-    this.storage.setWantedFiles(wanted, isVerified).catch((e: unknown) => this.#fail(e));
-  }
-
-  /** The user's priorities, with files that cannot be verified yet (no piece layer) skipped. */
-  #applyPriorities(): void {
-    const wasFinished = this.isFinished;
-    const missing = this.#hashes.layers.missingFiles();
-    const p = [...(this.#userPriorities ?? this.metainfo.files.map(() => 1))];
-    if (this.metainfo.version === 'v2') for (const i of missing) p[i] = 0;
-    // Seeds are kept while layers are missing (v2 or hybrid): they are who can send them.
-    this.#engine.setKeepSeeds(missing.length > 0);
-    this.#run(this.#engine.setFilePriorities(piecePriorities(this.metainfo, p), this.#ctx.now()));
-    if (wasFinished && !this.isFinished) this.#life.finishedChanged();
-  }
-
-  /**
-   * Streaming: pieces `[first, first + count)` are requested before all others, in index order
-   * (the play position and some read-ahead); `count` 0 clears the window. Skipped pieces stay
-   * skipped.
-   */
+  /** Streaming: pieces `[first, first + count)` go before all others, in order; `count` 0 clears. */
   setStreamingWindow(first: number, count: number): void {
-    if (this.#closed || !Number.isSafeInteger(first) || !Number.isSafeInteger(count)) return;
-    this.#run(this.#engine.setStreamingWindow(Math.max(0, first), Math.max(0, count), this.#ctx.now()));
+    if (!this.#closed) this.#p.selection.setStreamingWindow(first, count);
   }
 
   /** Adds a peer address to try (trackers, DHT, PEX, LSD and the user all land here). */
   addPeer(host: string, port: number, source: PeerSource = 'user', hints?: AddressHints): void {
-    this.#peers.addPeer(host, port, source, hints);
+    this.#p.peers.addPeer(host, port, source, hints);
   }
 
   /** The trackers and how their last announces went. */
   trackers(): TrackerStatus[] {
-    return this.#discovery.trackers();
+    return this.#p.discovery.trackers();
   }
 
   /** Stops all activity, saves resume data, releases connections and timers. */
@@ -509,14 +489,14 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
     if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
     if (this.#armImmediate !== undefined) clearImmediate(this.#armImmediate);
-    const discovery = this.#discovery.close();
+    const discovery = this.#p.discovery.close();
     this.limits.close();
-    this.#peers.close('torrent-closed');
-    this.#writer.clear();
-    this.#server.clear();
+    this.#p.peers.close('torrent-closed');
+    this.#p.writer.clear();
+    this.#p.server.clear();
     await this.#started?.catch(() => {});
     // Let writes and verifications in progress finish so the record is as fresh as it can be.
-    while (this.#writer.busy) await new Promise((r) => setImmediate(r));
+    await this.#p.writer.idle();
     if (this.#resume !== undefined) await this.#resume.saveDurably();
     await discovery;
     if (this.#life.state !== 'error') this.#life.set('stopped');
@@ -524,7 +504,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
 
   /** Called by the session for an incoming connection whose handshake named this torrent. */
   acceptIncoming(conn: PeerConnection, h: Handshake): boolean {
-    return this.#peers.acceptIncoming(conn, h);
+    return this.#p.peers.acceptIncoming(conn, h);
   }
 
   // ------------------------------------------------------------------ engine actions
@@ -543,34 +523,44 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   #do(a: EngineAction): void {
     switch (a.type) {
       case 'send':
-        this.#peers.get(a.peer)?.conn.send(a.msg);
+        this.#p.peers.get(a.peer)?.conn.send(a.msg);
         return;
       case 'close':
-        this.#peers.get(a.peer)?.conn.close(a.reason, a.error);
+        this.#p.peers.get(a.peer)?.conn.close(a.reason, a.error);
         return;
       case 'ban':
-        this.#peers.ban(a.address, a.reason, a.evidence);
+        this.#p.peers.ban(a.address, a.reason, a.evidence);
         return;
       case 'write-block':
-        this.#writer.writeBlock(a.piece, a.offset, a.data);
+        this.#p.writer.writeBlock(a.piece, a.offset, a.data);
         return;
       case 'read-block':
-        void this.#server.serve(a.peer, a.piece, a.offset, a.length);
+        void this.#p.server.serve(a.peer, a.piece, a.offset, a.length);
         return;
       case 'piece-complete':
-        this.#writer.onPieceComplete(a.index);
+        this.#p.writer.onPieceComplete(a.index);
         return;
       case 'done':
         if (this.#layersBlocking()) return;
         this.#life.finishedChanged();
-        this.#discovery.completed();
+        // Downloaded in the incomplete folder: the files go to their folder now.
+        if (
+          this.#options.downloadDir !== undefined &&
+          resolve(this.#options.downloadDir) !== this.#storage.downloadDir
+        )
+          this.moveStorage(this.#options.downloadDir).catch((e: unknown) =>
+            this.emit('warning', {
+              message: `cannot move ${this.name} out of the incomplete folder: ${(e as Error).message}`,
+            }),
+          );
+        this.#p.discovery.completed();
         void this.#resume?.schedule();
         this.emit('done', { infoHash: this.id });
         return;
       case 'event':
         if (a.event.type === 'piece:failed') {
           this.emit('hash-failed', { index: a.event.index });
-          this.#peers.record('hash-failed', a.event.contributors.join(', '), {
+          this.#p.peers.record('hash-failed', a.event.contributors.join(', '), {
             reason: `piece ${a.event.index} failed its hash check`,
           });
         }
@@ -581,7 +571,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   }
 
   #onVerified(index: number, ok: boolean): void {
-    this.#server.invalidate(index);
+    this.#p.server.invalidate(index);
     if (ok) {
       this.emit('piece', { index });
       void this.#resume?.schedule();
@@ -621,13 +611,13 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         return;
       }
     }
-    this.#hashes.tick(now);
-    this.#peers.housekeep(now);
+    this.#p.hashes.tick(now);
+    this.#p.peers.housekeep(now);
   }
 
   #snapshot() {
     const s = this.stats();
-    return resumeSnapshot(this.metainfo, this.storage, this.#engine.haves(), this.#hashes.layers, {
+    return resumeSnapshot(this.metainfo, this.storage, this.#engine.haves(), this.#p.hashes.layers, {
       uploaded: s.totalUploaded,
       downloaded: s.totalDownloaded,
     });
@@ -638,7 +628,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#life.state === 'error' || this.#closed) return;
     this.#error = error;
     this.#life.set('error');
-    this.#peers.closeAll('torrent-error');
+    this.#p.peers.closeAll('torrent-error');
     this.emit('error', { error });
   }
 }

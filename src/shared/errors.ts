@@ -44,6 +44,7 @@ export const ErrorCode = {
   // storage
   StorageIo: 'SHOAL_ERR_STORAGE_IO',
   StorageResume: 'SHOAL_ERR_STORAGE_RESUME',
+  StorageNoSpace: 'SHOAL_ERR_STORAGE_NO_SPACE',
   // net / session
   NetTimeout: 'SHOAL_ERR_NET_TIMEOUT',
   NetLimit: 'SHOAL_ERR_NET_LIMIT',
@@ -53,6 +54,12 @@ export const ErrorCode = {
   NetBlocklist: 'SHOAL_ERR_NET_BLOCKLIST',
   SessionClosed: 'SHOAL_ERR_SESSION_CLOSED',
   SessionInvalidArgument: 'SHOAL_ERR_SESSION_INVALID_ARGUMENT',
+  // session: feeds (publish / follow, BEP 46)
+  FeedKey: 'SHOAL_ERR_FEED_KEY',
+  FeedState: 'SHOAL_ERR_FEED_STATE',
+  FeedValue: 'SHOAL_ERR_FEED_VALUE',
+  FeedNoDht: 'SHOAL_ERR_FEED_NO_DHT',
+  FeedPutFailed: 'SHOAL_ERR_FEED_PUT_FAILED',
   // discovery / tracker
   TrackerFailure: 'SHOAL_ERR_TRACKER_FAILURE',
   TrackerBadResponse: 'SHOAL_ERR_TRACKER_BAD_RESPONSE',

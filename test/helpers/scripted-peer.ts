@@ -107,10 +107,19 @@ export class ScriptedPeer {
     });
   }
 
-  /** Dials `host:port` and resolves once the TCP connection is up (nothing is sent yet). */
-  static dial(host: string, port: number, init: ScriptedPeerInit): Promise<ScriptedPeer> {
+  /**
+   * Dials `host:port` and resolves once the TCP connection is up (nothing is sent yet).
+   * `localAddress` binds our end (e.g. 127.0.0.2: the node blames by IP address, so a hostile
+   * peer must not share the honest peers' address).
+   */
+  static dial(
+    host: string,
+    port: number,
+    init: ScriptedPeerInit,
+    localAddress?: string,
+  ): Promise<ScriptedPeer> {
     return new Promise((resolve, reject) => {
-      const socket = tcpConnect({ host, port });
+      const socket = tcpConnect({ host, port, ...(localAddress !== undefined ? { localAddress } : {}) });
       const peer = new ScriptedPeer(socket, init);
       const onError = (e: Error) => reject(e);
       socket.once('error', onError);

@@ -58,6 +58,38 @@ describe('magnet links between Shoal nodes', () => {
     });
   }
 
+  test('a peer added to a pending magnet is handed to the torrent once the metadata is in', {
+    timeout: 60_000,
+  }, async () => {
+    // The fetcher's pool owner forgets its addresses when it closes; the torrent must still get
+    // them, or it has no one to download from (CI caught this against libtorrent).
+    const dir = await mkdtemp(join(tmpdir(), 'shoal-magnet-'));
+    dirs.push(dir);
+    const rels = await writeTree(join(dir, 'seed', 'payload'), { 'x.bin': 300_000 }, 5);
+    const t = await createTorrent(join(dir, 'seed', 'payload'), { version: 'hybrid', pieceLength: 16384 });
+    const seeder = await Session.create({ host: '127.0.0.1', downloadDir: join(dir, 'seed') });
+    sessions.push(seeder);
+    await seeder.addTorrent(t.bytes);
+    const leecher = await Session.create({ host: '127.0.0.1', downloadDir: join(dir, 'leech') });
+    sessions.push(leecher);
+    const link = magnetFromMetainfo(parseTorrent(t.bytes));
+    const adding = leecher.addMagnet(
+      buildMagnet({ ...link, trackers: [], webSeeds: [], peers: [] }),
+    );
+    leecher.pendingMagnets()[0]!.addPeer('127.0.0.1', seeder.port);
+    const torrent = await adding;
+    assert.deepEqual(
+      torrent.knownPeers().map((p) => p.port),
+      [seeder.port],
+      'the address learned while fetching metadata',
+    );
+    if (!torrent.isFinished) await torrent.next('done');
+    assert.deepEqual(
+      await treeDigests(join(dir, 'leech', 'payload'), rels),
+      await treeDigests(join(dir, 'seed', 'payload'), rels),
+    );
+  });
+
   test('a magnet can be cancelled while no peer has the metadata', { timeout: 20_000 }, async () => {
     const s = await Session.create({ host: '127.0.0.1' });
     sessions.push(s);

@@ -41,7 +41,7 @@ function parseLogLevel(v: string): CliLogLevel {
   return v as CliLogLevel;
 }
 
-interface SwarmFlags extends NetworkFlags {
+export interface SwarmFlags extends NetworkFlags {
   port: string;
   peer: string[];
   seed?: boolean;
@@ -67,7 +67,7 @@ interface Checked {
   readonly uploadLimit: number;
 }
 
-function check(flags: SwarmFlags): Checked {
+export function check(flags: SwarmFlags): Checked {
   return {
     port: parsePort(flags.port, '--port'),
     peers: flags.peer.map((t) => parseHostPort(t, '--peer')),
@@ -120,7 +120,7 @@ class Reporter {
 }
 
 /** Discovery options shared by `download` and `seed`. */
-function addDiscoveryOptions(cmd: Command): Command {
+export function addDiscoveryOptions(cmd: Command): Command {
   return addNetworkOptions(cmd)
     .option('--no-dht', 'do not use the Mainline DHT')
     .option('--dht-port <n>', 'UDP port of the DHT node (0 = any)', '0')
@@ -140,7 +140,7 @@ function addDiscoveryOptions(cmd: Command): Command {
 }
 
 /** Session options for the discovery flags; the DHT table is kept in `stateDir` when given. */
-function discoveryOptions(flags: SwarmFlags, c: Checked, stateDir: string | undefined) {
+export function discoveryOptions(flags: SwarmFlags, c: Checked, stateDir: string | undefined) {
   return {
     ...(flags.dht
       ? {
@@ -156,15 +156,15 @@ function discoveryOptions(flags: SwarmFlags, c: Checked, stateDir: string | unde
   };
 }
 
-const collect = (v: string, acc: string[]) => [...acc, v];
+export const collect = (v: string, acc: string[]) => [...acc, v];
 
-function parsePort(text: string, flag: string): number {
+export function parsePort(text: string, flag: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n > 65535) throw new UsageError(`invalid ${flag} "${text}" (0-65535)`);
   return n;
 }
 
-function parseRate(text: string | undefined, flag: string): number {
+export function parseRate(text: string | undefined, flag: string): number {
   if (text === undefined) return 0;
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)$/i.exec(text.trim());
   if (m === null) throw new UsageError(`invalid ${flag} "${text}" (bytes/s, e.g. 500k, 2m)`);
@@ -173,7 +173,7 @@ function parseRate(text: string | undefined, flag: string): number {
 }
 
 /** Runs until the returned promise settles; resolves on SIGINT/SIGTERM. */
-function untilSignal(): { promise: Promise<NodeJS.Signals>; dispose(): void } {
+export function untilSignal(): { promise: Promise<NodeJS.Signals>; dispose(): void } {
   let dispose = () => {};
   const promise = new Promise<NodeJS.Signals>((resolve) => {
     const on = (sig: NodeJS.Signals) => resolve(sig);
@@ -194,7 +194,7 @@ let bars: typeof CliProgress | undefined;
  * Opens the session. The session layer and the progress bars are loaded here, not at start-up:
  * every command pays only for the modules it uses.
  */
-async function openSession(options: Parameters<typeof Session.create>[0]): Promise<Session> {
+export async function openSession(options: Parameters<typeof Session.create>[0]): Promise<Session> {
   if (process.stderr.isTTY === true) bars ??= await import('cli-progress');
   const { Session: SessionClass } = await import('../../session/index.js');
   return SessionClass.create(options);
@@ -301,8 +301,9 @@ async function runDownload(
   let progress = progressFor(torrent, m.name, log, wanted);
   setProgress(progress);
   for (const p of c.peers) torrent.addPeer(p.host, p.port);
-  const done = torrent.isFinished ? Promise.resolve() : torrent.next('done').then(() => undefined);
-  const first = await Promise.race([done.then(() => 'done' as const), interrupted, failed]);
+  // Resolves when done, rejects if the torrent failed — also before we got here (a full disk).
+  const done = torrent.whenDone();
+  const first = await Promise.race([done.then(() => 'done' as const), interrupted]);
   progress?.stop();
   setProgress(undefined);
   if (first !== 'done') {
@@ -467,4 +468,14 @@ export function registerDownloadCommands(program: Command): void {
       await session.close();
     }
   });
+}
+
+/** Adds the `--peer` addresses (already checked) to a torrent. */
+export function addPeers(torrent: Torrent, peers: readonly PeerAddress[]): void {
+  for (const p of peers) torrent.addPeer(p.host, p.port);
+}
+
+/** A progress bar (or lines) for a torrent that the user did not narrow with `--only`. */
+export function startTorrentProgress(torrent: Torrent, label: string): { stop(): void } {
+  return startProgress(torrent, label, bars !== undefined ? { bars } : {});
 }

@@ -37,6 +37,11 @@ export interface RouteDoc {
   readonly responses: Readonly<Record<number, ResponseDoc>>;
   /** Needs the token when the daemon requires one. @default true */
   readonly auth?: boolean;
+  /**
+   * GET/HEAD may come from another site's page (the gateway: a sandboxed page's own images and
+   * styles arrive as cross-site requests). @default false
+   */
+  readonly crossSiteReads?: boolean;
 }
 
 export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;

@@ -7,7 +7,8 @@
  * 2. **Origin** (CSRF, cross-site reads): a request carrying `Origin` must come from the daemon's
  *    own origin (same host and port as `Host`); `Origin: null` is refused. Browsers that send
  *    `Sec-Fetch-Site: cross-site|same-site` are refused too, except for top-level navigations
- *    (a link to a stream). CLI requests send neither header and pass.
+ *    (a link to a stream) and reads of gateway routes (a sandboxed site's own images and
+ *    styles). CLI requests send neither header and pass.
  * 3. **Token**, when required (bound beyond loopback): `Authorization: Bearer <token>`, the
  *    `shoal_token` cookie, or a `token` query parameter, compared in constant time. The web UI's
  *    static files, `/api/v1/auth` and the OpenAPI document are open, so a browser can load the
@@ -105,6 +106,12 @@ export interface RequestFacts {
    * OpenAPI document). Decided from the route the router matched, never from the raw URL.
    */
   readonly isOpen: boolean;
+  /**
+   * True when the matched route serves reads that a sandboxed page loads as cross-site requests
+   * (the gateway, `/site/…`): a cross-site GET or HEAD is then let through (the token is still
+   * required when the daemon requires one).
+   */
+  readonly allowsCrossSiteReads?: boolean;
 }
 
 /**
@@ -129,7 +136,12 @@ export function checkRequest(req: RequestFacts, policy: SecurityPolicy): { authe
   }
   const site = req.headers['sec-fetch-site'];
   const mode = req.headers['sec-fetch-mode'];
-  if ((site === 'cross-site' || site === 'same-site') && !(req.method === 'GET' && mode === 'navigate')) {
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  if (
+    (site === 'cross-site' || site === 'same-site') &&
+    !(req.method === 'GET' && mode === 'navigate') &&
+    !(read && req.allowsCrossSiteReads === true)
+  ) {
     throw apiError(ErrorCode.ApiForbidden, `refused: ${site} browser requests are not allowed`);
   }
   const authenticated = tokenMatches(requestToken(req.headers, req.url), policy.token);

@@ -17,13 +17,16 @@ import type { Logger } from 'pino';
 import { ErrorCode, isShoalError } from '../../shared/errors.js';
 import { MAX_API_JSON_BODY_BYTES, MAX_API_TORRENT_BYTES } from '../../shared/limits.js';
 import { statusOf } from '../errors.js';
+import type { FeedManager } from '../feeds.js';
 import { DAEMON_VERSION, type TorrentManager } from '../torrent-manager.js';
 import { EventHub } from './events.js';
 import { buildOpenApi } from './openapi.js';
 import { ApiRoutes } from './route.js';
+import { registerFeedRoutes } from './routes-feeds.js';
 import { registerNodeRoutes } from './routes-node.js';
 import { registerTorrentRoutes } from './routes-torrents.js';
 import { checkRequest, type SecurityPolicy } from './security.js';
+import { SiteService } from './site.js';
 import { StaticFiles } from './static.js';
 import { StreamService } from './stream.js';
 
@@ -38,6 +41,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 export interface ApiServerDeps {
   readonly manager: TorrentManager;
+  /** The followed feeds (the `/api/v1/feeds` routes and the `/site/…` gateway). */
+  readonly feeds: FeedManager;
   readonly policy: SecurityPolicy;
   readonly log: Logger | undefined;
   readonly webRoot: string | false;
@@ -145,6 +150,7 @@ export async function buildApiServer(d: ApiServerDeps): Promise<ApiServer> {
   }
 
   const openRoutes = new Set<string>(['/*', '/']);
+  const crossSiteReadRoutes = new Set<string>();
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
     reply.headers(SECURITY_HEADERS);
     const route = req.routeOptions.url;
@@ -154,6 +160,7 @@ export async function buildApiServer(d: ApiServerDeps): Promise<ApiServer> {
         url: req.url,
         headers: req.headers,
         isOpen: route === undefined || openRoutes.has(route),
+        allowsCrossSiteReads: route !== undefined && crossSiteReadRoutes.has(route),
       },
       d.policy,
     );
@@ -168,6 +175,7 @@ export async function buildApiServer(d: ApiServerDeps): Promise<ApiServer> {
   const api = new ApiRoutes(app);
   let openapi: unknown;
   registerTorrentRoutes(api, d.manager);
+  registerFeedRoutes(api, d.feeds, new SiteService(d.feeds));
   registerNodeRoutes(api, {
     manager: d.manager,
     hub,
@@ -179,7 +187,10 @@ export async function buildApiServer(d: ApiServerDeps): Promise<ApiServer> {
       return openapi;
     },
   });
-  for (const r of api.routes) if (r.auth === false) openRoutes.add(r.url);
+  for (const r of api.routes) {
+    if (r.auth === false) openRoutes.add(r.url);
+    if (r.crossSiteReads === true) crossSiteReadRoutes.add(r.url);
+  }
   app.get('/*', (req, reply) => statics.handle(req, reply));
 
   app.setNotFoundHandler((req, reply) => {

@@ -80,13 +80,13 @@ export class BtConnector {
         last = e;
         failures.push(`${a.kind === 'mse' ? 'encrypted' : 'plaintext'}: ${(e as Error).message}`);
         // A peer we could not reach at all (nor the proxy to it) will not be reached by another
-        // handshake either.
+        // handshake either; nor will one that is merely slow (it did not hang up on this
+        // handshake: only a hang-up says "try the other kind", as libtorrent reads it).
         if (
           e instanceof ShoalError &&
-          (e.code === ErrorCode.NetConnectFailed ||
-            e.code === ErrorCode.NetTimeout ||
-            e.code === ErrorCode.NetProxy) &&
-          e.details.dial === true
+          (((e.code === ErrorCode.NetConnectFailed || e.code === ErrorCode.NetProxy) &&
+            e.details.dial === true) ||
+            e.code === ErrorCode.NetTimeout)
         )
           break;
       }

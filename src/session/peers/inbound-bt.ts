@@ -55,13 +55,15 @@ export function acceptBitTorrent(
   init: BitTorrentInboundInit,
   stream: PeerStream,
   head: Uint8Array,
+  acceptedAt: number,
   encrypted = false,
   skey?: Uint8Array,
 ): PeerConnection {
   const conn: PeerConnection = new PeerConnection({
     stream,
     encrypted,
-    handshakeTimeoutMs: init.handshakeTimeoutMs,
+    // The handshake's deadline counts from the accept, whatever came before (sniffing, MSE).
+    handshakeTimeoutMs: Math.max(1, init.handshakeTimeoutMs - (performance.now() - acceptedAt)),
     handlers: {
       onHandshake: (h) => {
         if (skey !== undefined && Buffer.compare(skey, h.infoHash) !== 0) return false;
@@ -85,10 +87,10 @@ export function plaintextBitTorrent(init: BitTorrentInboundInit): InboundProtoco
   return {
     name: 'bittorrent',
     recognize: recognizeBitTorrent,
-    take: (stream, head) => {
+    take: (stream, head, acceptedAt) => {
       if (!msePolicyPlan(init.encryption()).acceptPlaintext)
         refuse(init, stream, 'plaintext connection refused: encryption is required');
-      else acceptBitTorrent(init, stream, head);
+      else acceptBitTorrent(init, stream, head, acceptedAt);
     },
   };
 }
@@ -98,7 +100,7 @@ export function encryptedBitTorrent(init: BitTorrentInboundInit): InboundProtoco
   return {
     name: 'mse',
     recognize: () => 'yes',
-    take: (stream, head) => {
+    take: (stream, head, acceptedAt) => {
       const accept = msePolicyPlan(init.encryption()).accept;
       if (accept === undefined) {
         refuse(init, stream, 'not a BitTorrent handshake, and encryption is disabled');
@@ -111,11 +113,14 @@ export function encryptedBitTorrent(init: BitTorrentInboundInit): InboundProtoco
         random: randomBytes,
       });
       let done = false;
-      const timer = setTimeout(() => {
-        if (done) return;
-        done = true;
-        refuse(init, stream, 'the encrypted handshake did not finish in time');
-      }, init.handshakeTimeoutMs);
+      const timer = setTimeout(
+        () => {
+          if (done) return;
+          done = true;
+          refuse(init, stream, 'the encrypted handshake did not finish in time');
+        },
+        Math.max(1, init.handshakeTimeoutMs - (performance.now() - acceptedAt)),
+      );
       timer.unref();
       const onChunk = (chunk: Uint8Array) => {
         if (done) return;
@@ -137,7 +142,7 @@ export function encryptedBitTorrent(init: BitTorrentInboundInit): InboundProtoco
         payload.set(r.ia);
         payload.set(r.rest, r.ia.length);
         const s = r.method === 'rc4' ? new MseStream(stream, r.encrypt, r.decrypt) : stream;
-        acceptBitTorrent(init, s, payload, r.method === 'rc4', r.skey);
+        acceptBitTorrent(init, s, payload, acceptedAt, r.method === 'rc4', r.skey);
       };
       stream.bind({
         data: onChunk,

@@ -14,6 +14,7 @@
  * - two connections to one peer (same address and peer id) never stay open together: both ends
  *   keep the one opened by the larger peer id ({@link keepsNewConnection}).
  */
+import { setMaxListeners } from 'node:events';
 import {
   ADVERTISED_REQQ,
   type BanReason,
@@ -47,6 +48,7 @@ import {
 import type { SessionContext } from '../context.js';
 import type { ExtensionFactory, ExtensionHost, ExtensionPeer } from '../extensions/extension.js';
 import { BUILTIN_EXTENSIONS, ExtensionRegistry, type RegistryPeer } from '../extensions/registry.js';
+import type { KnownPeerInfo, TorrentPeerInfo } from '../torrent-types.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerLog, type PeerLogEntry, type PeerLogType } from './peer-log.js';
 
@@ -151,6 +153,9 @@ export class TorrentPeers {
       maxKnown: o.maxKnownPeersPerTorrent,
       maxPerAddress: o.maxConnectionsPerAddress,
     });
+    // Every dial in progress listens on this signal (at most maxHalfOpen at once): more than
+    // Node's default of 10 is expected, not a leak.
+    setMaxListeners(o.maxHalfOpenPerTorrent + 1, this.#dials.signal);
     const extHost: ExtensionHost = {
       metainfo: this.#host.metainfo,
       addPeer: (h, p, source, hints) => this.addPeer(h, p, source, hints),
@@ -183,6 +188,39 @@ export class TorrentPeers {
 
   values(): IterableIterator<LivePeer> {
     return this.#peers.values();
+  }
+
+  /** The attached peers with the engine's figures for each (`Torrent.peers()`). */
+  infos(now: number): TorrentPeerInfo[] {
+    const out: TorrentPeerInfo[] = [];
+    for (const p of this.#peers.values()) {
+      const s = this.#host.engine.peerStats(p.key, now);
+      if (s !== undefined)
+        out.push({
+          ...s,
+          address: p.address,
+          client: p.client,
+          outgoing: p.conn.outgoing,
+          transport: p.conn.transport,
+          encrypted: p.conn.encrypted,
+        });
+    }
+    return out;
+  }
+
+  /**
+   * The addresses this torrent knows (trackers, DHT, PEX, LSD, the user, incoming peers) with
+   * their source and dial state; bounded by `maxKnownPeersPerTorrent`, PEX ones by
+   * PEX_ADDRESS_SHARE of it.
+   */
+  knownPeers(): KnownPeerInfo[] {
+    return this.#owner.knownAddresses().map((k) => ({
+      host: k.host,
+      port: k.port,
+      source: k.source,
+      state: k.state,
+      failures: k.failures,
+    }));
   }
 
   /** The torrent's pool owner (known addresses, limits). */
@@ -310,9 +348,14 @@ export class TorrentPeers {
       // An address that could not be reached is routine; one that answered and refused us is news.
       if (e instanceof ShoalError && e.code !== ErrorCode.NetConnectFailed && !host.isClosed())
         this.record('refused', `${k.host}:${k.port}`, { reason: e.message });
+      // The dial's slot is free: the next address is tried now, not at the next housekeeping
+      // (a flood of dead addresses ahead of a live one would otherwise cost a second per
+      // MAX_HALF_OPEN_PER_TORRENT of them).
+      this.dial();
       return;
     }
     this.#owner.dialEnded(k, true, this.#ctx.now());
+    this.dial();
     if (host.isClosed()) {
       opened.stream.destroy();
       return;

@@ -3,7 +3,7 @@
 
 Usage:
   lt_peer.py --torrent T --save DIR --port N [--seed] [--connect PORT ...] [--exit-when-done]
-             [--status-ms MS] [--require-rc4] [--utp-only]
+             [--status-ms MS] [--require-rc4] [--utp-only] [--upload-limit BPS]
 
 - The session listens on 127.0.0.1:PORT only, with DHT, LSD, UPnP, NAT-PMP and uTP off and
   several connections per IP allowed (every peer of a loopback test is 127.0.0.1).
@@ -17,6 +17,8 @@ Usage:
   with `--exit-when-done` it then exits 0.
 - `--require-rc4`: MSE/PE forced both ways with RC4 only (`out_enc_policy` and `in_enc_policy` 0 =
   forced, `allowed_enc_level` 2 = RC4): plaintext BitTorrent connections are refused.
+- `--upload-limit BPS`: upload rate limit, bytes/s. libtorrent exempts local-network peers from
+  rate limits, so every address is put in the global peer class for the limit to hold on loopback.
 - stdin takes commands, one a line: `connect PORT`, `quit`. End of stdin means quit, so the peer
   never outlives the process that drives it.
 
@@ -65,6 +67,7 @@ def main():
     ap.add_argument("--status-ms", type=int, default=1000)
     ap.add_argument("--require-rc4", action="store_true")
     ap.add_argument("--utp-only", action="store_true")
+    ap.add_argument("--upload-limit", type=int, default=0)
     args = ap.parse_args()
 
     cat = lt.alert.category_t
@@ -85,6 +88,11 @@ def main():
     if args.require_rc4:
         ses.apply_settings({"out_enc_policy": 0, "in_enc_policy": 0, "allowed_enc_level": 2,
                             "prefer_rc4": True})
+    if args.upload_limit > 0:
+        ses.apply_settings({"upload_rate_limit": args.upload_limit})
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        ses.set_peer_class_filter(f)
     if args.magnet:
         params = lt.parse_magnet_uri(args.magnet)
         params.save_path = args.save

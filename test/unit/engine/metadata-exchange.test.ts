@@ -76,4 +76,111 @@ describe('MetadataExchange (BEP 9)', () => {
     assert.ok(short.some((a) => a.type === 'bad-peer' && a.peer === 'x'));
     assert.deepEqual(mx.onData('nobody', 0, info.length, piece(0), 1), [], 'unknown peers are ignored');
   });
+
+  const badPeers = (a: MetadataAction[]) =>
+    a.filter((x) => x.type === 'bad-peer').map((x) => x.type === 'bad-peer' && x.peer);
+  const forged = (i: number) => {
+    const f = new Uint8Array(piece(i));
+    f[7] = f[7]! ^ 1;
+    return f;
+  };
+
+  test('a peer lying about metadata_size first does not get the honest peer dropped', () => {
+    const mx = new MetadataExchange({ infoHashV1: sha1(info) });
+    const lie = METADATA_PIECE_BYTES + 10;
+    assert.deepEqual(requests(mx.onExtendedHandshake('liar', 3, lie, 0)), [
+      ['liar', 0],
+      ['liar', 1],
+    ]);
+    assert.deepEqual(
+      requests(mx.onExtendedHandshake('honest', 3, info.length, 0)),
+      [],
+      'not asked: another size',
+    );
+    mx.onData('liar', 0, lie, piece(0), 1);
+    const failed = mx.onData('liar', 1, lie, new Uint8Array(10), 1);
+    assert.deepEqual(badPeers(failed), ['liar']);
+    assert.equal(mx.size, info.length, 'the honest size is used now');
+    assert.deepEqual(requests(failed), [
+      ['honest', 0],
+      ['honest', 1],
+      ['honest', 2],
+    ]);
+    mx.onData('honest', 0, info.length, piece(0), 2);
+    mx.onData('honest', 1, info.length, piece(1), 2);
+    assert.equal(mx.onData('honest', 2, info.length, piece(2), 2)[0]?.type, 'complete');
+  });
+
+  test('a peer lying about metadata_size and never answering: the fetch moves to the other size', () => {
+    const mx = new MetadataExchange({ infoHashV1: sha1(info) });
+    mx.onExtendedHandshake('liar', 3, 5 * METADATA_PIECE_BYTES, 0);
+    mx.onExtendedHandshake('honest', 3, info.length, 0);
+    const re = mx.tick(METADATA_REQUEST_TIMEOUT_MS);
+    assert.equal(mx.size, info.length);
+    assert.deepEqual(requests(re), [
+      ['honest', 0],
+      ['honest', 1],
+      ['honest', 2],
+    ]);
+    mx.onData('honest', 0, info.length, piece(0), 2);
+    mx.onData('honest', 1, info.length, piece(1), 2);
+    assert.equal(mx.onData('honest', 2, info.length, piece(2), 2)[0]?.type, 'complete');
+  });
+
+  test('one wrong piece among honest ones convicts nobody; solo attempts then convict the liar alone', () => {
+    const mx = new MetadataExchange({ infoHashV1: sha1(info) });
+    mx.onExtendedHandshake('honest', 3, info.length, 0);
+    mx.onExtendedHandshake('liar', 3, info.length, 0);
+    // The honest peer refuses piece 0 (busy), so the liar sends it: a mixed copy.
+    assert.deepEqual(requests(mx.onReject('honest', 0, 1)), [['liar', 0]]);
+    mx.onData('honest', 1, info.length, piece(1), 2);
+    mx.onData('honest', 2, info.length, piece(2), 2);
+    const mixed = mx.onData('liar', 0, info.length, forged(0), 3);
+    assert.deepEqual(badPeers(mixed), [], 'a mixed failure names nobody');
+    assert.equal(mx.isComplete, false);
+    // Solo: every piece from one peer (the liar, which never refused).
+    assert.deepEqual(requests(mixed), [
+      ['liar', 0],
+      ['liar', 1],
+      ['liar', 2],
+    ]);
+    mx.onData('liar', 0, info.length, forged(0), 4);
+    mx.onData('liar', 1, info.length, piece(1), 4);
+    const solo = mx.onData('liar', 2, info.length, piece(2), 4);
+    assert.deepEqual(badPeers(solo), ['liar'], 'a solo failure convicts its sender');
+    assert.deepEqual(requests(solo), [
+      ['honest', 0],
+      ['honest', 1],
+      ['honest', 2],
+    ]);
+    mx.onData('honest', 0, info.length, piece(0), 5);
+    mx.onData('honest', 1, info.length, piece(1), 5);
+    assert.equal(mx.onData('honest', 2, info.length, piece(2), 5)[0]?.type, 'complete');
+  });
+
+  test('solo mode: a peer that refuses a piece gives the attempt to another, never mixing copies', () => {
+    const mx = new MetadataExchange({ infoHashV1: sha1(info) });
+    mx.onExtendedHandshake('a', 3, info.length, 0);
+    mx.onExtendedHandshake('b', 3, info.length, 0);
+    mx.onReject('a', 0, 1); // b gets piece 0
+    mx.onData('a', 1, info.length, piece(1), 2);
+    mx.onData('a', 2, info.length, piece(2), 2);
+    const mixed = mx.onData('b', 0, info.length, forged(0), 3);
+    assert.deepEqual(badPeers(mixed), []);
+    assert.deepEqual(requests(mixed), [
+      ['b', 0],
+      ['b', 1],
+      ['b', 2],
+    ]);
+    mx.onData('b', 0, info.length, piece(0), 4);
+    // b refuses piece 1: its solo attempt is abandoned and a takes it over from the start.
+    assert.deepEqual(requests(mx.onReject('b', 1, 5)), [
+      ['a', 0],
+      ['a', 1],
+      ['a', 2],
+    ]);
+    mx.onData('a', 0, info.length, piece(0), 6);
+    mx.onData('a', 1, info.length, piece(1), 6);
+    assert.equal(mx.onData('a', 2, info.length, piece(2), 6)[0]?.type, 'complete');
+  });
 });

@@ -534,6 +534,48 @@ describe('TorrentEngine: hash failures and smart ban', () => {
     assert.equal(requests(v, 'x').length + requests(v, 'y').length, 0, 'the contributors are not asked');
   });
 
+  /** x and y shared a failed copy of piece 0; z (which sent none of it) is asked for it again. */
+  function failedWithBystander() {
+    const e = engine(1, 2);
+    for (const k of ['x', 'y', 'z']) {
+      e.addPeer(k, FAST, 0);
+      e.onMessage(k, { type: 'have-all' }, 0);
+    }
+    const rx = requests(e.onMessage('x', { type: 'unchoke' }, 0));
+    const [dup] = requests(e.onMessage('y', { type: 'unchoke' }, 0));
+    e.onMessage('z', { type: 'unchoke' }, 0);
+    e.onMessage('y', block(dup!.index, dup!.begin), 1);
+    for (const r of rx) e.onMessage('x', block(r.index, r.begin), 1);
+    const v = e.onPieceVerified(0, false, 2, { blockDigests: [d(1), d(2)] });
+    const toZ = requests(v, 'z');
+    assert.equal(toZ.length, 2, 'z is asked for the failed piece');
+    return { e, toZ };
+  }
+
+  test('a bystander that refuses the failed piece does not hold it back from the contributors', () => {
+    const { e, toZ } = failedWithBystander();
+    const out: EngineAction[] = [];
+    for (const r of toZ)
+      out.push(
+        ...e.onMessage('z', { type: 'reject-request', index: r.index, begin: r.begin, length: r.length }, 3),
+      );
+    assert.equal(
+      requests(out, 'x').length + requests(out, 'y').length,
+      2,
+      'once z refused it, a contributor fetches the piece (alone, it settles the blame either way)',
+    );
+  });
+
+  test('a bystander whose requests time out does not hold the failed piece back from the contributors', () => {
+    const { e } = failedWithBystander();
+    const out = e.tick(2 + REQUEST_TIMEOUT_MS + 1);
+    assert.equal(
+      requests(out, 'x').length + requests(out, 'y').length,
+      2,
+      'after z timed out, a contributor fetches the piece',
+    );
+  });
+
   test('blame follows the address: a peer that reconnects under a new key is still convicted', () => {
     const e = engine(1, 2);
     e.addPeer('h1', { ...FAST, blameId: '192.0.2.9' }, 0);

@@ -119,7 +119,7 @@ describe('SOCKS5 negotiation', () => {
           const target = rep >= 3 && rep <= 6;
           assert.equal(e.code, target ? ErrorCode.NetConnectFailed : ErrorCode.NetProxy);
           assert.ok(e.message.includes(SOCKS5_REPLY_WORDS[rep] ?? 'unknown reply code 9'), e.message);
-          assert.equal(e.details['reply'], rep);
+          assert.equal(e.details.reply, rep);
           return true;
         },
       );
