@@ -18,6 +18,12 @@
  *
  * Caught up: at least one peer is ready, each ready peer answered our last `getheaders`, and none
  * showed a chain longer than ours.
+ *
+ * A `getheaders` to a peer that showed us nothing we lack (its start height and announcements are
+ * at most our height) is a *probe*: no answer is awaited, and the peer counts as answered at once.
+ * Bitcoin Core answers such a request with an empty `headers`, but bcoin sends nothing at all, and
+ * a request deadline would then drop an honest peer. Whatever a probe brings back arrives as an
+ * unsolicited batch and is taken like an announcement.
  */
 import {
   type AcceptResult,
@@ -70,6 +76,11 @@ export class HeaderSync {
     this.#state.set(peer, { unconnecting: 0, answered: false });
     if (this.#syncPeer === undefined) this.#startSync(peer);
     else if (!this.#isBehind()) this.#ask(peer);
+  }
+
+  /** A probe cannot be awaited: see the module notes. */
+  #isProbe(peer: BtcPeer): boolean {
+    return peer.bestHeight <= this.#host.chain.height;
   }
 
   peerClosed(peer: BtcPeer): void {
@@ -125,9 +136,14 @@ export class HeaderSync {
       this.#failed(peer, st, r.error, solicited);
       return;
     }
-    if (!solicited) return;
-    if (headers.length >= BTC_MAX_HEADERS_PER_MESSAGE && r.added.length > 0) this.#ask(peer);
-    else this.#answered(peer, st);
+    const more = headers.length >= BTC_MAX_HEADERS_PER_MESSAGE && r.added.length > 0;
+    if (!solicited) {
+      // A full batch after a probe or an announcement: the peer has more.
+      if (more && !peer.isExpecting('headers')) this.#ask(peer);
+      return;
+    }
+    if (more && this.#ask(peer)) return;
+    this.#answered(peer, st);
   }
 
   #failed(peer: BtcPeer, st: PeerSyncState, e: BtcError, solicited: boolean): void {
@@ -185,18 +201,21 @@ export class HeaderSync {
 
   #startSync(peer: BtcPeer): void {
     this.#syncPeer = peer;
-    this.#ask(peer);
+    if (!this.#ask(peer)) this.#syncPeer = undefined;
   }
 
-  #ask(peer: BtcPeer): void {
+  /** Sends our locator; true when an answer is awaited (false: a probe, see the module notes). */
+  #ask(peer: BtcPeer): boolean {
     const st = this.#state.get(peer);
-    if (st !== undefined) st.answered = false;
-    peer.expect('headers');
+    const probe = this.#isProbe(peer);
+    if (st !== undefined) st.answered = probe;
+    if (!probe) peer.expect('headers');
     peer.send({
       type: 'getheaders',
       version: PROTOCOL_VERSION,
       locator: this.#host.chain.locator(),
       stopHash: ZERO_HASH,
     });
+    return !probe;
   }
 }

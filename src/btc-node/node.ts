@@ -430,6 +430,8 @@ export class BtcNode extends TypedEmitter<BtcNodeEvents> {
     this.#headerSync.peerReady(peer);
     if (servesFilters(peer)) this.#filterSync.kick();
     this.#synced = false;
+    // A peer that showed nothing we lack is caught up at once (see HeaderSync's probes).
+    this.#checkSynced();
   }
 
   #onClosed(peer: BtcPeer, reason: PeerCloseReason): void {
