@@ -80,6 +80,12 @@ export class Bcoin {
     ];
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
+    // If the test process ends without stop() (a crash, a cancelled hook), bcoin goes with it.
+    const orphan = () => {
+      if (proc.exitCode === null && proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
+    };
+    process.once('exit', orphan);
+    proc.once('exit', () => process.off('exit', orphan));
     const keep = (b: Buffer) => {
       this.output = (this.output + b.toString()).slice(-20_000);
     };

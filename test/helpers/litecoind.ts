@@ -92,6 +92,12 @@ export class Litecoind {
     ];
     const proc = spawn(LITECOIND, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
+    // If the test process ends without stop() (a crash, a cancelled hook), litecoind goes with it.
+    const orphan = () => {
+      if (proc.exitCode === null && proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
+    };
+    process.once('exit', orphan);
+    proc.once('exit', () => process.off('exit', orphan));
     proc.stdout!.on('data', (b: Buffer) => {
       this.output = (this.output + b.toString()).slice(-20_000);
     });
