@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBtcCommands } from './commands/btc.js';
 import { registerCreateCommand } from './commands/create.js';
 import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDhtCommands } from './commands/dht.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerDaemonCommand(program);
   registerRemoteCommands(program);
   registerRemoteOptionCommands(program);
+  registerBtcCommands(program);
   return program;
 }
 

@@ -141,6 +141,16 @@ export const ErrorCode = {
   BtcBadAddress: 'SHOAL_ERR_BTC_BAD_ADDRESS',
   BtcBadKey: 'SHOAL_ERR_BTC_BAD_KEY',
   BtcInvalidArgument: 'SHOAL_ERR_BTC_INVALID_ARGUMENT',
+  // bitcoin: light node runtime
+  BtcProtocol: 'SHOAL_ERR_BTC_PROTOCOL',
+  BtcTimeout: 'SHOAL_ERR_BTC_TIMEOUT',
+  BtcPeerClosed: 'SHOAL_ERR_BTC_PEER_CLOSED',
+  BtcBadDescriptor: 'SHOAL_ERR_BTC_BAD_DESCRIPTOR',
+  BtcInsufficientFunds: 'SHOAL_ERR_BTC_INSUFFICIENT_FUNDS',
+  BtcMainnetRefused: 'SHOAL_ERR_BTC_MAINNET_REFUSED',
+  BtcBadState: 'SHOAL_ERR_BTC_BAD_STATE',
+  BtcNotFound: 'SHOAL_ERR_BTC_NOT_FOUND',
+  BtcClosed: 'SHOAL_ERR_BTC_CLOSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -19,6 +19,7 @@ const ORDER = [
   'utp',
   'storage',
   'net',
+  'btc-node',
   'discovery',
   'session',
   'tracker',
