@@ -8,6 +8,7 @@ import type { TorrentEngineOptions } from '../engine/index.js';
 import type { BlocklistSource } from '../net/blocklist-file.js';
 import { checkSocks5Proxy, type Socks5ProxyOptions } from '../net/socks5-protocol.js';
 import type { Transport } from '../net/transport.js';
+import type { PortMappingOptions } from '../portmap/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import {
   HANDSHAKE_TIMEOUT_MS,
@@ -133,6 +134,15 @@ export interface SessionOptions {
    * with `session.setBlocklist`.
    */
   readonly blocklist?: BlocklistSource;
+  /**
+   * Map the listening ports on the home router (PCP, NAT-PMP, then UPnP IGD) so that peers
+   * outside the NAT can dial us; the mapped external TCP port is what trackers, the DHT and the
+   * BEP 10 handshake announce. `false` (the library default: a library must not reconfigure the
+   * user's router unasked) maps nothing; `true` uses the defaults; an object picks the methods,
+   * the lease and, for tests, the gateway. Off with a proxy and with `listen: false`. Watch
+   * `session.portMapping()` and the `portmap:changed` event.
+   */
+  readonly portMapping?: boolean | PortMappingOptions;
 }
 
 /** A proxy for outgoing connections (SOCKS5, RFC 1928; credentials per RFC 1929). */
@@ -206,6 +216,7 @@ export interface ResolvedOptions {
   readonly engine: TorrentEngineOptions;
   readonly proxy: ResolvedProxy | undefined;
   readonly blocklist: BlocklistSource | undefined;
+  readonly portMapping: PortMappingOptions | undefined;
 }
 
 function bad(field: string, why: string): ShoalError {
@@ -285,6 +296,12 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     engine: o.engine ?? {},
     proxy,
     blocklist: blocklistSource(o.blocklist),
+    portMapping:
+      proxy !== undefined || o.listen === false || o.portMapping === undefined || o.portMapping === false
+        ? undefined
+        : o.portMapping === true
+          ? {}
+          : o.portMapping,
   });
 }
 

@@ -39,6 +39,7 @@ import { BLOCKED_REASON, PeerPool } from '../net/peer-pool.js';
 import { Socks5Transport } from '../net/socks5-transport.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import type { ListeningTransport, PeerStream, Transport } from '../net/transport.js';
+import { PortMapper, type PortMappingStatus, type PortRequest } from '../portmap/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
 import { CONNECT_TIMEOUT_MS } from '../shared/limits.js';
@@ -78,6 +79,8 @@ export interface SessionEvents {
   warning: { readonly message: string };
   /** The session itself failed (e.g. the listener died). */
   error: { readonly error: Error };
+  /** Port mapping on the router changed (with `portMapping`): method, external address, ports. */
+  'portmap:changed': PortMappingStatus;
 }
 
 export class Session extends TypedEmitter<SessionEvents> {
@@ -110,6 +113,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #udpTracker: UdpTrackerSocket | undefined;
   #dht: DhtRuntime | undefined;
   #lsd: Lsd | undefined;
+  #portMapper: PortMapper | undefined;
   #port = 0;
   #closed = false;
   readonly #ctx: SessionContext;
@@ -158,7 +162,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       },
       peerId: this.peerId,
       now: () => this.now(),
-      listenPort: () => this.#port,
+      // What others should dial: the router's mapped port when port mapping made one.
+      listenPort: () => this.#portMapper?.externalPort('TCP', this.#port) ?? this.#port,
       pool: this.#pool,
       connectPeer: (host, port, handshake, hints, signal) =>
         this.#connector.connect(host, port, handshake, hints, signal),
@@ -194,6 +199,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();
       await s.#startDiscovery();
+      s.#startPortMapping();
     } catch (e) {
       await s.close();
       throw e;
@@ -228,6 +234,29 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.#byWireHash.get(toHex(p.infoHash))?.addPeer(p.host, p.port, 'lsd');
       });
     }
+  }
+
+  #startPortMapping(): void {
+    const o = this.options.portMapping;
+    if (o === undefined || this.#port === 0) return;
+    const ports: PortRequest[] = [{ protocol: 'TCP', internalPort: this.#port }];
+    // uTP listens on the TCP port's number (see #listen); the DHT has its own UDP port.
+    if (this.options.transports.some(isListening)) ports.push({ protocol: 'UDP', internalPort: this.#port });
+    const dhtPort = this.#dht?.port ?? 0;
+    if (dhtPort > 0 && dhtPort !== this.#port) ports.push({ protocol: 'UDP', internalPort: dhtPort });
+    const mapper = new PortMapper(ports, o);
+    mapper.on('portmap:changed', (s) => this.emit('portmap:changed', s));
+    mapper.on('portmap:failed', (e) => this.emit('warning', { message: `port mapping: ${e.message}` }));
+    this.#portMapper = mapper;
+    mapper.start();
+  }
+
+  /**
+   * Port mapping status (which method worked, the external address and ports, recent errors);
+   * undefined when `portMapping` is off.
+   */
+  portMapping(): PortMappingStatus | undefined {
+    return this.#portMapper?.status();
   }
 
   /** DHT figures (nodes, buckets, lookups), when the DHT runs. */
@@ -520,6 +549,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     await Promise.all([...this.#torrents.values()].map((t) => t.close()));
     this.#upGate.close();
     await listenersClosed;
+    await this.#portMapper?.close();
     await this.#udpTracker?.close();
     await this.#lsd?.close();
     await this.#dht?.close();

@@ -24,6 +24,7 @@ export interface DaemonCommandOptions {
   readonly webRoot?: string;
   readonly web: boolean;
   readonly dht: boolean;
+  readonly portMapping?: boolean;
   readonly dhtPort?: number;
   readonly dhtBootstrap: string[];
   readonly lsd: boolean;
@@ -87,6 +88,7 @@ export function registerDaemonCommand(program: Command): void {
       [],
     )
     .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
+    .option('--port-mapping', 'map the peer ports on the home router (PCP, NAT-PMP, UPnP IGD)')
     .option(
       '--log-level <level>',
       `log level (${LEVELS.join(', ')}); on stderr, readable lines on a terminal, JSON lines otherwise`,
@@ -122,6 +124,7 @@ export function registerDaemonCommand(program: Command): void {
                 }
               : {}),
             ...(o.lsd ? { lsd: true } : {}),
+            ...(o.portMapping === true ? { portMapping: true } : {}),
           },
         });
       } catch (e) {
