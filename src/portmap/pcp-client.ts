@@ -137,6 +137,8 @@ export class PcpClient implements MappingClient {
   readonly #x: Exchange;
   readonly #epoch = new EpochWatch();
   #externalIp: string | undefined;
+  /** One nonce per mapping, kept for its renewals and its deletion (RFC 6887 §11.1, §15). */
+  readonly #nonces = new Map<string, Uint8Array>();
 
   constructor(readonly target: PcpTarget) {
     this.#x = new Exchange(target);
@@ -153,7 +155,9 @@ export class PcpClient implements MappingClient {
     leaseSeconds: number,
     signal: AbortSignal,
   ): Promise<MappingGrant> {
-    const nonce = randomBytes(12);
+    const key = `${protocol}:${internalPort}`;
+    const nonce = this.#nonces.get(key) ?? randomBytes(12);
+    this.#nonces.set(key, nonce);
     const req = encodePcpMapRequest({
       nonce,
       protocol,

@@ -10,7 +10,8 @@
  *
  * Each mapping is renewed at half its lease. A renewal that fails, or a NAT-PMP/PCP epoch that
  * went backwards (the router restarted and forgot its mappings), re-maps every port, starting with
- * a fresh discovery. When nothing works the mapper retries after {@link PORTMAP_RETRY_MS}. On
+ * a fresh discovery. When nothing works the mapper retries after {@link PORTMAP_FIRST_RETRY_MS},
+ * doubling up to {@link PORTMAP_RETRY_MS} (and never later than `maxRenewSeconds`). On
  * close the mappings are deleted (bounded by {@link PORTMAP_CLOSE_TIMEOUT_MS}).
  */
 import type { MappingProtocol } from '../nat/index.js';
@@ -21,7 +22,9 @@ import { NatPmpClient, PcpClient } from './pcp-client.js';
 import type { MappingClient, PortMappingMethod } from './types.js';
 import { UpnpClient } from './upnp-client.js';
 
-/** Wait before trying every method again after all failed, in ms. */
+/** First wait before trying every method again after all failed, in ms; doubles per failure. */
+export const PORTMAP_FIRST_RETRY_MS = 10_000;
+/** Longest wait between two rounds of failures, in ms. */
 export const PORTMAP_RETRY_MS = 5 * 60_000;
 /** Longest wait for deleting the mappings at close, in ms. */
 export const PORTMAP_CLOSE_TIMEOUT_MS = 2000;
@@ -36,6 +39,11 @@ export interface PortMappingOptions {
   readonly methods?: readonly PortMappingMethod[];
   /** Lease asked for, in seconds. @default 3600 */
   readonly leaseSeconds?: number;
+  /**
+   * Renew at least this often, in seconds, whatever the lease (a UPnP router that restarted is
+   * only noticed at a renewal). @default half the granted lease
+   */
+  readonly maxRenewSeconds?: number;
   /** The router's address; found from the default route when absent. */
   readonly gateway?: string;
   /** Our LAN address; found from the route to the gateway when absent. */
@@ -90,6 +98,7 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
   #status: PortMappingStatus = { state: 'starting', mappings: [], errors: [] };
   #running: Promise<void> = Promise.resolve();
   #closed = false;
+  #retryMs = PORTMAP_FIRST_RETRY_MS;
 
   constructor(ports: readonly PortRequest[], options: PortMappingOptions = {}) {
     super();
@@ -116,7 +125,9 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
     clearTimeout(this.#timer);
     if (this.#closed) return;
     this.#timer = setTimeout(() => {
-      this.#running = this.#running.then(() => this.#cycle());
+      this.#running = this.#running
+        .then(() => this.#cycle())
+        .catch((e) => this.#fail(this.#client?.method, e));
     }, ms);
   }
 
@@ -151,7 +162,7 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
     } catch (e) {
       this.#fail(undefined, e);
       this.#set({ state: 'failed', mappings: [] });
-      this.#schedule(PORTMAP_RETRY_MS);
+      this.#scheduleRetry();
       return;
     }
     for (const method of this.#o.methods ?? ['pcp', 'natpmp', 'upnp']) {
@@ -178,7 +189,13 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
     const { method: _m, ...rest } = this.#status;
     this.#status = rest;
     this.#set({ state: 'failed', mappings: [] });
-    this.#schedule(PORTMAP_RETRY_MS);
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    const max = (this.#o.maxRenewSeconds ?? Number.POSITIVE_INFINITY) * 1000;
+    this.#schedule(Math.max(PORTMAP_MIN_RENEW_MS, Math.min(this.#retryMs, max)));
+    this.#retryMs = Math.min(this.#retryMs * 2, PORTMAP_RETRY_MS);
   }
 
   /** Maps (or renews) every port with `client`; 'ok' schedules the next renewal. */
@@ -219,8 +236,13 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
       ...(externalIp !== undefined && { externalIp }),
     };
     if (changed) this.emit('portmap:changed', this.#status);
+    this.#retryMs = PORTMAP_FIRST_RETRY_MS;
     const shortest = Math.min(...mappings.map((m) => (m.lifetimeSeconds === 0 ? 3600 : m.lifetimeSeconds)));
-    this.#schedule(Math.max(PORTMAP_MIN_RENEW_MS, (shortest * 1000) / 2));
+    const renewMs = Math.min(
+      (shortest * 1000) / 2,
+      (this.#o.maxRenewSeconds ?? Number.POSITIVE_INFINITY) * 1000,
+    );
+    this.#schedule(Math.max(PORTMAP_MIN_RENEW_MS, renewMs));
     return 'ok';
   }
 
