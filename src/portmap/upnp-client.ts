@@ -115,7 +115,8 @@ export async function discoverIgd(
   });
   found.catch(() => {}); // awaited below; this only keeps an early rejection from being unhandled
   try {
-    await new Promise<void>((resolve) => sock.bind(0, t.localAddress, () => resolve()));
+    // A failed bind emits 'error' (which rejects `found`) and never calls back: race the two.
+    await Promise.race([new Promise<void>((resolve) => sock.bind(0, t.localAddress, () => resolve())), found]);
     for (const st of IGD_SEARCH_TARGETS) {
       const m = encodeMSearch(st);
       sock.send(m, t.ssdpPort ?? SSDP_PORT, t.gateway);
