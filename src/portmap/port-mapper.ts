@@ -148,7 +148,8 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
     const signal = this.#ac.signal;
     if (this.#client) {
       const renewed = await this.#mapAll(this.#client, signal);
-      if (renewed === 'ok') return;
+      // Closing aborted the renewal: close() deletes with this client.
+      if (renewed === 'ok' || this.#closed) return;
       // Renewal failed or the router restarted: start over from discovery, every method.
       this.#client.close();
       this.#client = undefined;
