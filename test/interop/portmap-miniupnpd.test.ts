@@ -122,94 +122,104 @@ describe('port mapping through miniupnpd in network namespaces', { timeout: 300_
 
   for (const method of ['upnp', 'natpmp', 'pcp'] as const) {
     test(`${method}: libtorrent outside downloads from Shoal behind the NAT; remapped after a router restart; gone after stop`, async () => {
-      let router = await startMiniupnpd(method);
-      const home = group.spawn(`shoal-home-${method}`, 'ip', [
-        'netns',
-        'exec',
-        lab.home,
-        process.execPath,
-        '--import',
-        TSX,
-        HOME_NODE,
-        '--torrent',
-        torrentPath,
-        '--data',
-        join(seedDir, 'payload'),
-        '--methods',
-        method,
-        '--lease',
-        '120',
-      ]);
-      const ready = await waitJson(home, (l) => l.t === 'ready', 'Shoal ready');
-      const port = ready.port!;
-      const mapped = await waitJson(home, (l) => l.t === 'portmap' && l.state === 'mapped', 'a mapping');
-      assert.equal(mapped.method, method);
-      assert.equal(mapped.externalIp, ROUTER_WAN_IP);
-      const tcp = mapped.mappings!.find((m) => m.protocol === 'TCP')!;
-      assert.equal(tcp.internalPort, port);
-      assert.ok(
-        lab.mappings().includes(`TCP ${tcp.externalPort} -> ${HOME_IP}:${port}`),
-        lab.mappings().join('; '),
-      );
-
-      // libtorrent on the internet side dials the router's mapped port and downloads.
-      const save = await group.dir(`lt-${method}`);
-      const lt = group.spawn(`libtorrent-${method}`, 'ip', [
-        'netns',
-        'exec',
-        lab.internet,
-        SYSTEM_PYTHON,
-        LT_PEER_SCRIPT,
-        '--torrent',
-        torrentPath,
-        '--save',
-        save,
-        '--port',
-        String(20_000 + runs),
-        '--host',
-        INTERNET_IP,
-        '--connect-host',
-        ROUTER_WAN_IP,
-        '--connect',
-        String(tcp.externalPort),
-        '--exit-when-done',
-      ]);
-      await lt
-        .waitForLine((l) => l.includes('"finished"'), STEP_MS * 2, 'libtorrent to finish')
-        .catch((e) => {
-          throw new Error(
-            `${(e as Error).message}\n--- libtorrent:\n${lt.output().slice(-3000)}\n--- shoal:\n${home.output().slice(-3000)}`,
-          );
-        });
-      assert.equal(await sha256File(join(save, 'data.bin')), digest);
-      await lt.stop();
-
-      // The router restarts and forgets its rules; Shoal maps again at its next renewal.
-      await router.stop();
-      lab.flushMappings();
-      assert.deepEqual(lab.mappings(), []);
-      router = await startMiniupnpd(method);
-      const deadline = performance.now() + STEP_MS;
-      while (!lab.mappings().some((m) => m.startsWith(`TCP ${tcp.externalPort} `))) {
+      const procs: ClientProcess[] = [];
+      try {
+        let router = await startMiniupnpd(method);
+        procs.push(router);
+        const home = group.spawn(`shoal-home-${method}`, 'ip', [
+          'netns',
+          'exec',
+          lab.home,
+          process.execPath,
+          '--import',
+          TSX,
+          HOME_NODE,
+          '--torrent',
+          torrentPath,
+          '--data',
+          join(seedDir, 'payload'),
+          '--methods',
+          method,
+          '--lease',
+          '120',
+        ]);
+        procs.push(home);
+        const ready = await waitJson(home, (l) => l.t === 'ready', 'Shoal ready');
+        const port = ready.port!;
+        const mapped = await waitJson(home, (l) => l.t === 'portmap' && l.state === 'mapped', 'a mapping');
+        assert.equal(mapped.method, method);
+        assert.equal(mapped.externalIp, ROUTER_WAN_IP);
+        const tcp = mapped.mappings!.find((m) => m.protocol === 'TCP')!;
+        assert.equal(tcp.internalPort, port);
         assert.ok(
-          performance.now() < deadline,
-          `no mapping after the router restarted: ${home.output().slice(-2000)}`,
+          lab.mappings().includes(`TCP ${tcp.externalPort} -> ${HOME_IP}:${port}`),
+          lab.mappings().join('; '),
         );
-        // Shoal's renewals change nothing it prints; miniupnpd logs every request it serves.
-        const seen = router.lines.length;
-        let n = 0;
-        await router.waitForLine(() => n++ >= seen, STEP_MS, 'a request to the restarted router');
-      }
 
-      // Shoal stops: its mappings are deleted.
-      home.child.stdin?.end();
-      await waitJson(home, (l) => l.t === 'closed', 'Shoal closed');
-      await home.exited;
-      assert.deepEqual(
-        lab.mappings().filter((m) => m.includes(`${HOME_IP}:${port}`)),
-        [],
-      );
-      await router.stop();
+        // libtorrent on the internet side dials the router's mapped port and downloads.
+        const save = await group.dir(`lt-${method}`);
+        const lt = group.spawn(`libtorrent-${method}`, 'ip', [
+          'netns',
+          'exec',
+          lab.internet,
+          SYSTEM_PYTHON,
+          LT_PEER_SCRIPT,
+          '--torrent',
+          torrentPath,
+          '--save',
+          save,
+          '--port',
+          String(20_000 + runs),
+          '--host',
+          INTERNET_IP,
+          '--connect-host',
+          ROUTER_WAN_IP,
+          '--connect',
+          String(tcp.externalPort),
+          '--exit-when-done',
+        ]);
+        await lt
+          .waitForLine((l) => l.includes('"finished"'), STEP_MS * 2, 'libtorrent to finish')
+          .catch((e) => {
+            throw new Error(
+              `${(e as Error).message}\n--- libtorrent:\n${lt.output().slice(-3000)}\n--- shoal:\n${home.output().slice(-3000)}`,
+            );
+          });
+        assert.equal(await sha256File(join(save, 'data.bin')), digest);
+        await lt.stop();
+
+        // The router restarts and forgets its rules; Shoal maps again at its next renewal.
+        await router.stop();
+        lab.flushMappings();
+        assert.deepEqual(lab.mappings(), []);
+        router = await startMiniupnpd(method);
+        procs.push(router);
+        const deadline = performance.now() + STEP_MS;
+        while (!lab.mappings().some((m) => m.startsWith(`TCP ${tcp.externalPort} `))) {
+          assert.ok(
+            performance.now() < deadline,
+            `no mapping after the router restarted: ${home.output().slice(-2000)}`,
+          );
+          // Shoal's renewals change nothing it prints; miniupnpd logs every request it serves.
+          const seen = router.lines.length;
+          let n = 0;
+          await router.waitForLine(() => n++ >= seen, STEP_MS, 'a request to the restarted router');
+        }
+
+        // Shoal stops: its mappings are deleted.
+        home.child.stdin?.end();
+        await waitJson(home, (l) => l.t === 'closed', 'Shoal closed');
+        await home.exited;
+        assert.deepEqual(
+          lab.mappings().filter((m) => m.includes(`${HOME_IP}:${port}`)),
+          [],
+        );
+        await router.stop();
+      } catch (e) {
+        // Say what the router and Shoal printed: a failure here is otherwise a bare timeout.
+        const logs = procs.map((p) => `--- ${p.name}:\n${p.output().slice(-2500)}`).join('\n');
+        throw new Error(`${(e as Error).message}\n${logs}`, { cause: e });
+      }
     });
   }
 });
