@@ -6,6 +6,13 @@ export * from './codec/index.js';
 export * from './discovery/index.js';
 export * from './metainfo/index.js';
 export * from './net/index.js';
+export type {
+  MappedPort,
+  PortMapperEvents,
+  PortMappingMethod,
+  PortMappingOptions,
+  PortMappingStatus,
+} from './portmap/index.js';
 export * from './session/index.js';
 export * from './shared/errors.js';
 export { type CreatedTorrent, type CreateTorrentOptions, createTorrent, HashPool } from './storage/index.js';

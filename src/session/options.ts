@@ -10,6 +10,7 @@ import type { BlocklistSource } from '../net/blocklist-file.js';
 import { TRANSPORT_POLICIES, type TransportPolicy } from '../net/dial-policy.js';
 import { checkSocks5Proxy, type Socks5ProxyOptions } from '../net/socks5-protocol.js';
 import type { Transport } from '../net/transport.js';
+import type { PortMappingOptions } from '../portmap/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import {
   HANDSHAKE_TIMEOUT_MS,
@@ -160,6 +161,15 @@ export interface SessionOptions {
   readonly blocklist?: BlocklistSource;
   /** Web seeds (BEP 19 `url-list`, BEP 17 `httpseeds`): HTTP origins as permanent seeds. */
   readonly webSeeds?: WebSeedOptions;
+  /**
+   * Map the listening ports on the home router (PCP, NAT-PMP, then UPnP IGD) so that peers
+   * outside the NAT can dial us; the mapped external TCP port is what trackers, the DHT and the
+   * BEP 10 handshake announce. `false` (the library default: a library must not reconfigure the
+   * user's router unasked) maps nothing; `true` uses the defaults; an object picks the methods,
+   * the lease and, for tests, the gateway. Off with a proxy and with `listen: false`. Watch
+   * `session.portMapping()` and the `portmap:changed` event.
+   */
+  readonly portMapping?: boolean | PortMappingOptions;
 }
 
 /** How torrents use web seeds (HTTP origins holding the torrent's files). */
@@ -286,6 +296,7 @@ export interface ResolvedOptions {
   readonly proxy: ResolvedProxy | undefined;
   readonly blocklist: BlocklistSource | undefined;
   readonly webSeeds: ResolvedWebSeedOptions;
+  readonly portMapping: PortMappingOptions | undefined;
 }
 
 function bad(field: string, why: string): ShoalError {
@@ -370,6 +381,12 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     proxy,
     blocklist: blocklistSource(o.blocklist),
     webSeeds: resolveWebSeeds(o.webSeeds ?? {}),
+    portMapping:
+      proxy !== undefined || o.listen === false || o.portMapping === undefined || o.portMapping === false
+        ? undefined
+        : o.portMapping === true
+          ? {}
+          : o.portMapping,
   });
 }
 

@@ -38,6 +38,7 @@ import { InboundRouter } from '../net/inbound.js';
 import type { BlocklistReport } from '../net/ip-blocklist.js';
 import { BLOCKED_REASON, PeerPool } from '../net/peer-pool.js';
 import type { PeerStream } from '../net/transport.js';
+import { PortMapper, type PortMappingStatus, type PortRequest } from '../portmap/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
 import { CONNECT_TIMEOUT_MS, UTP_FALLBACK_CONNECT_TIMEOUT_MS } from '../shared/limits.js';
@@ -80,6 +81,8 @@ export interface SessionEvents {
   warning: { readonly message: string };
   /** The session itself failed (e.g. the listener died). */
   error: { readonly error: Error };
+  /** Port mapping on the router changed (with `portMapping`): method, external address, ports. */
+  'portmap:changed': PortMappingStatus;
 }
 
 export class Session extends TypedEmitter<SessionEvents> {
@@ -111,6 +114,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #udpTracker: UdpTrackerSocket | undefined;
   #dht: DhtRuntime | undefined;
   #lsd: Lsd | undefined;
+  #portMapper: PortMapper | undefined;
   #port = 0;
   #closed = false;
   readonly #ctx: SessionContext;
@@ -159,7 +163,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       },
       peerId: this.peerId,
       now: () => this.now(),
-      listenPort: () => this.#port,
+      // What others should dial: the router's mapped port when port mapping made one.
+      listenPort: () => this.#portMapper?.externalPort('TCP', this.#port) ?? this.#port,
       pool: this.#pool,
       connectPeer: (host, port, handshake, hints, signal) =>
         this.#connector.connect(host, port, handshake, hints, signal),
@@ -196,6 +201,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();
       await s.#startDiscovery();
+      s.#startPortMapping();
     } catch (e) {
       await s.close();
       throw e;
@@ -234,6 +240,30 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.#byWireHash.get(toHex(p.infoHash))?.addPeer(p.host, p.port, 'lsd');
       });
     }
+  }
+
+  #startPortMapping(): void {
+    const o = this.options.portMapping;
+    if (o === undefined || this.#port === 0) return;
+    const ports: PortRequest[] = [{ protocol: 'TCP', internalPort: this.#port }];
+    // uTP's shared UDP socket has the TCP port's number (session-transports.ts); the DHT may
+    // have a port of its own.
+    if (this.#net.udp !== undefined) ports.push({ protocol: 'UDP', internalPort: this.#port });
+    const dhtPort = this.#dht?.port ?? 0;
+    if (dhtPort > 0 && dhtPort !== this.#port) ports.push({ protocol: 'UDP', internalPort: dhtPort });
+    const mapper = new PortMapper(ports, o);
+    mapper.on('portmap:changed', (s) => this.emit('portmap:changed', s));
+    mapper.on('portmap:failed', (e) => this.emit('warning', { message: `port mapping: ${e.message}` }));
+    this.#portMapper = mapper;
+    mapper.start();
+  }
+
+  /**
+   * Port mapping status (which method worked, the external address and ports, recent errors);
+   * undefined when `portMapping` is off.
+   */
+  portMapping(): PortMappingStatus | undefined {
+    return this.#portMapper?.status();
   }
 
   /** DHT figures (nodes, buckets, lookups), when the DHT runs. */
@@ -532,6 +562,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     await Promise.all([...this.#torrents.values()].map((t) => t.close()));
     this.#upGate.close();
     await listenersClosed;
+    await this.#portMapper?.close();
     await this.#udpTracker?.close();
     await this.#lsd?.close();
     await this.#dht?.close();

@@ -96,6 +96,11 @@ export const ErrorCode = {
   LsdBadMessage: 'SHOAL_ERR_LSD_BAD_MESSAGE',
   LsdClosed: 'SHOAL_ERR_LSD_CLOSED',
   LsdInvalidArgument: 'SHOAL_ERR_LSD_INVALID_ARGUMENT',
+  // nat: port mapping (UPnP IGD, NAT-PMP, PCP)
+  NatBadMessage: 'SHOAL_ERR_NAT_BAD_MESSAGE',
+  NatTooLarge: 'SHOAL_ERR_NAT_TOO_LARGE',
+  NatRefused: 'SHOAL_ERR_NAT_REFUSED',
+  NatUnavailable: 'SHOAL_ERR_NAT_UNAVAILABLE',
   // daemon: HTTP API (the status each code maps to is in src/daemon/errors.ts)
   ApiBadRequest: 'SHOAL_ERR_API_BAD_REQUEST',
   ApiUnauthorized: 'SHOAL_ERR_API_UNAUTHORIZED',

@@ -497,6 +497,22 @@ export const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024;
  */
 export const VERIFY_BACKLOG_SHARE = 0.75;
 
+// --- nat: port mapping (UPnP IGD, NAT-PMP, PCP) ---
+/** Longest SSDP datagram (an M-SEARCH answer) read, in bytes; a longer one is refused. Real answers are under 1 KiB. */
+export const MAX_SSDP_MESSAGE_BYTES = 4096;
+/** Most SSDP answers read during one discovery; later ones are ignored, so a flood costs nothing more. */
+export const MAX_SSDP_RESPONSES = 16;
+/** Longest IGD device description fetched, in bytes; a router's is a few KiB. */
+export const MAX_DEVICE_DESCRIPTION_BYTES = 64 * 1024;
+/** Longest SOAP response read from an IGD control URL, in bytes; the real ones are under 1 KiB. */
+export const MAX_SOAP_RESPONSE_BYTES = 16 * 1024;
+/** Deepest element nesting the bounded XML reader accepts (device descriptions nest about 8 deep). */
+export const MAX_XML_DEPTH = 32;
+/** Most elements the bounded XML reader builds from one document. */
+export const MAX_XML_ELEMENTS = 4096;
+/** Longest NAT-PMP / PCP datagram read, in bytes (RFC 6887 caps PCP messages at 1100 bytes). */
+export const MAX_PCP_MESSAGE_BYTES = 1100;
+
 // --- daemon: HTTP API ---
 /**
  * Largest .torrent file the daemon's API accepts, in bytes: a raw `application/x-bittorrent`

@@ -17,16 +17,18 @@ const ORDER = [
   'dht',
   'bitcoin',
   'utp',
+  'nat',
   'storage',
   'net',
   'btc-node',
+  'portmap',
   'discovery',
   'session',
   'tracker',
   'daemon',
   'cli',
 ] as const;
-const PURE = new Set(['shared', 'codec', 'metainfo', 'wire', 'engine', 'dht', 'bitcoin', 'utp']);
+const PURE = new Set(['shared', 'codec', 'metainfo', 'wire', 'engine', 'dht', 'bitcoin', 'utp', 'nat']);
 
 function files(dir: string): string[] {
   const out: string[] = [];

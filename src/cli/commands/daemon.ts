@@ -26,6 +26,7 @@ export interface DaemonCommandOptions {
   readonly webRoot?: string;
   readonly web: boolean;
   readonly dht: boolean;
+  readonly portMapping?: boolean;
   readonly dhtPort?: number;
   readonly dhtBootstrap: string[];
   readonly lsd: boolean;
@@ -90,6 +91,7 @@ export function registerDaemonCommand(program: Command): void {
       [],
     )
     .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
+    .option('--port-mapping', 'map the peer ports on the home router (PCP, NAT-PMP, UPnP IGD)')
     .option(
       '--utp-policy <policy>',
       'run uTP (BEP 29) on the peer port and dial: utp-first, tcp-first, utp-only, tcp-only (default: no uTP)',
@@ -131,6 +133,7 @@ export function registerDaemonCommand(program: Command): void {
               : {}),
             ...(o.lsd ? { lsd: true } : {}),
             ...(o.utpPolicy !== undefined ? { utp: true, transportPolicy: o.utpPolicy } : {}),
+            ...(o.portMapping === true ? { portMapping: true } : {}),
           },
         });
       } catch (e) {

@@ -59,6 +59,7 @@ export interface SwarmFlags extends NetworkFlags {
   dhtPort?: string;
   dhtBootstrap: string[];
   lsd: boolean;
+  portMapping?: boolean;
   logLevel: CliLogLevel;
   verbose?: boolean;
 }
@@ -150,6 +151,10 @@ export function addDiscoveryOptions(cmd: Command): Command {
       'print the peer log as it happens: connects (client, transport, encryption), disconnects and refusals with reasons, hash failures, bans with their evidence',
     )
     .option(
+      '--port-mapping',
+      'map the listening ports on the home router (PCP, NAT-PMP, UPnP IGD) so peers outside the NAT can dial in',
+    )
+    .option(
       '--log-level <level>',
       `messages on stderr: ${CLI_LOG_LEVELS.join(', ')} (debug adds peers and hash failures; warn and below hide the progress)`,
       parseLogLevel,
@@ -170,6 +175,7 @@ export function discoveryOptions(flags: SwarmFlags, c: Checked, stateDir: string
         }
       : {}),
     ...(flags.lsd ? { lsd: true } : {}),
+    ...(flags.portMapping === true ? { portMapping: true } : {}),
     ...networkOptions(flags),
   };
 }
@@ -313,6 +319,14 @@ async function runDownload(
 ): Promise<void> {
   const m = torrent.metainfo;
   log.info(`listening on port ${session.port}`);
+  session.on('portmap:changed', (s) => {
+    if (s.state === 'mapped')
+      log.info(
+        `port mapping (${s.method}): reachable at ${s.externalIp ?? '?'} ${s.mappings.map((m) => `${m.protocol} ${m.externalPort}`).join(', ')}`,
+      );
+    else if (s.state === 'failed')
+      log.warn(`port mapping failed: ${s.errors.at(-1) ?? 'no router answered'}`);
+  });
   const failed = torrent.next('error').then((e) => Promise.reject(e.error));
   failed.catch(() => {}); // observed through the races below
   const wanted = wantedPieceBytes(torrent, sel);

@@ -17,6 +17,8 @@ Usage:
   with `--exit-when-done` it then exits 0.
 - `--require-rc4`: MSE/PE forced both ways with RC4 only (`out_enc_policy` and `in_enc_policy` 0 =
   forced, `allowed_enc_level` 2 = RC4): plaintext BitTorrent connections are refused.
+- `--host ADDR` / `--connect-host ADDR`: listen on ADDR and dial at CONNECT-HOST (default ADDR,
+  default 127.0.0.1), for the network-namespace tests (a peer on the "internet" side of a NAT).
 - `--upload-limit BPS`: upload rate limit, bytes/s. libtorrent exempts local-network peers from
   rate limits, so every address is put in the global peer class for the limit to hold on loopback.
 - stdin takes commands, one a line: `connect PORT`, `quit`. End of stdin means quit, so the peer
@@ -68,11 +70,14 @@ def main():
     ap.add_argument("--require-rc4", action="store_true")
     ap.add_argument("--utp-only", action="store_true")
     ap.add_argument("--upload-limit", type=int, default=0)
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on and to dial --connect ports at (a namespace's address)")
+    ap.add_argument("--connect-host", help="address to dial --connect ports at (default: --host)")
     args = ap.parse_args()
 
     cat = lt.alert.category_t
     ses = lt.session({
-        "listen_interfaces": "127.0.0.1:%d" % args.port,
+        "listen_interfaces": "%s:%d" % (args.host, args.port),
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
@@ -109,7 +114,7 @@ def main():
 
     def dial():
         for p in connect_ports:
-            h.connect_peer(("127.0.0.1", p))
+            h.connect_peer((args.host if args.connect_host is None else args.connect_host, p))
 
     if not args.seed:
         dial()
@@ -179,7 +184,7 @@ def main():
             if len(cmd) == 2 and cmd[0] == "connect":
                 port = int(cmd[1])
                 connect_ports.append(port)
-                h.connect_peer(("127.0.0.1", port))
+                h.connect_peer((args.host if args.connect_host is None else args.connect_host, port))
     out("exit", code=code)
     del h
     del ses
