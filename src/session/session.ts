@@ -39,6 +39,7 @@ import { BLOCKED_REASON, PeerPool } from '../net/peer-pool.js';
 import { Socks5Transport } from '../net/socks5-transport.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import type { ListeningTransport, PeerStream, Transport } from '../net/transport.js';
+import { loadWebRtc, type WebRtc } from '../net/webrtc-transport.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
 import { CONNECT_TIMEOUT_MS } from '../shared/limits.js';
@@ -110,6 +111,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #udpTracker: UdpTrackerSocket | undefined;
   #dht: DhtRuntime | undefined;
   #lsd: Lsd | undefined;
+  #webrtc: WebRtc | undefined;
   #port = 0;
   #closed = false;
   readonly #ctx: SessionContext;
@@ -156,6 +158,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       get lsd() {
         return self.#lsd;
       },
+      get webrtc() {
+        return self.#webrtc;
+      },
       peerId: this.peerId,
       now: () => this.now(),
       listenPort: () => this.#port,
@@ -193,6 +198,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       // Threads ready before any peer: a piece must never wait for a worker to start.
       await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();
+      if (s.options.webrtc !== undefined) s.#webrtc = await loadWebRtc(s.options.webrtc);
       await s.#startDiscovery();
     } catch (e) {
       await s.close();
@@ -511,6 +517,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.emit('torrent:removed', { id: t.id });
   }
 
+  /** Whether WebRTC is on (enabled, and its library installed). */
+  get webrtcEnabled(): boolean {
+    return this.#webrtc !== undefined;
+  }
+
   /** Closes every torrent (saving resume data), the listener, sockets, threads and files. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -520,6 +531,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     await Promise.all([...this.#torrents.values()].map((t) => t.close()));
     this.#upGate.close();
     await listenersClosed;
+    this.#webrtc?.close();
     await this.#udpTracker?.close();
     await this.#lsd?.close();
     await this.#dht?.close();
