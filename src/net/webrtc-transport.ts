@@ -58,6 +58,12 @@ export interface WebRtcConfig {
 /** Peer connection names are process-wide in the library: one counter for every node. */
 let pcSeq = 0;
 
+/**
+ * Open {@link WebRtc} factories in the process. The library keeps the event loop alive while it
+ * has peer connections; once the last factory closes, its `cleanup()` lets the process exit.
+ */
+let openFactories = 0;
+
 let loaded: Promise<Lib | undefined> | undefined;
 
 /** node-datachannel, or undefined when it is not installed (or does not load on this system). */
@@ -113,6 +119,7 @@ export class WebRtc {
   constructor(lib: Lib, config: WebRtcConfig) {
     this.#lib = lib;
     this.#config = config;
+    openFactories++;
   }
 
   /** Peer connections alive now. */
@@ -148,7 +155,10 @@ export class WebRtc {
         return this.#opened(pc, channel, true);
       },
       cancel: () => {
-        if (!used) this.#drop(pc);
+        if (!used) {
+          safe(() => channel.close());
+          this.#drop(pc);
+        }
         used = true;
       },
     };
@@ -179,8 +189,10 @@ export class WebRtc {
 
   /** Closes every peer connection this node has. */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
     for (const pc of [...this.#live]) this.#drop(pc);
+    if (--openFactories === 0) this.#lib.cleanup();
   }
 
   #create(): PeerConnection {
