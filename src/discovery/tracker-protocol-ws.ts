@@ -18,15 +18,13 @@
  * MAX_WS_OFFERS_PER_ANNOUNCE}, {@link MAX_SDP_BYTES}) and every malformed message is a
  * `TrackerBadRequest` (server side) or `TrackerBadResponse` (client side).
  */
-import { MAX_SDP_BYTES } from '../net/webrtc-transport.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
-
-/** Longest WebSocket tracker message read (either side), in bytes. */
-export const MAX_WS_TRACKER_MESSAGE_BYTES = 64 * 1024;
-/** Most offers taken from one announce; more are ignored. WebTorrent sends at most 10. */
-export const MAX_WS_OFFERS_PER_ANNOUNCE = 10;
-/** Most info-hashes in one scrape request. */
-export const MAX_WS_SCRAPE_HASHES = 64;
+import {
+  MAX_SDP_BYTES,
+  MAX_WS_OFFERS_PER_ANNOUNCE,
+  MAX_WS_SCRAPE_HASHES,
+  MAX_WS_TRACKER_MESSAGE_BYTES,
+} from '../shared/limits.js';
 
 /** One offer of an announce. */
 export interface WsOffer {

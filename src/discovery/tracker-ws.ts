@@ -14,22 +14,19 @@ import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import type { WebRtc, WebRtcStream } from '../net/webrtc-transport.js';
 import {
-  encodeWsAnnounce,
-  encodeWsAnswer,
   MAX_WS_OFFERS_PER_ANNOUNCE,
   MAX_WS_TRACKER_MESSAGE_BYTES,
+  WS_MIN_ANNOUNCE_INTERVAL_S,
+  WS_OFFER_TIMEOUT_MS,
+  WS_OFFERS_PER_ANNOUNCE,
+  WS_RECONNECT_MS,
+} from '../shared/limits.js';
+import {
+  encodeWsAnnounce,
+  encodeWsAnswer,
   parseWsServerMessage,
   type WsOffer,
 } from './tracker-protocol-ws.js';
-
-/** An offer not answered in this time is dropped, ms (WebTorrent waits 50 s). */
-export const WS_OFFER_TIMEOUT_MS = 50_000;
-/** Shortest re-announce interval honoured, s. */
-export const WS_MIN_ANNOUNCE_INTERVAL_S = 30;
-/** Delay before a closed tracker socket is reopened, ms. */
-export const WS_RECONNECT_MS = 15_000;
-/** Offers made per announce (WebTorrent makes up to 10; each costs a peer connection). */
-export const WS_OFFERS_PER_ANNOUNCE = 5;
 
 /** Options of a {@link WsTrackerClient}. */
 export interface WsTrackerClientInit {

@@ -21,22 +21,16 @@
  */
 import type { DataChannel, default as NodeDataChannel, PeerConnection } from 'node-datachannel';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
+import {
+  MAX_SDP_BYTES,
+  MAX_WEBRTC_PAUSED_BYTES,
+  MAX_WEBRTC_PEER_CONNECTIONS,
+  WEBRTC_CONNECT_TIMEOUT_MS,
+  WEBRTC_GATHER_TIMEOUT_MS,
+  WEBRTC_MESSAGE_BYTES,
+  WEBRTC_WRITE_HIGH_WATER_BYTES,
+} from '../shared/limits.js';
 import type { PeerStream, StreamHandlers, TransportKind } from './transport.js';
-
-/** Data-channel buffered bytes above which writes report back-pressure. */
-export const WEBRTC_WRITE_HIGH_WATER_BYTES = 1024 * 1024;
-/** Largest binary message we send, in bytes (also capped by the channel's negotiated maximum). */
-export const WEBRTC_MESSAGE_BYTES = 64 * 1024;
-/** Bytes a paused stream keeps before it fails (reads cannot be paused on a data channel). */
-export const MAX_WEBRTC_PAUSED_BYTES = 16 * 1024 * 1024;
-/** Longest SDP description accepted from a peer, in bytes. */
-export const MAX_SDP_BYTES = 16 * 1024;
-/** Time to gather our ICE candidates for a description, ms. */
-export const WEBRTC_GATHER_TIMEOUT_MS = 10_000;
-/** Time from a description exchange to an open data channel, ms. */
-export const WEBRTC_CONNECT_TIMEOUT_MS = 20_000;
-/** Live peer connections (offers waiting, handshakes and open streams) one node keeps. */
-export const MAX_WEBRTC_PEER_CONNECTIONS = 256;
 
 /** The node-datachannel module. */
 type Lib = typeof NodeDataChannel;

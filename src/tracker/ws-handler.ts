@@ -21,25 +21,20 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import {
-  MAX_WS_OFFERS_PER_ANNOUNCE,
-  MAX_WS_TRACKER_MESSAGE_BYTES,
   parseWsClientMessage,
   toBinaryString,
   type WsClientMessage,
 } from '../discovery/tracker-protocol-ws.js';
-
-/** Most WebRTC peers in one swarm; a new one beyond is refused. */
-export const WS_TRACKER_MAX_PEERS_PER_SWARM = 1000;
-/** Most WebRTC swarms (info-hashes) tracked. */
-export const WS_TRACKER_MAX_SWARMS = 10_000;
-/** Most swarms one WebSocket may join. */
-export const WS_TRACKER_MAX_SWARMS_PER_SOCKET = 64;
-/** Messages one WebSocket may send per {@link WS_TRACKER_WINDOW_MS}; beyond, it is closed. */
-export const WS_TRACKER_MESSAGES_PER_WINDOW = 200;
-/** The rate window of {@link WS_TRACKER_MESSAGES_PER_WINDOW}, ms. */
-export const WS_TRACKER_WINDOW_MS = 10_000;
-/** Re-announce interval told to WebSocket clients, s. */
-export const WS_TRACKER_INTERVAL_S = 120;
+import {
+  MAX_WS_OFFERS_PER_ANNOUNCE,
+  MAX_WS_TRACKER_MESSAGE_BYTES,
+  WS_TRACKER_INTERVAL_S,
+  WS_TRACKER_MAX_PEERS_PER_SWARM,
+  WS_TRACKER_MAX_SWARMS,
+  WS_TRACKER_MAX_SWARMS_PER_SOCKET,
+  WS_TRACKER_MESSAGES_PER_WINDOW,
+  WS_TRACKER_WINDOW_MS,
+} from '../shared/limits.js';
 
 /** What the swarm logic needs of a socket. */
 export interface WsPeerSocket {

@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseWsClientMessage, parseWsServerMessage } from '../../src/discovery/tracker-protocol-ws.js';
+import { checkSdp } from '../../src/net/webrtc-transport.js';
+import { ErrorCode, isShoalError } from '../../src/shared/errors.js';
 import {
+  MAX_SDP_BYTES,
   MAX_WS_OFFERS_PER_ANNOUNCE,
   MAX_WS_TRACKER_MESSAGE_BYTES,
-  parseWsClientMessage,
-  parseWsServerMessage,
-} from '../../src/discovery/tracker-protocol-ws.js';
-import { checkSdp, MAX_SDP_BYTES } from '../../src/net/webrtc-transport.js';
-import { ErrorCode, isShoalError } from '../../src/shared/errors.js';
+} from '../../src/shared/limits.js';
 import { type WsPeerSocket, WsSwarms } from '../../src/tracker/ws-handler.js';
 
 const bin = (n: number) => String.fromCharCode(...new Array(20).fill(n));
