@@ -112,6 +112,8 @@ export interface PeerInfo {
    * `E` seed.
    */
   readonly flags: string;
+  /** What carries the connection: `tcp`, `utp`, `webrtc`, `socks5` (a proxied TCP stream) … */
+  readonly transport: string;
   readonly outgoing: boolean;
   readonly isSeed: boolean;
   readonly amChoking: boolean;

@@ -193,6 +193,7 @@ export function peerInfos(entry: TorrentEntry): PeerInfo[] {
     uploadedBytes: p.uploadedBytes,
     progress: pieces === 0 ? 0 : round(p.pieceCount / pieces, 4),
     flags: peerFlags(p),
+    transport: p.transport,
     outgoing: p.outgoing,
     isSeed: p.isSeed,
     amChoking: p.amChoking,

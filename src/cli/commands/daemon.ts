@@ -27,6 +27,7 @@ export interface DaemonCommandOptions {
   readonly dhtPort?: number;
   readonly dhtBootstrap: string[];
   readonly lsd: boolean;
+  readonly webrtc: boolean;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -87,6 +88,7 @@ export function registerDaemonCommand(program: Command): void {
       [],
     )
     .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
+    .option('--no-webrtc', "do not use WebRTC peers (found through a torrent's ws:// trackers)")
     .option(
       '--log-level <level>',
       `log level (${LEVELS.join(', ')}); on stderr, readable lines on a terminal, JSON lines otherwise`,
@@ -122,6 +124,7 @@ export function registerDaemonCommand(program: Command): void {
                 }
               : {}),
             ...(o.lsd ? { lsd: true } : {}),
+            ...(o.webrtc === false ? { webrtc: false } : {}),
           },
         });
       } catch (e) {

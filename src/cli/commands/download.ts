@@ -54,6 +54,7 @@ export interface SwarmFlags extends NetworkFlags {
   dhtPort?: string;
   dhtBootstrap: string[];
   lsd: boolean;
+  webrtc: boolean;
   logLevel: CliLogLevel;
 }
 
@@ -131,6 +132,7 @@ export function addDiscoveryOptions(cmd: Command): Command {
       [],
     )
     .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
+    .option('--no-webrtc', "do not use WebRTC peers (found through a torrent's ws:// trackers)")
     .option(
       '--log-level <level>',
       `messages on stderr: ${CLI_LOG_LEVELS.join(', ')} (debug adds peers and hash failures; warn and below hide the progress)`,
@@ -152,6 +154,7 @@ export function discoveryOptions(flags: SwarmFlags, c: Checked, stateDir: string
         }
       : {}),
     ...(flags.lsd ? { lsd: true } : {}),
+    ...(flags.webrtc === false ? { webrtc: false } : {}),
     ...networkOptions(flags),
   };
 }

@@ -286,6 +286,7 @@ export const PeerInfo: JsonSchema = {
     uploadedBytes: uint,
     progress: num,
     flags: str,
+    transport: str,
     outgoing: bool,
     isSeed: bool,
     amChoking: bool,
