@@ -288,6 +288,8 @@ export class WebRtcStream implements PeerStream {
   #corkedChunks: Uint8Array[] = [];
   #corkedBytes = 0;
   #closed = false;
+  /** A write reported back-pressure: `drain` is owed once the queue is below the mark again. */
+  #needDrain = false;
 
   constructor(pc: PeerConnection, dc: DataChannel, outgoing: boolean, release: () => void) {
     this.#pc = pc;
@@ -300,9 +302,7 @@ export class WebRtcStream implements PeerStream {
     const negotiated = safe(() => dc.maxMessageSize()) ?? WEBRTC_MESSAGE_BYTES;
     this.#messageBytes = Math.max(1024, Math.min(WEBRTC_MESSAGE_BYTES, negotiated));
     dc.setBufferedAmountLowThreshold(WEBRTC_WRITE_HIGH_WATER_BYTES / 2);
-    dc.onBufferedAmountLow(() => {
-      if (!this.#closed) this.#handlers.drain();
-    });
+    dc.onBufferedAmountLow(() => this.#maybeDrain());
     dc.onMessage((msg) => this.#onMessage(msg));
     dc.onClosed(() => this.#close());
     dc.onError((e) => this.#close(fail(ErrorCode.NetConnectFailed, `data channel: ${e}`)));
@@ -332,21 +332,37 @@ export class WebRtcStream implements PeerStream {
   }
 
   write(bytes: Uint8Array, onDone?: () => void): boolean {
-    if (this.#closed) {
-      onDone?.();
-      return false;
-    }
+    // `onDone` is called after this returns, as a socket's callback is: a caller may count the
+    // write in flight after the call.
+    if (onDone !== undefined) queueMicrotask(onDone);
+    if (this.#closed) return false;
     if (this.#corked > 0) {
       // The bytes are kept until uncork: a copy, as the caller may reuse its buffer.
       this.#corkedChunks.push(Uint8Array.from(bytes));
       this.#corkedBytes += bytes.length;
-      onDone?.();
-      return this.writableLength < WEBRTC_WRITE_HIGH_WATER_BYTES;
+      return this.#writable();
     }
+    // The library copies the bytes into its own queue.
     this.#send(bytes);
-    // The library copied the bytes into its own queue.
-    onDone?.();
-    return this.writableLength < WEBRTC_WRITE_HIGH_WATER_BYTES;
+    return this.#writable();
+  }
+
+  #writable(): boolean {
+    const ok = this.writableLength < WEBRTC_WRITE_HIGH_WATER_BYTES;
+    if (!ok) this.#needDrain = true;
+    return ok;
+  }
+
+  /**
+   * Says `drain` when one is owed and the queue is below the mark. The channel's
+   * buffered-amount-low event only fires when its buffer *falls* past the threshold, and the
+   * library often sends at once (the buffer never rose): a queue that emptied by an uncork, or
+   * that never filled, must still answer a `false` from `write`.
+   */
+  #maybeDrain(): void {
+    if (this.#closed || !this.#needDrain || this.writableLength >= WEBRTC_WRITE_HIGH_WATER_BYTES) return;
+    this.#needDrain = false;
+    this.#handlers.drain();
   }
 
   cork(): void {
@@ -362,6 +378,7 @@ export class WebRtcStream implements PeerStream {
     this.#corkedBytes = 0;
     if (chunks.length === 0 || this.#closed) return;
     this.#send(chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, n));
+    if (this.#needDrain) queueMicrotask(() => this.#maybeDrain());
   }
 
   pause(): void {

@@ -466,8 +466,12 @@ export const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024;
 export const VERIFY_BACKLOG_SHARE = 0.75;
 
 // --- net: WebRTC data channels ---
-/** Data-channel buffered bytes above which writes report back-pressure. */
-export const WEBRTC_WRITE_HIGH_WATER_BYTES = 1024 * 1024;
+/**
+ * Data-channel buffered bytes above which writes report back-pressure; `drain` follows when the
+ * buffer falls to half of it. The same as TCP's (the wire checks `writableLength` against
+ * that): a larger one would let the wire wait for a drain that never comes.
+ */
+export const WEBRTC_WRITE_HIGH_WATER_BYTES = 256 * 1024;
 /** Largest binary message we send, in bytes (also capped by the channel's negotiated maximum). */
 export const WEBRTC_MESSAGE_BYTES = 64 * 1024;
 /** Bytes a paused stream keeps before it fails (reads cannot be paused on a data channel). */
