@@ -117,14 +117,14 @@ export interface PeerInfo {
    * `E` seed.
    */
   readonly flags: string;
+  /** What carries the connection: `tcp`, `utp`, `webrtc`, `socks5` (a proxied TCP stream) … */
+  readonly transport: string;
   readonly outgoing: boolean;
   readonly isSeed: boolean;
   readonly amChoking: boolean;
   readonly amInterested: boolean;
   readonly peerChoking: boolean;
   readonly peerInterested: boolean;
-  /** What carries the connection: `tcp`, `utp`, … */
-  readonly transport: string;
   /** The connection is encrypted (MSE/PE RC4). */
   readonly encrypted: boolean;
 }

@@ -1,6 +1,7 @@
 import type { DhtRuntime, Lsd, UdpTrackerSocket } from '../discovery/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { AddressHints, PeerPool } from '../net/peer-pool.js';
+import type { WebRtc } from '../net/webrtc-transport.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
 import type { Handshake } from '../wire/index.js';
 import type { FreeSpace } from './disk.js';
@@ -39,6 +40,8 @@ export interface SessionContext {
   acquireUp(bytes: number, cancelled: () => boolean, priority?: BandwidthPriority): Promise<void> | undefined;
   /** The session's DHT, when enabled. */
   readonly dht: DhtRuntime | undefined;
+  /** WebRTC (data channels), when enabled and its library is installed. */
+  readonly webrtc: WebRtc | undefined;
   /** The session's local service discovery, when enabled. */
   readonly lsd: Lsd | undefined;
   /** The session's seed limits now (they may change after the session started). */

@@ -10,6 +10,7 @@ import type { BlocklistSource } from '../net/blocklist-file.js';
 import { TRANSPORT_POLICIES, type TransportPolicy } from '../net/dial-policy.js';
 import { checkSocks5Proxy, type Socks5ProxyOptions } from '../net/socks5-protocol.js';
 import type { Transport } from '../net/transport.js';
+import type { WebRtcConfig } from '../net/webrtc-transport.js';
 import type { PortMappingOptions } from '../portmap/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import {
@@ -144,6 +145,13 @@ export interface SessionOptions {
   readonly lsd?: boolean | LsdSessionOptions;
   /** Announce to the torrents' trackers. @default true */
   readonly trackers?: boolean;
+  /**
+   * WebRTC peers (WebTorrent's, browsers'), found through the torrents' `ws://`/`wss://`
+   * trackers. On when the optional `node-datachannel` package is installed; `false` turns it
+   * off; an object sets STUN/TURN servers (`iceServers`) and the address ICE binds to. Off
+   * under a proxy (WebRTC would go around it). @default true
+   */
+  readonly webrtc?: boolean | WebRtcConfig;
   /** Engine tunables (choker slots, request queue time, …) for every torrent. */
   readonly engine?: TorrentEngineOptions;
   /**
@@ -292,6 +300,7 @@ export interface ResolvedOptions {
   readonly dht: DhtSessionOptions | undefined;
   readonly lsd: LsdSessionOptions | undefined;
   readonly trackers: boolean;
+  readonly webrtc: WebRtcConfig | undefined;
   readonly engine: TorrentEngineOptions;
   readonly proxy: ResolvedProxy | undefined;
   readonly blocklist: BlocklistSource | undefined;
@@ -377,6 +386,12 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     dht: !direct || o.dht === false || o.dht === undefined ? undefined : o.dht === true ? {} : o.dht,
     lsd: !direct || o.lsd === false || o.lsd === undefined ? undefined : o.lsd === true ? {} : o.lsd,
     trackers: o.trackers ?? true,
+    webrtc:
+      proxy !== undefined || o.webrtc === false
+        ? undefined
+        : o.webrtc === true || o.webrtc === undefined
+          ? {}
+          : o.webrtc,
     engine: o.engine ?? {},
     proxy,
     blocklist: blocklistSource(o.blocklist),

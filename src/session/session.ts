@@ -38,6 +38,7 @@ import { InboundRouter } from '../net/inbound.js';
 import type { BlocklistReport } from '../net/ip-blocklist.js';
 import { BLOCKED_REASON, PeerPool } from '../net/peer-pool.js';
 import type { PeerStream } from '../net/transport.js';
+import { loadWebRtc, type WebRtc } from '../net/webrtc-transport.js';
 import { PortMapper, type PortMappingStatus, type PortRequest } from '../portmap/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
@@ -115,6 +116,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #dht: DhtRuntime | undefined;
   #lsd: Lsd | undefined;
   #portMapper: PortMapper | undefined;
+  #webrtc: WebRtc | undefined;
   #port = 0;
   #closed = false;
   readonly #ctx: SessionContext;
@@ -161,6 +163,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       get lsd() {
         return self.#lsd;
       },
+      get webrtc() {
+        return self.#webrtc;
+      },
       peerId: this.peerId,
       now: () => this.now(),
       // What others should dial: the router's mapped port when port mapping made one.
@@ -200,6 +205,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       // Threads ready before any peer: a piece must never wait for a worker to start.
       await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();
+      if (s.options.webrtc !== undefined) s.#webrtc = await loadWebRtc(s.options.webrtc);
       await s.#startDiscovery();
       s.#startPortMapping();
     } catch (e) {
@@ -553,6 +559,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.emit('torrent:removed', { id: t.id });
   }
 
+  /** Whether WebRTC is on (enabled, and its library installed). */
+  get webrtcEnabled(): boolean {
+    return this.#webrtc !== undefined;
+  }
+
   /** Closes every torrent (saving resume data), the listener, sockets, threads and files. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -563,6 +574,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#upGate.close();
     await listenersClosed;
     await this.#portMapper?.close();
+    this.#webrtc?.close();
     await this.#udpTracker?.close();
     await this.#lsd?.close();
     await this.#dht?.close();

@@ -2,11 +2,15 @@
  * Where one torrent's peers come from: its trackers (an {@link Announcer}, BEP 12 tiers), the
  * DHT (an announce loop, BEP 5) and local service discovery (BEP 14). Each source hands the
  * addresses it finds to the torrent's peer pool; PEX lives with the connections (ut_pex).
- * Private torrents (BEP 27) use their trackers only.
+ * Its `ws://`/`wss://` trackers (WebTorrent's) are not in the tiers: each gets a
+ * {@link WsTrackerClient} when the session has WebRTC, and hands over open data channels instead
+ * of addresses. Private torrents (BEP 27) use their trackers only.
  */
 import { Announcer, type TrackerStatus } from '../discovery/index.js';
+import { WsTrackerClient } from '../discovery/tracker-ws.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { PeerSource } from '../net/peer-pool.js';
+import type { PeerStream } from '../net/transport.js';
 import type { SessionContext } from './context.js';
 
 /** DHT re-announce period while we have peers enough (BEP 5 peers expire after ~30 min). */
@@ -23,6 +27,10 @@ export interface TorrentDiscoveryHost {
   addPeer(host: string, port: number, source: PeerSource): void;
   /** Connected peers now. */
   peerCount(): number;
+  /** How many more peers the torrent would take now. */
+  wantedPeers(): number;
+  /** A WebRTC data channel opened with a peer of the swarm. */
+  adoptWebRtc(stream: PeerStream): void;
   /** Transfer totals for announces. */
   totals(): { uploaded: number; downloaded: number; left: number };
   warn(message: string, error?: Error): void;
@@ -33,6 +41,7 @@ export class TorrentDiscovery {
   /** The current run's sources stop when this aborts (`stop`); a later `start` makes a new one. */
   #abort: AbortController | undefined;
   #announcer: Announcer | undefined;
+  #wsTrackers: WsTrackerClient[] = [];
   #closed = false;
 
   constructor(host: TorrentDiscoveryHost) {
@@ -50,6 +59,7 @@ export class TorrentDiscovery {
     const abort = new AbortController();
     this.#abort = abort;
     this.#startAnnouncer();
+    this.#startWsTrackers();
     this.#startDht(abort.signal);
     const h = this.#host;
     if (!h.metainfo.isPrivate) h.ctx.lsd?.add(h.wireInfoHash);
@@ -58,6 +68,7 @@ export class TorrentDiscovery {
   /** Tells the trackers the download completed (BEP 3 `event=completed`). */
   completed(): void {
     this.#announcer?.complete();
+    for (const w of this.#wsTrackers) w.completed();
   }
 
   /** Stops every source (the trackers get `event=stopped`); `start` may follow. */
@@ -68,6 +79,8 @@ export class TorrentDiscovery {
     abort.abort();
     const h = this.#host;
     h.ctx.lsd?.remove(h.wireInfoHash);
+    for (const w of this.#wsTrackers) w.stop();
+    this.#wsTrackers = [];
     const announcer = this.#announcer;
     this.#announcer = undefined;
     if (announcer !== undefined) {
@@ -84,7 +97,7 @@ export class TorrentDiscovery {
 
   #startAnnouncer(): void {
     const h = this.#host;
-    const tiers = h.metainfo.trackers.filter((t) => t.length > 0);
+    const tiers = h.metainfo.trackers.map((t) => t.filter((u) => !isWsUrl(u))).filter((t) => t.length > 0);
     if (!h.ctx.options.trackers || tiers.length === 0) return;
     const announcer = new Announcer(
       {
@@ -105,6 +118,29 @@ export class TorrentDiscovery {
     announcer.on('tracker:failed', (e) => h.warn(`tracker failed: ${e.url}: ${e.error.message}`, e.error));
     this.#announcer = announcer;
     announcer.start();
+  }
+
+  /** A client per `ws://`/`wss://` tracker, when the session has WebRTC and no proxy. */
+  #startWsTrackers(): void {
+    const h = this.#host;
+    const webrtc = h.ctx.webrtc;
+    // A proxy carries every connection: WebRTC would go around it.
+    if (webrtc === undefined || !h.ctx.options.trackers || h.ctx.options.proxy !== undefined) return;
+    const urls = new Set(h.metainfo.trackers.flat().filter(isWsUrl));
+    for (const url of urls) {
+      const client = new WsTrackerClient({
+        url,
+        infoHash: h.wireInfoHash,
+        peerId: h.ctx.peerId,
+        webrtc,
+        getStats: () => h.totals(),
+        wantedPeers: () => h.wantedPeers(),
+        onStream: (stream) => h.adoptWebRtc(stream),
+        onWarning: (message) => h.warn(message),
+      });
+      this.#wsTrackers.push(client);
+      client.start();
+    }
   }
 
   /** Announces to the DHT and feeds the peers it finds, again and again (BEP 5). */
@@ -151,4 +187,10 @@ export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
     t.unref();
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** A WebSocket tracker URL (WebTorrent's). */
+export function isWsUrl(url: string): boolean {
+  const l = url.toLowerCase();
+  return l.startsWith('ws://') || l.startsWith('wss://');
 }

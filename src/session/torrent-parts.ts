@@ -140,6 +140,8 @@ export function makeTorrentParts(t: TorrentInner, extensions: readonly Extension
     wireInfoHash: t.wireInfoHash,
     addPeer: (host, port, source) => t.addPeer(host, port, source),
     peerCount: () => peers.size,
+    wantedPeers: () => Math.max(0, ctx.options.maxConnectionsPerTorrent - peers.size),
+    adoptWebRtc: (stream) => peers.adoptWebRtc(stream),
     totals: () => t.totals(),
     warn: (message, error) => t.emit('warning', error === undefined ? { message } : { message, error }),
   });

@@ -1,9 +1,11 @@
 /**
- * `startTracker`: the built-in BitTorrent tracker (HTTP + UDP on one swarm state), runnable on
- * its own (`shoal tracker`) or inside the daemon.
+ * `startTracker`: the built-in BitTorrent tracker (HTTP + UDP on one swarm state, and WebTorrent's
+ * WebSocket protocol for WebRTC peers on the HTTP port), runnable on its own (`shoal tracker`) or
+ * inside the daemon.
  *
- * Owns: an optional node:http server, an optional UDP socket, and one expiry timer. `close()`
- * releases all of them (and drops open HTTP connections).
+ * Owns: an optional node:http server (with the WebSocket tracker on its upgrades), an optional
+ * UDP socket, and one expiry timer. `close()` releases all of them (and drops open HTTP
+ * connections and WebSockets).
  */
 import dgram from 'node:dgram';
 import http from 'node:http';
@@ -12,6 +14,7 @@ import { handleHttpRequest } from './http-handler.js';
 import { type TrackerStats, trackerStats } from './stats-page.js';
 import { TrackerCore, type TrackerCoreOptions } from './tracker-core.js';
 import { UdpTrackerHandler } from './udp-handler.js';
+import { WsSwarms, type WsSwarmsOptions, WsTrackerServer } from './ws-handler.js';
 
 /** Options of {@link startTracker}. */
 export interface TrackerServerOptions extends TrackerCoreOptions {
@@ -25,6 +28,11 @@ export interface TrackerServerOptions extends TrackerCoreOptions {
   readonly sweepIntervalMs?: number;
   /** Time one HTTP request may take to arrive, in ms (slow-client bound). @default 10 000 */
   readonly httpRequestTimeoutMs?: number;
+  /**
+   * WebSocket tracker (WebTorrent's protocol) on the HTTP port: `false` turns it off, an object
+   * sets its bounds. Needs HTTP. @default on
+   */
+  readonly ws?: boolean | Omit<WsSwarmsOptions, 'isAllowed'>;
 }
 
 /** A running tracker. */
@@ -38,6 +46,10 @@ export interface TrackerServer {
   readonly httpAnnounceUrl: string | undefined;
   /** `udp://host:port/announce`, when UDP is on. */
   readonly udpAnnounceUrl: string | undefined;
+  /** `ws://host:port/`, when the WebSocket tracker is on. */
+  readonly wsAnnounceUrl: string | undefined;
+  /** The WebSocket tracker, when on. */
+  readonly ws: WsTrackerServer | undefined;
   /** The shared state and counters. */
   readonly core: TrackerCore;
   /** Current statistics (as served on `/stats.json`). */
@@ -61,10 +73,12 @@ export async function startTracker(opts: TrackerServerOptions = {}): Promise<Tra
   let udpSocket: dgram.Socket | undefined;
   let closed = false;
   let sweep: NodeJS.Timeout | undefined;
+  let wsServer: WsTrackerServer | undefined;
 
   const closeAll = async (): Promise<void> => {
     clearInterval(sweep);
     const tasks: Promise<void>[] = [];
+    if (wsServer !== undefined) tasks.push(wsServer.close());
     if (httpServer !== undefined) {
       const s = httpServer;
       tasks.push(new Promise<void>((resolve) => s.close(() => resolve())));
@@ -118,6 +132,16 @@ export async function startTracker(opts: TrackerServerOptions = {}): Promise<Tra
         socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       });
       httpServer = server;
+      if (opts.ws !== false) {
+        const ws = new WsTrackerServer(
+          new WsSwarms({
+            ...(typeof opts.ws === 'object' ? opts.ws : {}),
+            isAllowed: (key) => core.isAllowed(key),
+          }),
+        );
+        wsServer = ws;
+        server.on('upgrade', (req, socket, head) => ws.upgrade(req, socket, head));
+      }
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(opts.httpPort ?? 0, host, () => {
@@ -166,6 +190,9 @@ export async function startTracker(opts: TrackerServerOptions = {}): Promise<Tra
     udpPort,
     httpAnnounceUrl: httpPort === undefined ? undefined : `http://${urlHost(host)}:${httpPort}/announce`,
     udpAnnounceUrl: udpPort === undefined ? undefined : `udp://${urlHost(host)}:${udpPort}/announce`,
+    wsAnnounceUrl:
+      httpPort === undefined || wsServer === undefined ? undefined : `ws://${urlHost(host)}:${httpPort}/`,
+    ws: wsServer,
     core,
     stats: () => trackerStats(core),
     setWhitelist: (hashes) => core.setWhitelist(hashes),

@@ -95,6 +95,11 @@ export class TrackerCore {
     this.startedAt = this.clock();
   }
 
+  /** Whether `key` (a 20-char latin1 info-hash) may be tracked under the whitelist. */
+  isAllowed(key: string): boolean {
+    return this.#whitelist === undefined || this.#whitelist.has(key);
+  }
+
   /** Replaces the whitelist (`undefined`: open tracker). Peers already tracked stay until they expire. */
   setWhitelist(hashes: Iterable<Uint8Array> | undefined): void {
     this.#whitelist = hashes === undefined ? undefined : whitelistKeys(hashes);

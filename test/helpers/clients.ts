@@ -301,6 +301,8 @@ export interface WebTorrentPeerOptions {
    * 2 RC4 only. @default 0
    */
   readonly secure?: 0 | 1 | 2;
+  /** Use the torrent's trackers with WebRTC (ws:// trackers; ICE on 127.0.0.1). @default false */
+  readonly webrtc?: boolean;
 }
 
 export interface LibtorrentPeerOptions {
@@ -443,6 +445,7 @@ export class ClientGroup {
     if (o.seed) args.push('--seed');
     for (const c of o.connect ?? []) args.push('--connect', String(c));
     if (o.secure !== undefined) args.push('--secure', String(o.secure));
+    if (o.webrtc) args.push('--webrtc');
     return this.#track(new WebTorrentPeer(name, p, args));
   }
 

@@ -84,6 +84,7 @@ function peerTable(d: TorrentDetails): HTMLElement {
         null,
         h('th', { class: 'col-addr' }, 'Address'),
         h('th', null, 'Client'),
+        h('th', null, 'Transport'),
         h('th', { class: 'col-flags', title: FLAG_HELP }, 'Flags'),
         h('th', { class: 'col-transport', title: 'What carries the connection' }, 'Transport'),
         h('th', { class: 'col-transport', title: 'MSE/PE: RC4-encrypted, or plaintext' }, 'Encryption'),
@@ -103,6 +104,7 @@ function peerTable(d: TorrentDetails): HTMLElement {
           null,
           h('td', { class: 'mono peer-address' }, p.address),
           h('td', null, p.client ?? h('span', { class: 'muted' }, 'unknown')),
+          h('td', null, p.transport),
           h('td', { class: 'mono', title: FLAG_HELP }, p.flags || '–'),
           h('td', { class: 'peer-transport' }, p.transport),
           h(

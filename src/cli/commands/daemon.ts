@@ -31,6 +31,7 @@ export interface DaemonCommandOptions {
   readonly dhtBootstrap: string[];
   readonly lsd: boolean;
   readonly utpPolicy?: TransportPolicy;
+  readonly webrtc: boolean;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -97,6 +98,7 @@ export function registerDaemonCommand(program: Command): void {
       'run uTP (BEP 29) on the peer port and dial: utp-first, tcp-first, utp-only, tcp-only (default: no uTP)',
       parseUtpPolicy,
     )
+    .option('--no-webrtc', "do not use WebRTC peers (found through a torrent's ws:// trackers)")
     .option(
       '--log-level <level>',
       `log level (${LEVELS.join(', ')}); on stderr, readable lines on a terminal, JSON lines otherwise`,
@@ -134,6 +136,7 @@ export function registerDaemonCommand(program: Command): void {
             ...(o.lsd ? { lsd: true } : {}),
             ...(o.utpPolicy !== undefined ? { utp: true, transportPolicy: o.utpPolicy } : {}),
             ...(o.portMapping === true ? { portMapping: true } : {}),
+            ...(o.webrtc === false ? { webrtc: false } : {}),
           },
         });
       } catch (e) {

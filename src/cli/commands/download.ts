@@ -60,6 +60,7 @@ export interface SwarmFlags extends NetworkFlags {
   dhtBootstrap: string[];
   lsd: boolean;
   portMapping?: boolean;
+  webrtc: boolean;
   logLevel: CliLogLevel;
   verbose?: boolean;
 }
@@ -146,6 +147,7 @@ export function addDiscoveryOptions(cmd: Command): Command {
       [],
     )
     .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
+    .option('--no-webrtc', "do not use WebRTC peers (found through a torrent's ws:// trackers)")
     .option(
       '-v, --verbose',
       'print the peer log as it happens: connects (client, transport, encryption), disconnects and refusals with reasons, hash failures, bans with their evidence',
@@ -176,6 +178,7 @@ export function discoveryOptions(flags: SwarmFlags, c: Checked, stateDir: string
       : {}),
     ...(flags.lsd ? { lsd: true } : {}),
     ...(flags.portMapping === true ? { portMapping: true } : {}),
+    ...(flags.webrtc === false ? { webrtc: false } : {}),
     ...networkOptions(flags),
   };
 }

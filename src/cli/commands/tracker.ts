@@ -14,6 +14,8 @@ export interface TrackerCommandOptions {
   readonly host: string;
   readonly whitelist?: string;
   readonly interval: number;
+  /** Serve WebTorrent's WebSocket protocol on the HTTP port. @default true */
+  readonly ws?: boolean;
 }
 
 function parsePort(v: string): number {
@@ -45,6 +47,7 @@ export async function startTrackerFromCli(o: TrackerCommandOptions): Promise<Tra
     host: o.host,
     httpPort: o.http === false ? null : o.http,
     udpPort: o.udp === false ? null : o.udp,
+    ...(o.ws === false ? { ws: false } : {}),
     intervalS: o.interval,
     ...(whitelist !== undefined ? { whitelist } : {}),
   });
@@ -59,6 +62,7 @@ export function registerTrackerCommand(program: Command): void {
     .option('--no-http', 'do not serve HTTP')
     .option('--udp <port>', 'UDP port (0: any free port)', parsePort, 6969)
     .option('--no-udp', 'do not serve UDP')
+    .option('--no-ws', "do not serve WebTorrent's WebSocket tracker (ws://) on the HTTP port")
     .option('--host <address>', 'address to bind (use :: for IPv6 and IPv4)', '0.0.0.0')
     .option(
       '--whitelist <file>',
@@ -80,6 +84,8 @@ export function registerTrackerCommand(program: Command): void {
         );
       }
       if (server.udpAnnounceUrl !== undefined) console.log(`tracker: ${server.udpAnnounceUrl}`);
+      if (server.wsAnnounceUrl !== undefined)
+        console.log(`tracker: ${server.wsAnnounceUrl}  (WebSocket, WebRTC peers)`);
       if (o.whitelist !== undefined)
         console.log(`tracker: private, ${server.stats().whitelist ?? 0} info-hashes allowed`);
       const whitelistFile = o.whitelist;

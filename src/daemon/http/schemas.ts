@@ -291,7 +291,7 @@ export const PeerInfo: JsonSchema = {
     amInterested: bool,
     peerChoking: bool,
     peerInterested: bool,
-    transport: { ...str, description: 'what carries the connection: tcp, utp, …' },
+    transport: { ...str, description: 'what carries the connection: tcp, utp, webrtc, socks5 …' },
     encrypted: { ...bool, description: 'MSE/PE RC4' },
   },
 };

@@ -31,7 +31,7 @@ import {
   type PeerSource,
   type PoolOwner,
 } from '../../net/peer-pool.js';
-import type { TransportKind } from '../../net/transport.js';
+import type { PeerStream, TransportKind } from '../../net/transport.js';
 import { ErrorCode, ShoalError } from '../../shared/errors.js';
 import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS } from '../../shared/limits.js';
 import {
@@ -312,6 +312,56 @@ export class TorrentPeers {
     return true;
   }
 
+  /**
+   * A WebRTC data channel opened with a peer of this torrent's swarm (found through a WebSocket
+   * tracker). The end that made the offer (`stream.outgoing`) sends its handshake first, the
+   * other answers the one it reads, so two Shoal nodes never wait on each other, and WebTorrent
+   * (which sends its handshake at once either way) is met both ways. No MSE: WebTorrent frames
+   * the plain wire over the channel, and DTLS encrypts it already.
+   */
+  adoptWebRtc(stream: PeerStream): void {
+    const host = this.#host;
+    if (host.isClosed() || !host.isActive()) {
+      stream.destroy();
+      return;
+    }
+    let attached = false;
+    const conn: PeerConnection = new PeerConnection({
+      stream,
+      encrypted: false,
+      handshakeTimeoutMs: this.#ctx.options.handshakeTimeoutMs,
+      handlers: {
+        onHandshake: (h) => {
+          const known = host.wireInfoHashes.some((x) => Buffer.compare(x, h.infoHash) === 0);
+          if (!known) return false;
+          if (!stream.outgoing) {
+            attached = this.acceptIncoming(conn, h);
+            return attached;
+          }
+          const admission = this.#canAttach(conn, h);
+          if (admission === undefined) return false;
+          attached = true;
+          this.#attach(conn, h, admission);
+          return true;
+        },
+        onMessages: () => {},
+        onClose: (reason, error) => {
+          if (!attached && reason !== 'handshake-rejected')
+            this.record('refused', `webrtc ${stream.remoteAddress}:${stream.remotePort}`, {
+              reason: describe(reason, error),
+            });
+        },
+      },
+    });
+    if (stream.outgoing)
+      conn.sendHandshake({
+        reserved: this.reserved(),
+        infoHash: host.wireInfoHash,
+        peerId: this.#ctx.peerId,
+      });
+    stream.resume();
+  }
+
   /** Housekeeping, about once a second: extension ticks, keep-alives, idle peers, dialling. */
   housekeep(now: number): void {
     this.#registry.tick(now);
@@ -449,7 +499,8 @@ export class TorrentPeers {
       address: `${conn.remoteAddress}:${conn.remotePort}`,
       peerId: h.peerId,
       admission,
-      listenPort: conn.outgoing ? conn.remotePort : undefined,
+      // A WebRTC peer's address is its ICE candidate's: no port anyone can dial.
+      listenPort: conn.outgoing && conn.transport !== 'webrtc' ? conn.remotePort : undefined,
       get remoteAddress() {
         return conn.remoteAddress;
       },
@@ -567,7 +618,8 @@ export class TorrentPeers {
         return;
       }
       const hs = decodeExtendedHandshake(payload);
-      if (hs.port !== undefined && hs.port > 0 && !peer.conn.outgoing) peer.listenPort = hs.port;
+      if (hs.port !== undefined && hs.port > 0 && !peer.conn.outgoing && peer.conn.transport !== 'webrtc')
+        peer.listenPort = hs.port;
       if (hs.client !== undefined && peer.client === undefined) peer.client = hs.client;
       this.#registry.onPeerHandshake(peer, hs, now);
       this.#host.run(

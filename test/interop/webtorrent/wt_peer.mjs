@@ -2,8 +2,11 @@
 // One WebTorrent 3 peer on 127.0.0.1, driven by Shoal's interop tests (test/helpers/clients.ts).
 //
 // Usage: node wt_peer.mjs --torrent T --save DIR --port N [--seed] [--connect PORT ...] [--secure N]
+//        [--webrtc]
 //
-// - TCP only: DHT, LSD, trackers, UPnP/NAT-PMP, uTP, web seeds and WebRTC are off. Protocol
+// - TCP only by default: DHT, LSD, trackers, UPnP/NAT-PMP, uTP, web seeds and WebRTC are off.
+//   `--webrtc` turns the torrent's trackers on, with WebRTC through webrtc-polyfill (libdatachannel)
+//   and ICE bound to 127.0.0.1: the torrent's ws:// tracker finds the WebRTC peers. Protocol
 //   encryption is `--secure N` (WebTorrent's `secure`: 0 off — the default here —, 1 MSE with a
 //   plaintext fallback, which is WebTorrent's own default, 2 RC4 only).
 // - WebTorrent is a v1-only client: it hashes the info dictionary with SHA-1 and verifies pieces
@@ -17,6 +20,7 @@
 // Every stdout line is one JSON object with a "t" (type) and "ts" (ms since start).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import WRTC from 'webrtc-polyfill';
 import WebTorrent from 'webtorrent';
 
 const t0 = performance.now();
@@ -32,6 +36,7 @@ const { values: args } = parseArgs({
     seed: { type: 'boolean', default: false },
     connect: { type: 'string', multiple: true, default: [] },
     secure: { type: 'string', default: '0' },
+    webrtc: { type: 'boolean', default: false },
   },
 });
 if (!args.torrent || !args.save || !args.port) {
@@ -43,7 +48,8 @@ const client = new WebTorrent({
   torrentPort: Number(args.port),
   dht: false,
   lsd: false,
-  tracker: false,
+  // Without bindAddress libdatachannel gathers no loopback candidate.
+  tracker: args.webrtc ? { wrtc: WRTC, rtcConfig: { iceServers: [], bindAddress: '127.0.0.1' } } : false,
   natUpnp: false,
   natPmp: false,
   utp: false,
