@@ -188,6 +188,19 @@ export class DaemonClient {
     return this.request('PATCH', `/api/v1/torrents/${encodeURIComponent(id)}`, { json: change });
   }
 
+  /** Moves a torrent's data to another folder (inside the daemon's allowed folders). */
+  async moveStorage(id: string, downloadDir: string): Promise<TorrentSummary> {
+    return (
+      await this.request<{ torrent: TorrentSummary }>(
+        'POST',
+        `/api/v1/torrents/${encodeURIComponent(id)}/move`,
+        {
+          json: { downloadDir },
+        },
+      )
+    ).torrent;
+  }
+
   /** Moves a torrent in the queue: one place, to an end, or to a position (0 first). */
   async moveInQueue(id: string, how: QueueMove | number): Promise<TorrentSummary> {
     const body = typeof how === 'number' ? { position: how } : { move: how };

@@ -479,6 +479,31 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     });
   }
 
+  /**
+   * Moves the torrent's data to `dir` (inside the allowed folders; relative to the download
+   * folder) while it runs, and downloads there from now on; kept across restarts. A magnet still
+   * fetching its metadata has no data yet: only its folder changes.
+   */
+  moveStorage(id: string, dir: string): Promise<TorrentEntry> {
+    const entry = this.require(id);
+    return entry.run(async () => {
+      const target = await this.#resolveDir(dir);
+      const t = entry.torrent;
+      if (t === undefined && entry.metainfo !== undefined)
+        throw apiError(
+          ErrorCode.ApiConflict,
+          'the torrent is not running (failed or stopped); resume it, then move it',
+        );
+      const from = t?.downloadDir ?? entry.record.downloadDir;
+      await t?.moveStorage(target);
+      entry.record = { ...entry.record, downloadDir: target };
+      await this.#persist();
+      this.#log.info({ id: entry.id, from, to: target }, 'torrent data moved');
+      this.emit('torrent:updated', { id: entry.id });
+      return entry;
+    });
+  }
+
   /** Moves the torrent in the queue (one place, to an end, or to a position); kept across restarts. */
   async moveInQueue(id: string, how: QueueMove | number): Promise<TorrentEntry> {
     const entry = this.require(id);

@@ -71,6 +71,8 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   /** Its seed limits (`seedLimits.set({ratio, idleMs})`; the session's where it sets none). */
   readonly seedLimits: SeedLimitWatch;
   readonly #options: TorrentOptions;
+  /** Where the files go once complete (the user's last `moveStorage` wins over the option). */
+  #finalDir: string | undefined;
   readonly #life: TorrentLifecycle;
   #engineTimer: NodeJS.Timeout | undefined;
   #engineTimerAt = Number.POSITIVE_INFINITY;
@@ -98,6 +100,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.metainfo = metainfo;
     this.#storage = storage;
     this.#options = options;
+    this.#finalDir = options.downloadDir;
     const v1 = metainfo.infoHashV1;
     this.wireInfoHash = v1 ?? metainfo.infoHashV2!.subarray(0, 20);
     this.wireInfoHashes = [v1, metainfo.infoHashV2?.subarray(0, 20)].filter(
@@ -186,6 +189,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   async moveStorage(dir: string): Promise<void> {
     await this.#started;
     if (this.#closed) throw new ShoalError(ErrorCode.SessionClosed, `torrent ${this.name} is closed`, {});
+    this.#finalDir = dir; // the user chose where it lives: completion does not move it back
     if (resolve(dir) === this.#storage.downloadDir) return;
     await this.#life.exclusive('moving', async () => {
       await this.#p.writer.idle();
@@ -555,9 +559,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       case 'done':
         if (this.#layersBlocking()) return;
         this.#life.finishedChanged();
-        leaveIncompleteFolder(this, this.#options.downloadDir, (message) =>
-          this.emit('warning', { message }),
-        );
+        leaveIncompleteFolder(this, this.#finalDir, (message) => this.emit('warning', { message }));
         this.#p.discovery.completed();
         void this.#resume?.schedule();
         this.emit('done', { infoHash: this.id });

@@ -213,6 +213,18 @@ describe('shoal set, queue, settings, peer log, bans, blocklist reload', { timeo
     assert.match(bad.stderr, /^shoal: error: where to move it: up, down, top, bottom or a position/m);
   });
 
+  test("shoal move moves a torrent's data to another allowed folder; one outside them is refused", async () => {
+    const b = idOf(torrents[1]!);
+    const r = await shoal('move', 'second', 'moved');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^moved: [0-9a-f]{8} {2}second {2}now in \S+\/dl\/moved {2}\(/m);
+    assert.ok(daemon.session.getTorrent(b)!.downloadDir.endsWith('/dl/moved'));
+    assert.ok(daemon.manager.get(b)!.record.downloadDir.endsWith('/dl/moved'), 'kept in the record');
+    const bad = await shoal('move', 'second', tmp.dir);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /outside the allowed folders/);
+  });
+
   test('shoal peer log prints the peer events; shoal bans; shoal blocklist reload', async () => {
     const id = idOf(torrents[0]!);
     await events.next<{ torrents: { id: string; state: string }[] }>('snapshot', (s) =>

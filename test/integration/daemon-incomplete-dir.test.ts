@@ -3,6 +3,8 @@
  * are set downloads into the incomplete folder (its files reserved in full), moves to its download
  * folder once complete, and stays there across a restart; removing one with its data deletes the
  * files where they are (the incomplete folder); a folder outside the allowed ones is refused.
+ * `POST /torrents/:id/move` moves a torrent's data (kept across restarts; a user's move while it
+ * downloads in the incomplete folder is where it stays).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -149,6 +151,53 @@ describe('daemon incomplete folder and preallocation', { timeout: 240_000 }, () 
     assert.equal(t.downloadDir, dl);
     const signal = AbortSignal.timeout(60_000);
     while (t.state !== 'seeding') await t.next('state', signal);
+  });
+
+  test("move: a seeding torrent's data moves to another allowed folder and seeds from there after a restart", async () => {
+    const id = daemon!.session.torrents().find((t) => t.name === 'album')!.id;
+    const outside = await fetch(`${daemon!.url}/api/v1/torrents/${id}/move`, {
+      ...json({ downloadDir: join(tmp.dir, 'elsewhere') }),
+    });
+    assert.equal(outside.status, 403, 'a folder outside the allowed ones is refused');
+    const r = await api<{ torrent: { downloadDir: string } }>(daemon!, `/api/v1/torrents/${id}/move`, {
+      ...json({ downloadDir: 'archive' }),
+    });
+    const archive = join(dl, 'archive');
+    assert.equal(r.torrent.downloadDir, archive);
+    const t = daemon!.session.getTorrent(id)!;
+    assert.equal(t.downloadDir, archive);
+    for (const rel of Object.keys(files))
+      assert.ok(
+        (await readFile(join(archive, 'album', rel))).equals(await readFile(join(seedDir, 'album', rel))),
+        `${rel} moved whole`,
+      );
+    assert.ok(!existsSync(join(dl, 'album')), 'nothing left in the old folder');
+    await daemon!.close();
+    daemon = undefined;
+    await start();
+    const again = daemon!.session.getTorrent(id)!;
+    assert.equal(again.downloadDir, archive, 'the new folder is kept across a restart');
+    const signal = AbortSignal.timeout(60_000);
+    while (again.state !== 'seeding') await again.next('state', signal);
+  });
+
+  test('move: a torrent the user moved while it downloads in the incomplete folder stays where it was put', async () => {
+    await seeder!.addTorrent(spare.bytes);
+    const row = await add(spare, true);
+    const held = await pausedInSession(row.id);
+    assert.equal(held.downloadDir, incoming);
+    await api(daemon!, `/api/v1/torrents/${row.id}/move`, { ...json({ downloadDir: 'kept' }) });
+    const kept = join(dl, 'kept');
+    assert.equal(held.downloadDir, kept);
+    await api(daemon!, `/api/v1/torrents/${row.id}/resume`, { method: 'POST' });
+    await held.whenDone({ signal: AbortSignal.timeout(60_000) });
+    assert.ok(
+      (await readFile(join(kept, 'spare', 'x.bin'))).equals(await readFile(join(seedDir, 'spare', 'x.bin'))),
+      'downloaded in the folder the user chose',
+    );
+    assert.equal(held.state === 'moving' ? 'moving' : held.downloadDir, kept, 'not moved back on completion');
+    assert.ok(!existsSync(join(dl, 'spare')), 'not moved to the download folder');
+    await api(daemon!, `/api/v1/torrents/${row.id}?deleteData=true`, { method: 'DELETE' });
   });
 
   test('removing a torrent with its data deletes its files in the incomplete folder', async () => {

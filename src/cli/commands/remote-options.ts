@@ -2,7 +2,7 @@
  * Remote commands for a daemon's queue, limits and settings (like transmission-remote):
  * - `shoal set <torrent…> --download-limit 500k --upload-limit 0 --priority high --seed-ratio 2
  *   --seed-idle 30` (a torrent's own limits; `--seed-ratio global` follows the daemon's again);
- * - `shoal queue <torrent> up|down|top|bottom|N`;
+ * - `shoal queue <torrent> up|down|top|bottom|N`; `shoal move <torrent> <folder>`;
  * - `shoal settings [--max-active-downloads N] [--encryption require] …` (no flag: show them);
  * - `shoal blocklist reload`, `shoal peer log <torrent>`, `shoal bans`.
  */
@@ -204,6 +204,23 @@ export function registerRemoteOptionCommands(program: Command): void {
       t,
       `queue: ${t.id.slice(0, 8)}  ${t.name}  now at position ${t.queuePosition}${t.queuePosition === 0 ? ' (first)' : ''}  (${t.state})`,
     );
+  });
+
+  withRemoteOptions(
+    program
+      .command('move')
+      .description(
+        "move a torrent's data to another folder while it runs (inside the daemon's allowed folders)",
+      )
+      .argument('<torrent>', 'id, unique id prefix (4+ hex digits) or name')
+      .argument(
+        '<folder>',
+        "the new folder, as the daemon's machine sees it (relative: below its download folder)",
+      ),
+  ).action(async (ref: string, folder: string, o: RemoteOptions) => {
+    const client = clientFor(o);
+    const t = await client.moveStorage(await client.resolveId(ref), folder);
+    print(o, t, `moved: ${t.id.slice(0, 8)}  ${t.name}  now in ${t.downloadDir}  (${t.state})`);
   });
 
   withRemoteOptions(

@@ -1,6 +1,7 @@
 /**
  * The per-torrent routes beyond adding and controlling: its own limits, bandwidth priority and
- * seed limits (`PATCH /api/v1/torrents/:id`), its place in the queue and its peer log.
+ * seed limits (`PATCH /api/v1/torrents/:id`), its place in the queue, its data's folder (`move`)
+ * and its peer log.
  */
 import type { QueueMove } from '../queue-order.js';
 import type { TorrentManager } from '../torrent-manager.js';
@@ -57,6 +58,30 @@ export function registerTorrentOptionRoutes(api: ApiRoutes, manager: TorrentMana
       const { id } = req.params as { id: string };
       const b = req.body as { move?: QueueMove; position?: number };
       const entry = await manager.moveInQueue(id, b.move ?? b.position ?? 0);
+      return { torrent: torrentSummary(entry) };
+    },
+  );
+
+  api.add(
+    {
+      method: 'POST',
+      url: '/api/v1/torrents/:id/move',
+      operationId: 'moveTorrentData',
+      summary: "Move a torrent's data to another folder",
+      description: [
+        '`{"downloadDir": "…"}`: a folder inside the allowed folders (relative paths are below the',
+        "default download folder). The torrent's files (and its parts file) are renamed there, or",
+        'copied across file systems, while it is halted (state `moving`); then it goes on from the',
+        'new folder, which is kept across restarts. 409 if the torrent is not running.',
+      ].join(' '),
+      tags: TAGS,
+      params: S.IdParams,
+      body: S.MoveBody,
+      responses: { 200: { description: 'the torrent after the move', schema: S.TorrentEnvelope } },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const entry = await manager.moveStorage(id, (req.body as { downloadDir: string }).downloadDir);
       return { torrent: torrentSummary(entry) };
     },
   );

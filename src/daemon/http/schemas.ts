@@ -167,6 +167,20 @@ export const PrioritiesBody: JsonSchema = {
 export const AddPeerBody: JsonSchema = PeerAddress;
 
 /** Body of `POST /api/v1/torrents/:id/queue`. */
+export const MoveBody: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['downloadDir'],
+  properties: {
+    downloadDir: {
+      type: 'string',
+      minLength: 1,
+      maxLength: MAX_API_PATH_LENGTH,
+      description: 'the new folder, inside the allowed folders (relative: below the download folder)',
+    },
+  },
+};
+
 export const QueueBody: JsonSchema = {
   type: 'object',
   additionalProperties: false,
@@ -526,6 +540,7 @@ export const NAMED_SCHEMAS: ReadonlyMap<JsonSchema, string> = new Map<JsonSchema
   [TorrentOptionsBody, 'TorrentOptionsUpdate'],
   [TorrentOptions, 'TorrentOptions'],
   [QueueBody, 'QueueMove'],
+  [MoveBody, 'MoveBody'],
   [PeerEvent, 'PeerEvent'],
   [Ban, 'Ban'],
   [BlocklistInfo, 'BlocklistInfo'],
