@@ -33,6 +33,15 @@ export function parseIpv4(text: string, leadingZeros = false): number | undefine
   return parts === 4 ? value : undefined;
 }
 
+/**
+ * The 4 bytes of an IPv4 address, written plain or IPv4-mapped (`::ffff:a.b.c.d`, as a dual-stack
+ * listener reports it); undefined for anything else (BEP 10 `yourip`).
+ */
+export function ipv4Bytes(text: string): Uint8Array | undefined {
+  const v = parseIpv4(text.toLowerCase().startsWith('::ffff:') ? text.slice(7) : text);
+  return v === undefined ? undefined : Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
+}
+
 /** A uint32 as a dotted quad. */
 export function formatIpv4(value: number): string {
   return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;

@@ -23,6 +23,7 @@ import {
   type TorrentEngine,
 } from '../../engine/index.js';
 import type { Metainfo } from '../../metainfo/index.js';
+import { ipv4Bytes } from '../../net/ip-address.js';
 import {
   type AddressHints,
   type Admission,
@@ -31,7 +32,7 @@ import {
   type PeerSource,
   type PoolOwner,
 } from '../../net/peer-pool.js';
-import type { PeerStream, TransportKind } from '../../net/transport.js';
+import type { PeerStream } from '../../net/transport.js';
 import { ErrorCode, ShoalError } from '../../shared/errors.js';
 import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS } from '../../shared/limits.js';
 import {
@@ -119,15 +120,6 @@ export interface TorrentPeersHost {
 export interface TorrentPeersInit {
   readonly host: TorrentPeersHost;
   readonly extensions?: readonly ExtensionFactory[];
-}
-
-export interface PeerInfoSnapshot {
-  readonly key: PeerKey;
-  readonly address: string;
-  readonly client: string | undefined;
-  readonly outgoing: boolean;
-  readonly transport: TransportKind;
-  readonly encrypted: boolean;
 }
 
 /** The connections of one torrent; see the module notes. */
@@ -530,7 +522,7 @@ export class TorrentPeers {
       onClose: (reason, error) => this.#onClosed(peer, reason, error),
       onBytesReceived: (n) => this.#host.throttleDown(n),
     });
-    const ip = ipBytes(conn.remoteAddress);
+    const ip = ipv4Bytes(conn.remoteAddress);
     const extended = theirs.extended && mine.extended;
     // BEP 6: the bitfield / have all / have none must follow the handshake immediately.
     host.run(
@@ -634,27 +626,6 @@ export class TorrentPeers {
 /** A close reason with its error, in words. */
 function describe(reason: string, error?: Error): string {
   return error === undefined ? reason : `${reason}: ${error.message}`;
-}
-
-/** The 4 bytes of an IPv4 address (BEP 10 `yourip`), else undefined. */
-export function ipBytes(addr: string): Uint8Array | undefined {
-  const parts = addr.split('.');
-  if (parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) < 256)) {
-    return Uint8Array.from(parts.map(Number));
-  }
-  return undefined;
-}
-
-/** A snapshot of one peer for listings. */
-export function peerSnapshot(p: LivePeer): PeerInfoSnapshot {
-  return {
-    key: p.key,
-    address: p.address,
-    client: p.client,
-    outgoing: p.conn.outgoing,
-    transport: p.conn.transport,
-    encrypted: p.conn.encrypted,
-  };
 }
 
 export type { ExtensionPeer };
