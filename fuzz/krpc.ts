@@ -36,7 +36,7 @@ const UNLIMITED = 1e9;
 const node = new DhtNode(
   { random },
   {
-    externalIp: '10.0.0.1',
+    externalIp: '192.0.2.1',
     rateGlobal: UNLIMITED,
     burstGlobal: UNLIMITED,
     ratePerIp: UNLIMITED,
@@ -50,7 +50,8 @@ const node = new DhtNode(
   },
   0,
 );
-for (let i = 1; i <= 40; i++) node.table.add({ id: random.bytes(20), host: `10.1.0.${i}`, port: 6881 }, 0);
+for (let i = 1; i <= 40; i++)
+  node.table.add({ id: random.bytes(20), host: `198.51.100.${i}`, port: 6881 }, 0);
 let now = 0;
 let n = 0;
 

@@ -68,7 +68,7 @@ describe('DHT properties', () => {
           // Ids near ours (a shared prefix) so that buckets split deeply.
           prefix: fc.nat(40),
           tail: id20,
-          host: fc.oneof(ipv4, fc.constant('10.0.0.1')),
+          host: fc.oneof(ipv4, fc.constant('192.0.2.1')),
           port,
         }),
         how: fc.constantFrom('responded' as const, 'queried' as const, 'heard' as const),

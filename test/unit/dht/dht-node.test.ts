@@ -24,7 +24,7 @@ import {
 import { SeededRandom, SimNetwork } from '../../../src/testing/sim-network.js';
 import { exchange, id, makeNode, query, sent, te } from './helpers.js';
 
-const remote = { host: '10.9.9.9', port: 7000 };
+const remote = { host: '192.0.2.9', port: 7000 };
 const asResponse = (m: KrpcMessage | undefined): KrpcResponse => {
   assert.equal(m?.y, 'r', `expected a response, got ${JSON.stringify(m)}`);
   return m as KrpcResponse;
@@ -48,7 +48,7 @@ describe('DhtNode answers queries (BEP 5)', () => {
   test('find_node returns the closest confirmed nodes, never the unconfirmed', () => {
     const node = makeNode();
     for (let i = 1; i <= 12; i++)
-      node.table.add({ id: id(i * 1000), host: `10.1.0.${i}`, port: 1 }, 0, 'responded');
+      node.table.add({ id: id(i * 1000), host: `198.51.100.${i}`, port: 1 }, 0, 'responded');
     const res = asResponse(
       exchange(node, query({ method: 'find_node', target: id(3000) }, id(99)), remote, 0)[0],
     );
@@ -75,7 +75,7 @@ describe('DhtNode answers queries (BEP 5)', () => {
     };
     asResponse(exchange(node, query(ann, id(1)), remote, 10)[0]);
     // implied_port: the UDP source port is stored instead.
-    const other = { host: '10.9.9.8', port: 7001 };
+    const other = { host: '192.0.2.8', port: 7001 };
     const tok2 = asResponse(
       exchange(node, query({ method: 'get_peers', infoHash: hash }, id(2)), other, 20)[0],
     ).token!;
@@ -86,7 +86,7 @@ describe('DhtNode answers queries (BEP 5)', () => {
       exchange(node, query({ method: 'get_peers', infoHash: hash }, id(3)), remote, 30)[0],
     );
     const got = (again.values ?? []).map((p) => `${p.host}:${p.port}`).sort();
-    assert.deepEqual(got, ['10.9.9.8:7001', '10.9.9.9:51413']);
+    assert.deepEqual(got, ['192.0.2.8:7001', '192.0.2.9:51413']);
     assert.equal(node.stats(30).storedPeers, 2);
   });
 
@@ -99,7 +99,7 @@ describe('DhtNode answers queries (BEP 5)', () => {
     const ann = { method: 'announce_peer' as const, infoHash: hash, port: 1, impliedPort: false };
     for (const token of [te('bogus'), new Uint8Array(tok.length), tok]) {
       // The last one is a real token, but presented from another IP.
-      const from = token === tok ? { host: '10.9.9.10', port: 7000 } : remote;
+      const from = token === tok ? { host: '192.0.2.10', port: 7000 } : remote;
       const [r] = exchange(node, query({ ...ann, token }, id(1)), from, 1);
       assert.equal(r?.y, 'e');
       assert.equal(r?.y === 'e' && r.code, 203);
@@ -109,15 +109,18 @@ describe('DhtNode answers queries (BEP 5)', () => {
 
   test('get_peers replies never exceed MAX_KRPC_REPLY_BYTES, however many peers are stored', () => {
     for (const family of [4, 6] as const) {
-      const node = makeNode(family === 4 ? {} : { family: 6, externalIp: 'fd00::1' }, 3);
+      const node = makeNode(family === 4 ? {} : { family: 6, externalIp: '2001:db8::1' }, 3);
       const hash = te('mnopqrstuvwxyz123456');
       for (let i = 1; i <= 60; i++)
-        node.table.add({ id: id(i * 500), host: family === 4 ? `10.2.0.${i}` : `fd00::2:${i}`, port: 1 }, 0);
+        node.table.add(
+          { id: id(i * 500), host: family === 4 ? `203.0.113.${i}` : `2001:db8::2:${i}`, port: 1 },
+          0,
+        );
       for (let i = 0; i < 150; i++) {
         const from =
           family === 4
             ? { host: `10.3.${i >> 8}.${i & 255}`, port: 6881 }
-            : { host: `fd00::3:${i}`, port: 6881 };
+            : { host: `2001:db8::3:${i}`, port: 6881 };
         const tok = asResponse(
           exchange(node, query({ method: 'get_peers', infoHash: hash }, id(i)), from, 0)[0],
         ).token!;
@@ -133,7 +136,7 @@ describe('DhtNode answers queries (BEP 5)', () => {
       }
       node.handleDatagram(
         query({ method: 'get_peers', infoHash: hash }, id(7)),
-        remote.host.includes('.') && family === 4 ? remote : { host: 'fd00::9', port: 9 },
+        remote.host.includes('.') && family === 4 ? remote : { host: '2001:db8::9', port: 9 },
         1,
       );
       const [out] = node.takeActions();
@@ -164,18 +167,18 @@ describe('DhtNode answers queries (BEP 5)', () => {
     const [q] = sent(ro);
     assert.equal(q?.msg.y === 'q' && q.msg.ro, true);
     const node = makeNode({}, 2);
-    asResponse(exchange(node, q!.bytes, { host: '10.0.0.77', port: 1 }, 0)[0]);
+    asResponse(exchange(node, q!.bytes, { host: '192.0.2.77', port: 1 }, 0)[0]);
     assert.equal(node.table.size, 0);
   });
 
   test('datagrams of the other family or from port 0 are dropped', () => {
     const node = makeNode();
     assert.deepEqual(exchange(node, query({ method: 'ping' }, id(1)), { host: '::1', port: 5 }, 0), []);
-    assert.deepEqual(exchange(node, query({ method: 'ping' }, id(1)), { host: '10.0.0.5', port: 0 }, 0), []);
+    assert.deepEqual(exchange(node, query({ method: 'ping' }, id(1)), { host: '192.0.2.5', port: 0 }, 0), []);
     assert.deepEqual(exchange(node, query({ method: 'ping' }, id(1)), { host: 'nowhere', port: 5 }, 0), []);
     // A dual-stack socket's IPv4-mapped sender is IPv4.
     assert.equal(
-      exchange(node, query({ method: 'ping' }, id(1)), { host: '::ffff:10.0.0.5', port: 5 }, 0).length,
+      exchange(node, query({ method: 'ping' }, id(1)), { host: '::ffff:192.0.2.5', port: 5 }, 0).length,
       1,
     );
   });
@@ -189,7 +192,7 @@ describe('DhtNode queries and lookups', () => {
     assert.equal(q?.msg.y === 'q' && q.msg.method, 'ping');
     const reply = encodeKrpc({ y: 'r', t: q!.msg.t, id: id(5) });
     // From another address: ignored.
-    node.handleDatagram(reply, { host: '10.9.9.1', port: 7000 }, 150);
+    node.handleDatagram(reply, { host: '192.0.2.1', port: 7000 }, 150);
     assert.equal(node.stats(150).unexpected, 1);
     assert.deepEqual(node.takeEvents(), []);
     node.handleDatagram(reply, remote, 180);
@@ -226,7 +229,7 @@ describe('DhtNode queries and lookups', () => {
   test('bootstrap asks every bootstrap address (at most MAX_DHT_BOOTSTRAP_NODES)', () => {
     const node = makeNode();
     const addrs = Array.from({ length: MAX_DHT_BOOTSTRAP_NODES + 8 }, (_, i) => ({
-      host: `10.5.0.${i + 1}`,
+      host: `198.51.100.${i + 101}`,
       port: 6881,
     }));
     node.bootstrap(addrs, 0);
@@ -244,7 +247,7 @@ describe('DhtNode queries and lookups', () => {
     invalid(() => node.announce(id(1), 0, 0));
     invalid(() => node.announce(id(1), 65536, 0));
     invalid(() => node.ping({ host: '::1', port: 1 }, 0));
-    invalid(() => node.ping({ host: '10.0.0.1', port: 0 }, 0));
+    invalid(() => node.ping({ host: '192.0.2.1', port: 0 }, 0));
     invalid(() => makeNode({ externalIp: 'nope' }));
     invalid(() => makeNode({ id: new Uint8Array(3) }));
     assert.equal(typeof node.announce(id(1), 0, 0, { impliedPort: true }), 'number');
@@ -252,7 +255,7 @@ describe('DhtNode queries and lookups', () => {
 
   test('MAX_DHT_LOOKUPS: one more lookup is a DhtLimit', () => {
     const node = makeNode();
-    node.table.add({ id: id(1), host: '10.1.1.1', port: 1 }, 0);
+    node.table.add({ id: id(1), host: '198.51.100.201', port: 1 }, 0);
     for (let i = 0; i < MAX_DHT_LOOKUPS; i++) node.getPeers(id(i + 2), 0);
     assert.equal(node.stats(0).lookupsActive, MAX_DHT_LOOKUPS);
     assert.throws(
@@ -267,7 +270,7 @@ describe('DhtNode queries and lookups', () => {
       node.ping({ host: `10.7.${i >> 8}.${i & 255}`, port: 1 }, 0);
     assert.equal(node.stats(0).pendingQueries, MAX_DHT_PENDING_QUERIES);
     assert.throws(
-      () => node.ping({ host: '10.8.0.1', port: 1 }, 0),
+      () => node.ping({ host: '198.51.100.202', port: 1 }, 0),
       (e: unknown) => e instanceof DhtError && e.code === ErrorCode.DhtLimit,
     );
     // Transaction ids are distinct.
@@ -301,7 +304,8 @@ describe('DhtNode identity and state', () => {
   test('saveState restores the id and the nodes; a non-conforming saved id is replaced', () => {
     const node = makeNode({ externalIp: '203.0.113.7' });
     assert.ok(isValidNodeIdForIp(node.id, '203.0.113.7'));
-    for (let i = 1; i <= 20; i++) node.table.add({ id: id(i * 3000), host: `10.4.0.${i}`, port: 1 }, 0);
+    for (let i = 1; i <= 20; i++)
+      node.table.add({ id: id(i * 3000), host: `203.0.113.${i + 100}`, port: 1 }, 0);
     const state = node.saveState(0);
     const again = new DhtNode(
       { random: new SeededRandom(9) },
@@ -388,6 +392,6 @@ describe('DhtNode on IPv6 (BEP 32)', () => {
       { host: '2001:db8::4', port: 51413 },
     ]);
     // IPv4 addresses are not part of this DHT.
-    assert.throws(() => b.node.ping({ host: '10.0.0.1', port: 1 }, net.now), DhtError);
+    assert.throws(() => b.node.ping({ host: '192.0.2.1', port: 1 }, net.now), DhtError);
   });
 });

@@ -23,7 +23,7 @@ describe('PeerGuardian .p2p', () => {
       [
         '# a comment',
         'Some ISP:1.2.3.0-1.2.3.255',
-        'Foo, Inc: the bad:10.0.0.5-10.0.0.9',
+        'Foo, Inc: the bad:198.51.100.5-198.51.100.9',
         '',
         'Padded:001.002.004.000 - 001.002.004.010',
       ].join('\n'),
@@ -31,9 +31,10 @@ describe('PeerGuardian .p2p', () => {
     assert.equal(report.ranges, 3);
     assert.equal(report.malformed, 0);
     assert.equal(report.lines, 5);
-    for (const a of ['1.2.3.0', '1.2.3.77', '1.2.3.255', '10.0.0.5', '10.0.0.9', '1.2.4.10'])
+    for (const a of ['1.2.3.0', '1.2.3.77', '1.2.3.255', '198.51.100.5', '198.51.100.9', '1.2.4.10'])
       assert.equal(list.has(a), true, a);
-    for (const a of ['1.2.2.255', '1.2.4.11', '10.0.0.4', '10.0.0.10']) assert.equal(list.has(a), false, a);
+    for (const a of ['1.2.2.255', '1.2.4.11', '198.51.100.4', '198.51.100.10'])
+      assert.equal(list.has(a), false, a);
   });
 
   test('malformed lines are counted with their line numbers, the rest still loads', () => {
@@ -119,11 +120,13 @@ describe('CIDR and plain lines', () => {
 
   test('overlapping and adjacent ranges merge', () => {
     const { list } = parseBlocklist(
-      ['10.0.0.0-10.0.0.10', '10.0.0.5-10.0.0.20', '10.0.0.21', '10.0.1.0/24'].join('\n'),
+      ['198.51.100.0-198.51.100.10', '198.51.100.5-198.51.100.20', '198.51.100.21', '203.0.113.0/24'].join(
+        '\n',
+      ),
     );
     assert.equal(list.rangeCount, 2);
-    assert.equal(list.has('10.0.0.21'), true);
-    assert.equal(list.has('10.0.0.22'), false);
+    assert.equal(list.has('198.51.100.21'), true);
+    assert.equal(list.has('198.51.100.22'), false);
   });
 
   test('text that is not an address is never blocked', () => {
