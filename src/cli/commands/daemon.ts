@@ -110,6 +110,13 @@ export function registerDaemonCommand(program: Command): void {
       // Loaded here, not at start-up: every command pays only for what it uses.
       const { startDaemon } = await import('../../daemon/daemon.js');
       const { createDaemonLogger } = await import('../../daemon/logger.js');
+      // The stop signals are caught before the daemon starts: one that comes while it starts (or
+      // while its first lines are written) stops it once started, state saved, instead of
+      // killing it half-way.
+      const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
       let daemon: Awaited<ReturnType<typeof startDaemon>>;
       try {
         daemon = await startDaemon({
@@ -151,10 +158,7 @@ export function registerDaemonCommand(program: Command): void {
       );
       if (daemon.tokenRequired)
         console.log(`shoal daemon: API token required; it is in ${daemon.stateDir}/token`);
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      const signal = await stopSignal;
       const force = (): void => process.exit(130);
       process.once('SIGINT', force);
       process.once('SIGTERM', force);
