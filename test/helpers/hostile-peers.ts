@@ -37,6 +37,7 @@ import {
   encodeMessage,
   MessageId,
   makeReserved,
+  type WireMessage,
 } from '../../src/wire/index.js';
 import { metadataLiar, pexFlood, trackerFlood } from './hostile-floods.js';
 import {
@@ -355,11 +356,33 @@ const slowHandshake: AttackFactory = async (ctx) => {
 
 /** Connections one address opens to the victim, each with its own peer id. */
 export const SYBIL_CONNECTIONS = 20;
+/** Longest the sybil holds its garbage back while its connections settle, ms. */
+const SYBIL_HOLD_MS = 5_000;
 const sybil: AttackFactory = async (ctx) => {
   const res = new Resources();
   const stats = newStats();
   const host = hostileAddress(0);
-  const script = garbageScript(stats);
+  const garbage = garbageScript(stats);
+  // Garbage waits until every connection is settled (attached: the victim's handshake came; or
+  // closed): else, on a slow machine, the first ones were banned before the later ones asked to
+  // attach, and the per-address cap was never reached. Bounded by SYBIL_HOLD_MS.
+  const settled = new WeakSet<ScriptedPeer>();
+  let count = 0;
+  let serving = false;
+  const held: [ScriptedPeer, WireMessage][] = [];
+  const serve = (): void => {
+    if (serving) return;
+    serving = true;
+    clearTimeout(hold);
+    for (const [p, m] of held.splice(0)) if (!res.closed) garbage(p, m);
+  };
+  const settle = (p?: ScriptedPeer): void => {
+    if (p !== undefined && settled.has(p)) return;
+    if (p !== undefined) settled.add(p);
+    if (++count === SYBIL_CONNECTIONS) serve();
+  };
+  const hold = setTimeout(serve, SYBIL_HOLD_MS);
+  hold.unref();
   return attack('sybil', res, stats, {
     addresses: [host],
     start: (victim) => {
@@ -371,11 +394,18 @@ const sybil: AttackFactory = async (ctx) => {
           victim,
           host,
           (p, m) => {
-            if (m.type === 'handshake') claimAll(p);
-            script(p, m);
+            if (m.type === 'handshake') {
+              claimAll(p);
+              settle(p);
+            }
+            if (serving) garbage(p, m);
+            else held.push([p, m]);
           },
           { peerId: scriptedPeerId() },
-        );
+        ).then((p) => {
+          if (p === undefined) settle();
+          else void p.closed.then(() => settle(p));
+        });
       }
     },
   });
