@@ -135,7 +135,7 @@ export function rangeAnswerProblem(
 }
 
 /**
- * The delay a `Retry-After` header asks for, ms (RFC 9110 §10.2.3: seconds, or an HTTP date
+ * The delay a `Retry-After` header asks for, ms (RFC 9110, Retry-After: seconds, or an HTTP date
  * compared with `nowMs`, the wall clock), within `[0, MAX_WEB_SEED_RETRY_MS]`; undefined when
  * absent or malformed. A BEP 17 `503` body (ASCII seconds) parses the same way.
  */
