@@ -15,7 +15,8 @@ import { treeDigests, writeTree } from './payload.js';
 
 const FILES = { 'a.bin': 2_000_000, 'b/c.bin': 345_678 };
 const scenario = process.argv[2] ?? 'rtc';
-const dir = await mkdtemp(join(tmpdir(), 'shoal-webrtc-'));
+// The parent test names the folder and removes it: it kills this process once it has answered.
+const dir = process.argv[3] ?? (await mkdtemp(join(tmpdir(), 'shoal-webrtc-')));
 const tracker = await startTracker({ host: '127.0.0.1', udpPort: null });
 const sessions: Session[] = [];
 const session = async (name: string, webrtc: boolean) => {

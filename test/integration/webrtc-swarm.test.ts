@@ -10,6 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { loadWebRtcLibrary } from '../../src/net/webrtc-transport.js';
@@ -26,17 +29,28 @@ interface ChildResult {
 }
 
 /** Runs one scenario; resolves with the child's JSON line, the child killed. */
-function runChild(scenario: string): Promise<ChildResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/webrtc-swarm-child.ts', scenario], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+async function runChild(scenario: string): Promise<ChildResult> {
+  // Made and removed here: the child is killed before it could remove it itself.
+  const dir = await mkdtemp(join(tmpdir(), 'shoal-webrtc-'));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/helpers/webrtc-swarm-child.ts', scenario, dir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise<ChildResult>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.once('line', (line) => resolve(JSON.parse(line) as ChildResult));
     child.once('exit', (code) => reject(new Error(`child exited (${code}) without a result`)));
     child.once('error', reject);
-  }).finally(() => {
-    if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
+  }).finally(async () => {
+    if (child.exitCode === null && child.pid !== undefined) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
   });
 }
 
