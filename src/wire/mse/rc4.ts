@@ -12,9 +12,20 @@
  * The word view is cached per `ArrayBuffer`, so a stream that decrypts into one reused read
  * buffer allocates nothing per call.
  *
+ * Runs of at least {@link RC4_WASM_MIN_BYTES} go through a WebAssembly loop instead (rc4-wasm.ts),
+ * where the engine has one; the loops here remain for short runs and as the fallback.
+ *
  * RC4 is not a secure cipher by today's standards; MSE uses it for obfuscation (see
  * `handshake.ts`). Test vectors: RFC 6229.
  */
+
+import { RC4_WASM_CHUNK_BYTES, rc4Wasm } from './rc4-wasm.js';
+
+/**
+ * From this many bytes a run goes through the WebAssembly loop (rc4-wasm.ts): below it, copying
+ * the 258-byte state in and out costs more than the faster loop saves.
+ */
+export const RC4_WASM_MIN_BYTES = 1024;
 
 /** Bytes of keystream MSE discards after keying RC4 (the spec's "discard the first 1024 bytes"). */
 export const MSE_RC4_DISCARD_BYTES = 1024;
@@ -76,6 +87,13 @@ export class Rc4 {
    */
   process(buf: Uint8Array, start = 0, end: number = buf.length): void {
     if (start < 0 || end > buf.length || start > end) throw new RangeError('RC4 range out of bounds');
+    if (end - start >= RC4_WASM_MIN_BYTES) {
+      const wasm = rc4Wasm();
+      if (wasm !== undefined) {
+        this.#wasm(wasm, buf, start, end);
+        return;
+      }
+    }
     let k = start;
     if (LITTLE_ENDIAN && end - start >= WORD_PATH_MIN_BYTES) {
       // Byte loop up to the first 4-byte-aligned address, the word loop, then the tail.
@@ -117,6 +135,23 @@ export class Rc4 {
     c.#i = this.#i;
     c.#j = this.#j;
     return c;
+  }
+
+  /** The run through the WebAssembly loop: state and bytes copied in, run, copied back. */
+  #wasm(wasm: NonNullable<ReturnType<typeof rc4Wasm>>, buf: Uint8Array, start: number, end: number): void {
+    const mem = wasm.memory;
+    mem.set(this.#s, 0);
+    mem[256] = this.#i;
+    mem[257] = this.#j;
+    for (let at = start; at < end; at += RC4_WASM_CHUNK_BYTES) {
+      const n = Math.min(RC4_WASM_CHUNK_BYTES, end - at);
+      mem.set(buf.subarray(at, at + n), wasm.dataAt);
+      wasm.run(wasm.dataAt, n);
+      buf.set(mem.subarray(wasm.dataAt, wasm.dataAt + n), at);
+    }
+    this.#s.set(mem.subarray(0, 256));
+    this.#i = mem[256]!;
+    this.#j = mem[257]!;
   }
 
   #view(buffer: ArrayBufferLike): Int32Array {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { MSE_RC4_DISCARD_BYTES, Rc4 } from '../../../src/wire/index.js';
+import { RC4_WASM_MIN_BYTES } from '../../../src/wire/mse/rc4.js';
+import { RC4_WASM_CHUNK_BYTES, rc4Wasm } from '../../../src/wire/mse/rc4-wasm.js';
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
@@ -147,6 +149,48 @@ describe('RC4', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  test('the WebAssembly loop is there in Node (else every long run would take the slower path)', () => {
+    assert.ok(rc4Wasm() !== undefined);
+  });
+
+  test('runs on both sides of the WebAssembly threshold, two generators interleaved, match the reference', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 32 }),
+        fc.array(fc.integer({ min: RC4_WASM_MIN_BYTES - 8, max: 3 * RC4_WASM_MIN_BYTES }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (key, sizes) => {
+          const total = sizes.reduce((a, b) => a + b, 0);
+          const a = new Rc4(key);
+          const b = new Rc4(key);
+          const da = new Uint8Array(total);
+          const db = new Uint8Array(total);
+          let at = 0;
+          // The generators share this thread's module memory: each call must leave the other's state alone.
+          for (const n of sizes) {
+            a.process(da, at, at + n);
+            b.process(db, at, at + n);
+            at += n;
+          }
+          const want = referenceKeystream(key, total);
+          assert.deepEqual(da, want);
+          assert.deepEqual(db, want);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  test("a run longer than the module's data area goes through in several calls", () => {
+    const key = hex('0102030405');
+    const n = 2 * RC4_WASM_CHUNK_BYTES + 123;
+    const data = new Uint8Array(n + 3).subarray(3);
+    new Rc4(key).process(data);
+    assert.deepEqual(data, referenceKeystream(key, n));
   });
 
   test('processTo leaves the source untouched and writes at the destination offset', () => {
