@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Session, type Torrent } from '../../src/session/index.js';
@@ -28,7 +29,7 @@ import {
   WT_LEECH,
   WT_SEED,
 } from '../helpers/browser-peers.js';
-import { ClientGroup, logShoalTorrent, shoalDone } from '../helpers/clients.js';
+import { ClientGroup, libtorrentMissing, logShoalTorrent, shoalDone } from '../helpers/clients.js';
 import { pseudoRandomBytes, treeDigests, writeTree } from '../helpers/payload.js';
 import { CHROMIUM } from './dashboard-kit.js';
 
@@ -175,6 +176,51 @@ describe('WebTorrent in Chromium ↔ Node Shoal over WebRTC', { skip: missing(),
         'and the served bytes',
       );
       assert.deepEqual([...kinds], ['webrtc']);
+    });
+  });
+
+  test('bridging: libtorrent (TCP) → Node Shoal → the page (WebRTC); sha256 in the page equal', {
+    skip: libtorrentMissing(),
+  }, async () => {
+    await explain(async () => {
+      // python3-libtorrent 2.0 has no WebRTC: the page can only get the bytes through Shoal.
+      const ltDir = await group.dir('lt-seed');
+      const rels = await writeTree(join(ltDir, 'payload'), FILES, 53);
+      const made = await createTorrent(join(ltDir, 'payload'), {
+        version: 'v1',
+        pieceLength: 32768,
+        trackers: [[wsUrl]],
+      });
+      const want = await treeDigests(join(ltDir, 'payload'), rels);
+      const torrentPath = join(await group.root(), 'bridge.torrent');
+      await writeFile(torrentPath, made.bytes);
+      const lt = await group.libtorrent('libtorrent seeder', {
+        torrent: torrentPath,
+        saveDir: ltDir,
+        seed: true,
+      });
+      await lt.waitFor('ready', 30_000);
+      const bridge = await shoal('shoal bridge', await group.dir('bridge'), made.bytes);
+      const kinds = transports(bridge);
+      bridge.addPeer('127.0.0.1', lt.port);
+      await announced(tracker, bridge, 1);
+      server.files.set('/bridge.torrent', { type: 'application/x-bittorrent', body: made.bytes });
+      const page = await browsers.page(`${origin}/wt.html`);
+      const got = (await page.evaluate(
+        `(${WT_LEECH})(${JSON.stringify({
+          torrentUrl: '/bridge.torrent',
+          timeoutMs: TRANSFER_TIMEOUT_MS,
+        })})`,
+      )) as { files: { path: string; sha256: string }[] };
+      const byPath = new Map(got.files.map((f) => [f.path, f.sha256]));
+      assert.deepEqual(
+        rels.map((r) => byPath.get(`payload/${r}`)),
+        want,
+        'the page has the libtorrent seeder’s files (sha256)',
+      );
+      await shoalDone(bridge, TRANSFER_TIMEOUT_MS);
+      assert.deepEqual([...kinds].sort(), ['tcp', 'webrtc'], 'Shoal bridged a TCP peer and a WebRTC peer');
+      await lt.stop();
     });
   });
 });
