@@ -25,6 +25,7 @@ import {
   addWebTorrentPage,
   BrowserPeers,
   StaticServer,
+  trackerKnows,
   WEBTORRENT_BROWSER_BUILD,
   WT_LEECH,
   WT_SEED,
@@ -40,17 +41,6 @@ function missing(): string | undefined {
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} not found`;
   if (!existsSync(WEBTORRENT_BROWSER_BUILD)) return 'test/interop/webtorrent is not installed';
   return undefined;
-}
-
-/** Resolves once the WebSocket tracker knows `n` peers of `t`'s swarm. */
-async function announced(tracker: TrackerServer, t: Torrent, n: number): Promise<void> {
-  const key = Buffer.from(t.wireInfoHash).toString('latin1');
-  const deadline = performance.now() + 20_000;
-  while ((tracker.ws?.swarms.peerCount(key) ?? 0) < n) {
-    if (performance.now() > deadline) throw new Error(`the tracker never saw ${n} peer(s)`);
-    // Polls the tracker's table: it emits no event per announce.
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Transports of the peers `t` logs as connected. */
@@ -121,7 +111,7 @@ describe('WebTorrent in Chromium ↔ Node Shoal over WebRTC', { skip: missing(),
       const seeder = await shoal('shoal seeder', seedDir, made.bytes);
       assert.equal(seeder.state, 'seeding');
       const kinds = transports(seeder);
-      await announced(tracker, seeder, 1);
+      await trackerKnows(tracker, seeder.wireInfoHash, 1);
       server.files.set('/a.torrent', { type: 'application/x-bittorrent', body: made.bytes });
       const page = await browsers.page(`${origin}/wt.html`);
       const got = (await page.evaluate(
@@ -158,12 +148,7 @@ describe('WebTorrent in Chromium ↔ Node Shoal over WebRTC', { skip: missing(),
         })})`,
       )) as { torrent: string; infoHash: string; sha256: string[] };
       const torrentBytes = Buffer.from(seeded.torrent, 'base64');
-      const key = Buffer.from(seeded.infoHash, 'hex').toString('latin1');
-      const deadline = performance.now() + 20_000;
-      while ((tracker.ws?.swarms.peerCount(key) ?? 0) < 1) {
-        if (performance.now() > deadline) throw new Error('the page never announced');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await trackerKnows(tracker, Buffer.from(seeded.infoHash, 'hex'), 1);
       const out = await group.dir('shoal-leecher');
       const leecher = await shoal('shoal leecher', out, torrentBytes);
       const kinds = transports(leecher);
@@ -203,7 +188,7 @@ describe('WebTorrent in Chromium ↔ Node Shoal over WebRTC', { skip: missing(),
       const bridge = await shoal('shoal bridge', await group.dir('bridge'), made.bytes);
       const kinds = transports(bridge);
       bridge.addPeer('127.0.0.1', lt.port);
-      await announced(tracker, bridge, 1);
+      await trackerKnows(tracker, bridge.wireInfoHash, 1);
       server.files.set('/bridge.torrent', { type: 'application/x-bittorrent', body: made.bytes });
       const page = await browsers.page(`${origin}/wt.html`);
       const got = (await page.evaluate(

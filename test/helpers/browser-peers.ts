@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type { TrackerServer } from '../../src/tracker/index.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/dashboard-kit.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -99,6 +100,7 @@ export class BrowserPeers {
   #browser: Browser | undefined;
   readonly errors: string[] = [];
   readonly console: string[] = [];
+  readonly #pages: Page[] = [];
 
   async page(url: string): Promise<Page> {
     this.#browser ??= await chromium.launch({
@@ -108,6 +110,7 @@ export class BrowserPeers {
       timeout: 30_000,
     });
     const page = await (await this.#browser.newContext()).newPage();
+    this.#pages.push(page);
     page.setDefaultTimeout(30_000);
     page.on('pageerror', (e) => this.errors.push(e.message));
     page.on('console', (m) => {
@@ -117,6 +120,11 @@ export class BrowserPeers {
     await page.goto(url);
     await page.waitForFunction('window.ready === true');
     return page;
+  }
+
+  /** Every page opened so far, oldest first. */
+  pages(): Page[] {
+    return this.#pages;
   }
 
   async close(): Promise<void> {
@@ -175,3 +183,50 @@ export const WT_SEED = `async ({ files, name, announce, pieceLength }) => {
   window.seeded = t;
   return { torrent: btoa(bin), infoHash: t.infoHash, sha256: sums };
 }`;
+
+/**
+ * Resolves once the WebSocket tracker knows `n` peers of the swarm of `wireInfoHash` (20 bytes):
+ * it relays a leecher's offers only to peers it already knows.
+ */
+export async function trackerKnows(
+  tracker: TrackerServer,
+  wireInfoHash: Uint8Array,
+  n: number,
+): Promise<void> {
+  const key = Buffer.from(wireInfoHash).toString('latin1');
+  const deadline = performance.now() + 20_000;
+  while ((tracker.ws?.swarms.peerCount(key) ?? 0) < n) {
+    if (performance.now() > deadline) throw new Error(`the tracker never saw ${n} peer(s)`);
+    // Polls the tracker's table: it emits no event per announce.
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Evaluated in a page with Shoal's bundle (`window.Shoal`): a function of `{ torrentUrl,
+ * timeoutMs }` that downloads the torrent with `BrowserTorrent` and resolves with each file's path
+ * and sha256 (hex, crypto.subtle) once done. The torrent stays in `window.torrents` (it seeds on).
+ */
+export const SHOAL_LEECH = `async ({ torrentUrl, timeoutMs }) => {
+  const buf = new Uint8Array(await (await fetch(torrentUrl)).arrayBuffer());
+  const t = window.Shoal.BrowserTorrent.create(buf);
+  window.torrents = [...(window.torrents || []), t];
+  const warnings = [];
+  t.on('warning', (w) => warnings.push(w.message));
+  if (!t.isFinished) {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('page: not done after ' + timeoutMs + ' ms, ' +
+        JSON.stringify(t.stats()) + ' warnings: ' + warnings.join('; '))), timeoutMs);
+      t.once('done', () => { clearTimeout(timer); resolve(); });
+    });
+  }
+  const files = [];
+  for (const f of t.files()) {
+    const d = new Uint8Array(await crypto.subtle.digest('SHA-256', f.bytes));
+    files.push({ path: f.path, sha256: [...d].map((b) => b.toString(16).padStart(2, '0')).join('') });
+  }
+  return { files, version: t.metainfo.version, uploaded: t.stats().uploadedBytes };
+}`;
+
+/** Evaluated in a Shoal page: the bytes each of its torrents uploaded so far. */
+export const SHOAL_UPLOADED = '(window.torrents || []).map((t) => t.stats().uploadedBytes)';
