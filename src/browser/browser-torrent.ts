@@ -174,6 +174,14 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
     this.#run(this.#engine.setHave(have, performance.now()));
   }
 
+  /**
+   * Adds a data channel opened some other way (own signalling): the wire starts on it at once.
+   * Refused (closed) beyond {@link MAX_BROWSER_PEERS} peers or once the torrent is closed.
+   */
+  addStream(stream: RtcStream): void {
+    this.#attach(stream);
+  }
+
   #attach(stream: RtcStream): void {
     if (this.#closed || this.#peers.size >= MAX_BROWSER_PEERS) {
       stream.close();

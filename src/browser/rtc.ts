@@ -10,6 +10,7 @@
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import {
   MAX_SDP_BYTES,
+  MAX_WEBRTC_PEER_CONNECTIONS,
   WEBRTC_CONNECT_TIMEOUT_MS,
   WEBRTC_GATHER_TIMEOUT_MS,
   WEBRTC_MESSAGE_BYTES,
@@ -184,6 +185,8 @@ export class BrowserRtc {
   }
 
   #create(): RtcPeerConnection {
+    if (this.#live.size >= MAX_WEBRTC_PEER_CONNECTIONS)
+      throw fail(ErrorCode.NetLimit, `${MAX_WEBRTC_PEER_CONNECTIONS} WebRTC peer connections being set up`);
     const pc = new (rtcPeerConnection())(this.#config);
     this.#live.add(pc);
     return pc;
