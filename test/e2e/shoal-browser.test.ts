@@ -1,9 +1,9 @@
 /**
  * Shoal's browser bundle (src/browser, built here with vite into a temp folder) in Debian's
- * Chromium (playwright-core): a Shoal page downloads from a Node Shoal seeder (v1 and v2
- * torrents), from WebTorrent's browser build seeding in another page, and serves a second Shoal
+ * Chromium (playwright-core): a Shoal page downloads from a Node Shoal seeder (v1, v2 and
+ * hybrid torrents), from WebTorrent’s browser build seeding in another page, and serves a second Shoal
  * page once the Node seeder is gone. Every peer is found through Shoal's WebSocket tracker and
- * talks over WebRTC on 127.0.0.1; sha256 of every file is computed in the page (crypto.subtle).
+ * talks over WebRTC (127.0.0.1 on the Node side; see test/helpers/browser-peers.ts for the page’s side); sha256 of every file is computed in the page (crypto.subtle).
  * Chromium's WebRTC flags are explained in test/helpers/browser-peers.ts.
  */
 import assert from 'node:assert/strict';
@@ -94,7 +94,7 @@ describe('Shoal’s browser bundle in Chromium', { skip: missing(), timeout: 240
       );
     }
   };
-  const nodeSeeder = async (name: string, version: 'v1' | 'v2', seed: number) => {
+  const nodeSeeder = async (name: string, version: 'v1' | 'v2' | 'hybrid', seed: number) => {
     const dir = await group.dir(name);
     const rels = await writeTree(join(dir, 'payload'), FILES, seed);
     const made = await createTorrent(join(dir, 'payload'), {
@@ -167,6 +167,16 @@ describe('Shoal’s browser bundle in Chromium', { skip: missing(), timeout: 240
       server.files.set('/v2.torrent', { type: 'application/x-bittorrent', body: seed.bytes });
       const got = await leech('/v2.torrent');
       assert.equal(got.version, 'v2');
+      assert.deepEqual(digestsOf(got, seed.rels), seed.want);
+    });
+  });
+
+  test('a Shoal page downloads a hybrid torrent from Node Shoal', async () => {
+    await explain(async () => {
+      const seed = await nodeSeeder('node-hybrid', 'hybrid', 65);
+      server.files.set('/hybrid.torrent', { type: 'application/x-bittorrent', body: seed.bytes });
+      const got = await leech('/hybrid.torrent');
+      assert.equal(got.version, 'hybrid');
       assert.deepEqual(digestsOf(got, seed.rels), seed.want);
     });
   });

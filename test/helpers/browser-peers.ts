@@ -9,6 +9,12 @@
  *   resolve them. With the feature off the candidate carries the address itself.
  * - `--allow-loopback-in-peer-connection`: Chromium leaves loopback interfaces out of ICE
  *   gathering; the tests have nothing else (127.0.0.1 only).
+ *
+ * Node's side binds ICE to 127.0.0.1 (`webrtc: { bindAddress }`), but a page cannot be told which
+ * interfaces to use: on a machine with another interface Chromium gathers its host candidates
+ * there (seen here: the machine's own address on `eth0`, none on `lo`), so the data channel runs
+ * between 127.0.0.1 and that local address. The packets still never leave the machine (both ends
+ * are its own addresses), and the tests name no address but 127.0.0.1.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
