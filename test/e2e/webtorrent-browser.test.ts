@@ -1,6 +1,7 @@
 /**
  * WebTorrent's own browser build in Debian's Chromium (playwright-core) and a Node Shoal node,
- * over WebRTC data channels found through Shoal's WebSocket tracker, on 127.0.0.1 only: the page
+ * over WebRTC data channels found through Shoal's WebSocket tracker (Node's ICE bound to
+ * 127.0.0.1; the page's addresses: test/helpers/browser-peers.ts): the page
  * downloads what Node Shoal seeds (sha256 computed in the page with crypto.subtle), and the page
  * seeds what Node Shoal downloads. The page is served by a small HTTP server the test starts.
  *
