@@ -2,14 +2,14 @@
  * Shoal's browser bundle (src/browser, built here with vite into a temp folder) in Debian's
  * Chromium (playwright-core): a Shoal page downloads from a Node Shoal seeder (v1, v2 and hybrid
  * torrents), from WebTorrent's browser build seeding in another page, and serves a second Shoal
- * page once the Node seeder is gone. Every peer is found through Shoal's WebSocket tracker and
+ * page once the Node seeder is gone; and gets a libtorrent seeder's bytes through Node Shoal. Every peer is found through Shoal's WebSocket tracker and
  * talks over WebRTC (ICE bound to 127.0.0.1 on the Node side; the page's side and Chromium's
  * flags are explained in test/helpers/browser-peers.ts); sha256 of every file is computed in the
  * page (crypto.subtle).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -28,7 +28,7 @@ import {
   WEBTORRENT_BROWSER_BUILD,
   WT_SEED,
 } from '../helpers/browser-peers.js';
-import { ClientGroup, logShoalTorrent } from '../helpers/clients.js';
+import { ClientGroup, libtorrentMissing, logShoalTorrent } from '../helpers/clients.js';
 import { pseudoRandomBytes, treeDigests, writeTree } from '../helpers/payload.js';
 import { CHROMIUM } from './dashboard-kit.js';
 
@@ -205,6 +205,42 @@ describe('Shoal’s browser bundle in Chromium', { skip: missing(), timeout: 240
       });
       const got = await leech('/wt.torrent');
       assert.deepEqual(digestsOf(got, names), seeded.sha256);
+    });
+  });
+
+  test('libtorrent (TCP) → Node Shoal → a Shoal page (WebRTC)', { skip: libtorrentMissing() }, async () => {
+    await explain(async () => {
+      // python3-libtorrent 2.0 has no WebRTC: the page gets the bytes only through Node Shoal.
+      const ltDir = await group.dir('lt-seed');
+      const rels = await writeTree(join(ltDir, 'payload'), FILES, 66);
+      const made = await createTorrent(join(ltDir, 'payload'), {
+        version: 'v1',
+        pieceLength: 32768,
+        trackers: [[wsUrl]],
+      });
+      const want = await treeDigests(join(ltDir, 'payload'), rels);
+      const torrentPath = join(await group.root(), 'lt.torrent');
+      await writeFile(torrentPath, made.bytes);
+      const lt = await group.libtorrent('libtorrent seeder', {
+        torrent: torrentPath,
+        saveDir: ltDir,
+        seed: true,
+      });
+      await lt.waitFor('ready', 30_000);
+      const s = await Session.create({
+        host: '127.0.0.1',
+        downloadDir: await group.dir('bridge'),
+        webrtc: { bindAddress: '127.0.0.1' },
+      });
+      sessions.push(s);
+      const bridge = await s.addTorrent(made.bytes);
+      logShoalTorrent(bridge, group.log('shoal bridge'));
+      bridge.addPeer('127.0.0.1', lt.port);
+      await trackerKnows(tracker, bridge.wireInfoHash, 1);
+      server.files.set('/lt.torrent', { type: 'application/x-bittorrent', body: made.bytes });
+      const got = await leech('/lt.torrent');
+      assert.deepEqual(digestsOf(got, rels), want);
+      await lt.stop();
     });
   });
 });
