@@ -2,10 +2,10 @@
  * Shoal's browser bundle (src/browser, built here with vite into a temp folder) in Debian's
  * Chromium (playwright-core): a Shoal page downloads from a Node Shoal seeder (v1, v2 and hybrid
  * torrents), from WebTorrent's browser build seeding in another page, and serves a second Shoal
- * page once the Node seeder is gone; and gets a libtorrent seeder's bytes through Node Shoal. Every peer is found through Shoal's WebSocket tracker and
- * talks over WebRTC (ICE bound to 127.0.0.1 on the Node side; the page's side and Chromium's
- * flags are explained in test/helpers/browser-peers.ts); sha256 of every file is computed in the
- * page (crypto.subtle).
+ * page once the Node seeder is gone; and gets a libtorrent seeder's bytes through Node Shoal.
+ * Every peer is found through Shoal's WebSocket tracker and talks over WebRTC (ICE bound to
+ * 127.0.0.1 on the Node side; the page's side and Chromium's flags are explained in
+ * test/helpers/browser-peers.ts); sha256 of every file is computed in the page (crypto.subtle).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
