@@ -1,7 +1,7 @@
 /**
  * Shoal in a web page: the pure core (codec, metainfo, wire, engine) with WebRTC data channels,
  * WebSocket trackers (WebTorrent's protocol) and in-memory storage. Built by
- * `npm run build:browser` into `dist/browser/shoal.js` (an ES module).
+ * `npm run build:browser` into `dist/shoal-browser/shoal.js` (an ES module).
  *
  * ```js
  * import { BrowserTorrent } from './shoal.js';

@@ -1,6 +1,6 @@
 /**
  * Vite build of Shoal's browser bundle: `vite build --config src/browser/vite.config.ts` writes
- * `dist/browser/shoal.js`, one ES module. The pure core imports three `node:` modules for
+ * `dist/shoal-browser/shoal.js`, one ES module. The pure core imports three `node:` modules for
  * things a page has otherwise; they are aliased to small shims (src/browser/shims): `node:crypto`
  * (synchronous SHA-1/SHA-256 in TypeScript), `node:path` (POSIX path checks), `node:events`.
  */
@@ -10,7 +10,7 @@ import { defineConfig } from 'vite';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 /** The bundle's settings; `outDir` may be changed (the tests build into a temp folder). */
-export function browserBundleConfig(outDir = here('../../dist/browser')) {
+export function browserBundleConfig(outDir = here('../../dist/shoal-browser')) {
   return defineConfig({
     logLevel: 'warn',
     resolve: {
