@@ -8,7 +8,8 @@
  * {@link PieceStore}, `piece-complete` hashes the piece synchronously and reports it,
  * `read-block` sends the block and reports it sent (at once, or at the channel's `drain` when it
  * is above its high-water mark: the peer's reading speed is the back-pressure). One timer is
- * armed at the engine's next deadline. Peers speak the plain wire (no MSE, as WebTorrent) with
+ * armed at the engine's next deadline; every {@link BROWSER_HOUSEKEEPING_MS} peers without a
+ * handshake or gone silent are closed and keep-alives sent. Peers speak the plain wire (no MSE, as WebTorrent) with
  * the BEP 6 fast extension; no BEP 10 (a page needs no metadata exchange nor PEX).
  */
 
@@ -19,7 +20,12 @@ import { TorrentEngine } from '../engine/torrent-engine.js';
 import { parseTorrent } from '../metainfo/parse.js';
 import type { Metainfo } from '../metainfo/types.js';
 import { bytesEqual, toHex } from '../shared/hash.js';
-import { MAX_BROWSER_PEERS } from '../shared/limits.js';
+import {
+  HANDSHAKE_TIMEOUT_MS,
+  KEEP_ALIVE_INTERVAL_MS,
+  MAX_BROWSER_PEERS,
+  PEER_IDLE_TIMEOUT_MS,
+} from '../shared/limits.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
 import { encodeHandshake, makeReserved, readReserved } from '../wire/handshake.js';
@@ -42,7 +48,12 @@ export interface BrowserTorrentOptions {
   }[];
   /** The files' contents, in torrent order without padding files: seed them (each is checked). */
   readonly data?: readonly Uint8Array[];
+  /** The clock, ms (tests). @default performance.now */
+  readonly now?: () => number;
 }
+
+/** How often peers are checked for a missing handshake, silence, or a keep-alive owed, ms. */
+export const BROWSER_HOUSEKEEPING_MS = 5_000;
 
 export interface BrowserTorrentEvents {
   /** Every wanted piece is verified. */
@@ -58,6 +69,9 @@ interface Peer {
   readonly stream: RtcStream;
   readonly decoder: FrameDecoder;
   handshaken: boolean;
+  readonly since: number;
+  lastReceived: number;
+  lastSent: number;
   /** Blocks sent while the channel was above its mark: reported to the engine at `drain`. */
   readonly unreported: BlockRef[];
 }
@@ -86,10 +100,13 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
   readonly #peers = new Map<PeerKey, Peer>();
   #seq = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #housekeeping: ReturnType<typeof setInterval> | undefined;
+  readonly #now: () => number;
   #closed = false;
 
   private constructor(torrent: Uint8Array, o: BrowserTorrentOptions) {
     super();
+    this.#now = o.now ?? (() => performance.now());
     const m = parseTorrent(torrent);
     this.metainfo = m;
     const v1 = m.infoHashV1;
@@ -102,7 +119,7 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
       layout: this.#store.map,
       files: m.files,
       random: webRandom,
-      now: performance.now(),
+      now: this.#now(),
     });
     this.#rtc = new BrowserRtc(o.iceServers ?? []);
     if (o.data !== undefined) this.#seedFrom(o.data);
@@ -115,7 +132,7 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
           peerId: this.peerId,
           rtc: this.#rtc,
           getStats: () => {
-            const s = this.#engine.stats(performance.now());
+            const s = this.#engine.stats(this.#now());
             return { uploaded: s.uploadedBytes, downloaded: s.downloadedBytes, left: s.leftBytes };
           },
           wantedPeers: () =>
@@ -132,6 +149,7 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
     const t = new BrowserTorrent(torrent, options);
     for (const tr of t.#trackers) tr.start();
     t.#arm();
+    t.#housekeeping = setInterval(() => t.#housekeep(), BROWSER_HOUSEKEEPING_MS);
     return t;
   }
 
@@ -144,7 +162,7 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
   }
 
   stats(): ReturnType<TorrentEngine['stats']> {
-    return this.#engine.stats(performance.now());
+    return this.#engine.stats(this.#now());
   }
 
   /** The files and their bytes (complete once `done`). */
@@ -157,6 +175,7 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#housekeeping);
     for (const t of this.#trackers) t.stop();
     for (const p of [...this.#peers.values()]) p.stream.close();
     this.#rtc.close();
@@ -171,7 +190,7 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
     });
     const have: number[] = [];
     for (let i = 0; i < this.#engine.pieceCount; i++) if (this.#store.verify(i)) have.push(i);
-    this.#run(this.#engine.setHave(have, performance.now()));
+    this.#run(this.#engine.setHave(have, this.#now()));
   }
 
   /**
@@ -188,11 +207,15 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
       return;
     }
     const key = `rtc-${++this.#seq}`;
+    const now = this.#now();
     const peer: Peer = {
       key,
       stream,
       decoder: new FrameDecoder({ handshake: true, pieceCount: this.#engine.pieceCount }),
       handshaken: false,
+      since: now,
+      lastReceived: now,
+      lastSent: now,
       unreported: [],
     };
     this.#peers.set(key, peer);
@@ -210,7 +233,33 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
     });
   }
 
+  /**
+   * Closes peers that never sent their handshake ({@link HANDSHAKE_TIMEOUT_MS}) or went silent
+   * ({@link PEER_IDLE_TIMEOUT_MS}); sends a keep-alive where we have been silent for
+   * {@link KEEP_ALIVE_INTERVAL_MS}.
+   */
+  #housekeep(): void {
+    const now = this.#now();
+    for (const p of [...this.#peers.values()]) {
+      const why = !p.handshaken
+        ? now - p.since >= HANDSHAKE_TIMEOUT_MS && 'no handshake in time'
+        : now - p.lastReceived >= PEER_IDLE_TIMEOUT_MS && 'idle';
+      if (why) {
+        p.stream.close();
+        this.#onClose(p, why);
+      } else if (p.handshaken && now - p.lastSent >= KEEP_ALIVE_INTERVAL_MS) {
+        this.#send(p, encodeMessage({ type: 'keep-alive' }));
+      }
+    }
+  }
+
+  #send(peer: Peer, bytes: Uint8Array): boolean {
+    peer.lastSent = this.#now();
+    return peer.stream.write(bytes);
+  }
+
   #onData(peer: Peer, chunk: Uint8Array): void {
+    peer.lastReceived = this.#now();
     let msgs: WireMessage[];
     try {
       msgs = peer.decoder.push(chunk);
@@ -219,7 +268,7 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
       this.#onClose(peer, (e as Error).message);
       return;
     }
-    const now = performance.now();
+    const now = this.#now();
     for (const msg of msgs) {
       if (!this.#peers.has(peer.key)) return;
       if (msg.type === 'handshake') {
@@ -240,7 +289,7 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
   }
 
   #onDrain(peer: Peer): void {
-    const now = performance.now();
+    const now = this.#now();
     for (const b of peer.unreported.splice(0)) this.#run(this.#engine.onBlockSent(peer.key, b, now));
     this.#arm();
   }
@@ -249,7 +298,7 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
     if (!this.#peers.delete(peer.key)) return;
     if (peer.handshaken) {
       this.emit('peer', { type: 'disconnected', peer: peer.key, reason });
-      this.#run(this.#engine.removePeer(peer.key, performance.now()));
+      this.#run(this.#engine.removePeer(peer.key, this.#now()));
     }
     this.#arm();
   }
@@ -257,11 +306,13 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
   #run(actions: readonly EngineAction[]): void {
     const queue = [...actions];
     for (let a = queue.shift(); a !== undefined; a = queue.shift()) {
-      const now = performance.now();
+      const now = this.#now();
       switch (a.type) {
-        case 'send':
-          this.#peers.get(a.peer)?.stream.write(encodeMessage(a.msg));
+        case 'send': {
+          const p = this.#peers.get(a.peer);
+          if (p !== undefined) this.#send(p, encodeMessage(a.msg));
           break;
+        }
         case 'close': {
           const p = this.#peers.get(a.peer);
           if (p !== undefined) {
@@ -288,7 +339,8 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
           const p = this.#peers.get(a.peer);
           if (p === undefined) break;
           const block = { piece: a.piece, offset: a.offset, length: a.length };
-          const below = p.stream.write(
+          const below = this.#send(
+            p,
             encodeMessage({
               type: 'piece',
               index: a.piece,
@@ -324,10 +376,10 @@ export class BrowserTorrent extends TypedEmitter<BrowserTorrentEvents> {
     if (at === undefined) return;
     this.#timer = setTimeout(
       () => {
-        this.#run(this.#engine.tick(performance.now()));
+        this.#run(this.#engine.tick(this.#now()));
         this.#arm();
       },
-      Math.max(0, at - performance.now()),
+      Math.max(0, at - this.#now()),
     );
   }
 }

@@ -5,12 +5,19 @@
  * Chromium (test/e2e/shoal-browser.test.ts).
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
+import { BROWSER_HOUSEKEEPING_MS } from '../../src/browser/browser-torrent.js';
 import type { RtcDataChannel, RtcPeerConnection } from '../../src/browser/dom.js';
 import { BrowserTorrent, RtcStream } from '../../src/browser/index.js';
 import { encode } from '../../src/codec/index.js';
 import { ErrorCode, ShoalError } from '../../src/shared/errors.js';
-import { MAX_BROWSER_PEERS, MAX_BROWSER_TORRENT_BYTES } from '../../src/shared/limits.js';
+import {
+  HANDSHAKE_TIMEOUT_MS,
+  KEEP_ALIVE_INTERVAL_MS,
+  MAX_BROWSER_PEERS,
+  MAX_BROWSER_TORRENT_BYTES,
+  PEER_IDLE_TIMEOUT_MS,
+} from '../../src/shared/limits.js';
 import { encodeHandshake, makeReserved } from '../../src/wire/index.js';
 
 const PIECE = 16 * 1024 * 1024;
@@ -92,4 +99,47 @@ test('a wrong info-hash and an oversized frame each close only their peer', () =
   assert.ok(events.includes('connected rtc-1'));
   t.close();
   assert.equal(good.state.closed, true, 'close() closes every peer');
+});
+
+test('a peer without a handshake in HANDSHAKE_TIMEOUT_MS, or silent for PEER_IDLE_TIMEOUT_MS, is closed; keep-alives are sent', () => {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  try {
+    let now = 0;
+    const advance = (ms: number) => {
+      for (let left = ms; left > 0; left -= BROWSER_HOUSEKEEPING_MS) {
+        now += BROWSER_HOUSEKEEPING_MS;
+        mock.timers.tick(BROWSER_HOUSEKEEPING_MS);
+      }
+    };
+    const t = BrowserTorrent.create(torrentOf(100_000), { now: () => now });
+    const [mute, talker] = [fakeStream(), fakeStream()];
+    t.addStream(mute.stream);
+    t.addStream(talker.stream);
+    const infoHash = (talker.sent[0] as Uint8Array).subarray(28, 48);
+    talker.deliver(
+      encodeHandshake({
+        reserved: makeReserved({ fast: true }),
+        infoHash,
+        peerId: new Uint8Array(20).fill(9),
+      }),
+    );
+    advance(HANDSHAKE_TIMEOUT_MS - BROWSER_HOUSEKEEPING_MS);
+    assert.equal(mute.state.closed, false, 'not before the timeout');
+    advance(BROWSER_HOUSEKEEPING_MS);
+    assert.equal(mute.state.closed, true, 'no handshake in time');
+    assert.equal(talker.state.closed, false);
+    const before = talker.sent.length;
+    advance(KEEP_ALIVE_INTERVAL_MS);
+    assert.ok(
+      talker.sent.slice(before).some((b) => b.length === 4 && b.every((x) => x === 0)),
+      'a keep-alive after KEEP_ALIVE_INTERVAL_MS of our silence',
+    );
+    assert.equal(talker.state.closed, false, 'not idle yet');
+    advance(PEER_IDLE_TIMEOUT_MS);
+    assert.equal(talker.state.closed, true, 'closed once silent for PEER_IDLE_TIMEOUT_MS');
+    assert.equal(t.peerCount, 0);
+    t.close();
+  } finally {
+    mock.timers.reset();
+  }
 });
