@@ -44,6 +44,8 @@ export class BrowserWsTracker {
   #started = false;
   #stopped = false;
   readonly #offers = new Map<string, RtcOffer>();
+  /** Each pending offer's expiry. */
+  readonly #offerTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Announces the tracker answered. */
   announces = 0;
 
@@ -80,6 +82,8 @@ export class BrowserWsTracker {
     ws?.close();
     for (const o of this.#offers.values()) o.cancel();
     this.#offers.clear();
+    for (const t of this.#offerTimers.values()) clearTimeout(t);
+    this.#offerTimers.clear();
   }
 
   #warn(m: string): void {
@@ -130,12 +134,16 @@ export class BrowserWsTracker {
       const offerId = randomBytes(20);
       const key = toHex(offerId);
       this.#offers.set(key, r.value);
-      setTimeout(() => {
-        if (this.#offers.get(key) === r.value) {
-          this.#offers.delete(key);
-          r.value.cancel();
-        }
-      }, WS_OFFER_TIMEOUT_MS);
+      this.#offerTimers.set(
+        key,
+        setTimeout(() => {
+          this.#offerTimers.delete(key);
+          if (this.#offers.get(key) === r.value) {
+            this.#offers.delete(key);
+            r.value.cancel();
+          }
+        }, WS_OFFER_TIMEOUT_MS),
+      );
       offers.push({ offerId, sdp: r.value.sdp });
     }
     if (this.#stopped || ws.readyState !== WS_OPEN) {
@@ -214,6 +222,8 @@ export class BrowserWsTracker {
         const pending = this.#offers.get(key);
         if (pending === undefined) return;
         this.#offers.delete(key);
+        clearTimeout(this.#offerTimers.get(key));
+        this.#offerTimers.delete(key);
         const peerId = m.peerId;
         pending.accept(m.sdp).then(
           (s) => (this.#stopped ? s.close() : this.#init.onStream(s, peerId)),
