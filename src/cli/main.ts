@@ -1,8 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
-// The young generation is capped at 8 MiB per semi-space (V8's default grows to 16 MiB, a 32 MiB
-// new space): measured on a 1 GiB transfer, the leecher's peak RSS fell from ~173 to ~152 MB at
-// the same throughput and CPU; at 4 MiB scavenges start to cost CPU (bench:transfer).
-// `npm start` passes the same flag; bench/transfer.ts reads it from this line.
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The young generation is capped at 4 MiB per semi-space (V8's default grows to 16 MiB, a 32 MiB
+// new space). Measured on a 1 GiB transfer: 16 → 8 MiB took the leecher's peak RSS from ~173 to
+// ~152 MB at the same throughput and CPU; 8 → 4 MiB took another 7–9 MB off (2026-12-07, A/B in
+// one run, CPU within noise). `npm start` passes the same flag; bench/transfer.ts reads it from
+// this line.
 import { runCli } from './program.js';
 
 process.exitCode = await runCli(process.argv);

@@ -11,7 +11,7 @@
  * Relayed offers are bounded by the WebRTC factory's live peer-connection cap.
  */
 import { randomBytes } from 'node:crypto';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { WebRtc, WebRtcStream } from '../net/webrtc-transport.js';
 import {
   MAX_WS_OFFERS_PER_ANNOUNCE,
@@ -27,6 +27,9 @@ import {
   parseWsServerMessage,
   type WsOffer,
 } from './tracker-protocol-ws.js';
+
+/** `readyState` of an open WebSocket (the WebSocket standard's OPEN). */
+const WS_OPEN = 1;
 
 /** Options of a {@link WsTrackerClient}. */
 export interface WsTrackerClientInit {
@@ -77,7 +80,7 @@ export class WsTrackerClient {
     this.#stopped = true;
     clearTimeout(this.#timer);
     const ws = this.#ws;
-    if (ws?.readyState === WebSocket.OPEN) {
+    if (ws?.readyState === WS_OPEN) {
       const s = this.#init.getStats();
       ws.send(
         encodeWsAnnounce({
@@ -97,10 +100,18 @@ export class WsTrackerClient {
   }
 
   #connect(): void {
+    // `ws` is loaded with the first WebSocket tracker: most nodes never use one.
+    void import('ws').then(
+      ({ WebSocket: Ws }) => this.#open(Ws),
+      (e: Error) => this.#init.onWarning?.(`WebSocket tracker ${this.#init.url}: ${e.message}`),
+    );
+  }
+
+  #open(Ws: typeof WebSocket): void {
     if (this.#stopped) return;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.#init.url, {
+      ws = new Ws(this.#init.url, {
         maxPayload: MAX_WS_TRACKER_MESSAGE_BYTES,
         handshakeTimeout: 15_000,
       });
@@ -125,7 +136,7 @@ export class WsTrackerClient {
 
   async #announce(event?: string): Promise<void> {
     const ws = this.#ws;
-    if (this.#stopped || ws === undefined || ws.readyState !== WebSocket.OPEN) return;
+    if (this.#stopped || ws === undefined || ws.readyState !== WS_OPEN) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#announce(), this.#intervalS * 1000);
     this.#timer.unref();
@@ -154,7 +165,7 @@ export class WsTrackerClient {
         break;
       }
     }
-    if (this.#stopped || ws.readyState !== WebSocket.OPEN) {
+    if (this.#stopped || ws.readyState !== WS_OPEN) {
       for (const o of offers) this.#offers.get(Buffer.from(o.offerId).toString('hex'))?.cancel();
       return;
     }
@@ -195,7 +206,7 @@ export class WsTrackerClient {
         this.#init.webrtc.answer(sdp).then(
           (made) => {
             const ws = this.#ws;
-            if (this.#stopped || ws === undefined || ws.readyState !== WebSocket.OPEN) {
+            if (this.#stopped || ws === undefined || ws.readyState !== WS_OPEN) {
               void made.stream.then((s) => s.destroy()).catch(() => {});
               return;
             }

@@ -69,6 +69,19 @@ export function loadWebRtcLibrary(): Promise<Lib | undefined> {
   return loaded;
 }
 
+/**
+ * Whether node-datachannel is installed (resolvable), without loading it: loading maps a 10 MB
+ * native library, which a node that never meets a WebRTC peer should not pay for.
+ */
+export function webRtcInstalled(): boolean {
+  try {
+    import.meta.resolve('node-datachannel');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** WebRTC for a node, or undefined when the library is missing. */
 export async function loadWebRtc(config: WebRtcConfig = {}): Promise<WebRtc | undefined> {
   const lib = await loadWebRtcLibrary();

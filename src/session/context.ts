@@ -40,8 +40,12 @@ export interface SessionContext {
   acquireUp(bytes: number, cancelled: () => boolean, priority?: BandwidthPriority): Promise<void> | undefined;
   /** The session's DHT, when enabled. */
   readonly dht: DhtRuntime | undefined;
-  /** WebRTC (data channels), when enabled and its library is installed. */
-  readonly webrtc: WebRtc | undefined;
+  /**
+   * WebRTC (data channels): undefined when turned off or its library is missing. The library is
+   * loaded on the first call (a torrent with a `ws://` tracker), so a node without WebRTC peers
+   * never pays its memory.
+   */
+  webrtc(): Promise<WebRtc | undefined>;
   /** The session's local service discovery, when enabled. */
   readonly lsd: Lsd | undefined;
   /** The session's seed limits now (they may change after the session started). */

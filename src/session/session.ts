@@ -38,7 +38,7 @@ import { InboundRouter } from '../net/inbound.js';
 import type { BlocklistReport } from '../net/ip-blocklist.js';
 import { BLOCKED_REASON, PeerPool } from '../net/peer-pool.js';
 import type { PeerStream } from '../net/transport.js';
-import { loadWebRtc, type WebRtc } from '../net/webrtc-transport.js';
+import { loadWebRtc, type WebRtc, webRtcInstalled } from '../net/webrtc-transport.js';
 import { PortMapper, type PortMappingStatus, type PortRequest } from '../portmap/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
@@ -117,6 +117,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #lsd: Lsd | undefined;
   #portMapper: PortMapper | undefined;
   #webrtc: WebRtc | undefined;
+  #webrtcLoad: Promise<WebRtc | undefined> | undefined;
   #port = 0;
   #closed = false;
   readonly #ctx: SessionContext;
@@ -163,9 +164,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       get lsd() {
         return self.#lsd;
       },
-      get webrtc() {
-        return self.#webrtc;
-      },
+      webrtc: () => this.#loadWebRtc(),
       peerId: this.peerId,
       now: () => this.now(),
       // What others should dial: the router's mapped port when port mapping made one.
@@ -205,7 +204,6 @@ export class Session extends TypedEmitter<SessionEvents> {
       // Threads ready before any peer: a piece must never wait for a worker to start.
       await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();
-      if (s.options.webrtc !== undefined) s.#webrtc = await loadWebRtc(s.options.webrtc);
       await s.#startDiscovery();
       s.#startPortMapping();
     } catch (e) {
@@ -559,9 +557,25 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.emit('torrent:removed', { id: t.id });
   }
 
-  /** Whether WebRTC is on (enabled, and its library installed). */
+  /**
+   * Whether WebRTC is on: enabled, and its library installed. The library itself is loaded when a
+   * torrent first has a `ws://` tracker.
+   */
   get webrtcEnabled(): boolean {
-    return this.#webrtc !== undefined;
+    return this.options.webrtc !== undefined && webRtcInstalled();
+  }
+
+  /** node-datachannel, loaded once on first use; undefined when off, missing or closed. */
+  #loadWebRtc(): Promise<WebRtc | undefined> {
+    const config = this.options.webrtc;
+    if (config === undefined || this.#closed) return Promise.resolve(undefined);
+    this.#webrtcLoad ??= loadWebRtc(config).then((w) => {
+      // Closed while it loaded: close() could not see it.
+      if (this.#closed) w?.close();
+      else this.#webrtc = w;
+      return this.#closed ? undefined : w;
+    });
+    return this.#webrtcLoad;
   }
 
   /** Closes every torrent (saving resume data), the listener, sockets, threads and files. */

@@ -11,6 +11,7 @@ import { WsTrackerClient } from '../discovery/tracker-ws.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { PeerSource } from '../net/peer-pool.js';
 import type { PeerStream } from '../net/transport.js';
+import type { WebRtc } from '../net/webrtc-transport.js';
 import type { SessionContext } from './context.js';
 
 /** DHT re-announce period while we have peers enough (BEP 5 peers expire after ~30 min). */
@@ -59,7 +60,7 @@ export class TorrentDiscovery {
     const abort = new AbortController();
     this.#abort = abort;
     this.#startAnnouncer();
-    this.#startWsTrackers();
+    this.#startWsTrackers(abort.signal);
     this.#startDht(abort.signal);
     const h = this.#host;
     if (!h.metainfo.isPrivate) h.ctx.lsd?.add(h.wireInfoHash);
@@ -120,13 +121,23 @@ export class TorrentDiscovery {
     announcer.start();
   }
 
-  /** A client per `ws://`/`wss://` tracker, when the session has WebRTC and no proxy. */
-  #startWsTrackers(): void {
+  /**
+   * A client per `ws://`/`wss://` tracker, when the session has WebRTC and no proxy. The WebRTC
+   * library is loaded only here, for a torrent that has such a tracker.
+   */
+  #startWsTrackers(signal: AbortSignal): void {
     const h = this.#host;
-    const webrtc = h.ctx.webrtc;
     // A proxy carries every connection: WebRTC would go around it.
-    if (webrtc === undefined || !h.ctx.options.trackers || h.ctx.options.proxy !== undefined) return;
+    if (!h.ctx.options.trackers || h.ctx.options.proxy !== undefined) return;
     const urls = new Set(h.metainfo.trackers.flat().filter(isWsUrl));
+    if (urls.size === 0) return;
+    void h.ctx.webrtc().then((webrtc) => {
+      if (webrtc !== undefined && !signal.aborted) this.#startWsClients(webrtc, urls);
+    });
+  }
+
+  #startWsClients(webrtc: WebRtc, urls: ReadonlySet<string>): void {
+    const h = this.#host;
     for (const url of urls) {
       const client = new WsTrackerClient({
         url,

@@ -56,6 +56,12 @@ export interface WsSwarmsOptions {
   readonly maxSwarms?: number;
   /** Uniform in [0, 1). @default Math.random */
   readonly random?: () => number;
+  /**
+   * `interval` told to WebRTC peers, in seconds: how often they announce with fresh offers, and so
+   * how soon a failed WebRTC connection is tried again. Shorter than the HTTP/UDP interval because
+   * an offer is the only way two WebRTC peers meet. @default WS_TRACKER_INTERVAL_S
+   */
+  readonly intervalS?: number;
   /** Which info-hashes (20-char latin1 keys) may be tracked; all when absent. */
   readonly isAllowed?: (infoHashKey: string) => boolean;
 }
@@ -173,7 +179,7 @@ export class WsSwarms {
       JSON.stringify({
         action: 'announce',
         info_hash: key,
-        interval: WS_TRACKER_INTERVAL_S,
+        interval: this.#opts.intervalS ?? WS_TRACKER_INTERVAL_S,
         ...this.#counts(key),
       }),
     );

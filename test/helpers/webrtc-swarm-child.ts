@@ -17,7 +17,11 @@ const FILES = { 'a.bin': 2_000_000, 'b/c.bin': 345_678 };
 const scenario = process.argv[2] ?? 'rtc';
 // The parent test names the folder and removes it: it kills this process once it has answered.
 const dir = process.argv[3] ?? (await mkdtemp(join(tmpdir(), 'shoal-webrtc-')));
-const tracker = await startTracker({ host: '127.0.0.1', udpPort: null });
+// A short WebSocket interval (clients clamp it to WS_MIN_ANNOUNCE_INTERVAL_S, 30 s): a WebRTC
+// connection that fails is offered again within 30 s, not 120 s.
+const tracker = await startTracker({ host: '127.0.0.1', udpPort: null, ws: { intervalS: 5 } });
+/** Past this, the child reports what it sees instead of waiting for the parent's timeout. */
+const DEADLINE_MS = 200_000;
 const sessions: Session[] = [];
 const session = async (name: string, webrtc: boolean) => {
   const s = await Session.create({
@@ -57,7 +61,20 @@ try {
     tt.addPeer('127.0.0.1', seeder.port);
     waits.push(tt.next('done'));
   }
-  await Promise.all(waits);
+  const torrents = [st, rt];
+  let deadline: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(waits),
+    new Promise((_, reject) => {
+      deadline = setTimeout(() => {
+        const peers = torrents.map((x) => x.peers().map((p) => `${p.transport}:${p.address}`));
+        const relayed = `${tracker.ws?.swarms.relayedOffers} offers, ${tracker.ws?.swarms.relayedAnswers} answers`;
+        reject(
+          new Error(`not done in ${DEADLINE_MS} ms: peers ${JSON.stringify(peers)}, relayed ${relayed}`),
+        );
+      }, DEADLINE_MS);
+    }),
+  ]).finally(() => clearTimeout(deadline));
   const want = await treeDigests(join(dir, 'seed', 'payload'), rels);
   const got = await treeDigests(join(dir, 'rtc', 'payload'), rels);
   const gotTcp = scenario === 'hybrid' ? await treeDigests(join(dir, 'tcp', 'payload'), rels) : want;

@@ -12,6 +12,7 @@ import {
   MAX_SDP_BYTES,
   MAX_WS_OFFERS_PER_ANNOUNCE,
   MAX_WS_TRACKER_MESSAGE_BYTES,
+  WS_TRACKER_INTERVAL_S,
 } from '../../src/shared/limits.js';
 import { type WsPeerSocket, WsSwarms } from '../../src/tracker/ws-handler.js';
 
@@ -125,4 +126,14 @@ test('scrape counts the WebRTC swarm', () => {
   assert.equal(r.kind, 'scrape');
   if (r.kind === 'scrape')
     assert.deepEqual(r.files.get('ab'.repeat(20)), { complete: 1, incomplete: 1, downloaded: 0 });
+});
+
+test('the announce reply carries the configured interval, WS_TRACKER_INTERVAL_S by default', () => {
+  const interval = (swarms: WsSwarms) => {
+    const s = new FakeSocket();
+    swarms.handle(s, announce(1));
+    return s.got.find((m) => m.interval !== undefined)?.interval;
+  };
+  assert.equal(interval(new WsSwarms()), WS_TRACKER_INTERVAL_S);
+  assert.equal(interval(new WsSwarms({ intervalS: 7 })), 7);
 });
