@@ -23,6 +23,7 @@
  */
 
 import { ErrorCode } from '../shared/errors.js';
+import { toHex } from '../shared/hash.js';
 import { MAX_BENCODE_DEPTH, MAX_BENCODE_ITEMS } from '../shared/limits.js';
 import { BencodeError } from './errors.js';
 
@@ -451,7 +452,7 @@ export function bytesToUtf8(b: Uint8Array): string | undefined {
 
 /** Bytes as text for messages: UTF-8 when valid, else hex. */
 export function bytesToText(b: Uint8Array): string {
-  return bytesToUtf8(b) ?? `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`;
+  return bytesToUtf8(b) ?? `0x${toHex(b)}`;
 }
 
 /** Structural equality of two decoded values (dictionary entries compared in order). */

@@ -19,6 +19,7 @@
  * `TrackerBadRequest` (server side) or `TrackerBadResponse` (client side).
  */
 import { ErrorCode, ShoalError } from '../shared/errors.js';
+import { toHex } from '../shared/hash.js';
 import {
   MAX_SDP_BYTES,
   MAX_WS_OFFERS_PER_ANNOUNCE,
@@ -81,13 +82,29 @@ export type WsServerMessage =
 
 /** 20 bytes as a binary string (one character per byte). */
 export function toBinaryString(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('latin1');
+  // No Buffer here or below: the browser bundle (src/browser) speaks this protocol too.
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i] as number);
+  return s;
+}
+
+/** A binary string (every char code ≤ 0xff) as bytes. */
+function fromBinaryString(v: string): Uint8Array {
+  const out = new Uint8Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v.charCodeAt(i);
+  return out;
+}
+
+/** A length of `s` that compares with `limit` as its UTF-8 length does (encoded only when needed). */
+function utf8Length(s: string, limit: number): number {
+  if (s.length > limit || s.length * 3 <= limit) return s.length;
+  return new TextEncoder().encode(s).length;
 }
 
 function binary(v: unknown, what: string, bad: (m: string) => ShoalError): Uint8Array {
   if (typeof v !== 'string' || v.length !== 20) throw bad(`${what} is not a 20-byte binary string`);
   for (let i = 0; i < 20; i++) if (v.charCodeAt(i) > 0xff) throw bad(`${what} is not a binary string`);
-  return new Uint8Array(Buffer.from(v, 'latin1'));
+  return fromBinaryString(v);
 }
 
 function sdpOf(v: unknown, type: 'offer' | 'answer', bad: (m: string) => ShoalError): string {
@@ -104,12 +121,12 @@ function count(v: unknown): number | undefined {
 }
 
 function object(text: string | Uint8Array, bad: (m: string) => ShoalError): Record<string, unknown> {
-  const size = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
+  const size = typeof text === 'string' ? utf8Length(text, MAX_WS_TRACKER_MESSAGE_BYTES) : text.length;
   if (size > MAX_WS_TRACKER_MESSAGE_BYTES)
     throw bad(`message longer than ${MAX_WS_TRACKER_MESSAGE_BYTES} bytes`);
   let v: unknown;
   try {
-    v = JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'));
+    v = JSON.parse(typeof text === 'string' ? text : new TextDecoder().decode(text));
   } catch {
     throw bad('message is not JSON');
   }
@@ -244,7 +261,7 @@ function safeBinary(v: string): Uint8Array | undefined {
 /** A scrape key (binary string, or hex from some trackers) as lower-case hex. */
 function toHexKey(k: string): string {
   if (k.length === 40 && /^[0-9a-fA-F]+$/.test(k)) return k.toLowerCase();
-  return Buffer.from(k, 'latin1').toString('hex');
+  return toHex(fromBinaryString(k));
 }
 
 /** Encodes a client's announce. */

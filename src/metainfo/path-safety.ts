@@ -23,6 +23,7 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { bytesToUtf8 } from '../codec/index.js';
 import { ErrorCode } from '../shared/errors.js';
+import { toHex } from '../shared/hash.js';
 import { MAX_PATH_COMPONENT_BYTES, MAX_PATH_DEPTH } from '../shared/limits.js';
 import { MetainfoError } from './errors.js';
 
@@ -99,9 +100,7 @@ export function assertSafePathComponent(component: string | Uint8Array, field: s
   if (component instanceof Uint8Array) {
     const decoded = bytesToUtf8(component);
     if (decoded === undefined) {
-      const hex = Buffer.from(component.buffer, component.byteOffset, component.byteLength)
-        .toString('hex')
-        .slice(0, QUOTE_CHARS);
+      const hex = toHex(component).slice(0, QUOTE_CHARS);
       throw unsafe(`0x${hex}`, field, 'not valid UTF-8');
     }
     text = decoded;

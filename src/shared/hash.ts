@@ -27,15 +27,21 @@ export function sha256(data: Uint8Array): Uint8Array {
   return nodeHasher.digest('sha256', data);
 }
 
-/** Lower-case hex of bytes. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Lower-case hex of bytes (no `Buffer`: the browser bundle uses this too). */
 export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i] as number];
+  return s;
 }
 
 /** Bytes from hex; `undefined` when `s` is not even-length hex. */
 export function fromHex(s: string): Uint8Array | undefined {
   if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) return undefined;
-  return new Uint8Array(Buffer.from(s, 'hex'));
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(i * 2, i * 2 + 2), 16);
+  return out;
 }
 
 /** Constant-shape byte equality. */

@@ -532,6 +532,12 @@ export const WEBRTC_CONNECT_TIMEOUT_MS = 20_000;
 /** Live peer connections (offers waiting, handshakes and open streams) one node keeps. */
 export const MAX_WEBRTC_PEER_CONNECTIONS = 256;
 
+// --- browser: the web-page bundle (src/browser) ---
+/** Largest torrent a page holds (its whole piece space is one in-memory buffer), in bytes. */
+export const MAX_BROWSER_TORRENT_BYTES = 512 * 1024 * 1024;
+/** Peers one browser torrent keeps connected (data channels are costly in a page). */
+export const MAX_BROWSER_PEERS = 30;
+
 // --- discovery: WebSocket tracker client (WebTorrent protocol) ---
 /** Longest WebSocket tracker message read (either side), in bytes. */
 export const MAX_WS_TRACKER_MESSAGE_BYTES = 64 * 1024;

@@ -23,6 +23,7 @@ const ORDER = [
   'btc-node',
   'portmap',
   'discovery',
+  'browser',
   'session',
   'tracker',
   'daemon',

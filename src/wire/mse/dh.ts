@@ -13,6 +13,7 @@
  */
 import { createDiffieHellman, type DiffieHellman } from 'node:crypto';
 import { ErrorCode } from '../../shared/errors.js';
+import { fromHex } from '../../shared/hash.js';
 import { MseError } from './errors.js';
 
 /** Bytes of an MSE public key or shared secret on the wire: 768 bits. */
@@ -21,12 +22,10 @@ export const MSE_KEY_BYTES = 96;
 export const MSE_PRIVATE_KEY_BYTES = 20;
 
 /** The MSE prime P, big-endian. */
-export const MSE_PRIME: Uint8Array = new Uint8Array(
-  Buffer.from(
-    'FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A63A36210000000000090563',
-    'hex',
-  ),
-);
+// fromHex, not Buffer: this module is loaded by the browser bundle too (which never runs MSE).
+export const MSE_PRIME: Uint8Array = fromHex(
+  'FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A63A36210000000000090563',
+) as Uint8Array;
 /** The MSE generator G. */
 export const MSE_GENERATOR = 2;
 
