@@ -72,7 +72,9 @@ describe('Shoal’s browser bundle in Chromium', { skip: missing(), timeout: 240
     });
     server.files.set('/shoal.html', { type: 'text/html', body: SHOAL_PAGE });
     await addWebTorrentPage(server);
-    tracker = await startTracker({ host: '127.0.0.1', udpPort: null });
+    // A short WebSocket interval: a WebRTC connection that fails (it happens, rarely, under load)
+    // is offered again at the next announce, which Node clients make at least 30 s apart.
+    tracker = await startTracker({ host: '127.0.0.1', udpPort: null, ws: { intervalS: 5 } });
     wsUrl = tracker.wsAnnounceUrl as string;
     origin = await server.listen();
   });
