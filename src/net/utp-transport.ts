@@ -29,12 +29,15 @@
  * - Datagram size: path-MTU probing stops at `maxDatagramBytes` (default 1472, an Ethernet MTU).
  *   Loopback carries 64 KiB datagrams, but libtorrent 2.0.8 drops uTP datagrams over about 1500
  *   bytes, and a probe cannot be resent smaller (uTP never repackages a sequence number), so a
- *   larger ceiling is for peers known to take it (Shoal ↔ Shoal).
+ *   larger ceiling is only for peers known to take it: toward a 127.0.0.0/8 address, a peer that
+ *   declares large datagrams in its SYN or SYN answer (Shoal's extension, see
+ *   `EXTENSION_DATAGRAM_SIZE`) is probed up to {@link UTP_LOOPBACK_DATAGRAM_BYTES}.
  * - IPv4 only (a `udp4` socket): a dial to an IPv6 address fails at once (`NetConnectFailed`),
  *   so a dial policy moves on to TCP.
  */
 import { isIPv4 } from 'node:net';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
+import { UTP_LOOPBACK_DATAGRAM_BYTES } from '../shared/limits.js';
 import {
   type UtpConnection,
   UtpEndpoint,
@@ -266,6 +269,7 @@ export class UtpTransport implements ListeningTransport {
           send: (d, length, host, port) => this.#send(d as Buffer, length, host, port),
         },
         onAccept: (c, host, port) => this.#accept(c, host, port),
+        largeDatagramBytes: (host) => (host.startsWith('127.') ? UTP_LOOPBACK_DATAGRAM_BYTES : 0),
       },
       opts,
     );

@@ -69,7 +69,10 @@ import type {
 import { UtpError } from './errors.js';
 import type { Ledbat } from './ledbat.js';
 import {
+  DATAGRAM_SIZE_DECLARATION_BYTES,
+  EXTENSION_BITS,
   EXTENSION_SACK,
+  encodeDatagramSizeDeclaration,
   encodeExtensionHeader,
   encodeHeader,
   PacketType,
@@ -129,6 +132,12 @@ export class UtpConnection {
   #synSeq = 0;
   #synSentAtMs = 0;
   #synSends = 0;
+  /** Ceiling toward a peer that declares large datagrams (0: none), in bytes. */
+  readonly #largeDatagramBytes: number;
+  /** The largest datagram we declare we accept, in bytes. */
+  readonly #acceptBytes: number;
+  /** The peer declared its datagram size (our SYN answer declares ours back). */
+  #peerDeclared = false;
   #closing = false;
   #finSeq = -1;
   #finAckedAtMs = -1;
@@ -164,6 +173,14 @@ export class UtpConnection {
       max,
       Math.max(UTP_HEADER_BYTES + DATA_SACK_RESERVE + 1, opts.minDatagramBytes ?? UTP_MIN_DATAGRAM_BYTES),
     );
+    const receiveBytes = opts.receiveBufferBytes ?? UTP_RECEIVE_BUFFER_BYTES;
+    // A packet must fit the receive window many times over, or the sender stalls on it.
+    this.#acceptBytes = Math.max(
+      UTP_DEFAULT_MAX_DATAGRAM_BYTES,
+      Math.min(UTP_MAX_DATAGRAM_BYTES, Math.floor(receiveBytes / 8)),
+    );
+    this.#largeDatagramBytes =
+      opts.mtuProbing === false ? 0 : Math.min(UTP_MAX_DATAGRAM_BYTES, opts.largeDatagramBytes ?? 0);
     this.#tx = new Sender({
       sendBufferBytes: opts.sendBufferBytes ?? UTP_SEND_BUFFER_BYTES,
       inFlightPackets: MAX_UTP_PACKETS_IN_FLIGHT,
@@ -295,7 +312,16 @@ export class UtpConnection {
     this.#rx.start(p.seqNr);
     this.#peerWnd = p.wndSize;
     this.#noteTimestamps(p, now);
+    this.#notePeerDatagrams(p);
     this.#ackOwed = true;
+  }
+
+  /** The peer's SYN or SYN answer declared its datagram size: probe up to it if the path may carry it. */
+  #notePeerDatagrams(p: UtpPacket): void {
+    if (p.datagramBytes === 0) return;
+    this.#peerDeclared = true;
+    const large = Math.min(this.#largeDatagramBytes, p.datagramBytes);
+    if (large > this.#tx.mtu.ceiling) this.#tx.mtu.raiseCeiling(large);
   }
 
   // --- inputs -----------------------------------------------------------------------------------
@@ -337,6 +363,7 @@ export class UtpConnection {
       this.#state = 'connected';
       this.#rtoStartMs = now;
       this.#noteTimestamps(p, now);
+      this.#notePeerDatagrams(p);
       this.#peerWnd = p.wndSize;
       // Tell an accepting peer at once that we are here (it sends no data before that).
       this.#ackOwed = true;
@@ -573,9 +600,11 @@ export class UtpConnection {
     h.seqNr = this.#synSeq;
     h.ackNr = 0;
     this.#fillCommon(h, now);
-    const buf = this.#out.acquire(UTP_HEADER_BYTES);
-    encodeHeader(buf, h);
-    this.#transmit(buf, UTP_HEADER_BYTES, false, now);
+    const length = UTP_HEADER_BYTES + DATAGRAM_SIZE_DECLARATION_BYTES;
+    const buf = this.#out.acquire(length);
+    const at = encodeHeader(buf, h, EXTENSION_BITS);
+    encodeDatagramSizeDeclaration(buf, at, 0, this.#acceptBytes);
+    this.#transmit(buf, length, false, now);
   }
 
   /** ST_STATE or ST_RESET, with a selective ACK of up to `sackMax` bytes when packets are missing. */
@@ -590,8 +619,23 @@ export class UtpConnection {
     h.ackNr = this.#rx.ackNr;
     this.#fillCommon(h, now);
     const sackLen = sackMax > 0 ? this.#rx.sackBytes(sackMax) : 0;
-    const buf = this.#out.acquire(UTP_HEADER_BYTES + (sackLen > 0 ? 2 + sackLen : 0));
-    const at = this.#encodeWithSack(buf, h, sackLen);
+    // The SYN answer declares our datagram size back to a peer that declared its own.
+    const declare = this.#state === 'syn-recv' && type === PacketType.State && this.#peerDeclared;
+    const buf = this.#out.acquire(
+      UTP_HEADER_BYTES + (sackLen > 0 ? 2 + sackLen : 0) + (declare ? DATAGRAM_SIZE_DECLARATION_BYTES : 0),
+    );
+    let at: number;
+    if (declare) {
+      at = encodeHeader(buf, h, EXTENSION_BITS);
+      at = encodeDatagramSizeDeclaration(buf, at, sackLen > 0 ? EXTENSION_SACK : 0, this.#acceptBytes);
+      if (sackLen > 0) {
+        at = encodeExtensionHeader(buf, at, 0, sackLen);
+        this.#rx.writeSack(buf, at, sackLen);
+        at += sackLen;
+      }
+    } else {
+      at = this.#encodeWithSack(buf, h, sackLen);
+    }
     this.#transmit(buf, at, false, now);
   }
 
