@@ -51,6 +51,9 @@
  *   --transport utp      issue 20's rows: Shoal → Shoal and libtorrent → libtorrent, each over TCP
  *                        and over uTP only (Shoal `--utp-policy utp-only`, libtorrent TCP off), with
  *                        the verdicts on the targets and the leecher CPU per GiB
+ *   --transport utp --link  issue 20's throttled-link figure instead (root: network namespaces):
+ *                        Shoal uTP and libtorrent uTP through `tc tbf` and a relay adding 50 ms;
+ *                        see bench/transfer-link.ts for its options
  */
 
 import { spawnSync } from 'node:child_process';
@@ -557,6 +560,12 @@ function machine(): string {
 const key = (version: Version, id: string) => `${version}:${id}`;
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--link')) {
+    // Issue 20's throttled-link figure: its own namespaces, processes and table (transfer-link.ts).
+    const { runLinkBench } = await import('./transfer-link.js');
+    await runLinkBench(process.argv.slice(2));
+    return;
+  }
   const o = parseOptions(process.argv.slice(2));
   const header = `${new Date().toISOString().slice(0, 10)} — ${machine()}`;
   const { file, seedDir, name } = ensurePayload(o);
