@@ -10,21 +10,25 @@ import { UtpTransport } from '../src/net/utp-transport.js';
 const MIB = Number(process.argv[2] ?? 256);
 const MAX_DATAGRAM = (process.argv[3] ?? '') === '' ? undefined : Number(process.argv[3]);
 const BYTES = MIB * 2 ** 20;
-const opts = MAX_DATAGRAM === undefined ? {} : { maxDatagramBytes: MAX_DATAGRAM };
+// A given size is a fixed ceiling (no raise for loopback: largeDatagramBytes 0).
+const opts = MAX_DATAGRAM === undefined ? {} : { maxDatagramBytes: MAX_DATAGRAM, largeDatagramBytes: 0 };
 
 if (process.argv[4] === 'receiver') {
   const t = new UtpTransport(opts);
   let got = 0;
   let t0 = 0;
+  let cpu0 = process.cpuUsage();
   const port = await t.listen({ host: '127.0.0.1', port: 0 }, (s) => {
     t0 = performance.now();
+    cpu0 = process.cpuUsage();
     s.bind({
       data: (c) => {
         got += c.length;
         if (got >= BYTES) {
           const secs = (performance.now() - t0) / 1000;
-          const cpu = process.cpuUsage();
-          process.send?.({ mibps: MIB / secs, cpuS: (cpu.user + cpu.system) / 1e6 });
+          const cpu = process.cpuUsage(cpu0);
+          const c = (s as unknown as { connection: { stats: object; mtuFloor: number } }).connection;
+          process.send?.({ mibps: MIB / secs, cpuS: (cpu.user + cpu.system) / 1e6, stats: c.stats });
           s.destroy();
           void t.close().then(() => process.exit(0));
         }
@@ -57,11 +61,17 @@ if (process.argv[4] === 'receiver') {
   s.bind({ data: () => {}, drain: pump, close: () => {} });
   const cpu0 = process.cpuUsage();
   pump();
-  const r = await new Promise<{ mibps: number; cpuS: number }>((res) => child.on('message', res));
+  const r = await new Promise<{ mibps: number; cpuS: number; stats: object }>((res) =>
+    child.on('message', res),
+  );
   const cpu = process.cpuUsage(cpu0);
   const gib = BYTES / 2 ** 30;
   console.log(
     `${MIB} MiB, max datagram ${MAX_DATAGRAM ?? 'default'}: ${r.mibps.toFixed(1)} MiB/s; CPU s/GiB sender ${((cpu.user + cpu.system) / 1e6 / gib).toFixed(2)}, receiver ${(r.cpuS / gib).toFixed(2)}`,
+  );
+  const c = (s as unknown as { connection: { stats: object; mtuFloor: number } }).connection;
+  console.log(
+    `sender: floor ${c.mtuFloor} B, ${JSON.stringify(c.stats)}; receiver: ${JSON.stringify(r.stats)}`,
   );
   s.destroy();
   await a.close();
