@@ -28,7 +28,12 @@ if (process.argv[4] === 'receiver') {
           const secs = (performance.now() - t0) / 1000;
           const cpu = process.cpuUsage(cpu0);
           const c = (s as unknown as { connection: { stats: object; mtuFloor: number } }).connection;
-          process.send?.({ mibps: MIB / secs, cpuS: (cpu.user + cpu.system) / 1e6, stats: c.stats });
+          process.send?.({
+            mibps: MIB / secs,
+            cpuS: (cpu.user + cpu.system) / 1e6,
+            stats: c.stats,
+            maxRssMB: process.resourceUsage().maxRSS / 1024,
+          });
           s.destroy();
           void t.close().then(() => process.exit(0));
         }
@@ -61,7 +66,7 @@ if (process.argv[4] === 'receiver') {
   s.bind({ data: () => {}, drain: pump, close: () => {} });
   const cpu0 = process.cpuUsage();
   pump();
-  const r = await new Promise<{ mibps: number; cpuS: number; stats: object }>((res) =>
+  const r = await new Promise<{ mibps: number; cpuS: number; stats: object; maxRssMB: number }>((res) =>
     child.on('message', res),
   );
   const cpu = process.cpuUsage(cpu0);

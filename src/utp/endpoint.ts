@@ -23,12 +23,8 @@ import {
   MAX_UTP_SYN_RATE_IPS,
   MAX_UTP_SYNS_PER_IP_PER_SECOND,
 } from '../shared/limits.js';
-import {
-  UtpConnection,
-  type UtpConnectionOptions,
-  type UtpConnectionOwner,
-  type UtpOutput,
-} from './connection.js';
+import { UtpConnection } from './connection.js';
+import type { UtpConnectionOptions, UtpConnectionOwner, UtpOutput } from './connection-types.js';
 import { UtpError } from './errors.js';
 import {
   decodePacket,
