@@ -12,7 +12,8 @@
  *   at the endpoint's earliest deadline; a deadline that moves later leaves the early timer to fire
  *   harmlessly and re-arm, so steady traffic does not create a timer per packet.
  * - Output: datagrams are encoded into pooled buffers (grown to the largest datagram size in use,
- *   then reused) and handed to the socket, which skips `dns.lookup` for IP literals. A buffer
+ *   then reused, at most {@link UTP_SEND_POOL_BYTES} of them kept) and handed to the socket,
+ *   which skips `dns.lookup` for IP literals. A buffer
  *   returns to the pool when its send completes (sends complete in order, so one shared callback
  *   suffices). After Node's own per-message buffer on receive, nothing is allocated per datagram
  *   except the borrowed view handed to a reader.
@@ -37,7 +38,8 @@
  */
 import { isIPv4 } from 'node:net';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
-import { UTP_LOOPBACK_DATAGRAM_BYTES } from '../shared/limits.js';
+import { UTP_LOOPBACK_DATAGRAM_BYTES, UTP_SEND_POOL_BYTES } from '../shared/limits.js';
+
 import {
   type UtpConnection,
   UtpEndpoint,
@@ -292,6 +294,13 @@ export class UtpTransport implements ListeningTransport {
     return this.#socket;
   }
 
+  /** Bytes of free send buffers kept for reuse (at most {@link UTP_SEND_POOL_BYTES}). */
+  get pooledBytes(): number {
+    let n = 0;
+    for (const b of this.#free) n += b.length;
+    return n;
+  }
+
   /** The transport's clock, in ms. */
   now(): number {
     return performance.now();
@@ -479,7 +488,9 @@ export class UtpTransport implements ListeningTransport {
   };
 
   #release(buf: Buffer): void {
-    if (buf.length >= this.#bufferBytes && this.#free.length < 256) this.#free.push(buf);
+    // At most UTP_SEND_POOL_BYTES kept: 256 buffers of 1.5 KiB, 16 of 64 KiB.
+    if (buf.length >= this.#bufferBytes && (this.#free.length + 1) * this.#bufferBytes <= UTP_SEND_POOL_BYTES)
+      this.#free.push(buf);
   }
 
   async #open(host: string, port: number): Promise<void> {
