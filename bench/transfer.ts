@@ -39,10 +39,11 @@
  * Options:
  *   --size 1g|10g|<n>m   payload size (10g: a sparse-ish file, for the memory row) [1g]
  *   --runs N             runs per pair [3, or BENCH_RUNS]
- *   --pairs a,b          only these pairs (shoal-shoal, lt-shoal, shoal-lt, lt-lt)
+ *   --pairs a,b          only these pairs (shoal-shoal, lt-shoal, shoal-lt, lt-lt; with --encryption or
+ *                        --transport utp, among its rows: shoal-shoal-utp, lt-lt-utp, …)
  *   --versions a,b       only these torrent versions (v1, v2, hybrid) [all three]
- *   --profile            per version, one extra Shoal → Shoal run with `node --cpu-prof` on both
- *                        sides; prints the functions with the most self time (profiles kept in
+ *   --profile            per version, one extra Shoal → Shoal run (the last such row selected) with
+ *                        `node --cpu-prof` on both sides; prints the functions with the most self time (profiles kept in
  *                        bench/out/transfer-<version>-{seeder,leecher}/)
  *   --src DIR            compile Shoal from DIR instead of src/ (to compare a change: A/B)
  *   --encryption         issue 19's rows: Shoal → Shoal and libtorrent → libtorrent, each plaintext
@@ -51,6 +52,9 @@
  *   --transport utp      issue 20's rows: Shoal → Shoal and libtorrent → libtorrent, each over TCP
  *                        and over uTP only (Shoal `--utp-policy utp-only`, libtorrent TCP off), with
  *                        the verdicts on the targets and the leecher CPU per GiB
+ *   --transport utp --link  issue 20's throttled-link figure instead (root: network namespaces):
+ *                        Shoal uTP and libtorrent uTP through `tc tbf` and a relay adding 50 ms;
+ *                        see bench/transfer-link.ts for its options
  */
 
 import { spawnSync } from 'node:child_process';
@@ -162,12 +166,12 @@ interface Options {
 function parseOptions(argv: readonly string[]): Options {
   let size = '1g';
   let runs = Number(process.env.BENCH_RUNS ?? 3);
-  let pairs = ALL_PAIRS;
   let versions = ALL_VERSIONS;
   let profile = false;
   let src = join(ROOT, 'src');
   let encryption = false;
   let utp = false;
+  let pairIds: readonly string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -182,12 +186,8 @@ function parseOptions(argv: readonly string[]): Options {
       if (t !== 'utp' && t !== 'tcp') throw new Error(`--transport: expected utp or tcp, got ${t}`);
       utp = t === 'utp';
     } else if (a === '--runs') runs = Number(value());
-    else if (a === '--pairs') {
-      const ids = value().split(',');
-      pairs = ALL_PAIRS.filter((p) => ids.includes(p.id));
-      if (pairs.length !== ids.length)
-        throw new Error(`--pairs: known pairs are ${ALL_PAIRS.map((p) => p.id)}`);
-    } else if (a === '--versions') {
+    else if (a === '--pairs') pairIds = value().split(',');
+    else if (a === '--versions') {
       const ids = value().split(',');
       versions = ALL_VERSIONS.filter((v) => ids.includes(v));
       if (versions.length !== ids.length) throw new Error(`--versions: known versions are ${ALL_VERSIONS}`);
@@ -205,15 +205,23 @@ function parseOptions(argv: readonly string[]): Options {
     runs,
     // --encryption: Shoal → Shoal and libtorrent → libtorrent, plaintext and RC4, in one run.
     // --transport utp: Shoal → Shoal and libtorrent → libtorrent, TCP and uTP only, in one run.
+    // With either, --pairs picks among those rows by id (e.g. shoal-shoal,shoal-shoal-utp).
     pairs: encryption
-      ? [ALL_PAIRS[0]!, ALL_PAIRS[3]!, ...RC4_PAIRS]
+      ? only([ALL_PAIRS[0]!, ALL_PAIRS[3]!, ...RC4_PAIRS], pairIds)
       : utp
-        ? [ALL_PAIRS[0]!, ALL_PAIRS[3]!, ...UTP_PAIRS]
-        : pairs,
+        ? only([ALL_PAIRS[0]!, ALL_PAIRS[3]!, ...UTP_PAIRS], pairIds)
+        : only(ALL_PAIRS, pairIds),
     versions,
     profile,
     src,
   };
+}
+
+function only(rows: readonly Pair[], ids: readonly string[] | undefined): readonly Pair[] {
+  if (ids === undefined) return rows;
+  const picked = rows.filter((p) => ids.includes(p.id));
+  if (picked.length !== ids.length) throw new Error(`--pairs: known pairs here are ${rows.map((p) => p.id)}`);
+  return picked;
 }
 
 // ------------------------------------------------------------------ payload, torrent, build
@@ -557,6 +565,12 @@ function machine(): string {
 const key = (version: Version, id: string) => `${version}:${id}`;
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--link')) {
+    // Issue 20's throttled-link figure: its own namespaces, processes and table (transfer-link.ts).
+    const { runLinkBench } = await import('./transfer-link.js');
+    await runLinkBench(process.argv.slice(2));
+    return;
+  }
   const o = parseOptions(process.argv.slice(2));
   const header = `${new Date().toISOString().slice(0, 10)} — ${machine()}`;
   const { file, seedDir, name } = ensurePayload(o);
@@ -722,7 +736,16 @@ async function main(): Promise<void> {
 
   if (o.profile) {
     for (const version of o.versions) {
-      await profile(version, cli, torrents.get(version)!, seedDir, name, payloadBytes);
+      await profile(
+        version,
+        cli,
+        torrents.get(version)!,
+        seedDir,
+        name,
+        payloadBytes,
+        // The last Shoal → Shoal row selected (with --transport utp: the uTP one).
+        o.pairs.filter((p) => p.seeder === 'shoal' && p.leecher === 'shoal').at(-1) ?? ALL_PAIRS[0]!,
+      );
     }
   }
 }
@@ -735,19 +758,26 @@ async function profile(
   seedDir: string,
   fileName: string,
   payloadBytes: number,
+  pair: Pair,
 ): Promise<void> {
   mkdirSync(PROFILES, { recursive: true });
   const seedProf = join(PROFILES, `transfer-${version}-seeder`);
   const leechProf = join(PROFILES, `transfer-${version}-leecher`);
   for (const d of [seedProf, leechProf]) rmSync(d, { recursive: true, force: true });
-  console.log(`profiling one ${version} Shoal → Shoal run (node --cpu-prof)…`);
-  const seeder = await startSeeder('shoal', version, cli, torrent, seedDir, [
-    '--cpu-prof',
-    `--cpu-prof-dir=${seedProf}`,
-  ]);
+  console.log(`profiling one ${version} ${pair.label} run (node --cpu-prof)…`);
+  const seeder = await startSeeder(
+    'shoal',
+    version,
+    cli,
+    torrent,
+    seedDir,
+    ['--cpu-prof', `--cpu-prof-dir=${seedProf}`],
+    pair.rc4 === true,
+    pair.utp === true,
+  );
   let run: Run;
   try {
-    run = await runOnce(ALL_PAIRS[0]!, seeder, cli, torrent, fileName, payloadBytes, `profile-${version}`, [
+    run = await runOnce(pair, seeder, cli, torrent, fileName, payloadBytes, `profile-${version}`, [
       '--cpu-prof',
       `--cpu-prof-dir=${leechProf}`,
     ]);

@@ -9,7 +9,10 @@ import { isShoalError } from '../src/shared/errors.js';
 import { MAX_UTP_CONNECTIONS } from '../src/shared/limits.js';
 import { SeededRandom } from '../src/testing/sim-network.js';
 import {
+  DATAGRAM_SIZE_DECLARATION_BYTES,
   decodePacket,
+  EXTENSION_BITS,
+  encodeDatagramSizeDeclaration,
   encodeHeader,
   encodePacket,
   PacketType,
@@ -75,6 +78,13 @@ const h = (type: PacketType, seqNr: number, ackNr: number) => ({
   ackNr,
 });
 
+/** A packet with Shoal's datagram-size declaration (behind the extension bits). */
+function declaring(type: PacketType, seqNr: number, ackNr: number, bytes: number): Uint8Array {
+  const out = new Uint8Array(20 + DATAGRAM_SIZE_DECLARATION_BYTES);
+  encodeDatagramSizeDeclaration(out, encodeHeader(out, h(type, seqNr, ackNr), EXTENSION_BITS), 0, bytes);
+  return out;
+}
+
 export const target: FuzzTarget = {
   seeds: () => [
     encodePacket(h(PacketType.Syn, 1, 0)),
@@ -84,6 +94,8 @@ export const target: FuzzTarget = {
     encodePacket(h(PacketType.Data, 105, 5), new Uint8Array(10), new Uint8Array(8).fill(0x55)),
     encodePacket(h(PacketType.Fin, 102, 5)),
     encodePacket(h(PacketType.Reset, 1, 5)),
+    declaring(PacketType.Syn, 1, 0, 65_507),
+    declaring(PacketType.State, 100, 5, 9000),
   ],
   run(input: Uint8Array): void {
     // 1. The codec: a packet or a UtpError, and a decoded header re-encodes to the same bytes.

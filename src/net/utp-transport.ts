@@ -12,7 +12,8 @@
  *   at the endpoint's earliest deadline; a deadline that moves later leaves the early timer to fire
  *   harmlessly and re-arm, so steady traffic does not create a timer per packet.
  * - Output: datagrams are encoded into pooled buffers (grown to the largest datagram size in use,
- *   then reused) and handed to the socket, which skips `dns.lookup` for IP literals. A buffer
+ *   then reused, at most {@link UTP_SEND_POOL_BYTES} of them kept) and handed to the socket,
+ *   which skips `dns.lookup` for IP literals. A buffer
  *   returns to the pool when its send completes (sends complete in order, so one shared callback
  *   suffices). After Node's own per-message buffer on receive, nothing is allocated per datagram
  *   except the borrowed view handed to a reader.
@@ -29,12 +30,16 @@
  * - Datagram size: path-MTU probing stops at `maxDatagramBytes` (default 1472, an Ethernet MTU).
  *   Loopback carries 64 KiB datagrams, but libtorrent 2.0.8 drops uTP datagrams over about 1500
  *   bytes, and a probe cannot be resent smaller (uTP never repackages a sequence number), so a
- *   larger ceiling is for peers known to take it (Shoal ↔ Shoal).
+ *   larger ceiling is only for peers known to take it: toward a 127.0.0.0/8 address, a peer that
+ *   declares large datagrams in its SYN or SYN answer (Shoal's extension, see
+ *   `EXTENSION_DATAGRAM_SIZE`) is probed up to {@link UTP_LOOPBACK_DATAGRAM_BYTES}.
  * - IPv4 only (a `udp4` socket): a dial to an IPv6 address fails at once (`NetConnectFailed`),
  *   so a dial policy moves on to TCP.
  */
 import { isIPv4 } from 'node:net';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
+import { UTP_LOOPBACK_DATAGRAM_BYTES, UTP_SEND_POOL_BYTES } from '../shared/limits.js';
+
 import {
   type UtpConnection,
   UtpEndpoint,
@@ -266,6 +271,7 @@ export class UtpTransport implements ListeningTransport {
           send: (d, length, host, port) => this.#send(d as Buffer, length, host, port),
         },
         onAccept: (c, host, port) => this.#accept(c, host, port),
+        largeDatagramBytes: (host) => (host.startsWith('127.') ? UTP_LOOPBACK_DATAGRAM_BYTES : 0),
       },
       opts,
     );
@@ -286,6 +292,13 @@ export class UtpTransport implements ListeningTransport {
   /** The UDP socket (given, or bound at {@link listen} or a first {@link dial}); others may share it. */
   get socket(): SharedUdpSocket | undefined {
     return this.#socket;
+  }
+
+  /** Bytes of free send buffers kept for reuse (at most {@link UTP_SEND_POOL_BYTES}). */
+  get pooledBytes(): number {
+    let n = 0;
+    for (const b of this.#free) n += b.length;
+    return n;
   }
 
   /** The transport's clock, in ms. */
@@ -475,7 +488,9 @@ export class UtpTransport implements ListeningTransport {
   };
 
   #release(buf: Buffer): void {
-    if (buf.length >= this.#bufferBytes && this.#free.length < 256) this.#free.push(buf);
+    // At most UTP_SEND_POOL_BYTES kept: 256 buffers of 1.5 KiB, 16 of 64 KiB.
+    if (buf.length >= this.#bufferBytes && (this.#free.length + 1) * this.#bufferBytes <= UTP_SEND_POOL_BYTES)
+      this.#free.push(buf);
   }
 
   async #open(host: string, port: number): Promise<void> {

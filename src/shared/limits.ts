@@ -340,6 +340,14 @@ export const UTP_MIN_DATAGRAM_BYTES = 576 - 20 - 8;
 export const UTP_MAX_DATAGRAM_BYTES = 65_507;
 /** Default ceiling of path-MTU probing, in datagram bytes: an Ethernet MTU less the IP and UDP headers. */
 export const UTP_DEFAULT_MAX_DATAGRAM_BYTES = 1500 - 20 - 8;
+/**
+ * Ceiling of path-MTU probing toward a loopback address whose peer declares it takes large
+ * datagrams (the loopback MTU, 65536, less the IPv4 and UDP headers, capped at the largest UDP
+ * payload), in bytes.
+ */
+export const UTP_LOOPBACK_DATAGRAM_BYTES = 65_507;
+/** Bytes of free send buffers a uTP transport keeps for reuse, whatever the datagram size. */
+export const UTP_SEND_POOL_BYTES = 1024 * 1024;
 /** Default bytes one uTP connection accepts from its writer before `write` accepts no more. */
 export const UTP_SEND_BUFFER_BYTES = 1024 * 1024;
 /** Default receive buffer of one uTP connection, in bytes: the most we advertise and buffer for a reader. */

@@ -61,6 +61,12 @@ export interface UtpConnectionOptions {
   readonly maxDatagramBytes?: number;
   /** Floor of path-MTU probing (a size assumed to pass), in datagram bytes. @default UTP_MIN_DATAGRAM_BYTES */
   readonly minDatagramBytes?: number;
+  /**
+   * Ceiling of path-MTU probing toward a peer that declares (`EXTENSION_DATAGRAM_SIZE` in packet.ts, on
+   * the SYN or its answer) that it takes datagrams this large; 0 or below `maxDatagramBytes`: no
+   * raise. The runtime sets it per remote address (a loopback path carries 64 KiB). @default 0
+   */
+  readonly largeDatagramBytes?: number;
   /** Probe the path MTU; without probing every packet has `maxDatagramBytes`. @default true */
   readonly mtuProbing?: boolean;
   /** LEDBAT target delay, in ms. @default UTP_TARGET_DELAY_MS */

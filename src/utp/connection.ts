@@ -16,9 +16,9 @@
  *   dialler's first packet; `fin-sent` after {@link UtpConnection.close} once every byte was cut
  *   into packets; terminal `closed` (graceful end, timeout) or `reset` (ST_RESET either way).
  * - Seams: the send side's reliability (bytes, packets in flight, ACK and loss handling, RTT,
- *   LEDBAT, path-MTU search) is {@link Sender}; the receive side (ordering, delivery, the FIN,
- *   the advertised window, the selective ACK) is {@link Receiver}. This file is the state machine,
- *   the timers and the packet building between them.
+ *   LEDBAT, path-MTU search, which packet may go out next) is {@link Sender}; the receive side
+ *   (ordering, delivery, the FIN, the advertised window, the selective ACK) is {@link Receiver};
+ *   encoding packets is {@link PacketWriter}. This file is the state machine and the timers.
  * - Timers: a retransmission timeout (from the oldest unacknowledged send or ACK progress) resends
  *   everything unacknowledged from a one-packet window; a closed peer window is probed with one
  *   packet after a timeout; an idle connection sends ST_STATE keep-alives; a silent peer ends it.
@@ -27,20 +27,7 @@
  */
 import { ErrorCode } from '../shared/errors.js';
 
-export type {
-  UtpCloseReason,
-  UtpConnectionHandlers,
-  UtpConnectionInit,
-  UtpConnectionOptions,
-  UtpConnectionOwner,
-  UtpConnectionStats,
-  UtpEvent,
-  UtpOutput,
-  UtpState,
-} from './connection-types.js';
-
 import {
-  MAX_UTP_PACKETS_IN_FLIGHT,
   MAX_UTP_RECEIVE_PACKETS,
   MAX_UTP_SYN_RESENDS,
   MAX_UTP_TIMEOUTS,
@@ -48,10 +35,7 @@ import {
   UTP_FIN_LINGER_MS,
   UTP_IDLE_TIMEOUT_MS,
   UTP_KEEPALIVE_MS,
-  UTP_MAX_DATAGRAM_BYTES,
-  UTP_MIN_DATAGRAM_BYTES,
   UTP_RECEIVE_BUFFER_BYTES,
-  UTP_SEND_BUFFER_BYTES,
   UTP_SYN_RECV_TIMEOUT_MS,
   UTP_TIME_WAIT_MS,
 } from '../shared/limits.js';
@@ -68,24 +52,14 @@ import type {
 } from './connection-types.js';
 import { UtpError } from './errors.js';
 import type { Ledbat } from './ledbat.js';
-import {
-  EXTENSION_SACK,
-  encodeExtensionHeader,
-  encodeHeader,
-  PacketType,
-  UTP_HEADER_BYTES,
-  type UtpHeaderFields,
-  type UtpPacket,
-} from './packet.js';
+import { PacketType, type UtpPacket } from './packet.js';
+import { PacketWriter, STATE_SACK_MAX_BYTES } from './packet-writer.js';
 import { Receiver, type ReceiverSink } from './receiver.js';
 import type { RttEstimator } from './rtt.js';
 import { type InFlight, SlotFlag } from './send-buffer.js';
-import { DATA_SACK_RESERVE, Sender } from './sender.js';
+import { Sender, senderOptionsFor } from './sender.js';
 import { SEQ_MASK, seqAdd, seqDiff } from './seq.js';
 
-/** Largest selective-ACK mask on a data packet / on an ST_STATE, in bytes. */
-const DATA_SACK_MAX_BYTES = 8;
-const STATE_SACK_MAX_BYTES = 64;
 /** Initial congestion window, in bytes (about two full-size packets). */
 const INITIAL_WINDOW_BYTES = 2 * UTP_DEFAULT_MAX_DATAGRAM_BYTES;
 
@@ -105,30 +79,24 @@ export class UtpConnection {
   tag: unknown;
   #state: UtpState;
   #closeReason: UtpCloseReason | undefined;
-  readonly #out: UtpOutput;
   readonly #owner: UtpConnectionOwner | undefined;
   #handlers: UtpConnectionHandlers | undefined;
-  readonly #hdr: UtpHeaderFields = {
-    type: PacketType.State,
-    connectionId: 0,
-    timestampUs: 0,
-    timestampDiffUs: 0,
-    wndSize: 0,
-    seqNr: 0,
-    ackNr: 0,
-  };
+  readonly #wire: PacketWriter;
   // sending
   readonly #tx: Sender;
-  #peerWnd = 0;
   #rtoStartMs = 0;
   #consecutiveTimeouts = 0;
-  #windowLimited = false;
-  #blockedSinceMs = -1;
-  #forceOne = false;
+  /** Resends a packet the sender picked (made once). */
+  readonly #resend = (seq: number): void => {
+    this.#sendData(seq, this.#nowMs);
+    this.stats.packetsResent++;
+  };
   #writeBlocked = false;
   #synSeq = 0;
   #synSentAtMs = 0;
   #synSends = 0;
+  /** The peer declared its datagram size (our SYN answer declares ours back). */
+  #peerDeclared = false;
   #closing = false;
   #finSeq = -1;
   #finAckedAtMs = -1;
@@ -141,7 +109,6 @@ export class UtpConnection {
     stopped: () => this.isClosed,
   };
   #ackOwed = false;
-  #replyMicro = 0;
   #lastSendMs: number;
   #lastRecvMs: number;
   /** Time of the input being handled (for packets sent from inside it). */
@@ -156,22 +123,10 @@ export class UtpConnection {
   ) {
     this.recvId = init.recvId & SEQ_MASK;
     this.sendId = init.sendId & SEQ_MASK;
-    this.#out = out;
     this.#owner = owner;
     this.#rx = new Receiver(opts.receiveBufferBytes ?? UTP_RECEIVE_BUFFER_BYTES, MAX_UTP_RECEIVE_PACKETS);
-    const max = Math.min(UTP_MAX_DATAGRAM_BYTES, opts.maxDatagramBytes ?? UTP_DEFAULT_MAX_DATAGRAM_BYTES);
-    const min = Math.min(
-      max,
-      Math.max(UTP_HEADER_BYTES + DATA_SACK_RESERVE + 1, opts.minDatagramBytes ?? UTP_MIN_DATAGRAM_BYTES),
-    );
-    this.#tx = new Sender({
-      sendBufferBytes: opts.sendBufferBytes ?? UTP_SEND_BUFFER_BYTES,
-      inFlightPackets: MAX_UTP_PACKETS_IN_FLIGHT,
-      initialWindowBytes: INITIAL_WINDOW_BYTES,
-      mtuFloor: opts.mtuProbing === false ? max : min,
-      mtuCeiling: max,
-      ...(opts.targetDelayMs === undefined ? {} : { targetDelayMs: opts.targetDelayMs }),
-    });
+    this.#wire = new PacketWriter(out, this.#rx);
+    this.#tx = new Sender(senderOptionsFor(opts, INITIAL_WINDOW_BYTES));
     this.#state = 'syn-sent';
     this.#lastSendMs = now;
     this.#lastRecvMs = now;
@@ -264,7 +219,7 @@ export class UtpConnection {
 
   /** The peer's last advertised window, in bytes. */
   get peerWindow(): number {
-    return this.#peerWnd;
+    return this.#tx.peerWindow;
   }
 
   /** The size of a full data packet's payload now, in bytes. */
@@ -293,9 +248,17 @@ export class UtpConnection {
     this.#state = 'syn-recv';
     this.#tx.start(this.#synSeq);
     this.#rx.start(p.seqNr);
-    this.#peerWnd = p.wndSize;
+    this.#tx.peerWindow = p.wndSize;
     this.#noteTimestamps(p, now);
+    this.#notePeerDatagrams(p);
     this.#ackOwed = true;
+  }
+
+  /** The peer's SYN or SYN answer declared its datagram size: probe up to it if the path may carry it. */
+  #notePeerDatagrams(p: UtpPacket): void {
+    if (p.datagramBytes === 0) return;
+    this.#peerDeclared = true;
+    this.#tx.peerTakes(p.datagramBytes);
   }
 
   // --- inputs -----------------------------------------------------------------------------------
@@ -337,7 +300,8 @@ export class UtpConnection {
       this.#state = 'connected';
       this.#rtoStartMs = now;
       this.#noteTimestamps(p, now);
-      this.#peerWnd = p.wndSize;
+      this.#notePeerDatagrams(p);
+      this.#tx.peerWindow = p.wndSize;
       // Tell an accepting peer at once that we are here (it sends no data before that).
       this.#ackOwed = true;
       this.#emit({ type: 'connected' });
@@ -349,7 +313,7 @@ export class UtpConnection {
       if (ahead < 0x8000 && ahead > this.inFlight.count) return;
       this.#lastRecvMs = now;
       this.#noteTimestamps(p, now);
-      this.#peerWnd = p.wndSize;
+      this.#tx.peerWindow = p.wndSize;
       if (this.#state === 'syn-recv') {
         this.#state = 'connected';
         this.#emit({ type: 'connected' });
@@ -415,7 +379,7 @@ export class UtpConnection {
     const silence = this.#state === 'syn-recv' ? UTP_SYN_RECV_TIMEOUT_MS : UTP_IDLE_TIMEOUT_MS;
     let d = Math.min(this.#lastSendMs + UTP_KEEPALIVE_MS, this.#lastRecvMs + silence);
     if (this.inFlight.count > 0) d = Math.min(d, this.#rtoStartMs + this.rtt.rtoMs);
-    else if (this.#blockedSinceMs >= 0) d = Math.min(d, this.#blockedSinceMs + this.rtt.rtoMs);
+    else if (this.#tx.blockedSinceMs >= 0) d = Math.min(d, this.#tx.blockedSinceMs + this.rtt.rtoMs);
     if (this.#finAckedAtMs >= 0)
       d = Math.min(d, Math.max(this.#finAckedAtMs, this.#lastRecvMs) + UTP_FIN_LINGER_MS);
     return d;
@@ -448,15 +412,8 @@ export class UtpConnection {
     }
     if (this.inFlight.count > 0 && now >= this.#rtoStartMs + this.rtt.rtoMs) this.#onTimeout(now);
     if (this.isClosed) return;
-    if (
-      this.inFlight.count === 0 &&
-      this.#blockedSinceMs >= 0 &&
-      now >= this.#blockedSinceMs + this.rtt.rtoMs
-    ) {
-      // The peer's window stayed closed for a timeout: send one packet anyway (a window probe).
-      this.#forceOne = true;
-      this.#blockedSinceMs = now;
-    }
+    // The peer's window stayed closed for a timeout: one packet goes anyway (a window probe).
+    this.#tx.windowProbeDue(now);
     if (
       this.#finAckedAtMs >= 0 &&
       now >= Math.max(this.#finAckedAtMs, this.#lastRecvMs) + UTP_FIN_LINGER_MS
@@ -490,6 +447,7 @@ export class UtpConnection {
 
   /** Sends what is due: resends, new data within the windows, a FIN, an owed ACK. */
   flush(now: number): void {
+    this.#nowMs = now;
     if (this.isClosed || this.#state === 'syn-sent') return;
     if (this.#state === 'syn-recv') {
       // No data before the dialler's next packet: a reordered data packet overtaking our SYN
@@ -498,55 +456,14 @@ export class UtpConnection {
       this.#ackOwed = false;
       return;
     }
-    let sent = false;
     const f = this.inFlight;
-    if (f.needResend > 0) {
-      for (let k = 0, n = f.count; k < n && f.needResend > 0; k++) {
-        const seq = seqAdd(f.oldest, k);
-        const i = f.slot(seq);
-        if ((f.flags[i]! & SlotFlag.NeedResend) === 0) continue;
-        const len = f.length[i]!;
-        if (f.bytesInFlight > 0 && f.bytesInFlight + len > this.cc.windowBytes) break;
-        f.flags[i] = f.flags[i]! & ~(SlotFlag.NeedResend | SlotFlag.Probe);
-        f.needResend--;
-        this.#sendData(seq, now);
-        this.stats.packetsResent++;
-        sent = true;
-      }
-    }
-    this.#windowLimited = false;
-    const payloadMax = this.packetPayloadBytes;
-    for (;;) {
-      const uncut = this.#tx.ring.uncutBytes;
-      if (uncut === 0 || f.isFull) break;
-      let n = Math.min(uncut, payloadMax);
-      let flags = 0;
-      const probeSize = this.#probeSize();
-      if (probeSize > 0 && uncut >= probeSize - UTP_HEADER_BYTES - DATA_SACK_RESERVE) {
-        n = probeSize - UTP_HEADER_BYTES - DATA_SACK_RESERVE;
-        flags = SlotFlag.Probe;
-      }
-      // Nagle: a short packet waits while others are in flight (their ACK will carry it out).
-      if (n < payloadMax && f.count > 0 && !this.#closing) break;
-      if (f.bytesInFlight > 0 && f.bytesInFlight + n > this.cc.windowBytes) {
-        this.#windowLimited = true;
-        break;
-      }
-      if (f.bytesInFlight + n > this.#peerWnd) {
-        // The reader's window is closed: wait for its update, or probe after a timeout.
-        if (!this.#forceOne) {
-          if (this.#blockedSinceMs < 0) this.#blockedSinceMs = now;
-          break;
-        }
-        this.#forceOne = false;
-        if (flags !== 0) {
-          flags = 0;
-          n = Math.min(uncut, payloadMax);
-        }
-      }
-      this.#blockedSinceMs = -1;
-      const seq = f.push(this.#tx.ring.cut(n), n, flags);
-      if (flags !== 0) this.#tx.mtu.sent(seq);
+    let sent = f.needResend > 0 && this.#tx.takeResends(this.#resend) > 0;
+    this.#tx.windowLimited = false;
+    for (
+      let seq = this.#tx.cutNext(now, this.#closing);
+      seq >= 0;
+      seq = this.#tx.cutNext(now, this.#closing)
+    ) {
       this.#sendData(seq, now);
       sent = true;
     }
@@ -560,89 +477,50 @@ export class UtpConnection {
     this.#ackOwed = false;
   }
 
-  #probeSize(): number {
-    return this.#tx.mtu.nextProbeBytes();
-  }
-
   #sendSyn(now: number): void {
     this.#synSends++;
     this.#synSentAtMs = now;
-    const h = this.#hdr;
-    h.type = PacketType.Syn;
-    h.connectionId = this.recvId;
-    h.seqNr = this.#synSeq;
-    h.ackNr = 0;
-    this.#fillCommon(h, now);
-    const buf = this.#out.acquire(UTP_HEADER_BYTES);
-    encodeHeader(buf, h);
-    this.#transmit(buf, UTP_HEADER_BYTES, false, now);
+    this.#wire.syn(this.recvId, this.#synSeq, now, this.#rx.acceptDatagramBytes);
+    this.#sent(now);
   }
 
   /** ST_STATE or ST_RESET, with a selective ACK of up to `sackMax` bytes when packets are missing. */
   #sendControl(type: PacketType, now: number, sackMax: number): void {
-    const h = this.#hdr;
-    h.type = type;
-    h.connectionId = this.sendId;
     // After our FIN, libtorrent ignores any packet whose seq_nr is past the FIN's (it takes it
     // as beyond the end of the stream), ACKs included: they carry the FIN's seq_nr then.
-    h.seqNr =
+    const seq =
       this.#state === 'syn-recv' ? this.#synSeq : this.#finSeq >= 0 ? this.#finSeq : this.inFlight.next;
-    h.ackNr = this.#rx.ackNr;
-    this.#fillCommon(h, now);
-    const sackLen = sackMax > 0 ? this.#rx.sackBytes(sackMax) : 0;
-    const buf = this.#out.acquire(UTP_HEADER_BYTES + (sackLen > 0 ? 2 + sackLen : 0));
-    const at = this.#encodeWithSack(buf, h, sackLen);
-    this.#transmit(buf, at, false, now);
+    // The SYN answer declares our datagram size back to a peer that declared its own.
+    const declare = this.#state === 'syn-recv' && type === PacketType.State && this.#peerDeclared;
+    this.#wire.control(type, this.sendId, seq, now, sackMax, declare ? this.#rx.acceptDatagramBytes : 0);
+    this.#sent(now);
   }
 
   #sendData(seq: number, now: number): void {
     const f = this.inFlight;
     const i = f.slot(seq);
     const len = f.length[i]!;
-    const h = this.#hdr;
-    h.type = (f.flags[i]! & SlotFlag.Fin) !== 0 ? PacketType.Fin : PacketType.Data;
-    h.connectionId = this.sendId;
-    h.seqNr = seq;
-    h.ackNr = this.#rx.ackNr;
-    this.#fillCommon(h, now);
-    const sackLen = this.#rx.sackBytes(DATA_SACK_MAX_BYTES);
-    const buf = this.#out.acquire(UTP_HEADER_BYTES + DATA_SACK_RESERVE + len);
-    const at = this.#encodeWithSack(buf, h, sackLen);
-    if (len > 0) this.#tx.ring.copyOut(f.start[i]!, len, buf, at);
     if (f.bytesInFlight === 0) this.#rtoStartMs = now;
     f.bytesInFlight += len;
     f.sentAtMs[i] = now;
     if (f.transmissions[i]! < 255) f.transmissions[i] = f.transmissions[i]! + 1;
     const probe = (f.flags[i]! & SlotFlag.Probe) !== 0 && f.transmissions[i] === 1;
-    this.#transmit(buf, at + len, probe, now);
+    const type = (f.flags[i]! & SlotFlag.Fin) !== 0 ? PacketType.Fin : PacketType.Data;
+    this.#wire.data(type, this.sendId, seq, now, this.#tx.ring, f.start[i]!, len, probe);
+    this.#sent(now);
   }
 
-  #fillCommon(h: UtpHeaderFields, now: number): void {
-    h.timestampUs = Math.floor(now * 1000) >>> 0;
-    h.timestampDiffUs = this.#replyMicro;
-    h.wndSize = this.#rx.window;
-    this.#rx.lastAdvertised = h.wndSize;
-  }
-
-  #encodeWithSack(buf: Uint8Array, h: UtpHeaderFields, sackLen: number): number {
-    let at = encodeHeader(buf, h, sackLen > 0 ? EXTENSION_SACK : 0);
-    if (sackLen === 0) return at;
-    at = encodeExtensionHeader(buf, at, 0, sackLen);
-    this.#rx.writeSack(buf, at, sackLen);
-    return at + sackLen;
-  }
-
-  #transmit(buf: Uint8Array, length: number, probe: boolean, now: number): void {
+  /** Bookkeeping after any packet went out. */
+  #sent(now: number): void {
     this.#lastSendMs = now;
     this.#ackOwed = false;
     this.stats.packetsSent++;
-    this.#out.send(buf, length, probe);
   }
 
   // --- acknowledgements -------------------------------------------------------------------------
 
   #onAck(p: UtpPacket, now: number): void {
-    const acked = this.#tx.onAck(p, now, this.#windowLimited);
+    const acked = this.#tx.onAck(p, now, this.#tx.windowLimited);
     this.stats.fastRetransmits = this.#tx.fastRetransmits;
     if (this.#tx.progressed) {
       this.#consecutiveTimeouts = 0;
@@ -695,7 +573,7 @@ export class UtpConnection {
   }
 
   #noteTimestamps(p: UtpPacket, now: number): void {
-    if (p.timestampUs !== 0) this.#replyMicro = ((Math.floor(now * 1000) >>> 0) - p.timestampUs) >>> 0;
+    if (p.timestampUs !== 0) this.#wire.replyMicro = ((Math.floor(now * 1000) >>> 0) - p.timestampUs) >>> 0;
     if (p.timestampDiffUs !== 0) this.cc.onDelaySample(p.timestampDiffUs, now);
   }
 

@@ -23,12 +23,8 @@ import {
   MAX_UTP_SYN_RATE_IPS,
   MAX_UTP_SYNS_PER_IP_PER_SECOND,
 } from '../shared/limits.js';
-import {
-  UtpConnection,
-  type UtpConnectionOptions,
-  type UtpConnectionOwner,
-  type UtpOutput,
-} from './connection.js';
+import { UtpConnection } from './connection.js';
+import type { UtpConnectionOptions, UtpConnectionOwner, UtpOutput } from './connection-types.js';
 import { UtpError } from './errors.js';
 import {
   decodePacket,
@@ -72,6 +68,12 @@ export interface UtpEndpointDeps {
   readonly output: UtpDatagramOutput;
   /** A connection was accepted (its handlers should be set now; bytes are held until then). */
   readonly onAccept?: (c: UtpConnection, host: string, port: number) => void;
+  /**
+   * The largest datagram the path to `host` may carry, in bytes, when above the connections'
+   * `maxDatagramBytes` (a loopback address: 64 KiB); a peer that declares it takes larger
+   * datagrams is probed up to it (see `largeDatagramBytes` of {@link UtpConnectionOptions}).
+   */
+  readonly largeDatagramBytes?: (host: string) => number;
 }
 
 /** Counters of an endpoint. */
@@ -162,7 +164,7 @@ export class UtpEndpoint implements UtpConnectionOwner {
       { recvId, sendId: (recvId + 1) & SEQ_MASK, initialSeq: seq },
       this.#outputFor(host, port),
       now,
-      this.#opts,
+      this.#optionsFor(host),
       this,
     );
     c.tag = { host, port } satisfies UtpRemote;
@@ -240,7 +242,7 @@ export class UtpEndpoint implements UtpConnectionOwner {
       { recvId, sendId: p.connectionId, initialSeq: this.#deps.random.u32() & SEQ_MASK },
       this.#outputFor(host, port),
       now,
-      this.#opts,
+      this.#optionsFor(host),
       this,
     );
     c.tag = { host, port } satisfies UtpRemote;
@@ -367,6 +369,13 @@ export class UtpEndpoint implements UtpConnectionOwner {
     }
     inner.set(port * 65536 + recvId, c);
     this.#all.add(c);
+  }
+
+  #optionsFor(host: string): UtpConnectionOptions {
+    const large = this.#deps.largeDatagramBytes?.(host) ?? 0;
+    return large > 0 && this.#opts.largeDatagramBytes === undefined
+      ? { ...this.#opts, largeDatagramBytes: large }
+      : this.#opts;
   }
 
   #outputFor(host: string, port: number): UtpOutput {

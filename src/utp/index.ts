@@ -4,6 +4,7 @@
  * that owns the socket is `net/utp-transport.ts`.
  */
 export * from './connection.js';
+export * from './connection-types.js';
 export * from './endpoint.js';
 export * from './errors.js';
 export * from './ledbat.js';

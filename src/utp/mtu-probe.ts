@@ -3,7 +3,8 @@
  * to pass and a ceiling (libtorrent does the same). Full packets are cut at the floor; while the
  * two are more than {@link MTU_PROBE_STEP_BYTES} apart, one packet at a time is a probe of the
  * midpoint. An acknowledged probe raises the floor to its size, a lost one lowers the ceiling
- * below it. A lost probe is resent at its size (uTP never repackages a sequence number), so the
+ * below it. The ceiling starts at what every peer takes and rises only for a peer that declared
+ * larger datagrams (see `EXTENSION_DATAGRAM_SIZE`). A lost probe is resent at its size (uTP never repackages a sequence number), so the
  * ceiling must not exceed what the peer accepts at all. Probing down: when packets of the floor's
  * size stop getting through (repeated timeouts), the path may have narrowed — the floor drops
  * halfway to the minimum and the search starts again below the old floor, as libtorrent does.
@@ -27,6 +28,11 @@ export class MtuProbe {
     this.floor = floor;
     this.ceiling = ceiling;
     this.#minimum = floor;
+  }
+
+  /** The peer takes datagrams up to `bytes` on a path that may carry them: search up to there. */
+  raiseCeiling(bytes: number): void {
+    if (bytes > this.ceiling) this.ceiling = bytes;
   }
 
   /** The path may have narrowed: search again between the minimum and just below the floor. */

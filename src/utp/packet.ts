@@ -18,7 +18,8 @@
  *  then the payload.
  * ```
  * All fields are big-endian. Extension 1 is the selective ACK (a bitmask; BEP 29 asks for a
- * multiple of 4 bytes, libtorrent sends any length, so any non-empty one is read); unknown extensions (libutp's 8-byte extension 2 on SYNs, libtorrent's close reason) are
+ * multiple of 4 bytes, libtorrent sends any length, so any non-empty one is read); extension 0x53
+ * is Shoal's datagram-size declaration ({@link EXTENSION_DATAGRAM_SIZE}); other unknown extensions (libutp's 8-byte extension 2 on SYNs, libtorrent's close reason) are
  * skipped by their length. At most {@link MAX_UTP_EXTENSIONS} are read.
  */
 import { ErrorCode } from '../shared/errors.js';
@@ -46,6 +47,22 @@ export const UTP_VERSION = 1;
 export const UTP_HEADER_BYTES = 20;
 /** Extension type of the selective ACK. */
 export const EXTENSION_SACK = 1;
+/** Extension type of libutp's 8 bytes of extension bits (sent on SYNs; we send them zero). */
+export const EXTENSION_BITS = 2;
+/**
+ * Extension type of Shoal's datagram-size declaration: a 16-bit big-endian count, the largest
+ * datagram its sender accepts, in bytes. Sent on a SYN and on the answer to a SYN that carried it,
+ * behind an all-zero {@link EXTENSION_BITS} (libutp as in Transmission 3.00 takes a packet whose
+ * first extension type is 3 or more for an old-format one and never answers it; later types in
+ * the chain it skips, as libtorrent does). BEP 29 has no such field: without it a sender cannot
+ * know that a peer takes datagrams above an Ethernet MTU (libtorrent 2.0.8 drops those), and a
+ * probe cannot be resent smaller.
+ */
+export const EXTENSION_DATAGRAM_SIZE = 0x53;
+/** Bytes of the {@link EXTENSION_DATAGRAM_SIZE} payload. */
+export const DATAGRAM_SIZE_EXTENSION_BYTES = 2;
+/** Bytes of a whole declaration: the zero extension bits, then the datagram size, with their headers. */
+export const DATAGRAM_SIZE_DECLARATION_BYTES = 2 + 8 + 2 + DATAGRAM_SIZE_EXTENSION_BYTES;
 
 /**
  * A decoded packet. One instance is reused for every datagram, so its fields are only valid until
@@ -66,6 +83,8 @@ export class UtpPacket {
   sackOffset = -1;
   /** Length of the selective-ACK bitmask, in bytes (0 when there is none). */
   sackLength = 0;
+  /** The largest datagram the sender declares it accepts ({@link EXTENSION_DATAGRAM_SIZE}), or 0. */
+  datagramBytes = 0;
   /** Offset of the payload in `bytes`. */
   payloadOffset = UTP_HEADER_BYTES;
   /** Length of the payload, in bytes. */
@@ -106,6 +125,7 @@ export function decodePacket(bytes: Uint8Array, out: UtpPacket = new UtpPacket()
   out.ackNr = (bytes[18]! << 8) | bytes[19]!;
   out.sackOffset = -1;
   out.sackLength = 0;
+  out.datagramBytes = 0;
   out.bytes = bytes;
   let ext = bytes[1]!;
   let at = UTP_HEADER_BYTES;
@@ -127,6 +147,8 @@ export function decodePacket(bytes: Uint8Array, out: UtpPacket = new UtpPacket()
         out.sackOffset = at + 2;
         out.sackLength = len;
       }
+    } else if (ext === EXTENSION_DATAGRAM_SIZE && len >= DATAGRAM_SIZE_EXTENSION_BYTES) {
+      out.datagramBytes = (bytes[at + 2]! << 8) | bytes[at + 3]!;
     }
     at += 2 + len;
     ext = next;
@@ -174,6 +196,25 @@ export function encodeExtensionHeader(buf: Uint8Array, at: number, next: number,
   buf[at] = next;
   buf[at + 1] = len;
   return at + 2;
+}
+
+/**
+ * Writes a datagram-size declaration of `bytes` at `at` (the header's extension type must be
+ * {@link EXTENSION_BITS}; `next` is the type of the extension after it, 0: none). Returns the
+ * offset after it ({@link DATAGRAM_SIZE_DECLARATION_BYTES} on).
+ */
+export function encodeDatagramSizeDeclaration(
+  buf: Uint8Array,
+  at: number,
+  next: number,
+  bytes: number,
+): number {
+  let p = encodeExtensionHeader(buf, at, EXTENSION_DATAGRAM_SIZE, 8);
+  buf.fill(0, p, p + 8);
+  p = encodeExtensionHeader(buf, p + 8, next, DATAGRAM_SIZE_EXTENSION_BYTES);
+  buf[p] = (bytes >>> 8) & 0xff;
+  buf[p + 1] = bytes & 0xff;
+  return p + DATAGRAM_SIZE_EXTENSION_BYTES;
 }
 
 /** True when the selective ACK in `p` marks `ackNr + 2 + index` as received (BEP 29 bit order). */

@@ -10,6 +10,7 @@
  * are dropped unacknowledged; the advertised window (receive buffer − held − delivered but not
  * consumed) tells the sender to slow down before that.
  */
+import { UTP_DEFAULT_MAX_DATAGRAM_BYTES, UTP_MAX_DATAGRAM_BYTES } from '../shared/limits.js';
 import { PacketType, type UtpPacket } from './packet.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import { seqAdd, seqDiff, seqLess } from './seq.js';
@@ -54,6 +55,17 @@ export class Receiver {
     this.ackNr = lastSeq;
     this.deliverNext = seqAdd(lastSeq, 1);
     this.highestReceived = lastSeq;
+  }
+
+  /**
+   * The largest datagram we declare we take, in bytes: an eighth of the receive buffer (a packet
+   * must fit the window many times over, or its sender stalls on it), within the datagram bounds.
+   */
+  get acceptDatagramBytes(): number {
+    return Math.max(
+      UTP_DEFAULT_MAX_DATAGRAM_BYTES,
+      Math.min(UTP_MAX_DATAGRAM_BYTES, Math.floor(this.capacity / 8)),
+    );
   }
 
   /** The receive window to advertise, in bytes. */

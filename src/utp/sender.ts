@@ -4,8 +4,17 @@
  * selective ACKs free packets and feed the RTT estimator and LEDBAT; loss is detected from three
  * duplicate ACKs (the oldest packet) or three selectively acknowledged packets after a hole
  * (BEP 29 §packet loss), and halves the window at most once per window of packets; a lost MTU
- * probe narrows the path instead. Packet building and timers stay with the connection.
+ * probe narrows the path instead. It also decides what may go out next (resends, then new packets
+ * within the congestion and peer windows). Packet building and timers stay with the connection.
  */
+import {
+  MAX_UTP_PACKETS_IN_FLIGHT,
+  UTP_DEFAULT_MAX_DATAGRAM_BYTES,
+  UTP_MAX_DATAGRAM_BYTES,
+  UTP_MIN_DATAGRAM_BYTES,
+  UTP_SEND_BUFFER_BYTES,
+} from '../shared/limits.js';
+import type { UtpConnectionOptions } from './connection-types.js';
 import { Ledbat } from './ledbat.js';
 import { MtuProbe } from './mtu-probe.js';
 import { PacketType, sackBit, UTP_HEADER_BYTES, type UtpPacket } from './packet.js';
@@ -20,6 +29,8 @@ export const DATA_SACK_RESERVE = 2 + 8;
 
 /** Options of a {@link Sender}. */
 export interface SenderOptions {
+  /** Ceiling toward a peer that declares it takes larger datagrams (0: none), in bytes. */
+  readonly largeDatagramBytes?: number;
   readonly sendBufferBytes: number;
   readonly inFlightPackets: number;
   readonly initialWindowBytes: number;
@@ -27,6 +38,25 @@ export interface SenderOptions {
   readonly mtuFloor: number;
   readonly mtuCeiling: number;
   readonly targetDelayMs?: number;
+}
+
+/** The send side's options from a connection's: datagram sizes, send buffer, LEDBAT target. */
+export function senderOptionsFor(opts: UtpConnectionOptions, initialWindowBytes: number): SenderOptions {
+  const max = Math.min(UTP_MAX_DATAGRAM_BYTES, opts.maxDatagramBytes ?? UTP_DEFAULT_MAX_DATAGRAM_BYTES);
+  const min = Math.min(
+    max,
+    Math.max(UTP_HEADER_BYTES + DATA_SACK_RESERVE + 1, opts.minDatagramBytes ?? UTP_MIN_DATAGRAM_BYTES),
+  );
+  return {
+    sendBufferBytes: opts.sendBufferBytes ?? UTP_SEND_BUFFER_BYTES,
+    inFlightPackets: MAX_UTP_PACKETS_IN_FLIGHT,
+    initialWindowBytes,
+    mtuFloor: opts.mtuProbing === false ? max : min,
+    mtuCeiling: max,
+    largeDatagramBytes:
+      opts.mtuProbing === false ? 0 : Math.min(UTP_MAX_DATAGRAM_BYTES, opts.largeDatagramBytes ?? 0),
+    ...(opts.targetDelayMs === undefined ? {} : { targetDelayMs: opts.targetDelayMs }),
+  };
 }
 
 /** The send side of one connection. */
@@ -38,14 +68,24 @@ export class Sender {
   readonly mtu: MtuProbe;
   /** The last {@link onAck} moved the cumulative ACK forward. */
   progressed = false;
+  /** The peer's advertised receive window, in bytes. */
+  peerWindow = 0;
+  /** The last {@link cutNext} stopped at the congestion window (LEDBAT grows it only then). */
+  windowLimited = false;
+  /** Since when the peer's closed window holds new data back, in ms (-1: it does not). */
+  blockedSinceMs = -1;
+  /** One packet may pass the peer's closed window (a window probe is due). */
+  #forceOne = false;
   fastRetransmits = 0;
   #dupAcks = 0;
   /** Smallest round trip among the packets the ACK being applied covers, in ms. */
   #ackMinRttMs = Number.POSITIVE_INFINITY;
   /** Losses of packets before this seq do not cut the window again. */
   #lossSeq = 0;
+  readonly #largeDatagramBytes: number;
 
   constructor(o: SenderOptions) {
+    this.#largeDatagramBytes = o.largeDatagramBytes ?? 0;
     this.ring = new ByteRing(o.sendBufferBytes);
     this.inFlight = new InFlight(o.inFlightPackets);
     this.mtu = new MtuProbe(o.mtuFloor, o.mtuCeiling);
@@ -54,6 +94,12 @@ export class Sender {
       maxWindowBytes: this.ring.capacity,
       ...(o.targetDelayMs === undefined ? {} : { targetDelayMs: o.targetDelayMs }),
     });
+  }
+
+  /** The peer declared it takes datagrams up to `bytes`: probe up to them if the path may carry them. */
+  peerTakes(bytes: number): void {
+    const large = Math.min(this.#largeDatagramBytes, bytes);
+    if (large > this.mtu.ceiling) this.mtu.raiseCeiling(large);
   }
 
   /** Starts the sequence space: the next new packet gets `seq`. */
@@ -178,6 +224,75 @@ export class Sender {
       this.cc.onLoss(this.packetPayloadBytes);
       this.#lossSeq = f.next;
     }
+  }
+
+  /**
+   * Hands every packet due for resending that fits the congestion window to `send`, oldest first,
+   * with its resend and probe flags cleared. Returns how many.
+   */
+  takeResends(send: (seq: number) => void): number {
+    const f = this.inFlight;
+    let sent = 0;
+    for (let k = 0, n = f.count; k < n && f.needResend > 0; k++) {
+      const seq = seqAdd(f.oldest, k);
+      const i = f.slot(seq);
+      if ((f.flags[i]! & SlotFlag.NeedResend) === 0) continue;
+      if (f.bytesInFlight > 0 && f.bytesInFlight + f.length[i]! > this.cc.windowBytes) break;
+      f.flags[i] = f.flags[i]! & ~(SlotFlag.NeedResend | SlotFlag.Probe);
+      f.needResend--;
+      send(seq);
+      sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * Cuts the next new packet from the written bytes when the windows let it go: full packets of
+   * the MTU floor, one probe of the next MTU size at a time; a short packet waits while others
+   * are in flight unless `closing` (Nagle: their ACK carries it out); the congestion window
+   * ({@link windowLimited}) and the peer's window hold packets back — the latter until its update,
+   * or one packet after a timeout ({@link windowProbeDue}). Returns the packet's seq, or -1.
+   */
+  cutNext(now: number, closing: boolean): number {
+    const f = this.inFlight;
+    const uncut = this.ring.uncutBytes;
+    if (uncut === 0 || f.isFull) return -1;
+    const payloadMax = this.packetPayloadBytes;
+    let n = Math.min(uncut, payloadMax);
+    let flags = 0;
+    const probeSize = this.mtu.nextProbeBytes();
+    if (probeSize > 0 && uncut >= probeSize - UTP_HEADER_BYTES - DATA_SACK_RESERVE) {
+      n = probeSize - UTP_HEADER_BYTES - DATA_SACK_RESERVE;
+      flags = SlotFlag.Probe;
+    }
+    if (n < payloadMax && f.count > 0 && !closing) return -1;
+    if (f.bytesInFlight > 0 && f.bytesInFlight + n > this.cc.windowBytes) {
+      this.windowLimited = true;
+      return -1;
+    }
+    if (f.bytesInFlight + n > this.peerWindow) {
+      if (!this.#forceOne) {
+        if (this.blockedSinceMs < 0) this.blockedSinceMs = now;
+        return -1;
+      }
+      this.#forceOne = false;
+      if (flags !== 0) {
+        flags = 0;
+        n = Math.min(uncut, payloadMax);
+      }
+    }
+    this.blockedSinceMs = -1;
+    const seq = f.push(this.ring.cut(n), n, flags);
+    if (flags !== 0) this.mtu.sent(seq);
+    return seq;
+  }
+
+  /** Nothing in flight and the peer's window closed for a timeout by `now`: let one packet pass. */
+  windowProbeDue(now: number): void {
+    if (this.inFlight.count > 0 || this.blockedSinceMs < 0 || now < this.blockedSinceMs + this.rtt.rtoMs)
+      return;
+    this.#forceOne = true;
+    this.blockedSinceMs = now;
   }
 
   /** Frees the send buffer (the connection ended). */

@@ -156,6 +156,8 @@ export function droppedUdp(ns: Namespace): number {
 export interface ThrottledPath {
   readonly sender: Namespace;
   readonly receiver: Namespace;
+  /** The router between them (its link towards the receiver is the throttled one). */
+  readonly router: Namespace;
   readonly senderAddress: string;
   readonly receiverAddress: string;
   remove(): void;
@@ -200,7 +202,14 @@ export function makeThrottledPath(rate: string, latency: string): ThrottledPath 
       'latency',
       latency,
     ]);
-    return { sender: s, receiver: d, senderAddress: '192.0.2.2', receiverAddress: '198.51.100.2', remove };
+    return {
+      sender: s,
+      receiver: d,
+      router: r,
+      senderAddress: '192.0.2.2',
+      receiverAddress: '198.51.100.2',
+      remove,
+    };
   } catch (e) {
     remove();
     throw e;

@@ -1,6 +1,6 @@
 /**
  * A UDP relay for impairment tests (this kernel has no netem): every datagram between one client
- * and a target on 127.0.0.1 is held for a random time in [minDelayMs, maxDelayMs] (so datagrams
+ * and a target (on 127.0.0.1 unless `targetHost` says otherwise) is held for a random time in [minDelayMs, maxDelayMs] (so datagrams
  * overtake each other: reordering) and sent twice with probability `duplicate`. The client is
  * whoever sent first from an address other than the target's.
  */
@@ -14,6 +14,12 @@ export interface RelayOptions {
   /** Probability that a datagram is sent twice (each copy with its own delay). */
   readonly duplicate: number;
   readonly seed: number;
+  /** Address of the target. @default '127.0.0.1' */
+  readonly targetHost?: string;
+  /** Address to bind. @default '127.0.0.1' */
+  readonly bindHost?: string;
+  /** Port to bind (0: any). @default 0 */
+  readonly bindPort?: number;
 }
 
 export class UdpRelay {
@@ -22,18 +28,22 @@ export class UdpRelay {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #random: SeededRandom;
   #clientPort = -1;
+  #clientHost = '';
 
   constructor(readonly options: RelayOptions) {
     this.#random = new SeededRandom(options.seed);
   }
 
-  /** Binds on 127.0.0.1; resolves with the port to dial instead of the target's. */
+  /** Binds (on 127.0.0.1 by default); resolves with the port to dial instead of the target's. */
   async start(): Promise<number> {
     const o = this.options;
+    const targetHost = o.targetHost ?? '127.0.0.1';
     this.#socket.on('message', (msg, from) => {
-      const toTarget = from.port !== o.targetPort;
-      if (toTarget) this.#clientPort = from.port;
-      else if (this.#clientPort < 0) return;
+      const toTarget = from.port !== o.targetPort || from.address !== targetHost;
+      if (toTarget) {
+        this.#clientPort = from.port;
+        this.#clientHost = from.address;
+      } else if (this.#clientPort < 0) return;
       const copies = this.#random.float() < o.duplicate ? 2 : 1;
       if (copies === 2) this.counts.duplicated++;
       for (let i = 0; i < copies; i++) {
@@ -41,12 +51,13 @@ export class UdpRelay {
         const t = setTimeout(() => {
           this.#timers.delete(t);
           this.counts.forwarded++;
-          this.#socket.send(msg, toTarget ? o.targetPort : this.#clientPort, '127.0.0.1');
+          if (toTarget) this.#socket.send(msg, o.targetPort, targetHost);
+          else this.#socket.send(msg, this.#clientPort, this.#clientHost);
         }, wait);
         this.#timers.add(t);
       }
     });
-    await new Promise<void>((r) => this.#socket.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => this.#socket.bind(o.bindPort ?? 0, o.bindHost ?? '127.0.0.1', r));
     return this.#socket.address().port;
   }
 

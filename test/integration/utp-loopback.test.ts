@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { after, describe, test } from 'node:test';
 import type { PeerStream } from '../../src/net/transport.js';
-import { UtpTransport } from '../../src/net/utp-transport.js';
+import { UtpStream, UtpTransport } from '../../src/net/utp-transport.js';
+import { UTP_SEND_POOL_BYTES } from '../../src/shared/limits.js';
 import { SeededRandom } from '../../src/testing/sim-network.js';
 
 interface Received {
@@ -49,8 +50,9 @@ function drive(s: PeerStream, data: Uint8Array, closeAfter: (bytes: number) => b
 const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
 
 describe('uTP transport on loopback', { timeout: 60_000 }, () => {
-  const a = new UtpTransport({ maxDatagramBytes: 65_507 });
-  const b = new UtpTransport({ maxDatagramBytes: 65_507 });
+  // Default options: on loopback both ends declare large datagrams and probe up to them.
+  const a = new UtpTransport();
+  const b = new UtpTransport();
   after(async () => {
     await a.close();
     await b.close();
@@ -83,6 +85,12 @@ describe('uTP transport on loopback', { timeout: 60_000 }, () => {
     assert.equal(atClient.error, undefined);
     assert.equal(a.openCount, 0);
     assert.equal(b.openCount, 0);
+    // Loopback peers that declare large datagrams probe up to them; the send pool stays bounded.
+    assert.ok(
+      dialled instanceof UtpStream && dialled.connection.mtuFloor > 16_384,
+      `floor ${(dialled as UtpStream).connection.mtuFloor}`,
+    );
+    assert.ok(a.pooledBytes > 0 && a.pooledBytes <= UTP_SEND_POOL_BYTES, `pool ${a.pooledBytes} bytes`);
   });
 
   test('KRPC datagrams on the transport socket reach the handler registered for them', async () => {
