@@ -14,6 +14,8 @@ export interface TrackerCommandOptions {
   readonly host: string;
   readonly whitelist?: string;
   readonly interval: number;
+  /** `interval` told to WebRTC peers, s. @default WS_TRACKER_INTERVAL_S (120) */
+  readonly wsInterval?: number;
   /** Serve WebTorrent's WebSocket protocol on the HTTP port. @default true */
   readonly ws?: boolean;
 }
@@ -47,7 +49,11 @@ export async function startTrackerFromCli(o: TrackerCommandOptions): Promise<Tra
     host: o.host,
     httpPort: o.http === false ? null : o.http,
     udpPort: o.udp === false ? null : o.udp,
-    ...(o.ws === false ? { ws: false } : {}),
+    ...(o.ws === false
+      ? { ws: false }
+      : o.wsInterval !== undefined
+        ? { ws: { intervalS: o.wsInterval } }
+        : {}),
     intervalS: o.interval,
     ...(whitelist !== undefined ? { whitelist } : {}),
   });
@@ -69,6 +75,11 @@ export function registerTrackerCommand(program: Command): void {
       'private tracker: info-hashes allowed, 40 hex digits per line (SIGHUP reloads)',
     )
     .option('--interval <seconds>', 'announce interval sent to clients', parseSeconds, 1800)
+    .option(
+      '--ws-interval <seconds>',
+      'announce interval sent to WebRTC peers on ws:// (how soon they offer again) [default: 120]',
+      parseSeconds,
+    )
     .action(async (o: TrackerCommandOptions) => {
       if (o.http === false && o.udp === false)
         throw new UsageError('nothing to serve: both --no-http and --no-udp given');
