@@ -186,7 +186,7 @@ export const MAX_UDP_SCRAPE_HASHES = 74;
 export const MAX_WEB_SEEDS_PER_TORRENT = 32;
 /** Longest web seed URL accepted, in characters. */
 export const MAX_WEB_SEED_URL_LENGTH = 2048;
-/** Range requests in flight to one web seed at once (its HTTP agent's sockets), by default. */
+/** Range requests in flight to one web seed at once (its HTTP connections per host), by default. */
 export const WEB_SEED_CONNECTIONS = 4;
 /** Most range requests in flight to one web seed that the `connections` option may ask for. */
 export const MAX_WEB_SEED_CONNECTIONS = 16;
