@@ -164,7 +164,8 @@ export class PieceWriter {
 
   /** Writes a block in place, unverified. `borrowed` is copied: see {@link writeBlock}. */
   #writeToDisk(piece: number, offset: number, borrowed: Uint8Array): void {
-    const data = borrowed.slice();
+    // A copy: `borrowed.slice()` would not be one when it is a Buffer (Buffer#slice is a view).
+    const data = new Uint8Array(borrowed);
     this.#writesInFlight.set(piece, (this.#writesInFlight.get(piece) ?? 0) + 1);
     this.#pendingWriteBytes += data.length;
     this.#updateReadPause();

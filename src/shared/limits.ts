@@ -186,7 +186,7 @@ export const MAX_UDP_SCRAPE_HASHES = 74;
 export const MAX_WEB_SEEDS_PER_TORRENT = 32;
 /** Longest web seed URL accepted, in characters. */
 export const MAX_WEB_SEED_URL_LENGTH = 2048;
-/** Range requests in flight to one web seed at once (its HTTP agent's sockets), by default. */
+/** Range requests in flight to one web seed at once (its HTTP connections per host), by default. */
 export const WEB_SEED_CONNECTIONS = 4;
 /** Most range requests in flight to one web seed that the `connections` option may ask for. */
 export const MAX_WEB_SEED_CONNECTIONS = 16;
@@ -206,6 +206,17 @@ export const MAX_WEB_SEED_RETRY_MS = 5 * 60_000;
 export const WEB_SEED_IDLE_TIMEOUT_MS = 30_000;
 /** Most bytes read of a web seed's error body (a BEP 17 503 body holds the seconds to wait). */
 export const MAX_WEB_SEED_ERROR_BODY_BYTES = 1024;
+/** Longest HTTP response head (status line and headers) accepted from a web seed, in bytes. */
+export const MAX_WEB_SEED_HEAD_BYTES = 16 * 1024;
+/** Most header fields accepted in one HTTP response from a web seed. */
+export const MAX_WEB_SEED_HEADERS = 100;
+/** Longest chunk-size line (with extensions) or trailer line of a chunked web seed body, in bytes. */
+export const MAX_WEB_SEED_CHUNK_LINE_BYTES = 1024;
+/**
+ * The buffer each plain-HTTP web seed connection reads into (`onread`; its bytes are consumed at
+ * once, copied into piece buffers), in bytes.
+ */
+export const WEB_SEED_READ_BUFFER_BYTES = 256 * 1024;
 
 // --- tracker server ---
 /** Most torrents (swarms) the built-in tracker tracks at once; announces for more get a `failure reason`. */

@@ -10,11 +10,9 @@
  * `Content-Range` or `Content-Length`, or a body that ends early or runs long fails the job with
  * a `WebSeedError`; the blocks it did not deliver are the web seed's to give back.
  */
-import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { BlockRef } from '../../engine/index.js';
 import type { Metainfo } from '../../metainfo/index.js';
-import { ErrorCode, isShoalError } from '../../shared/errors.js';
+import { ErrorCode } from '../../shared/errors.js';
 import { BLOCK_BYTES, MAX_WEB_SEED_ERROR_BODY_BYTES } from '../../shared/limits.js';
 import { WebSeedError } from './errors.js';
 import {
@@ -25,7 +23,7 @@ import {
   rangeAnswerProblem,
   type WebSeedProtocol,
 } from './http-rules.js';
-import type { HttpOrigin } from './origin.js';
+import type { HttpOrigin, OriginResponse } from './origin.js';
 import { type FileRange, fileRanges, type PieceSpace } from './range-plan.js';
 
 const ZEROS = new Uint8Array(BLOCK_BYTES);
@@ -67,9 +65,11 @@ export class RangeJob {
   #next = 0;
   #filled = 0;
   #buffer: Uint8Array | undefined;
-  #res: IncomingMessage | undefined;
+  #res: OriginResponse | undefined;
   #lastDataAt = performance.now();
   #throttleTimer: NodeJS.Timeout | undefined;
+  /** The response was paused (back-pressure or rate limit). */
+  #paused = false;
   #delivered = 0;
 
   constructor(host: RangeJobHost, blocks: readonly BlockRef[], pieceLength: number) {
@@ -98,8 +98,8 @@ export class RangeJob {
         }
       }
     } catch (e) {
-      const reason: unknown = this.#abort.signal.reason;
-      throw isShoalError(reason) ? reason : e;
+      // Aborted (detached, or timed out): the reason says why, not what the abort broke.
+      throw this.#abort.signal.aborted ? this.#abort.signal.reason : e;
     } finally {
       clearTimeout(this.#throttleTimer);
       this.#res = undefined;
@@ -141,8 +141,11 @@ export class RangeJob {
   updatePause(): void {
     const res = this.#res;
     if (res === undefined) return;
-    if (this.#isPaused()) res.pause();
-    else if (res.isPaused()) {
+    if (this.#isPaused()) {
+      this.#paused = true;
+      res.pause();
+    } else if (this.#paused) {
+      this.#paused = false;
       this.#lastDataAt = performance.now();
       res.resume();
     }
@@ -157,12 +160,8 @@ export class RangeJob {
     const file = m.files[r.file]!;
     const url = bep19FileUrl(this.#host.url, m, file);
     const last = r.start + r.length - 1;
-    const {
-      req,
-      res,
-      url: final,
-    } = await this.#host.origin.get(url, { range: `bytes=${r.start}-${last}` }, this.#abort.signal);
-    const status = res.statusCode ?? 0;
+    const res = await this.#host.origin.get(url, { range: `bytes=${r.start}-${last}` }, this.#abort.signal);
+    const { status, url: final } = res;
     if (status !== 200 && status !== 206) await this.#failStatus(res, final, status);
     const problem = rangeAnswerProblem(status, res.headers, {
       start: r.start,
@@ -170,7 +169,7 @@ export class RangeJob {
       fileLength: file.length,
     });
     if (problem !== undefined) {
-      req.destroy();
+      res.destroy();
       throw new WebSeedError(ErrorCode.WebSeedBadResponse, `${final}: ${problem}`, { url: final, status });
     }
     await this.#readBody(res, r.length, final);
@@ -187,12 +186,12 @@ export class RangeJob {
       first.offset + length - 1,
       this.#host.space.pieceSize(first.piece),
     );
-    const { req, res, url: final } = await this.#host.origin.get(url, {}, this.#abort.signal);
-    const status = res.statusCode ?? 0;
+    const res = await this.#host.origin.get(url, {}, this.#abort.signal);
+    const { status, url: final } = res;
     if (status !== 200) await this.#failStatus(res, final, status);
     const declared = res.headers['content-length'];
     if (declared !== undefined && declared !== String(length)) {
-      req.destroy();
+      res.destroy();
       throw new WebSeedError(
         ErrorCode.WebSeedBadResponse,
         `${final}: Content-Length ${declared}, expected ${length}`,
@@ -203,8 +202,8 @@ export class RangeJob {
   }
 
   /** Reads a little of an error answer (a BEP 17 `503` body is the seconds to wait) and throws. */
-  async #failStatus(res: IncomingMessage, url: string, status: number): Promise<never> {
-    const body = await readErrorBody(res, MAX_WEB_SEED_ERROR_BODY_BYTES);
+  async #failStatus(res: OriginResponse, url: string, status: number): Promise<never> {
+    const body = await res.readText(MAX_WEB_SEED_ERROR_BODY_BYTES);
     const now = Date.now();
     const retry =
       parseRetryAfter(res.headers['retry-after'], now) ??
@@ -217,70 +216,43 @@ export class RangeJob {
     );
   }
 
-  #readBody(res: IncomingMessage, length: number, url: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let got = 0;
-      let settled = false;
-      const finish = (err?: Error) => {
-        if (settled) return;
-        settled = true;
-        this.#res = undefined;
-        res.off('data', onData);
-        if (err === undefined) resolve();
-        else {
-          res.destroy();
-          reject(err);
-        }
-      };
-      const bad = (what: string) =>
-        new WebSeedError(ErrorCode.WebSeedBadResponse, `${url}: ${what}`, {
-          url,
-          status: res.statusCode ?? 0,
-        });
-      const onData = (chunk: Buffer) => {
+  async #readBody(res: OriginResponse, length: number, url: string): Promise<void> {
+    let got = 0;
+    const bad = (what: string) =>
+      new WebSeedError(ErrorCode.WebSeedBadResponse, `${url}: ${what}`, { url, status: res.status });
+    this.#res = res;
+    this.#paused = false;
+    this.updatePause();
+    try {
+      await res.read((chunk) => {
         this.#lastDataAt = performance.now();
         got += chunk.length;
-        if (got > length) {
-          finish(bad(`the body runs past the ${length} bytes asked`));
-          return;
-        }
-        if (!this.#feed(chunk)) {
-          finish(DETACHED);
-          return;
-        }
+        if (got > length) throw bad(`the body runs past the ${length} bytes asked`);
+        if (!this.#feed(chunk)) throw DETACHED;
         const ms = this.#host.throttle(chunk.length);
-        if (ms > 0 && !settled) {
+        if (ms > 0) {
           clearTimeout(this.#throttleTimer);
           this.#throttleTimer = setTimeout(() => {
             this.#throttleTimer = undefined;
             this.updatePause();
           }, ms);
           this.#throttleTimer.unref();
-          res.pause();
+          this.updatePause();
         }
-      };
-      res.on('data', onData);
-      res.once('end', () =>
-        finish(got === length ? undefined : bad(`the body ended after ${got} of ${length} bytes`)),
+      });
+    } catch (e) {
+      if (e === DETACHED || (e instanceof WebSeedError && e.code === ErrorCode.WebSeedBadResponse)) throw e;
+      const why = e instanceof Error ? e.message : String(e);
+      throw new WebSeedError(
+        ErrorCode.WebSeedConnection,
+        `${url}: connection lost after ${got} of ${length} bytes (${why})`,
+        { url },
+        { cause: e },
       );
-      res.once('error', (e) =>
-        finish(
-          got === length
-            ? undefined
-            : new WebSeedError(
-                ErrorCode.WebSeedConnection,
-                `${url}: connection lost after ${got} of ${length} bytes (${e.message})`,
-                { url },
-                { cause: e },
-              ),
-        ),
-      );
-      res.once('close', () =>
-        finish(got === length ? undefined : bad(`the connection closed after ${got} of ${length} bytes`)),
-      );
-      this.#res = res;
-      this.updatePause();
-    });
+    } finally {
+      this.#res = undefined;
+    }
+    if (got !== length) throw bad(`the body ended after ${got} of ${length} bytes`);
   }
 
   #feedZeros(length: number): void {
@@ -321,29 +293,4 @@ export class RangeJob {
     if (this.#skip.has(b.piece * this.#pieceLength + b.offset)) return true;
     return this.#host.deliver(b, data);
   }
-}
-
-/** Reads at most `max` bytes of a body as text; a longer body is cut off (its socket closed). */
-export function readErrorBody(res: Readable, max: number): Promise<string> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    let got = 0;
-    const done = () => {
-      res.off('data', onData);
-      resolve(Buffer.concat(parts).toString('latin1'));
-    };
-    const onData = (chunk: Buffer) => {
-      const room = max - got;
-      parts.push(chunk.subarray(0, Math.max(0, room)));
-      got += chunk.length;
-      if (got > max) {
-        res.destroy();
-        done();
-      }
-    };
-    res.on('data', onData);
-    res.once('end', done);
-    res.once('error', done);
-    res.once('close', done);
-  });
 }

@@ -20,7 +20,7 @@
  * Invariants:
  * - a block is handed to the engine only if the engine asked for it on the current attachment
  *   and did not cancel it;
- * - at most `connections` jobs are in flight; the origin's agent holds at most as many sockets;
+ * - at most `connections` jobs are in flight; the origin's pool holds at most as many connections per host;
  * - detaching aborts every job and clears what was pending; the engine then forgets the virtual
  *   peer (its requests go back to the picker).
  */

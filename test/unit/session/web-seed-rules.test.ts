@@ -1,6 +1,6 @@
 /** The pure rules of web seeding (src/session/webseed/http-rules.ts, range-plan.ts). */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { type AddressInfo, createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import {
   backoffMs,
@@ -15,7 +15,7 @@ import {
   resolveOptions,
   webSeedUrlProblem,
 } from '../../../src/session/index.js';
-import { readErrorBody } from '../../../src/session/webseed/range-job.js';
+import { HttpOrigin } from '../../../src/session/webseed/origin.js';
 import {
   BLOCK_BYTES,
   MAX_WEB_SEED_CONNECTIONS,
@@ -220,18 +220,31 @@ describe('web seed bounds', () => {
   });
 
   test(`an error body is read up to MAX_WEB_SEED_ERROR_BODY_BYTES (${MAX_WEB_SEED_ERROR_BODY_BYTES}), then cut`, async () => {
-    const short = Readable.from([Buffer.from('12')]);
-    assert.equal(await readErrorBody(short, MAX_WEB_SEED_ERROR_BODY_BYTES), '12');
-    let pulled = 0;
-    const endless = new Readable({
-      read() {
-        pulled += 512;
-        this.push(Buffer.alloc(512, 0x37));
-      },
+    let sent = 0;
+    const server = createServer((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 503 Busy\r\nContent-Length: 100000000\r\n\r\n');
+        const more = () => {
+          while (sent < 100_000_000 && socket.write(Buffer.alloc(16384, 0x37))) sent += 16384;
+        };
+        socket.on('drain', more);
+        socket.on('error', () => {});
+        more();
+      });
     });
-    const text = await readErrorBody(endless, MAX_WEB_SEED_ERROR_BODY_BYTES);
-    assert.equal(text.length, MAX_WEB_SEED_ERROR_BODY_BYTES);
-    assert.ok(endless.destroyed);
-    assert.ok(pulled < 64 * 1024, `read ${pulled} bytes`);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = new HttpOrigin({ connections: 1 });
+    try {
+      const { port } = server.address() as AddressInfo;
+      const res = await origin.get(`http://127.0.0.1:${port}/`, {}, new AbortController().signal);
+      assert.equal(res.status, 503);
+      const text = await res.readText(MAX_WEB_SEED_ERROR_BODY_BYTES);
+      assert.equal(text.length, MAX_WEB_SEED_ERROR_BODY_BYTES);
+      assert.equal(origin.openConnections, 0, 'the connection of a cut-off body is closed');
+      assert.ok(sent < 50_000_000, `the server got to send ${sent} bytes`);
+    } finally {
+      origin.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
