@@ -53,7 +53,11 @@ import {
   verifyFilter,
   verifyMerkleProof,
 } from '../bitcoin/index.js';
-import { PeerPool, TcpTransport, type Transport } from '../net/index.js';
+// The two modules it needs, not net/index.js: uTP, SOCKS5 and the blocklist loader are not
+// loaded by a Bitcoin node (a few MB of resident memory).
+import { PeerPool } from '../net/peer-pool.js';
+import { TcpTransport } from '../net/tcp-transport.js';
+import type { Transport } from '../net/transport.js';
 import { ErrorCode } from '../shared/errors.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { AddrManager } from './addr-manager.js';

@@ -3,6 +3,8 @@
 // new space): measured on a 1 GiB transfer, the leecher's peak RSS fell from ~173 to ~152 MB at
 // the same throughput and CPU; at 4 MiB scavenges start to cost CPU (bench:transfer).
 // `npm start` passes the same flag; bench/transfer.ts reads it from this line.
-import { runCli } from './program.js';
+// `shoal btc …` loads the Bitcoin commands alone (see btc-program.ts); anything else, the whole CLI.
+const { runCli } =
+  process.argv[2] === 'btc' ? await import('./btc-program.js') : await import('./program.js');
 
 process.exitCode = await runCli(process.argv);

@@ -1,23 +1,30 @@
-/** The digests of the Bitcoin protocol, over node:crypto (pure computation, no I/O). */
-import { createHash } from 'node:crypto';
+/**
+ * The digests of the Bitcoin protocol, over node:crypto (pure computation, no I/O).
+ *
+ * One-shot `crypto.hash` (Node ≥ 20.12): a header sync hashes every header and every message,
+ * and a `Hash` object per digest (plus the copy of its output) was most of the native garbage
+ * of a sync; each digest here is one buffer, returned as a plain `Uint8Array` view of it.
+ */
+import { createHash, hash } from 'node:crypto';
+
+function view(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
 
 /** SHA-256 of the concatenation of `parts`. */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return view(hash('sha256', parts[0]!, 'buffer'));
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  return view(h.digest());
 }
 
 /** SHA-256d, SHA-256 applied twice: block and transaction ids, message checksums, merkle nodes. */
 export function sha256d(...parts: Uint8Array[]): Uint8Array {
-  return new Uint8Array(
-    createHash('sha256')
-      .update(sha256(...parts))
-      .digest(),
-  );
+  return view(hash('sha256', sha256(...parts), 'buffer'));
 }
 
 /** HASH160, RIPEMD-160 of SHA-256: the 20-byte key and script hashes of P2PKH, P2SH and P2WPKH. */
 export function hash160(data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('ripemd160').update(createHash('sha256').update(data).digest()).digest());
+  return view(hash('ripemd160', hash('sha256', data, 'buffer'), 'buffer'));
 }
