@@ -3,11 +3,13 @@
  *
  * 1. Header sync: a bcoin 1.0.2 full node (test/interop/bcoin, regtest, in memory) mines
  *    BTC_BENCH_BLOCKS (default 20,000) blocks. Then, one after the other, each client syncs every
- *    header from it over P2P on 127.0.0.1, in a process of its own: Shoal's `BtcNode` (a child
- *    of this script, through tsx) and `bcoin-spvnode`. Measured: wall time from start to the full
- *    node's tip (headers per second) and peak RSS (VmHWM of the client process). Shoal is timed
- *    from `start()` (its process runs TypeScript through tsx, which its RSS includes); bcoin from
- *    its RPC answering, over the headers it still lacked then (its boot is not counted).
+ *    header from it over P2P on 127.0.0.1, in a process of its own: Shoal as a user runs it,
+ *    `shoal btc sync --until-synced` (the CLI compiled to JavaScript in a temporary folder, run by
+ *    plain `node` with the flags of its `#!` line), and `bcoin-spvnode`. Measured: wall time to
+ *    the full node's tip (headers per second) and peak RSS (the client process's VmHWM). Shoal is
+ *    timed from its process's spawn to its exit (boot included; its peak RSS from the kernel's
+ *    `ru_maxrss` through /usr/bin/time); bcoin from its RPC answering, over the headers it still
+ *    lacked then (its boot is not counted).
  * 2. Filter scan: a litecoind (regtest, the only local BIP 157 server) mines BTC_BENCH_SCAN
  *    (default 2,000) blocks, every 100th paying a watched address. Shoal syncs headers, then is
  *    asked to scan the whole chain for the watched address (filter headers, `getcfilters`, GCS
@@ -17,40 +19,42 @@
  * Every process is stopped by PID at the end, whatever happens.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LITECOIN_REGTEST, PrivateKey, p2wpkhScript, scriptToAddress } from '../src/bitcoin/index.js';
 import { BtcNode } from '../src/btc-node/index.js';
 import { Bcoin, bcoinRegtestAddress } from '../test/helpers/bcoin.js';
 import { Litecoind } from '../test/helpers/litecoind.js';
+import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const BLOCKS = Number(process.env.BTC_BENCH_BLOCKS ?? 20_000);
 const SCAN = Number(process.env.BTC_BENCH_SCAN ?? 2_000);
 const KEY = PrivateKey.fromBytes(new Uint8Array(32).fill(0x42));
 
-/** The child: sync from `peer` into a fresh folder, print one JSON line. */
-async function child(peer: string, blocks: number): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-btc-'));
-  try {
-    const node = await BtcNode.open({
-      network: 'bitcoin-regtest',
-      dataDir: dir,
-      peers: [peer],
-      dnsSeeds: [],
-    });
-    const t0 = performance.now();
-    node.start();
-    await node.synced(AbortSignal.timeout(30 * 60_000));
-    const seconds = (performance.now() - t0) / 1000;
-    const height = node.status().tip.height;
-    await node.close();
-    if (height !== blocks) throw new Error(`synced to ${height}, expected ${blocks}`);
-    const rss = await vmHwm(process.pid);
-    console.log(JSON.stringify({ headers: blocks, seconds, rss }));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Node flags the CLI's `#!/usr/bin/env -S node …` line gives the installed `shoal` command. */
+function shebangNodeFlags(entry: string): string[] {
+  const first = readFileSync(entry, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
+  return m === null
+    ? []
+    : m[1]!
+        .trim()
+        .split(/\s+/)
+        .filter((f) => f.length > 0);
+}
+
+/** Compiles src/ to JavaScript in `dir` (an ES module package beside the repository's node_modules). */
+async function buildShoal(dir: string): Promise<string> {
+  const src = join(ROOT, 'src');
+  transpileTree(tsFilesUnder(src), src, join(dir, 'dist'));
+  await writeFile(join(dir, 'package.json'), '{"type":"module"}\n');
+  await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return join(dir, 'dist', 'cli', 'main.js');
 }
 
 /** Peak resident memory of a process (VmHWM), bytes. */
@@ -61,18 +65,35 @@ async function vmHwm(pid: number): Promise<number> {
 }
 
 async function shoalSync(peer: string): Promise<{ headers: number; seconds: number; rss: number }> {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', peer, String(BLOCKS)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  proc.stdout!.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  const code = await new Promise<number | null>((r) => proc.once('exit', r));
-  if (code !== 0) throw new Error(`the Shoal child exited ${code}`);
-  return JSON.parse(out.trim().split('\n').pop()!) as { headers: number; seconds: number; rss: number };
+  const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-btc-'));
+  try {
+    const cli = await buildShoal(dir);
+    const flags = shebangNodeFlags(join(ROOT, 'src', 'cli', 'main.ts'));
+    const args = ['btc', 'sync', '--network', 'regtest', '--peer', peer, '--until-synced'];
+    const t0 = performance.now();
+    const proc = spawn(
+      '/usr/bin/time',
+      ['-f', 'maxrss-kb %M', process.execPath, ...flags, cli, ...args, '--data-dir', join(dir, 'data')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    proc.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    proc.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    const code = await new Promise<number | null>((r) => proc.once('exit', r));
+    const seconds = (performance.now() - t0) / 1000;
+    if (code !== 0) throw new Error(`shoal btc sync exited ${code}: ${err}`);
+    const height = Number(/^synced (\d+) /m.exec(out)?.[1]);
+    if (height !== BLOCKS) throw new Error(`synced to ${height}, expected ${BLOCKS}: ${out}`);
+    const kb = Number(/maxrss-kb (\d+)/.exec(err)?.[1]);
+    return { headers: BLOCKS, seconds, rss: kb * 1024 };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function bcoinSpvSync(full: Bcoin): Promise<{ headers: number; seconds: number; rss: number }> {
@@ -148,7 +169,7 @@ async function main(): Promise<void> {
       `| ${name} | ${r.headers.toLocaleString('en')} | ${r.seconds.toFixed(1)} | ${Math.round(r.headers / r.seconds).toLocaleString('en')} | ${(r.rss / 2 ** 20).toFixed(0)} |`;
     console.log('\n| header sync from bcoin full node | headers | s | headers/s | peak RSS MiB |');
     console.log('|---|---:|---:|---:|---:|');
-    console.log(row('Shoal BtcNode', shoal));
+    console.log(row('shoal btc sync (Shoal CLI)', shoal));
     console.log(row('bcoin 1.0.2 --spv', spv));
   } finally {
     await full.stop();
@@ -161,5 +182,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[2] === '--child') await child(process.argv[3]!, Number(process.argv[4]));
-else await main();
+await main();

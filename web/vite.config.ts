@@ -29,6 +29,13 @@ export default defineConfig({
     // Keep every asset a file: the daemon's CSP allows no inline script, and data: URLs for
     // scripts would be refused.
     assetsInlineLimit: 0,
+    // Two pages: the torrents (index.html) and the Bitcoin light node (bitcoin.html).
+    rollupOptions: {
+      input: {
+        main: new URL('index.html', import.meta.url).pathname,
+        bitcoin: new URL('bitcoin.html', import.meta.url).pathname,
+      },
+    },
   },
   server: {
     host: '127.0.0.1',

@@ -16,7 +16,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve4, resolve6 } from 'node:dns/promises';
-import { type ChainParams, ipToString, ServiceFlags } from '../bitcoin/index.js';
+import {
+  AddrV2Network,
+  type BtcMessage,
+  type ChainParams,
+  ipToString,
+  ServiceFlags,
+} from '../bitcoin/index.js';
 import type {
   Admission,
   InboundProtocol,
@@ -144,6 +150,41 @@ export class Connections {
     const take = peer.admitAddresses(entries.length, solicited);
     for (let i = 0; i < take; i++) this.#init.addrman.add(entries[i]!, peer.host);
     return take;
+  }
+
+  /**
+   * An `addr` or `addrv2` message: its IPv4/IPv6 entries into the address manager, every entry
+   * (those of other networks too) counted against the peer's rate.
+   */
+  onAddrMessage(
+    peer: BtcPeer,
+    m: Extract<BtcMessage, { type: 'addr' | 'addrv2' }>,
+    solicited: boolean,
+  ): void {
+    if (m.type === 'addr') {
+      this.onAddresses(
+        peer,
+        m.addresses.map((a) => ({
+          host: ipToString(a.ip),
+          port: a.port,
+          services: a.services,
+          time: a.time,
+        })),
+        solicited,
+      );
+      return;
+    }
+    const entries = m.addresses
+      .filter((a) => a.networkId === AddrV2Network.IPv4 || a.networkId === AddrV2Network.IPv6)
+      .map((a) => ({
+        host: a.networkId === AddrV2Network.IPv4 ? [...a.address].join('.') : ipToString(a.address),
+        port: a.port,
+        services: a.services,
+        time: a.time,
+      }));
+    const skipped = m.addresses.length - entries.length;
+    if (skipped > 0) peer.admitAddresses(skipped, solicited);
+    this.onAddresses(peer, entries, solicited);
   }
 
   /** Closes every connection and stops dialling. */

@@ -21,12 +21,12 @@ import {
   type ChainParams,
   decodeHeaderFile,
   encodeHeaderFileHeader,
-  encodeHeaderRecord,
   HEADER_RECORD_BYTES,
   HeaderChain,
   type HeaderChainOptions,
   headerRecordOffset,
   RECORD_FILE_HEADER_BYTES,
+  writeHeaderRecord,
 } from '../bitcoin/index.js';
 
 /** Records read per step when opening. */
@@ -153,7 +153,7 @@ export class HeaderStore {
     if (result.connected.length > 0 && result.connected[0]!.height < from) from = result.connected[0]!.height;
     const records = new Uint8Array(result.connected.length * HEADER_RECORD_BYTES);
     result.connected.forEach((e, i) => {
-      records.set(encodeHeaderRecord(e.raw), i * HEADER_RECORD_BYTES);
+      writeHeaderRecord(records, i * HEADER_RECORD_BYTES, e.raw, e.hash);
     });
     const truncateTo = from <= this.#height ? headerRecordOffset(START_HEIGHT, from) : undefined;
     const writeAt = headerRecordOffset(START_HEIGHT, from);

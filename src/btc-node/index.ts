@@ -10,10 +10,11 @@ export { judgeFilter, rebuildBasicFilter, recoverSpentScript } from './filter-ch
 export { FilterHeaderStore } from './filter-header-store.js';
 export { type HeaderFileReport, HeaderStore } from './header-store.js';
 export { Mempool } from './mempool.js';
-export { BtcNode, type TxDetails } from './node.js';
+export { BtcNode } from './node.js';
 export * from './options.js';
 export { BtcPeer, MIN_PEER_PROTOCOL_VERSION, type PeerCloseReason } from './peer.js';
 export type { BtcNodeStatus, BtcPeerStatus } from './status.js';
+export type { TxDetails } from './tx-details.js';
 export { descriptorChecksum, parseWatchItem, parseWif } from './wallet/descriptor.js';
 export { type BuiltSpend, buildSpend, DUST_SATS } from './wallet/spend.js';
 export * from './wallet/wallet.js';

@@ -30,7 +30,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  AddrV2Network,
   addressToScript,
   type Block,
   BtcError,
@@ -38,22 +37,21 @@ import {
   blockHash,
   bytesToHex,
   type ChainParams,
-  decodeHeader,
   encodeHeader,
-  encodeTransaction,
   type HeaderChain,
-  hashFromHex,
   hashToHex,
   headerHash,
   InvType,
-  ipToString,
   merkleProof,
   type Transaction,
   txid,
   verifyFilter,
-  verifyMerkleProof,
 } from '../bitcoin/index.js';
-import { PeerPool, TcpTransport, type Transport } from '../net/index.js';
+// The two modules it needs, not net/index.js: uTP, SOCKS5 and the blocklist loader are not
+// loaded by a Bitcoin node (a few MB of resident memory).
+import { PeerPool } from '../net/peer-pool.js';
+import { TcpTransport } from '../net/tcp-transport.js';
+import type { Transport } from '../net/transport.js';
 import { ErrorCode } from '../shared/errors.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
 import { AddrManager } from './addr-manager.js';
@@ -76,6 +74,7 @@ import {
 import type { BtcPeer, PeerCloseReason } from './peer.js';
 import { PeerRequests } from './requests.js';
 import { type BtcNodeStatus, nodeStatus } from './status.js';
+import { type TxDetails, txDetails } from './tx-details.js';
 import { parseWif } from './wallet/descriptor.js';
 import { type BuiltSpend, buildSpend } from './wallet/spend.js';
 import type { Balance, HistoryEntry, Utxo, Wallet, WatchedItem } from './wallet/wallet.js';
@@ -83,20 +82,6 @@ import { loadWallet, WalletSaver } from './wallet/wallet-store.js';
 
 /** Period of the node's timer (peer deadlines, dials), ms. */
 const TICK_MS = 1000;
-
-/** A wallet transaction with its proof, as {@link BtcNode.transaction} reports it. */
-export interface TxDetails {
-  readonly txid: string;
-  readonly raw: string;
-  readonly confirmations: number;
-  readonly height: number | undefined;
-  readonly blockHash: string | undefined;
-  readonly delta: number;
-  /** Merkle inclusion proof: the transaction's position and the sibling hashes bottom-up (display hex). */
-  readonly proof: { readonly index: number; readonly siblings: readonly string[] } | undefined;
-  /** The proof leads from the txid to the merkle root of the block header in our chain. */
-  readonly proofVerified: boolean;
-}
 
 /** See the module notes. */
 export class BtcNode extends TypedEmitter<BtcNodeEvents> {
@@ -338,27 +323,13 @@ export class BtcNode extends TypedEmitter<BtcNodeEvents> {
   async transaction(id: string): Promise<TxDetails | undefined> {
     const rec = this.wallet.get(id);
     if (rec === undefined) return undefined;
-    const entry = this.history().find((h) => h.txid === id);
-    let proofVerified = false;
-    if (rec.proof !== undefined && rec.height !== undefined && rec.blockHash !== undefined) {
-      const raw = rec.height === 0 ? this.params.genesisHeader : await this.#headers.read(rec.height);
-      if (raw !== undefined && hashToHex(headerHash(raw)) === rec.blockHash) {
-        proofVerified = verifyMerkleProof(hashFromHex(id), rec.proof, decodeHeader(raw).merkleRoot);
-      }
-    }
-    return {
-      txid: id,
-      raw: bytesToHex(encodeTransaction(rec.tx)),
-      confirmations: entry?.confirmations ?? 0,
-      height: rec.height,
-      blockHash: rec.blockHash,
-      delta: Number(entry?.delta ?? 0n),
-      proof:
-        rec.proof === undefined
-          ? undefined
-          : { index: rec.proof.index, siblings: rec.proof.siblings.map((s) => hashToHex(s)) },
-      proofVerified,
-    };
+    const headerAt = (height: number) =>
+      height === 0 ? Promise.resolve(this.params.genesisHeader) : this.#headers.read(height);
+    return txDetails(
+      rec,
+      this.history().find((h) => h.txid === id),
+      headerAt,
+    );
   }
 
   /**
@@ -498,36 +469,10 @@ export class BtcNode extends TypedEmitter<BtcNodeEvents> {
       case 'cfilter':
         this.#cfilters.onCfilter(peer, m.blockHash, m.filter, m.filterType);
         return;
-      case 'addr': {
-        const solicited = this.#askedAddr.delete(peer);
-        this.#connections.onAddresses(
-          peer,
-          m.addresses.map((a) => ({
-            host: ipToString(a.ip),
-            port: a.port,
-            services: a.services,
-            time: a.time,
-          })),
-          solicited,
-        );
+      case 'addr':
+      case 'addrv2':
+        this.#connections.onAddrMessage(peer, m, this.#askedAddr.delete(peer));
         return;
-      }
-      case 'addrv2': {
-        const solicited = this.#askedAddr.delete(peer);
-        const entries = m.addresses
-          .filter((a) => a.networkId === AddrV2Network.IPv4 || a.networkId === AddrV2Network.IPv6)
-          .map((a) => ({
-            host: a.networkId === AddrV2Network.IPv4 ? [...a.address].join('.') : ipToString(a.address),
-            port: a.port,
-            services: a.services,
-            time: a.time,
-          }));
-        // Entries of other networks count against the rate too.
-        const skipped = m.addresses.length - entries.length;
-        if (skipped > 0) peer.admitAddresses(skipped, solicited);
-        this.#connections.onAddresses(peer, entries, solicited);
-        return;
-      }
       case 'getheaders':
         // A light node serves no headers; an empty answer says so without a stall.
         peer.send({ type: 'headers', headers: [] });

@@ -61,10 +61,18 @@ export interface ResolvedBtcNodeOptions {
 }
 
 /** The network's parameters by name; `BtcInvalidArgument` for an unknown one. */
+/** Short network names accepted beside the library's (the CLI's and the daemon's). */
+export const BTC_NETWORK_ALIASES: Readonly<Record<string, string>> = {
+  mainnet: 'bitcoin',
+  testnet4: 'bitcoin-testnet4',
+  signet: 'bitcoin-signet',
+  regtest: 'bitcoin-regtest',
+};
+
 export function networkParams(network: string | ChainParams | undefined): ChainParams {
   if (network === undefined) return NETWORKS.bitcoin!;
   if (typeof network !== 'string') return network;
-  const p = NETWORKS[network];
+  const p = NETWORKS[BTC_NETWORK_ALIASES[network] ?? network];
   if (p === undefined) {
     throw new BtcError(
       ErrorCode.BtcInvalidArgument,

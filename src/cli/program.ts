@@ -1,7 +1,7 @@
-import { Command, CommanderError } from 'commander';
-import { errorLine } from './output.js';
+import { Command } from 'commander';
+import { runProgram, SHOAL_VERSION } from './run.js';
 
-export const SHOAL_VERSION = '0.1.0';
+export { SHOAL_VERSION };
 
 type Register = (program: Command) => void;
 
@@ -75,12 +75,6 @@ export async function buildProgram(command?: string): Promise<Command> {
   return program;
 }
 
-/** Applies `fn` to a command and every subcommand below it. */
-function eachCommand(cmd: Command, fn: (c: Command) => void): void {
-  fn(cmd);
-  for (const sub of cmd.commands) eachCommand(sub, fn);
-}
-
 /**
  * Runs the CLI and returns the exit code: the one a command set in `process.exitCode` (130 or
  * 143 for a download interrupted by SIGINT or SIGTERM), else 0; 1 after an error. Every error,
@@ -89,23 +83,5 @@ function eachCommand(cmd: Command, fn: (c: Command) => void): void {
 export async function runCli(argv: readonly string[]): Promise<number> {
   // argv: node, script, then the command (unless the first word is an option such as --help).
   const first = argv[2];
-  const program = await buildProgram(first === undefined || first.startsWith('-') ? undefined : first);
-  // Subcommands copy their parent's settings only when created: set them on every one.
-  eachCommand(program, (c) => {
-    c.exitOverride();
-    c.configureOutput({
-      writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(s.startsWith('error:') ? `shoal: ${s}` : s),
-    });
-  });
-  try {
-    await program.parseAsync(argv as string[]);
-    const code = process.exitCode;
-    return typeof code === 'number' ? code : Number(code ?? 0) || 0;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
-    process.stderr.write(errorLine(e));
-    if (process.env.SHOAL_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    return 1;
-  }
+  return runProgram(await buildProgram(first === undefined || first.startsWith('-') ? undefined : first), argv);
 }

@@ -372,3 +372,66 @@ export interface RemoveResult {
 export interface ApiErrorBody {
   readonly error: { readonly code: string; readonly message: string };
 }
+
+/** One connected Bitcoin peer (`GET /api/v1/btc`). */
+export interface BtcPeerInfo {
+  readonly endpoint: string;
+  readonly outgoing: boolean;
+  readonly ready: boolean;
+  readonly userAgent: string;
+  /** Serves BIP 157/158 filters. */
+  readonly filters: boolean;
+  readonly bestHeight: number;
+  readonly pingMs: number | null;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Headers are being downloaded from it. */
+  readonly syncing: boolean;
+}
+
+/** One watched address or descriptor. */
+export interface BtcWatchedInfo {
+  readonly descriptor: string;
+  readonly address: string | null;
+  readonly label: string;
+  readonly rescanFrom: number;
+}
+
+/** Balance in base units (satoshis), as decimal strings (64-bit values). */
+export interface BtcBalanceInfo {
+  readonly confirmed: string;
+  readonly unconfirmed: string;
+  readonly immature: string;
+  readonly utxoCount: number;
+}
+
+/** `GET /api/v1/btc`: the daemon's Bitcoin light node. */
+export interface BtcInfo {
+  /** The library's network name (`bitcoin-regtest`, `litecoin-regtest`…). */
+  readonly network: string;
+  readonly tip: { readonly height: number; readonly hash: string; readonly time: number };
+  /** Highest height a peer showed. */
+  readonly bestKnownHeight: number;
+  readonly synced: boolean;
+  readonly headersCaughtUp: boolean;
+  /** Height of the last filter header accepted (-1: none). */
+  readonly filterHeaderHeight: number;
+  /** Height up to which the wallet was scanned (-1: none). */
+  readonly scannedHeight: number;
+  readonly peers: readonly BtcPeerInfo[];
+  readonly watched: readonly BtcWatchedInfo[];
+  readonly balance: BtcBalanceInfo;
+}
+
+/** One wallet transaction (`GET /api/v1/btc/history`). */
+export interface BtcHistoryInfo {
+  readonly txid: string;
+  /** What it changed the balance by, base units (decimal string, may be negative). */
+  readonly delta: string;
+  readonly height: number | null;
+  readonly blockHash: string | null;
+  readonly confirmations: number;
+  /** Block time, else first seen; Unix seconds. */
+  readonly time: number;
+  readonly coinbase: boolean;
+}

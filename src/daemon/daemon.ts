@@ -14,6 +14,7 @@ import { type Logger, pino } from 'pino';
 import { Session } from '../session/index.js';
 import { ErrorCode } from '../shared/errors.js';
 import { ensureWritableDirectory, folderProblem } from '../storage/index.js';
+import { BtcService } from './btc-service.js';
 import { DaemonError } from './errors.js';
 import { FeedManager } from './feeds.js';
 import { buildApiServer } from './http/server.js';
@@ -36,6 +37,8 @@ export interface Daemon {
   readonly manager: TorrentManager;
   /** The followed feeds (BEP 46) and the `/site/…` gateway's source. */
   readonly feeds: FeedManager;
+  /** The Bitcoin light node, when started with {@link DaemonOptions.btc}. */
+  readonly btc: BtcService | undefined;
   /** Resolves once every restored torrent has been started. */
   readonly restored: Promise<void>;
   /** Stops the API, saves the state, closes the session (resume data saved, peers closed). Idempotent. */
@@ -169,7 +172,10 @@ async function startLocked(
   };
   let url = '';
   let server: Awaited<ReturnType<typeof buildApiServer>>;
+  let btc: BtcService | undefined;
   try {
+    if (options.btc !== undefined)
+      btc = await BtcService.start(options.btc, o.stateDir, log.child({ component: 'btc' }));
     await manager.loadBlocklist();
     await manager.restore(state.torrents);
     await manager.startWatchFolder();
@@ -182,6 +188,7 @@ async function startLocked(
       webRoot: o.webRoot,
       snapshotIntervalMs: o.snapshotIntervalMs,
       url: () => url,
+      btc: () => btc,
     });
     try {
       await server.app.listen({ host: o.host, port: o.port });
@@ -196,6 +203,7 @@ async function startLocked(
       );
     }
   } catch (e) {
+    await btc?.close();
     await manager.close();
     await feeds.close();
     await session.close();
@@ -224,6 +232,7 @@ async function startLocked(
       server.hub.close();
       await manager.close();
       await server.app.close();
+      await btc?.close();
       await feeds.close();
       await session.close();
       await manager.restored;
@@ -244,6 +253,7 @@ async function startLocked(
     session,
     manager,
     feeds,
+    btc,
     restored: manager.restored,
     close,
   };

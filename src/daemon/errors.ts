@@ -32,6 +32,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.MetainfoInvalid]: 400,
   [ErrorCode.MetainfoTooLarge]: 413,
   [ErrorCode.MetainfoUnsafePath]: 400,
+  // A watched item that is not an address or descriptor of the node's network.
+  [ErrorCode.BtcBadAddress]: 400,
+  [ErrorCode.BtcBadDescriptor]: 400,
+  [ErrorCode.BtcInvalidArgument]: 400,
   [ErrorCode.MetainfoPieceLayers]: 400,
   [ErrorCode.MagnetInvalid]: 400,
   [ErrorCode.PeerAddressInvalid]: 400,

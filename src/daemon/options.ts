@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { SessionOptions } from '../session/index.js';
 import { TORRENT_URL_FETCH_TIMEOUT_MS } from '../shared/limits.js';
+import type { DaemonBtcOptions } from './btc-service.js';
 import type { SettingsChange } from './settings.js';
 
 /** Port of the HTTP API and web UI. */
@@ -83,6 +84,11 @@ export interface DaemonOptions {
   readonly settings?: SettingsChange;
   /** Torrents started at once while restoring the state. @default 8 */
   readonly restoreConcurrency?: number;
+  /**
+   * Runs a Bitcoin light node beside the torrents (`/api/v1/btc`, the dashboard's Bitcoin page).
+   * @default none (its modules are then never loaded)
+   */
+  readonly btc?: DaemonBtcOptions;
 }
 
 /** Options with every default applied (see {@link DaemonOptions} for each field). */

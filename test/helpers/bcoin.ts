@@ -5,14 +5,13 @@
  * for its log; driven over JSON-RPC; stopped by its PID in `stop()` (which removes the folder).
  * `spv: true` runs `bcoin-spvnode` instead (the header-only client, for bench:btc).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeSegwitAddress } from '../../src/bitcoin/index.js';
-import { freePort } from './litecoind.js';
+import { freePort, RpcNode } from './rpc-node.js';
 
 const BIN = fileURLToPath(new URL('../interop/bcoin/node_modules/bcoin/bin/', import.meta.url));
 
@@ -41,13 +40,21 @@ export interface BcoinOptions {
 }
 
 /** One bcoin process; see the module notes. */
-export class Bcoin {
-  proc: ChildProcess | undefined;
-  output = '';
-  dir = '';
-  httpPort = 0;
-  p2pPort = 0;
-  #id = 0;
+export class Bcoin extends RpcNode {
+  constructor() {
+    super({
+      name: 'bcoin',
+      auth: 'x:k',
+      waitMs: WAIT_MS,
+      stopGraceMs: 10_000,
+      misbehaviour: BCOIN_MISBEHAVIOUR_PATTERNS,
+    });
+  }
+
+  /** Port of its HTTP (JSON-RPC) server. */
+  get httpPort(): number {
+    return this.rpcPort;
+  }
 
   static installed(): boolean {
     return existsSync(join(BIN, 'node'));
@@ -57,7 +64,7 @@ export class Bcoin {
     if (!Bcoin.installed())
       throw new Error('bcoin is not installed: npm ci --prefix test/interop/bcoin (see .ci/run)');
     this.dir = await mkdtemp(join(tmpdir(), 'shoal-bcoin-'));
-    this.httpPort = await freePort();
+    this.rpcPort = await freePort();
     this.p2pPort = await freePort();
     const args = [
       join(BIN, o.spv === true ? 'spvnode' : 'node'),
@@ -78,57 +85,7 @@ export class Bcoin {
       '--index-tx=true',
       ...(o.connect !== undefined && o.connect.length > 0 ? [`--only=${o.connect.join(',')}`] : []),
     ];
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = proc;
-    // If the test process ends without stop() (a crash, a cancelled hook), bcoin goes with it.
-    const orphan = () => {
-      if (proc.exitCode === null && proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
-    };
-    process.once('exit', orphan);
-    proc.once('exit', () => process.off('exit', orphan));
-    const keep = (b: Buffer) => {
-      this.output = (this.output + b.toString()).slice(-20_000);
-    };
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
-    const exited = new Promise<never>((_, reject) =>
-      proc.once('exit', (code) => reject(new Error(`bcoin exited (${code}): ${this.output.slice(-2000)}`))),
-    );
-    exited.catch(() => {});
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      try {
-        await Promise.race([this.rpc('getblockcount'), exited]);
-        return;
-      } catch (e) {
-        if (proc.exitCode !== null) throw e;
-        if (Date.now() > deadline)
-          throw new Error(`bcoin not ready in ${WAIT_MS} ms: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  }
-
-  /** One JSON-RPC call. */
-  async rpc<T>(method: string, ...params: unknown[]): Promise<T> {
-    const res = await fetch(`http://127.0.0.1:${this.httpPort}/`, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from('x:k').toString('base64')}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ id: ++this.#id, method, params }),
-      signal: AbortSignal.timeout(WAIT_MS),
-    });
-    const text = await res.text();
-    let body: { result: T; error: { message: string } | null };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new Error(`${method}: HTTP ${res.status} ${text.slice(0, 200)}`);
-    }
-    if (body.error) throw new Error(`${method}: ${body.error.message}`);
-    return body.result;
+    await this.launch(process.execPath, args);
   }
 
   /** Mines `n` blocks to `address`, 1,000 per call. Returns the last hash. */
@@ -139,15 +96,6 @@ export class Bcoin {
       last = hashes[hashes.length - 1]!;
     }
     return last;
-  }
-
-  /** Resolves once `check` returns true, asking every 100 ms, or rejects at the deadline. */
-  async until(what: string, check: () => Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 
   /** Resident memory of the bcoin process, bytes (Linux `/proc`), 0 when gone. */
@@ -166,26 +114,5 @@ export class Bcoin {
       if (names.includes('debug.log')) return readFile(join(d, 'debug.log'), 'utf8');
     }
     return '';
-  }
-
-  /** Lines of the log that blame a peer (see {@link BCOIN_MISBEHAVIOUR_PATTERNS}). */
-  async misbehaviour(): Promise<string[]> {
-    const text = await this.log();
-    return text.split('\n').filter((l) => BCOIN_MISBEHAVIOUR_PATTERNS.some((re) => re.test(l)));
-  }
-
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    if (proc !== undefined && proc.exitCode === null && proc.pid !== undefined) {
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      process.kill(proc.pid, 'SIGTERM');
-      const timer = setTimeout(
-        () => proc.pid !== undefined && proc.exitCode === null && process.kill(proc.pid, 'SIGKILL'),
-        10_000,
-      );
-      await exited;
-      clearTimeout(timer);
-    }
-    if (this.dir !== '') await rm(this.dir, { recursive: true, force: true });
   }
 }

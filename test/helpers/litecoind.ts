@@ -4,25 +4,18 @@
  * (which also removes the folder). `-debug=net` writes every peer event to `debug.log`;
  * {@link Litecoind.misbehaviour} returns the lines that would blame a peer, for the teardown scan.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, RpcNode } from './rpc-node.js';
+
+export { freePort };
 
 export const LITECOIND = '/usr/bin/litecoind';
 
 /** Bound of each wait for litecoind (start, one RPC). */
 const WAIT_MS = 60_000;
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /**
  * Lines of a `-debug=net` log that blame a peer: misbehaviour scores, frames it could not read,
@@ -52,13 +45,17 @@ export interface LitecoindOptions {
 }
 
 /** One litecoind process; see the module notes. */
-export class Litecoind {
-  proc: ChildProcess | undefined;
-  output = '';
-  dir = '';
-  rpcPort = 0;
-  p2pPort = 0;
-  #id = 0;
+export class Litecoind extends RpcNode {
+  constructor() {
+    super({
+      name: 'litecoind',
+      auth: 'u:p',
+      waitMs: WAIT_MS * 2,
+      stopGraceMs: 20_000,
+      bodyExtra: { jsonrpc: '1.0' },
+      misbehaviour: MISBEHAVIOUR_PATTERNS,
+    });
+  }
 
   async start(o: LitecoindOptions = {}): Promise<void> {
     if (!existsSync(LITECOIND)) throw new Error('litecoind is not installed');
@@ -90,68 +87,11 @@ export class Litecoind {
       ...(o.wallet === true ? [] : ['-disablewallet']),
       ...(o.extraArgs ?? []),
     ];
-    const proc = spawn(LITECOIND, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = proc;
-    // If the test process ends without stop() (a crash, a cancelled hook), litecoind goes with it.
-    const orphan = () => {
-      if (proc.exitCode === null && proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
-    };
-    process.once('exit', orphan);
-    proc.once('exit', () => process.off('exit', orphan));
-    proc.stdout!.on('data', (b: Buffer) => {
-      this.output = (this.output + b.toString()).slice(-20_000);
-    });
-    proc.stderr!.on('data', (b: Buffer) => {
-      this.output = (this.output + b.toString()).slice(-20_000);
-    });
-    const exited = new Promise<never>((_, reject) =>
-      proc.once('exit', (code) =>
-        reject(new Error(`litecoind exited (${code}): ${this.output.slice(-2000)}`)),
-      ),
-    );
-    exited.catch(() => {});
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      try {
-        await Promise.race([this.rpc('getblockcount'), exited]);
-        return;
-      } catch (e) {
-        if (proc.exitCode !== null) throw e;
-        if (Date.now() > deadline)
-          throw new Error(`litecoind not ready in ${WAIT_MS} ms: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  }
-
-  /** One JSON-RPC call (`wallet`: the wallet endpoint to use). */
-  async rpc<T>(method: string, ...params: unknown[]): Promise<T> {
-    return this.rpcAt<T>('/', method, params);
+    await this.launch(LITECOIND, args);
   }
 
   async walletRpc<T>(wallet: string, method: string, ...params: unknown[]): Promise<T> {
     return this.rpcAt<T>(`/wallet/${wallet}`, method, params);
-  }
-
-  async rpcAt<T>(path: string, method: string, params: unknown[]): Promise<T> {
-    const res = await fetch(`http://127.0.0.1:${this.rpcPort}${path}`, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from('u:p').toString('base64')}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ jsonrpc: '1.0', id: ++this.#id, method, params }),
-      signal: AbortSignal.timeout(WAIT_MS * 2),
-    });
-    const text = await res.text();
-    let body: { result: T; error: { message: string } | null };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new Error(`${method}: HTTP ${res.status} ${text.slice(0, 200)}`);
-    }
-    if (body.error) throw new Error(`${method}: ${body.error.message}`);
-    return body.result;
   }
 
   async descriptor(d: string): Promise<string> {
@@ -177,38 +117,8 @@ export class Litecoind {
     });
   }
 
-  /** Resolves once `check` returns true, asking every 100 ms, or rejects at the deadline. */
-  async until(what: string, check: () => Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   /** The `-debug=net` log. */
   async log(): Promise<string> {
     return readFile(join(this.dir, 'regtest', 'debug.log'), 'utf8').catch(() => '');
-  }
-
-  /** Lines of the log that blame a peer (see {@link MISBEHAVIOUR_PATTERNS}). */
-  async misbehaviour(): Promise<string[]> {
-    const text = await this.log();
-    return text.split('\n').filter((l) => MISBEHAVIOUR_PATTERNS.some((re) => re.test(l)));
-  }
-
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    if (proc !== undefined && proc.exitCode === null && proc.pid !== undefined) {
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      process.kill(proc.pid, 'SIGTERM');
-      const timer = setTimeout(
-        () => proc.pid !== undefined && proc.exitCode === null && process.kill(proc.pid, 'SIGKILL'),
-        20_000,
-      );
-      await exited;
-      clearTimeout(timer);
-    }
-    if (this.dir !== '') await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -7,6 +7,9 @@ import type {
   ApiErrorBody,
   BanInfo,
   BlocklistInfo,
+  BtcHistoryInfo,
+  BtcInfo,
+  BtcWatchedInfo,
   DaemonSettings,
   FileInfo,
   PeerEventInfo,
@@ -127,6 +130,12 @@ export const api = {
   updateSettings: (s: SettingsUpdate) => call<SettingsInfo>('PUT', '/api/v1/settings', json(s)),
   reloadBlocklist: () => call<BlocklistInfo>('POST', '/api/v1/blocklist/reload'),
   stats: () => call<SessionStatsInfo>('GET', '/api/v1/stats'),
+
+  /** The daemon's Bitcoin light node (404 `SHOAL_ERR_API_NOT_FOUND` when it runs none). */
+  btc: () => call<BtcInfo>('GET', '/api/v1/btc'),
+  btcHistory: () => call<{ history: BtcHistoryInfo[] }>('GET', '/api/v1/btc/history'),
+  btcWatch: (item: string, o: { label?: string; rescanFrom?: number } = {}) =>
+    call<BtcWatchedInfo>('POST', '/api/v1/btc/watch', json({ item, ...o })),
 };
 
 /** A one-line description of any error, for toasts and forms. */

@@ -339,8 +339,20 @@ function buildSidebar(): void {
       h('div', { class: 'rate-line up' }, icon('up'), sideUp),
       graph.canvas,
     ),
+    btcLink,
   );
 }
+
+// Shown once the daemon answers that it runs a Bitcoin light node (shoal daemon --btc …).
+const btcLink = h(
+  'a',
+  { class: 'side-link', href: '/bitcoin.html', id: 'btc-link', hidden: true },
+  'Bitcoin',
+);
+api
+  .btc()
+  .then(() => btcLink.removeAttribute('hidden'))
+  .catch(() => undefined);
 
 const sb = {
   conn: h('span', { class: 'conn', id: 'connection' }),

@@ -24,6 +24,11 @@ export class HeightIndex {
     return this.#hashes.subarray(height * 32, height * 32 + 32);
   }
 
+  /** True when `hash` is the indexed hash at `height` (no view made). */
+  isAt(height: number, hash: Uint8Array): boolean {
+    return height >= 0 && height < this.#count && hash.length === 32 && this.#matches(height, hash);
+  }
+
   /** The height of `hash` on the indexed chain, or undefined. */
   heightOf(hash: Uint8Array): number | undefined {
     if (hash.length !== 32) return undefined;

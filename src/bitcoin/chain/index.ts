@@ -41,6 +41,7 @@ export {
   HEADER_RECORD_BYTES,
   headerRecordOffset,
   RECORD_FILE_HEADER_BYTES,
+  writeHeaderRecord,
 } from './record.js';
 export {
   bitsToTarget,

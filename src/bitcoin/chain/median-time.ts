@@ -8,15 +8,25 @@ import { MEDIAN_TIME_SPAN } from './params.js';
 
 /** Median time of `link` and up to 10 of its ancestors, Unix seconds (BIP 113). */
 export function medianTimePast(link: HeaderLink): number {
-  const times: number[] = [];
+  // Insertion sort into a scratch array: it runs for every header of a sync, and Array#sort
+  // allocated more than anything else there.
+  const times = SCRATCH;
+  let n = 0;
   let l: HeaderLink | undefined = link;
-  while (l !== undefined && times.length < MEDIAN_TIME_SPAN) {
-    times.push(l.time);
+  while (l !== undefined && n < MEDIAN_TIME_SPAN) {
+    const t = l.time;
+    let i = n++;
+    while (i > 0 && times[i - 1]! > t) {
+      times[i] = times[i - 1]!;
+      i--;
+    }
+    times[i] = t;
     l = l.parent;
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return times[Math.floor(n / 2)]!;
 }
+
+const SCRATCH = new Float64Array(MEDIAN_TIME_SPAN);
 
 /** True when the median time past needs ancestors that are not reachable (below a pruned window). */
 export function medianTimeIncomplete(link: HeaderLink): boolean {

@@ -42,9 +42,19 @@ export function encodeHeaderFileHeader(params: ChainParams, startHeight: number)
 export function encodeHeaderRecord(header: Uint8Array): Uint8Array {
   if (header.length !== HEADER_BYTES) throw new RangeError(`a header is ${HEADER_BYTES} bytes`);
   const out = new Uint8Array(HEADER_RECORD_BYTES);
-  out.set(header, 0);
-  out.set(sha256d(header).subarray(0, 4), HEADER_BYTES);
+  writeHeaderRecord(out, 0, header, sha256d(header));
   return out;
+}
+
+/**
+ * Writes the record of `header` into `out` at `at` (a batch of records in one buffer), its check
+ * bytes taken from `hash`, the header's hash the caller already has (a wrong one makes a record
+ * that fails its check on reading).
+ */
+export function writeHeaderRecord(out: Uint8Array, at: number, header: Uint8Array, hash: Uint8Array): void {
+  if (header.length !== HEADER_BYTES) throw new RangeError(`a header is ${HEADER_BYTES} bytes`);
+  out.set(header, at);
+  out.set(hash.subarray(0, 4), at + HEADER_BYTES);
 }
 
 /** Byte offset of the record at `height` in a file starting at `startHeight`: where a writer truncates. */

@@ -56,7 +56,8 @@ export function readHeaders(r: ByteReader): Uint8Array[] {
   const n = r.count(BTC_MAX_HEADERS_PER_MESSAGE, HEADER_BYTES + 1, 'headers count');
   const out: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
-    out.push(r.bytesView(HEADER_BYTES, 'header').slice());
+    // Views of the payload (the frame decoder owns it): the header chain copies what it keeps.
+    out.push(r.bytesView(HEADER_BYTES, 'header'));
     r.compactSizeBig('header tx count');
   }
   return out;

@@ -32,6 +32,8 @@ export interface DaemonCommandOptions {
   readonly lsd: boolean;
   readonly utpPolicy?: TransportPolicy;
   readonly webrtc: boolean;
+  readonly btc?: string;
+  readonly btcPeer: string[];
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -100,6 +102,16 @@ export function registerDaemonCommand(program: Command): void {
     )
     .option('--no-webrtc', "do not use WebRTC peers (found through a torrent's ws:// trackers)")
     .option(
+      '--btc <network>',
+      'also run a Bitcoin light node (mainnet, testnet4, signet, regtest, litecoin-regtest); off by default',
+    )
+    .option(
+      '--btc-peer <host:port>',
+      'a Bitcoin peer to dial (repeatable; only these are dialled)',
+      collect,
+      [],
+    )
+    .option(
       '--log-level <level>',
       `log level (${LEVELS.join(', ')}); on stderr, readable lines on a terminal, JSON lines otherwise`,
       parseLevel,
@@ -130,6 +142,7 @@ export function registerDaemonCommand(program: Command): void {
           allowedHosts: o.allowHost,
           ...(!o.web ? { webRoot: false } : o.webRoot !== undefined ? { webRoot: o.webRoot } : {}),
           logger: createDaemonLogger(o.logLevel),
+          ...(o.btc !== undefined ? { btc: { network: o.btc, peers: o.btcPeer } } : {}),
           session: {
             ...(o.dht
               ? {
@@ -156,6 +169,10 @@ export function registerDaemonCommand(program: Command): void {
       console.log(
         `shoal daemon: state ${daemon.stateDir}, downloads ${settings.downloadDir}, peers on port ${settings.peerPort}`,
       );
+      if (daemon.btc !== undefined)
+        console.log(
+          `shoal daemon: bitcoin light node on ${daemon.btc.node.params.name} (${daemon.url}/bitcoin.html)`,
+        );
       if (daemon.tokenRequired)
         console.log(`shoal daemon: API token required; it is in ${daemon.stateDir}/token`);
       const signal = await stopSignal;

@@ -16,12 +16,14 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { ErrorCode, isShoalError } from '../../shared/errors.js';
 import { MAX_API_JSON_BODY_BYTES, MAX_API_TORRENT_BYTES } from '../../shared/limits.js';
+import type { BtcService } from '../btc-service.js';
 import { statusOf } from '../errors.js';
 import type { FeedManager } from '../feeds.js';
 import { DAEMON_VERSION, type TorrentManager } from '../torrent-manager.js';
 import { EventHub } from './events.js';
 import { buildOpenApi } from './openapi.js';
 import { ApiRoutes } from './route.js';
+import { registerBtcRoutes } from './routes-btc.js';
 import { registerFeedRoutes } from './routes-feeds.js';
 import { registerNodeRoutes } from './routes-node.js';
 import { registerTorrentOptionRoutes } from './routes-torrent-options.js';
@@ -51,6 +53,8 @@ export interface ApiServerDeps {
   readonly snapshotIntervalMs: number;
   /** The daemon's URL (for the OpenAPI `servers` entry). */
   readonly url: () => string;
+  /** The Bitcoin light node, when the daemon runs one (`/api/v1/btc`). @default none */
+  readonly btc?: () => BtcService | undefined;
 }
 
 export interface ApiServer {
@@ -180,6 +184,7 @@ export async function buildApiServer(d: ApiServerDeps): Promise<ApiServer> {
   registerWebSeedRoutes(api, d.manager);
   registerTorrentOptionRoutes(api, d.manager);
   registerFeedRoutes(api, d.feeds, new SiteService(d.feeds));
+  registerBtcRoutes(api, d.btc ?? (() => undefined));
   registerNodeRoutes(api, {
     manager: d.manager,
     hub,

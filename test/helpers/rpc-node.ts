@@ -1,0 +1,145 @@
+/**
+ * What the Bitcoin-protocol test partners (litecoind.ts, bcoin.ts) share: a node process started
+ * with free ports and a temporary folder, killed with the test process if a test forgets it, its
+ * output kept (the last 20,000 characters) for error messages, driven over JSON-RPC (HTTP Basic
+ * auth), ready once `getblockcount` answers, and stopped by its PID in `stop()` (SIGTERM, then
+ * SIGKILL after a grace period) which also removes the folder. Subclasses give the command line,
+ * the credentials, the log and the patterns of log lines that blame a peer.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+
+/** A free TCP port on 127.0.0.1 (closed again at once). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** How a subclass runs and talks to its node. */
+export interface RpcNodeSpec {
+  /** Name in error messages. */
+  readonly name: string;
+  /** `user:password` of the RPC server. */
+  readonly auth: string;
+  /** Bound of the start and of each RPC call, ms. */
+  readonly waitMs: number;
+  /** Grace between SIGTERM and SIGKILL in `stop()`, ms. */
+  readonly stopGraceMs: number;
+  /** Fields added to every JSON-RPC request body (litecoind: `jsonrpc: '1.0'`). */
+  readonly bodyExtra?: Readonly<Record<string, unknown>>;
+  /** Log lines that blame a peer. */
+  readonly misbehaviour: readonly RegExp[];
+}
+
+/** See the module notes. */
+export abstract class RpcNode {
+  proc: ChildProcess | undefined;
+  output = '';
+  dir = '';
+  rpcPort = 0;
+  p2pPort = 0;
+  #id = 0;
+  readonly #spec: RpcNodeSpec;
+
+  protected constructor(spec: RpcNodeSpec) {
+    this.#spec = spec;
+  }
+
+  /** The node's log (where its peer events are written). */
+  abstract log(): Promise<string>;
+
+  /** Spawns `command args` and resolves once its RPC answers. */
+  protected async launch(command: string, args: readonly string[]): Promise<void> {
+    const { name, waitMs } = this.#spec;
+    const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    // If the test process ends without stop() (a crash, a cancelled hook), the node goes with it.
+    const orphan = () => {
+      if (proc.exitCode === null && proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
+    };
+    process.once('exit', orphan);
+    proc.once('exit', () => process.off('exit', orphan));
+    const keep = (b: Buffer) => {
+      this.output = (this.output + b.toString()).slice(-20_000);
+    };
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    const exited = new Promise<never>((_, reject) =>
+      proc.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${this.output.slice(-2000)}`))),
+    );
+    exited.catch(() => {});
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        await Promise.race([this.rpc('getblockcount'), exited]);
+        return;
+      } catch (e) {
+        if (proc.exitCode !== null) throw e;
+        if (Date.now() > deadline)
+          throw new Error(`${name} not ready in ${waitMs} ms: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  /** One JSON-RPC call. */
+  async rpc<T>(method: string, ...params: unknown[]): Promise<T> {
+    return this.rpcAt<T>('/', method, params);
+  }
+
+  /** One JSON-RPC call to `path` (litecoind's wallet endpoints). */
+  async rpcAt<T>(path: string, method: string, params: unknown[]): Promise<T> {
+    const res = await fetch(`http://127.0.0.1:${this.rpcPort}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(this.#spec.auth).toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ ...this.#spec.bodyExtra, id: ++this.#id, method, params }),
+      signal: AbortSignal.timeout(this.#spec.waitMs),
+    });
+    const text = await res.text();
+    let body: { result: T; error: { message: string } | null };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new Error(`${method}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    }
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+    return body.result;
+  }
+
+  /** Resolves once `check` returns true, asking every 100 ms, or rejects at the deadline. */
+  async until(what: string, check: () => Promise<boolean>, timeoutMs = this.#spec.waitMs): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Lines of the log that blame a peer. */
+  async misbehaviour(): Promise<string[]> {
+    const text = await this.log();
+    return text.split('\n').filter((l) => this.#spec.misbehaviour.some((re) => re.test(l)));
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    if (proc !== undefined && proc.exitCode === null && proc.pid !== undefined) {
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      process.kill(proc.pid, 'SIGTERM');
+      const timer = setTimeout(
+        () => proc.pid !== undefined && proc.exitCode === null && process.kill(proc.pid, 'SIGKILL'),
+        this.#spec.stopGraceMs,
+      );
+      await exited;
+      clearTimeout(timer);
+    }
+    if (this.dir !== '') await rm(this.dir, { recursive: true, force: true });
+  }
+}
