@@ -130,7 +130,7 @@ export interface PeerInfo {
 }
 
 /** What happened to a peer (`GET /api/v1/torrents/:id/peer-log`). */
-export type PeerEventType = 'connected' | 'disconnected' | 'refused' | 'hash-failed' | 'banned';
+export type PeerEventType = 'connected' | 'disconnected' | 'refused' | 'hash-failed' | 'banned' | 'holepunch';
 
 /** One entry of a torrent's peer log: connects, disconnects, refusals, hash failures and bans. */
 export interface PeerEventInfo {

@@ -314,7 +314,10 @@ export const PeerEvent: JsonSchema = {
   type: 'object',
   properties: {
     at: { ...uint, description: 'ms since the epoch' },
-    type: { type: 'string', enum: ['connected', 'disconnected', 'refused', 'hash-failed', 'banned'] },
+    type: {
+      type: 'string',
+      enum: ['connected', 'disconnected', 'refused', 'hash-failed', 'banned', 'holepunch'],
+    },
     address: str,
     reason: nullable('string'),
     client: nullable('string'),
