@@ -136,6 +136,10 @@ export function utHolepunchWith(stats?: HolepunchStats): ExtensionFactory {
       if (error !== 0 || to === undefined) {
         s.refused++;
         from.send(encodeUtHolepunch({ type: 'error', addr, error }));
+        host.log(
+          `${addr.host}:${addr.port}`,
+          `holepunch refused (error ${error}) for ${from.remoteAddress}:${from.remotePort}`,
+        );
         return;
       }
       s.relayed++;
@@ -178,6 +182,10 @@ export function utHolepunchWith(stats?: HolepunchStats): ExtensionFactory {
             break;
           case 'error':
             s.errors++;
+            host.log(
+              `${msg.addr.host}:${msg.addr.port}`,
+              `holepunch error ${msg.error} from ${peer.remoteAddress}:${peer.remotePort}`,
+            );
             break;
         }
       },
@@ -195,6 +203,10 @@ export function utHolepunchWith(stats?: HolepunchStats): ExtensionFactory {
         if (asked.size > MAX_HOLEPUNCH_TARGETS) asked.delete(asked.keys().next().value as string);
         s.asked++;
         via.send(encodeUtHolepunch({ type: 'rendezvous', addr }));
+        host.log(
+          `${addr.host}:${addr.port}`,
+          `holepunch rendezvous sent to ${via.remoteAddress}:${via.remotePort}`,
+        );
       },
       onPeerClosed(peer) {
         supporters.delete(peer.key);
