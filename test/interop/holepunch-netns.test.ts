@@ -55,6 +55,8 @@ interface Line {
   readonly transport?: string;
   readonly connected?: boolean;
   readonly failures?: number;
+  readonly source?: string;
+  readonly totalDownloaded?: number;
   readonly peers?: readonly { address: string; transport: string; downloadedBytes: number }[];
 }
 
@@ -171,7 +173,6 @@ describe('BEP 55 holepunching between two NATed homes', { timeout: 900_000 }, ()
         assert.equal(direct.connected, false);
         assert.ok(direct.failures! >= 1);
         assert.ok(lab.dropped('a') > droppedBefore, 'router A dropped the direct dial');
-        await probe.stop();
 
         // Through the relay: B joins, then A, whose first PEX from the relay names B (flag 0x08).
         // A's dial to B fails the same way; A sends `rendezvous`, the relay `connect`s both. (B
@@ -182,6 +183,18 @@ describe('BEP 55 holepunching between two NATed homes', { timeout: 900_000 }, ()
           (l) => l.type === 'connected' && l.address === `${INTERNET_IP}:${portR}`,
           'B on the relay',
         );
+        if (relayKind === 'libtorrent') {
+          // libtorrent sends no PEX while it has nobody to name: the probe (behind B's own router,
+          // so B cannot reach it nor it B) joins, and B hears of it. B's first PEX has then gone
+          // out, and the next one, which names A, is due a minute later (BEP 11). Shoal sends its
+          // first PEX at the handshake, empty or not.
+          probe.send(`add ${INTERNET_IP} ${portR}`);
+          b.send(`known ${ROUTER_B_WAN} ${portB + 5}`);
+          assert.equal(
+            (await waitJson(b, (l) => l.t === 'known', 'B to hear of the probe', 90_000)).source,
+            'pex',
+          );
+        }
         a.send(`add ${INTERNET_IP} ${portR}`);
         await waitJson(
           a,
@@ -191,15 +204,25 @@ describe('BEP 55 holepunching between two NATed homes', { timeout: 900_000 }, ()
         await waitJson(b, (l) => l.t === 'done', 'B to finish through the holepunch', PUNCH_MS);
 
         assert.equal(await sha256File(join(await group.dir(`b-${n}`), 'hp', 'data.bin')), digest);
-        // Every byte came over the uTP connection with A's NAT, none from the relay.
+        // Every byte came over uTP connections with A's NAT, none from the relay: B's only
+        // connections were those (both holepunched ones may have carried some: the one the
+        // larger peer id opened replaces the other when it completes), and the relay's, still
+        // open, carried none.
         b.send('peers');
         const peers = await waitJson(b, (l) => l.t === 'peers', 'B`s peers');
-        const fromA = peers.peers!.find((p) => p.address.startsWith(`${ROUTER_A_WAN}:`));
-        const fromRelay = peers.peers!.find((p) => p.address.startsWith(`${INTERNET_IP}:`));
-        assert.ok(fromA !== undefined && fromRelay !== undefined, JSON.stringify(peers));
-        assert.equal(fromA.transport, 'utp');
-        assert.ok(fromA.downloadedBytes >= SIZE, `${fromA.downloadedBytes} bytes from A`);
-        assert.equal(fromRelay.downloadedBytes, 0);
+        assert.ok(peers.totalDownloaded! >= SIZE, JSON.stringify(peers));
+        const fromRelay = peers.peers!.find((p) => p.address === `${INTERNET_IP}:${portR}`);
+        assert.equal(fromRelay?.downloadedBytes, 0, JSON.stringify(peers));
+        const bLog = b.lines.map(json).filter((l) => l?.t === 'peer');
+        const opened = bLog.filter((l) => l!.type === 'connected');
+        assert.deepEqual(
+          opened.filter(
+            (l) => l!.address !== `${INTERNET_IP}:${portR}` && !l!.address!.startsWith(`${ROUTER_A_WAN}:`),
+          ),
+          [],
+        );
+        assert.ok(opened.some((l) => l!.address!.startsWith(`${ROUTER_A_WAN}:`) && l!.transport === 'utp'));
+        assert.ok(!bLog.some((l) => l!.type === 'disconnected' && l!.address === `${INTERNET_IP}:${portR}`));
         // Both ends acted on a relay's `connect` (BEP 55), in their peer logs.
         for (const [p, other] of [
           [a, ROUTER_B_WAN],

@@ -10,6 +10,8 @@
  * Binary, not bencoded. Untrusted: a payload of the wrong length for its address type, an
  * unknown message or address type, or port 0 is a `WireBadMessage`. An error code we do not
  * know is kept as a number (BEP 55 may add codes); bytes after the message are refused.
+ * libtorrent 2.0.8 leaves `err_code` out of `rendezvous` and `connect` (8 bytes for IPv4), so a
+ * missing `err_code` reads as 0; we always send it, as BEP 55 lays out (libtorrent accepts it).
  */
 import { readU32, writeU32 } from '../bytes.js';
 import {
@@ -53,6 +55,7 @@ const EXTENSION = 'ut_holepunch';
 const NAMES = ['rendezvous', 'connect', 'error'] as const;
 /** Bytes of a message around its address: type, address type, error code. */
 const OVERHEAD = 6;
+const ERR_CODE_BYTES = 4;
 
 /** Decodes a `ut_holepunch` payload (after the extended sub-id byte). Throws {@link WireError}. */
 export function decodeUtHolepunch(payload: Uint8Array): HolepunchMessage {
@@ -62,11 +65,12 @@ export function decodeUtHolepunch(payload: Uint8Array): HolepunchMessage {
   if (type > HolepunchType.Error) throw badPayload(EXTENSION, `unknown message type ${type}`, 0);
   if (addrType > 1) throw badPayload(EXTENSION, `unknown address type ${addrType}`, 1);
   const addrBytes = addrType === 0 ? COMPACT_PEER4_BYTES : COMPACT_PEER6_BYTES;
-  if (payload.length !== OVERHEAD + addrBytes)
+  const full = OVERHEAD + addrBytes;
+  if (payload.length !== full && payload.length !== full - ERR_CODE_BYTES)
     throw badPayload(EXTENSION, `${payload.length} bytes for address type ${addrType}`, 0);
   const addr = decodeCompactPeers(payload.subarray(2, 2 + addrBytes), addrType === 0 ? 4 : 6, 1)![0]!;
   if (addr.port === 0) throw badPayload(EXTENSION, 'port 0', 2 + addrBytes - 2);
-  const error = readU32(payload, 2 + addrBytes);
+  const error = payload.length === full ? readU32(payload, 2 + addrBytes) : 0;
   const name = NAMES[type]!;
   if (name === 'error') return { type: name, addr, error };
   return { type: name, addr };

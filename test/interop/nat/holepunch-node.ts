@@ -6,7 +6,10 @@
  * - `add HOST PORT`: adds the address to the torrent;
  * - `dial HOST PORT`: adds it and reports {"t":"dial","connected":bool,"failures":N} once the
  *   first dial to it ended (the pool's record of it, polled every 100 ms, for at most 30 s);
- * - `peers`: prints the connected peers (address, transport, bytes) and the known addresses.
+ * - `known HOST PORT`: reports {"t":"known","source":S} once the torrent knows the address
+ *   (polled every 100 ms, for at most 90 s);
+ * - `peers`: prints the connected peers (address, transport, bytes), the known addresses and
+ *   the torrent's downloaded total.
  * End of stdin closes the session and exits.
  *
  * Usage: holepunch-node.ts --torrent T --data DIR --port P [--priorities 1,0,...]
@@ -63,6 +66,15 @@ rl.on('line', (line) => {
       out('dial', { connected: k?.state === 'connected', failures: k?.failures ?? -1 });
     }, 100);
   }
+  if (cmd === 'known') {
+    const started = performance.now();
+    const timer = setInterval(() => {
+      const k = torrent.knownPeers().find((p) => p.host === host && p.port === Number(port));
+      if (k === undefined && performance.now() - started < 90_000) return;
+      clearInterval(timer);
+      out('known', { source: k?.source });
+    }, 100);
+  }
   if (cmd === 'peers')
     out('peers', {
       peers: torrent.peers().map((p) => ({
@@ -73,6 +85,7 @@ rl.on('line', (line) => {
         uploadedBytes: p.uploadedBytes,
       })),
       known: torrent.knownPeers(),
+      totalDownloaded: torrent.stats().totalDownloaded,
     });
 });
 rl.on('close', async () => {

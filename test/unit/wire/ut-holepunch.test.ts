@@ -31,6 +31,12 @@ test('ut_holepunch: the BEP 55 byte layout, both address types', () => {
     { type: 'error', addr: { host: '192.0.2.1', port: 80, family: 4 }, error: 0xdeadbeef },
   ];
   for (const m of msgs) assert.deepEqual(decodeUtHolepunch(encodeUtHolepunch(m)), m);
+  // libtorrent 2.0.8 sends `connect` without err_code: 8 bytes for IPv4, 20 for IPv6.
+  assert.deepEqual(decodeUtHolepunch(Uint8Array.of(1, 0, 203, 0, 113, 3, 0x9c, 0x6b)), {
+    type: 'connect',
+    addr: { host: '203.0.113.3', port: 40043, family: 4 },
+  });
+  assert.deepEqual(decodeUtHolepunch(encodeUtHolepunch(msgs[1]!).subarray(0, 20)), msgs[1]);
 });
 
 test('ut_holepunch: malformed payloads are typed WireErrors naming the extension', () => {
@@ -43,6 +49,8 @@ test('ut_holepunch: malformed payloads are typed WireErrors naming the extension
     good.subarray(0, good.length - 1), // short
     Uint8Array.of(...good, 0), // trailing byte
     Uint8Array.of(1, 1, ...good.subarray(2)), // IPv6 type, IPv4 length
+    good.subarray(0, good.length - 2), // a cut err_code
+    good.subarray(0, good.length - 5), // a cut address
     Uint8Array.of(1, 0, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0), // port 0
   ];
   for (const c of cases) {
