@@ -51,20 +51,22 @@ function checkCodec(payload: Uint8Array): void {
 }
 
 /** The peers of the fake torrent: the address of peer i, and whether it announces the extension. */
-const PEERS = Array.from({ length: 6 }, (_, i) => ({
-  host: i === 5 ? SELF.host : `203.0.113.${i + 1}`,
+const PEERS = Array.from({ length: 12 }, (_, i) => ({
+  host: i === 11 ? SELF.host : `203.0.113.${i + 1}`,
   port: 6881 + i,
   supports: i % 3 !== 2,
 }));
 
 /**
- * Operations (`op % 6`), peer `i` is `byte % 6`:
+ * Operations (`op % 6`), peer `i` is `byte % 12` (peer 11 sits at our own endpoint, every third
+ * never announces the extension):
  * 0 a raw payload from peer i (length-prefixed, one byte);
- * 1 a well-formed message from peer i: type `byte % 3` naming peer `byte % 6` (or SELF);
+ * 1 a well-formed message from peer i: type `byte % 3` naming a peer (`b < 128`: peer `b % 12`)
+ *   or an address nobody here has (then a port byte follows);
  * 2 peer i closes (and comes back with a new key at its next message);
- * 3 a dial to peer `byte % 6` failed, with the holepunch hint and peer i as teller;
+ * 3 a dial to peer `byte % 12` failed, with the holepunch hint and peer i as teller;
  * 4 time passes: `byte` × 1 s;
- * 5 a burst: 40 rendezvous from peer i naming peer `byte % 6`.
+ * 5 a burst: 40 rendezvous from peer i naming peer `byte % 12`.
  */
 function runScript(script: Uint8Array): void {
   let at = 0;
@@ -158,7 +160,10 @@ function runScript(script: Uint8Array): void {
       }
       case 1: {
         const type = (['rendezvous', 'connect', 'error'] as const)[byte() % 3]!;
-        const t = PEERS[byte() % PEERS.length]!;
+        const pick = byte();
+        // Half name a peer of the torrent (or SELF), half an address nobody here has.
+        const t =
+          pick < 128 ? PEERS[pick % PEERS.length]! : { host: `198.51.100.${pick}`, port: 1000 + byte() };
         const addr = { host: t.host, port: t.port, family: 4 as const };
         deliver(i, encodeUtHolepunch(type === 'error' ? { type, addr, error: byte() } : { type, addr }));
         break;
@@ -213,6 +218,10 @@ function seeds(): Uint8Array[] {
   return [
     ...msgs,
     Uint8Array.from([1, 0, 0, 1, 5, 1, 0, 1, 1, 5, 0, 1, 3, 3, 1, 4, 70, 5, 3, 1]),
+    // Bursts from eight supporting peers naming peer 0: past the torrent's relay budget.
+    Uint8Array.from([1, 0, 1, 0, ...[1, 3, 4, 6, 7, 9, 10, 1].flatMap((p) => [5, p, 0])]),
+    // connects from peer 0 naming 24 addresses nobody has: past HOLEPUNCH_CONNECTS.
+    Uint8Array.from(Array.from({ length: 24 }, (_, k) => [1, 0, 1, 200 + (k % 50), k]).flat()),
     Uint8Array.from([
       0,
       0,
