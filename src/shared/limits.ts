@@ -91,6 +91,10 @@ export const HOLEPUNCH_RELAY_TOTAL = 60;
 export const HOLEPUNCH_CONNECTS = 20;
 /** BEP 55 `rendezvous` requests a torrent sends per {@link HOLEPUNCH_WINDOW_MS}. */
 export const HOLEPUNCH_RENDEZVOUS = 20;
+/** Distinct peers whose BEP 10 `yourip` must agree before Shoal adopts that external address. */
+export const YOURIP_VOTES_NEEDED = 4;
+/** Peers whose latest BEP 10 `yourip` vote is remembered (per address family); the oldest go first. */
+export const MAX_YOURIP_VOTES = 32;
 /** The window of the BEP 55 rate limits, in ms. */
 export const HOLEPUNCH_WINDOW_MS = 60_000;
 /** Time before a torrent asks a relay again to introduce it to the same address, in ms. */

@@ -336,6 +336,31 @@ export const Ban: JsonSchema = {
   properties: { address: str, reason: str, at: { ...uint, description: 'ms since the epoch' } },
 };
 
+export const NetworkInfo: JsonSchema = {
+  type: 'object',
+  properties: {
+    externalAddress: nullable('string'),
+    externalAddress6: nullable('string'),
+    portMapping: {
+      type: ['object', 'null'],
+      properties: {
+        state: { type: 'string', enum: ['starting', 'mapped', 'failed', 'closed'] },
+        method: { type: 'string', enum: ['pcp', 'natpmp', 'upnp'] },
+        gateway: str,
+        externalIp: str,
+        mappings: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { protocol: str, internalPort: uint, externalPort: uint, lifetimeSeconds: uint },
+          },
+        },
+        errors: { type: 'array', items: str },
+      },
+    },
+  },
+};
+
 export const BanList: JsonSchema = { type: 'object', properties: { bans: { type: 'array', items: Ban } } };
 
 export const TorrentOptions: JsonSchema = {
