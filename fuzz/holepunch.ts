@@ -97,6 +97,7 @@ function runScript(script: Uint8Array): void {
     punched: 0,
     ignored: 0,
     errors: 0,
+    remembered: 0,
   };
   const views = (): PeerView[] => [...live.values()];
   const host: ExtensionHost = {

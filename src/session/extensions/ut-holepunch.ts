@@ -73,6 +73,8 @@ export interface HolepunchStats {
   ignored: number;
   /** `error` answers received. */
   errors: number;
+  /** Addresses remembered as asked about (at most {@link MAX_HOLEPUNCH_TARGETS}). */
+  remembered: number;
 }
 
 /** The endpoint a peer is reachable at over UDP (see the module notes). */
@@ -101,6 +103,7 @@ export function utHolepunchWith(stats?: HolepunchStats): ExtensionFactory {
       punched: 0,
       ignored: 0,
       errors: 0,
+      remembered: 0,
     };
     const supporters = new Map<PeerKey, ExtensionPeer>();
     const relayPerPeer = new Map<PeerKey, WindowCount>();
@@ -201,6 +204,7 @@ export function utHolepunchWith(stats?: HolepunchStats): ExtensionFactory {
         asked.delete(key);
         asked.set(key, now);
         if (asked.size > MAX_HOLEPUNCH_TARGETS) asked.delete(asked.keys().next().value as string);
+        s.remembered = asked.size;
         s.asked++;
         via.send(encodeUtHolepunch({ type: 'rendezvous', addr }));
         host.log(

@@ -21,6 +21,7 @@ import {
   HOLEPUNCH_RENDEZVOUS,
   HOLEPUNCH_RETRY_MS,
   HOLEPUNCH_WINDOW_MS,
+  MAX_HOLEPUNCH_TARGETS,
 } from '../../../src/shared/limits.js';
 import {
   type CompactPeer,
@@ -67,6 +68,7 @@ function setup(peers: FakePeer[], self?: CompactPeer) {
     punched: 0,
     ignored: 0,
     errors: 0,
+    remembered: 0,
   };
   const punched: string[] = [];
   const host: ExtensionHost = {
@@ -234,4 +236,20 @@ test('PEX: flag 0x08 sent for peers that announced ut_holepunch, read into the h
     hints: { prefersEncryption: false, supportsUtp: true, supportsHolepunch: true, pexFrom: 'o' },
   });
   assert.equal(added[1]!.hints!.supportsHolepunch, undefined);
+});
+
+test(`peer: at most MAX_HOLEPUNCH_TARGETS (${MAX_HOLEPUNCH_TARGETS}) asked addresses are remembered; the oldest go first`, () => {
+  const r = peer('r', '192.0.2.1', 6881);
+  const { ext, stats } = setup([r]);
+  ext.onPeerSupports?.(r, 0);
+  const hints: AddressHints = { supportsHolepunch: true };
+  const target = (i: number) => at(`198.51.100.${(i >> 8) + 1}`, 1000 + (i & 0xff));
+  const n = MAX_HOLEPUNCH_TARGETS + 50;
+  const when = (i: number) => Math.floor(i / HOLEPUNCH_RENDEZVOUS) * HOLEPUNCH_WINDOW_MS;
+  for (let i = 0; i < n; i++) ext.onDialFailed?.(target(i), hints, when(i));
+  assert.equal(stats.asked, n);
+  assert.equal(stats.remembered, MAX_HOLEPUNCH_TARGETS);
+  // The newest is still remembered: asking again within the retry time is refused.
+  ext.onDialFailed?.(target(n - 1), hints, when(n - 1) + 1);
+  assert.equal(stats.asked, n);
 });
