@@ -181,6 +181,10 @@ function runScript(script: Uint8Array): void {
     },
     isSeed: () => false,
     peers: () => [],
+    supports: () => false,
+    isSelf: () => false,
+    holepunch: () => {},
+    log: () => {},
   };
   const pex = utPex(host)!;
   const serve = utMetadata(host)!;

@@ -83,5 +83,8 @@ export async function buildProgram(command?: string): Promise<Command> {
 export async function runCli(argv: readonly string[]): Promise<number> {
   // argv: node, script, then the command (unless the first word is an option such as --help).
   const first = argv[2];
-  return runProgram(await buildProgram(first === undefined || first.startsWith('-') ? undefined : first), argv);
+  return runProgram(
+    await buildProgram(first === undefined || first.startsWith('-') ? undefined : first),
+    argv,
+  );
 }

@@ -130,7 +130,7 @@ export interface PeerInfo {
 }
 
 /** What happened to a peer (`GET /api/v1/torrents/:id/peer-log`). */
-export type PeerEventType = 'connected' | 'disconnected' | 'refused' | 'hash-failed' | 'banned';
+export type PeerEventType = 'connected' | 'disconnected' | 'refused' | 'hash-failed' | 'banned' | 'holepunch';
 
 /** One entry of a torrent's peer log: connects, disconnects, refusals, hash failures and bans. */
 export interface PeerEventInfo {
@@ -325,6 +325,28 @@ export interface SettingsInfo extends Omit<DaemonSettings, 'proxy'> {
 }
 
 /** Session-wide statistics (`GET /api/v1/stats`). */
+/** `GET /api/v1/network`: how the node is reachable. */
+export interface NetworkInfo {
+  /** Our external IPv4 address (peers' BEP 10 `yourip` majority, else the router's), or null. */
+  readonly externalAddress: string | null;
+  /** Our external IPv6 address as peers' `yourip` majority names it, or null. */
+  readonly externalAddress6: string | null;
+  /** Port mapping (null when off): state, method, router, external address, mappings, last errors. */
+  readonly portMapping: {
+    readonly state: string;
+    readonly method?: string;
+    readonly gateway?: string;
+    readonly externalIp?: string;
+    readonly mappings: readonly {
+      readonly protocol: string;
+      readonly internalPort: number;
+      readonly externalPort: number;
+      readonly lifetimeSeconds: number;
+    }[];
+    readonly errors: readonly string[];
+  } | null;
+}
+
 export interface SessionStatsInfo {
   readonly downloadRate: number;
   readonly uploadRate: number;

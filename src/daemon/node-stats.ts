@@ -1,6 +1,6 @@
 /** The node-wide statistics of `GET /api/v1/stats` and the `snapshot` event. */
 import type { Session } from '../session/index.js';
-import type { SessionStatsInfo, TorrentStateName } from './api-types.js';
+import type { NetworkInfo, SessionStatsInfo, TorrentStateName } from './api-types.js';
 import { TORRENT_STATES } from './api-types.js';
 import { DAEMON_VERSION } from './daemon-events.js';
 import type { TorrentEntry } from './torrent-entry.js';
@@ -8,6 +8,15 @@ import type { TorrentEntry } from './torrent-entry.js';
 /** The DHT's routing-table node count, null when the session runs no DHT. */
 export function dhtNodeCount(session: Pick<Session, 'dhtStats'>): number | null {
   return session.dhtStats()?.nodes ?? null;
+}
+
+/** `GET /api/v1/network`: the external address and the port-mapping status. */
+export function networkInfo(session: Pick<Session, 'externalAddress' | 'portMapping'>): NetworkInfo {
+  return {
+    externalAddress: session.externalAddress(4) ?? null,
+    externalAddress6: session.externalAddress(6) ?? null,
+    portMapping: session.portMapping() ?? null,
+  };
 }
 
 /** What {@link nodeStats} reads besides the torrents. */

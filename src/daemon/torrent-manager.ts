@@ -28,6 +28,7 @@ import { ensureWritableDirectory, folderProblem } from '../storage/index.js';
 import type {
   BanInfo,
   BlocklistInfo,
+  NetworkInfo,
   PeerEventInfo,
   ProxySetting,
   SessionStatsInfo,
@@ -36,7 +37,7 @@ import type {
 import type { DaemonEvents } from './daemon-events.js';
 import { apiError, DaemonError, torrentNotFound } from './errors.js';
 import { fetchTorrentFile } from './fetch-torrent.js';
-import { nodeStats } from './node-stats.js';
+import { networkInfo, nodeStats } from './node-stats.js';
 import { type DeleteReport, deleteTorrentData, resolveAllowedDir } from './paths.js';
 import { banInfos, peerEvents } from './peer-view.js';
 import { type QueueMove, QueueOrder } from './queue-order.js';
@@ -534,6 +535,11 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
   }
 
   /** Addresses banned for the whole node, oldest first. */
+  /** How the node is reachable (`GET /api/v1/network`). */
+  network(): NetworkInfo {
+    return networkInfo(this.#session);
+  }
+
   bans(): BanInfo[] {
     return banInfos(this.#session);
   }

@@ -10,7 +10,8 @@
  * AddressHints.transport}): that one goes first next time, so a TCP-only peer costs the uTP
  * attempt once, not at every reconnection. Under `tcp-first`, an address PEX flagged as speaking
  * uTP (BEP 11 flag 0x04) and not yet tried is dialled over uTP first. The `-only` policies never
- * try the other transport, whatever the hints say.
+ * try the other transport, whatever the hints say. An address a BEP 55 `connect` named
+ * ({@link AddressHints.punch}) is dialled over uTP alone.
  */
 import type { AddressHints } from './peer-pool.js';
 
@@ -27,6 +28,8 @@ export const TRANSPORT_POLICIES: readonly TransportPolicy[] = [
 
 /** The transports to try for one dial, in order (`'utp'` and `'tcp'` only). */
 export function dialOrder(policy: TransportPolicy, hints: AddressHints): readonly ('utp' | 'tcp')[] {
+  // A BEP 55 holepunch is a uTP simultaneous open: TCP would only cost the time it takes to fail.
+  if (hints.punch === true && policy !== 'tcp-only') return ['utp'];
   switch (policy) {
     case 'tcp-only':
       return ['tcp'];

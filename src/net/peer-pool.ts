@@ -51,6 +51,12 @@ export interface AddressHints {
   transport?: TransportKind;
   /** BEP 11 PEX flag 0x04: the peer speaks uTP. */
   supportsUtp?: boolean;
+  /** BEP 11 PEX flag 0x08: the peer announced BEP 55 `ut_holepunch`. */
+  supportsHolepunch?: boolean;
+  /** The key of the connected peer whose PEX told us this address (a BEP 55 relay for it). */
+  pexFrom?: string;
+  /** A BEP 55 `connect` asked for this address: it is dialled over uTP only. */
+  punch?: boolean;
 }
 
 /** One known address of one owner. */
@@ -287,6 +293,9 @@ export class PoolOwner {
       if (SOURCE_RANK[source] < SOURCE_RANK[existing.source]) this.#setSource(existing, source);
       if (hints.prefersEncryption !== undefined) existing.hints.prefersEncryption = hints.prefersEncryption;
       if (hints.supportsUtp !== undefined) existing.hints.supportsUtp = hints.supportsUtp;
+      if (hints.supportsHolepunch !== undefined) existing.hints.supportsHolepunch = hints.supportsHolepunch;
+      if (hints.pexFrom !== undefined) existing.hints.pexFrom = hints.pexFrom;
+      if (hints.punch !== undefined) existing.hints.punch = hints.punch;
       return false;
     }
     const weak = SOURCE_RANK[source] >= SOURCE_RANK.pex;

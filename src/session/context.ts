@@ -56,6 +56,8 @@ export interface SessionContext {
   readonly freeSpace: FreeSpace;
   /** Closes the session's handle of a file, if open (before it is moved). */
   closeFile(path: string): Promise<void>;
+  /** A peer at `voter` (IP text) said, in BEP 10 `yourip`, that it sees us at `yourIp`. */
+  voteExternalIp?(voter: string, yourIp: Uint8Array): void;
   /** The session's shared UDP tracker socket (opened on first use). */
   udpTrackerSocket(): UdpTrackerSocket;
 }

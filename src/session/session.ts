@@ -51,6 +51,7 @@ import { TorrentStorage } from '../storage/torrent-storage.js';
 import { generatePeerId, type MsePolicy, mseReq2Hash } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 import { statfsFreeSpace } from './disk.js';
+import { ExternalAddress } from './external-address.js';
 import { FeedError } from './feeds/errors.js';
 import type { FollowOptions, PublishOptions } from './feeds/feed-types.js';
 import { FeedFollower } from './feeds/follow.js';
@@ -116,6 +117,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #dht: DhtRuntime | undefined;
   #lsd: Lsd | undefined;
   #portMapper: PortMapper | undefined;
+  readonly #external = new ExternalAddress();
   #webrtc: WebRtc | undefined;
   #webrtcLoad: Promise<WebRtc | undefined> | undefined;
   #port = 0;
@@ -170,6 +172,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       // What others should dial: the router's mapped port when port mapping made one.
       listenPort: () => this.#portMapper?.externalPort('TCP', this.#port) ?? this.#port,
       pool: this.#pool,
+      voteExternalIp: (voter, ip) => void this.#external.vote(voter, ip),
       connectPeer: (host, port, handshake, hints, signal) =>
         this.#connector.connect(host, port, handshake, hints, signal),
       // Received bytes are already here: charge them (debt allowed) and pause reading until repaid.
@@ -268,6 +271,16 @@ export class Session extends TypedEmitter<SessionEvents> {
    */
   portMapping(): PortMappingStatus | undefined {
     return this.#portMapper?.status();
+  }
+
+  /**
+   * Our external IPv4 (or, with `6`, IPv6) address: the one a majority of peers' BEP 10 `yourip`
+   * names (see ExternalAddress), else the router's from port mapping; undefined while unknown.
+   */
+  externalAddress(family: 4 | 6 = 4): string | undefined {
+    return (
+      this.#external.current(family) ?? (family === 4 ? this.#portMapper?.status().externalIp : undefined)
+    );
   }
 
   /** DHT figures (nodes, buckets, lookups), when the DHT runs. */

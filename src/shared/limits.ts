@@ -78,6 +78,30 @@ export const MAX_METADATA_BYTES = 16 * 1024 * 1024;
  */
 export const MAX_PEX_PEERS_PER_MESSAGE = 200;
 /**
+ * BEP 55 `rendezvous` requests one peer may have us forward (each costs two `connect`
+ * messages) per {@link HOLEPUNCH_WINDOW_MS}; the rest are dropped unanswered.
+ */
+export const HOLEPUNCH_RELAY_PER_PEER = 10;
+/** BEP 55 `rendezvous` requests a torrent forwards per {@link HOLEPUNCH_WINDOW_MS}, all peers together. */
+export const HOLEPUNCH_RELAY_TOTAL = 60;
+/**
+ * BEP 55 `connect` messages a torrent acts on (each starts a uTP dial to an address a relay
+ * chose) per {@link HOLEPUNCH_WINDOW_MS}; the rest are ignored.
+ */
+export const HOLEPUNCH_CONNECTS = 20;
+/** BEP 55 `rendezvous` requests a torrent sends per {@link HOLEPUNCH_WINDOW_MS}. */
+export const HOLEPUNCH_RENDEZVOUS = 20;
+/** Distinct peers whose BEP 10 `yourip` must agree before Shoal adopts that external address. */
+export const YOURIP_VOTES_NEEDED = 4;
+/** Peers whose latest BEP 10 `yourip` vote is remembered (per address family); the oldest go first. */
+export const MAX_YOURIP_VOTES = 32;
+/** The window of the BEP 55 rate limits, in ms. */
+export const HOLEPUNCH_WINDOW_MS = 60_000;
+/** Time before a torrent asks a relay again to introduce it to the same address, in ms. */
+export const HOLEPUNCH_RETRY_MS = 60_000;
+/** Addresses a torrent remembers asking a relay about (for {@link HOLEPUNCH_RETRY_MS}); the oldest go first. */
+export const MAX_HOLEPUNCH_TARGETS = 256;
+/**
  * Most pieces one torrent may have (2^22). A 1 PiB torrent fits with 256 MiB pieces, and a v1
  * torrent within MAX_TORRENT_FILE_BYTES can never reach it; it bounds v2 torrents whose piece
  * layers are not present (metadata fetched from peers) and every per-piece array built from them.

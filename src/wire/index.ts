@@ -2,6 +2,7 @@ export * from './bitfield.js';
 export * from './errors.js';
 export * from './extensions/compact-peers.js';
 export * from './extensions/extended-handshake.js';
+export * from './extensions/ut-holepunch.js';
 export * from './extensions/ut-metadata.js';
 export * from './extensions/ut-pex.js';
 export * from './frame-decoder.js';

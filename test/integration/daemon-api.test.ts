@@ -15,6 +15,7 @@ import type {
   AddTorrentResult,
   Daemon,
   FileInfo,
+  NetworkInfo,
   SessionStatsInfo,
   SettingsInfo,
   TorrentDetails,
@@ -293,6 +294,9 @@ describe('daemon API', { timeout: 120_000 }, () => {
     assert.ok(st.sessionDownloadedBytes >= 505_000 + 220_000);
     assert.equal(st.dhtNodes, null);
     assert.equal(st.version, '0.1.0');
+    // Port mapping is off and no peer has voted through BEP 10 `yourip` yet.
+    const net = await api<NetworkInfo>(daemon, '/api/v1/network');
+    assert.deepEqual(net, { externalAddress: null, externalAddress6: null, portMapping: null });
   });
 
   test('Prometheus metrics', async () => {
@@ -351,6 +355,7 @@ describe('daemon API', { timeout: 120_000 }, () => {
       'GET /api/v1/settings',
       'PUT /api/v1/settings',
       'GET /api/v1/stats',
+      'GET /api/v1/network',
       'GET /api/v1/events',
       'GET /api/v1/openapi.json',
       'GET /api/v1/auth',

@@ -96,6 +96,20 @@ export function registerNodeRoutes(api: ApiRoutes, d: NodeRouteDeps): void {
   api.add(
     {
       method: 'GET',
+      url: '/api/v1/network',
+      operationId: 'getNetwork',
+      summary: 'How the node is reachable',
+      description:
+        'The external address (the one a majority of peers name in BEP 10 `yourip`, else the router`s from port mapping) and the port-mapping status: state, method (pcp, natpmp, upnp), router, mappings and the last errors; null when port mapping is off.',
+      tags: ['session'],
+      responses: { 200: { description: 'external address and port mapping', schema: S.NetworkInfo } },
+    },
+    async () => manager.network(),
+  );
+
+  api.add(
+    {
+      method: 'GET',
       url: '/api/v1/stats',
       operationId: 'getStats',
       summary: 'Session statistics',

@@ -314,7 +314,10 @@ export const PeerEvent: JsonSchema = {
   type: 'object',
   properties: {
     at: { ...uint, description: 'ms since the epoch' },
-    type: { type: 'string', enum: ['connected', 'disconnected', 'refused', 'hash-failed', 'banned'] },
+    type: {
+      type: 'string',
+      enum: ['connected', 'disconnected', 'refused', 'hash-failed', 'banned', 'holepunch'],
+    },
     address: str,
     reason: nullable('string'),
     client: nullable('string'),
@@ -331,6 +334,31 @@ export const PeerLog: JsonSchema = {
 export const Ban: JsonSchema = {
   type: 'object',
   properties: { address: str, reason: str, at: { ...uint, description: 'ms since the epoch' } },
+};
+
+export const NetworkInfo: JsonSchema = {
+  type: 'object',
+  properties: {
+    externalAddress: nullable('string'),
+    externalAddress6: nullable('string'),
+    portMapping: {
+      type: ['object', 'null'],
+      properties: {
+        state: { type: 'string', enum: ['starting', 'mapped', 'failed', 'closed'] },
+        method: { type: 'string', enum: ['pcp', 'natpmp', 'upnp'] },
+        gateway: str,
+        externalIp: str,
+        mappings: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { protocol: str, internalPort: uint, externalPort: uint, lifetimeSeconds: uint },
+          },
+        },
+        errors: { type: 'array', items: str },
+      },
+    },
+  },
 };
 
 export const BanList: JsonSchema = { type: 'object', properties: { bans: { type: 'array', items: Ban } } };

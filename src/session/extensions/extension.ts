@@ -9,7 +9,7 @@ import type { PeerKey } from '../../engine/index.js';
 import type { Metainfo } from '../../metainfo/index.js';
 import type { AddressHints, PeerSource } from '../../net/peer-pool.js';
 import type { TransportKind } from '../../net/transport.js';
-import type { ExtendedHandshake } from '../../wire/index.js';
+import type { CompactPeer, ExtendedHandshake } from '../../wire/index.js';
 
 /** What an extension may read of any connected peer. */
 export interface PeerView {
@@ -44,6 +44,14 @@ export interface ExtensionHost {
   isSeed(key: PeerKey): boolean;
   /** The connected peers (for PEX). */
   peers(): Iterable<PeerView>;
+  /** Whether the connected peer `key` named extension `name` in its extended handshake. */
+  supports(key: PeerKey, name: string): boolean;
+  /** Whether `host:port` is this node's own listening endpoint. */
+  isSelf(host: string, port: number): boolean;
+  /** Dials `host:port` over uTP now, whatever its back-off (BEP 55 `connect`). */
+  holepunch(host: string, port: number): void;
+  /** Adds an extension's note about `address` to the torrent's peer log. */
+  log(address: string, reason: string): void;
 }
 
 /** One extension of one torrent. */
@@ -60,6 +68,8 @@ export interface TorrentExtension {
   onTick?(peer: ExtensionPeer, now: number): void;
   /** The peer's connection closed. */
   onPeerClosed?(peer: ExtensionPeer): void;
+  /** A dial to `addr` failed (it had these hints). */
+  onDialFailed?(addr: CompactPeer, hints: Readonly<AddressHints>, now: number): void;
 }
 
 /** Makes a torrent's instance of an extension; undefined when it does not apply (e.g. PEX on a private torrent). */

@@ -6,13 +6,15 @@
  * changes.
  */
 import type { PeerKey } from '../../engine/index.js';
-import type { ExtendedHandshake } from '../../wire/index.js';
+import type { AddressHints } from '../../net/peer-pool.js';
+import type { CompactPeer, ExtendedHandshake } from '../../wire/index.js';
 import type { ExtensionFactory, ExtensionHost, ExtensionPeer, TorrentExtension } from './extension.js';
+import { utHolepunch } from './ut-holepunch.js';
 import { utMetadata } from './ut-metadata.js';
 import { utPex } from './ut-pex.js';
 
-/** The extensions every torrent speaks, in id order (ut_metadata is 1, ut_pex 2). */
-export const BUILTIN_EXTENSIONS: readonly ExtensionFactory[] = [utMetadata, utPex];
+/** The extensions every torrent speaks, in id order (ut_metadata is 1, ut_pex 2, ut_holepunch 3). */
+export const BUILTIN_EXTENSIONS: readonly ExtensionFactory[] = [utMetadata, utPex, utHolepunch];
 
 /** A connected peer as the registry needs it: how to send an `extended` message. */
 export interface RegistryPeer extends Omit<ExtensionPeer, 'remoteId' | 'send'> {
@@ -92,6 +94,16 @@ export class ExtensionRegistry {
         if (v !== undefined) e.ext.onTick?.(v, now);
       }
     }
+  }
+
+  /** Whether the peer `key` named extension `name` (one of ours) in its extended handshake. */
+  supports(key: PeerKey, name: string): boolean {
+    return this.#remote.get(key)?.has(name) === true;
+  }
+
+  /** A dial failed: every extension hears of it. */
+  onDialFailed(addr: CompactPeer, hints: Readonly<AddressHints>, now: number): void {
+    for (const e of this.#entries) e.ext.onDialFailed?.(addr, hints, now);
   }
 
   /** The peer's connection closed. */

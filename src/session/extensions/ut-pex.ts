@@ -44,7 +44,8 @@ export const utPex: ExtensionFactory = (host) => {
         (host.isSeed(p.key) ? PexFlag.Seed : 0) |
         (p.outgoing ? PexFlag.Reachable : 0) |
         (p.encrypted ? PexFlag.PrefersEncryption : 0) |
-        (p.transport === 'utp' ? PexFlag.SupportsUtp : 0);
+        (p.transport === 'utp' ? PexFlag.SupportsUtp : 0) |
+        (host.supports(p.key, ExtensionName.UtHolepunch) ? PexFlag.SupportsHolepunch : 0);
       out.set(`${p.remoteAddress}:${p.listenPort}`, {
         host: p.remoteAddress,
         port: p.listenPort,
@@ -91,6 +92,10 @@ export const utPex: ExtensionFactory = (host) => {
         host.addPeer(p.host, p.port, 'pex', {
           prefersEncryption: (p.flags & PexFlag.PrefersEncryption) !== 0,
           supportsUtp: (p.flags & PexFlag.SupportsUtp) !== 0,
+          // BEP 55: the peer that told us about a holepunch-capable address can introduce us.
+          ...((p.flags & PexFlag.SupportsHolepunch) !== 0
+            ? { supportsHolepunch: true, pexFrom: peer.key }
+            : {}),
         });
       }
     },

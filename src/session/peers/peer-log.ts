@@ -5,7 +5,7 @@
  */
 import { MAX_PEER_LOG_ENTRIES } from '../../shared/limits.js';
 
-export type PeerLogType = 'connected' | 'disconnected' | 'refused' | 'hash-failed' | 'banned';
+export type PeerLogType = 'connected' | 'disconnected' | 'refused' | 'hash-failed' | 'banned' | 'holepunch';
 
 /** One entry of a torrent's peer log. */
 export interface PeerLogEntry {

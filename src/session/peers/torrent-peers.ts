@@ -24,6 +24,7 @@ import {
 } from '../../engine/index.js';
 import type { Metainfo } from '../../metainfo/index.js';
 import { ipv4Bytes } from '../../net/ip-address.js';
+import { isLocalAddress } from '../../net/local-addresses.js';
 import {
   type AddressHints,
   type Admission,
@@ -51,27 +52,14 @@ import type { ExtensionFactory, ExtensionHost, ExtensionPeer } from '../extensio
 import { BUILTIN_EXTENSIONS, ExtensionRegistry, type RegistryPeer } from '../extensions/registry.js';
 import type { KnownPeerInfo, TorrentPeerInfo } from '../torrent-types.js';
 import { WebSeeds } from '../webseed/web-seeds.js';
+import { keepsNewConnection } from './duplicate.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerLog, type PeerLogEntry, type PeerLogType } from './peer-log.js';
 
+export { keepsNewConnection };
+
 /** Our client name in extended handshakes. */
 export const CLIENT_NAME = 'Shoal 0.1.0';
-
-/**
- * Two connections to one peer (ours has id `ourId`, the peer `theirId`): whether to keep the new
- * one (opened by us if `newOutgoing`) and close the existing one, or refuse the new one. Both
- * ends keep the connection opened by the end with the larger peer id, so they agree; when both
- * connections were opened by the same end, the existing one stays.
- */
-export function keepsNewConnection(
-  ourId: Uint8Array,
-  theirId: Uint8Array,
-  newOutgoing: boolean,
-  existingOutgoing: boolean,
-): boolean {
-  const oursWins = Buffer.compare(ourId, theirId) > 0;
-  return newOutgoing === oursWins && existingOutgoing !== oursWins;
-}
 
 /** One attached peer. */
 export interface LivePeer extends RegistryPeer {
@@ -156,6 +144,10 @@ export class TorrentPeers {
       addPeer: (h, p, source, hints) => this.addPeer(h, p, source, hints),
       isSeed: (key) => this.#host.engine.peerStats(key, this.#ctx.now())?.isSeed === true,
       peers: () => this.#peers.values(),
+      supports: (key, name) => this.#registry.supports(key, name),
+      isSelf: (h, p) => p === this.#ctx.listenPort() && isLocalAddress(h),
+      holepunch: (h, p) => this.#punch(h, p),
+      log: (address, reason) => this.record('holepunch', address, { reason }),
     };
     this.#registry = new ExtensionRegistry(extHost, [...BUILTIN_EXTENSIONS, ...(init.extensions ?? [])]);
     const host = this.#host;
@@ -403,6 +395,11 @@ export class TorrentPeers {
       );
     } catch (e) {
       this.#owner.dialEnded(k, false, this.#ctx.now());
+      this.#registry.onDialFailed(
+        { host: k.host, port: k.port, family: k.host.includes(':') ? 6 : 4 },
+        k.hints,
+        this.#ctx.now(),
+      );
       // An address that could not be reached is routine; one that answered and refused us is news.
       if (e instanceof ShoalError && e.code !== ErrorCode.NetConnectFailed && !host.isClosed())
         this.record('refused', `${k.host}:${k.port}`, { reason: e.message });
@@ -447,6 +444,13 @@ export class TorrentPeers {
     if (opened.encrypted) k.hints.encrypted = true;
     opened.stream.resume();
     conn.feed(opened.initial);
+  }
+
+  /** A BEP 55 `connect`: dials `host:port` over uTP now, unless a dial or connection to it exists. */
+  #punch(host: string, port: number): void {
+    this.#owner.add(host, port, 'pex', { punch: true });
+    const k = this.#owner.get(host, port);
+    if (k !== undefined && this.#host.isActive() && this.#owner.dialStarted(k)) void this.#connect(k);
   }
 
   /** The pool's admission for a handshake that named this torrent, or undefined (refused). */
@@ -613,6 +617,7 @@ export class TorrentPeers {
       if (hs.port !== undefined && hs.port > 0 && !peer.conn.outgoing && peer.conn.transport !== 'webrtc')
         peer.listenPort = hs.port;
       if (hs.client !== undefined && peer.client === undefined) peer.client = hs.client;
+      if (hs.yourIp !== undefined) this.#ctx.voteExternalIp?.(peer.conn.remoteAddress, hs.yourIp);
       this.#registry.onPeerHandshake(peer, hs, now);
       this.#host.run(
         this.#host.engine.onExtendedHandshake(peer.key, hs.reqq === undefined ? {} : { reqq: hs.reqq }, now),

@@ -32,6 +32,8 @@ export const ExtensionName = {
   UtMetadata: 'ut_metadata',
   /** BEP 11 peer exchange. */
   UtPex: 'ut_pex',
+  /** BEP 55 holepunching. */
+  UtHolepunch: 'ut_holepunch',
 } as const;
 
 /** The `extended` message sub-id of the extended handshake (BEP 10). */

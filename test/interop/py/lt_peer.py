@@ -19,6 +19,8 @@ Usage:
   forced, `allowed_enc_level` 2 = RC4): plaintext BitTorrent connections are refused.
 - `--host ADDR` / `--connect-host ADDR`: listen on ADDR and dial at CONNECT-HOST (default ADDR,
   default 127.0.0.1), for the network-namespace tests (a peer on the "internet" side of a NAT).
+- `--download-limit BPS`: the same for downloads (libtorrent counts handshakes in it too).
+- `--priorities 0,1,...`: file priorities by file index (0 = skip).
 - `--upload-limit BPS`: upload rate limit, bytes/s. libtorrent exempts local-network peers from
   rate limits, so every address is put in the global peer class for the limit to hold on loopback.
 - stdin takes commands, one a line: `connect PORT`, `quit`. End of stdin means quit, so the peer
@@ -70,6 +72,8 @@ def main():
     ap.add_argument("--require-rc4", action="store_true")
     ap.add_argument("--utp-only", action="store_true")
     ap.add_argument("--upload-limit", type=int, default=0)
+    ap.add_argument("--download-limit", type=int, default=0)
+    ap.add_argument("--priorities", help="file priorities, comma-separated (0 = skip)")
     ap.add_argument("--host", default="127.0.0.1",
                     help="address to listen on and to dial --connect ports at (a namespace's address)")
     ap.add_argument("--connect-host", help="address to dial --connect ports at (default: --host)")
@@ -93,8 +97,9 @@ def main():
     if args.require_rc4:
         ses.apply_settings({"out_enc_policy": 0, "in_enc_policy": 0, "allowed_enc_level": 2,
                             "prefer_rc4": True})
-    if args.upload_limit > 0:
-        ses.apply_settings({"upload_rate_limit": args.upload_limit})
+    if args.upload_limit > 0 or args.download_limit > 0:
+        ses.apply_settings({"upload_rate_limit": args.upload_limit,
+                            "download_rate_limit": args.download_limit})
         f = lt.ip_filter()
         f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
         ses.set_peer_class_filter(f)
@@ -107,6 +112,8 @@ def main():
         params = lt.add_torrent_params()
         params.ti = lt.torrent_info(args.torrent)
         params.save_path = args.save
+        if args.priorities:
+            params.file_priorities = [int(x) for x in args.priorities.split(",")]
         h = ses.add_torrent(params)
         out("added", port=args.port, pieces=params.ti.num_pieces(), bytes=params.ti.total_size())
 

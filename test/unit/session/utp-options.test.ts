@@ -66,6 +66,10 @@ test('PEX: peers on uTP connections are flagged 0x04, and the flag reaches the a
     addPeer: (host, port, _source, hints) => added.push({ host, port, hints }),
     isSeed: () => false,
     peers: () => peers,
+    supports: () => false,
+    isSelf: () => false,
+    holepunch: () => {},
+    log: () => {},
   })!;
   const sent: Uint8Array[] = [];
   const other: ExtensionPeer = {

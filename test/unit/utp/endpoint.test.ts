@@ -35,6 +35,19 @@ function endpoint(opts: UtpEndpointOptions = {}) {
   return { ep, sent, accepted };
 }
 
+/** The dependencies an {@link endpoint} was made with (to make another on the same capture). */
+function depsOf(e: ReturnType<typeof endpoint>) {
+  const buf = new Uint8Array(70_000);
+  return {
+    output: {
+      acquire: () => buf,
+      send: (d: Uint8Array, len: number, host: string, port: number) =>
+        e.sent.push({ packet: decodePacket(d.slice(0, len)), host, port }),
+    },
+    onAccept: (c: UtpConnection) => e.accepted.push(c),
+  };
+}
+
 const syn = (id: number, seq = 1) =>
   encodePacket({
     type: PacketType.Syn,
@@ -89,6 +102,56 @@ describe('UtpEndpoint', () => {
     assert.equal(got, 'hello');
     assert.equal(acc.state, 'connected');
   });
+
+  for (const seeds of [
+    [1, 1],
+    [1, 2],
+  ] as const)
+    test(`crossing SYNs (BEP 55 simultaneous open, random seeds ${seeds}): both dials and both accepts connect, each carries bytes`, () => {
+      // Like two hosts behind NATs: A's first SYN is lost (B's NAT had no hole yet), B's SYN
+      // passes (A's SYN opened A's NAT), then A's resent SYN passes too.
+      const make = (seed: number) => {
+        const e = endpoint();
+        return { ...e, ep: new UtpEndpoint({ ...depsOf(e), random: new SeededRandom(seed) }) };
+      };
+      const a = make(seeds[0]);
+      const b = make(seeds[1]);
+      const deliver = (from: typeof a, to: typeof b, host: string, now: number) => {
+        for (const s of from.sent.splice(0)) to.ep.onDatagram(s.packet.bytes, host, 6881, now);
+        to.ep.flush(now);
+      };
+      const ca = a.ep.connect('198.51.100.2', 6881, 0);
+      const cb = b.ep.connect('198.51.100.1', 6881, 0);
+      a.sent.length = 0; // A's first SYN: dropped on the way
+      deliver(b, a, '198.51.100.2', 1); // B's SYN reaches A: A accepts it beside its own dial
+      assert.equal(a.accepted.length, 1);
+      deliver(a, b, '198.51.100.1', 2); // A's STATE answer: B's dial connects
+      assert.equal(cb.state, 'connected');
+      a.ep.tick(1500); // A's dial resends its SYN
+      a.ep.flush(1500);
+      deliver(a, b, '198.51.100.1', 1500);
+      assert.equal(b.accepted.length, 1);
+      deliver(b, a, '198.51.100.2', 1501);
+      assert.equal(ca.state, 'connected');
+      assert.equal(a.ep.size, 2);
+      assert.equal(b.ep.size, 2);
+      // Each of the four ends gets what its partner writes, and nothing of the other connection's.
+      const got = new Map<UtpConnection, string>();
+      for (const c of [ca, cb, a.accepted[0]!, b.accepted[0]!]) {
+        got.set(c, '');
+        c.setHandlers({
+          data: (x, o, l) => got.set(c, got.get(c)! + new TextDecoder().decode(x.subarray(o, o + l))),
+          event: () => {},
+        });
+      }
+      ca.write(new TextEncoder().encode('a-dial'));
+      a.accepted[0]!.write(new TextEncoder().encode('a-accept'));
+      a.ep.flush(1600);
+      deliver(a, b, '198.51.100.1', 1601);
+      assert.equal(got.get(b.accepted[0]!), 'a-dial');
+      assert.equal(got.get(cb), 'a-accept');
+      assert.equal(a.ep.stats.unknown + b.ep.stats.unknown, 0);
+    });
 
   test('datagrams that are not uTP are handed back; malformed uTP is counted and dropped', () => {
     const { ep, sent } = endpoint();
