@@ -88,6 +88,38 @@ export async function loadWebRtc(config: WebRtcConfig = {}): Promise<WebRtc | un
   return lib === undefined ? undefined : new WebRtc(lib, config);
 }
 
+/**
+ * A node's WebRTC, loaded on the first {@link LazyWebRtc.get}: a node that never meets a WebRTC
+ * peer never maps the library. After {@link LazyWebRtc.close} it gives undefined, and a load
+ * still under way is closed as it finishes.
+ */
+export class LazyWebRtc {
+  readonly #config: WebRtcConfig;
+  #load: Promise<WebRtc | undefined> | undefined;
+  #closed = false;
+
+  constructor(config: WebRtcConfig) {
+    this.#config = config;
+  }
+
+  /** The factory, or undefined when the library is missing or this was closed. */
+  get(): Promise<WebRtc | undefined> {
+    if (this.#closed) return Promise.resolve(undefined);
+    this.#load ??= loadWebRtc(this.#config).then((w) => {
+      if (!this.#closed) return w;
+      w?.close();
+      return undefined;
+    });
+    return this.#load;
+  }
+
+  /** Closes the factory (now, or once its load finishes). */
+  close(): void {
+    this.#closed = true;
+    void this.#load?.then((w) => w?.close());
+  }
+}
+
 /** An offer made: its SDP to send, and what to do with the answer. */
 export interface PendingOffer {
   readonly sdp: string;

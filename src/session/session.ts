@@ -38,7 +38,7 @@ import { InboundRouter } from '../net/inbound.js';
 import type { BlocklistReport } from '../net/ip-blocklist.js';
 import { BLOCKED_REASON, PeerPool } from '../net/peer-pool.js';
 import type { PeerStream } from '../net/transport.js';
-import { loadWebRtc, type WebRtc, webRtcInstalled } from '../net/webrtc-transport.js';
+import { LazyWebRtc, webRtcInstalled } from '../net/webrtc-transport.js';
 import { PortMapper, type PortMappingStatus, type PortRequest } from '../portmap/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
@@ -118,8 +118,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   #lsd: Lsd | undefined;
   #portMapper: PortMapper | undefined;
   readonly #external = new ExternalAddress();
-  #webrtc: WebRtc | undefined;
-  #webrtcLoad: Promise<WebRtc | undefined> | undefined;
+  /** WebRTC, loaded on first use (see LazyWebRtc); undefined when turned off. */
+  #webrtc: LazyWebRtc | undefined;
   #port = 0;
   #closed = false;
   readonly #ctx: SessionContext;
@@ -132,6 +132,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       options.hashPool ??
       new HashPool({ threads: options.hashThreads, tasksPerThread: VERIFY_TASKS_PER_THREAD });
     this.#filePool = new FilePool();
+    this.#webrtc = options.webrtc === undefined ? undefined : new LazyWebRtc(options.webrtc);
     this.#down = new TokenBucket(options.downloadRateLimit, undefined, 0);
     this.#up = new TokenBucket(options.uploadRateLimit, undefined, 0);
     this.#upGate = new UploadGate(this.#up, () => this.now());
@@ -166,7 +167,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       get lsd() {
         return self.#lsd;
       },
-      webrtc: () => this.#loadWebRtc(),
+      webrtc: async () => this.#webrtc?.get(),
       peerId: this.peerId,
       now: () => this.now(),
       // What others should dial: the router's mapped port when port mapping made one.
@@ -576,19 +577,6 @@ export class Session extends TypedEmitter<SessionEvents> {
    */
   get webrtcEnabled(): boolean {
     return this.options.webrtc !== undefined && webRtcInstalled();
-  }
-
-  /** node-datachannel, loaded once on first use; undefined when off, missing or closed. */
-  #loadWebRtc(): Promise<WebRtc | undefined> {
-    const config = this.options.webrtc;
-    if (config === undefined || this.#closed) return Promise.resolve(undefined);
-    this.#webrtcLoad ??= loadWebRtc(config).then((w) => {
-      // Closed while it loaded: close() could not see it.
-      if (this.#closed) w?.close();
-      else this.#webrtc = w;
-      return this.#closed ? undefined : w;
-    });
-    return this.#webrtcLoad;
   }
 
   /** Closes every torrent (saving resume data), the listener, sockets, threads and files. */

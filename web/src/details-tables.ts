@@ -189,6 +189,7 @@ const EVENT_LABELS: Readonly<Record<PeerEventInfo['type'], string>> = {
   refused: 'Refused',
   'hash-failed': 'Hash failed',
   banned: 'Banned',
+  holepunch: 'Holepunch',
 };
 
 /** What a connection was: client, transport, encryption. */
