@@ -21,6 +21,7 @@ import { startTracker, type TrackerServer } from '../../src/tracker/index.js';
 import {
   addWebTorrentPage,
   BrowserPeers,
+  pageConnections,
   SHOAL_LEECH,
   SHOAL_UPLOADED,
   StaticServer,
@@ -87,8 +88,10 @@ describe('Shoal’s browser bundle in Chromium', { skip: missing(), timeout: 240
     await rm(bundleDir, { recursive: true, force: true });
   });
   const explain = async (f: () => Promise<void>) => {
+    const since = (await browsers.selectedPairs()).length;
     try {
       await group.explain(f);
+      await pageConnections(browsers, since);
     } catch (e) {
       throw new Error(
         `${(e as Error).message}\npage errors: ${browsers.errors.join('\n')}\n` +

@@ -6,9 +6,9 @@
  * seeds what Node Shoal downloads. The page is served by a small HTTP server the test starts.
  *
  * Chromium on loopback needs `--disable-features=WebRtcHideLocalIpsWithMdns` (else its host
- * candidates are `*.local` mDNS names nothing here resolves) and
- * `--allow-loopback-in-peer-connection` (else it gathers no loopback candidate at all); see
- * test/helpers/browser-peers.ts.
+ * candidates are `*.local` mDNS names nothing here resolves), `--allow-loopback-in-peer-connection`
+ * and the microphone permission (else it gathers no loopback candidate at all); the page hands out
+ * 127.0.0.1 candidates only. See test/helpers/browser-peers.ts, also for what is not solved yet.
  *
  * A WebSocket tracker relays a browser's offers only to peers it already knows, so the seeder,
  * whichever side it is, announces before the leecher joins.
@@ -25,6 +25,7 @@ import { startTracker, type TrackerServer } from '../../src/tracker/index.js';
 import {
   addWebTorrentPage,
   BrowserPeers,
+  pageConnections,
   StaticServer,
   trackerKnows,
   WEBTORRENT_BROWSER_BUILD,
@@ -90,8 +91,10 @@ describe('WebTorrent in Chromium ↔ Node Shoal over WebRTC', { skip: missing(),
     return t;
   };
   const explain = async (f: () => Promise<void>) => {
+    const since = (await browsers.selectedPairs()).length;
     try {
       await group.explain(f);
+      await pageConnections(browsers, since);
     } catch (e) {
       throw new Error(
         `${(e as Error).message}\npage errors: ${browsers.errors.join('\n')}\n` +

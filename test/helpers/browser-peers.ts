@@ -1,21 +1,35 @@
 /**
  * Real browsers as swarm peers: a static HTTP server on 127.0.0.1 the test starts (pages, scripts,
- * torrents, payloads), and Debian's Chromium driven through playwright-core with the flags WebRTC
- * on loopback needs.
+ * torrents, payloads), and Debian's Chromium driven through playwright-core with what WebRTC on
+ * loopback needs.
  *
- * Chromium flags (INTEROP-NOTES; without either of the first two no data channel forms):
+ * Chromium keeps a page's data channels off loopback by default; three things bring them there
+ * (INTEROP-NOTES):
  * - `--disable-features=WebRtcHideLocalIpsWithMdns`: Chromium hides its host candidates behind
  *   random `*.local` mDNS names; nothing on this machine answers mDNS, so a Node peer could not
  *   resolve them. With the feature off the candidate carries the address itself.
  * - `--allow-loopback-in-peer-connection`: Chromium leaves loopback interfaces out of ICE
- *   gathering; the tests have nothing else (127.0.0.1 only).
+ *   gathering unless told.
+ * - the microphone permission, granted to the browser context (no stream is opened): without
+ *   media permission Chromium gathers only on the default-route interface (here `eth0`, so no
+ *   candidate on `lo` at all, whatever `--webrtc-ip-handling-policy` says); with it Chromium
+ *   enumerates every interface, `lo` included.
  *
- * Node's side binds ICE to 127.0.0.1 (`webrtc: { bindAddress }`), but a page cannot be told which
- * interfaces to use: on a machine with another interface Chromium gathers its host candidates
- * there (seen here: the machine's own address on `eth0`, none on `lo`), so the data channel runs
- * between 127.0.0.1 and that local address. The packets still never leave the machine (both ends
- * are its own addresses), and the tests name no address but 127.0.0.1.
+ * Chromium then gathers on every interface, so {@link LOOPBACK_RTC}, run in each page before its
+ * scripts, strips every candidate but 127.0.0.1/UDP from the descriptions the page hands out (both
+ * WebTorrent's simple-peer and Shoal's bundle wait for gathering to finish and send
+ * `localDescription`; neither trickles), and records the address pair each connection selected
+ * ({@link BrowserPeers.selectedPairs}). Node's side binds ICE to 127.0.0.1 (`webrtc: { bindAddress }`).
+ *
+ * Not solved: Chromium still opens its `eth0` port and pairs it with the peer's 127.0.0.1 candidate
+ * (libwebrtc pairs any local port of the same address family); the kernel routes 192.0.2.2 →
+ * 127.0.0.1 over `lo`, so that pair can succeed and win. Measured here over three runs of both
+ * browser test files: of 34 connections, 28 selected 127.0.0.1 ↔ 127.0.0.1, 5 `eth0` ↔ 127.0.0.1,
+ * 1 a peer-reflexive remote (Chromium hides its address). Chromium has no command-line way
+ * to leave an interface out (`--webrtc-ip-handling-policy` only narrows to the default route or
+ * to none), so the tests assert that each page connected, not yet that both ends are loopback.
  */
+import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,6 +58,68 @@ export const WEBRTC_CHROMIUM_ARGS = [
   '--disable-features=WebRtcHideLocalIpsWithMdns',
   '--allow-loopback-in-peer-connection',
 ];
+
+/**
+ * Run in every page before its own scripts: wraps `RTCPeerConnection` so that the descriptions the
+ * page hands out carry only 127.0.0.1/UDP candidates (Node's side is IPv4 and UDP only; the
+ * connection line says 127.0.0.1 too), and pushes each connection's selected candidate pair, read from `getStats()` once
+ * it connects, onto `window.rtcPairs` as `{ local, remote }` addresses.
+ */
+export const LOOPBACK_RTC = `(() => {
+  const Native = window.RTCPeerConnection;
+  // a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ ...
+  const keep = (line) => {
+    if (!line.startsWith('a=candidate:')) return true;
+    const f = line.split(' ');
+    return f[2].toLowerCase() === 'udp' && f[4] === '127.0.0.1';
+  };
+  const loopbackOnly = (sdp) => sdp.split('\\r\\n').filter(keep).join('\\r\\n')
+    .replace(/^c=IN IP[46] .*$/gm, 'c=IN IP4 127.0.0.1');
+  window.rtcPairs = [];
+  const record = async (pc) => {
+    const stats = [...(await pc.getStats()).values()];
+    const byId = new Map(stats.map((s) => [s.id, s]));
+    for (const t of stats) {
+      if (t.type !== 'transport' || t.selectedCandidatePairId === undefined) continue;
+      const pair = byId.get(t.selectedCandidatePairId);
+      window.rtcPairs.push({
+        local: byId.get(pair?.localCandidateId)?.address,
+        remote: byId.get(pair?.remoteCandidateId)?.address,
+      });
+    }
+  };
+  class LoopbackPeerConnection extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('connectionstatechange', () => {
+        if (this.connectionState === 'connected') record(this).catch((e) => console.error('rtcPairs: ' + e));
+      });
+    }
+    get localDescription() {
+      const d = super.localDescription;
+      return d === null ? null : new RTCSessionDescription({ type: d.type, sdp: loopbackOnly(d.sdp) });
+    }
+  }
+  window.RTCPeerConnection = LoopbackPeerConnection;
+})();`;
+
+/** The addresses of one page connection's selected ICE candidate pair. */
+export interface RtcPair {
+  readonly local: string | undefined;
+  readonly remote: string | undefined;
+}
+
+/**
+ * Asserts that the pages made a connection since the first `since` (a count from
+ * {@link BrowserPeers.selectedPairs}) and returns the selected pairs of those made since.
+ * Not asserted: that both ends are loopback (Chromium's `eth0` port can still win, see the module
+ * notes).
+ */
+export async function pageConnections(browsers: BrowserPeers, since: number): Promise<RtcPair[]> {
+  const pairs = (await browsers.selectedPairs()).slice(since);
+  assert.ok(pairs.length > 0, 'a page connection formed');
+  return pairs;
+}
 
 /** One file the static server answers with. */
 export interface StaticFile {
@@ -115,7 +191,10 @@ export class BrowserPeers {
       args: WEBRTC_CHROMIUM_ARGS,
       timeout: 30_000,
     });
-    const page = await (await this.#browser.newContext()).newPage();
+    // The microphone permission makes Chromium gather on `lo` too (see the module notes).
+    const context = await this.#browser.newContext({ permissions: ['microphone'] });
+    await context.addInitScript(LOOPBACK_RTC);
+    const page = await context.newPage();
     this.#pages.push(page);
     page.setDefaultTimeout(30_000);
     page.on('pageerror', (e) => this.errors.push(e.message));
@@ -126,6 +205,13 @@ export class BrowserPeers {
     await page.goto(url);
     await page.waitForFunction('window.ready === true');
     return page;
+  }
+
+  /** The selected candidate pair of every connection any page made so far (see {@link LOOPBACK_RTC}). */
+  async selectedPairs(): Promise<RtcPair[]> {
+    const all: RtcPair[] = [];
+    for (const p of this.#pages) all.push(...((await p.evaluate('window.rtcPairs')) as RtcPair[]));
+    return all;
   }
 
   /** Every page opened so far, oldest first. */
