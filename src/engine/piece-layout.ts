@@ -54,3 +54,9 @@ export interface BlockRef {
 export function blocksInPiece(size: number): number {
   return Math.ceil(size / BLOCK_BYTES);
 }
+
+/** The block at block index `block` of `piece` (the last block of a piece may be short). */
+export function blockAt(layout: PieceLayout, piece: number, block: number): BlockRef {
+  const offset = block * BLOCK_BYTES;
+  return { piece, offset, length: Math.min(BLOCK_BYTES, layout.pieceSize(piece) - offset) };
+}
