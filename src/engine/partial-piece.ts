@@ -59,3 +59,33 @@ export function decActive(p: PartialPiece, peer: PeerKey): void {
     if (p.owner === peer) p.owner = undefined;
   }
 }
+
+/**
+ * The piece failed its hash check: every Received block is Free again and forgets its sender
+ * (Requested blocks stay Requested), and the piece has no owner until one is chosen again.
+ */
+export function freeReceived(p: PartialPiece): void {
+  for (let b = 0; b < p.blocks; b++) {
+    p.from[b] = undefined;
+    if (p.state[b] === BlockState.Received) {
+      p.state[b] = BlockState.Free;
+      p.received--;
+      p.free++;
+    }
+  }
+  p.owner = undefined;
+}
+
+/** The verdict of `PiecePicker.onBlockReceived`. */
+export type BlockReceipt =
+  | {
+      readonly kind: 'new';
+      /** Every block of the piece is now Received: hash-check it. */
+      readonly pieceComplete: boolean;
+      /** Other peers that had this block requested (endgame): send them a cancel. */
+      readonly cancel: readonly PeerKey[];
+    }
+  /** We already had this block (endgame duplicate, or a verified piece): wasted bytes. */
+  | { readonly kind: 'duplicate' }
+  /** Not a block of this torrent (bad index, misaligned offset or wrong length). */
+  | { readonly kind: 'invalid' };

@@ -16,27 +16,23 @@
  * the hash check verdict (`onPieceVerified` / `onPieceFailed`).
  *
  * **Block life cycle**: a piece is either *have* (verified), *partial* (an entry in
- * `#partial`, each block Free / Requested / Received), or untouched (all blocks implicitly
- * Free). Blocks are 16 KiB ({@link BLOCK_BYTES}); the last block of a piece, and the last piece
- * of a torrent (or of each file in v2), may be shorter.
+ * `#partial`, each block Free / Requested / Received: `partial-piece.ts`), or untouched (all
+ * blocks implicitly Free). Blocks are 16 KiB ({@link BLOCK_BYTES}); the last block of a piece,
+ * and the last piece of a torrent (or of each file in v2), may be shorter.
  *
  * **Pick order**, for one peer, among pieces it has, that we want and lack:
  * 1. the streaming window (pieces in `[first, end)`, in index order);
  * 2. partial pieces this peer is already downloading, and orphaned partial pieces (nobody has a
  *    request in them: their peer left, timed out or choked us), higher priority and closest to
  *    completion first — so at most about one piece per peer is partial;
- * 3. new pieces: random while we have fewer than {@link RANDOM_FIRST_PIECES} pieces (a new peer
- *    needs something to trade fast) — except from a seed, whose upload a random piece would
- *    likely spend on a duplicate — then rarest first (lowest availability), higher priority
- *    first, ties broken at random;
- *    A peer that serves byte ranges (`runs`, a web seed) takes the best tier in runs of
- *    consecutive pieces instead of at random (BEP 19's "gaps");
+ * 3. new pieces (`new-pieces.ts`): the peer's suggestions, then random while we have fewer
+ *    than {@link RANDOM_FIRST_PIECES} pieces (not from a seed), then rarest first, higher
+ *    priority first, ties at random; a web seed (`runs`) takes runs of consecutive pieces;
  * 4. partial pieces other peers are downloading: each piece preferably comes from one peer
  *    (whole-piece preference), which completes pieces sooner on fast peers and pins a hash
  *    failure on its sender; peers share a piece only when they have no new piece to start;
- * 5. endgame: when no Free block of a wanted, available piece remains anywhere, blocks already
- *    requested from other peers are requested again (at most {@link ENDGAME_MAX_REQUESTERS}
- *    requesters per block); when one arrives the others are cancelled.
+ * 5. endgame (`endgame.ts`): when no Free block of a wanted, available piece remains, blocks
+ *    requested from others are requested again; when one arrives the others are cancelled.
  *
  * **Invariants** (property-tested): a pick never returns a block of a piece we have, of a
  * skipped piece, of a piece the peer lacks, or a block that is Received; outside endgame it
@@ -52,7 +48,15 @@ import { Bitfield } from '../wire/index.js';
 import type { PeerKey } from './actions.js';
 import { ENDGAME_MAX_REQUESTERS, pickEndgame } from './endgame.js';
 import { type PieceTable, pickNewPieces, pickNewRun, RANDOM_FIRST_PIECES } from './new-pieces.js';
-import { BlockState, decActive, newPartialPiece, type PartialPiece } from './partial-piece.js';
+import {
+  type BlockReceipt,
+  BlockState,
+  decActive,
+  freeReceived,
+  newPartialPiece,
+  type PartialPiece,
+} from './partial-piece.js';
+import type { PickerPeerView, PickOptions } from './picker-peer-view.js';
 import {
   type BlockRef,
   blockAt,
@@ -60,66 +64,14 @@ import {
   type FileSpan,
   type PieceLayout,
   PiecePriority,
+  piecePrioritiesOfFiles,
 } from './piece-layout.js';
 import type { Random } from './random.js';
 
 export { ENDGAME_BUSY_PER_PEER, ENDGAME_MAX_REQUESTERS } from './endgame.js';
 export { RANDOM_FIRST_PIECES } from './new-pieces.js';
-export { BlockState } from './partial-piece.js';
-
-/** What the picker may know about a peer. */
-export interface PickerPeerView {
-  readonly key: PeerKey;
-  /** True when the peer has piece `index`. */
-  has(index: number): boolean;
-  /**
-   * The peer has every piece. From a seed new pieces are always picked rarest first, even
-   * before we have RANDOM_FIRST_PIECES: a random piece there is likely one other leechers
-   * already hold, and the seed's upload would be spent on a duplicate. @default false
-   */
-  readonly isSeed?: boolean;
-  /** Pieces the peer suggested (BEP 6), tried first among pieces nobody downloads yet. */
-  readonly suggested?: Iterable<number>;
-  /** True for a piece not to ask of this peer now (it refused it lately). @default never */
-  refuses?(index: number): boolean;
-  /**
-   * True for a piece not to ask of this peer now because another peer should send it (smart
-   * ban: a failed piece is fetched again from a peer that did not contribute). @default never
-   */
-  avoids?(index: number): boolean;
-  /**
-   * The peer serves byte ranges (a web seed, BEP 19): its new pieces come in runs of consecutive
-   * pieces of the best tier — continuing its current run, else from the start of the longest gap
-   * (its middle when another peer is filling that gap from its front) — so its runtime can ask
-   * for long ranges. @default false
-   */
-  readonly runs?: boolean;
-}
-
-/** Restrictions of one {@link PiecePicker.pick} call. */
-export interface PickOptions {
-  /** Pick only from these pieces (the peer's BEP 6 allowed-fast set while it chokes us). */
-  readonly onlyPieces?: ReadonlySet<number> | undefined;
-  /**
-   * Most endgame (duplicate) blocks this call may return. The engine passes
-   * {@link ENDGAME_BUSY_PER_PEER} for an idle peer and 0 otherwise. @default unlimited
-   */
-  readonly maxBusy?: number;
-}
-
-/** The verdict of {@link PiecePicker.onBlockReceived}. */
-export type BlockReceipt =
-  | {
-      readonly kind: 'new';
-      /** Every block of the piece is now Received: hash-check it. */
-      readonly pieceComplete: boolean;
-      /** Other peers that had this block requested (endgame): send them a cancel. */
-      readonly cancel: readonly PeerKey[];
-    }
-  /** We already had this block (endgame duplicate, or a verified piece): wasted bytes. */
-  | { readonly kind: 'duplicate' }
-  /** Not a block of this torrent (bad index, misaligned offset or wrong length). */
-  | { readonly kind: 'invalid' };
+export { type BlockReceipt, BlockState } from './partial-piece.js';
+export type { PickerPeerView, PickOptions } from './picker-peer-view.js';
 
 /** Options of a {@link PiecePicker}. */
 export interface PiecePickerOptions {
@@ -295,15 +247,7 @@ export class PiecePicker {
     const contributors = [...new Set(p.from.filter((k): k is string => k !== undefined))];
     this.#mutate(index, () => {
       this.#failed.add(index);
-      for (let b = 0; b < p.blocks; b++) {
-        p.from[b] = undefined;
-        if (p.state[b] === BlockState.Received) {
-          p.state[b] = BlockState.Free;
-          p.received--;
-          p.free++;
-        }
-      }
-      p.owner = undefined;
+      freeReceived(p);
       if (p.free === p.blocks) this.#partial.delete(index);
     });
     return contributors;
@@ -317,34 +261,15 @@ export class PiecePicker {
     });
   }
 
-  /**
-   * Maps file priorities onto pieces: a piece gets the highest priority of the files it
-   * touches, so a piece shared by a skipped and a wanted file is wanted. Padding files (BEP 47)
-   * are ignored; a piece that touches only padding takes the highest priority of all files.
-   * Files beyond `priorities.length` keep Normal.
-   */
+  /** Maps file priorities onto pieces; see {@link piecePrioritiesOfFiles}. */
   setFilePriorities(
     files: readonly FileSpan[],
     priorities: readonly PiecePriority[],
     pieceLength: number,
   ): void {
-    const next = new Uint8Array(this.pieceCount);
-    const touched = new Uint8Array(this.pieceCount);
-    let maxAll = 0;
-    files.forEach((f, fi) => {
-      if (f.isPadding === true || f.length <= 0) return;
-      const prio = priorities[fi] ?? PiecePriority.Normal;
-      maxAll = Math.max(maxAll, prio);
-      const first = Math.floor(f.offset / pieceLength);
-      const last = Math.min(this.pieceCount - 1, Math.floor((f.offset + f.length - 1) / pieceLength));
-      for (let i = first; i <= last; i++) {
-        touched[i] = 1;
-        if (prio > next[i]!) next[i] = prio;
-      }
-    });
+    const next = piecePrioritiesOfFiles(files, priorities, pieceLength, this.pieceCount);
     for (let i = 0; i < this.pieceCount; i++) {
-      const p = (touched[i] === 1 ? next[i]! : maxAll) as PiecePriority;
-      if (p !== this.#prio[i]) this.setPiecePriority(i, p);
+      if (next[i] !== this.#prio[i]) this.setPiecePriority(i, next[i] as PiecePriority);
     }
   }
 
