@@ -54,3 +54,39 @@ export interface BlockRef {
 export function blocksInPiece(size: number): number {
   return Math.ceil(size / BLOCK_BYTES);
 }
+
+/** The block at block index `block` of `piece` (the last block of a piece may be short). */
+export function blockAt(layout: PieceLayout, piece: number, block: number): BlockRef {
+  const offset = block * BLOCK_BYTES;
+  return { piece, offset, length: Math.min(BLOCK_BYTES, layout.pieceSize(piece) - offset) };
+}
+
+/**
+ * Maps file priorities onto pieces: a piece gets the highest priority of the files it touches,
+ * so a piece shared by a skipped and a wanted file is wanted. Padding files (BEP 47) are
+ * ignored; a piece that touches only padding takes the highest priority of all files. Files
+ * beyond `priorities.length` keep Normal. Returns one priority per piece.
+ */
+export function piecePrioritiesOfFiles(
+  files: readonly FileSpan[],
+  priorities: readonly PiecePriority[],
+  pieceLength: number,
+  pieceCount: number,
+): Uint8Array {
+  const next = new Uint8Array(pieceCount);
+  const touched = new Uint8Array(pieceCount);
+  let maxAll = 0;
+  files.forEach((f, fi) => {
+    if (f.isPadding === true || f.length <= 0) return;
+    const prio = priorities[fi] ?? PiecePriority.Normal;
+    maxAll = Math.max(maxAll, prio);
+    const first = Math.floor(f.offset / pieceLength);
+    const last = Math.min(pieceCount - 1, Math.floor((f.offset + f.length - 1) / pieceLength));
+    for (let i = first; i <= last; i++) {
+      touched[i] = 1;
+      if (prio > next[i]!) next[i] = prio;
+    }
+  });
+  for (let i = 0; i < pieceCount; i++) if (touched[i] !== 1) next[i] = maxAll;
+  return next;
+}

@@ -16,27 +16,23 @@
  * the hash check verdict (`onPieceVerified` / `onPieceFailed`).
  *
  * **Block life cycle**: a piece is either *have* (verified), *partial* (an entry in
- * `#partial`, each block Free / Requested / Received), or untouched (all blocks implicitly
- * Free). Blocks are 16 KiB ({@link BLOCK_BYTES}); the last block of a piece, and the last piece
- * of a torrent (or of each file in v2), may be shorter.
+ * `#partial`, each block Free / Requested / Received: `partial-piece.ts`), or untouched (all
+ * blocks implicitly Free). Blocks are 16 KiB ({@link BLOCK_BYTES}); the last block of a piece,
+ * and the last piece of a torrent (or of each file in v2), may be shorter.
  *
  * **Pick order**, for one peer, among pieces it has, that we want and lack:
  * 1. the streaming window (pieces in `[first, end)`, in index order);
  * 2. partial pieces this peer is already downloading, and orphaned partial pieces (nobody has a
  *    request in them: their peer left, timed out or choked us), higher priority and closest to
  *    completion first — so at most about one piece per peer is partial;
- * 3. new pieces: random while we have fewer than {@link RANDOM_FIRST_PIECES} pieces (a new peer
- *    needs something to trade fast) — except from a seed, whose upload a random piece would
- *    likely spend on a duplicate — then rarest first (lowest availability), higher priority
- *    first, ties broken at random;
- *    A peer that serves byte ranges (`runs`, a web seed) takes the best tier in runs of
- *    consecutive pieces instead of at random (BEP 19's "gaps");
+ * 3. new pieces (`new-pieces.ts`): the peer's suggestions, then random while we have fewer
+ *    than {@link RANDOM_FIRST_PIECES} pieces (not from a seed), then rarest first, higher
+ *    priority first, ties at random; a web seed (`runs`) takes runs of consecutive pieces;
  * 4. partial pieces other peers are downloading: each piece preferably comes from one peer
  *    (whole-piece preference), which completes pieces sooner on fast peers and pins a hash
  *    failure on its sender; peers share a piece only when they have no new piece to start;
- * 5. endgame: when no Free block of a wanted, available piece remains anywhere, blocks already
- *    requested from other peers are requested again (at most {@link ENDGAME_MAX_REQUESTERS}
- *    requesters per block); when one arrives the others are cancelled.
+ * 5. endgame (`endgame.ts`): when no Free block of a wanted, available piece remains, blocks
+ *    requested from others are requested again; when one arrives the others are cancelled.
  *
  * **Invariants** (property-tested): a pick never returns a block of a piece we have, of a
  * skipped piece, of a piece the peer lacks, or a block that is Received; outside endgame it
@@ -50,104 +46,32 @@
 import { BLOCK_BYTES } from '../shared/limits.js';
 import { Bitfield } from '../wire/index.js';
 import type { PeerKey } from './actions.js';
+import { ENDGAME_MAX_REQUESTERS, pickEndgame } from './endgame.js';
+import { type PieceTable, pickNewPieces, pickNewRun, RANDOM_FIRST_PIECES } from './new-pieces.js';
+import {
+  type BlockReceipt,
+  BlockState,
+  decActive,
+  freeReceived,
+  newPartialPiece,
+  type PartialPiece,
+} from './partial-piece.js';
+import type { PickerPeerView, PickOptions } from './picker-peer-view.js';
 import {
   type BlockRef,
+  blockAt,
   blocksInPiece,
   type FileSpan,
   type PieceLayout,
   PiecePriority,
+  piecePrioritiesOfFiles,
 } from './piece-layout.js';
 import type { Random } from './random.js';
 
-/**
- * While we have fewer verified pieces than this, new pieces are picked at random instead of
- * rarest first (libtorrent's "initial picker threshold"): a new peer gets tradeable pieces
- * quickly, and newcomers do not all chase the same rarest piece. @default 4
- */
-export const RANDOM_FIRST_PIECES = 4;
-
-/** In endgame, the most peers one block may be requested from at once. @default 3 */
-export const ENDGAME_MAX_REQUESTERS = 3;
-/**
- * In endgame, duplicate requests a peer gets at a time, and only when it has nothing else on
- * the wire (libtorrent's rule): duplicates finish the last pieces without flooding the swarm
- * with redundant blocks. @default 1
- */
-export const ENDGAME_BUSY_PER_PEER = 1;
-
-/** State of one block of a partial piece. */
-export const BlockState = { Free: 0, Requested: 1, Received: 2 } as const;
-export type BlockState = (typeof BlockState)[keyof typeof BlockState];
-
-/** What the picker may know about a peer. */
-export interface PickerPeerView {
-  readonly key: PeerKey;
-  /** True when the peer has piece `index`. */
-  has(index: number): boolean;
-  /**
-   * The peer has every piece. From a seed new pieces are always picked rarest first, even
-   * before we have RANDOM_FIRST_PIECES: a random piece there is likely one other leechers
-   * already hold, and the seed's upload would be spent on a duplicate. @default false
-   */
-  readonly isSeed?: boolean;
-  /** Pieces the peer suggested (BEP 6), tried first among pieces nobody downloads yet. */
-  readonly suggested?: Iterable<number>;
-  /** True for a piece not to ask of this peer now (it refused it lately). @default never */
-  refuses?(index: number): boolean;
-  /**
-   * True for a piece not to ask of this peer now because another peer should send it (smart
-   * ban: a failed piece is fetched again from a peer that did not contribute). @default never
-   */
-  avoids?(index: number): boolean;
-  /**
-   * The peer serves byte ranges (a web seed, BEP 19): its new pieces come in runs of consecutive
-   * pieces of the best tier — continuing its current run, else from the start of the longest gap
-   * (its middle when another peer is filling that gap from its front) — so its runtime can ask
-   * for long ranges. @default false
-   */
-  readonly runs?: boolean;
-}
-
-/** Restrictions of one {@link PiecePicker.pick} call. */
-export interface PickOptions {
-  /** Pick only from these pieces (the peer's BEP 6 allowed-fast set while it chokes us). */
-  readonly onlyPieces?: ReadonlySet<number> | undefined;
-  /**
-   * Most endgame (duplicate) blocks this call may return. The engine passes
-   * {@link ENDGAME_BUSY_PER_PEER} for an idle peer and 0 otherwise. @default unlimited
-   */
-  readonly maxBusy?: number;
-}
-
-/** The verdict of {@link PiecePicker.onBlockReceived}. */
-export type BlockReceipt =
-  | {
-      readonly kind: 'new';
-      /** Every block of the piece is now Received: hash-check it. */
-      readonly pieceComplete: boolean;
-      /** Other peers that had this block requested (endgame): send them a cancel. */
-      readonly cancel: readonly PeerKey[];
-    }
-  /** We already had this block (endgame duplicate, or a verified piece): wasted bytes. */
-  | { readonly kind: 'duplicate' }
-  /** Not a block of this torrent (bad index, misaligned offset or wrong length). */
-  | { readonly kind: 'invalid' };
-
-interface PartialPiece {
-  readonly blocks: number;
-  readonly state: Uint8Array;
-  /** Peers with an outstanding request for each block (more than one only in endgame). */
-  readonly requesters: (PeerKey[] | undefined)[];
-  /** Who delivered each Received block. */
-  /** Who sent each received block (the engine's blame id of the sender). */
-  readonly from: (string | undefined)[];
-  /** Outstanding requests per peer in this piece. */
-  readonly active: Map<PeerKey, number>;
-  free: number;
-  received: number;
-  /** Set for a piece that failed a hash check: only this peer may take its Free blocks. */
-  owner: PeerKey | undefined;
-}
+export { ENDGAME_BUSY_PER_PEER, ENDGAME_MAX_REQUESTERS } from './endgame.js';
+export { RANDOM_FIRST_PIECES } from './new-pieces.js';
+export { type BlockReceipt, BlockState } from './partial-piece.js';
+export type { PickerPeerView, PickOptions } from './picker-peer-view.js';
 
 /** Options of a {@link PiecePicker}. */
 export interface PiecePickerOptions {
@@ -176,8 +100,8 @@ export class PiecePicker {
   #wantedLeftPieces = 0;
   #wantedLeftBytes = 0;
   #window: { first: number; end: number } | undefined;
-  /** Scratch buffer for candidate pieces, reused across picks. */
-  readonly #scratch: Int32Array;
+  /** The state new-piece selection reads (`new-pieces.ts`), built once. */
+  readonly #table: PieceTable;
 
   constructor(layout: PieceLayout, random: Random, options: PiecePickerOptions = {}) {
     this.pieceCount = layout.pieceCount;
@@ -188,7 +112,15 @@ export class PiecePicker {
     this.#have = new Bitfield(layout.pieceCount);
     this.#avail = new Uint32Array(layout.pieceCount);
     this.#prio = new Uint8Array(layout.pieceCount).fill(PiecePriority.Normal);
-    this.#scratch = new Int32Array(layout.pieceCount);
+    this.#table = {
+      pieceCount: layout.pieceCount,
+      layout,
+      prio: this.#prio,
+      avail: this.#avail,
+      partial: this.#partial,
+      random,
+      scratch: new Int32Array(layout.pieceCount),
+    };
     for (let i = 0; i < this.pieceCount; i++) {
       this.#wantedLeftPieces++;
       this.#wantedLeftBytes += layout.pieceSize(i);
@@ -279,9 +211,7 @@ export class PiecePicker {
 
   /** The block at block index `block` of `piece`. */
   blockRef(piece: number, block: number): BlockRef {
-    const size = this.#layout.pieceSize(piece);
-    const offset = block * BLOCK_BYTES;
-    return { piece, offset, length: Math.min(BLOCK_BYTES, size - offset) };
+    return blockAt(this.#layout, piece, block);
   }
 
   /** Free blocks in wanted pieces available from some peer (test and debug aid). */
@@ -317,15 +247,7 @@ export class PiecePicker {
     const contributors = [...new Set(p.from.filter((k): k is string => k !== undefined))];
     this.#mutate(index, () => {
       this.#failed.add(index);
-      for (let b = 0; b < p.blocks; b++) {
-        p.from[b] = undefined;
-        if (p.state[b] === BlockState.Received) {
-          p.state[b] = BlockState.Free;
-          p.received--;
-          p.free++;
-        }
-      }
-      p.owner = undefined;
+      freeReceived(p);
       if (p.free === p.blocks) this.#partial.delete(index);
     });
     return contributors;
@@ -339,34 +261,15 @@ export class PiecePicker {
     });
   }
 
-  /**
-   * Maps file priorities onto pieces: a piece gets the highest priority of the files it
-   * touches, so a piece shared by a skipped and a wanted file is wanted. Padding files (BEP 47)
-   * are ignored; a piece that touches only padding takes the highest priority of all files.
-   * Files beyond `priorities.length` keep Normal.
-   */
+  /** Maps file priorities onto pieces; see {@link piecePrioritiesOfFiles}. */
   setFilePriorities(
     files: readonly FileSpan[],
     priorities: readonly PiecePriority[],
     pieceLength: number,
   ): void {
-    const next = new Uint8Array(this.pieceCount);
-    const touched = new Uint8Array(this.pieceCount);
-    let maxAll = 0;
-    files.forEach((f, fi) => {
-      if (f.isPadding === true || f.length <= 0) return;
-      const prio = priorities[fi] ?? PiecePriority.Normal;
-      maxAll = Math.max(maxAll, prio);
-      const first = Math.floor(f.offset / pieceLength);
-      const last = Math.min(this.pieceCount - 1, Math.floor((f.offset + f.length - 1) / pieceLength));
-      for (let i = first; i <= last; i++) {
-        touched[i] = 1;
-        if (prio > next[i]!) next[i] = prio;
-      }
-    });
+    const next = piecePrioritiesOfFiles(files, priorities, pieceLength, this.pieceCount);
     for (let i = 0; i < this.pieceCount; i++) {
-      const p = (touched[i] === 1 ? next[i]! : maxAll) as PiecePriority;
-      if (p !== this.#prio[i]) this.setPiecePriority(i, p);
+      if (next[i] !== this.#prio[i]) this.setPiecePriority(i, next[i] as PiecePriority);
     }
   }
 
@@ -472,8 +375,14 @@ export class PiecePicker {
     while (out.length < max && this.#freeAvail > 0) {
       const n =
         peer.runs === true
-          ? this.#newRun(peer.key, candidate, max - out.length)
-          : this.#newPieces(candidate, max - out.length, peer.isSeed === true);
+          ? pickNewRun(this.#table, this.#seeds, peer.key, candidate, max - out.length)
+          : pickNewPieces(
+              this.#table,
+              this.#seeds,
+              candidate,
+              max - out.length,
+              peer.isSeed !== true && this.#have.count() < this.#randomFirst,
+            );
       const before = out.length;
       for (const i of n) {
         if (out.length >= max) break;
@@ -494,7 +403,17 @@ export class PiecePicker {
 
     // 5. endgame
     const busyMax = Math.min(max, out.length + (options.maxBusy ?? Number.POSITIVE_INFINITY));
-    if (out.length < busyMax && this.#freeAvail === 0) this.#pickEndgame(peer.key, candidate, busyMax, out);
+    if (out.length < busyMax && this.#freeAvail === 0)
+      pickEndgame(
+        this.#partial,
+        this.#layout,
+        this.#random,
+        this.#endgameMax,
+        peer.key,
+        candidate,
+        busyMax,
+        out,
+      );
     return out;
   }
 
@@ -511,7 +430,7 @@ export class PiecePicker {
     if (reqs === undefined || at < 0) return false;
     this.#mutate(block.piece, () => {
       reqs.splice(at, 1);
-      this.#decActive(p, peer);
+      decActive(p, peer);
       if (reqs.length === 0) {
         p.requesters[b] = undefined;
         if (p.state[b] === BlockState.Requested) {
@@ -536,7 +455,7 @@ export class PiecePicker {
     if (length !== Math.min(BLOCK_BYTES, size - offset)) return { kind: 'invalid' };
     if (this.#hasPiece(piece)) return { kind: 'duplicate' };
     const b = offset / BLOCK_BYTES;
-    const p = this.#partial.get(piece) ?? this.#newPartial(size);
+    const p = this.#partial.get(piece) ?? newPartialPiece(size);
     if (p.state[b] === BlockState.Received) {
       this.release(peer, block);
       return { kind: 'duplicate' };
@@ -545,7 +464,7 @@ export class PiecePicker {
     this.#mutate(piece, () => {
       if (!this.#partial.has(piece)) this.#partial.set(piece, p);
       for (const k of p.requesters[b] ?? []) {
-        this.#decActive(p, k);
+        decActive(p, k);
         if (k !== peer) cancel.push(k);
       }
       p.requesters[b] = undefined;
@@ -558,20 +477,6 @@ export class PiecePicker {
   }
 
   // -------------------------------------------------------------- internals
-
-  #newPartial(size: number): PartialPiece {
-    const blocks = blocksInPiece(size);
-    return {
-      blocks,
-      state: new Uint8Array(blocks),
-      requesters: new Array<PeerKey[] | undefined>(blocks).fill(undefined),
-      from: new Array<string | undefined>(blocks).fill(undefined),
-      active: new Map(),
-      free: blocks,
-      received: 0,
-      owner: undefined,
-    };
-  }
 
   /** Higher priority, the peer's own, closest to completion, rarest first. */
   #sortPartial(list: [number, PartialPiece][], peer: PeerKey): void {
@@ -590,7 +495,7 @@ export class PiecePicker {
     if (p !== undefined && (p.free === 0 || (p.owner !== undefined && p.owner !== peer))) return;
     this.#mutate(i, () => {
       if (p === undefined) {
-        p = this.#newPartial(this.#layout.pieceSize(i));
+        p = newPartialPiece(this.#layout.pieceSize(i));
         this.#partial.set(i, p);
       }
       if (p.owner === undefined && this.#failed.has(i)) {
@@ -604,142 +509,9 @@ export class PiecePicker {
         p.requesters[b] = [peer];
         p.free--;
         p.active.set(peer, (p.active.get(peer) ?? 0) + 1);
-        out.push(this.blockRef(i, b));
+        out.push(blockAt(this.#layout, i, b));
       }
     });
-  }
-
-  /** New (untouched) candidate pieces to start, best first; one tier per call. */
-  #newPieces(candidate: (i: number) => boolean, wantBlocks: number, fromSeed: boolean): number[] {
-    const scratch = this.#scratch;
-    let n = 0;
-    if (!fromSeed && this.#have.count() < this.#randomFirst) {
-      for (let i = 0; i < this.pieceCount; i++) {
-        if (!this.#partial.has(i) && candidate(i)) scratch[n++] = i;
-      }
-    } else {
-      // One scan for the best tier: highest priority, then lowest availability.
-      let bestPrio = -1;
-      let bestAvail = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < this.pieceCount; i++) {
-        if (this.#partial.has(i) || !candidate(i)) continue;
-        const pr = this.#prio[i]!;
-        const av = this.availability(i);
-        if (pr > bestPrio || (pr === bestPrio && av < bestAvail)) {
-          bestPrio = pr;
-          bestAvail = av;
-          n = 0;
-        }
-        if (pr === bestPrio && av === bestAvail) scratch[n++] = i;
-      }
-    }
-    // Random choice within the tier: a partial Fisher–Yates over as many pieces as needed.
-    const out: number[] = [];
-    let blocks = 0;
-    for (let k = 0; k < n && blocks < wantBlocks; k++) {
-      const j = k + this.#random.int(n - k);
-      const t = scratch[k]!;
-      scratch[k] = scratch[j]!;
-      scratch[j] = t;
-      out.push(scratch[k]!);
-      blocks += blocksInPiece(this.#layout.pieceSize(scratch[k]!));
-    }
-    return out;
-  }
-
-  /**
-   * New pieces for a peer that serves byte ranges: consecutive untouched pieces of one tier
-   * (priority, availability). The run the peer is on continues while the next piece is as urgent
-   * and as rare as the one before it (no scan); otherwise the best tier (highest priority, then
-   * lowest availability) is found, and its longest run of consecutive pieces is started — at its
-   * start, or at its middle when another peer is downloading the piece just before it (that
-   * peer's run grows into the gap from the front).
-   */
-  #newRun(peer: PeerKey, candidate: (i: number) => boolean, wantBlocks: number): number[] {
-    const out: number[] = [];
-    const fresh = (i: number): boolean =>
-      i >= 0 && i < this.pieceCount && !this.#partial.has(i) && candidate(i);
-    let start = -1;
-    for (const [i, p] of this.#partial) if (p.active.has(peer) && i + 1 > start) start = i + 1;
-    let prio: number;
-    let avail: number;
-    if (
-      start > 0 &&
-      fresh(start) &&
-      this.#prio[start]! >= this.#prio[start - 1]! &&
-      this.availability(start) <= this.availability(start - 1)
-    ) {
-      prio = this.#prio[start]!;
-      avail = this.availability(start);
-    } else {
-      prio = -1;
-      avail = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < this.pieceCount; i++) {
-        if (!fresh(i)) continue;
-        const pr = this.#prio[i]!;
-        const av = this.availability(i);
-        if (pr > prio || (pr === prio && av < avail)) {
-          prio = pr;
-          avail = av;
-        }
-      }
-      if (prio < 0) return out;
-      start = -1;
-      let bestLen = 0;
-      for (let i = 0; i < this.pieceCount; ) {
-        let j = i;
-        while (j < this.pieceCount && fresh(j) && this.#prio[j] === prio && this.availability(j) === avail)
-          j++;
-        if (j - i > bestLen) {
-          bestLen = j - i;
-          start = i;
-        }
-        i = Math.max(j, i + 1);
-      }
-      const before = this.#partial.get(start - 1);
-      if (before !== undefined && before.active.size > (before.active.has(peer) ? 1 : 0))
-        start += Math.floor(bestLen / 2);
-    }
-    let blocks = 0;
-    for (let i = start; blocks < wantBlocks; i++) {
-      if (!fresh(i) || this.#prio[i] !== prio || this.availability(i) !== avail) break;
-      out.push(i);
-      blocks += blocksInPiece(this.#layout.pieceSize(i));
-    }
-    return out;
-  }
-
-  #pickEndgame(peer: PeerKey, candidate: (i: number) => boolean, max: number, out: BlockRef[]): void {
-    const busy: { piece: number; b: number; n: number }[] = [];
-    for (const [i, p] of this.#partial) {
-      // An exclusive (previously failed) piece is not duplicated: its blocks come from one peer.
-      if (!candidate(i) || (p.owner !== undefined && p.owner !== peer)) continue;
-      for (let b = 0; b < p.blocks; b++) {
-        const reqs = p.requesters[b];
-        if (p.state[b] !== BlockState.Requested || reqs === undefined) continue;
-        if (reqs.length >= this.#endgameMax || reqs.includes(peer)) continue;
-        busy.push({ piece: i, b, n: reqs.length });
-      }
-    }
-    // Fewest requesters first; random among equals.
-    for (const e of busy) e.n += this.#random.int(1000) / 1000;
-    busy.sort((x, y) => x.n - y.n);
-    for (const e of busy) {
-      if (out.length >= max) break;
-      const p = this.#partial.get(e.piece)!;
-      p.requesters[e.b]!.push(peer);
-      p.active.set(peer, (p.active.get(peer) ?? 0) + 1);
-      out.push(this.blockRef(e.piece, e.b));
-    }
-  }
-
-  #decActive(p: PartialPiece, peer: PeerKey): void {
-    const n = (p.active.get(peer) ?? 0) - 1;
-    if (n > 0) p.active.set(peer, n);
-    else {
-      p.active.delete(peer);
-      if (p.owner === peer) p.owner = undefined;
-    }
   }
 
   #hasPiece(i: number): boolean {
