@@ -71,7 +71,8 @@ import {
   MAX_UNEXPECTED_REJECTS,
   MAX_UNREQUESTED_BLOCKS,
 } from '../shared/limits.js';
-import { Bitfield, type EncodableMessage, WireError, type WireMessage } from '../wire/index.js';
+import { Bitfield, WireError, type WireMessage } from '../wire/index.js';
+import { assertNever, reject, send } from './action-helpers.js';
 import type { BanReason, CloseReason, EngineAction, PeerKey } from './actions.js';
 import {
   ALLOWED_FAST_SET_SIZE,
@@ -86,6 +87,7 @@ import {
   SEED_TURN_OVERRUN,
   TFT_NEWCOMER_PIECES,
 } from './choker.js';
+import { DownloadPipeline } from './download-pipeline.js';
 import {
   TORRENT_RATE_WINDOW_MS,
   type TorrentEngineInit,
@@ -99,10 +101,9 @@ import {
   type PeerStats,
   REFUSED_PIECE_MS,
   REFUSED_PIECE_RETRY_MS,
-  type WebSeedPeerInit,
 } from './peer-state.js';
 import type { BlockRef, FileSpan, PieceLayout, PiecePriority } from './piece-layout.js';
-import { ENDGAME_BUSY_PER_PEER, PiecePicker } from './piece-picker.js';
+import { PiecePicker } from './piece-picker.js';
 import type { Random } from './random.js';
 import { RateMeter } from './rate.js';
 import type { RequestSchedulerOptions } from './request-scheduler.js';
@@ -110,8 +111,7 @@ import { SmartBan } from './smart-ban.js';
 import { SuperSeeder } from './super-seed.js';
 import type { UploadTorrentView } from './upload-queue.js';
 
-/** How often a web seed held back by `onlyBelowPeerRate` is looked at again, ms. @default 1000 */
-export const WEB_SEED_RATE_CHECK_MS = 1_000;
+export { WEB_SEED_RATE_CHECK_MS } from './download-pipeline.js';
 
 /** The state machine of one torrent's swarm; see the design notes at the top of this file. */
 export class TorrentEngine {
@@ -133,13 +133,8 @@ export class TorrentEngine {
   #doneEmitted: boolean;
   #keepSeeds = false;
   readonly #down: RateMeter;
-  /** Bytes from real peers (not web seeds): what `onlyBelowPeerRate` compares with. */
-  readonly #downFromPeers: RateMeter;
-  /** When web seeds held back by their peer-rate threshold are looked at again. */
-  #webSeedCheckAt: number;
-  /** Connected real peers (not web seeds), and since when there has been at least one. */
-  #realPeers = 0;
-  #realPeersSince = 0;
+  /** The fetch side: request pipelines, refusals, timeouts, web seed pacing. */
+  readonly #pipeline: DownloadPipeline;
   readonly #up: RateMeter;
   #downloaded = 0;
   #uploaded = 0;
@@ -172,8 +167,7 @@ export class TorrentEngine {
     this.#doneEmitted = false;
     this.#down = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
     this.#up = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
-    this.#downFromPeers = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
-    this.#webSeedCheckAt = init.now + WEB_SEED_RATE_CHECK_MS;
+    this.#pipeline = new DownloadPipeline(this.#peers, this.#picker, this.#smartBan, init.now);
     if (o.superSeed === true) this.#superSeed = new SuperSeeder(this.pieceCount);
     if (o.freshFirst !== false) this.#freshFirst = new FreshFirst(this.pieceCount);
     this.#uploadView = {
@@ -294,19 +288,7 @@ export class TorrentEngine {
 
   /** The next time `tick` has work to do (rechoke, request timeouts, snub checks), ms. */
   nextDeadline(): number | undefined {
-    let at = this.#nextRechokeAt;
-    for (const p of this.#peers.values()) {
-      if ((p.webSeed?.onlyBelowPeerRate ?? 0) > 0 && this.#webSeedCheckAt < at) at = this.#webSeedCheckAt;
-      const d = p.requests.nextDeadline();
-      if (d !== undefined && d < at) at = d;
-      // A piece the peer refused may be asked of it again (tick refills the pipeline), early if
-      // the peer is idle (see #retryRefused).
-      const refused = p.refusedPieces.values().next();
-      if (!refused.done) {
-        if (refused.value.until < at) at = refused.value.until;
-        if (refused.value.retryAt < at && this.#idleFor(p)) at = refused.value.retryAt;
-      }
-    }
+    const at = this.#pipeline.nextDeadline(this.#nextRechokeAt);
     const idle = this.#idleTurnDeadline();
     return idle !== undefined && idle < at ? idle : at;
   }
@@ -362,7 +344,7 @@ export class TorrentEngine {
   setStreamingWindow(first: number, count: number, now: number): EngineAction[] {
     this.#picker.setStreamingWindow(first, count);
     const out: EngineAction[] = [];
-    this.#fillAll(out, now);
+    this.#pipeline.fillAll(out, now);
     return out;
   }
 
@@ -378,9 +360,8 @@ export class TorrentEngine {
     const out: EngineAction[] = [];
     if (this.#peers.has(key)) return out;
     const p = new PeerState(key, init, this.pieceCount, now, this.#schedulerOptions, this.#readsInFlight);
-    p.avoidPredicate = (i) => this.#avoids(p, i);
     this.#peers.set(key, p);
-    if (p.webSeed === undefined && this.#realPeers++ === 0) this.#realPeersSince = now;
+    this.#pipeline.onPeerAdded(p, now);
     const haveCount = this.#picker.haveCount;
     if (this.isSuperSeeding) {
       // BEP 16: look like a peer with nothing, then reveal a few pieces (no allowed-fast set:
@@ -425,7 +406,7 @@ export class TorrentEngine {
     const p = this.#peers.get(key);
     if (p === undefined) return out;
     if (hs.reqq !== undefined) p.requests.setPeerReqq(hs.reqq);
-    this.#fill(p, out, now);
+    this.#pipeline.fill(p, out, now);
     return out;
   }
 
@@ -469,7 +450,7 @@ export class TorrentEngine {
       case 'unchoke':
         p.peerChoking = false;
         p.everUnchokedUs = true;
-        this.#fill(p, out, now);
+        this.#pipeline.fill(p, out, now);
         break;
       case 'interested':
         this.#onInterested(p, out, now);
@@ -498,7 +479,7 @@ export class TorrentEngine {
         if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
         else if (msg.index < this.pieceCount && p.allowedFastFromPeer.size < MAX_PEER_ALLOWED_FAST) {
           p.allowedFastFromPeer.add(msg.index);
-          if (p.peerChoking) this.#fill(p, out, now);
+          if (p.peerChoking) this.#pipeline.fill(p, out, now);
         }
         break;
       case 'suggest-piece':
@@ -510,7 +491,7 @@ export class TorrentEngine {
             p.suggested.delete(p.suggested.values().next().value!);
           }
           p.suggested.add(msg.index);
-          this.#fill(p, out, now);
+          this.#pipeline.fill(p, out, now);
         }
         break;
       default:
@@ -651,7 +632,7 @@ export class TorrentEngine {
         senders.map((sender, b) => ({ sender, digest: digests[b] })),
       );
     }
-    this.#fillAll(out, now);
+    this.#pipeline.fillAll(out, now);
     return out;
   }
 
@@ -681,60 +662,10 @@ export class TorrentEngine {
     for (const p of [...this.#peers.values()]) if (p.blameId === address) this.#forget(p, out, now);
   }
 
-  /**
-   * Smart ban's re-download: a piece that failed with `p` among its senders is not asked of `p`
-   * while another peer that did not contribute can send it: it unchokes us, has the piece, did
-   * not refuse it lately, and is not stalling (no request of ours timed out since its last
-   * block, not snubbed). A non-contributor that never delivers must not hold the piece back
-   * from the contributors: re-downloaded by one of them alone, it still settles the blame (a
-   * passing copy convicts the others, a failing one convicts its sole sender).
-   */
-  #avoids(p: PeerState, i: number): boolean {
-    if (!this.#smartBan.isContributor(i, p.blameId)) return false;
-    for (const q of this.#peers.values()) {
-      if (
-        q !== p &&
-        !q.peerChoking &&
-        q.has(i) &&
-        !q.refuses(i) &&
-        !q.requests.isTimedOut &&
-        !q.requests.isSnubbed &&
-        !this.#smartBan.isContributor(i, q.blameId)
-      )
-        return true;
-    }
-    return false;
-  }
-
   /** Timers: request timeouts, snub detection and the periodic rechoke. */
   tick(now: number): EngineAction[] {
     const out: EngineAction[] = [];
-    const slow = new Set<PeerState>();
-    for (const p of this.#peers.values()) {
-      const { timedOut, becameSnubbed } = p.requests.checkTimeouts(now);
-      for (const r of timedOut) {
-        this.#picker.release(p.key, r);
-        out.push(send(p.key, { type: 'cancel', index: r.piece, begin: r.offset, length: r.length }));
-        slow.add(p);
-      }
-      if (becameSnubbed) out.push({ type: 'event', event: { type: 'peer:snubbed', peer: p.key } });
-    }
-    if (slow.size > 0) {
-      // The other peers get the released blocks first; the slow ones then get one request each.
-      for (const p of this.#peers.values()) if (!slow.has(p)) this.#fill(p, out, now);
-      for (const p of slow) this.#fill(p, out, now);
-    }
-    // Pieces a peer refused may be asked of it again: an idle pipeline would wait for an event.
-    for (const p of this.#peers.values()) {
-      const pruned = this.#pruneRefused(p, now);
-      const retried = this.#idleFor(p) && this.#retryRefused(p, now);
-      if ((pruned || retried) && !slow.has(p)) this.#fill(p, out, now);
-    }
-    if (now >= this.#webSeedCheckAt) {
-      // Web seeds held back while peers were fast may be needed now.
-      this.#webSeedCheckAt = now + WEB_SEED_RATE_CHECK_MS;
-      for (const p of this.#peers.values()) if (p.webSeed !== undefined) this.#fill(p, out, now);
-    }
+    this.#pipeline.tick(out, now);
     const idle = this.#idleTurnDeadline();
     if (now >= this.#nextRechokeAt) this.#rechoke(out, now, true);
     else if (idle !== undefined && now >= idle) this.#rechoke(out, now, false);
@@ -863,12 +794,12 @@ export class TorrentEngine {
     p.peerChoking = true;
     // BEP 6: with the fast extension a choke no longer cancels requests; rejects will come.
     if (p.supportsFast) {
-      this.#fill(p, out, now); // allowed-fast pieces may still be requested
+      this.#pipeline.fill(p, out, now); // allowed-fast pieces may still be requested
       return;
     }
     const dropped = p.requests.dropAll();
     for (const r of dropped) this.#picker.release(p.key, r);
-    if (dropped.length > 0) this.#fillAll(out, now);
+    if (dropped.length > 0) this.#pipeline.fillAll(out, now);
   }
 
   #onInterested(p: PeerState, out: EngineAction[], now: number): void {
@@ -970,13 +901,13 @@ export class TorrentEngine {
       p.downloadMeter.add(data.length, now);
       this.#downloaded += data.length;
       this.#down.add(data.length, now);
-      if (p.webSeed === undefined) this.#downFromPeers.add(data.length, now);
+      this.#pipeline.onDownloaded(p, data.length, now);
       out.push({ type: 'write-block', piece, offset, data, peer: p.key });
       for (const k of receipt.cancel) {
         const q = this.#peers.get(k);
         if (q === undefined || !q.requests.cancel(block)) continue;
         out.push(send(k, { type: 'cancel', index: piece, begin: offset, length: block.length }));
-        this.#fill(q, out, now);
+        this.#pipeline.fill(q, out, now);
       }
       if (receipt.pieceComplete) out.push({ type: 'piece-complete', index: piece });
     }
@@ -1007,8 +938,8 @@ export class TorrentEngine {
     this.#picker.release(p.key, r);
     // Offer the block to the other peers first, so a peer that keeps rejecting it does not get
     // it straight back.
-    for (const q of this.#peers.values()) if (q !== p) this.#fill(q, out, now);
-    this.#fill(p, out, now);
+    for (const q of this.#peers.values()) if (q !== p) this.#pipeline.fill(q, out, now);
+    this.#pipeline.fill(p, out, now);
   }
 
   // --------------------------------------------------------- state changes
@@ -1041,7 +972,7 @@ export class TorrentEngine {
     for (const q of this.#peers.values()) this.#recountInterest(q);
     this.#afterHaveChange(out, now);
     if (!this.#picker.isFinished) this.#doneEmitted = false;
-    this.#fillAll(out, now);
+    this.#pipeline.fillAll(out, now);
     return out;
   }
 
@@ -1078,97 +1009,16 @@ export class TorrentEngine {
     if (want && !p.amInterested) {
       p.amInterested = true;
       out.push(send(p.key, { type: 'interested' }));
-      this.#fill(p, out, now);
+      this.#pipeline.fill(p, out, now);
     } else if (!want && p.amInterested && p.requests.outstanding === 0) {
       p.amInterested = false;
       out.push(send(p.key, { type: 'not-interested' }));
-    } else if (want) this.#fill(p, out, now);
+    } else if (want) this.#pipeline.fill(p, out, now);
   }
 
   /** Fresh-first bookkeeping, while we are a complete seed that does not super-seed. */
   #freshFirstSeeding(): FreshFirst | undefined {
     return this.#picker.isComplete && !this.isSuperSeeding ? this.#freshFirst : undefined;
-  }
-
-  /** Tops up the peer's request pipeline. */
-  #fill(p: PeerState, out: EngineAction[], now: number): void {
-    if (!p.amInterested || !this.#peers.has(p.key)) return;
-    if (p.webSeed !== undefined && !this.#webSeedMayAsk(p.webSeed, now)) return;
-    let only: ReadonlySet<number> | undefined;
-    if (p.peerChoking) {
-      if (p.allowedFastFromPeer.size === 0) return;
-      only = p.allowedFastFromPeer;
-    }
-    const n = p.requests.freeSlots(now);
-    if (n <= 0) return;
-    this.#pruneRefused(p, now);
-    const maxBusy = p.requests.outstanding === 0 ? ENDGAME_BUSY_PER_PEER : 0;
-    let picked = this.#picker.pick(p, n, { onlyPieces: only, maxBusy });
-    if (picked.length === 0 && this.#idleFor(p) && this.#retryRefused(p, now))
-      picked = this.#picker.pick(p, n, { onlyPieces: only, maxBusy });
-    for (const b of picked) {
-      p.requests.onRequestSent(b, now);
-      out.push(send(p.key, { type: 'request', index: b.piece, begin: b.offset, length: b.length }));
-    }
-  }
-
-  /**
-   * A web seed may be asked now: it has no peer-rate threshold, no peer is connected, or peers
-   * have had a whole rate window to show their rate and it is below the threshold.
-   */
-  #webSeedMayAsk(w: WebSeedPeerInit, now: number): boolean {
-    const limit = w.onlyBelowPeerRate ?? 0;
-    if (limit <= 0 || this.#realPeers === 0) return true;
-    return now - this.#realPeersSince >= TORRENT_RATE_WINDOW_MS && this.#downFromPeers.rate(now) < limit;
-  }
-
-  /** Forgets the peer's refusals whose window ended; true if there were any. */
-  #pruneRefused(p: PeerState, now: number): boolean {
-    let pruned = false;
-    for (const [i, r] of p.refusedPieces) {
-      if (r.until > now) break; // insertion order is expiry order
-      p.refusedPieces.delete(i);
-      pruned = true;
-    }
-    return pruned;
-  }
-
-  /** The peer unchokes us, we want something from it, and nothing is asked of it. */
-  #idleFor(p: PeerState): boolean {
-    return p.amInterested && !p.peerChoking && p.requests.outstanding === 0;
-  }
-
-  /**
-   * An idle peer's refusals older than REFUSED_PIECE_RETRY_MS: each piece that no other peer
-   * unchoking us offers (has, and did not refuse lately) is forgiven (asked again); the others
-   * are looked at again REFUSED_PIECE_RETRY_MS later (the peer that offers one may leave or
-   * choke us — the sharers leave once done — and the refusing seed may be all that is left). The
-   * refusing seed may count on a copy held by a peer that never shares, and nothing else is left
-   * to ask of it; it is asked once more, not in a loop (a new refusal starts a new window). True
-   * if a piece was forgiven.
-   */
-  #retryRefused(p: PeerState, now: number): boolean {
-    let forgiven = false;
-    for (const [i, r] of p.refusedPieces) {
-      if (r.retryAt > now) continue;
-      let elsewhere = false;
-      for (const q of this.#peers.values()) {
-        if (q !== p && !q.peerChoking && q.has(i) && !q.refuses(i)) {
-          elsewhere = true;
-          break;
-        }
-      }
-      if (elsewhere) r.retryAt = now + REFUSED_PIECE_RETRY_MS;
-      else {
-        p.refusedPieces.delete(i);
-        forgiven = true;
-      }
-    }
-    return forgiven;
-  }
-
-  #fillAll(out: EngineAction[], now: number): void {
-    for (const p of this.#peers.values()) this.#fill(p, out, now);
   }
 
   /** Hands queued requests to storage, within the reads-in-flight bound. */
@@ -1294,15 +1144,14 @@ export class TorrentEngine {
   /** Removes a peer: its requests go back to the picker, its pieces leave the availability. */
   #forget(p: PeerState, out: EngineAction[], now: number): void {
     if (!this.#peers.delete(p.key)) return;
-    if (p.webSeed === undefined) this.#realPeers--;
-    for (const r of p.requests.dropAll()) this.#picker.release(p.key, r);
+    this.#pipeline.onPeerRemoved(p);
     if (p.countedAsSeed) this.#picker.removeSeed();
     else this.#picker.removePeerPieces(p.pieces.setIndexes());
     this.#choker.removePeer(p.key);
     this.#superSeed?.removePeer(p.key);
     this.#freshFirst?.removePeer(p.key);
     if (!p.amChoking && p.peerInterested) this.#rechoke(out, now, false);
-    this.#fillAll(out, now);
+    this.#pipeline.fillAll(out, now);
   }
 }
 
@@ -1318,15 +1167,3 @@ const PHASELESS: ReadonlySet<WireMessage['type']> = new Set([
   'hashes',
   'hash-reject',
 ]);
-
-function send(peer: PeerKey, msg: EncodableMessage): EngineAction {
-  return { type: 'send', peer, msg };
-}
-
-function reject(r: BlockRef): EncodableMessage {
-  return { type: 'reject-request', index: r.piece, begin: r.offset, length: r.length };
-}
-
-function assertNever(x: never): never {
-  throw new TypeError(`unhandled case ${JSON.stringify(x)}`);
-}
