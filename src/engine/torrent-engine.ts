@@ -78,14 +78,9 @@ import {
   ALLOWED_FAST_SET_SIZE,
   allowedFastSet,
   Choker,
-  type ChokerPeerView,
   OPTIMISTIC_PROBATION_PIECES,
   RECHOKE_INTERVAL_MS,
-  regularSlotEligible,
-  SEED_IDLE_TURN_MS,
   SEED_ROUND_ROBIN_PIECES,
-  SEED_TURN_OVERRUN,
-  TFT_NEWCOMER_PIECES,
 } from './choker.js';
 import { DownloadPipeline } from './download-pipeline.js';
 import {
@@ -94,7 +89,7 @@ import {
   type TorrentStats,
   UPLOAD_READS_IN_FLIGHT,
 } from './engine-config.js';
-import { FreshFirst, type FreshFirstRefusal } from './fresh-first.js';
+import { FreshFirst } from './fresh-first.js';
 import {
   type PeerInit,
   PeerState,
@@ -109,7 +104,7 @@ import { RateMeter } from './rate.js';
 import type { RequestSchedulerOptions } from './request-scheduler.js';
 import { SmartBan } from './smart-ban.js';
 import { SuperSeeder } from './super-seed.js';
-import type { UploadTorrentView } from './upload-queue.js';
+import { UploadServer } from './upload-server.js';
 
 export { WEB_SEED_RATE_CHECK_MS } from './download-pipeline.js';
 
@@ -135,12 +130,11 @@ export class TorrentEngine {
   readonly #down: RateMeter;
   /** The fetch side: request pipelines, refusals, timeouts, web seed pacing. */
   readonly #pipeline: DownloadPipeline;
-  readonly #up: RateMeter;
   #downloaded = 0;
-  #uploaded = 0;
   #wasted = 0;
   #hashFailures = 0;
-  readonly #uploadView: UploadTorrentView;
+  /** The serve side: choking, request queues, storage reads, upload counters. */
+  readonly #uploads: UploadServer;
   /** BEP 16 state: present while super-seeding is wanted (it acts only once we are complete). */
   #superSeed: SuperSeeder | undefined;
   readonly #freshFirst: FreshFirst | undefined;
@@ -166,15 +160,24 @@ export class TorrentEngine {
     this.#nextRechokeAt = init.now + this.#rechokeMs;
     this.#doneEmitted = false;
     this.#down = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
-    this.#up = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
     this.#pipeline = new DownloadPipeline(this.#peers, this.#picker, this.#smartBan, init.now);
     if (o.superSeed === true) this.#superSeed = new SuperSeeder(this.pieceCount);
     if (o.freshFirst !== false) this.#freshFirst = new FreshFirst(this.pieceCount);
-    this.#uploadView = {
-      pieceCount: this.pieceCount,
-      pieceSize: (i) => this.#layout.uploadSize?.(i) ?? this.#layout.pieceSize(i),
-      have: (i) => this.#picker.have(i),
-    };
+    this.#uploads = new UploadServer({
+      peers: this.#peers,
+      picker: this.#picker,
+      choker: this.#choker,
+      random: this.#random,
+      freshFirst: this.#freshFirst,
+      uploadView: {
+        pieceCount: this.pieceCount,
+        pieceSize: (i) => this.#layout.uploadSize?.(i) ?? this.#layout.pieceSize(i),
+        have: (i) => this.#picker.have(i),
+      },
+      allowedFastK: this.#allowedFastK,
+      host: this,
+      now: init.now,
+    });
   }
 
   // ------------------------------------------------------------------ queries
@@ -269,10 +272,10 @@ export class TorrentEngine {
     }
     return {
       downloadedBytes: this.#downloaded,
-      uploadedBytes: this.#uploaded,
+      uploadedBytes: this.#uploads.uploadedBytes,
       wastedBytes: this.#wasted,
       downloadRate: this.#down.rate(now),
-      uploadRate: this.#up.rate(now),
+      uploadRate: this.#uploads.uploadRate(now),
       pieceCount: this.pieceCount,
       haveCount: this.#picker.haveCount,
       leftBytes: this.#picker.wantedLeftBytes,
@@ -289,24 +292,8 @@ export class TorrentEngine {
   /** The next time `tick` has work to do (rechoke, request timeouts, snub checks), ms. */
   nextDeadline(): number | undefined {
     const at = this.#pipeline.nextDeadline(this.#nextRechokeAt);
-    const idle = this.#idleTurnDeadline();
+    const idle = this.#uploads.idleTurnDeadline();
     return idle !== undefined && idle < at ? idle : at;
-  }
-
-  /**
-   * A seed in round robin: when the first unchoked peer's turn ends for idleness, if a choked
-   * peer waits for a slot (undefined otherwise).
-   */
-  #idleTurnDeadline(): number | undefined {
-    if (!this.#picker.isFinished || !this.#choker.endsIdleTurns) return undefined;
-    let at: number | undefined;
-    let waiting = false;
-    for (const p of this.#peers.values()) {
-      if (p.amChoking) waiting ||= p.peerInterested;
-      else if (p.lastSentAt !== undefined && (at === undefined || p.lastSentAt + SEED_IDLE_TURN_MS < at))
-        at = p.lastSentAt + SEED_IDLE_TURN_MS;
-    }
-    return waiting ? at : undefined;
   }
 
   // ------------------------------------------------------------- user inputs
@@ -453,7 +440,7 @@ export class TorrentEngine {
         this.#pipeline.fill(p, out, now);
         break;
       case 'interested':
-        this.#onInterested(p, out, now);
+        this.#uploads.onInterested(p, out, now);
         break;
       case 'not-interested':
         p.peerInterested = false;
@@ -466,7 +453,7 @@ export class TorrentEngine {
         this.#onRequest(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out, now);
         break;
       case 'cancel':
-        this.#onCancel(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out);
+        this.#uploads.onCancel(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out);
         break;
       case 'piece':
         this.#onPiece(p, msg.index, msg.begin, msg.block, out, now);
@@ -505,58 +492,8 @@ export class TorrentEngine {
     const out: EngineAction[] = [];
     const p = this.#peers.get(key);
     if (p === undefined) return out;
-    p.uploads.onReadDone();
-    this.#freshFirstSeeding()?.onServe(key, block.piece, now);
-    p.uploadedBytes += block.length;
-    const mode = this.#picker.isFinished ? 'seed' : 'leech';
-    const turn = this.#choker.turnBytes(p.key, mode);
-    const before = p.uploadedSinceUnchoke;
-    p.uploadedSinceUnchoke += block.length;
-    p.lastSentAt = now;
-    p.uploadMeter.add(block.length, now);
-    this.#uploaded += block.length;
-    this.#up.add(block.length, now);
-    this.#pumpUploads(p, out, now);
-    // A turn ended by bytes (an optimistic probation; a seed's round robin once the pieces begun
-    // in the turn are sent, see #turnOpen): rechoke.
-    if (!p.amChoking && p.uploadedSinceUnchoke >= turn) {
-      if (mode === 'leech' ? before < turn : !this.#turnOpen(p, turn)) this.#rechoke(out, now, false);
-    }
+    this.#uploads.onBlockSent(p, block, out, now);
     return out;
-  }
-
-  /**
-   * A seed's round-robin turn with bytes `turn` still has blocks to send: its bytes are not used
-   * up, or blocks of pieces begun in the turn are queued or being read — a turn ends between
-   * pieces, so no piece is left half-sent to a peer nobody else can finish it from (up to
-   * SEED_TURN_OVERRUN× the bytes).
-   */
-  #turnOpen(p: PeerState, turn: number): boolean {
-    if (p.uploadedSinceUnchoke >= turn * SEED_TURN_OVERRUN) return false;
-    if (p.turnPopped < turn || p.uploads.readsInFlight > 0) return true;
-    return p.uploads.hasQueued((r) => p.turnPieces.has(r.piece));
-  }
-
-  /**
-   * At pop time, in a seed's round-robin turn: whether to send a block now, or leave it queued
-   * (false: the turn's bytes are committed, it starts a new piece, and a choked peer waits for
-   * the slot — the turn ends once the begun pieces are sent, and the choke rejects it).
-   */
-  #turnAdmits(p: PeerState, b: BlockRef, turn: number, someoneWaits: () => boolean): boolean {
-    if (turn === Number.POSITIVE_INFINITY || p.amChoking) return true;
-    if (p.turnPopped >= turn && !p.turnPieces.has(b.piece)) {
-      if (someoneWaits()) return false;
-      p.startTurn(); // nobody else wants the slot: a new turn, without a pause
-    }
-    p.turnPopped += b.length;
-    p.turnPieces.add(b.piece);
-    return true;
-  }
-
-  /** An interested peer we choke (it would take a slot that frees up). */
-  #someoneWaits(): boolean {
-    for (const q of this.#peers.values()) if (q.amChoking && q.peerInterested) return true;
-    return false;
   }
 
   /** The runtime could not read an earlier `read-block`; a BEP 6 peer gets a reject. */
@@ -564,9 +501,7 @@ export class TorrentEngine {
     const out: EngineAction[] = [];
     const p = this.#peers.get(key);
     if (p === undefined) return out;
-    p.uploads.onReadDone();
-    if (p.supportsFast) out.push(send(key, reject(block)));
-    this.#pumpUploads(p, out, now);
+    this.#uploads.onReadFailed(p, block, out, now);
     return out;
   }
 
@@ -666,7 +601,7 @@ export class TorrentEngine {
   tick(now: number): EngineAction[] {
     const out: EngineAction[] = [];
     this.#pipeline.tick(out, now);
-    const idle = this.#idleTurnDeadline();
+    const idle = this.#uploads.idleTurnDeadline();
     if (now >= this.#nextRechokeAt) this.#rechoke(out, now, true);
     else if (idle !== undefined && now >= idle) this.#rechoke(out, now, false);
     return out;
@@ -758,7 +693,7 @@ export class TorrentEngine {
     if (p.has(index)) return;
     p.pieces.set(index);
     this.#picker.addPeerHave(index);
-    this.#freshFirstSeeding()?.onHave(p.key, index, now);
+    this.#uploads.freshFirstSeeding()?.onHave(p.key, index, now);
     if (this.#picker.wanted(index)) p.interesting++;
     if (this.#redundant(p)) {
       this.#close(p, 'redundant', out, now);
@@ -767,17 +702,8 @@ export class TorrentEngine {
     // BEP 16: the peer has one of the pieces revealed to it: reveal another.
     if (p.superSeeded && this.#superSeed?.onHave(p.key, index)) this.#superSeedTopUp(p, out);
     this.#updateInterest(p, out, now);
-    // Tit-for-tat: a newcomer holds a regular slot only until it has pieces to trade. One that
-    // reaches TFT_NEWCOMER_PIECES without having sent us anything is judged now rather than at the
-    // next scheduled rechoke (up to RECHOKE_INTERVAL_MS of free upload to a free-rider).
-    if (
-      !p.amChoking &&
-      p.pieces.count() === TFT_NEWCOMER_PIECES &&
-      !this.#picker.isFinished &&
-      !this.#choker.isOptimistic(p.key) &&
-      !regularSlotEligible(this.#chokerView(p, now), 'leech')
-    )
-      this.#rechoke(out, now, false);
+    // Tit-for-tat: a newcomer that has pieces to trade but sent us nothing is judged now.
+    if (this.#uploads.newcomerDue(p, now)) this.#rechoke(out, now, false);
   }
 
   /** Drops the revealed pieces the peer has by now, and reveals new ones up to the count. */
@@ -802,72 +728,14 @@ export class TorrentEngine {
     if (dropped.length > 0) this.#pipeline.fillAll(out, now);
   }
 
-  #onInterested(p: PeerState, out: EngineAction[], now: number): void {
-    p.peerInterested = true;
-    if (!p.amChoking) return;
-    // Fill a free regular slot at once instead of waiting for the next rechoke — if the peer may
-    // hold one (tit-for-tat while we download).
-    const mode = this.#picker.isFinished ? 'seed' : 'leech';
-    if (!regularSlotEligible(this.#chokerView(p, now), mode)) return;
-    let unchoked = 0;
-    for (const q of this.#peers.values()) if (!q.amChoking) unchoked++;
-    if (unchoked < this.#choker.slots) this.#unchoke(p, out, now);
-  }
-
   #onRequest(p: PeerState, r: BlockRef, out: EngineAction[], now: number): void {
     if (p.superSeeded && this.#superSeed !== undefined && !this.#superSeed.mayServe(p.key, r.piece)) {
       // BEP 16: only what was revealed to this peer.
       if (p.supportsFast) out.push(send(p.key, reject(r)));
       return;
     }
-    // BEP 6: allowed-fast pieces are for starting peers; once the peer holds more than k pieces
-    // its choked requests are refused like any other (as the BEP's authors do), so a free-rider
-    // cannot live on allowed-fast sets.
-    const allowedFast = this.#allowedFastFor(p);
-    // Fresh-first seeding: a seed steers BEP 6 peers towards the pieces the swarm lacks most —
-    // asked here, and again when the block leaves the queue (#pumpUploads).
-    const judge = this.#freshFirstJudge(p, now);
-    let suggest: number | undefined;
-    const v = p.uploads.onRequest(
-      r,
-      this.#uploadView,
-      p.amChoking,
-      allowedFast,
-      judge === undefined
-        ? undefined
-        : (b) => {
-            const refusal = judge(b);
-            suggest = refusal?.suggest;
-            return refusal !== undefined;
-          },
-    );
-    switch (v.kind) {
-      case 'queued':
-        this.#pumpUploads(p, out, now);
-        break;
-      case 'duplicate':
-        break;
-      case 'refused':
-        if (p.supportsFast) out.push(send(p.key, reject(r)));
-        if (suggest !== undefined) out.push(send(p.key, { type: 'suggest-piece', index: suggest }));
-        break;
-      case 'close':
-        this.#close(p, v.reason, out, now);
-        break;
-      default:
-        assertNever(v);
-    }
-  }
-
-  /** The allowed-fast pieces a choked peer may still be served: none once it is past k pieces. */
-  #allowedFastFor(p: PeerState): ReadonlySet<number> {
-    return p.pieces.count() > this.#allowedFastK ? NO_PIECES : p.allowedFastForPeer;
-  }
-
-  #onCancel(p: PeerState, r: BlockRef, out: EngineAction[]): void {
-    // BEP 6: every request gets exactly one answer, a piece or a reject, even when cancelled.
-    // A request already handed to storage is answered by its piece.
-    if (p.uploads.onCancel(r) && p.supportsFast) out.push(send(p.key, reject(r)));
+    const reason = this.#uploads.onRequest(p, r, out, now);
+    if (reason !== undefined) this.#close(p, reason, out, now);
   }
 
   #onPiece(
@@ -1016,120 +884,10 @@ export class TorrentEngine {
     } else if (want) this.#pipeline.fill(p, out, now);
   }
 
-  /** Fresh-first bookkeeping, while we are a complete seed that does not super-seed. */
-  #freshFirstSeeding(): FreshFirst | undefined {
-    return this.#picker.isComplete && !this.isSuperSeeding ? this.#freshFirst : undefined;
-  }
-
-  /** Hands queued requests to storage, within the reads-in-flight bound. */
-  #pumpUploads(p: PeerState, out: EngineAction[], now: number): void {
-    const judge = this.#freshFirstJudge(p, now);
-    const turn = this.#picker.isFinished ? this.#choker.turnBytes(p.key, 'seed') : Number.POSITIVE_INFINITY;
-    // Asked at most once per pump: every held-back block would otherwise walk all peers.
-    let waits: boolean | undefined;
-    const someoneWaits = () => (waits ??= this.#someoneWaits());
-    const reads = p.uploads.nextReads(
-      judge === undefined && turn === Number.POSITIVE_INFINITY
-        ? undefined
-        : (b) => {
-            const refusal = judge?.(b);
-            if (refusal === undefined) {
-              if (!this.#turnAdmits(p, b, turn, someoneWaits)) return 'skip';
-              if (judge !== undefined) this.#freshFirst?.onServe(p.key, b.piece, now);
-              return 'serve';
-            }
-            out.push(send(p.key, reject(b)));
-            if (refusal.suggest !== undefined)
-              out.push(send(p.key, { type: 'suggest-piece', index: refusal.suggest }));
-            return 'refuse';
-          },
-    );
-    for (const r of reads) {
-      out.push({ type: 'read-block', peer: p.key, piece: r.piece, offset: r.offset, length: r.length });
-    }
-  }
-
-  /**
-   * Fresh-first seeding's verdict on serving a block to a BEP 6 peer (undefined: no such
-   * steering — not seeding, super-seeding, or a peer that cannot be sent a reject).
-   */
-  #freshFirstJudge(p: PeerState, now: number): ((b: BlockRef) => FreshFirstRefusal | undefined) | undefined {
-    const ff = this.#freshFirstSeeding();
-    if (ff === undefined || !p.supportsFast) return undefined;
-    return (b) => ff.redirect(p.key, b.piece, p.amChoking, this.#picker, (i) => p.has(i), now, this.#random);
-  }
-
-  #unchoke(p: PeerState, out: EngineAction[], now: number): void {
-    p.amChoking = false;
-    p.lastUnchokedAt = now;
-    p.lastSentAt = now;
-    p.startTurn();
-    p.uploads.onUnchoke();
-    out.push(send(p.key, { type: 'unchoke' }));
-  }
-
-  #choke(p: PeerState, out: EngineAction[], now: number): void {
-    p.amChoking = true;
-    out.push(send(p.key, { type: 'choke' }));
-    // BEP 6: choke first, then reject the queued requests (allowed-fast ones stay); without
-    // BEP 6 the choke itself discards them (BEP 3).
-    for (const r of p.uploads.onChoke(this.#allowedFastFor(p))) {
-      if (p.supportsFast) out.push(send(p.key, reject(r)));
-    }
-    // The allowed-fast requests kept are served now, as if asked while choked: the peer waits on
-    // them and may send nothing else that would start the upload.
-    if (p.uploads.queued > 0) this.#pumpUploads(p, out, now);
-  }
-
+  /** Rechokes; a scheduled rechoke also sets the next one. */
   #rechoke(out: EngineAction[], now: number, scheduled: boolean): void {
     if (scheduled) this.#nextRechokeAt = now + this.#rechokeMs;
-    const views: ChokerPeerView[] = [];
-    for (const p of this.#peers.values()) views.push(this.#chokerView(p, now));
-    const mode = this.#picker.isFinished ? 'seed' : 'leech';
-    const d = this.#choker.rechoke(views, now, this.#random, mode);
-    for (const k of d.choke) {
-      const p = this.#peers.get(k);
-      if (p !== undefined) this.#choke(p, out, now);
-    }
-    for (const k of d.unchoke) {
-      const p = this.#peers.get(k);
-      if (p !== undefined) this.#unchoke(p, out, now);
-    }
-    if (mode === 'seed') {
-      // A peer whose round-robin turn is over but who keeps its slot (nobody else is waiting)
-      // starts a new turn, so the blocks held back at the end of the last one go out; an idle
-      // one gets a new idle window (so the idle deadline moves on).
-      for (const p of this.#peers.values()) {
-        if (p.amChoking) continue;
-        if (this.#choker.isIdle(p, now)) p.lastSentAt = now;
-        const turn = this.#choker.turnBytes(p.key, 'seed');
-        if (turn === Number.POSITIVE_INFINITY || this.#turnOpen(p, turn)) continue;
-        p.startTurn();
-        this.#pumpUploads(p, out, now);
-      }
-    }
-  }
-
-  /** What the choker reads about a peer. */
-  #chokerView(p: PeerState, now: number): ChokerPeerView {
-    return {
-      key: p.key,
-      isInterested: p.peerInterested,
-      isChoked: p.amChoking,
-      downloadRate: p.downloadMeter.rate(now),
-      uploadRate: p.uploadMeter.rate(now),
-      isSnubbed: p.requests.isSnubbed,
-      connectedAt: p.connectedAt,
-      lastUnchokedAt: p.lastUnchokedAt,
-      lastSentAt: p.lastSentAt,
-      uploadedSinceUnchoke: p.uploadedSinceUnchoke,
-      turnOpen: this.#turnOpen(p, this.#choker.turnBytes(p.key, 'seed')),
-      isHoarder: this.#freshFirst?.isHoarder(p.key, now) ?? false,
-      pieceCount: p.pieces.count(),
-      downloadedBytes: p.downloadedBytes,
-      amInterested: p.amInterested,
-      hasUnchokedUs: p.everUnchokedUs,
-    };
+    this.#uploads.rechoke(out, now);
   }
 
   #close(p: PeerState, reason: CloseReason, out: EngineAction[], now: number, error?: ShoalError): void {
@@ -1154,8 +912,6 @@ export class TorrentEngine {
     this.#pipeline.fillAll(out, now);
   }
 }
-
-const NO_PIECES: ReadonlySet<number> = new Set();
 
 /** Messages that may come before the bitfield without ending the bitfield phase. */
 const PHASELESS: ReadonlySet<WireMessage['type']> = new Set([
