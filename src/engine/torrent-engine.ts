@@ -64,15 +64,8 @@
  */
 import type { ShoalError } from '../shared/errors.js';
 import { type Hasher, nodeHasher } from '../shared/hash.js';
-import {
-  MAX_PEER_ALLOWED_FAST,
-  MAX_PEER_REFUSED_PIECES,
-  MAX_PEER_SUGGESTED_PIECES,
-  MAX_UNEXPECTED_REJECTS,
-  MAX_UNREQUESTED_BLOCKS,
-} from '../shared/limits.js';
-import { Bitfield, WireError, type WireMessage } from '../wire/index.js';
-import { assertNever, reject, send } from './action-helpers.js';
+import { Bitfield, type WireMessage } from '../wire/index.js';
+import { send } from './action-helpers.js';
 import type { BanReason, CloseReason, EngineAction, PeerKey } from './actions.js';
 import {
   ALLOWED_FAST_SET_SIZE,
@@ -83,24 +76,13 @@ import {
   SEED_ROUND_ROBIN_PIECES,
 } from './choker.js';
 import { DownloadPipeline } from './download-pipeline.js';
-import {
-  TORRENT_RATE_WINDOW_MS,
-  type TorrentEngineInit,
-  type TorrentStats,
-  UPLOAD_READS_IN_FLIGHT,
-} from './engine-config.js';
+import { type TorrentEngineInit, type TorrentStats, UPLOAD_READS_IN_FLIGHT } from './engine-config.js';
 import { FreshFirst } from './fresh-first.js';
-import {
-  type PeerInit,
-  PeerState,
-  type PeerStats,
-  REFUSED_PIECE_MS,
-  REFUSED_PIECE_RETRY_MS,
-} from './peer-state.js';
+import { PeerMessages } from './peer-messages.js';
+import { type PeerInit, PeerState, type PeerStats } from './peer-state.js';
 import type { BlockRef, FileSpan, PieceLayout, PiecePriority } from './piece-layout.js';
 import { PiecePicker } from './piece-picker.js';
 import type { Random } from './random.js';
-import { RateMeter } from './rate.js';
 import type { RequestSchedulerOptions } from './request-scheduler.js';
 import { SmartBan } from './smart-ban.js';
 import { SuperSeeder } from './super-seed.js';
@@ -126,12 +108,10 @@ export class TorrentEngine {
   readonly #readsInFlight: number;
   #nextRechokeAt: number;
   #doneEmitted: boolean;
-  #keepSeeds = false;
-  readonly #down: RateMeter;
   /** The fetch side: request pipelines, refusals, timeouts, web seed pacing. */
   readonly #pipeline: DownloadPipeline;
-  #downloaded = 0;
-  #wasted = 0;
+  /** The rules for incoming wire messages, our interest, and the download counters. */
+  readonly #messages: PeerMessages;
   #hashFailures = 0;
   /** The serve side: choking, request queues, storage reads, upload counters. */
   readonly #uploads: UploadServer;
@@ -159,7 +139,6 @@ export class TorrentEngine {
     this.#readsInFlight = Math.max(1, o.uploadReadsInFlight ?? UPLOAD_READS_IN_FLIGHT);
     this.#nextRechokeAt = init.now + this.#rechokeMs;
     this.#doneEmitted = false;
-    this.#down = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
     this.#pipeline = new DownloadPipeline(this.#peers, this.#picker, this.#smartBan, init.now);
     if (o.superSeed === true) this.#superSeed = new SuperSeeder(this.pieceCount);
     if (o.freshFirst !== false) this.#freshFirst = new FreshFirst(this.pieceCount);
@@ -176,6 +155,20 @@ export class TorrentEngine {
       },
       allowedFastK: this.#allowedFastK,
       host: this,
+      now: init.now,
+    });
+    this.#messages = new PeerMessages({
+      pieceCount: this.pieceCount,
+      peers: this.#peers,
+      picker: this.#picker,
+      random: this.#random,
+      pipeline: this.#pipeline,
+      uploads: this.#uploads,
+      host: {
+        close: (p, reason, out, now, error) => this.#close(p, reason, out, now, error),
+        rechoke: (out, now) => this.#rechoke(out, now, false),
+        superSeeder: () => this.#superSeed,
+      },
       now: init.now,
     });
   }
@@ -218,7 +211,7 @@ export class TorrentEngine {
         if (this.#picker.have(i) && !ss.offers(p.key).has(i))
           out.push(send(p.key, { type: 'have', index: i }));
       }
-      this.#updateInterest(p, out, now);
+      this.#messages.updateInterest(p, out, now);
     }
     return out;
   }
@@ -271,10 +264,10 @@ export class TorrentEngine {
       if (!p.amChoking) unchoked++;
     }
     return {
-      downloadedBytes: this.#downloaded,
+      downloadedBytes: this.#messages.downloadedBytes,
       uploadedBytes: this.#uploads.uploadedBytes,
-      wastedBytes: this.#wasted,
-      downloadRate: this.#down.rate(now),
+      wastedBytes: this.#messages.wastedBytes,
+      downloadRate: this.#messages.downloadRate(now),
       uploadRate: this.#uploads.uploadRate(now),
       pieceCount: this.pieceCount,
       haveCount: this.#picker.haveCount,
@@ -355,7 +348,7 @@ export class TorrentEngine {
       // it would reveal pieces too).
       p.superSeeded = true;
       if (p.supportsFast) out.push(send(key, { type: 'have-none' }));
-      this.#superSeedTopUp(p, out);
+      this.#messages.superSeedTopUp(p, out);
       return out;
     }
     if (p.supportsFast && haveCount === this.pieceCount) out.push(send(key, { type: 'have-all' }));
@@ -402,88 +395,7 @@ export class TorrentEngine {
     const out: EngineAction[] = [];
     const p = this.#peers.get(key);
     if (p === undefined) return out;
-    if (
-      msg.type !== 'bitfield' &&
-      msg.type !== 'have-all' &&
-      msg.type !== 'have-none' &&
-      !PHASELESS.has(msg.type)
-    ) {
-      p.phase = 'active';
-    }
-    switch (msg.type) {
-      case 'keep-alive':
-      case 'port':
-      case 'extended':
-      case 'unknown':
-      case 'hash-request':
-      case 'hashes':
-      case 'hash-reject':
-        // Not the engine's business (BEP 5 DHT port, BEP 10 extensions and BEP 52 hashes are
-        // handled by the runtime); they do not end the bitfield phase.
-        break;
-      case 'handshake':
-        this.#close(p, 'protocol-error', out, now);
-        break;
-      case 'bitfield':
-        this.#onBitfield(p, msg, out, now);
-        break;
-      case 'have-all':
-      case 'have-none':
-        this.#onBitfield(p, { type: msg.type }, out, now);
-        break;
-      case 'choke':
-        this.#onChoke(p, out, now);
-        break;
-      case 'unchoke':
-        p.peerChoking = false;
-        p.everUnchokedUs = true;
-        this.#pipeline.fill(p, out, now);
-        break;
-      case 'interested':
-        this.#uploads.onInterested(p, out, now);
-        break;
-      case 'not-interested':
-        p.peerInterested = false;
-        if (!p.amChoking) this.#rechoke(out, now, false);
-        break;
-      case 'have':
-        this.#onHave(p, msg.index, out, now);
-        break;
-      case 'request':
-        this.#onRequest(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out, now);
-        break;
-      case 'cancel':
-        this.#uploads.onCancel(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out);
-        break;
-      case 'piece':
-        this.#onPiece(p, msg.index, msg.begin, msg.block, out, now);
-        break;
-      case 'reject-request':
-        if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
-        else this.#onReject(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out, now);
-        break;
-      case 'allowed-fast':
-        if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
-        else if (msg.index < this.pieceCount && p.allowedFastFromPeer.size < MAX_PEER_ALLOWED_FAST) {
-          p.allowedFastFromPeer.add(msg.index);
-          if (p.peerChoking) this.#pipeline.fill(p, out, now);
-        }
-        break;
-      case 'suggest-piece':
-        // Advisory (BEP 6): the picker tries suggested pieces first among new ones.
-        if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
-        else if (msg.index < this.pieceCount && this.#picker.wanted(msg.index)) {
-          p.suggested.delete(msg.index);
-          if (p.suggested.size >= MAX_PEER_SUGGESTED_PIECES) {
-            p.suggested.delete(p.suggested.values().next().value!);
-          }
-          p.suggested.add(msg.index);
-          this.#pipeline.fill(p, out, now);
-        }
-        break;
-      default:
-        assertNever(msg);
-    }
+    this.#messages.onMessage(p, msg, out, now);
     return out;
   }
 
@@ -545,8 +457,7 @@ export class TorrentEngine {
     }
     this.#hashFailures++;
     const size = this.#layout.pieceSize(index);
-    this.#wasted += size;
-    this.#downloaded = Math.max(0, this.#downloaded - size);
+    this.#messages.onPieceFailed(size);
     const senders = this.#picker.blockSenders(index);
     const contributors = this.#picker.onPieceFailed(index);
     out.push({ type: 'event', event: { type: 'piece:failed', index, contributors } });
@@ -609,207 +520,6 @@ export class TorrentEngine {
 
   // ---------------------------------------------------------- message rules
 
-  /**
-   * A bitfield / have all after the first message. BEP 3 allows it only first, but aria2 sends a
-   * fresh BITFIELD in place of a batch of HAVEs (and HAVE ALL once complete): take it as those
-   * HAVEs. Pieces are never taken away; a late HAVE NONE adds nothing. A malformed one still
-   * closes the connection.
-   */
-  #onLateBitfield(
-    p: PeerState,
-    msg:
-      | { readonly type: 'bitfield'; readonly bitfield: Uint8Array }
-      | { readonly type: 'have-all' | 'have-none' },
-    out: EngineAction[],
-    now: number,
-  ): void {
-    if (msg.type === 'have-none') return;
-    let indexes: Iterable<number>;
-    if (msg.type === 'have-all') indexes = Array.from({ length: this.pieceCount }, (_, i) => i);
-    else if (msg.type !== 'bitfield') return;
-    else {
-      try {
-        indexes = Bitfield.fromWire(msg.bitfield, this.pieceCount).setIndexes();
-      } catch (err) {
-        if (!(err instanceof WireError)) throw err;
-        this.#close(p, 'bad-bitfield', out, now, err);
-        return;
-      }
-    }
-    for (const i of indexes) {
-      if (p.has(i)) continue;
-      this.#onHave(p, i, out, now);
-      if (!this.#peers.has(p.key)) return; // closed, e.g. redundant
-    }
-  }
-
-  #onBitfield(
-    p: PeerState,
-    msg:
-      | { readonly type: 'bitfield'; readonly bitfield: Uint8Array }
-      | { readonly type: 'have-all' | 'have-none' },
-    out: EngineAction[],
-    now: number,
-  ): void {
-    if (msg.type !== 'bitfield' && !p.supportsFast) {
-      this.#close(p, 'fast-extension-violation', out, now);
-      return;
-    }
-    if (p.phase !== 'awaiting-bitfield') {
-      this.#onLateBitfield(p, msg, out, now);
-      return;
-    }
-    p.phase = 'active';
-    if (msg.type === 'have-all') p.pieces.setAll();
-    else if (msg.type === 'bitfield') {
-      let bf: Bitfield;
-      try {
-        bf = Bitfield.fromWire(msg.bitfield, this.pieceCount);
-      } catch (err) {
-        if (!(err instanceof WireError)) throw err;
-        this.#close(p, 'bad-bitfield', out, now, err);
-        return;
-      }
-      for (const i of bf.setIndexes()) p.pieces.set(i);
-    }
-    if (p.isSeed) {
-      p.countedAsSeed = true;
-      this.#picker.addSeed();
-    } else this.#picker.addPeerPieces(p.pieces.setIndexes());
-    if (this.#redundant(p)) {
-      this.#close(p, 'redundant', out, now);
-      return;
-    }
-    this.#superSeedTopUp(p, out);
-    this.#recountInterest(p);
-    this.#updateInterest(p, out, now);
-  }
-
-  #onHave(p: PeerState, index: number, out: EngineAction[], now: number): void {
-    if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) {
-      this.#close(p, 'have-out-of-range', out, now);
-      return;
-    }
-    if (p.has(index)) return;
-    p.pieces.set(index);
-    this.#picker.addPeerHave(index);
-    this.#uploads.freshFirstSeeding()?.onHave(p.key, index, now);
-    if (this.#picker.wanted(index)) p.interesting++;
-    if (this.#redundant(p)) {
-      this.#close(p, 'redundant', out, now);
-      return;
-    }
-    // BEP 16: the peer has one of the pieces revealed to it: reveal another.
-    if (p.superSeeded && this.#superSeed?.onHave(p.key, index)) this.#superSeedTopUp(p, out);
-    this.#updateInterest(p, out, now);
-    // Tit-for-tat: a newcomer that has pieces to trade but sent us nothing is judged now.
-    if (this.#uploads.newcomerDue(p, now)) this.#rechoke(out, now, false);
-  }
-
-  /** Drops the revealed pieces the peer has by now, and reveals new ones up to the count. */
-  #superSeedTopUp(p: PeerState, out: EngineAction[]): void {
-    const ss = this.#superSeed;
-    if (ss === undefined || !p.superSeeded) return;
-    for (const i of [...ss.offers(p.key)]) if (p.has(i)) ss.onHave(p.key, i);
-    for (const i of ss.reveal(p.key, this.#picker, (i) => p.has(i), this.#random)) {
-      out.push(send(p.key, { type: 'have', index: i }));
-    }
-  }
-
-  #onChoke(p: PeerState, out: EngineAction[], now: number): void {
-    p.peerChoking = true;
-    // BEP 6: with the fast extension a choke no longer cancels requests; rejects will come.
-    if (p.supportsFast) {
-      this.#pipeline.fill(p, out, now); // allowed-fast pieces may still be requested
-      return;
-    }
-    const dropped = p.requests.dropAll();
-    for (const r of dropped) this.#picker.release(p.key, r);
-    if (dropped.length > 0) this.#pipeline.fillAll(out, now);
-  }
-
-  #onRequest(p: PeerState, r: BlockRef, out: EngineAction[], now: number): void {
-    if (p.superSeeded && this.#superSeed !== undefined && !this.#superSeed.mayServe(p.key, r.piece)) {
-      // BEP 16: only what was revealed to this peer.
-      if (p.supportsFast) out.push(send(p.key, reject(r)));
-      return;
-    }
-    const reason = this.#uploads.onRequest(p, r, out, now);
-    if (reason !== undefined) this.#close(p, reason, out, now);
-  }
-
-  #onPiece(
-    p: PeerState,
-    piece: number,
-    offset: number,
-    data: Uint8Array,
-    out: EngineAction[],
-    now: number,
-  ): void {
-    const block: BlockRef = { piece, offset, length: data.length };
-    const wasSnubbed = p.requests.isSnubbed;
-    const match = p.requests.onBlock(block, now);
-    if (match === 'unrequested') {
-      p.wastedBytes += data.length;
-      this.#wasted += data.length;
-      if (p.supportsFast || ++p.unrequestedBlocks > MAX_UNREQUESTED_BLOCKS) {
-        this.#close(p, 'unrequested-block', out, now);
-      }
-      return;
-    }
-    if (wasSnubbed && !p.requests.isSnubbed) {
-      out.push({ type: 'event', event: { type: 'peer:unsnubbed', peer: p.key } });
-    }
-    const receipt = this.#picker.onBlockReceived(p.key, block, p.blameId);
-    if (receipt.kind !== 'new') {
-      p.wastedBytes += data.length;
-      this.#wasted += data.length;
-    } else {
-      p.downloadedBytes += data.length;
-      p.downloadMeter.add(data.length, now);
-      this.#downloaded += data.length;
-      this.#down.add(data.length, now);
-      this.#pipeline.onDownloaded(p, data.length, now);
-      out.push({ type: 'write-block', piece, offset, data, peer: p.key });
-      for (const k of receipt.cancel) {
-        const q = this.#peers.get(k);
-        if (q === undefined || !q.requests.cancel(block)) continue;
-        out.push(send(k, { type: 'cancel', index: piece, begin: offset, length: block.length }));
-        this.#pipeline.fill(q, out, now);
-      }
-      if (receipt.pieceComplete) out.push({ type: 'piece-complete', index: piece });
-    }
-    // Refills the pipeline, or says not-interested once the last wanted request is answered.
-    this.#updateInterest(p, out, now);
-  }
-
-  #onReject(p: PeerState, r: BlockRef, out: EngineAction[], now: number): void {
-    const match = p.requests.onReject(r);
-    if (match === 'unrequested') {
-      if (++p.unexpectedRejects > MAX_UNEXPECTED_REJECTS) this.#close(p, 'unexpected-reject', out, now);
-      return;
-    }
-    if (match === 'cancelled') return;
-    // A choked request refused although the piece was allowed-fast: the peer no longer honours
-    // that set (BEP 6 lets it refuse once we are past the starting stage) — stop asking.
-    if (p.peerChoking) p.allowedFastFromPeer.delete(r.piece);
-    // Refused while unchoked (a seed steering us to other pieces, a full queue): not asked of
-    // this peer again for a while.
-    else {
-      p.refusedPieces.delete(r.piece);
-      if (p.refusedPieces.size >= MAX_PEER_REFUSED_PIECES) {
-        p.refusedPieces.delete(p.refusedPieces.keys().next().value!);
-      }
-      p.refusedPieces.set(r.piece, { until: now + REFUSED_PIECE_MS, retryAt: now + REFUSED_PIECE_RETRY_MS });
-      p.suggested.delete(r.piece);
-    }
-    this.#picker.release(p.key, r);
-    // Offer the block to the other peers first, so a peer that keeps rejecting it does not get
-    // it straight back.
-    for (const q of this.#peers.values()) if (q !== p) this.#pipeline.fill(q, out, now);
-    this.#pipeline.fill(p, out, now);
-  }
-
   // --------------------------------------------------------- state changes
 
   /** Piece `i` is verified: announce it, and update interest. */
@@ -828,16 +538,24 @@ export class TorrentEngine {
   /** After pieces became have: interest, finish, redundant connections. */
   #afterHaveChange(out: EngineAction[], now: number): void {
     for (const q of [...this.#peers.values()]) {
-      if (this.#redundant(q)) this.#close(q, 'redundant', out, now);
-      else this.#updateInterest(q, out, now);
+      if (this.#messages.redundant(q)) this.#close(q, 'redundant', out, now);
+      else this.#messages.updateInterest(q, out, now);
     }
     this.#checkDone(out);
+  }
+
+  /**
+   * Keeps connections to seeds even when we want nothing from them right now — e.g. while a v2
+   * torrent from a magnet waits for piece layers that only those peers can send.
+   */
+  setKeepSeeds(keep: boolean): void {
+    this.#messages.setKeepSeeds(keep);
   }
 
   /** After priorities changed: recount interest, and pick again. */
   #afterWantedChange(now: number): EngineAction[] {
     const out: EngineAction[] = [];
-    for (const q of this.#peers.values()) this.#recountInterest(q);
+    for (const q of this.#peers.values()) this.#messages.recountInterest(q);
     this.#afterHaveChange(out, now);
     if (!this.#picker.isFinished) this.#doneEmitted = false;
     this.#pipeline.fillAll(out, now);
@@ -849,39 +567,6 @@ export class TorrentEngine {
       this.#doneEmitted = true;
       out.push({ type: 'done' });
     }
-  }
-
-  /** We are finished and the peer has everything: the connection is useless to both. */
-  #redundant(p: PeerState): boolean {
-    return !this.#keepSeeds && this.#picker.isFinished && p.isSeed;
-  }
-
-  /**
-   * Keeps connections to seeds even when we want nothing from them right now — e.g. while a v2
-   * torrent from a magnet waits for piece layers that only those peers can send.
-   */
-  setKeepSeeds(keep: boolean): void {
-    this.#keepSeeds = keep;
-  }
-
-  #recountInterest(p: PeerState): void {
-    let n = 0;
-    if (p.isSeed) n = this.#picker.wantedLeftPieces;
-    else for (const i of p.pieces.setIndexes()) if (this.#picker.wanted(i)) n++;
-    p.interesting = n;
-  }
-
-  /** Sends interested / not interested when the peer's usefulness changed. */
-  #updateInterest(p: PeerState, out: EngineAction[], now: number): void {
-    const want = p.interesting > 0 && !this.#picker.isFinished;
-    if (want && !p.amInterested) {
-      p.amInterested = true;
-      out.push(send(p.key, { type: 'interested' }));
-      this.#pipeline.fill(p, out, now);
-    } else if (!want && p.amInterested && p.requests.outstanding === 0) {
-      p.amInterested = false;
-      out.push(send(p.key, { type: 'not-interested' }));
-    } else if (want) this.#pipeline.fill(p, out, now);
   }
 
   /** Rechokes; a scheduled rechoke also sets the next one. */
@@ -912,14 +597,3 @@ export class TorrentEngine {
     this.#pipeline.fillAll(out, now);
   }
 }
-
-/** Messages that may come before the bitfield without ending the bitfield phase. */
-const PHASELESS: ReadonlySet<WireMessage['type']> = new Set([
-  'keep-alive',
-  'port',
-  'extended',
-  'unknown',
-  'hash-request',
-  'hashes',
-  'hash-reject',
-]);
