@@ -4,6 +4,12 @@
  * **Owns** the swarm state of one torrent: every connected peer's protocol state
  * ({@link PeerState}), the {@link PiecePicker}, the {@link Choker}, per-peer request pipelines
  * ({@link RequestScheduler}), upload queues, rates and counters, and the rules for bad peers.
+ * This file is the facade and the glue (peers joining and leaving, verified and failed pieces,
+ * smart ban, BEP 16 super-seeding, the rechoke schedule); its parts share its peer map:
+ * `PeerMessages` (peer-messages.ts: each incoming message's rules, our interest, download
+ * counters), `DownloadPipeline` (download-pipeline.ts: request pipelines, refused pieces,
+ * timeouts and snubs, web seed pacing) and `UploadServer` (upload-server.ts: choking, request
+ * queues and storage reads, seed turns, fresh-first, upload counters).
  *
  * **Driven by** the session runtime, which owns sockets, timers and storage:
  *
