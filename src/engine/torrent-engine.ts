@@ -4,6 +4,12 @@
  * **Owns** the swarm state of one torrent: every connected peer's protocol state
  * ({@link PeerState}), the {@link PiecePicker}, the {@link Choker}, per-peer request pipelines
  * ({@link RequestScheduler}), upload queues, rates and counters, and the rules for bad peers.
+ * This file is the facade and the glue (peers joining and leaving, verified and failed pieces,
+ * smart ban, BEP 16 super-seeding, the rechoke schedule); its parts share its peer map:
+ * `PeerMessages` (peer-messages.ts: each incoming message's rules, our interest, download
+ * counters), `DownloadPipeline` (download-pipeline.ts: request pipelines, refused pieces,
+ * timeouts and snubs, web seed pacing) and `UploadServer` (upload-server.ts: choking, request
+ * queues and storage reads, seed turns, fresh-first, upload counters).
  *
  * **Driven by** the session runtime, which owns sockets, timers and storage:
  *
@@ -64,54 +70,31 @@
  */
 import type { ShoalError } from '../shared/errors.js';
 import { type Hasher, nodeHasher } from '../shared/hash.js';
-import {
-  MAX_PEER_ALLOWED_FAST,
-  MAX_PEER_REFUSED_PIECES,
-  MAX_PEER_SUGGESTED_PIECES,
-  MAX_UNEXPECTED_REJECTS,
-  MAX_UNREQUESTED_BLOCKS,
-} from '../shared/limits.js';
-import { Bitfield, type EncodableMessage, WireError, type WireMessage } from '../wire/index.js';
+import { Bitfield, type WireMessage } from '../wire/index.js';
+import { send } from './action-helpers.js';
 import type { BanReason, CloseReason, EngineAction, PeerKey } from './actions.js';
 import {
   ALLOWED_FAST_SET_SIZE,
   allowedFastSet,
   Choker,
-  type ChokerPeerView,
   OPTIMISTIC_PROBATION_PIECES,
   RECHOKE_INTERVAL_MS,
-  regularSlotEligible,
-  SEED_IDLE_TURN_MS,
   SEED_ROUND_ROBIN_PIECES,
-  SEED_TURN_OVERRUN,
-  TFT_NEWCOMER_PIECES,
 } from './choker.js';
-import {
-  TORRENT_RATE_WINDOW_MS,
-  type TorrentEngineInit,
-  type TorrentStats,
-  UPLOAD_READS_IN_FLIGHT,
-} from './engine-config.js';
-import { FreshFirst, type FreshFirstRefusal } from './fresh-first.js';
-import {
-  type PeerInit,
-  PeerState,
-  type PeerStats,
-  REFUSED_PIECE_MS,
-  REFUSED_PIECE_RETRY_MS,
-  type WebSeedPeerInit,
-} from './peer-state.js';
+import { DownloadPipeline } from './download-pipeline.js';
+import { type TorrentEngineInit, type TorrentStats, UPLOAD_READS_IN_FLIGHT } from './engine-config.js';
+import { FreshFirst } from './fresh-first.js';
+import { PeerMessages } from './peer-messages.js';
+import { type PeerInit, PeerState, type PeerStats } from './peer-state.js';
 import type { BlockRef, FileSpan, PieceLayout, PiecePriority } from './piece-layout.js';
-import { ENDGAME_BUSY_PER_PEER, PiecePicker } from './piece-picker.js';
+import { PiecePicker } from './piece-picker.js';
 import type { Random } from './random.js';
-import { RateMeter } from './rate.js';
 import type { RequestSchedulerOptions } from './request-scheduler.js';
 import { SmartBan } from './smart-ban.js';
 import { SuperSeeder } from './super-seed.js';
-import type { UploadTorrentView } from './upload-queue.js';
+import { UploadServer } from './upload-server.js';
 
-/** How often a web seed held back by `onlyBelowPeerRate` is looked at again, ms. @default 1000 */
-export const WEB_SEED_RATE_CHECK_MS = 1_000;
+export { WEB_SEED_RATE_CHECK_MS } from './download-pipeline.js';
 
 /** The state machine of one torrent's swarm; see the design notes at the top of this file. */
 export class TorrentEngine {
@@ -131,21 +114,13 @@ export class TorrentEngine {
   readonly #readsInFlight: number;
   #nextRechokeAt: number;
   #doneEmitted: boolean;
-  #keepSeeds = false;
-  readonly #down: RateMeter;
-  /** Bytes from real peers (not web seeds): what `onlyBelowPeerRate` compares with. */
-  readonly #downFromPeers: RateMeter;
-  /** When web seeds held back by their peer-rate threshold are looked at again. */
-  #webSeedCheckAt: number;
-  /** Connected real peers (not web seeds), and since when there has been at least one. */
-  #realPeers = 0;
-  #realPeersSince = 0;
-  readonly #up: RateMeter;
-  #downloaded = 0;
-  #uploaded = 0;
-  #wasted = 0;
+  /** The fetch side: request pipelines, refusals, timeouts, web seed pacing. */
+  readonly #pipeline: DownloadPipeline;
+  /** The rules for incoming wire messages, our interest, and the download counters. */
+  readonly #messages: PeerMessages;
   #hashFailures = 0;
-  readonly #uploadView: UploadTorrentView;
+  /** The serve side: choking, request queues, storage reads, upload counters. */
+  readonly #uploads: UploadServer;
   /** BEP 16 state: present while super-seeding is wanted (it acts only once we are complete). */
   #superSeed: SuperSeeder | undefined;
   readonly #freshFirst: FreshFirst | undefined;
@@ -170,17 +145,38 @@ export class TorrentEngine {
     this.#readsInFlight = Math.max(1, o.uploadReadsInFlight ?? UPLOAD_READS_IN_FLIGHT);
     this.#nextRechokeAt = init.now + this.#rechokeMs;
     this.#doneEmitted = false;
-    this.#down = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
-    this.#up = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
-    this.#downFromPeers = new RateMeter(init.now, { windowMs: TORRENT_RATE_WINDOW_MS, bucketMs: 500 });
-    this.#webSeedCheckAt = init.now + WEB_SEED_RATE_CHECK_MS;
+    this.#pipeline = new DownloadPipeline(this.#peers, this.#picker, this.#smartBan, init.now);
     if (o.superSeed === true) this.#superSeed = new SuperSeeder(this.pieceCount);
     if (o.freshFirst !== false) this.#freshFirst = new FreshFirst(this.pieceCount);
-    this.#uploadView = {
+    this.#uploads = new UploadServer({
+      peers: this.#peers,
+      picker: this.#picker,
+      choker: this.#choker,
+      random: this.#random,
+      freshFirst: this.#freshFirst,
+      uploadView: {
+        pieceCount: this.pieceCount,
+        pieceSize: (i) => this.#layout.uploadSize?.(i) ?? this.#layout.pieceSize(i),
+        have: (i) => this.#picker.have(i),
+      },
+      allowedFastK: this.#allowedFastK,
+      host: this,
+      now: init.now,
+    });
+    this.#messages = new PeerMessages({
       pieceCount: this.pieceCount,
-      pieceSize: (i) => this.#layout.uploadSize?.(i) ?? this.#layout.pieceSize(i),
-      have: (i) => this.#picker.have(i),
-    };
+      peers: this.#peers,
+      picker: this.#picker,
+      random: this.#random,
+      pipeline: this.#pipeline,
+      uploads: this.#uploads,
+      host: {
+        close: (p, reason, out, now, error) => this.#close(p, reason, out, now, error),
+        rechoke: (out, now) => this.#rechoke(out, now, false),
+        superSeeder: () => this.#superSeed,
+      },
+      now: init.now,
+    });
   }
 
   // ------------------------------------------------------------------ queries
@@ -221,7 +217,7 @@ export class TorrentEngine {
         if (this.#picker.have(i) && !ss.offers(p.key).has(i))
           out.push(send(p.key, { type: 'have', index: i }));
       }
-      this.#updateInterest(p, out, now);
+      this.#messages.updateInterest(p, out, now);
     }
     return out;
   }
@@ -274,11 +270,11 @@ export class TorrentEngine {
       if (!p.amChoking) unchoked++;
     }
     return {
-      downloadedBytes: this.#downloaded,
-      uploadedBytes: this.#uploaded,
-      wastedBytes: this.#wasted,
-      downloadRate: this.#down.rate(now),
-      uploadRate: this.#up.rate(now),
+      downloadedBytes: this.#messages.downloadedBytes,
+      uploadedBytes: this.#uploads.uploadedBytes,
+      wastedBytes: this.#messages.wastedBytes,
+      downloadRate: this.#messages.downloadRate(now),
+      uploadRate: this.#uploads.uploadRate(now),
       pieceCount: this.pieceCount,
       haveCount: this.#picker.haveCount,
       leftBytes: this.#picker.wantedLeftBytes,
@@ -294,37 +290,9 @@ export class TorrentEngine {
 
   /** The next time `tick` has work to do (rechoke, request timeouts, snub checks), ms. */
   nextDeadline(): number | undefined {
-    let at = this.#nextRechokeAt;
-    for (const p of this.#peers.values()) {
-      if ((p.webSeed?.onlyBelowPeerRate ?? 0) > 0 && this.#webSeedCheckAt < at) at = this.#webSeedCheckAt;
-      const d = p.requests.nextDeadline();
-      if (d !== undefined && d < at) at = d;
-      // A piece the peer refused may be asked of it again (tick refills the pipeline), early if
-      // the peer is idle (see #retryRefused).
-      const refused = p.refusedPieces.values().next();
-      if (!refused.done) {
-        if (refused.value.until < at) at = refused.value.until;
-        if (refused.value.retryAt < at && this.#idleFor(p)) at = refused.value.retryAt;
-      }
-    }
-    const idle = this.#idleTurnDeadline();
+    const at = this.#pipeline.nextDeadline(this.#nextRechokeAt);
+    const idle = this.#uploads.idleTurnDeadline();
     return idle !== undefined && idle < at ? idle : at;
-  }
-
-  /**
-   * A seed in round robin: when the first unchoked peer's turn ends for idleness, if a choked
-   * peer waits for a slot (undefined otherwise).
-   */
-  #idleTurnDeadline(): number | undefined {
-    if (!this.#picker.isFinished || !this.#choker.endsIdleTurns) return undefined;
-    let at: number | undefined;
-    let waiting = false;
-    for (const p of this.#peers.values()) {
-      if (p.amChoking) waiting ||= p.peerInterested;
-      else if (p.lastSentAt !== undefined && (at === undefined || p.lastSentAt + SEED_IDLE_TURN_MS < at))
-        at = p.lastSentAt + SEED_IDLE_TURN_MS;
-    }
-    return waiting ? at : undefined;
   }
 
   // ------------------------------------------------------------- user inputs
@@ -362,7 +330,7 @@ export class TorrentEngine {
   setStreamingWindow(first: number, count: number, now: number): EngineAction[] {
     this.#picker.setStreamingWindow(first, count);
     const out: EngineAction[] = [];
-    this.#fillAll(out, now);
+    this.#pipeline.fillAll(out, now);
     return out;
   }
 
@@ -378,16 +346,15 @@ export class TorrentEngine {
     const out: EngineAction[] = [];
     if (this.#peers.has(key)) return out;
     const p = new PeerState(key, init, this.pieceCount, now, this.#schedulerOptions, this.#readsInFlight);
-    p.avoidPredicate = (i) => this.#avoids(p, i);
     this.#peers.set(key, p);
-    if (p.webSeed === undefined && this.#realPeers++ === 0) this.#realPeersSince = now;
+    this.#pipeline.onPeerAdded(p, now);
     const haveCount = this.#picker.haveCount;
     if (this.isSuperSeeding) {
       // BEP 16: look like a peer with nothing, then reveal a few pieces (no allowed-fast set:
       // it would reveal pieces too).
       p.superSeeded = true;
       if (p.supportsFast) out.push(send(key, { type: 'have-none' }));
-      this.#superSeedTopUp(p, out);
+      this.#messages.superSeedTopUp(p, out);
       return out;
     }
     if (p.supportsFast && haveCount === this.pieceCount) out.push(send(key, { type: 'have-all' }));
@@ -425,7 +392,7 @@ export class TorrentEngine {
     const p = this.#peers.get(key);
     if (p === undefined) return out;
     if (hs.reqq !== undefined) p.requests.setPeerReqq(hs.reqq);
-    this.#fill(p, out, now);
+    this.#pipeline.fill(p, out, now);
     return out;
   }
 
@@ -434,88 +401,7 @@ export class TorrentEngine {
     const out: EngineAction[] = [];
     const p = this.#peers.get(key);
     if (p === undefined) return out;
-    if (
-      msg.type !== 'bitfield' &&
-      msg.type !== 'have-all' &&
-      msg.type !== 'have-none' &&
-      !PHASELESS.has(msg.type)
-    ) {
-      p.phase = 'active';
-    }
-    switch (msg.type) {
-      case 'keep-alive':
-      case 'port':
-      case 'extended':
-      case 'unknown':
-      case 'hash-request':
-      case 'hashes':
-      case 'hash-reject':
-        // Not the engine's business (BEP 5 DHT port, BEP 10 extensions and BEP 52 hashes are
-        // handled by the runtime); they do not end the bitfield phase.
-        break;
-      case 'handshake':
-        this.#close(p, 'protocol-error', out, now);
-        break;
-      case 'bitfield':
-        this.#onBitfield(p, msg, out, now);
-        break;
-      case 'have-all':
-      case 'have-none':
-        this.#onBitfield(p, { type: msg.type }, out, now);
-        break;
-      case 'choke':
-        this.#onChoke(p, out, now);
-        break;
-      case 'unchoke':
-        p.peerChoking = false;
-        p.everUnchokedUs = true;
-        this.#fill(p, out, now);
-        break;
-      case 'interested':
-        this.#onInterested(p, out, now);
-        break;
-      case 'not-interested':
-        p.peerInterested = false;
-        if (!p.amChoking) this.#rechoke(out, now, false);
-        break;
-      case 'have':
-        this.#onHave(p, msg.index, out, now);
-        break;
-      case 'request':
-        this.#onRequest(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out, now);
-        break;
-      case 'cancel':
-        this.#onCancel(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out);
-        break;
-      case 'piece':
-        this.#onPiece(p, msg.index, msg.begin, msg.block, out, now);
-        break;
-      case 'reject-request':
-        if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
-        else this.#onReject(p, { piece: msg.index, offset: msg.begin, length: msg.length }, out, now);
-        break;
-      case 'allowed-fast':
-        if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
-        else if (msg.index < this.pieceCount && p.allowedFastFromPeer.size < MAX_PEER_ALLOWED_FAST) {
-          p.allowedFastFromPeer.add(msg.index);
-          if (p.peerChoking) this.#fill(p, out, now);
-        }
-        break;
-      case 'suggest-piece':
-        // Advisory (BEP 6): the picker tries suggested pieces first among new ones.
-        if (!p.supportsFast) this.#close(p, 'fast-extension-violation', out, now);
-        else if (msg.index < this.pieceCount && this.#picker.wanted(msg.index)) {
-          p.suggested.delete(msg.index);
-          if (p.suggested.size >= MAX_PEER_SUGGESTED_PIECES) {
-            p.suggested.delete(p.suggested.values().next().value!);
-          }
-          p.suggested.add(msg.index);
-          this.#fill(p, out, now);
-        }
-        break;
-      default:
-        assertNever(msg);
-    }
+    this.#messages.onMessage(p, msg, out, now);
     return out;
   }
 
@@ -524,58 +410,8 @@ export class TorrentEngine {
     const out: EngineAction[] = [];
     const p = this.#peers.get(key);
     if (p === undefined) return out;
-    p.uploads.onReadDone();
-    this.#freshFirstSeeding()?.onServe(key, block.piece, now);
-    p.uploadedBytes += block.length;
-    const mode = this.#picker.isFinished ? 'seed' : 'leech';
-    const turn = this.#choker.turnBytes(p.key, mode);
-    const before = p.uploadedSinceUnchoke;
-    p.uploadedSinceUnchoke += block.length;
-    p.lastSentAt = now;
-    p.uploadMeter.add(block.length, now);
-    this.#uploaded += block.length;
-    this.#up.add(block.length, now);
-    this.#pumpUploads(p, out, now);
-    // A turn ended by bytes (an optimistic probation; a seed's round robin once the pieces begun
-    // in the turn are sent, see #turnOpen): rechoke.
-    if (!p.amChoking && p.uploadedSinceUnchoke >= turn) {
-      if (mode === 'leech' ? before < turn : !this.#turnOpen(p, turn)) this.#rechoke(out, now, false);
-    }
+    this.#uploads.onBlockSent(p, block, out, now);
     return out;
-  }
-
-  /**
-   * A seed's round-robin turn with bytes `turn` still has blocks to send: its bytes are not used
-   * up, or blocks of pieces begun in the turn are queued or being read — a turn ends between
-   * pieces, so no piece is left half-sent to a peer nobody else can finish it from (up to
-   * SEED_TURN_OVERRUN× the bytes).
-   */
-  #turnOpen(p: PeerState, turn: number): boolean {
-    if (p.uploadedSinceUnchoke >= turn * SEED_TURN_OVERRUN) return false;
-    if (p.turnPopped < turn || p.uploads.readsInFlight > 0) return true;
-    return p.uploads.hasQueued((r) => p.turnPieces.has(r.piece));
-  }
-
-  /**
-   * At pop time, in a seed's round-robin turn: whether to send a block now, or leave it queued
-   * (false: the turn's bytes are committed, it starts a new piece, and a choked peer waits for
-   * the slot — the turn ends once the begun pieces are sent, and the choke rejects it).
-   */
-  #turnAdmits(p: PeerState, b: BlockRef, turn: number, someoneWaits: () => boolean): boolean {
-    if (turn === Number.POSITIVE_INFINITY || p.amChoking) return true;
-    if (p.turnPopped >= turn && !p.turnPieces.has(b.piece)) {
-      if (someoneWaits()) return false;
-      p.startTurn(); // nobody else wants the slot: a new turn, without a pause
-    }
-    p.turnPopped += b.length;
-    p.turnPieces.add(b.piece);
-    return true;
-  }
-
-  /** An interested peer we choke (it would take a slot that frees up). */
-  #someoneWaits(): boolean {
-    for (const q of this.#peers.values()) if (q.amChoking && q.peerInterested) return true;
-    return false;
   }
 
   /** The runtime could not read an earlier `read-block`; a BEP 6 peer gets a reject. */
@@ -583,9 +419,7 @@ export class TorrentEngine {
     const out: EngineAction[] = [];
     const p = this.#peers.get(key);
     if (p === undefined) return out;
-    p.uploads.onReadDone();
-    if (p.supportsFast) out.push(send(key, reject(block)));
-    this.#pumpUploads(p, out, now);
+    this.#uploads.onReadFailed(p, block, out, now);
     return out;
   }
 
@@ -629,8 +463,7 @@ export class TorrentEngine {
     }
     this.#hashFailures++;
     const size = this.#layout.pieceSize(index);
-    this.#wasted += size;
-    this.#downloaded = Math.max(0, this.#downloaded - size);
+    this.#messages.onPieceFailed(size);
     const senders = this.#picker.blockSenders(index);
     const contributors = this.#picker.onPieceFailed(index);
     out.push({ type: 'event', event: { type: 'piece:failed', index, contributors } });
@@ -651,7 +484,7 @@ export class TorrentEngine {
         senders.map((sender, b) => ({ sender, digest: digests[b] })),
       );
     }
-    this.#fillAll(out, now);
+    this.#pipeline.fillAll(out, now);
     return out;
   }
 
@@ -681,335 +514,17 @@ export class TorrentEngine {
     for (const p of [...this.#peers.values()]) if (p.blameId === address) this.#forget(p, out, now);
   }
 
-  /**
-   * Smart ban's re-download: a piece that failed with `p` among its senders is not asked of `p`
-   * while another peer that did not contribute can send it: it unchokes us, has the piece, did
-   * not refuse it lately, and is not stalling (no request of ours timed out since its last
-   * block, not snubbed). A non-contributor that never delivers must not hold the piece back
-   * from the contributors: re-downloaded by one of them alone, it still settles the blame (a
-   * passing copy convicts the others, a failing one convicts its sole sender).
-   */
-  #avoids(p: PeerState, i: number): boolean {
-    if (!this.#smartBan.isContributor(i, p.blameId)) return false;
-    for (const q of this.#peers.values()) {
-      if (
-        q !== p &&
-        !q.peerChoking &&
-        q.has(i) &&
-        !q.refuses(i) &&
-        !q.requests.isTimedOut &&
-        !q.requests.isSnubbed &&
-        !this.#smartBan.isContributor(i, q.blameId)
-      )
-        return true;
-    }
-    return false;
-  }
-
   /** Timers: request timeouts, snub detection and the periodic rechoke. */
   tick(now: number): EngineAction[] {
     const out: EngineAction[] = [];
-    const slow = new Set<PeerState>();
-    for (const p of this.#peers.values()) {
-      const { timedOut, becameSnubbed } = p.requests.checkTimeouts(now);
-      for (const r of timedOut) {
-        this.#picker.release(p.key, r);
-        out.push(send(p.key, { type: 'cancel', index: r.piece, begin: r.offset, length: r.length }));
-        slow.add(p);
-      }
-      if (becameSnubbed) out.push({ type: 'event', event: { type: 'peer:snubbed', peer: p.key } });
-    }
-    if (slow.size > 0) {
-      // The other peers get the released blocks first; the slow ones then get one request each.
-      for (const p of this.#peers.values()) if (!slow.has(p)) this.#fill(p, out, now);
-      for (const p of slow) this.#fill(p, out, now);
-    }
-    // Pieces a peer refused may be asked of it again: an idle pipeline would wait for an event.
-    for (const p of this.#peers.values()) {
-      const pruned = this.#pruneRefused(p, now);
-      const retried = this.#idleFor(p) && this.#retryRefused(p, now);
-      if ((pruned || retried) && !slow.has(p)) this.#fill(p, out, now);
-    }
-    if (now >= this.#webSeedCheckAt) {
-      // Web seeds held back while peers were fast may be needed now.
-      this.#webSeedCheckAt = now + WEB_SEED_RATE_CHECK_MS;
-      for (const p of this.#peers.values()) if (p.webSeed !== undefined) this.#fill(p, out, now);
-    }
-    const idle = this.#idleTurnDeadline();
+    this.#pipeline.tick(out, now);
+    const idle = this.#uploads.idleTurnDeadline();
     if (now >= this.#nextRechokeAt) this.#rechoke(out, now, true);
     else if (idle !== undefined && now >= idle) this.#rechoke(out, now, false);
     return out;
   }
 
   // ---------------------------------------------------------- message rules
-
-  /**
-   * A bitfield / have all after the first message. BEP 3 allows it only first, but aria2 sends a
-   * fresh BITFIELD in place of a batch of HAVEs (and HAVE ALL once complete): take it as those
-   * HAVEs. Pieces are never taken away; a late HAVE NONE adds nothing. A malformed one still
-   * closes the connection.
-   */
-  #onLateBitfield(
-    p: PeerState,
-    msg:
-      | { readonly type: 'bitfield'; readonly bitfield: Uint8Array }
-      | { readonly type: 'have-all' | 'have-none' },
-    out: EngineAction[],
-    now: number,
-  ): void {
-    if (msg.type === 'have-none') return;
-    let indexes: Iterable<number>;
-    if (msg.type === 'have-all') indexes = Array.from({ length: this.pieceCount }, (_, i) => i);
-    else if (msg.type !== 'bitfield') return;
-    else {
-      try {
-        indexes = Bitfield.fromWire(msg.bitfield, this.pieceCount).setIndexes();
-      } catch (err) {
-        if (!(err instanceof WireError)) throw err;
-        this.#close(p, 'bad-bitfield', out, now, err);
-        return;
-      }
-    }
-    for (const i of indexes) {
-      if (p.has(i)) continue;
-      this.#onHave(p, i, out, now);
-      if (!this.#peers.has(p.key)) return; // closed, e.g. redundant
-    }
-  }
-
-  #onBitfield(
-    p: PeerState,
-    msg:
-      | { readonly type: 'bitfield'; readonly bitfield: Uint8Array }
-      | { readonly type: 'have-all' | 'have-none' },
-    out: EngineAction[],
-    now: number,
-  ): void {
-    if (msg.type !== 'bitfield' && !p.supportsFast) {
-      this.#close(p, 'fast-extension-violation', out, now);
-      return;
-    }
-    if (p.phase !== 'awaiting-bitfield') {
-      this.#onLateBitfield(p, msg, out, now);
-      return;
-    }
-    p.phase = 'active';
-    if (msg.type === 'have-all') p.pieces.setAll();
-    else if (msg.type === 'bitfield') {
-      let bf: Bitfield;
-      try {
-        bf = Bitfield.fromWire(msg.bitfield, this.pieceCount);
-      } catch (err) {
-        if (!(err instanceof WireError)) throw err;
-        this.#close(p, 'bad-bitfield', out, now, err);
-        return;
-      }
-      for (const i of bf.setIndexes()) p.pieces.set(i);
-    }
-    if (p.isSeed) {
-      p.countedAsSeed = true;
-      this.#picker.addSeed();
-    } else this.#picker.addPeerPieces(p.pieces.setIndexes());
-    if (this.#redundant(p)) {
-      this.#close(p, 'redundant', out, now);
-      return;
-    }
-    this.#superSeedTopUp(p, out);
-    this.#recountInterest(p);
-    this.#updateInterest(p, out, now);
-  }
-
-  #onHave(p: PeerState, index: number, out: EngineAction[], now: number): void {
-    if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) {
-      this.#close(p, 'have-out-of-range', out, now);
-      return;
-    }
-    if (p.has(index)) return;
-    p.pieces.set(index);
-    this.#picker.addPeerHave(index);
-    this.#freshFirstSeeding()?.onHave(p.key, index, now);
-    if (this.#picker.wanted(index)) p.interesting++;
-    if (this.#redundant(p)) {
-      this.#close(p, 'redundant', out, now);
-      return;
-    }
-    // BEP 16: the peer has one of the pieces revealed to it: reveal another.
-    if (p.superSeeded && this.#superSeed?.onHave(p.key, index)) this.#superSeedTopUp(p, out);
-    this.#updateInterest(p, out, now);
-    // Tit-for-tat: a newcomer holds a regular slot only until it has pieces to trade. One that
-    // reaches TFT_NEWCOMER_PIECES without having sent us anything is judged now rather than at the
-    // next scheduled rechoke (up to RECHOKE_INTERVAL_MS of free upload to a free-rider).
-    if (
-      !p.amChoking &&
-      p.pieces.count() === TFT_NEWCOMER_PIECES &&
-      !this.#picker.isFinished &&
-      !this.#choker.isOptimistic(p.key) &&
-      !regularSlotEligible(this.#chokerView(p, now), 'leech')
-    )
-      this.#rechoke(out, now, false);
-  }
-
-  /** Drops the revealed pieces the peer has by now, and reveals new ones up to the count. */
-  #superSeedTopUp(p: PeerState, out: EngineAction[]): void {
-    const ss = this.#superSeed;
-    if (ss === undefined || !p.superSeeded) return;
-    for (const i of [...ss.offers(p.key)]) if (p.has(i)) ss.onHave(p.key, i);
-    for (const i of ss.reveal(p.key, this.#picker, (i) => p.has(i), this.#random)) {
-      out.push(send(p.key, { type: 'have', index: i }));
-    }
-  }
-
-  #onChoke(p: PeerState, out: EngineAction[], now: number): void {
-    p.peerChoking = true;
-    // BEP 6: with the fast extension a choke no longer cancels requests; rejects will come.
-    if (p.supportsFast) {
-      this.#fill(p, out, now); // allowed-fast pieces may still be requested
-      return;
-    }
-    const dropped = p.requests.dropAll();
-    for (const r of dropped) this.#picker.release(p.key, r);
-    if (dropped.length > 0) this.#fillAll(out, now);
-  }
-
-  #onInterested(p: PeerState, out: EngineAction[], now: number): void {
-    p.peerInterested = true;
-    if (!p.amChoking) return;
-    // Fill a free regular slot at once instead of waiting for the next rechoke — if the peer may
-    // hold one (tit-for-tat while we download).
-    const mode = this.#picker.isFinished ? 'seed' : 'leech';
-    if (!regularSlotEligible(this.#chokerView(p, now), mode)) return;
-    let unchoked = 0;
-    for (const q of this.#peers.values()) if (!q.amChoking) unchoked++;
-    if (unchoked < this.#choker.slots) this.#unchoke(p, out, now);
-  }
-
-  #onRequest(p: PeerState, r: BlockRef, out: EngineAction[], now: number): void {
-    if (p.superSeeded && this.#superSeed !== undefined && !this.#superSeed.mayServe(p.key, r.piece)) {
-      // BEP 16: only what was revealed to this peer.
-      if (p.supportsFast) out.push(send(p.key, reject(r)));
-      return;
-    }
-    // BEP 6: allowed-fast pieces are for starting peers; once the peer holds more than k pieces
-    // its choked requests are refused like any other (as the BEP's authors do), so a free-rider
-    // cannot live on allowed-fast sets.
-    const allowedFast = this.#allowedFastFor(p);
-    // Fresh-first seeding: a seed steers BEP 6 peers towards the pieces the swarm lacks most —
-    // asked here, and again when the block leaves the queue (#pumpUploads).
-    const judge = this.#freshFirstJudge(p, now);
-    let suggest: number | undefined;
-    const v = p.uploads.onRequest(
-      r,
-      this.#uploadView,
-      p.amChoking,
-      allowedFast,
-      judge === undefined
-        ? undefined
-        : (b) => {
-            const refusal = judge(b);
-            suggest = refusal?.suggest;
-            return refusal !== undefined;
-          },
-    );
-    switch (v.kind) {
-      case 'queued':
-        this.#pumpUploads(p, out, now);
-        break;
-      case 'duplicate':
-        break;
-      case 'refused':
-        if (p.supportsFast) out.push(send(p.key, reject(r)));
-        if (suggest !== undefined) out.push(send(p.key, { type: 'suggest-piece', index: suggest }));
-        break;
-      case 'close':
-        this.#close(p, v.reason, out, now);
-        break;
-      default:
-        assertNever(v);
-    }
-  }
-
-  /** The allowed-fast pieces a choked peer may still be served: none once it is past k pieces. */
-  #allowedFastFor(p: PeerState): ReadonlySet<number> {
-    return p.pieces.count() > this.#allowedFastK ? NO_PIECES : p.allowedFastForPeer;
-  }
-
-  #onCancel(p: PeerState, r: BlockRef, out: EngineAction[]): void {
-    // BEP 6: every request gets exactly one answer, a piece or a reject, even when cancelled.
-    // A request already handed to storage is answered by its piece.
-    if (p.uploads.onCancel(r) && p.supportsFast) out.push(send(p.key, reject(r)));
-  }
-
-  #onPiece(
-    p: PeerState,
-    piece: number,
-    offset: number,
-    data: Uint8Array,
-    out: EngineAction[],
-    now: number,
-  ): void {
-    const block: BlockRef = { piece, offset, length: data.length };
-    const wasSnubbed = p.requests.isSnubbed;
-    const match = p.requests.onBlock(block, now);
-    if (match === 'unrequested') {
-      p.wastedBytes += data.length;
-      this.#wasted += data.length;
-      if (p.supportsFast || ++p.unrequestedBlocks > MAX_UNREQUESTED_BLOCKS) {
-        this.#close(p, 'unrequested-block', out, now);
-      }
-      return;
-    }
-    if (wasSnubbed && !p.requests.isSnubbed) {
-      out.push({ type: 'event', event: { type: 'peer:unsnubbed', peer: p.key } });
-    }
-    const receipt = this.#picker.onBlockReceived(p.key, block, p.blameId);
-    if (receipt.kind !== 'new') {
-      p.wastedBytes += data.length;
-      this.#wasted += data.length;
-    } else {
-      p.downloadedBytes += data.length;
-      p.downloadMeter.add(data.length, now);
-      this.#downloaded += data.length;
-      this.#down.add(data.length, now);
-      if (p.webSeed === undefined) this.#downFromPeers.add(data.length, now);
-      out.push({ type: 'write-block', piece, offset, data, peer: p.key });
-      for (const k of receipt.cancel) {
-        const q = this.#peers.get(k);
-        if (q === undefined || !q.requests.cancel(block)) continue;
-        out.push(send(k, { type: 'cancel', index: piece, begin: offset, length: block.length }));
-        this.#fill(q, out, now);
-      }
-      if (receipt.pieceComplete) out.push({ type: 'piece-complete', index: piece });
-    }
-    // Refills the pipeline, or says not-interested once the last wanted request is answered.
-    this.#updateInterest(p, out, now);
-  }
-
-  #onReject(p: PeerState, r: BlockRef, out: EngineAction[], now: number): void {
-    const match = p.requests.onReject(r);
-    if (match === 'unrequested') {
-      if (++p.unexpectedRejects > MAX_UNEXPECTED_REJECTS) this.#close(p, 'unexpected-reject', out, now);
-      return;
-    }
-    if (match === 'cancelled') return;
-    // A choked request refused although the piece was allowed-fast: the peer no longer honours
-    // that set (BEP 6 lets it refuse once we are past the starting stage) — stop asking.
-    if (p.peerChoking) p.allowedFastFromPeer.delete(r.piece);
-    // Refused while unchoked (a seed steering us to other pieces, a full queue): not asked of
-    // this peer again for a while.
-    else {
-      p.refusedPieces.delete(r.piece);
-      if (p.refusedPieces.size >= MAX_PEER_REFUSED_PIECES) {
-        p.refusedPieces.delete(p.refusedPieces.keys().next().value!);
-      }
-      p.refusedPieces.set(r.piece, { until: now + REFUSED_PIECE_MS, retryAt: now + REFUSED_PIECE_RETRY_MS });
-      p.suggested.delete(r.piece);
-    }
-    this.#picker.release(p.key, r);
-    // Offer the block to the other peers first, so a peer that keeps rejecting it does not get
-    // it straight back.
-    for (const q of this.#peers.values()) if (q !== p) this.#fill(q, out, now);
-    this.#fill(p, out, now);
-  }
 
   // --------------------------------------------------------- state changes
 
@@ -1029,19 +544,27 @@ export class TorrentEngine {
   /** After pieces became have: interest, finish, redundant connections. */
   #afterHaveChange(out: EngineAction[], now: number): void {
     for (const q of [...this.#peers.values()]) {
-      if (this.#redundant(q)) this.#close(q, 'redundant', out, now);
-      else this.#updateInterest(q, out, now);
+      if (this.#messages.redundant(q)) this.#close(q, 'redundant', out, now);
+      else this.#messages.updateInterest(q, out, now);
     }
     this.#checkDone(out);
+  }
+
+  /**
+   * Keeps connections to seeds even when we want nothing from them right now — e.g. while a v2
+   * torrent from a magnet waits for piece layers that only those peers can send.
+   */
+  setKeepSeeds(keep: boolean): void {
+    this.#messages.setKeepSeeds(keep);
   }
 
   /** After priorities changed: recount interest, and pick again. */
   #afterWantedChange(now: number): EngineAction[] {
     const out: EngineAction[] = [];
-    for (const q of this.#peers.values()) this.#recountInterest(q);
+    for (const q of this.#peers.values()) this.#messages.recountInterest(q);
     this.#afterHaveChange(out, now);
     if (!this.#picker.isFinished) this.#doneEmitted = false;
-    this.#fillAll(out, now);
+    this.#pipeline.fillAll(out, now);
     return out;
   }
 
@@ -1052,234 +575,10 @@ export class TorrentEngine {
     }
   }
 
-  /** We are finished and the peer has everything: the connection is useless to both. */
-  #redundant(p: PeerState): boolean {
-    return !this.#keepSeeds && this.#picker.isFinished && p.isSeed;
-  }
-
-  /**
-   * Keeps connections to seeds even when we want nothing from them right now — e.g. while a v2
-   * torrent from a magnet waits for piece layers that only those peers can send.
-   */
-  setKeepSeeds(keep: boolean): void {
-    this.#keepSeeds = keep;
-  }
-
-  #recountInterest(p: PeerState): void {
-    let n = 0;
-    if (p.isSeed) n = this.#picker.wantedLeftPieces;
-    else for (const i of p.pieces.setIndexes()) if (this.#picker.wanted(i)) n++;
-    p.interesting = n;
-  }
-
-  /** Sends interested / not interested when the peer's usefulness changed. */
-  #updateInterest(p: PeerState, out: EngineAction[], now: number): void {
-    const want = p.interesting > 0 && !this.#picker.isFinished;
-    if (want && !p.amInterested) {
-      p.amInterested = true;
-      out.push(send(p.key, { type: 'interested' }));
-      this.#fill(p, out, now);
-    } else if (!want && p.amInterested && p.requests.outstanding === 0) {
-      p.amInterested = false;
-      out.push(send(p.key, { type: 'not-interested' }));
-    } else if (want) this.#fill(p, out, now);
-  }
-
-  /** Fresh-first bookkeeping, while we are a complete seed that does not super-seed. */
-  #freshFirstSeeding(): FreshFirst | undefined {
-    return this.#picker.isComplete && !this.isSuperSeeding ? this.#freshFirst : undefined;
-  }
-
-  /** Tops up the peer's request pipeline. */
-  #fill(p: PeerState, out: EngineAction[], now: number): void {
-    if (!p.amInterested || !this.#peers.has(p.key)) return;
-    if (p.webSeed !== undefined && !this.#webSeedMayAsk(p.webSeed, now)) return;
-    let only: ReadonlySet<number> | undefined;
-    if (p.peerChoking) {
-      if (p.allowedFastFromPeer.size === 0) return;
-      only = p.allowedFastFromPeer;
-    }
-    const n = p.requests.freeSlots(now);
-    if (n <= 0) return;
-    this.#pruneRefused(p, now);
-    const maxBusy = p.requests.outstanding === 0 ? ENDGAME_BUSY_PER_PEER : 0;
-    let picked = this.#picker.pick(p, n, { onlyPieces: only, maxBusy });
-    if (picked.length === 0 && this.#idleFor(p) && this.#retryRefused(p, now))
-      picked = this.#picker.pick(p, n, { onlyPieces: only, maxBusy });
-    for (const b of picked) {
-      p.requests.onRequestSent(b, now);
-      out.push(send(p.key, { type: 'request', index: b.piece, begin: b.offset, length: b.length }));
-    }
-  }
-
-  /**
-   * A web seed may be asked now: it has no peer-rate threshold, no peer is connected, or peers
-   * have had a whole rate window to show their rate and it is below the threshold.
-   */
-  #webSeedMayAsk(w: WebSeedPeerInit, now: number): boolean {
-    const limit = w.onlyBelowPeerRate ?? 0;
-    if (limit <= 0 || this.#realPeers === 0) return true;
-    return now - this.#realPeersSince >= TORRENT_RATE_WINDOW_MS && this.#downFromPeers.rate(now) < limit;
-  }
-
-  /** Forgets the peer's refusals whose window ended; true if there were any. */
-  #pruneRefused(p: PeerState, now: number): boolean {
-    let pruned = false;
-    for (const [i, r] of p.refusedPieces) {
-      if (r.until > now) break; // insertion order is expiry order
-      p.refusedPieces.delete(i);
-      pruned = true;
-    }
-    return pruned;
-  }
-
-  /** The peer unchokes us, we want something from it, and nothing is asked of it. */
-  #idleFor(p: PeerState): boolean {
-    return p.amInterested && !p.peerChoking && p.requests.outstanding === 0;
-  }
-
-  /**
-   * An idle peer's refusals older than REFUSED_PIECE_RETRY_MS: each piece that no other peer
-   * unchoking us offers (has, and did not refuse lately) is forgiven (asked again); the others
-   * are looked at again REFUSED_PIECE_RETRY_MS later (the peer that offers one may leave or
-   * choke us — the sharers leave once done — and the refusing seed may be all that is left). The
-   * refusing seed may count on a copy held by a peer that never shares, and nothing else is left
-   * to ask of it; it is asked once more, not in a loop (a new refusal starts a new window). True
-   * if a piece was forgiven.
-   */
-  #retryRefused(p: PeerState, now: number): boolean {
-    let forgiven = false;
-    for (const [i, r] of p.refusedPieces) {
-      if (r.retryAt > now) continue;
-      let elsewhere = false;
-      for (const q of this.#peers.values()) {
-        if (q !== p && !q.peerChoking && q.has(i) && !q.refuses(i)) {
-          elsewhere = true;
-          break;
-        }
-      }
-      if (elsewhere) r.retryAt = now + REFUSED_PIECE_RETRY_MS;
-      else {
-        p.refusedPieces.delete(i);
-        forgiven = true;
-      }
-    }
-    return forgiven;
-  }
-
-  #fillAll(out: EngineAction[], now: number): void {
-    for (const p of this.#peers.values()) this.#fill(p, out, now);
-  }
-
-  /** Hands queued requests to storage, within the reads-in-flight bound. */
-  #pumpUploads(p: PeerState, out: EngineAction[], now: number): void {
-    const judge = this.#freshFirstJudge(p, now);
-    const turn = this.#picker.isFinished ? this.#choker.turnBytes(p.key, 'seed') : Number.POSITIVE_INFINITY;
-    // Asked at most once per pump: every held-back block would otherwise walk all peers.
-    let waits: boolean | undefined;
-    const someoneWaits = () => (waits ??= this.#someoneWaits());
-    const reads = p.uploads.nextReads(
-      judge === undefined && turn === Number.POSITIVE_INFINITY
-        ? undefined
-        : (b) => {
-            const refusal = judge?.(b);
-            if (refusal === undefined) {
-              if (!this.#turnAdmits(p, b, turn, someoneWaits)) return 'skip';
-              if (judge !== undefined) this.#freshFirst?.onServe(p.key, b.piece, now);
-              return 'serve';
-            }
-            out.push(send(p.key, reject(b)));
-            if (refusal.suggest !== undefined)
-              out.push(send(p.key, { type: 'suggest-piece', index: refusal.suggest }));
-            return 'refuse';
-          },
-    );
-    for (const r of reads) {
-      out.push({ type: 'read-block', peer: p.key, piece: r.piece, offset: r.offset, length: r.length });
-    }
-  }
-
-  /**
-   * Fresh-first seeding's verdict on serving a block to a BEP 6 peer (undefined: no such
-   * steering — not seeding, super-seeding, or a peer that cannot be sent a reject).
-   */
-  #freshFirstJudge(p: PeerState, now: number): ((b: BlockRef) => FreshFirstRefusal | undefined) | undefined {
-    const ff = this.#freshFirstSeeding();
-    if (ff === undefined || !p.supportsFast) return undefined;
-    return (b) => ff.redirect(p.key, b.piece, p.amChoking, this.#picker, (i) => p.has(i), now, this.#random);
-  }
-
-  #unchoke(p: PeerState, out: EngineAction[], now: number): void {
-    p.amChoking = false;
-    p.lastUnchokedAt = now;
-    p.lastSentAt = now;
-    p.startTurn();
-    p.uploads.onUnchoke();
-    out.push(send(p.key, { type: 'unchoke' }));
-  }
-
-  #choke(p: PeerState, out: EngineAction[], now: number): void {
-    p.amChoking = true;
-    out.push(send(p.key, { type: 'choke' }));
-    // BEP 6: choke first, then reject the queued requests (allowed-fast ones stay); without
-    // BEP 6 the choke itself discards them (BEP 3).
-    for (const r of p.uploads.onChoke(this.#allowedFastFor(p))) {
-      if (p.supportsFast) out.push(send(p.key, reject(r)));
-    }
-    // The allowed-fast requests kept are served now, as if asked while choked: the peer waits on
-    // them and may send nothing else that would start the upload.
-    if (p.uploads.queued > 0) this.#pumpUploads(p, out, now);
-  }
-
+  /** Rechokes; a scheduled rechoke also sets the next one. */
   #rechoke(out: EngineAction[], now: number, scheduled: boolean): void {
     if (scheduled) this.#nextRechokeAt = now + this.#rechokeMs;
-    const views: ChokerPeerView[] = [];
-    for (const p of this.#peers.values()) views.push(this.#chokerView(p, now));
-    const mode = this.#picker.isFinished ? 'seed' : 'leech';
-    const d = this.#choker.rechoke(views, now, this.#random, mode);
-    for (const k of d.choke) {
-      const p = this.#peers.get(k);
-      if (p !== undefined) this.#choke(p, out, now);
-    }
-    for (const k of d.unchoke) {
-      const p = this.#peers.get(k);
-      if (p !== undefined) this.#unchoke(p, out, now);
-    }
-    if (mode === 'seed') {
-      // A peer whose round-robin turn is over but who keeps its slot (nobody else is waiting)
-      // starts a new turn, so the blocks held back at the end of the last one go out; an idle
-      // one gets a new idle window (so the idle deadline moves on).
-      for (const p of this.#peers.values()) {
-        if (p.amChoking) continue;
-        if (this.#choker.isIdle(p, now)) p.lastSentAt = now;
-        const turn = this.#choker.turnBytes(p.key, 'seed');
-        if (turn === Number.POSITIVE_INFINITY || this.#turnOpen(p, turn)) continue;
-        p.startTurn();
-        this.#pumpUploads(p, out, now);
-      }
-    }
-  }
-
-  /** What the choker reads about a peer. */
-  #chokerView(p: PeerState, now: number): ChokerPeerView {
-    return {
-      key: p.key,
-      isInterested: p.peerInterested,
-      isChoked: p.amChoking,
-      downloadRate: p.downloadMeter.rate(now),
-      uploadRate: p.uploadMeter.rate(now),
-      isSnubbed: p.requests.isSnubbed,
-      connectedAt: p.connectedAt,
-      lastUnchokedAt: p.lastUnchokedAt,
-      lastSentAt: p.lastSentAt,
-      uploadedSinceUnchoke: p.uploadedSinceUnchoke,
-      turnOpen: this.#turnOpen(p, this.#choker.turnBytes(p.key, 'seed')),
-      isHoarder: this.#freshFirst?.isHoarder(p.key, now) ?? false,
-      pieceCount: p.pieces.count(),
-      downloadedBytes: p.downloadedBytes,
-      amInterested: p.amInterested,
-      hasUnchokedUs: p.everUnchokedUs,
-    };
+    this.#uploads.rechoke(out, now);
   }
 
   #close(p: PeerState, reason: CloseReason, out: EngineAction[], now: number, error?: ShoalError): void {
@@ -1294,39 +593,13 @@ export class TorrentEngine {
   /** Removes a peer: its requests go back to the picker, its pieces leave the availability. */
   #forget(p: PeerState, out: EngineAction[], now: number): void {
     if (!this.#peers.delete(p.key)) return;
-    if (p.webSeed === undefined) this.#realPeers--;
-    for (const r of p.requests.dropAll()) this.#picker.release(p.key, r);
+    this.#pipeline.onPeerRemoved(p);
     if (p.countedAsSeed) this.#picker.removeSeed();
     else this.#picker.removePeerPieces(p.pieces.setIndexes());
     this.#choker.removePeer(p.key);
     this.#superSeed?.removePeer(p.key);
     this.#freshFirst?.removePeer(p.key);
     if (!p.amChoking && p.peerInterested) this.#rechoke(out, now, false);
-    this.#fillAll(out, now);
+    this.#pipeline.fillAll(out, now);
   }
-}
-
-const NO_PIECES: ReadonlySet<number> = new Set();
-
-/** Messages that may come before the bitfield without ending the bitfield phase. */
-const PHASELESS: ReadonlySet<WireMessage['type']> = new Set([
-  'keep-alive',
-  'port',
-  'extended',
-  'unknown',
-  'hash-request',
-  'hashes',
-  'hash-reject',
-]);
-
-function send(peer: PeerKey, msg: EncodableMessage): EngineAction {
-  return { type: 'send', peer, msg };
-}
-
-function reject(r: BlockRef): EncodableMessage {
-  return { type: 'reject-request', index: r.piece, begin: r.offset, length: r.length };
-}
-
-function assertNever(x: never): never {
-  throw new TypeError(`unhandled case ${JSON.stringify(x)}`);
 }
