@@ -1,3 +1,4 @@
+// shoal-test: private-netns
 /**
  * Shoal's browser bundle (src/browser, built here with vite into a temp folder) in Debian's
  * Chromium (playwright-core): a Shoal page downloads from a Node Shoal seeder (v1, v2 and hybrid
@@ -6,6 +7,11 @@
  * Every peer is found through Shoal's WebSocket tracker and talks over WebRTC (ICE bound to
  * 127.0.0.1 on the Node side; the page's side and Chromium's flags are explained in
  * test/helpers/browser-peers.ts); sha256 of every file is computed in the page (crypto.subtle).
+ *
+ * The marker on the first line makes scripts/run-tests.mjs run this file in a network namespace of
+ * its own with only `lo` up (`unshare -rn`): Chromium would otherwise also gather on `eth0` and
+ * could pair it with Node's 127.0.0.1. Every process the file starts lives there, and each test
+ * asserts that every page connection selected 127.0.0.1 ↔ 127.0.0.1. Elsewhere the file skips.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -21,6 +27,7 @@ import { startTracker, type TrackerServer } from '../../src/tracker/index.js';
 import {
   addWebTorrentPage,
   BrowserPeers,
+  netnsMissing,
   pageConnections,
   SHOAL_LEECH,
   SHOAL_UPLOADED,
@@ -51,7 +58,7 @@ interface LeechResult {
 function missing(): string | undefined {
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} not found`;
   if (!existsSync(WEBTORRENT_BROWSER_BUILD)) return 'test/interop/webtorrent is not installed';
-  return undefined;
+  return netnsMissing();
 }
 
 describe('Shoal’s browser bundle in Chromium', { skip: missing(), timeout: 240_000 }, () => {

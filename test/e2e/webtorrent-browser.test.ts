@@ -1,3 +1,4 @@
+// shoal-test: private-netns
 /**
  * WebTorrent's own browser build in Debian's Chromium (playwright-core) and a Node Shoal node,
  * over WebRTC data channels found through Shoal's WebSocket tracker (Node's ICE bound to
@@ -8,7 +9,12 @@
  * Chromium on loopback needs `--disable-features=WebRtcHideLocalIpsWithMdns` (else its host
  * candidates are `*.local` mDNS names nothing here resolves), `--allow-loopback-in-peer-connection`
  * and the microphone permission (else it gathers no loopback candidate at all); the page hands out
- * 127.0.0.1 candidates only. See test/helpers/browser-peers.ts, also for what is not solved yet.
+ * 127.0.0.1 candidates only. See test/helpers/browser-peers.ts.
+ *
+ * The marker on the first line makes scripts/run-tests.mjs run this file in a network namespace of
+ * its own with only `lo` up (`unshare -rn`): Chromium would otherwise also gather on `eth0` and
+ * could pair it with Node's 127.0.0.1. Every process the file starts lives there, and each test
+ * asserts that every page connection selected 127.0.0.1 ↔ 127.0.0.1. Elsewhere the file skips.
  *
  * A WebSocket tracker relays a browser's offers only to peers it already knows, so the seeder,
  * whichever side it is, announces before the leecher joins.
@@ -25,6 +31,7 @@ import { startTracker, type TrackerServer } from '../../src/tracker/index.js';
 import {
   addWebTorrentPage,
   BrowserPeers,
+  netnsMissing,
   pageConnections,
   StaticServer,
   trackerKnows,
@@ -42,7 +49,7 @@ const FILES = { 'a.bin': 1_500_000, 'b.bin': 333_333 };
 function missing(): string | undefined {
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} not found`;
   if (!existsSync(WEBTORRENT_BROWSER_BUILD)) return 'test/interop/webtorrent is not installed';
-  return undefined;
+  return netnsMissing();
 }
 
 /** Transports of the peers `t` logs as connected. */

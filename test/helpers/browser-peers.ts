@@ -21,18 +21,21 @@
  * `localDescription`; neither trickles), and records the address pair each connection selected
  * ({@link BrowserPeers.selectedPairs}). Node's side binds ICE to 127.0.0.1 (`webrtc: { bindAddress }`).
  *
- * Not solved: Chromium still opens its `eth0` port and pairs it with the peer's 127.0.0.1 candidate
- * (libwebrtc pairs any local port of the same address family); the kernel routes 192.0.2.2 →
- * 127.0.0.1 over `lo`, so that pair can succeed and win. Measured here over three runs of both
- * browser test files: of 34 connections, 28 selected 127.0.0.1 ↔ 127.0.0.1, 5 `eth0` ↔ 127.0.0.1,
- * 1 a peer-reflexive remote (Chromium hides its address). Chromium has no command-line way
- * to leave an interface out (`--webrtc-ip-handling-policy` only narrows to the default route or
- * to none), so the tests assert that each page connected, not yet that both ends are loopback.
+ * Chromium still opens a port on every other interface (here `eth0`, 192.0.2.2) and pairs it with
+ * the peer's 127.0.0.1 candidate (libwebrtc pairs any local port of the same address family); the
+ * kernel routes 192.0.2.2 → 127.0.0.1 over `lo`, so that pair could succeed and win (measured
+ * outside a namespace: 5 of 34 connections). Chromium has no command-line way to leave an
+ * interface out, so the files that use this helper carry the `// shoal-test: private-netns`
+ * marker: scripts/run-tests.mjs runs them in a network namespace of their own with only `lo` up
+ * (`unshare -rn`), where Chromium, Node and every client they start see 127.0.0.1 and ::1 only.
+ * {@link netnsMissing} skips them elsewhere, and {@link pageConnections} asserts that every
+ * selected pair is 127.0.0.1 ↔ 127.0.0.1.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -82,9 +85,13 @@ export const LOOPBACK_RTC = `(() => {
     for (const t of stats) {
       if (t.type !== 'transport' || t.selectedCandidatePairId === undefined) continue;
       const pair = byId.get(t.selectedCandidatePairId);
+      const local = byId.get(pair?.localCandidateId);
+      const remote = byId.get(pair?.remoteCandidateId);
       window.rtcPairs.push({
-        local: byId.get(pair?.localCandidateId)?.address,
-        remote: byId.get(pair?.remoteCandidateId)?.address,
+        local: local?.address,
+        remote: remote?.address,
+        localType: local?.candidateType,
+        remoteType: remote?.candidateType,
       });
     }
   };
@@ -103,21 +110,35 @@ export const LOOPBACK_RTC = `(() => {
   window.RTCPeerConnection = LoopbackPeerConnection;
 })();`;
 
-/** The addresses of one page connection's selected ICE candidate pair. */
+/** The addresses and candidate types (`host`, `prflx`, ...) of one page connection's selected ICE pair. */
 export interface RtcPair {
   readonly local: string | undefined;
   readonly remote: string | undefined;
+  readonly localType: string | undefined;
+  readonly remoteType: string | undefined;
+}
+
+/**
+ * Why a browser WebRTC test cannot run here, or undefined: it needs a network namespace whose only
+ * interface is `lo` (scripts/run-tests.mjs makes one for files marked `// shoal-test: private-netns`).
+ */
+export function netnsMissing(): string | undefined {
+  const names = Object.keys(networkInterfaces());
+  if (names.length === 1 && names[0] === 'lo') return undefined;
+  return `needs a network namespace with only lo (run through scripts/run-tests.mjs); interfaces: ${names.join(', ')}`;
 }
 
 /**
  * Asserts that the pages made a connection since the first `since` (a count from
- * {@link BrowserPeers.selectedPairs}) and returns the selected pairs of those made since.
- * Not asserted: that both ends are loopback (Chromium's `eth0` port can still win, see the module
- * notes).
+ * {@link BrowserPeers.selectedPairs}) and that every one of those selected 127.0.0.1 ↔ 127.0.0.1;
+ * returns their pairs.
  */
 export async function pageConnections(browsers: BrowserPeers, since: number): Promise<RtcPair[]> {
   const pairs = (await browsers.selectedPairs()).slice(since);
   assert.ok(pairs.length > 0, 'a page connection formed');
+  for (const p of pairs) {
+    assert.deepEqual([p.local, p.remote], ['127.0.0.1', '127.0.0.1'], `loopback pair: ${JSON.stringify(p)}`);
+  }
   return pairs;
 }
 
