@@ -4,9 +4,16 @@
  * no BIP 157/158. Started on 127.0.0.1 with free ports, in memory, with a temporary prefix folder
  * for its log; driven over JSON-RPC; stopped by its PID in `stop()` (which removes the folder).
  * `spv: true` runs `bcoin-spvnode` instead (the header-only client, for bench:btc).
+ *
+ * The log: bcoin writes no `debug.log` at all with `--memory=true` (its node passes no file name
+ * to its logger then, whatever `--log-file` says), and on disk it would write through an
+ * asynchronous stream that a SIGTERM cuts short. So bcoin logs to its console at debug level and
+ * its stdout and stderr go straight to `bcoin.log` in the prefix folder, written synchronously:
+ * a line is in the file once bcoin has logged it. Lines look like
+ * `[debug] (net) Version handshake complete (127.0.0.1:40312).`
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,14 +25,36 @@ const BIN = fileURLToPath(new URL('../interop/bcoin/node_modules/bcoin/bin/', im
 /** Bound of each wait for bcoin (start, one RPC). */
 const WAIT_MS = 120_000;
 
-/** Lines of bcoin's debug log that blame a peer. */
+/**
+ * Lines of bcoin 1.0.2's debug log that blame a peer (its own wording, from lib/net/peer.js,
+ * parser.js and pool.js): a ban, a reject it sends, a frame it cannot parse, a protocol breach
+ * (`Peer sent …`), a stall or an unanswered ping. Not here: `Unknown packet` (messages newer than
+ * bcoin, which a peer may send) and `Socket hangup` (every disconnect).
+ */
 export const BCOIN_MISBEHAVIOUR_PATTERNS: readonly RegExp[] = [
   /Ban threshold exceeded/,
   /Banning peer/,
-  /Parse error/i,
-  /Peer error/i,
-  /Bad (packet|checksum|magic)/i,
+  /Rejecting /,
+  /Invalid checksum|Invalid magic value|Packet length too large|Non NULL-terminated command/,
+  /Peer sent /,
+  /Peer advertised too many/,
+  /Peer is stalling|Peer stalled|Peer has not responded to ping/,
+  /Header hash mismatch|Received unrequested block/,
 ];
+
+/** The line bcoin logs when a peer's version handshake completes (one per connection). */
+export const BCOIN_HANDSHAKE = /Version handshake complete \(127\.0\.0\.1:\d+\)/;
+
+/**
+ * The `host:port` of each inbound peer whose handshake `log` shows. bcoin also dials regtest's
+ * seed 127.0.0.1:48444 itself (usually refused), so a handshake alone may not be a test's peer.
+ */
+export function bcoinInboundHandshakes(log: string): string[] {
+  const inbound = new Set([...log.matchAll(/Added inbound peer \((\S+)\)\./g)].map((m) => m[1]!));
+  return [...log.matchAll(/Version handshake complete \((\S+)\)\./g)]
+    .map((m) => m[1]!)
+    .filter((h) => inbound.has(h));
+}
 
 /** bcoin's regtest address of a P2WPKH key hash (bcoin 1.0.2 uses its own prefixes: bech32 `rb`). */
 export function bcoinRegtestAddress(pubKeyHash: Uint8Array): string {
@@ -48,6 +77,7 @@ export class Bcoin extends RpcNode {
       waitMs: WAIT_MS,
       stopGraceMs: 10_000,
       misbehaviour: BCOIN_MISBEHAVIOUR_PATTERNS,
+      handshake: BCOIN_HANDSHAKE,
     });
   }
 
@@ -79,13 +109,19 @@ export class Bcoin extends RpcNode {
       '--api-key=k',
       '--workers=false',
       '--no-wallet=true',
-      '--log-console=false',
+      '--log-console=true',
       '--log-level=debug',
       '--bip37=true',
       '--index-tx=true',
       ...(o.connect !== undefined && o.connect.length > 0 ? [`--only=${o.connect.join(',')}`] : []),
     ];
-    await this.launch(process.execPath, args);
+    await this.launch(process.execPath, args, this.logPath);
+  }
+
+  /** Where bcoin's console log goes (see the module notes). */
+  get logPath(): string {
+    if (this.dir === '') throw new Error('bcoin was not started');
+    return join(this.dir, 'bcoin.log');
   }
 
   /** Mines `n` blocks to `address`, 1,000 per call. Returns the last hash. */
@@ -107,12 +143,17 @@ export class Bcoin extends RpcNode {
     return m === null ? 0 : Number(m[1]) * 1024;
   }
 
-  /** The debug log (bcoin writes it under the prefix, in a network folder). */
+  /** The debug log so far (see the module notes); throws if bcoin was never started. */
   async log(): Promise<string> {
-    for (const d of [join(this.dir, 'regtest'), this.dir]) {
-      const names = await readdir(d).catch(() => [] as string[]);
-      if (names.includes('debug.log')) return readFile(join(d, 'debug.log'), 'utf8');
-    }
-    return '';
+    return readFile(this.logPath, 'utf8');
+  }
+
+  /** Resolves once bcoin holds no inbound peer: it has handled (and logged) all they sent. */
+  async noPeers(timeoutMs = 30_000): Promise<void> {
+    await this.until(
+      'bcoin to drop every inbound peer',
+      async () => (await this.rpc<{ inbound: boolean }[]>('getpeerinfo')).every((p) => !p.inbound),
+      timeoutMs,
+    );
   }
 }

@@ -4,9 +4,12 @@
  * output kept (the last 20,000 characters) for error messages, driven over JSON-RPC (HTTP Basic
  * auth), ready once `getblockcount` answers, and stopped by its PID in `stop()` (SIGTERM, then
  * SIGKILL after a grace period) which also removes the folder. Subclasses give the command line,
- * the credentials, the log and the patterns of log lines that blame a peer.
+ * the credentials, the log and the patterns of log lines that blame a peer. A node that logs to
+ * its console (bcoin) can have stdout and stderr written straight to a file: the child writes a
+ * file synchronously, so every line is on disk the moment the node logs it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 
@@ -33,6 +36,11 @@ export interface RpcNodeSpec {
   readonly bodyExtra?: Readonly<Record<string, unknown>>;
   /** Log lines that blame a peer. */
   readonly misbehaviour: readonly RegExp[];
+  /**
+   * A line the node logs for every completed peer handshake. When given, `misbehaviour()` throws
+   * on a log without one: an empty or wrong log would otherwise blame nobody. @default none
+   */
+  readonly handshake?: RegExp;
 }
 
 /** See the module notes. */
@@ -52,24 +60,45 @@ export abstract class RpcNode {
   /** The node's log (where its peer events are written). */
   abstract log(): Promise<string>;
 
-  /** Spawns `command args` and resolves once its RPC answers. */
-  protected async launch(command: string, args: readonly string[]): Promise<void> {
+  /**
+   * Spawns `command args` and resolves once its RPC answers. With `outputFile`, the child's stdout
+   * and stderr go to that file (appended) instead of `output`.
+   */
+  protected async launch(command: string, args: readonly string[], outputFile?: string): Promise<void> {
     const { name, waitMs } = this.#spec;
-    const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let proc: ChildProcess;
+    if (outputFile === undefined) {
+      proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const keep = (b: Buffer) => {
+        this.output = (this.output + b.toString()).slice(-20_000);
+      };
+      proc.stdout!.on('data', keep);
+      proc.stderr!.on('data', keep);
+    } else {
+      const fd = openSync(outputFile, 'a');
+      try {
+        proc = spawn(command, args, { stdio: ['ignore', fd, fd] });
+      } finally {
+        closeSync(fd);
+      }
+    }
     this.proc = proc;
+    const tail = () => {
+      if (outputFile === undefined) return this.output.slice(-2000);
+      try {
+        return readFileSync(outputFile, 'utf8').slice(-2000);
+      } catch (e) {
+        return `(no ${outputFile}: ${(e as Error).message})`;
+      }
+    };
     // If the test process ends without stop() (a crash, a cancelled hook), the node goes with it.
     const orphan = () => {
       if (proc.exitCode === null && proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL');
     };
     process.once('exit', orphan);
     proc.once('exit', () => process.off('exit', orphan));
-    const keep = (b: Buffer) => {
-      this.output = (this.output + b.toString()).slice(-20_000);
-    };
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
     const exited = new Promise<never>((_, reject) =>
-      proc.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${this.output.slice(-2000)}`))),
+      proc.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${tail()}`))),
     );
     exited.catch(() => {});
     const deadline = Date.now() + waitMs;
@@ -122,10 +151,16 @@ export abstract class RpcNode {
     }
   }
 
-  /** Lines of the log that blame a peer. */
+  /**
+   * Lines of the log that blame a peer. Throws when the spec names a handshake line and the log
+   * has none (empty, not the node's log, or no peer ever connected): such a log proves nothing.
+   */
   async misbehaviour(): Promise<string[]> {
-    const text = await this.log();
-    return text.split('\n').filter((l) => this.#spec.misbehaviour.some((re) => re.test(l)));
+    const { name, handshake, misbehaviour } = this.#spec;
+    const lines = (await this.log()).split('\n');
+    if (handshake !== undefined && !lines.some((l) => handshake.test(l)))
+      throw new Error(`${name}'s log (${lines.length} lines) has no peer handshake (${handshake})`);
+    return lines.filter((l) => misbehaviour.some((re) => re.test(l)));
   }
 
   async stop(): Promise<void> {

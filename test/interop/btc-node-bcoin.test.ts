@@ -10,7 +10,9 @@
  *    (bcoin never answers a `getheaders` it has nothing for, unlike Bitcoin Core);
  * 4. the CLI: `shoal btc sync --until-synced` exits 0 with the tip's height and hash, a second
  *    run and `shoal btc status --json` find the headers kept in the data folder.
- * The teardown scans bcoin's debug log: no line blames Shoal.
+ * The teardown waits until bcoin holds no inbound peer, then reads bcoin's debug log: it shows a
+ * handshake for each of Shoal's connections (so it is the right log, read in full) and no
+ * line that blames Shoal.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -20,7 +22,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BITCOIN_REGTEST, hashToHex, headerHash, PrivateKey } from '../../src/bitcoin/index.js';
 import { BtcNode, type ReorgEvent } from '../../src/btc-node/index.js';
-import { Bcoin, bcoinRegtestAddress } from '../helpers/bcoin.js';
+import { Bcoin, bcoinInboundHandshakes, bcoinRegtestAddress } from '../helpers/bcoin.js';
 
 const BLOCKS = 20_000;
 const WAIT_MS = 120_000;
@@ -61,11 +63,23 @@ describe('BtcNode against bcoin (regtest, SHA-256d): header sync, reorganisation
   });
 
   after(async () => {
-    await node?.close();
-    const blamed = await bcoin.misbehaviour();
-    await bcoin.stop();
-    if (dir !== '') await rm(dir, { recursive: true, force: true });
-    assert.deepEqual(blamed, [], 'bcoin blamed a peer');
+    try {
+      await node?.close();
+      // Once bcoin holds no peer it has handled (and logged) all Shoal sent.
+      await bcoin.noPeers();
+      // bcoin's only inbound peers were Shoal's: the node's two sessions, the CLI's two syncs.
+      const log = await bcoin.log();
+      const shoals = bcoinInboundHandshakes(log);
+      assert.ok(
+        shoals.length >= 4,
+        `bcoin logged ${shoals.length} inbound handshakes, fewer than 4:\n${log.slice(-2000)}`,
+      );
+      // Throws too on a log without a handshake, so an empty or wrong log cannot pass.
+      assert.deepEqual(await bcoin.misbehaviour(), [], 'bcoin blamed Shoal');
+    } finally {
+      await bcoin.stop();
+      if (dir !== '') await rm(dir, { recursive: true, force: true });
+    }
   });
 
   const open = () =>
