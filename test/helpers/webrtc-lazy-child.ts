@@ -2,8 +2,9 @@
  * Child process of test/integration/webrtc-lazy.test.ts: a session with WebRTC on (the default)
  * adds a torrent with only an HTTP tracker, then one with a `ws://` tracker, and reports whether
  * node-datachannel's native library is mapped into the process after each (from
- * /proc/self/maps). Prints one JSON line; the parent kills it by PID, because node-datachannel
- * can keep a process alive after it was used (see webrtc-swarm.test.ts).
+ * /proc/self/maps), in the folder argv[2] that the parent made and removes. Prints one JSON line;
+ * the parent kills it by PID, because node-datachannel can keep a process alive after it was used
+ * (see webrtc-swarm.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -6,13 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 
 test('node-datachannel loads with the first ws:// tracker, not with the session', {
   timeout: 60_000,
 }, async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/webrtc-lazy-child.ts'], {
+  // Made and removed here: the child is killed once it answers, before its own clean-up ran.
+  const dir = await mkdtemp(join(tmpdir(), 'shoal-webrtc-lazy-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/webrtc-lazy-child.ts', dir], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -31,5 +36,6 @@ test('node-datachannel loads with the first ws:// tracker, not with the session'
       child.kill('SIGKILL');
       await exited;
     }
+    await rm(dir, { recursive: true, force: true });
   }
 });
