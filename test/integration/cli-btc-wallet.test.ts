@@ -108,7 +108,11 @@ describe('shoal btc wallet commands against litecoind', { timeout: 5 * 60_000 },
         '--json',
       ]),
     ) as { txid: string; fee: string | number };
-    assert.ok((await ltc.rpc<string[]>('getrawmempool')).includes(sent.txid), 'the spend is in the mempool');
+    // `send` returns once a peer took the transaction (its getdata answered); litecoind puts it in
+    // its mempool just after, so wait for it there (bounded by the helper's wait).
+    await ltc.until('the spend in the mempool', async () =>
+      (await ltc.rpc<string[]>('getrawmempool')).includes(sent.txid),
+    );
     const mined = await ltc.mine(1);
     const block = await ltc.rpc<{ tx: string[] }>('getblock', mined);
     assert.ok(block.tx.includes(sent.txid));
