@@ -87,10 +87,14 @@ export class Broadcaster {
         continue;
       }
       peer.send({ type: 'tx', tx: p.tx });
-      if (!p.fetchedBy.has(peer.endpoint)) {
-        p.fetchedBy.add(peer.endpoint);
-        for (const w of p.waiters.splice(0)) w(peer.endpoint);
-      }
+      // Fetched counts once the peer has processed it (a ping answered after it): a node that
+      // closes right away would otherwise drop the transaction with its unprocessed messages.
+      const tx = p;
+      void peer.roundTrip().then(() => {
+        if (tx.fetchedBy.has(peer.endpoint)) return;
+        tx.fetchedBy.add(peer.endpoint);
+        for (const w of tx.waiters.splice(0)) w(peer.endpoint);
+      });
     }
     if (missing.length > 0) peer.send({ type: 'notfound', items: missing });
   }

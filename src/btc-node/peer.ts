@@ -138,6 +138,8 @@ export class BtcPeer {
   #state: State = 'awaiting-version';
   #readyAt = 0;
   #ping: { nonce: bigint; sentAt: number } | undefined;
+  /** Pongs awaited by {@link roundTrip}, by nonce. */
+  readonly #roundTrips = new Map<bigint, () => void>();
   #lastPingAt = 0;
   /** Round trip of the last pong, ms. */
   pingMs: number | undefined;
@@ -213,6 +215,21 @@ export class BtcPeer {
     }
   }
 
+  /**
+   * Resolves once the peer answered a `ping` sent now: a node handles a peer's messages in order,
+   * so everything sent before it was processed (a transaction handed out is in its mempool or
+   * refused). Never resolves if the connection closes first (the ping deadline closes a peer that
+   * does not answer).
+   */
+  roundTrip(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#state === 'closed') return;
+      const nonce = randomBytes(8).readBigUInt64LE();
+      this.#roundTrips.set(nonce, resolve);
+      this.send({ type: 'ping', nonce });
+    });
+  }
+
   /** Closes the connection; `ban`: the peer misbehaved. */
   close(message: string, ban: boolean, error?: Error): void {
     if (this.#state === 'closed') return;
@@ -223,6 +240,7 @@ export class BtcPeer {
       ...(error !== undefined ? { error } : {}),
     };
     this.#finish(reason);
+    this.#roundTrips.clear();
     this.stream.destroy();
   }
 
@@ -445,6 +463,8 @@ export class BtcPeer {
         this.send({ type: 'pong', nonce: m.nonce });
         return;
       case 'pong':
+        this.#roundTrips.get(m.nonce)?.();
+        this.#roundTrips.delete(m.nonce);
         if (this.#ping !== undefined && m.nonce === this.#ping.nonce) {
           this.pingMs = this.#init.now() - this.#ping.sentAt;
           this.#ping = undefined;

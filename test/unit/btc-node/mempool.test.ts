@@ -23,17 +23,22 @@ import {
   BTC_MAX_TX_REQUESTS_PER_PEER,
 } from '../../../src/shared/limits.js';
 
-function fakePeer(wtxidRelay = true): BtcPeer & { sent: BtcMessage[] } {
+type FakePeer = BtcPeer & { sent: BtcMessage[]; pongs: (() => void)[] };
+
+function fakePeer(wtxidRelay = true): FakePeer {
   const sent: BtcMessage[] = [];
   const known = new Set<string>();
+  const pongs: (() => void)[] = [];
   return {
     sent,
+    pongs,
     endpoint: '127.0.0.9:1',
     isReady: true,
     features: { wtxidRelay },
     send: (m: BtcMessage) => sent.push(m),
     addKnownInv: (k: string) => known.add(k),
-  } as unknown as BtcPeer & { sent: BtcMessage[] };
+    roundTrip: () => new Promise<void>((resolve) => pongs.push(resolve)),
+  } as unknown as FakePeer;
 }
 
 const tx = (n: number, scriptBytes = 1): Transaction => ({
@@ -97,6 +102,15 @@ test(`the broadcaster: inv by wtxid or txid, tx on getdata, notfound otherwise, 
     { type: InvType.WitnessTx, hash: txid(t) },
     { type: InvType.WitnessBlock, hash: new Uint8Array(32) },
   ]);
+  // Fetched only once the peer answered the ping sent after the transaction.
+  let settled = false;
+  void fetched.then(() => {
+    settled = true;
+  });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'not fetched before the round trip');
+  assert.equal(old.pongs.length, 1);
+  old.pongs[0]!();
   assert.equal(await fetched, '127.0.0.9:1');
   assert.ok(old.sent.some((m) => m.type === 'tx'));
   assert.ok(old.sent.some((m) => m.type === 'notfound'));
