@@ -211,8 +211,14 @@ describe('daemon restart after SIGKILL', { timeout: 180_000 }, () => {
     await events2.ready;
     const { torrents } = await api<{ torrents: TorrentSummary[] }>(d2, '/api/v1/torrents');
     assert.deepEqual(torrents.map((t) => t.id).sort(), [bigId, localId, laterId].sort());
-    const laterRow = torrents.find((t) => t.id === laterId)!;
-    assert.equal(laterRow.state, 'paused');
+    // The torrent added paused may first check what is on disk (the kill can come before its
+    // resume record); it then stays paused. Its state is read once that check is over.
+    let laterState = torrents.find((t) => t.id === laterId)!.state;
+    for (const deadline = Date.now() + 20_000; laterState === 'checking' && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+      laterState = (await api<TorrentSummary>(d2, `/api/v1/torrents/${laterId}`)).state;
+    }
+    assert.equal(laterState, 'paused');
     // Progress is shown at once (from the resume record), before the torrent even runs.
     assert.ok(torrents.find((t) => t.id === bigId)!.haveCount >= recorded);
     const settings2 = await api<SettingsInfo>(d2, '/api/v1/settings');
