@@ -38,6 +38,12 @@ export const MISBEHAVIOUR_PATTERNS: readonly RegExp[] = [
   /non-continuous headers sequence/,
 ];
 
+/**
+ * The line `-debug=net` writes when a Shoal node's `version` arrives (its user agent is
+ * `/Shoal:<version>/`). A log without one proves nothing: no Shoal peer ever got that far.
+ */
+export const SHOAL_HANDSHAKE = /receive version message: \/Shoal:[^/]*\/: version \d+/;
+
 export interface LitecoindOptions {
   /** Run with a wallet (for partner-wallet payments); mining then goes to raw scripts. @default false */
   readonly wallet?: boolean;
@@ -54,6 +60,7 @@ export class Litecoind extends RpcNode {
       stopGraceMs: 20_000,
       bodyExtra: { jsonrpc: '1.0' },
       misbehaviour: MISBEHAVIOUR_PATTERNS,
+      handshake: SHOAL_HANDSHAKE,
     });
   }
 
@@ -117,8 +124,9 @@ export class Litecoind extends RpcNode {
     });
   }
 
-  /** The `-debug=net` log. */
+  /** The `-debug=net` log; throws if litecoind never wrote one (a missing log blames nobody). */
   async log(): Promise<string> {
-    return readFile(join(this.dir, 'regtest', 'debug.log'), 'utf8').catch(() => '');
+    if (this.dir === '') throw new Error('litecoind was never started');
+    return readFile(join(this.dir, 'regtest', 'debug.log'), 'utf8');
   }
 }
