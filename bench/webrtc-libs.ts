@@ -35,6 +35,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -529,6 +530,10 @@ if (values.child !== undefined) {
     process.exit(1);
   }
 } else {
+  if (!existsSync(join(here, 'webrtc-libs', 'node_modules'))) {
+    console.error('bench/webrtc-libs has no node_modules: run `npm ci` (or `npm install`) there first');
+    process.exit(1);
+  }
   const libs = (values.libs as string).split(',') as LibName[];
   for (const l of libs)
     if (!LIBS.includes(l)) throw new Error(`unknown library ${l}; known: ${LIBS.join(',')}`);
