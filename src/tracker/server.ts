@@ -9,6 +9,7 @@
  */
 import dgram from 'node:dgram';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { handleHttpRequest } from './http-handler.js';
 import { type TrackerStats, trackerStats } from './stats-page.js';
@@ -33,6 +34,12 @@ export interface TrackerServerOptions extends TrackerCoreOptions {
    * sets its bounds. Needs HTTP. @default on
    */
   readonly ws?: boolean | Omit<WsSwarmsOptions, 'isAllowed'>;
+  /**
+   * Serve HTTPS and `wss://` on the HTTP port instead of HTTP and `ws://`: a PEM certificate
+   * (with its chain) and its private key, as PEM text. Pages served over HTTPS may only open `wss://`.
+   * @default plain HTTP
+   */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 /** A running tracker. */
@@ -42,11 +49,11 @@ export interface TrackerServer {
   readonly httpPort: number | undefined;
   /** Bound UDP port, when UDP is on. */
   readonly udpPort: number | undefined;
-  /** `http://host:port/announce`, when HTTP is on. */
+  /** `http://host:port/announce` (`https://` with {@link TrackerServerOptions.tls}), when HTTP is on. */
   readonly httpAnnounceUrl: string | undefined;
   /** `udp://host:port/announce`, when UDP is on. */
   readonly udpAnnounceUrl: string | undefined;
-  /** `ws://host:port/`, when the WebSocket tracker is on. */
+  /** `ws://host:port/` (`wss://` with TLS), when the WebSocket tracker is on. */
   readonly wsAnnounceUrl: string | undefined;
   /** The WebSocket tracker, when on. */
   readonly ws: WsTrackerServer | undefined;
@@ -69,7 +76,7 @@ function urlHost(host: string): string {
 export async function startTracker(opts: TrackerServerOptions = {}): Promise<TrackerServer> {
   const host = opts.host ?? '127.0.0.1';
   const core = new TrackerCore(opts);
-  let httpServer: http.Server | undefined;
+  let httpServer: http.Server | https.Server | undefined;
   let udpSocket: dgram.Socket | undefined;
   let closed = false;
   let sweep: NodeJS.Timeout | undefined;
@@ -93,29 +100,31 @@ export async function startTracker(opts: TrackerServerOptions = {}): Promise<Tra
 
   try {
     if (opts.httpPort !== null) {
-      const server = http.createServer(
-        { requestTimeout: opts.httpRequestTimeoutMs ?? 10_000 },
-        (req, res) => {
-          let reply: ReturnType<typeof handleHttpRequest>;
-          try {
-            reply = handleHttpRequest(
-              core,
-              req.method ?? 'GET',
-              req.url ?? '/',
-              req.socket.remoteAddress ?? '',
-            );
-          } catch {
-            res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
-            return;
-          }
-          res.writeHead(reply.status, {
-            'content-type': reply.contentType,
-            'content-length': reply.body.length,
-            'cache-control': 'no-store',
-          });
-          res.end(req.method === 'HEAD' ? undefined : reply.body);
-        },
-      );
+      const serverOptions = { requestTimeout: opts.httpRequestTimeoutMs ?? 10_000 };
+      const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+        let reply: ReturnType<typeof handleHttpRequest>;
+        try {
+          reply = handleHttpRequest(
+            core,
+            req.method ?? 'GET',
+            req.url ?? '/',
+            req.socket.remoteAddress ?? '',
+          );
+        } catch {
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
+          return;
+        }
+        res.writeHead(reply.status, {
+          'content-type': reply.contentType,
+          'content-length': reply.body.length,
+          'cache-control': 'no-store',
+        });
+        res.end(req.method === 'HEAD' ? undefined : reply.body);
+      };
+      const server =
+        opts.tls === undefined
+          ? http.createServer(serverOptions, onRequest)
+          : https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key }, onRequest);
       server.headersTimeout = Math.min(opts.httpRequestTimeoutMs ?? 10_000, 60_000);
       server.keepAliveTimeout = 5_000;
       server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -184,14 +193,20 @@ export async function startTracker(opts: TrackerServerOptions = {}): Promise<Tra
 
   const httpPort = httpServer === undefined ? undefined : (httpServer.address() as AddressInfo).port;
   const udpPort = udpSocket === undefined ? undefined : udpSocket.address().port;
+  const secure = opts.tls !== undefined;
   return {
     host,
     httpPort,
     udpPort,
-    httpAnnounceUrl: httpPort === undefined ? undefined : `http://${urlHost(host)}:${httpPort}/announce`,
+    httpAnnounceUrl:
+      httpPort === undefined
+        ? undefined
+        : `${secure ? 'https' : 'http'}://${urlHost(host)}:${httpPort}/announce`,
     udpAnnounceUrl: udpPort === undefined ? undefined : `udp://${urlHost(host)}:${udpPort}/announce`,
     wsAnnounceUrl:
-      httpPort === undefined || wsServer === undefined ? undefined : `ws://${urlHost(host)}:${httpPort}/`,
+      httpPort === undefined || wsServer === undefined
+        ? undefined
+        : `${secure ? 'wss' : 'ws'}://${urlHost(host)}:${httpPort}/`,
     ws: wsServer,
     core,
     stats: () => trackerStats(core),

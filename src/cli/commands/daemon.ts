@@ -11,7 +11,7 @@ import { DEFAULT_API_HOST, DEFAULT_API_PORT, defaultStateDir } from '../../daemo
 import { parseHostPort } from '../../metainfo/index.js';
 import type { TransportPolicy } from '../../net/dial-policy.js';
 import { withContext } from '../output.js';
-import { parseUtpPolicy } from './network-flags.js';
+import { ICE_SERVER_HELP, parseIceServer, parseUtpPolicy, webRtcOptions } from './network-flags.js';
 
 /** Parsed options of `shoal daemon`. */
 export interface DaemonCommandOptions {
@@ -32,6 +32,7 @@ export interface DaemonCommandOptions {
   readonly lsd: boolean;
   readonly utpPolicy?: TransportPolicy;
   readonly webrtc: boolean;
+  readonly iceServer: string[];
   readonly btc?: string;
   readonly btcPeer: string[];
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -101,6 +102,7 @@ export function registerDaemonCommand(program: Command): void {
       parseUtpPolicy,
     )
     .option('--no-webrtc', "do not use WebRTC peers (found through a torrent's ws:// trackers)")
+    .option('--ice-server <url>', ICE_SERVER_HELP, parseIceServer, [])
     .option(
       '--btc <network>',
       'also run a Bitcoin light node (mainnet, testnet4, signet, regtest, litecoin-regtest); off by default',
@@ -156,7 +158,7 @@ export function registerDaemonCommand(program: Command): void {
             ...(o.lsd ? { lsd: true } : {}),
             ...(o.utpPolicy !== undefined ? { utp: true, transportPolicy: o.utpPolicy } : {}),
             ...(o.portMapping === true ? { portMapping: true } : {}),
-            ...(o.webrtc === false ? { webrtc: false } : {}),
+            ...webRtcOptions(o.webrtc, o.iceServer),
           },
         });
       } catch (e) {

@@ -31,7 +31,14 @@ import { formatBytes, parseRate, signalExitCode, UsageError, withContext } from 
 import { formatPeerEvent } from '../peer-events.js';
 import { startProgress } from '../progress.js';
 import { loadTorrentOrMagnet } from './info.js';
-import { addNetworkOptions, type NetworkFlags, networkOptions } from './network-flags.js';
+import {
+  addNetworkOptions,
+  ICE_SERVER_HELP,
+  type NetworkFlags,
+  networkOptions,
+  parseIceServer,
+  webRtcOptions,
+} from './network-flags.js';
 
 /** Levels of `--log-level` for `download` and `seed`. */
 export const CLI_LOG_LEVELS = ['silent', 'error', 'warn', 'info', 'debug'] as const;
@@ -61,6 +68,7 @@ export interface SwarmFlags extends NetworkFlags {
   lsd: boolean;
   portMapping?: boolean;
   webrtc: boolean;
+  iceServer: string[];
   logLevel: CliLogLevel;
   verbose?: boolean;
 }
@@ -148,6 +156,7 @@ export function addDiscoveryOptions(cmd: Command): Command {
     )
     .option('--no-lsd', 'do not use local service discovery (LAN multicast)')
     .option('--no-webrtc', "do not use WebRTC peers (found through a torrent's ws:// trackers)")
+    .option('--ice-server <url>', ICE_SERVER_HELP, parseIceServer, [])
     .option(
       '-v, --verbose',
       'print the peer log as it happens: connects (client, transport, encryption), disconnects and refusals with reasons, hash failures, bans with their evidence',
@@ -178,7 +187,7 @@ export function discoveryOptions(flags: SwarmFlags, c: Checked, stateDir: string
       : {}),
     ...(flags.lsd ? { lsd: true } : {}),
     ...(flags.portMapping === true ? { portMapping: true } : {}),
-    ...(flags.webrtc === false ? { webrtc: false } : {}),
+    ...webRtcOptions(flags.webrtc, flags.iceServer),
     ...networkOptions(flags),
   };
 }

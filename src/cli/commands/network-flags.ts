@@ -104,3 +104,19 @@ export function networkOptions(
     ...(policy !== undefined ? { utp: true, transportPolicy: policy } : {}),
   };
 }
+
+export const ICE_SERVER_HELP =
+  'STUN or TURN server for WebRTC: stun:host:port, turn:user:password@host:port (turns: for TLS); repeatable';
+
+/** Collects `--ice-server` values: STUN/TURN URLs in the form node-datachannel reads. */
+export function parseIceServer(v: string, acc: string[]): string[] {
+  if (!/^(stun|turns?):[^\s/]+$/.test(v))
+    throw new InvalidArgumentError('expected stun:host:port or turn:user:password@host:port');
+  return [...acc, v];
+}
+
+/** The Session `webrtc` option for `--no-webrtc` and `--ice-server`. */
+export function webRtcOptions(enabled: boolean, iceServers: readonly string[]) {
+  if (!enabled) return { webrtc: false as const };
+  return iceServers.length > 0 ? { webrtc: { iceServers } } : {};
+}

@@ -18,6 +18,10 @@ export interface TrackerCommandOptions {
   readonly wsInterval?: number;
   /** Serve WebTorrent's WebSocket protocol on the HTTP port. @default true */
   readonly ws?: boolean;
+  /** PEM certificate file: HTTPS and wss:// on the HTTP port (with {@link key}). */
+  readonly cert?: string;
+  /** PEM private key file of {@link cert}. */
+  readonly key?: string;
 }
 
 function parsePort(v: string): number {
@@ -43,6 +47,12 @@ async function loadWhitelist(file: string): Promise<Uint8Array[]> {
  */
 export async function startTrackerFromCli(o: TrackerCommandOptions): Promise<TrackerServer> {
   const whitelist = o.whitelist === undefined ? undefined : await loadWhitelist(o.whitelist);
+  if ((o.cert === undefined) !== (o.key === undefined))
+    throw new UsageError('--cert and --key go together (a PEM certificate and its private key)');
+  const tls =
+    o.cert === undefined || o.key === undefined
+      ? undefined
+      : { cert: await readFile(o.cert, 'utf8'), key: await readFile(o.key, 'utf8') };
   // Loaded here, not at start-up: every command pays only for what it uses.
   const { startTracker } = await import('../../tracker/server.js');
   return startTracker({
@@ -56,6 +66,7 @@ export async function startTrackerFromCli(o: TrackerCommandOptions): Promise<Tra
         : {}),
     intervalS: o.interval,
     ...(whitelist !== undefined ? { whitelist } : {}),
+    ...(tls !== undefined ? { tls } : {}),
   });
 }
 
@@ -63,12 +74,16 @@ export async function startTrackerFromCli(o: TrackerCommandOptions): Promise<Tra
 export function registerTrackerCommand(program: Command): void {
   program
     .command('tracker')
-    .description('run a BitTorrent tracker (HTTP and UDP announce/scrape, /stats page)')
+    .description(
+      'run a BitTorrent tracker (HTTP(S) and UDP announce/scrape, ws(s):// for WebRTC, /stats page)',
+    )
     .option('--http <port>', 'HTTP port (0: any free port)', parsePort, 6969)
     .option('--no-http', 'do not serve HTTP')
     .option('--udp <port>', 'UDP port (0: any free port)', parsePort, 6969)
     .option('--no-udp', 'do not serve UDP')
     .option('--no-ws', "do not serve WebTorrent's WebSocket tracker (ws://) on the HTTP port")
+    .option('--cert <file>', 'PEM certificate: serve HTTPS and wss:// on the HTTP port (with --key)')
+    .option('--key <file>', 'PEM private key of --cert')
     .option('--host <address>', 'address to bind (use :: for IPv6 and IPv4)', '0.0.0.0')
     .option(
       '--whitelist <file>',
@@ -91,7 +106,7 @@ export function registerTrackerCommand(program: Command): void {
       }
       if (server.httpAnnounceUrl !== undefined) {
         console.log(
-          `tracker: ${server.httpAnnounceUrl}  (stats: http://${server.httpAnnounceUrl.slice(7, -9)}/stats)`,
+          `tracker: ${server.httpAnnounceUrl}  (stats: ${server.httpAnnounceUrl.replace(/\/announce$/, '/stats')})`,
         );
       }
       if (server.udpAnnounceUrl !== undefined) console.log(`tracker: ${server.udpAnnounceUrl}`);
