@@ -4,10 +4,8 @@
  * announces; a second address soon after does not move the id again (NodeIdRenewal bounds it).
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { test } from 'node:test';
 import { isValidNodeIdForIp } from '../../../src/dht/index.js';
-import type { DhtRuntimeEvents } from '../../../src/discovery/dht-runtime.js';
 import { createDhtTestnet } from '../../../src/discovery/dht-testnet.js';
 import { toHex } from '../../../src/shared/hash.js';
 
@@ -25,9 +23,9 @@ test('the node id follows the external address (BEP 42), at most once per interv
     assert.equal(toHex(rt.nodeId()!), toHex(before));
     // Our address, as the session chose it; a random id conforms to it with odds of 1 in 2^21.
     assert.equal(isValidNodeIdForIp(before, '203.0.113.5'), false);
-    const changed = once(rt, 'node-id:changed') as Promise<[DhtRuntimeEvents['node-id:changed']]>;
+    const changed = rt.next('node-id:changed', AbortSignal.timeout(10_000));
     rt.setExternalAddress('203.0.113.5');
-    const [e] = await changed;
+    const e = await changed;
     assert.equal(e.family, 4);
     const after = rt.nodeId()!;
     assert.equal(toHex(e.id), toHex(after));
