@@ -330,6 +330,12 @@ async function runDownload(
     else if (s.state === 'failed')
       log.warn(`port mapping failed: ${s.errors.at(-1) ?? 'no router answered'}`);
   });
+  session.on('external-address:changed', (e) => {
+    if (e.address !== undefined)
+      log.info(
+        `external address ${e.family === 6 ? `[${e.address}]` : e.address}:${e.port} (from ${e.source})`,
+      );
+  });
   const failed = torrent.next('error').then((e) => Promise.reject(e.error));
   failed.catch(() => {}); // observed through the races below
   const wanted = wantedPieceBytes(torrent, sel);
