@@ -13,7 +13,12 @@ const ip4 = (s: string) => Uint8Array.from(s.split('.').map(Number));
 /** An ExternalAddress on a clock the test moves. */
 function withClock(): { ext: ExternalAddress; tick(ms: number): void } {
   let now = 0;
-  return { ext: new ExternalAddress(() => now), tick: (ms) => void (now += ms) };
+  return {
+    ext: new ExternalAddress(() => now),
+    tick: (ms) => {
+      now += ms;
+    },
+  };
 }
 
 test(`YOURIP_VOTES_NEEDED (${YOURIP_VOTES_NEEDED}) distinct peers elect; one peer voting again counts once`, () => {
