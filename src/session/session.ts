@@ -280,7 +280,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /** Our external address, its source and the port peers dial (see NetworkStatus). */
-  get network(): NetworkStatus {
+  get network(): Pick<NetworkStatus, 'port' | 'address' | 'source'> {
     return this.#network;
   }
 
