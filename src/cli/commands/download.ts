@@ -308,20 +308,8 @@ function progressFor(
   };
 }
 
-/** Runs a torrent until done (then seeds if asked), an interrupt, or a torrent error. */
-async function runDownload(
-  session: Session,
-  torrent: Torrent,
-  flags: SwarmFlags,
-  c: Checked,
-  sel: Selection,
-  interrupted: Promise<NodeJS.Signals>,
-  out: string,
-  log: Reporter,
-  setProgress: (p: { stop(): void } | undefined) => void,
-): Promise<void> {
-  const m = torrent.metainfo;
-  log.info(`listening on port ${session.port}`);
+/** Prints port mapping results and our external address as they become known. */
+function reportNetwork(session: Session, log: Reporter): void {
   session.on('portmap:changed', (s) => {
     if (s.state === 'mapped')
       log.info(
@@ -336,6 +324,23 @@ async function runDownload(
         `external address ${e.family === 6 ? `[${e.address}]` : e.address}:${e.port} (from ${e.source})`,
       );
   });
+}
+
+/** Runs a torrent until done (then seeds if asked), an interrupt, or a torrent error. */
+async function runDownload(
+  session: Session,
+  torrent: Torrent,
+  flags: SwarmFlags,
+  c: Checked,
+  sel: Selection,
+  interrupted: Promise<NodeJS.Signals>,
+  out: string,
+  log: Reporter,
+  setProgress: (p: { stop(): void } | undefined) => void,
+): Promise<void> {
+  const m = torrent.metainfo;
+  log.info(`listening on port ${session.port}`);
+  reportNetwork(session, log);
   const failed = torrent.next('error').then((e) => Promise.reject(e.error));
   failed.catch(() => {}); // observed through the races below
   const wanted = wantedPieceBytes(torrent, sel);
@@ -504,6 +509,7 @@ export function registerDownloadCommands(program: Command): void {
       ...discoveryOptions(flags, c, undefined),
     });
     session.on('warning', (w) => log.warn(w.message));
+    reportNetwork(session, log);
     const signal = untilSignal();
     let progress: { stop(): void } | undefined;
     try {
