@@ -327,10 +327,17 @@ export interface SettingsInfo extends Omit<DaemonSettings, 'proxy'> {
 /** Session-wide statistics (`GET /api/v1/stats`). */
 /** `GET /api/v1/network`: how the node is reachable. */
 export interface NetworkInfo {
-  /** Our external IPv4 address (peers' BEP 10 `yourip` majority, else the router's), or null. */
+  /**
+   * Our external IPv4 address, or null: the router's (port mapping) when it is public, else what
+   * a majority of peers' BEP 10 `yourip` names, else the DHT's BEP 42 votes.
+   */
   readonly externalAddress: string | null;
-  /** Our external IPv6 address as peers' `yourip` majority names it, or null. */
+  /** Where {@link externalAddress} came from: `router`, `peers` or `dht`; null while unknown. */
+  readonly externalAddressSource: 'router' | 'peers' | 'dht' | null;
+  /** Our external IPv6 address (peers' `yourip` majority, else the DHT's votes), or null. */
   readonly externalAddress6: string | null;
+  /** The TCP port peers dial: the router's mapped external port, else the listen port (0: none). */
+  readonly externalPort: number;
   /** Port mapping (null when off): state, method, router, external address, mappings, last errors. */
   readonly portMapping: {
     readonly state: string;

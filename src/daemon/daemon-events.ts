@@ -1,5 +1,5 @@
 /** The daemon's event map and version (STYLE §3: one event map per emitter). */
-import type { SettingsInfo } from './api-types.js';
+import type { NetworkInfo, SettingsInfo } from './api-types.js';
 
 /** Version string reported by the API. */
 export const DAEMON_VERSION = '0.1.0';
@@ -27,6 +27,8 @@ export interface DaemonEvents {
   'watch:added': { readonly file: string; readonly id: string };
   /** A file in the watch folder is no usable torrent: renamed `<file>.invalid`. */
   'watch:invalid': { readonly file: string; readonly reason: string };
+  /** Our external address, the port peers dial or the port mapping changed (as `GET /api/v1/network`). */
+  'network:changed': NetworkInfo;
 }
 
 /** Names of the events, in a stable order (what `/api/v1/events` forwards). */
@@ -44,4 +46,5 @@ export const DAEMON_EVENT_NAMES: readonly (keyof DaemonEvents)[] = [
   'settings:changed',
   'watch:added',
   'watch:invalid',
+  'network:changed',
 ];

@@ -11,10 +11,14 @@ export function dhtNodeCount(session: Pick<Session, 'dhtStats'>): number | null 
 }
 
 /** `GET /api/v1/network`: the external address and the port-mapping status. */
-export function networkInfo(session: Pick<Session, 'externalAddress' | 'portMapping'>): NetworkInfo {
+export function networkInfo(
+  session: Pick<Session, 'externalAddress' | 'portMapping' | 'network'>,
+): NetworkInfo {
   return {
     externalAddress: session.externalAddress(4) ?? null,
+    externalAddressSource: session.network.source(4) ?? null,
     externalAddress6: session.externalAddress(6) ?? null,
+    externalPort: session.network.port(),
     portMapping: session.portMapping() ?? null,
   };
 }

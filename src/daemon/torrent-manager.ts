@@ -110,6 +110,9 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     this.#restoreConcurrency = init.restoreConcurrency;
     this.downloadDir = init.downloadDir;
     this.#queue = new QueueOrder(init.session);
+    // The dashboard's Network panel follows this (the body of GET /api/v1/network).
+    const networkChanged = () => this.emit('network:changed', networkInfo(init.session));
+    init.session.on('external-address:changed', networkChanged).on('portmap:changed', networkChanged);
     this.#runner = new TorrentRunner({
       session: init.session,
       store: init.store,

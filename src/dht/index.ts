@@ -7,6 +7,7 @@ export * from './constants.js';
 export * from './dht-node.js';
 export * from './ed25519.js';
 export * from './errors.js';
+export * from './id-renewal.js';
 export * from './ip-voter.js';
 export * from './item.js';
 export * from './item-store.js';

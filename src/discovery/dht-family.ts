@@ -16,6 +16,11 @@
  * - The socket is a {@link DhtSocket}: one the family owns (and closes), or the session's shared
  *   UDP socket (net/udp-socket.ts), which hands it the KRPC datagrams only and which it leaves
  *   open at close.
+ * - BEP 42: told our external address ({@link DhtFamily.setExternalAddress}), a family whose id
+ *   does not conform to it makes a new node with a conforming id (the old table's contacts, seen
+ *   from the new id) and joins again, when {@link NodeIdRenewal} says (at most once per
+ *   `DHT_ID_RENEW_MIN_MS`, after the user's lookups ended or `DHT_ID_RENEW_MAX_WAIT_MS`). What the
+ *   old node stored for others (peers, items, tokens) goes with it: announcers repeat theirs.
  * - After `close()` nothing runs: timers cleared, operations failed, socket closed (or left), and
  *   every late callback (a datagram, a timer) is ignored.
  */
@@ -30,8 +35,12 @@ import {
   type DhtNode,
   type DhtPingFinishedEvent,
   type DhtPutReadyEvent,
+  isValidNodeIdForIp,
+  NodeIdRenewal,
+  parseIp,
 } from '../dht/index.js';
 import type { SharedUdpSocket } from '../net/udp-socket.js';
+import { ErrorCode } from '../shared/errors.js';
 import { DHT_REBOOTSTRAP_MAX_MS, DHT_SEND_ERROR_REPORT_MS, type DhtSocketStats } from './dht-types.js';
 
 /** What a family sends and receives through. */
@@ -87,6 +96,8 @@ export interface DhtFamilyHooks {
   bootstrapFinished(family: AddressFamily, nodes: number, initial: boolean): void;
   externalAddress(family: AddressFamily, host: string, idConforms: boolean): void;
   socketFailed(family: AddressFamily, op: 'send' | 'receive', err: unknown, suppressed: number): void;
+  /** The node was remade with a new id for our external address (BEP 42). */
+  idChanged?(family: AddressFamily, id: Uint8Array): void;
 }
 
 /** Options of a {@link DhtFamily}. */
@@ -95,12 +106,19 @@ export interface DhtFamilyInit {
   readonly k: number;
   /** First bootstrap retry delay, in ms. */
   readonly rebootstrapMs: number;
+  /**
+   * Makes the node again with a BEP 42 id for `externalIp`, from the old node's saved state (its
+   * contacts); absent, the id never changes (e.g. one the user chose).
+   */
+  readonly remake?: (externalIp: string, saved: Uint8Array) => DhtNode;
+  /** When the id changes (see NodeIdRenewal). @default its defaults */
+  readonly renewal?: NodeIdRenewal;
 }
 
 /** One family's node, socket and timers (see the module docs). */
 export class DhtFamily {
   readonly family: AddressFamily;
-  readonly node: DhtNode;
+  #node: DhtNode;
   readonly #socket: DhtSocket;
   readonly #hooks: DhtFamilyHooks;
   readonly #init: DhtFamilyInit;
@@ -119,10 +137,15 @@ export class DhtFamily {
   #sendErrors = 0;
   #sendErrorsUnreported = 0;
   #lastSendErrorReport = Number.NEGATIVE_INFINITY;
+  #bootstrapAddrs: readonly Address[] = [];
+  readonly #renewal: NodeIdRenewal;
+  #renewIp: string | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
 
   constructor(node: DhtNode, socket: DhtSocket, hooks: DhtFamilyHooks, init: DhtFamilyInit) {
     this.family = node.family;
-    this.node = node;
+    this.#node = node;
+    this.#renewal = init.renewal ?? new NodeIdRenewal();
     this.#socket = socket;
     this.#hooks = hooks;
     this.#init = init;
@@ -132,12 +155,17 @@ export class DhtFamily {
         if (this.#closed) return;
         this.#datagramsIn++;
         this.#bytesIn += msg.length;
-        node.handleDatagram(msg, { host, port }, performance.now());
+        this.#node.handleDatagram(msg, { host, port }, performance.now());
         this.flush();
       },
       (e) => this.#hooks.socketFailed(this.family, 'receive', e, 0),
     );
     this.flush();
+  }
+
+  /** The pure node (a new one after an id change). */
+  get node(): DhtNode {
+    return this.#node;
   }
 
   /** The first bootstrap lookup has ended (or could not start). */
@@ -152,6 +180,7 @@ export class DhtFamily {
 
   /** Starts the first bootstrap lookup through `addrs` (the resolved bootstrap nodes). */
   bootstrap(addrs: readonly Address[]): void {
+    this.#bootstrapAddrs = addrs;
     try {
       this.#bootstrapLookup = this.node.bootstrap(addrs, performance.now());
     } catch (e) {
@@ -159,6 +188,60 @@ export class DhtFamily {
       if (!(e instanceof DhtError)) throw e;
       this.#bootstrapDone = true;
     }
+    this.flush();
+  }
+
+  /**
+   * Our external address is `host` (the session's choice of sources): when the id does not
+   * conform to it (BEP 42), the node gets a new one when the renewal policy allows.
+   */
+  setExternalAddress(host: string): void {
+    const ip = parseIp(host);
+    if (this.#closed || this.#init.remake === undefined || ip?.length !== (this.family === 4 ? 4 : 16))
+      return;
+    if (isValidNodeIdForIp(this.#node.id, ip)) {
+      this.#renewal.cancel();
+      this.#renewIp = undefined;
+      return;
+    }
+    this.#renewIp = host;
+    this.#renewal.want(performance.now());
+    this.#checkRenewal();
+  }
+
+  #checkRenewal(): void {
+    if (this.#closed || this.#renewTimer !== undefined) return;
+    const now = performance.now();
+    const wait = this.#renewal.due(now, this.#ops.size > 0);
+    if (wait === undefined) return;
+    if (wait > 0) {
+      this.#renewTimer = setTimeout(() => {
+        this.#renewTimer = undefined;
+        this.#checkRenewal();
+      }, wait);
+      this.#renewTimer.unref();
+      return;
+    }
+    this.#renewal.renewed(now);
+    const host = this.#renewIp!;
+    this.#renewIp = undefined;
+    // Lookups still running belong to the old node: they fail (their callers try again).
+    const ops = [...this.#ops.values()];
+    this.#ops.clear();
+    const err = new DhtError(ErrorCode.DhtIdChanged, `the node id changed for our address ${host} (BEP 42)`);
+    for (const op of ops) op.abort(err);
+    this.#node = this.#init.remake!(host, this.#node.saveState(now));
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = undefined;
+    try {
+      const id = this.#node.bootstrap(this.#bootstrapAddrs, now);
+      // The first bootstrap was cut short: this one stands for it.
+      if (!this.#bootstrapDone && this.#bootstrapLookup !== undefined) this.#bootstrapLookup = id;
+    } catch (e) {
+      if (!(e instanceof DhtError)) throw e; // DhtLimit cannot happen on a new node; be safe
+    }
+    this.#hooks.idChanged?.(this.family, this.#node.id);
     this.flush();
   }
 
@@ -302,6 +385,8 @@ export class DhtFamily {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    if (this.#renewTimer !== undefined) clearTimeout(this.#renewTimer);
+    this.#renewTimer = undefined;
     this.#timer = undefined;
     this.#retryTimer = undefined;
     const ops = [...this.#ops.values()];

@@ -29,6 +29,7 @@ import {
   DhtError,
   DhtNode,
   type DhtNodeInit,
+  NodeIdRenewal,
   type Random,
 } from '../dht/index.js';
 import { ErrorCode } from '../shared/errors.js';
@@ -107,6 +108,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     externalAddress: (family, host, idConforms) =>
       this.emit('external-address:changed', { type: 'external-address:changed', family, host, idConforms }),
     socketFailed: (family, op, err, suppressed) => this.#socketFailed(family, op, err, suppressed),
+    idChanged: (family, id) => this.emit('node-id:changed', { type: 'node-id:changed', family, id }),
   };
 
   /** Makes a runtime; nothing is bound until {@link start}. Attach listeners in between. */
@@ -141,6 +143,17 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
   /** Our node id for `family` (20 bytes), when that family runs. */
   nodeId(family: AddressFamily = 4): Uint8Array | undefined {
     return this.#families.get(family)?.node.id;
+  }
+
+  /**
+   * Our external address is `host` (IPv4 or IPv6; e.g. the session's choice between the router,
+   * peers and the DHT's own votes): the family's node id is made to conform to it (BEP 42), by a
+   * new node joining again, at most once per `DHT_ID_RENEW_MIN_MS` (see NodeIdRenewal).
+   * `node-id:changed` tells when. A node id the user gave in `node.id` never changes.
+   */
+  setExternalAddress(host: string): void {
+    if (this.#state !== 'running') return;
+    this.#families.get(isIP(host) === 6 ? 6 : 4)?.setExternalAddress(host);
   }
 
   /**
@@ -244,9 +257,21 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
       });
       node = new DhtNode(deps, base, now);
     }
+    // An id the user chose stays; else it follows our external address (BEP 42).
+    const remake =
+      this.#opts.node?.id !== undefined
+        ? undefined
+        : (externalIp: string, state: Uint8Array) =>
+            new DhtNode(
+              deps,
+              { ...this.#opts.node, family, externalIp, savedState: state },
+              performance.now(),
+            );
     const f = new DhtFamily(node, socket, this.#hooks, {
       k: this.#opts.node?.k ?? DHT_K,
       rebootstrapMs: this.#opts.rebootstrapMs ?? DHT_REBOOTSTRAP_FIRST_MS,
+      ...(remake === undefined ? {} : { remake }),
+      renewal: new NodeIdRenewal(this.#opts.idRenewal),
     });
     this.#families.set(family, f);
   }

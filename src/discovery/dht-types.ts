@@ -11,6 +11,7 @@ import type {
   DhtPutRefusals,
   DhtStats,
   Ed25519KeyPair,
+  NodeIdRenewalBounds,
   Random,
 } from '../dht/index.js';
 import type { SharedUdpSocket } from '../net/udp-socket.js';
@@ -89,6 +90,11 @@ export interface DhtRuntimeOptions {
   readonly saveIntervalMs?: number;
   /** First bootstrap retry delay while the table is small, in ms. @default DHT_REBOOTSTRAP_FIRST_MS */
   readonly rebootstrapMs?: number;
+  /**
+   * How often the node id may follow our external address (BEP 42), per family.
+   * @default DHT_ID_RENEW_MIN_MS apart, waiting at most DHT_ID_RENEW_MAX_WAIT_MS for lookups
+   */
+  readonly idRenewal?: NodeIdRenewalBounds;
   /** Node tunables (ids, rate limits, timeouts), the same for both families. */
   readonly node?: DhtRuntimeNodeOptions;
   /** Randomness for the nodes. @default cryptoRandom */
@@ -268,5 +274,11 @@ export interface DhtRuntimeEvents {
     readonly family: AddressFamily;
     readonly host: string;
     readonly idConforms: boolean;
+  };
+  /** The node got a new id for our external address (BEP 42), and joins again. */
+  'node-id:changed': {
+    readonly type: 'node-id:changed';
+    readonly family: AddressFamily;
+    readonly id: Uint8Array;
   };
 }

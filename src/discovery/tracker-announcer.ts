@@ -51,8 +51,11 @@ export interface AnnouncerInit {
   readonly infoHash: Uint8Array;
   /** 20-byte peer id. */
   readonly peerId: Uint8Array;
-  /** TCP port peers can reach us on. */
-  readonly port: number;
+  /**
+   * TCP port peers can reach us on: behind a NAT, the router's mapped external port. A function
+   * is read at every announce (the mapping may come, or move, later).
+   */
+  readonly port: number | (() => number);
   /** BEP 12 tiers (`announce-list`, or `[[announce]]`). */
   readonly trackers: readonly (readonly string[])[];
   /** Read at every announce. */
@@ -329,7 +332,11 @@ export class Announcer extends TypedEmitter<AnnouncerEvents> {
     return {
       infoHash: this.#init.infoHash,
       peerId: this.#init.peerId,
-      port: this.#init.port,
+      // No BEP 3 `ip` / BEP 15 `IP address` (0: the source address): a tracker on the internet
+      // sees our external address as the source, which is right by definition, and one on our
+      // side of the NAT serves peers that should dial our LAN address. Any address we put there
+      // could only be wrong (a router behind another NAT, a stale vote) and be handed out.
+      port: typeof this.#init.port === 'function' ? this.#init.port() : this.#init.port,
       uploaded: Math.max(0, Math.floor(stats.uploaded)),
       downloaded: Math.max(0, Math.floor(stats.downloaded)),
       left: Math.max(0, Math.floor(stats.left)),

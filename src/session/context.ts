@@ -5,6 +5,7 @@ import type { WebRtc } from '../net/webrtc-transport.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
 import type { Handshake } from '../wire/index.js';
 import type { FreeSpace } from './disk.js';
+import type { NetworkStatus } from './network-status.js';
 import type { ResolvedOptions } from './options.js';
 import type { OpenedStream } from './peers/connector.js';
 import type { BandwidthPriority } from './upload-gate.js';
@@ -56,8 +57,8 @@ export interface SessionContext {
   readonly freeSpace: FreeSpace;
   /** Closes the session's handle of a file, if open (before it is moved). */
   closeFile(path: string): Promise<void>;
-  /** A peer at `voter` (IP text) said, in BEP 10 `yourip`, that it sees us at `yourIp`. */
-  voteExternalIp?(voter: string, yourIp: Uint8Array): void;
+  /** Our external address: peers' BEP 10 `yourip` votes go to it, our handshakes read it. */
+  readonly network?: NetworkStatus;
   /** The session's shared UDP tracker socket (opened on first use). */
   udpTrackerSocket(): UdpTrackerSocket;
 }

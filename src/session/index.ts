@@ -7,6 +7,7 @@ export type {
 } from './extensions/extension.js';
 export { BUILTIN_EXTENSIONS } from './extensions/registry.js';
 export { PEX_INTERVAL_MS, PEX_MAX_PEERS } from './extensions/ut-pex.js';
+export type { ExternalAddressChoice, ExternalAddressSource } from './external-address.js';
 export * from './feeds/index.js';
 export {
   STREAM_CHUNK_BYTES,
@@ -16,6 +17,7 @@ export {
   torrentFiles,
 } from './file-stream.js';
 export { MAGNET_DHT_RETRY_MS, type PendingMagnet } from './magnets.js';
+export type { ExternalAddressChanged, NetworkStatus } from './network-status.js';
 export * from './options.js';
 export type { OpenedStream } from './peers/connector.js';
 export { PeerConnection } from './peers/peer-connection.js';

@@ -51,12 +51,12 @@ import { TorrentStorage } from '../storage/torrent-storage.js';
 import { generatePeerId, type MsePolicy, mseReq2Hash } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 import { statfsFreeSpace } from './disk.js';
-import { ExternalAddress } from './external-address.js';
 import { FeedError } from './feeds/errors.js';
 import type { FollowOptions, PublishOptions } from './feeds/feed-types.js';
 import { FeedFollower } from './feeds/follow.js';
 import { type FeedPublication, publishFeed } from './feeds/publish.js';
 import { MagnetFetches, type PendingMagnet } from './magnets.js';
+import { type ExternalAddressChanged, NetworkStatus } from './network-status.js';
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js';
 import { BtConnector } from './peers/connector.js';
 import { type BitTorrentInboundInit, encryptedBitTorrent, plaintextBitTorrent } from './peers/inbound-bt.js';
@@ -85,6 +85,8 @@ export interface SessionEvents {
   error: { readonly error: Error };
   /** Port mapping on the router changed (with `portMapping`): method, external address, ports. */
   'portmap:changed': PortMappingStatus;
+  /** Our external address (router, peers' `yourip`, DHT) or the TCP port peers dial changed. */
+  'external-address:changed': ExternalAddressChanged;
 }
 
 export class Session extends TypedEmitter<SessionEvents> {
@@ -117,7 +119,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #dht: DhtRuntime | undefined;
   #lsd: Lsd | undefined;
   #portMapper: PortMapper | undefined;
-  readonly #external = new ExternalAddress();
+  readonly #network = new NetworkStatus({ now: () => this.now(), listenPort: () => this.#port });
   /** WebRTC, loaded on first use (see LazyWebRtc); undefined when turned off. */
   #webrtc: LazyWebRtc | undefined;
   #port = 0;
@@ -158,6 +160,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     };
     this.#inbound.register(plaintextBitTorrent(inbound));
     this.#inbound.register(encryptedBitTorrent(inbound), { fallback: true });
+    this.#network.on('external-address:changed', (e) => this.emit('external-address:changed', e));
     const self = this;
     this.#ctx = {
       options,
@@ -170,10 +173,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       webrtc: async () => this.#webrtc?.get(),
       peerId: this.peerId,
       now: () => this.now(),
-      // What others should dial: the router's mapped port when port mapping made one.
-      listenPort: () => this.#portMapper?.externalPort('TCP', this.#port) ?? this.#port,
+      listenPort: () => this.#network.port(), // the router's mapped port when there is one
       pool: this.#pool,
-      voteExternalIp: (voter, ip) => void this.#external.vote(voter, ip),
+      network: this.#network,
       connectPeer: (host, port, handshake, hints, signal) =>
         this.#connector.connect(host, port, handshake, hints, signal),
       // Received bytes are already here: charge them (debt allowed) and pause reading until repaid.
@@ -231,6 +233,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         ...(o.dht.statePath !== undefined ? { statePath: o.dht.statePath } : {}),
         ...(o.dht.node !== undefined ? { node: o.dht.node } : {}),
       });
+      this.#network.watchDht(this.#dht);
     }
     if (o.lsd !== undefined && this.#port > 0) {
       this.#lsd = await Lsd.create({
@@ -254,8 +257,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const o = this.options.portMapping;
     if (o === undefined || this.#port === 0) return;
     const ports: PortRequest[] = [{ protocol: 'TCP', internalPort: this.#port }];
-    // uTP's shared UDP socket has the TCP port's number (session-transports.ts); the DHT may
-    // have a port of its own.
+    // uTP's UDP socket has the TCP port's number (session-transports.ts); the DHT may have its own.
     if (this.#net.udp !== undefined) ports.push({ protocol: 'UDP', internalPort: this.#port });
     const dhtPort = this.#dht?.port ?? 0;
     if (dhtPort > 0 && dhtPort !== this.#port) ports.push({ protocol: 'UDP', internalPort: dhtPort });
@@ -263,25 +265,23 @@ export class Session extends TypedEmitter<SessionEvents> {
     mapper.on('portmap:changed', (s) => this.emit('portmap:changed', s));
     mapper.on('portmap:failed', (e) => this.emit('warning', { message: `port mapping: ${e.message}` }));
     this.#portMapper = mapper;
+    this.#network.watchMapper(mapper);
     mapper.start();
   }
 
-  /**
-   * Port mapping status (which method worked, the external address and ports, recent errors);
-   * undefined when `portMapping` is off.
-   */
+  /** Port mapping status (method, external address, ports, recent errors); undefined when off. */
   portMapping(): PortMappingStatus | undefined {
     return this.#portMapper?.status();
   }
 
-  /**
-   * Our external IPv4 (or, with `6`, IPv6) address: the one a majority of peers' BEP 10 `yourip`
-   * names (see ExternalAddress), else the router's from port mapping; undefined while unknown.
-   */
+  /** Our external IPv4 (or IPv6) address if known: router's, else peers' `yourip`, else DHT's. */
   externalAddress(family: 4 | 6 = 4): string | undefined {
-    return (
-      this.#external.current(family) ?? (family === 4 ? this.#portMapper?.status().externalIp : undefined)
-    );
+    return this.#network.address(family);
+  }
+
+  /** Our external address, its source and the port peers dial (see NetworkStatus). */
+  get network(): Pick<NetworkStatus, 'port' | 'address' | 'source'> {
+    return this.#network;
   }
 
   /** DHT figures (nodes, buckets, lookups), when the DHT runs. */

@@ -13,6 +13,7 @@ import type { PeerSource } from '../net/peer-pool.js';
 import type { PeerStream } from '../net/transport.js';
 import type { WebRtc } from '../net/webrtc-transport.js';
 import type { SessionContext } from './context.js';
+import type { ExternalAddressChanged } from './network-status.js';
 
 /** DHT re-announce period while we have peers enough (BEP 5 peers expire after ~30 min). */
 export const DHT_ANNOUNCE_INTERVAL_MS = 15 * 60_000;
@@ -59,7 +60,7 @@ export class TorrentDiscovery {
     if (this.#closed || this.#abort !== undefined) return;
     const abort = new AbortController();
     this.#abort = abort;
-    this.#startAnnouncer();
+    this.#startAnnouncer(abort.signal);
     this.#startWsTrackers(abort.signal);
     this.#startDht(abort.signal);
     const h = this.#host;
@@ -96,7 +97,7 @@ export class TorrentDiscovery {
     await this.stop();
   }
 
-  #startAnnouncer(): void {
+  #startAnnouncer(signal: AbortSignal): void {
     const h = this.#host;
     const tiers = h.metainfo.trackers.map((t) => t.filter((u) => !isWsUrl(u))).filter((t) => t.length > 0);
     if (!h.ctx.options.trackers || tiers.length === 0) return;
@@ -104,7 +105,7 @@ export class TorrentDiscovery {
       {
         infoHash: h.wireInfoHash,
         peerId: h.ctx.peerId,
-        port: h.ctx.listenPort(),
+        port: () => h.ctx.listenPort(),
         trackers: tiers,
         getStats: () => h.totals(),
         onPeers: (peers) => {
@@ -119,6 +120,24 @@ export class TorrentDiscovery {
     announcer.on('tracker:failed', (e) => h.warn(`tracker failed: ${e.url}: ${e.error.message}`, e.error));
     this.#announcer = announcer;
     announcer.start();
+    this.#reannounceOnPortChange(announcer, signal);
+  }
+
+  /**
+   * When the port peers dial changes (a mapping was made after the first announce, or the router
+   * gave another port), the trackers hear it now rather than at their next interval.
+   */
+  #reannounceOnPortChange(announcer: Announcer, signal: AbortSignal): void {
+    const network = this.#host.ctx.network;
+    if (network === undefined) return;
+    let announced = this.#host.ctx.listenPort();
+    const onChange = (e: ExternalAddressChanged) => {
+      if (e.port === announced || signal.aborted) return;
+      announced = e.port;
+      void announcer.announce().catch(() => {});
+    };
+    network.on('external-address:changed', onChange);
+    signal.addEventListener('abort', () => network.off('external-address:changed', onChange), { once: true });
   }
 
   /**

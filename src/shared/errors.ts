@@ -82,6 +82,7 @@ export const ErrorCode = {
   DhtLimit: 'SHOAL_ERR_DHT_LIMIT',
   DhtClosed: 'SHOAL_ERR_DHT_CLOSED',
   DhtItemInvalid: 'SHOAL_ERR_DHT_ITEM_INVALID',
+  DhtIdChanged: 'SHOAL_ERR_DHT_ID_CHANGED',
   // utp (BEP 29)
   UtpTruncated: 'SHOAL_ERR_UTP_TRUNCATED',
   UtpBadVersion: 'SHOAL_ERR_UTP_BAD_VERSION',

@@ -3,7 +3,9 @@
  * ranges in force shown; Reload reads the file again), the SOCKS5 proxy (saved, its password never
  * shown back, the restart note), and a watch folder (a .torrent written into it shows up in the
  * list and is renamed .added), the incomplete folder and preallocation (that torrent downloads
- * there, its file reserved in full). Queue, seed limits and encryption are in dashboard.test.ts.
+ * there, its file reserved in full). The sidebar's Network card: no port mapping, then the external
+ * address peers name in BEP 10 `yourip` (four peers on distinct 127.x addresses vote), shown as the
+ * API reports it. Queue, seed limits and encryption are in dashboard.test.ts.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -11,11 +13,14 @@ import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { SettingsInfo } from '../../src/daemon/index.js';
+import type { NetworkInfo, SettingsInfo } from '../../src/daemon/index.js';
 import { type Daemon, startDaemon } from '../../src/daemon/index.js';
 import { toHex } from '../../src/shared/hash.js';
+import { YOURIP_VOTES_NEEDED } from '../../src/shared/limits.js';
 import { createTorrent } from '../../src/storage/index.js';
+import { EXTENDED_HANDSHAKE_ID, ExtensionName, encodeExtendedHandshake } from '../../src/wire/index.js';
 import { writeTree } from '../helpers/payload.js';
+import { ScriptedPeer } from '../helpers/scripted-peer.js';
 import { api, json as jsonBody, tempDir } from '../integration/daemon-helpers.js';
 import { CHROMIUM, KIB, openPage, row, WEB_DIST } from './dashboard-kit.js';
 
@@ -139,6 +144,58 @@ describe('web dashboard settings: blocklist, proxy, watch folder', { timeout: 18
       ...jsonBody({ watchDir: null, blocklistPath: null, incompleteDir: null }),
       method: 'PUT',
     });
+  });
+
+  it('the Network card shows the external address peers name, as the API reports it', async () => {
+    const card = page.locator('#network');
+    await card.waitFor();
+    // The daemon maps no port here (no router on loopback): the card says so.
+    await page.locator('#net-mapping', { hasText: 'Port mapping off' }).waitFor();
+    assert.equal(await text('#net-address'), 'not known yet');
+    assert.equal(await text('#net-error'), 'none');
+    // A torrent for peers to connect to; four of them, from distinct loopback addresses, say in
+    // their BEP 10 handshake that they see us at 203.0.113.50.
+    await writeTree(join(tmp!.dir, 'seed', 'net-notes'), { 'notes.txt': 20 * KIB }, 71);
+    const made = await createTorrent(join(tmp!.dir, 'seed', 'net-notes'), {
+      pieceLength: 16 * KIB,
+      threads: 1,
+    });
+    const torrent = await daemon!.session.addTorrent(made.bytes);
+    const peers: ScriptedPeer[] = [];
+    try {
+      for (let i = 0; i < YOURIP_VOTES_NEEDED; i++) {
+        const p = await ScriptedPeer.dial(
+          '127.0.0.1',
+          daemon!.session.port,
+          { infoHash: torrent.wireInfoHash },
+          `127.0.0.${60 + i}`,
+        );
+        peers.push(p);
+        p.sendHandshake();
+        await p.handshake(10_000);
+        p.send({
+          type: 'extended',
+          extId: EXTENDED_HANDSHAKE_ID,
+          payload: encodeExtendedHandshake({
+            extensions: new Map([[ExtensionName.UtMetadata, 7]]),
+            yourIp: Uint8Array.of(203, 0, 113, 50),
+          }),
+        });
+        await p.roundTrip(10_000);
+      }
+    } finally {
+      for (const p of peers) p.close();
+    }
+    const net = await api<NetworkInfo>(daemon!, '/api/v1/network');
+    assert.equal(net.externalAddress, '203.0.113.50');
+    assert.equal(net.externalAddressSource, 'peers');
+    assert.equal(net.externalPort, daemon!.session.port);
+    // The card follows the daemon's network:changed event (no reload).
+    const shown = `${net.externalAddress}:${net.externalPort}`;
+    await page.locator('#net-address', { hasText: shown }).waitFor({ timeout: 10_000 });
+    assert.equal(await text('#net-address'), shown);
+    assert.equal(await page.getAttribute('#net-address', 'title'), 'IPv4 address as peers see it');
+    await daemon!.session.removeTorrent(torrent.id);
   });
 
   it('logged no script error and no CSP violation', () => {

@@ -296,7 +296,13 @@ describe('daemon API', { timeout: 120_000 }, () => {
     assert.equal(st.version, '0.1.0');
     // Port mapping is off and no peer has voted through BEP 10 `yourip` yet.
     const net = await api<NetworkInfo>(daemon, '/api/v1/network');
-    assert.deepEqual(net, { externalAddress: null, externalAddress6: null, portMapping: null });
+    assert.deepEqual(net, {
+      externalAddress: null,
+      externalAddressSource: null,
+      externalAddress6: null,
+      externalPort: st.peerPort,
+      portMapping: null,
+    });
   });
 
   test('Prometheus metrics', async () => {

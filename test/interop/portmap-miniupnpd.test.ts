@@ -37,6 +37,9 @@ interface PortmapLine {
   readonly externalIp?: string;
   readonly port?: number;
   readonly mappings?: readonly { protocol: string; internalPort: number; externalPort: number }[];
+  /** `external` lines: the session's external-address:changed. */
+  readonly address?: string;
+  readonly source?: string;
 }
 
 /** Waits for a JSON line of `p` passing `f` that comes after the first `skip` lines. */
@@ -155,6 +158,9 @@ describe('port mapping through miniupnpd in network namespaces', { timeout: 300_
           lab.mappings().includes(`TCP ${tcp.externalPort} -> ${HOME_IP}:${port}`),
           lab.mappings().join('; '),
         );
+        // The router's word is the session's external address, with the port peers dial.
+        const ext = await waitJson(home, (l) => l.t === 'external' && l.address !== undefined, 'the address');
+        assert.deepEqual([ext.address, ext.source, ext.port], [ROUTER_WAN_IP, 'router', tcp.externalPort]);
 
         // libtorrent on the internet side dials the router's mapped port and downloads.
         const save = await group.dir(`lt-${method}`);

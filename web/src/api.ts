@@ -12,6 +12,7 @@ import type {
   BtcWatchedInfo,
   DaemonSettings,
   FileInfo,
+  NetworkInfo,
   PeerEventInfo,
   RemoveResult,
   SessionStatsInfo,
@@ -130,6 +131,7 @@ export const api = {
   updateSettings: (s: SettingsUpdate) => call<SettingsInfo>('PUT', '/api/v1/settings', json(s)),
   reloadBlocklist: () => call<BlocklistInfo>('POST', '/api/v1/blocklist/reload'),
   stats: () => call<SessionStatsInfo>('GET', '/api/v1/stats'),
+  network: () => call<NetworkInfo>('GET', '/api/v1/network'),
 
   /** The daemon's Bitcoin light node (404 `SHOAL_ERR_API_NOT_FOUND` when it runs none). */
   btc: () => call<BtcInfo>('GET', '/api/v1/btc'),

@@ -1,7 +1,7 @@
 /**
  * Live updates from `GET /api/v1/events` (Server-Sent Events): the `snapshot` event (`{stats,
  * torrents}`, about once a second) and the `torrent:*`, `peer:banned`, `settings:changed` and
- * `watch:*` events. EventSource
+ * `watch:*` and `network:changed` events. EventSource
  * reconnects by itself after a network error; when the daemon answers with an error status (it
  * restarted, or too many listeners) the stream is closed and reopened here after a pause.
  */
@@ -23,6 +23,7 @@ export const LIVE_EVENTS = [
   'settings:changed',
   'watch:added',
   'watch:invalid',
+  'network:changed',
 ] as const;
 
 export type LiveEventName = (typeof LIVE_EVENTS)[number];

@@ -4,7 +4,7 @@
  * and the DOM (see dom.ts); built by Vite into `web/dist`, which the daemon serves.
  */
 import './styles.css';
-import type { TorrentSummary } from '../../src/daemon/api-types.js';
+import type { NetworkInfo, TorrentSummary } from '../../src/daemon/api-types.js';
 import { api, describeError } from './api.js';
 import { DetailsPane } from './details.js';
 import { AddDialog, type AddOutcome, loginScreen, PlayerDialog, RemoveDialog } from './dialogs.js';
@@ -13,6 +13,7 @@ import { setupDrop } from './drop.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
 import { type IconName, icon, logo } from './icons.js';
 import { connectLive } from './live.js';
+import { NetworkPanel } from './network-panel.js';
 import { limitsLabel, SettingsDialog } from './settings-dialog.js';
 import { SpeedGraph } from './speed-graph.js';
 import { type FilterName, matchesFilter, Store } from './store.js';
@@ -306,6 +307,7 @@ const filterButtons = new Map<FilterName, HTMLButtonElement>();
 const graph = new SpeedGraph();
 const sideDown = h('span', { class: 'big-rate', id: 'rate-down' });
 const sideUp = h('span', { class: 'big-rate', id: 'rate-up' });
+const network = new NetworkPanel();
 
 function buildSidebar(): void {
   const list = h('nav', { class: 'filters', 'aria-label': 'Status filters' });
@@ -339,6 +341,7 @@ function buildSidebar(): void {
       h('div', { class: 'rate-line up' }, icon('up'), sideUp),
       graph.canvas,
     ),
+    network.el,
     btcLink,
   );
 }
@@ -501,6 +504,10 @@ function startDashboard(): void {
     .then((r) => store.setTorrents(r.torrents))
     .catch((e: unknown) => toast(describeError(e), 'error', 'Cannot load the torrents'));
   void api
+    .network()
+    .then((n) => network.render(n))
+    .catch(() => {});
+  void api
     .settings()
     .then((s) => store.update((st) => (st.settings = s)))
     .catch(() => {});
@@ -523,6 +530,7 @@ function startDashboard(): void {
         eventToast(String(data.reason), 'error', `${String(data.file)} in the watch folder is no torrent`);
       else if (name === 'torrent:paused' && typeof data.reason === 'string')
         eventToast(`Paused: ${data.reason}.`, 'info', t === undefined ? 'Seeding stopped' : `“${t.name}”`);
+      if (name === 'network:changed') return network.render(data as unknown as NetworkInfo);
       if (name === 'settings:changed') {
         store.update((s) => (s.settings = data as unknown as NonNullable<typeof s.settings>));
         return;

@@ -317,6 +317,24 @@ function progressFor(
   };
 }
 
+/** Prints port mapping results and our external address as they become known. */
+function reportNetwork(session: Session, log: Reporter): void {
+  session.on('portmap:changed', (s) => {
+    if (s.state === 'mapped')
+      log.info(
+        `port mapping (${s.method}): reachable at ${s.externalIp ?? '?'} ${s.mappings.map((m) => `${m.protocol} ${m.externalPort}`).join(', ')}`,
+      );
+    else if (s.state === 'failed')
+      log.warn(`port mapping failed: ${s.errors.at(-1) ?? 'no router answered'}`);
+  });
+  session.on('external-address:changed', (e) => {
+    if (e.address !== undefined)
+      log.info(
+        `external address ${e.family === 6 ? `[${e.address}]` : e.address}:${e.port} (from ${e.source})`,
+      );
+  });
+}
+
 /** Runs a torrent until done (then seeds if asked), an interrupt, or a torrent error. */
 async function runDownload(
   session: Session,
@@ -331,14 +349,7 @@ async function runDownload(
 ): Promise<void> {
   const m = torrent.metainfo;
   log.info(`listening on port ${session.port}`);
-  session.on('portmap:changed', (s) => {
-    if (s.state === 'mapped')
-      log.info(
-        `port mapping (${s.method}): reachable at ${s.externalIp ?? '?'} ${s.mappings.map((m) => `${m.protocol} ${m.externalPort}`).join(', ')}`,
-      );
-    else if (s.state === 'failed')
-      log.warn(`port mapping failed: ${s.errors.at(-1) ?? 'no router answered'}`);
-  });
+  reportNetwork(session, log);
   const failed = torrent.next('error').then((e) => Promise.reject(e.error));
   failed.catch(() => {}); // observed through the races below
   const wanted = wantedPieceBytes(torrent, sel);
@@ -507,6 +518,7 @@ export function registerDownloadCommands(program: Command): void {
       ...discoveryOptions(flags, c, undefined),
     });
     session.on('warning', (w) => log.warn(w.message));
+    reportNetwork(session, log);
     const signal = untilSignal();
     let progress: { stop(): void } | undefined;
     try {

@@ -100,7 +100,7 @@ export function registerNodeRoutes(api: ApiRoutes, d: NodeRouteDeps): void {
       operationId: 'getNetwork',
       summary: 'How the node is reachable',
       description:
-        'The external address (the one a majority of peers name in BEP 10 `yourip`, else the router`s from port mapping) and the port-mapping status: state, method (pcp, natpmp, upnp), router, mappings and the last errors; null when port mapping is off.',
+        'The external address (the router`s from port mapping when it is public, else the one a majority of peers name in BEP 10 `yourip`, else the DHT`s BEP 42 votes) with its source, the TCP port peers dial (the mapped external port, else the listen port), and the port-mapping status: state, method (pcp, natpmp, upnp), router, mappings and the last errors; null when port mapping is off.',
       tags: ['session'],
       responses: { 200: { description: 'external address and port mapping', schema: S.NetworkInfo } },
     },
@@ -128,7 +128,8 @@ export function registerNodeRoutes(api: ApiRoutes, d: NodeRouteDeps): void {
       description: [
         'Events: `torrent:added`, `torrent:removed`, `torrent:finished`, `torrent:paused`, `torrent:resumed`,',
         '`torrent:checking`, `torrent:metadata`, `torrent:updated`, `torrent:error`, `peer:banned`,',
-        '`settings:changed`, `watch:added`, `watch:invalid`, each',
+        '`settings:changed`, `watch:added`, `watch:invalid`, `network:changed` (the body of',
+        '`GET /api/v1/network`, when the external address, the port peers dial or the port mapping changed), each',
         'with a JSON `data` line; and `snapshot` (`{stats, torrents}`, see SnapshotEvent) about once a',
         'second and right after connecting, unless `snapshots=false`.',
       ].join(' '),

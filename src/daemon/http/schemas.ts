@@ -340,7 +340,9 @@ export const NetworkInfo: JsonSchema = {
   type: 'object',
   properties: {
     externalAddress: nullable('string'),
+    externalAddressSource: { type: ['string', 'null'], enum: ['router', 'peers', 'dht', null] },
     externalAddress6: nullable('string'),
+    externalPort: uint,
     portMapping: {
       type: ['object', 'null'],
       properties: {

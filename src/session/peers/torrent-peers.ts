@@ -551,6 +551,7 @@ export class TorrentPeers {
           port: this.#ctx.listenPort(),
           reqq: ADVERTISED_REQQ,
           ...(ip !== undefined ? { yourIp: ip } : {}),
+          ...this.#ctx.network?.handshakeFields(conn.remoteAddress),
         }),
       });
     }
@@ -617,7 +618,7 @@ export class TorrentPeers {
       if (hs.port !== undefined && hs.port > 0 && !peer.conn.outgoing && peer.conn.transport !== 'webrtc')
         peer.listenPort = hs.port;
       if (hs.client !== undefined && peer.client === undefined) peer.client = hs.client;
-      if (hs.yourIp !== undefined) this.#ctx.voteExternalIp?.(peer.conn.remoteAddress, hs.yourIp);
+      if (hs.yourIp !== undefined) this.#ctx.network?.vote(peer.conn.remoteAddress, hs.yourIp);
       this.#registry.onPeerHandshake(peer, hs, now);
       this.#host.run(
         this.#host.engine.onExtendedHandshake(peer.key, hs.reqq === undefined ? {} : { reqq: hs.reqq }, now),

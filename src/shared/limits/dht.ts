@@ -65,6 +65,17 @@ export const MAX_LSD_MESSAGE_BYTES = 1400;
 export const LSD_RECEIVE_RATE_PER_SEC = 20;
 /** Burst of LSD datagrams processed before {@link LSD_RECEIVE_RATE_PER_SEC} applies. */
 export const LSD_RECEIVE_BURST = 40;
+/**
+ * Shortest time between two node-id changes (BEP 42: the id follows our external address), in
+ * ms: an address that flaps moves the id at most this often, so the routing table is not rebuilt
+ * again and again.
+ */
+export const DHT_ID_RENEW_MIN_MS = 10 * 60_000;
+/**
+ * Longest wait for the user's lookups to end before the node id changes anyway (they are then
+ * failed with `SHOAL_ERR_DHT_ID_CHANGED`), in ms.
+ */
+export const DHT_ID_RENEW_MAX_WAIT_MS = 60_000;
 
 // --- dht items (BEP 44, 46) ---
 /**

@@ -1,7 +1,8 @@
 /**
  * Shoal as the "home" node of the port-mapping namespace test (run inside the home namespace by
  * `ip netns exec`): seeds one torrent with `portMapping` on, and prints one JSON line per event
- * on stdout: {"t":"ready","port":N}, {"t":"portmap",...status}, {"t":"closed"}. End of stdin closes
+ * on stdout: {"t":"ready","port":N}, {"t":"portmap",...status}, {"t":"external",...event},
+ * {"t":"closed"}. End of stdin closes
  * the session (which deletes the mappings) and exits.
  *
  * Usage: home-node.ts --torrent T --data DIR --methods pcp|natpmp|upnp --lease SECONDS
@@ -32,6 +33,7 @@ const session = await Session.create({
   },
 });
 session.on('portmap:changed', (s) => out('portmap', s));
+session.on('external-address:changed', (e) => out('external', e));
 session.on('warning', (w) => out('warning', w));
 await session.addTorrent(await readFile(values.torrent!), { downloadDir: values.data! });
 out('ready', { port: session.port });
