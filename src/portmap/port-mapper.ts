@@ -13,6 +13,11 @@
  * a fresh discovery. When nothing works the mapper retries after {@link PORTMAP_FIRST_RETRY_MS},
  * doubling up to {@link PORTMAP_RETRY_MS} (and never later than `maxRenewSeconds`). On
  * close the mappings are deleted (bounded by {@link PORTMAP_CLOSE_TIMEOUT_MS}).
+ *
+ * While mapped, the route (gateway and our address towards it) is looked up again every
+ * {@link PORTMAP_ROUTE_CHECK_MS}: a laptop that moved networks, or a DHCP lease that gave a new
+ * address, leaves mappings that point at an address we no longer have. Then the old mappings are
+ * deleted (best effort) and every port is mapped again from a fresh discovery.
  */
 import type { MappingProtocol } from '../nat/index.js';
 import { isShoalError } from '../shared/errors.js';
@@ -32,6 +37,18 @@ export const PORTMAP_CLOSE_TIMEOUT_MS = 2000;
 export const PORTMAP_MAX_ERRORS = 8;
 /** Shortest renewal interval, in ms (a router granting tiny leases cannot make us spin). */
 export const PORTMAP_MIN_RENEW_MS = 1000;
+/**
+ * While mapped, how often the gateway and our LAN address are looked up again, in ms (a route
+ * table read and an unsent UDP connect). A change maps every port again at once, from the new
+ * address: the router's mappings still point at the old one.
+ */
+export const PORTMAP_ROUTE_CHECK_MS = 60_000;
+
+/** The gateway and our address towards it. */
+export interface PortMapRoute {
+  readonly gateway: string;
+  readonly localAddress: string;
+}
 
 /** Port-mapping settings. */
 export interface PortMappingOptions {
@@ -54,6 +71,13 @@ export interface PortMappingOptions {
   readonly ssdpPort?: number;
   /** Also search the SSDP multicast group. @default true */
   readonly multicast?: boolean;
+  /**
+   * Looks the route up (used when `gateway` or `localAddress` is not given, and for the checks
+   * every {@link PORTMAP_ROUTE_CHECK_MS}). @default the default route and our address towards it
+   */
+  readonly route?: () => Promise<PortMapRoute>;
+  /** Route check interval, in ms. @default PORTMAP_ROUTE_CHECK_MS */
+  readonly routeCheckMs?: number;
 }
 
 /** One port to keep mapped. */
@@ -99,6 +123,10 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
   #running: Promise<void> = Promise.resolve();
   #closed = false;
   #retryMs = PORTMAP_FIRST_RETRY_MS;
+  /** The route the current client maps through. */
+  #route: PortMapRoute | undefined;
+  /** When the current mappings are due for renewal (ms, performance.now()). */
+  #renewAt = 0;
 
   constructor(ports: readonly PortRequest[], options: PortMappingOptions = {}) {
     super();
@@ -147,6 +175,21 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
     if (this.#closed) return;
     const signal = this.#ac.signal;
     if (this.#client) {
+      const moved = await this.#routeMoved();
+      if (moved === undefined && performance.now() < this.#renewAt) {
+        this.#scheduleNext();
+        return;
+      }
+      if (moved !== undefined) {
+        // The router's mappings point at our old address: drop them (best effort) and start over.
+        this.#fail(this.#client.method, new Error(`${moved}; mapping again`));
+        await this.#unmapAll(this.#client, AbortSignal.timeout(PORTMAP_CLOSE_TIMEOUT_MS));
+        this.#client.close();
+        this.#client = undefined;
+        this.#set({ mappings: [] });
+      }
+    }
+    if (this.#client) {
       const renewed = await this.#mapAll(this.#client, signal);
       // Closing aborted the renewal: close() deletes with this client.
       if (renewed === 'ok' || this.#closed) return;
@@ -155,11 +198,10 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
       this.#client = undefined;
       if (this.#closed) return;
     }
-    let gateway = this.#o.gateway;
-    let local = this.#o.localAddress;
+    let gateway: string;
+    let local: string;
     try {
-      gateway ??= await defaultGateway();
-      local ??= await localAddressTowards(gateway);
+      ({ gateway, localAddress: local } = await this.#lookUpRoute());
     } catch (e) {
       this.#fail(undefined, e);
       this.#set({ state: 'failed', mappings: [] });
@@ -181,6 +223,7 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
               ...(this.#o.natPmpPort !== undefined && { port: this.#o.natPmpPort }),
             });
       this.#client = client;
+      this.#route = target;
       this.#status = { ...this.#status, method, gateway, mappings: [] };
       if ((await this.#mapAll(client, signal)) === 'ok') return;
       client.close();
@@ -191,6 +234,47 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
     this.#status = rest;
     this.#set({ state: 'failed', mappings: [] });
     this.#scheduleRetry();
+  }
+
+  /** The gateway and our address: the options' where given, else looked up. */
+  async #lookUpRoute(): Promise<PortMapRoute> {
+    const { gateway, localAddress, route } = this.#o;
+    if (gateway !== undefined && localAddress !== undefined) return { gateway, localAddress };
+    if (route !== undefined) return { ...(await route()), ...(gateway !== undefined && { gateway }) };
+    const g = gateway ?? (await defaultGateway());
+    return { gateway: g, localAddress: localAddress ?? (await localAddressTowards(g)) };
+  }
+
+  /** Why the route changed since the mappings were made, or undefined when it did not. */
+  async #routeMoved(): Promise<string | undefined> {
+    const was = this.#route;
+    if (was === undefined) return undefined;
+    let now: PortMapRoute;
+    try {
+      now = await this.#lookUpRoute();
+    } catch (e) {
+      return `the route to the gateway is gone (${(e as Error).message})`;
+    }
+    if (now.gateway !== was.gateway) return `the gateway changed from ${was.gateway} to ${now.gateway}`;
+    if (now.localAddress !== was.localAddress)
+      return `our address changed from ${was.localAddress} to ${now.localAddress}`;
+    return undefined;
+  }
+
+  /** The next round: the renewal when due, the route check before it. */
+  #scheduleNext(): void {
+    const check = this.#o.routeCheckMs ?? PORTMAP_ROUTE_CHECK_MS;
+    this.#schedule(Math.max(PORTMAP_MIN_RENEW_MS, Math.min(this.#renewAt - performance.now(), check)));
+  }
+
+  async #unmapAll(client: MappingClient, signal: AbortSignal): Promise<void> {
+    for (const m of this.#status.mappings) {
+      try {
+        await client.unmap(m.protocol, m.internalPort, m.externalPort, signal);
+      } catch (e) {
+        this.#fail(client.method, e);
+      }
+    }
   }
 
   #scheduleRetry(): void {
@@ -243,7 +327,8 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
       (shortest * 1000) / 2,
       (this.#o.maxRenewSeconds ?? Number.POSITIVE_INFINITY) * 1000,
     );
-    this.#schedule(Math.max(PORTMAP_MIN_RENEW_MS, renewMs));
+    this.#renewAt = performance.now() + Math.max(PORTMAP_MIN_RENEW_MS, renewMs);
+    this.#scheduleNext();
     return 'ok';
   }
 
@@ -255,17 +340,7 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
     this.#ac.abort();
     await this.#running.catch(() => {});
     const client = this.#client;
-    const mappings = this.#status.mappings;
-    if (client && mappings.length > 0) {
-      const signal = AbortSignal.timeout(PORTMAP_CLOSE_TIMEOUT_MS);
-      for (const m of mappings) {
-        try {
-          await client.unmap(m.protocol, m.internalPort, m.externalPort, signal);
-        } catch (e) {
-          this.#fail(client.method, e);
-        }
-      }
-    }
+    if (client) await this.#unmapAll(client, AbortSignal.timeout(PORTMAP_CLOSE_TIMEOUT_MS));
     client?.close();
     this.#client = undefined;
     this.#set({ state: 'closed', mappings: [] });

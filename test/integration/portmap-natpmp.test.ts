@@ -13,13 +13,17 @@ interface Request {
   readonly lifetime: number;
 }
 
-test('NAT-PMP: maps TCP and UDP, renews, deletes on close', { timeout: 20_000 }, async () => {
+/** A scripted NAT-PMP server on 127.0.0.1: maps internal port p to p + 1000, logs every request. */
+async function natPmpServer() {
   const server = createSocket('udp4');
   await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
   const seen: Request[] = [];
   const waiters: { f: (r: Request) => boolean; resolve: () => void }[] = [];
   const waitFor = (f: (r: Request) => boolean) =>
-    new Promise<void>((resolve) => waiters.push({ f, resolve }));
+    new Promise<void>((resolve) => {
+      if (seen.some(f)) resolve();
+      else waiters.push({ f, resolve });
+    });
   server.on('message', (m, rinfo) => {
     const op = m[1]!;
     const reply = Buffer.alloc(op === 0 ? 12 : 16);
@@ -36,6 +40,68 @@ test('NAT-PMP: maps TCP and UDP, renews, deletes on close', { timeout: 20_000 },
     }
     server.send(reply, rinfo.port, rinfo.address);
   });
+  return { server, seen, waitFor };
+}
+
+test('NAT-PMP: a new local address deletes the mappings and makes them again', {
+  timeout: 20_000,
+}, async () => {
+  const { server, seen } = await natPmpServer();
+  let route = { gateway: '127.0.0.1', localAddress: '127.0.0.1' };
+  let lookups = 0;
+  let lookedUp = () => {};
+  const mapper = new PortMapper([{ protocol: 'TCP', internalPort: 6881 }], {
+    methods: ['natpmp'],
+    route: async () => {
+      lookups++;
+      lookedUp();
+      return route;
+    },
+    routeCheckMs: 100, // raised to PORTMAP_MIN_RENEW_MS (1 s)
+    natPmpPort: server.address().port,
+    leaseSeconds: 3600,
+  });
+  const failures: string[] = [];
+  mapper.on('portmap:failed', (f) => failures.push(f.message));
+  try {
+    const mapped = () =>
+      new Promise<PortMappingStatus>((resolve) =>
+        mapper.on('portmap:changed', (s) => s.state === 'mapped' && s.mappings.length > 0 && resolve(s)),
+      );
+    const first = mapped();
+    mapper.start();
+    assert.equal((await first).mappings[0]?.externalPort, 7881);
+    // Route checks with nothing changed send nothing (the lease is an hour away).
+    const quiet = seen.length;
+    const checked = lookups + 2;
+    await new Promise<void>((r) => {
+      lookedUp = () => lookups >= checked && r();
+    });
+    assert.equal(seen.length, quiet, 'no request while the route is unchanged');
+    const again = mapped();
+    route = { gateway: '127.0.0.1', localAddress: '127.0.0.2' };
+    const s = await again;
+    assert.equal(s.mappings[0]?.externalPort, 7881);
+    assert.deepEqual(
+      seen.slice(quiet).map((r) => [r.op, r.internalPort, r.lifetime]),
+      [
+        [2, 6881, 0], // the old mapping deleted
+        [2, 6881, 3600], // made again
+      ],
+    );
+    assert.ok(
+      failures.some((m) => /our address changed from 127\.0\.0\.1 to 127\.0\.0\.2; mapping again/.test(m)),
+      failures.join('; '),
+    );
+  } finally {
+    await mapper.close();
+    server.close();
+  }
+  assert.deepEqual(seen.at(-1), { op: 2, internalPort: 6881, lifetime: 0 }, 'deleted on close');
+});
+
+test('NAT-PMP: maps TCP and UDP, renews, deletes on close', { timeout: 20_000 }, async () => {
+  const { server, seen, waitFor } = await natPmpServer();
   const mapper = new PortMapper(
     [
       { protocol: 'TCP', internalPort: 6881 },
