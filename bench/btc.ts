@@ -32,6 +32,8 @@ import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const BLOCKS = Number(process.env.BTC_BENCH_BLOCKS ?? 20_000);
 const SCAN = Number(process.env.BTC_BENCH_SCAN ?? 2_000);
+/** Header-sync runs of each client, alternated; the table gives medians. */
+const RUNS = Number(process.env.BTC_BENCH_RUNS ?? 3);
 const KEY = PrivateKey.fromBytes(new Uint8Array(32).fill(0x42));
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -163,14 +165,32 @@ async function main(): Promise<void> {
       `bcoin full node mined ${BLOCKS} blocks in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
     );
     const peer = `127.0.0.1:${full.p2pPort}`;
-    const shoal = await shoalSync(peer);
-    const spv = await bcoinSpvSync(full);
-    const row = (name: string, r: { headers: number; seconds: number; rss: number }) =>
-      `| ${name} | ${r.headers.toLocaleString('en')} | ${r.seconds.toFixed(1)} | ${Math.round(r.headers / r.seconds).toLocaleString('en')} | ${(r.rss / 2 ** 20).toFixed(0)} |`;
-    console.log('\n| header sync from bcoin full node | headers | s | headers/s | peak RSS MiB |');
-    console.log('|---|---:|---:|---:|---:|');
+    type Sync = { headers: number; seconds: number; rss: number };
+    const shoal: Sync[] = [];
+    const spv: Sync[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      shoal.push(await shoalSync(peer));
+      spv.push(await bcoinSpvSync(full));
+      const [a, b] = [shoal.at(-1)!, spv.at(-1)!];
+      console.log(
+        `run ${r + 1}: Shoal ${a.seconds.toFixed(1)} s, ${(a.rss / 2 ** 20).toFixed(1)} MiB; ` +
+          `bcoin SPV ${b.seconds.toFixed(1)} s (${b.headers} headers), ${(b.rss / 2 ** 20).toFixed(1)} MiB`,
+      );
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    const row = (name: string, rs: Sync[]) => {
+      const rate = median(rs.map((r) => r.headers / r.seconds));
+      const rss = rs.map((r) => (r.rss / 2 ** 20).toFixed(1));
+      return `| ${name} | ${rs[0]!.headers.toLocaleString('en')} | ${median(rs.map((r) => r.seconds)).toFixed(1)} | ${Math.round(rate).toLocaleString('en')} | ${(median(rs.map((r) => r.rss)) / 2 ** 20).toFixed(1)} | ${rss.join(', ')} |`;
+    };
+    console.log(
+      `\n| header sync from bcoin full node (median of ${RUNS}) | headers | s | headers/s | peak RSS MiB | runs MiB |`,
+    );
+    console.log('|---|---:|---:|---:|---:|---|');
     console.log(row('shoal btc sync (Shoal CLI)', shoal));
     console.log(row('bcoin 1.0.2 --spv', spv));
+    const ratio = median(shoal.map((r) => r.rss)) / median(spv.map((r) => r.rss));
+    console.log(`Shoal / bcoin SPV peak RSS: ${ratio.toFixed(3)} (target ≤ 0.5)`);
   } finally {
     await full.stop();
   }
