@@ -1,9 +1,8 @@
 /**
  * Child process of test/integration/webrtc-swarm.test.ts: a WebSocket tracker and Shoal sessions
  * on 127.0.0.1 (ICE bound to loopback), one scenario per run (argv[2]: `rtc` or `hybrid`). Prints
- * one JSON line with what the test asserts. Runs in a child because node-datachannel can keep a
- * process alive after every peer connection closed (see the test's notes); the parent kills it
- * by PID.
+ * one JSON line with what the test asserts, closes everything, and must then exit by itself
+ * (the parent checks that closing Shoal lets a process that used WebRTC end).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -4,9 +4,10 @@
  * torrent with a TCP peer and a WebRTC peer at once, each logged with its transport.
  *
  * Each scenario runs in a child process (test/helpers/webrtc-swarm-child.ts) that prints its
- * result: with node-datachannel 0.33.4 a process that connected peers through the sessions can
- * stay alive after every peer connection closed and `cleanup()` ran (a known open problem of
- * this branch), so the child is killed by PID once it has answered.
+ * result and closes its sessions and tracker. The child must then exit by itself, code 0, within
+ * CHILD_EXIT_MS: a library user's process that used WebRTC must not stay alive after `close()`
+ * (node-datachannel's threads are released by `cleanup()` once the last factory closes). A child
+ * that stays is killed by PID and fails the test.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -28,7 +29,10 @@ interface ChildResult {
   readonly relayedAnswers: number;
 }
 
-/** Runs one scenario; resolves with the child's JSON line, the child killed. */
+/** How long a child may take to exit by itself once it printed its result, in ms. */
+const CHILD_EXIT_MS = 20_000;
+
+/** Runs one scenario; resolves with the child's JSON line once the child exited by itself. */
 async function runChild(scenario: string): Promise<ChildResult> {
   // Made and removed here: the child is killed before it could remove it itself.
   const dir = await mkdtemp(join(tmpdir(), 'shoal-webrtc-'));
@@ -39,10 +43,31 @@ async function runChild(scenario: string): Promise<ChildResult> {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  // 'close': the child exited and its stdout is drained, so its line has been read by then.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return new Promise<ChildResult>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
-    lines.once('line', (line) => resolve(JSON.parse(line) as ChildResult));
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) without a result`)));
+    let answered = false;
+    lines.once('line', (line) => {
+      answered = true;
+      const result = JSON.parse(line) as ChildResult;
+      let timer: NodeJS.Timeout | undefined;
+      Promise.race([
+        exited,
+        new Promise<'alive'>((r) => {
+          timer = setTimeout(() => r('alive'), CHILD_EXIT_MS);
+        }),
+      ])
+        .then((code) => {
+          clearTimeout(timer);
+          if (code === 'alive')
+            reject(new Error(`the child stayed alive ${CHILD_EXIT_MS} ms after closing its sessions`));
+          else if (code !== 0) reject(new Error(`the child exited with ${code} after its result`));
+          else resolve(result);
+        })
+        .catch(reject);
+    });
+    void exited.then((code) => !answered && reject(new Error(`child exited (${code}) without a result`)));
     child.once('error', reject);
   }).finally(async () => {
     if (child.exitCode === null && child.pid !== undefined) {
