@@ -99,7 +99,8 @@ export const VERIFY_BACKLOG_SHARE = 0.75;
  * order. Writes to one file are serialised by the kernel anyway, and each write in flight keeps
  * a libuv thread runnable: on a loaded 2-core machine (1 GiB from nginx, docs/BENCHMARKS.md, web
  * seeds) up to 4 writers queued for a CPU beside the main thread. With one at a time Shoal's
- * threads waited 30-50 % less for a CPU in total.
+ * threads waited 30-50 % less for a CPU in 3 of 4 paired runs; the throughput change was
+ * within the noise.
  */
 export const MAX_PIECE_WRITES_IN_FLIGHT = 1;
 
