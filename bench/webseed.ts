@@ -10,12 +10,19 @@
  *   curl (the file itself, one connection: the reference), Shoal (`shoal download --web-seed`),
  *   aria2 (`aria2c` with the torrent) and libtorrent (python3-libtorrent, test/interop/py/lt_peer.py).
  *
- * Each config runs twice: nginx without a limit, and with nginx `limit_rate` per connection
- * (`--limit`, 20m by default), where fetching ranges in parallel is what counts. Runs go round
- * robin (round, then config, then client) so that noise from other work on the shared machine
- * spreads evenly; the table gives the median of `--runs`.
+ * Each config runs twice: nginx without a limit, and with nginx `limit_rate` (`--limit`, 1m by
+ * default) on a smaller file (`--limit-size`, 32 MiB by default), where fetching ranges in
+ * parallel is what counts. nginx's `limit_rate` is per request (nginx 1.22: "the limit is set
+ * per a request"), and each request may send a second's worth at once before the limit bites:
+ * a response of n bytes takes about max(0, n / rate − 1) seconds. The rate is therefore set low
+ * enough that one second's worth is at most about half of a Shoal range (2 MB), so each of its
+ * connections is really held near the rate (about 2 × rate for 2 MB ranges), and a client with
+ * one long request is held to the rate. Runs go round robin (round, then config, then client)
+ * so that noise from other work on the shared machine spreads evenly; the table gives the
+ * median of `--runs`.
  *
- * Every client is its own process under bench/py/measure_peer.py (CPU time, peak RSS). Time is
+ * Every client is its own process under bench/py/measure_peer.py (CPU time, peak RSS, and its
+ * main thread's time on a CPU and time queued for one, from /proc/<pid>/schedstat). Time is
  * wall time from the client's start line (Shoal: "listening on port", libtorrent: "added"; curl
  * and aria2: the spawn) to its done line (Shoal: "complete:", libtorrent: "finished", aria2: its
  * completion hook; curl: its exit). Every client writes the file to disk, and the BitTorrent
@@ -25,7 +32,11 @@
  * Options:
  *   --size 1g|<n>m   payload size [1g]
  *   --runs N         runs per client and config [3, or BENCH_RUNS]
- *   --limit RATE     nginx limit_rate for the limited config (k/m suffix), `none` to skip it [20m]
+ *   --limit RATE     nginx limit_rate for the limited config (k/m suffix), `none` to skip it [1m]
+ *   --limit-size S   payload of the limited config, 1g|<n>m [32m]
+ *   --src DIR        compile Shoal from DIR instead of ./src (e.g. an older tree: `git worktree
+ *                    add /tmp/old <commit>` then `--src /tmp/old/src`; it is compiled inside
+ *                    this worktree so that its imports resolve from this node_modules)
  *   --clients a,b    only these (curl, shoal, aria2, libtorrent)
  */
 import { randomFillSync } from 'node:crypto';
@@ -42,7 +53,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTorrent, torrentFileFromInfo } from '../src/metainfo/index.js';
 import { createTorrent } from '../src/storage/index.js';
@@ -64,12 +75,18 @@ const CURL_TARGET_RATIO = 0.8;
 type Client = 'curl' | 'shoal' | 'aria2' | 'libtorrent';
 const ALL_CLIENTS: readonly Client[] = ['curl', 'shoal', 'aria2', 'libtorrent'];
 
+interface Size {
+  readonly bytes: number;
+  readonly label: string;
+}
+
 interface Options {
-  readonly sizeBytes: number;
-  readonly sizeLabel: string;
+  readonly size: Size;
   readonly runs: number;
   readonly limit: string | undefined;
+  readonly limitSize: Size;
   readonly clients: readonly Client[];
+  readonly src: string;
 }
 
 interface Run {
@@ -78,15 +95,29 @@ interface Run {
   readonly mbps: number;
   readonly cpuSeconds: number;
   readonly maxRssMB: number;
+  /** The main thread's time on a CPU, and runnable but queued for one (schedstat). */
+  readonly mainRunSeconds: number;
+  readonly mainWaitSeconds: number;
   readonly requests: number;
   readonly error?: string;
 }
 
+function parseSize(option: string, size: string): Size {
+  const m = /^(\d+)([mg])$/.exec(size);
+  if (m === null) throw new Error(`${option}: expected e.g. 1g or 256m; got ${size}`);
+  return {
+    bytes: Number(m[1]) * (m[2] === 'g' ? 1024 * MiB : MiB),
+    label: `${m[1]}${m[2] === 'g' ? 'GiB' : 'MiB'}`,
+  };
+}
+
 function parseOptions(argv: readonly string[]): Options {
   let size = '1g';
+  let limitSize = '32m';
   let runs = Number(process.env.BENCH_RUNS ?? 3);
-  let limit: string | undefined = '20m';
+  let limit: string | undefined = '1m';
   let clients = ALL_CLIENTS;
+  let src = join(ROOT, 'src');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -95,6 +126,8 @@ function parseOptions(argv: readonly string[]): Options {
       return v;
     };
     if (a === '--size') size = value().toLowerCase();
+    else if (a === '--limit-size') limitSize = value().toLowerCase();
+    else if (a === '--src') src = resolve(value());
     else if (a === '--runs') runs = Number(value());
     else if (a === '--limit') {
       const v = value().toLowerCase();
@@ -106,30 +139,30 @@ function parseOptions(argv: readonly string[]): Options {
       if (clients.length !== ids.length) throw new Error(`--clients: known clients are ${ALL_CLIENTS}`);
     } else throw new Error(`unknown option ${a}`);
   }
-  const m = /^(\d+)([mg])$/.exec(size);
-  if (m === null) throw new Error(`--size: expected e.g. 1g or 256m; got ${size}`);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: expected a positive integer');
+  if (!existsSync(join(src, 'cli', 'main.ts'))) throw new Error(`--src: no cli/main.ts under ${src}`);
   return {
-    sizeBytes: Number(m[1]) * (m[2] === 'g' ? 1024 * MiB : MiB),
-    sizeLabel: `${m[1]}${m[2] === 'g' ? 'GiB' : 'MiB'}`,
+    size: parseSize('--size', size),
     runs,
     limit,
+    limitSize: parseSize('--limit-size', limitSize),
     clients,
+    src,
   };
 }
 
 /** The payload: random bytes, made once. */
-function ensurePayload(o: Options): { dir: string; name: string; file: string } {
-  const name = `webseed-${o.sizeLabel.toLowerCase()}.bin`;
+function ensurePayload(size: Size): { dir: string; name: string; file: string } {
+  const name = `webseed-${size.label.toLowerCase()}.bin`;
   const dir = join(DATA, 'www');
   const file = join(dir, name);
   mkdirSync(dir, { recursive: true });
-  if (existsSync(file) && statSync(file).size === o.sizeBytes) return { dir, name, file };
-  console.log(`generating ${relative(ROOT, file)} (${o.sizeLabel})…`);
+  if (existsSync(file) && statSync(file).size === size.bytes) return { dir, name, file };
+  console.log(`generating ${relative(ROOT, file)} (${size.label})…`);
   const fd = openSync(`${file}.tmp`, 'w');
   const chunk = Buffer.allocUnsafe(16 * MiB);
-  for (let written = 0; written < o.sizeBytes; ) {
-    const n = Math.min(chunk.length, o.sizeBytes - written);
+  for (let written = 0; written < size.bytes; ) {
+    const n = Math.min(chunk.length, size.bytes - written);
     randomFillSync(chunk, 0, n);
     writeSync(fd, chunk, 0, n, written);
     written += n;
@@ -147,28 +180,36 @@ async function torrentFor(file: string, url: string): Promise<string> {
     writeFileSync(plain, (await createTorrent(file, { pieceLength: MiB, creationDate: null })).bytes);
   }
   const m = parseTorrent(readFileSync(plain));
-  const withSeed = join(DATA, 'webseed.torrent');
+  const withSeed = join(DATA, `${basename(file)}.webseed.torrent`);
   writeFileSync(withSeed, torrentFileFromInfo(m.infoBytes, { trackers: [], webSeeds: [url] }));
   return withSeed;
 }
 
-function buildShoal(): string {
+function buildShoal(src: string): string {
   const out = join(BUILD, 'dist');
   rmSync(out, { recursive: true, force: true });
-  transpileTree(tsFilesUnder(join(ROOT, 'src')), join(ROOT, 'src'), out);
+  transpileTree(tsFilesUnder(src), src, out);
   return join(out, 'cli', 'main.js');
 }
 
 /** Node flags of the CLI's `#!` line (what the installed `shoal` command runs with). */
-function cliNodeFlags(): string[] {
-  const first = readFileSync(join(ROOT, 'src', 'cli', 'main.ts'), 'utf8').split('\n', 1)[0] ?? '';
+function cliNodeFlags(src: string): string[] {
+  const first = readFileSync(join(src, 'cli', 'main.ts'), 'utf8').split('\n', 1)[0] ?? '';
   const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
   return m === null ? [] : m[1]!.trim().split(/\s+/).filter(Boolean);
 }
 
 async function runOnce(
   client: Client,
-  ctx: { cli: string; torrent: string; fileUrl: string; name: string; sizeBytes: number; nginx: Nginx },
+  ctx: {
+    cli: string;
+    nodeFlags: readonly string[];
+    torrent: string;
+    fileUrl: string;
+    name: string;
+    sizeBytes: number;
+    nginx: Nginx;
+  },
   tag: string,
 ): Promise<Run> {
   const dir = join(DATA, `leech-${tag}`);
@@ -185,7 +226,7 @@ async function runOnce(
   else if (client === 'shoal') {
     argv = [
       process.execPath,
-      ...cliNodeFlags(),
+      ...ctx.nodeFlags,
       ctx.cli,
       'download',
       ctx.torrent,
@@ -257,7 +298,12 @@ async function runOnce(
     const got = statSync(join(dir, ctx.name), { throwIfNoEntry: false })?.size ?? 0;
     if (got !== ctx.sizeBytes) throw new Error(`the file has ${got} bytes, not ${ctx.sizeBytes}`);
     if (exit !== undefined && exit.code !== 0) throw new Error(`exit ${exit.code}`);
-    const m = JSON.parse(readFileSync(measureFile, 'utf8')) as { cpuSeconds: number; maxRssKiB: number };
+    const m = JSON.parse(readFileSync(measureFile, 'utf8')) as {
+      cpuSeconds: number;
+      maxRssKiB: number;
+      mainRunSeconds: number;
+      mainWaitSeconds: number;
+    };
     const requests = (await ctx.nginx.accessLog()).length - before;
     return {
       ok: true,
@@ -265,6 +311,8 @@ async function runOnce(
       mbps: ctx.sizeBytes / 1e6 / seconds,
       cpuSeconds: m.cpuSeconds,
       maxRssMB: m.maxRssKiB / 1024,
+      mainRunSeconds: m.mainRunSeconds,
+      mainWaitSeconds: m.mainWaitSeconds,
       requests,
     };
   } catch (e) {
@@ -275,6 +323,8 @@ async function runOnce(
       mbps: 0,
       cpuSeconds: Number.NaN,
       maxRssMB: Number.NaN,
+      mainRunSeconds: Number.NaN,
+      mainWaitSeconds: Number.NaN,
       requests: 0,
       error: `${(e as Error).message}\n${proc.output().slice(-2000)}`,
     };
@@ -301,16 +351,20 @@ const LABEL: Record<Client, string> = {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   mkdirSync(DATA, { recursive: true });
-  const payload = ensurePayload(o);
-  console.log('compiling Shoal…');
-  const cli = buildShoal();
-  const configs: { id: string; limit: string | undefined }[] = [{ id: 'no limit', limit: undefined }];
-  if (o.limit !== undefined) configs.push({ id: `limit_rate ${o.limit}/connection`, limit: o.limit });
+  console.log(`compiling Shoal from ${relative(ROOT, o.src) || '.'}…`);
+  const cli = buildShoal(o.src);
+  const nodeFlags = cliNodeFlags(o.src);
+  const configs: { id: string; limit: string | undefined; size: Size }[] = [
+    { id: 'no limit', limit: undefined, size: o.size },
+  ];
+  if (o.limit !== undefined)
+    configs.push({ id: `limit_rate ${o.limit}, ${o.limitSize.label}`, limit: o.limit, size: o.limitSize });
   const results = new Map<string, Run[]>();
   const load0 = loadavg();
   const started = new Date();
   for (let round = 0; round < o.runs; round++) {
     for (const c of configs) {
+      const payload = ensurePayload(c.size);
       const nginx = await Nginx.start({
         root: payload.dir,
         ...(c.limit !== undefined ? { limitRate: c.limit } : {}),
@@ -322,12 +376,12 @@ async function main(): Promise<void> {
           const key = `${c.id}|${client}`;
           const r = await runOnce(
             client,
-            { cli, torrent, fileUrl, name: payload.name, sizeBytes: o.sizeBytes, nginx },
+            { cli, nodeFlags, torrent, fileUrl, name: payload.name, sizeBytes: c.size.bytes, nginx },
             `${round}-${client}`,
           );
           results.set(key, [...(results.get(key) ?? []), r]);
           console.log(
-            `round ${round + 1}/${o.runs} ${c.id.padEnd(26)} ${client.padEnd(10)} ${r.ok ? `${r.mbps.toFixed(0).padStart(5)} MB/s  ${r.seconds.toFixed(2)} s  cpu ${r.cpuSeconds.toFixed(1)} s  ${r.requests} requests` : `FAILED ${r.error}`}`,
+            `round ${round + 1}/${o.runs} ${c.id.padEnd(24)} ${client.padEnd(10)} ${r.ok ? `${r.mbps.toFixed(0).padStart(5)} MB/s  ${r.seconds.toFixed(2)} s  cpu ${r.cpuSeconds.toFixed(1)} s  main thread ran ${r.mainRunSeconds.toFixed(1)} s, queued ${r.mainWaitSeconds.toFixed(1)} s  ${r.requests} requests` : `FAILED ${r.error}`}`,
           );
         }
       } finally {
@@ -338,22 +392,26 @@ async function main(): Promise<void> {
   const load1 = loadavg();
   const lines: string[] = [];
   lines.push(
-    `### Web seed (BEP 19): ${o.sizeLabel} from nginx alone — ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    `### Web seed (BEP 19): ${o.size.label} from nginx alone — ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
   );
   lines.push('');
   lines.push(
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after. Median of ${o.runs} runs; MB = 10^6 bytes.`,
   );
   lines.push('');
-  lines.push('| nginx | client | MB/s | seconds | CPU s | peak RSS MB | HTTP requests |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|');
+  lines.push(
+    '| nginx | client | MB/s | seconds | CPU s | main thread on CPU s | main thread queued s | peak RSS MB | HTTP requests |',
+  );
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  const med = (rs: readonly Run[], f: (r: Run) => number, digits: number) =>
+    median(rs.map(f)).toFixed(digits);
   for (const c of configs) {
     for (const client of o.clients) {
       const rs = results.get(`${c.id}|${client}`) ?? [];
       const ok = rs.filter((r) => r.ok);
       const failed = rs.length - ok.length;
       lines.push(
-        `| ${c.id} | ${LABEL[client]} | ${median(ok.map((r) => r.mbps)).toFixed(0)}${failed > 0 ? ` (${failed} failed)` : ''} | ${median(ok.map((r) => r.seconds)).toFixed(2)} | ${median(ok.map((r) => r.cpuSeconds)).toFixed(1)} | ${median(ok.map((r) => r.maxRssMB)).toFixed(0)} | ${median(ok.map((r) => r.requests)).toFixed(0)} |`,
+        `| ${c.id} | ${LABEL[client]} | ${med(ok, (r) => r.mbps, 0)}${failed > 0 ? ` (${failed} failed)` : ''} | ${med(ok, (r) => r.seconds, 2)} | ${med(ok, (r) => r.cpuSeconds, 1)} | ${med(ok, (r) => r.mainRunSeconds, 1)} | ${med(ok, (r) => r.mainWaitSeconds, 1)} | ${med(ok, (r) => r.maxRssMB, 0)} | ${med(ok, (r) => r.requests, 0)} |`,
       );
     }
   }

@@ -12,7 +12,11 @@ exits, OUT.json receives:
    "userSeconds", "systemSeconds", "cpuSeconds": CPU time of the child, all its threads (wait4),
    "maxRssKiB": peak resident set (ru_maxrss from wait4),
    "peakRssAnonKiB", "peakRssFileKiB", "peakVmRssKiB": largest sampled values,
-   "samples": number of samples taken}
+   "samples": number of samples taken,
+   "mainRunSeconds", "mainWaitSeconds": the main thread's time on a CPU and its time runnable
+   but waiting for one (/proc/<pid>/schedstat, last sample), "threadsWaitSeconds": the wait of
+   all its threads summed. On a shared, loaded machine the wait says how much of the wall time a
+   process spent queued for a CPU rather than waiting for its own I/O.}
 SIGTERM and SIGINT are passed on to the child.
 """
 import json
@@ -37,6 +41,21 @@ def sample(pid, peaks):
         return False
 
 
+def sample_sched(pid, last):
+    """Last schedstat (run ns, run-queue wait ns) of every thread of `pid`, by thread id."""
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                run, wait, _ = f.read().split()
+            last[int(tid)] = (int(run), int(wait))
+        except (OSError, ValueError):
+            pass
+
+
 def main():
     out_path, argv = sys.argv[1], sys.argv[2:]
     child = subprocess.Popen(argv)
@@ -51,12 +70,14 @@ def main():
     signal.signal(signal.SIGINT, forward)
     peaks = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0}
     samples = 0
+    sched = {}
     while True:
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid == child.pid:
             break
         if sample(child.pid, peaks):
             samples += 1
+            sample_sched(child.pid, sched)
         time.sleep(SAMPLE_SECONDS)
     result = {
         "status": os.waitstatus_to_exitcode(status),
@@ -68,6 +89,9 @@ def main():
         "peakRssFileKiB": peaks["RssFile"],
         "peakVmRssKiB": peaks["VmRSS"],
         "samples": samples,
+        "mainRunSeconds": sched.get(child.pid, (0, 0))[0] / 1e9,
+        "mainWaitSeconds": sched.get(child.pid, (0, 0))[1] / 1e9,
+        "threadsWaitSeconds": sum(w for _, w in sched.values()) / 1e9,
     }
     with open(out_path + ".tmp", "w") as f:
         json.dump(result, f)

@@ -27,7 +27,10 @@ export interface NginxOptions {
   readonly root: string;
   /** Also serve HTTPS (self-signed certificate for 127.0.0.1). */
   readonly tls?: boolean;
-  /** nginx `limit_rate` per connection, e.g. `'20m'` (bytes/s with k/m suffixes). */
+  /**
+   * nginx `limit_rate`, e.g. `'1m'` (bytes/s with k/m suffixes). nginx applies it per request, and
+   * lets about a second's worth through at once before it bites.
+   */
   readonly limitRate?: string;
 }
 
