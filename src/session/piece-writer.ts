@@ -13,7 +13,6 @@
  * Invariants:
  * - a piece is reported verified to the engine only after its hash matched and, for a spilled
  *   piece, after every block write of that piece finished;
- * - verified pieces are written MAX_PIECE_WRITES_IN_FLIGHT at a time, in the order they passed;
  * - unverified block writes in flight are bounded by MAX_PENDING_WRITE_BYTES, and complete
  *   pieces waiting for their check by VERIFY_BACKLOG_SHARE of the buffers: past either bound the
  *   host stops reading its peers (TCP then slows the senders) until they drain. Without the
@@ -22,12 +21,7 @@
  */
 import type { EngineAction, TorrentEngine } from '../engine/index.js';
 import { sha1 } from '../shared/hash.js';
-import {
-  BLOCK_BYTES,
-  MAX_PENDING_WRITE_BYTES,
-  MAX_PIECE_WRITES_IN_FLIGHT,
-  VERIFY_BACKLOG_SHARE,
-} from '../shared/limits.js';
+import { BLOCK_BYTES, MAX_PENDING_WRITE_BYTES, VERIFY_BACKLOG_SHARE } from '../shared/limits.js';
 import { PIECE_DIGEST_TAIL_BYTES } from '../storage/hash-pool.js';
 import { PieceAssembler } from '../storage/piece-assembler.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
@@ -82,9 +76,6 @@ export class PieceWriter {
   /** Pieces verified from an assembly buffer right now (each holds a buffer until written). */
   #verifyingInMemory = 0;
   #readingPaused = false;
-  /** Verified-piece writes holding a turn, and the ones waiting for one (FIFO). */
-  #pieceWrites = 0;
-  readonly #pieceWriteQueue: (() => void)[] = [];
 
   constructor(host: PieceWriterHost, pieceLength: number) {
     this.#host = host;
@@ -158,7 +149,7 @@ export class PieceWriter {
       const r = await host.storage.verifyBuffer(index, slab);
       buffer = r.buffer;
       const data = buffer.subarray(0, host.storage.map.pieceSize(index));
-      if (r.ok && !host.isClosed()) await this.#writeVerified(index, data);
+      if (r.ok && !host.isClosed()) await host.storage.writePiece(index, data);
       const digests = !r.ok || host.engine.wantsBlockDigests(index) ? blockDigests(data) : undefined;
       this.#afterVerify(index, r.ok, digests, data, senders);
     } catch (e) {
@@ -168,20 +159,6 @@ export class PieceWriter {
       this.#verifying.delete(index);
       this.#verifyingInMemory--;
       this.#updateReadPause();
-    }
-  }
-
-  /** Writes a verified piece when its turn comes (MAX_PIECE_WRITES_IN_FLIGHT at once). */
-  async #writeVerified(index: number, data: Uint8Array): Promise<void> {
-    if (this.#pieceWrites < MAX_PIECE_WRITES_IN_FLIGHT) this.#pieceWrites++;
-    // A finished write hands its turn straight to the next one (no window for a newcomer).
-    else await new Promise<void>((resume) => this.#pieceWriteQueue.push(resume));
-    try {
-      if (!this.#host.isClosed()) await this.#host.storage.writePiece(index, data);
-    } finally {
-      const next = this.#pieceWriteQueue.shift();
-      if (next !== undefined) next();
-      else this.#pieceWrites--;
     }
   }
 

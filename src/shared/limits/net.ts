@@ -94,15 +94,6 @@ export const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024;
  * check it): 2 CPU-s more per GiB.
  */
 export const VERIFY_BACKLOG_SHARE = 0.75;
-/**
- * Verified pieces of one torrent being written to disk at once; the next wait their turn, in
- * order. Writes to one file are serialised by the kernel anyway, and each write in flight keeps
- * a libuv thread runnable: on a loaded 2-core machine (1 GiB from nginx, docs/BENCHMARKS.md, web
- * seeds) up to 4 writers queued for a CPU beside the main thread. With one at a time Shoal's
- * threads waited 30-50 % less for a CPU in 3 of 4 paired runs; the throughput change was
- * within the noise.
- */
-export const MAX_PIECE_WRITES_IN_FLIGHT = 1;
 
 // --- nat: port mapping (UPnP IGD, NAT-PMP, PCP) ---
 /** Longest SSDP datagram (an M-SEARCH answer) read, in bytes; a longer one is refused. Real answers are under 1 KiB. */
