@@ -3,9 +3,9 @@
  * (`litecoind`, Bitcoin Core's networking with scrypt proof of work) in regtest on 127.0.0.1.
  *
  * One litecoind for the suite, a chain of 4,000+ blocks mined before the tests (SHOAL_LTC_BLOCKS;
- * 20,000 passed by hand, but litecoind's mining slows as its chain grows — about 55 ms a block
- * near 20,000, 14 minutes in all — which the suite cannot afford; the 20,000-header sync in the
- * suite is bcoin's, btc-node-bcoin.test.ts): coinbases to
+ * `SHOAL_LTC_BLOCKS=20000` passes by hand — last on 2026-12-07, 442 s, most of it litecoind
+ * mining; its mining slows as its chain grows — which the suite cannot afford; the
+ * 20,000-header sync in the suite is bcoin's, btc-node-bcoin.test.ts): coinbases to
  * Shoal's key (heights 1 and 2) and to watched addresses at scattered heights. In order:
  * 1. headers-first sync of every header, ending at litecoind's best block hash, with the filter
  *    headers (cross-checked at litecoind's checkpoints) and a filter scan that finds every one of
