@@ -186,7 +186,7 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
         await this.#unmapAll(this.#client, AbortSignal.timeout(PORTMAP_CLOSE_TIMEOUT_MS));
         this.#client.close();
         this.#client = undefined;
-        this.#set({ mappings: [] });
+        this.#set({ state: 'starting', mappings: [] });
       }
     }
     if (this.#client) {
