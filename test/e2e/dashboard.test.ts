@@ -442,7 +442,10 @@ describe('web dashboard (Chromium + playwright-core)', { timeout: 240_000 }, () 
     );
 
     // A clean picture: notices dismissed, pointer off the rows, the rates on screen.
-    for (const b of await page.locator('.toast-close').all()) await b.click().catch(() => {});
+    // A short timeout: a notice that dismisses itself while being clicked would otherwise hold the
+    // click for playwright's 30 s, and the download could finish meanwhile (no rate left to show).
+    for (const b of await page.locator('.toast-close').all())
+      await b.click({ timeout: 1_000 }).catch(() => {});
     await page
       .locator('.toast')
       .first()
