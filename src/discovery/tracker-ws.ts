@@ -221,7 +221,10 @@ export class WsTrackerClient {
             );
             made.stream.then(
               (s) => (this.#stopped ? s.destroy() : this.#init.onStream(s, false, peerId)),
-              () => {},
+              (e: Error) => {
+                if (!this.#stopped)
+                  this.#init.onWarning?.(`WebRTC connection (answered offer): ${e.message}`);
+              },
             );
           },
           (e: Error) => this.#init.onWarning?.(`WebRTC offer refused: ${e.message}`),

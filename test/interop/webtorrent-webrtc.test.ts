@@ -19,6 +19,7 @@ import { ClientGroup, logShoalTorrent, shoalDone, webtorrentMissing } from '../h
 import { treeDigests, writeTree } from '../helpers/payload.js';
 
 const TRANSFER_TIMEOUT_MS = 60_000;
+const WS_INTERVAL_S = 10;
 const FILES = { 'a.bin': 3_000_000, 'sub/b.bin': 456_789 };
 
 /** Resolves with the transport of the first peer `t` logs as connected. */
@@ -46,7 +47,9 @@ describe('WebTorrent ↔ Shoal over WebRTC through Shoal’s WebSocket tracker',
   const sessions: Session[] = [];
   before(async () => {
     const root = await group.root();
-    tracker = await startTracker({ host: '127.0.0.1', udpPort: null });
+    // WebTorrent announces again (with fresh offers) at the tracker's interval: a short one
+    // retries a WebRTC connection that failed on a loaded machine well within the bound.
+    tracker = await startTracker({ host: '127.0.0.1', udpPort: null, ws: { intervalS: WS_INTERVAL_S } });
     seedDir = join(root, 'seed');
     rels = await writeTree(join(seedDir, 'payload'), FILES, 31);
     const t = await createTorrent(join(seedDir, 'payload'), {
