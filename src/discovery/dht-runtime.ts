@@ -4,9 +4,11 @@
  * `DhtFamily`, src/discovery/dht-family.ts, which runs the datagram/timer drive loop).
  *
  * DEV DOCS
- * - Owns: the families (node + socket + timers each), the periodic state-save timer, the state
- *   file, the bootstrap list, and the user operations (lookups, announces, pings, BEP 44 gets and
- *   puts — those in src/discovery/dht-items.ts), which wait on their family's node events.
+ * - Owns: the families (node + socket + timers each), the state file (a `DhtStateStore`,
+ *   src/discovery/dht-state-file.ts: load, ordered saves, the save timer), the bootstrap list, and
+ *   the user operations, which check the runtime's state, wait for the bootstrap hand-over and run
+ *   on the families: lookups, announces and pings in src/discovery/dht-lookups.ts, BEP 44 gets
+ *   and puts in src/discovery/dht-items.ts.
  * - Start-up: `start()` reads the state file (a corrupt one is reported and ignored), binds the
  *   sockets, then resolves the bootstrap hosts in the background and hands the addresses to each
  *   node's `bootstrap()` (a `find_node` for our own id). Lookups started earlier wait for that
@@ -41,7 +43,6 @@ import {
   defaultDhtResolver,
   resolveDhtEndpoints,
 } from './dht-bootstrap.js';
-import { Channel } from './dht-channel.js';
 import {
   bindUdpSocket,
   closeSocket,
@@ -52,7 +53,8 @@ import {
   sharedDhtSocket,
 } from './dht-family.js';
 import { itemQueryOf, runItemGet, runItemPut } from './dht-items.js';
-import { type DhtSavedState, readDhtStateFile, writeDhtStateFile } from './dht-state-file.js';
+import { runAnnounce, runGetPeers, runPing } from './dht-lookups.js';
+import { type DhtSavedState, DhtStateStore } from './dht-state-file.js';
 import {
   DHT_REBOOTSTRAP_FIRST_MS,
   DHT_STATE_SAVE_INTERVAL_MS,
@@ -94,8 +96,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
   readonly #families = new Map<AddressFamily, DhtFamily>();
   #state: RuntimeState = 'new';
   #port: number;
-  #saveTimer: NodeJS.Timeout | undefined;
-  #saving: Promise<void> = Promise.resolve();
+  readonly #store: DhtStateStore;
   /** Resolves once the bootstrap addresses were handed to the nodes (or resolution failed). */
   #bootstrapGiven: Promise<void> = Promise.resolve();
   readonly #bootstrapWaiters = new Set<() => void>();
@@ -121,6 +122,10 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     this.#opts = options;
     this.#random = options.random ?? cryptoRandom;
     this.#port = port;
+    this.#store = new DhtStateStore(options.statePath, {
+      saved: (path, nodes) => this.emit('state:saved', { type: 'state:saved', path, nodes }),
+      failed: (path, op, message) => this.emit('state:failed', { type: 'state:failed', path, op, message }),
+    });
   }
 
   /** `new DhtRuntime(options)` then {@link start}. */
@@ -164,7 +169,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new DhtError(ErrorCode.DhtInvalidArgument, 'start() was already called');
     this.#state = 'starting';
-    const saved = await this.#loadState();
+    const saved = await this.#store.load();
     const host = this.#opts.host ?? '0.0.0.0';
     const host6 = this.#opts.host6 ?? (host === '0.0.0.0' ? '::' : false);
     const now = performance.now();
@@ -196,11 +201,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
       throw new DhtError(ErrorCode.DhtClosed, 'the DHT runtime was closed while starting');
     }
     this.#state = 'running';
-    const interval = this.#opts.saveIntervalMs ?? DHT_STATE_SAVE_INTERVAL_MS;
-    if (this.#opts.statePath !== undefined && interval > 0) {
-      this.#saveTimer = setInterval(() => void this.saveState(), interval);
-      this.#saveTimer.unref();
-    }
+    this.#store.every(this.#opts.saveIntervalMs ?? DHT_STATE_SAVE_INTERVAL_MS, () => void this.saveState());
     this.#bootstrapGiven = this.#bootstrap(this.#opts.bootstrap ?? DHT_DEFAULT_BOOTSTRAP);
   }
 
@@ -217,17 +218,6 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
         }
       }
       this.#socketFailed(6, 'bind', e);
-      return undefined;
-    }
-  }
-
-  async #loadState(): Promise<DhtSavedState | undefined> {
-    const path = this.#opts.statePath;
-    if (path === undefined) return undefined;
-    try {
-      return await readDhtStateFile(path);
-    } catch (e) {
-      this.emit('state:failed', { type: 'state:failed', path, op: 'load', message: errorMessage(e) });
       return undefined;
     }
   }
@@ -400,39 +390,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     await this.#bootstrapGiven;
     this.#assertRunning();
     signal?.throwIfAborted();
-    const ch = new Channel<DhtLookupProgress>();
-    const started: { f: DhtFamily; id: number }[] = [];
-    let running = 0;
-    const onAbort = () => ch.fail(signal?.reason);
-    try {
-      for (const f of this.#families.values()) {
-        const id = f.node.getPeers(infoHash, performance.now());
-        running++;
-        started.push({ f, id });
-        f.register(id, {
-          onPeers: (peers) => ch.push({ type: 'peers', family: f.family, peers }),
-          onFinished: (e) => {
-            ch.push({
-              type: 'finished',
-              family: f.family,
-              peersFound: e.peersFound,
-              queries: e.queries,
-              responses: e.responses,
-            });
-            if (--running === 0) ch.end();
-          },
-          abort: (err) => ch.fail(err),
-        });
-      }
-      for (const { f } of started) f.flush();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      yield* ch;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      for (const { f, id } of started) {
-        if (f.unregister(id)) f.node.cancel(id);
-      }
-    }
+    yield* runGetPeers([...this.#families.values()], infoHash, signal);
   }
 
   /**
@@ -452,39 +410,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     await this.#bootstrapGiven;
     this.#assertRunning();
     signal?.throwIfAborted();
-    const impliedPort = opts.impliedPort ?? false;
-    const started: { f: DhtFamily; id: number }[] = [];
-    const peers: Address[] = [];
-    let announcedTo = 0;
-    let queries = 0;
-    let onAbort = () => {};
-    try {
-      return await new Promise<DhtAnnounceResult>((resolve, reject) => {
-        let running = 0;
-        onAbort = () => reject(signal?.reason);
-        for (const f of this.#families.values()) {
-          const id = f.node.announce(infoHash, port, performance.now(), { impliedPort });
-          running++;
-          started.push({ f, id });
-          f.register(id, {
-            onPeers: (p) => peers.push(...p),
-            onFinished: (e) => {
-              announcedTo += e.announcedTo;
-              queries += e.queries;
-              if (--running === 0) resolve({ announcedTo, peers, queries });
-            },
-            abort: reject,
-          });
-        }
-        signal?.addEventListener('abort', onAbort, { once: true });
-        for (const { f } of started) f.flush();
-      });
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      for (const { f, id } of started) {
-        if (f.unregister(id)) f.node.cancel(id);
-      }
-    }
+    return runAnnounce([...this.#families.values()], infoHash, port, opts.impliedPort ?? false, signal);
   }
 
   /** Peers announced to this node itself for `infoHash`, over every family (see `DhtNode.storedPeers`). */
@@ -550,26 +476,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     if (f === undefined) {
       throw new DhtError(ErrorCode.DhtInvalidArgument, `no IPv${addr.family} DHT is running to ping ${host}`);
     }
-    const pingId = f.node.ping({ host: addr.host, port }, performance.now());
-    let onAbort = () => {};
-    try {
-      return await new Promise<DhtPingResult>((resolve, reject) => {
-        onAbort = () => reject(signal?.reason);
-        f.register(-pingId, {
-          onPing: (e) => {
-            if (e.ok && e.id !== undefined)
-              resolve({ host: e.to.host, port: e.to.port, id: e.id, rttMs: e.rttMs });
-            else reject(new DhtError(ErrorCode.DhtTimeout, `${host}:${port} did not answer the ping`));
-          },
-          abort: reject,
-        });
-        signal?.addEventListener('abort', onAbort, { once: true });
-        f.flush();
-      });
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      f.unregister(-pingId);
-    }
+    return runPing(f, { host: addr.host, port }, `${host}:${port}`, signal);
   }
 
   async #resolveOne(host: string, port: number): Promise<{ host: string; family: AddressFamily }> {
@@ -632,8 +539,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
    * state file or nothing ran; failures are reported as `state:failed` and resolve false.
    */
   saveState(): Promise<boolean> {
-    const path = this.#opts.statePath;
-    if (path === undefined || this.#families.size === 0) return Promise.resolve(false);
+    if (this.#store.path === undefined || this.#families.size === 0) return Promise.resolve(false);
     const now = performance.now();
     const f4 = this.#families.get(4);
     const f6 = this.#families.get(6);
@@ -642,23 +548,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
       ...(f6 === undefined ? {} : { ipv6: f6.node.saveState(now) }),
     };
     const nodes = (f4?.node.table.size ?? 0) + (f6?.node.table.size ?? 0);
-    // Saves run one after another, so an older snapshot never overwrites a newer one.
-    const run = this.#saving.then(
-      () =>
-        writeDhtStateFile(path, state).then(
-          () => {
-            this.emit('state:saved', { type: 'state:saved', path, nodes });
-            return true;
-          },
-          (e: unknown) => {
-            this.emit('state:failed', { type: 'state:failed', path, op: 'save', message: errorMessage(e) });
-            return false;
-          },
-        ),
-      () => false,
-    );
-    this.#saving = run.then(() => undefined);
-    return run;
+    return this.#store.save(state, nodes);
   }
 
   /**
@@ -667,7 +557,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
    */
   async close(): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'closing') {
-      await this.#saving;
+      await this.#store.settled();
       return;
     }
     const wasRunning = this.#state === 'running';
@@ -678,8 +568,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
 
   async #release(): Promise<void> {
     this.#state = 'closing';
-    if (this.#saveTimer !== undefined) clearInterval(this.#saveTimer);
-    this.#saveTimer = undefined;
+    const saves = this.#store.stop();
     const err = closedError();
     const closing = [...this.#families.values()].map((f) => f.close(err));
     this.#families.clear();
@@ -688,7 +577,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     this.#bootstrapWaiters.clear();
     for (const w of waiters) w();
     await Promise.all(closing);
-    await this.#saving;
+    await saves;
     this.#state = 'closed';
   }
 }

@@ -94,3 +94,84 @@ export async function writeDhtStateFile(path: string, state: DhtSavedState): Pro
   await mkdir(dirname(path), { recursive: true });
   await writeFileAtomic(path, encodeDhtState(state));
 }
+
+/** What a {@link DhtStateStore} reports. */
+export interface DhtStateStoreHooks {
+  saved(path: string, nodes: number): void;
+  failed(path: string, op: 'load' | 'save', message: string): void;
+}
+
+/**
+ * A runtime's state file over time: the load at start, saves that run one after another (so an
+ * older snapshot never overwrites a newer one), and the periodic save timer. Failures are
+ * reported through the hooks and never thrown. Without a path it does nothing.
+ */
+export class DhtStateStore {
+  readonly path: string | undefined;
+  readonly #hooks: DhtStateStoreHooks;
+  #saving: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(path: string | undefined, hooks: DhtStateStoreHooks) {
+    this.path = path;
+    this.#hooks = hooks;
+  }
+
+  /** The saved state, or undefined when there is none or it cannot be read (reported). */
+  async load(): Promise<DhtSavedState | undefined> {
+    const path = this.path;
+    if (path === undefined) return undefined;
+    try {
+      return await readDhtStateFile(path);
+    } catch (e) {
+      this.#hooks.failed(path, 'load', errorMessage(e));
+      return undefined;
+    }
+  }
+
+  /** Writes `state` (of `nodes` nodes) after the saves before it; resolves true once written. */
+  save(state: DhtSavedState, nodes: number): Promise<boolean> {
+    const path = this.path;
+    if (path === undefined) return Promise.resolve(false);
+    const run = this.#saving.then(
+      () =>
+        writeDhtStateFile(path, state).then(
+          () => {
+            this.#hooks.saved(path, nodes);
+            return true;
+          },
+          (e: unknown) => {
+            this.#hooks.failed(path, 'save', errorMessage(e));
+            return false;
+          },
+        ),
+      () => false,
+    );
+    this.#saving = run.then(() => undefined);
+    return run;
+  }
+
+  /** Calls `tick` every `intervalMs` (0: never) while there is a path, until {@link stop}. */
+  every(intervalMs: number, tick: () => void): void {
+    if (this.path === undefined || intervalMs <= 0) return;
+    clearInterval(this.#timer);
+    this.#timer = setInterval(tick, intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the timer; resolves once the saves already asked for are done. */
+  stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    return this.#saving;
+  }
+
+  /** Resolves once the saves already asked for are done. */
+  settled(): Promise<void> {
+    return this.#saving;
+  }
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
