@@ -2,7 +2,14 @@
  * A pool of worker threads that hash: piece hashes straight from files (creating a torrent,
  * rechecking data on disk) and digests of buffers in memory (verifying a downloaded piece).
  *
- * Built on piscina. The worker (`hash-worker.ts`) streams file ranges through one reusable
+ * Plain digests of buffers (a v1 piece's SHA-1, {@link HashPool.digest}) run on libuv's thread
+ * pool instead (WebCrypto's `subtle.digest`, which copies the bytes once on the calling thread
+ * and hashes on a pool thread), at most `threads` at a time: no worker is needed for them. A
+ * worker thread is a whole V8 isolate, ~13 MB of resident memory, so the workers start only
+ * when a task needs one: merkle roots (BEP 52) and hashing from files. A v1 download never
+ * starts one.
+ *
+ * The workers are built on piscina. The worker (`hash-worker.ts`) streams file ranges through one reusable
  * buffer with positional reads, so the memory a task needs is bounded whatever the piece or
  * file size. Each call is one task; callers bound how many they keep in flight. `destroy()`
  * stops every thread; a destroyed pool rejects new work.
@@ -12,6 +19,7 @@
  * `.js` in the built `dist/`.
  */
 
+import { webcrypto } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,7 +145,12 @@ export const VERIFY_TASKS_PER_THREAD = 64;
 export class HashPool {
   /** Number of worker threads. */
   readonly threads: number;
+  readonly #tasksPerThread: number;
   #pool: Piscina<HashTask, HashTaskResult> | undefined;
+  #destroyed = false;
+  /** Digests running on libuv's pool, and the calls waiting for one of the `threads` places. */
+  #digesting = 0;
+  readonly #digestQueue: (() => void)[] = [];
 
   constructor(options: HashPoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -149,40 +162,75 @@ export class HashPool {
       );
     }
     this.threads = threads;
-    this.#pool = new Piscina<HashTask, HashTaskResult>({
+    this.#tasksPerThread = options.tasksPerThread ?? 1;
+  }
+
+  /** The worker threads, started on first use. */
+  #workers(): Piscina<HashTask, HashTaskResult> {
+    if (this.#destroyed) throw destroyedError();
+    this.#pool ??= new Piscina<HashTask, HashTaskResult>({
       filename: WORKER_FILE,
-      minThreads: threads,
-      maxThreads: threads,
+      minThreads: this.threads,
+      maxThreads: this.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: options.tasksPerThread ?? 1,
+      concurrentTasksPerWorker: this.#tasksPerThread,
       name: 'default',
       resourceLimits: { maxYoungGenerationSizeMb: HASH_WORKER_YOUNG_GENERATION_MB },
     });
+    return this.#pool;
   }
 
   /**
-   * Resolves once every thread has loaded the worker module (one tiny digest each), so the
-   * first real piece is not held up by thread start-up.
+   * Resolves once hashing is ready, so the first real piece is not held up by start-up: the
+   * digest path always (WebCrypto is loaded lazily), and with `workers` every worker thread too
+   * (one tiny task each) — for sessions about to hash merkle roots or files.
    */
-  async warmUp(): Promise<void> {
-    await Promise.all(Array.from({ length: this.threads }, () => this.digest('sha1', [new Uint8Array(1)])));
+  async warmUp(opts: { readonly workers?: boolean } = {}): Promise<void> {
+    await this.digest('sha1', [new Uint8Array(1)]);
+    if (opts.workers !== true) return;
+    const pool = this.#workers();
+    await Promise.all(
+      Array.from({ length: this.threads }, () => pool.run({ type: 'digest', algorithm: 'sha1', parts: [] })),
+    );
   }
 
-  /** Threads currently alive (0 once destroyed). */
+  /** Worker threads currently alive (0 before the first task that needs one, and once destroyed). */
   get liveThreads(): number {
     return this.#pool?.threads.length ?? 0;
   }
 
   /** True once {@link destroy} was called. */
   get isDestroyed(): boolean {
-    return this.#pool === undefined;
+    return this.#destroyed;
+  }
+
+  /**
+   * `algorithm` digest of `data` on libuv's thread pool, at most {@link threads} at once (so
+   * hashing never takes more cores than the pool was given). `data` is copied on this thread
+   * when the digest starts; the caller may reuse it once the promise settles.
+   */
+  async #threadDigest(algorithm: HashAlgorithm, data: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.#destroyed) throw destroyedError();
+    if (this.#digesting >= this.threads) {
+      await new Promise<void>((resolve) => this.#digestQueue.push(resolve));
+    } else this.#digesting++;
+    try {
+      if (this.#destroyed) throw destroyedError();
+      signal?.throwIfAborted();
+      return new Uint8Array(await webcrypto.subtle.digest(algorithm === 'sha1' ? 'SHA-1' : 'SHA-256', data));
+    } catch (err) {
+      if (signal?.aborted === true) throw signal.reason;
+      throw StorageError.from(err, '', 'hash');
+    } finally {
+      // The place passes straight to the next caller in line.
+      const next = this.#digestQueue.shift();
+      if (next !== undefined) next();
+      else this.#digesting--;
+    }
   }
 
   async #run(task: HashTask, options: HashCallOptions): Promise<HashTaskResult> {
-    const pool = this.#pool;
-    if (pool === undefined) {
-      throw new StorageError(ErrorCode.StorageIo, 'the hash pool is destroyed', '', 'hash');
-    }
+    const pool = this.#workers();
     try {
       return await pool.run(task, options.signal === undefined ? {} : { signal: options.signal });
     } catch (err) {
@@ -228,9 +276,15 @@ export class HashPool {
     if (length + PIECE_DIGEST_TAIL_BYTES > buffer.length || buffer.byteOffset !== 0) {
       throw new RangeError('piece buffer too small for the piece and its digests');
     }
-    const pool = this.#pool;
-    if (pool === undefined)
-      throw new StorageError(ErrorCode.StorageIo, 'the hash pool is destroyed', '', 'hash');
+    if (opts.merkleBytes === 0) {
+      // SHA-1 only (v1): on libuv's pool; the buffer stays here.
+      if (!opts.sha1) return { buffer };
+      const tail = buffer.length - PIECE_DIGEST_TAIL_BYTES;
+      const sha1 = await this.#threadDigest('sha1', buffer.subarray(0, length));
+      buffer.set(sha1, tail);
+      return { buffer, sha1 };
+    }
+    const pool = this.#workers();
     const task: HashTask = { type: 'piece', data: buffer, length, ...opts };
     let back: Uint8Array;
     try {
@@ -247,17 +301,17 @@ export class HashPool {
   }
 
   /**
-   * Digest of the concatenation of `parts` (e.g. SHA-1 of a v1 piece received from a peer).
-   * The parts are copied to the worker.
+   * Digest of the concatenation of `parts` (e.g. SHA-1 of a v1 piece received from a peer), on
+   * libuv's thread pool. The parts are copied (joined first when there are several).
    */
   async digest(
     algorithm: HashAlgorithm,
     parts: readonly Uint8Array[],
     options: HashCallOptions = {},
   ): Promise<Uint8Array> {
-    const result = await this.#run({ type: 'digest', algorithm, parts }, options);
-    if (!(result instanceof Uint8Array)) throw new Error('hash worker answered a digest task with pieces');
-    return result;
+    options.signal?.throwIfAborted();
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return this.#threadDigest(algorithm, data, options.signal);
   }
 
   /**
@@ -280,8 +334,15 @@ export class HashPool {
 
   /** Stops every thread. Work still queued or running is rejected. Safe to call twice. */
   async destroy(): Promise<void> {
+    this.#destroyed = true;
+    // Calls waiting for a digest place go on, and fail as destroyed.
+    for (const next of this.#digestQueue.splice(0)) next();
     const pool = this.#pool;
     this.#pool = undefined;
     await pool?.destroy();
   }
+}
+
+function destroyedError(): StorageError {
+  return new StorageError(ErrorCode.StorageIo, 'the hash pool is destroyed', '', 'hash');
 }

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, isShoalError } from '../../../src/shared/errors.js';
 import { StorageError } from '../../../src/storage/errors.js';
-import { HashPool, READ_CHUNK_BYTES, VERIFY_TASKS_PER_THREAD } from '../../../src/storage/index.js';
+import {
+  HashPool,
+  PIECE_DIGEST_TAIL_BYTES,
+  READ_CHUNK_BYTES,
+  VERIFY_TASKS_PER_THREAD,
+} from '../../../src/storage/index.js';
 
 const BLOCK = 16 * 1024;
 
@@ -59,9 +64,41 @@ describe('HashPool', () => {
       const inputs = Array.from({ length: 3 * VERIFY_TASKS_PER_THREAD + 1 }, (_, i) =>
         randomBytes(1000 + i * 4099),
       );
-      const got = await Promise.all(inputs.map((b) => p.digest('sha1', [b])));
+      // Digests queue on this side for libuv's pool (one at a time here), merkle roots go to the worker.
+      const [got, roots] = await Promise.all([
+        Promise.all(inputs.map((b) => p.digest('sha1', [b]))),
+        Promise.all(inputs.map((b) => p.merkleRoot(b, 64))),
+      ]);
       for (const [i, d] of got.entries())
         assert.deepEqual(Buffer.from(d), digest('sha1', inputs[i]!), `task ${i}`);
+      for (const [i, r] of roots.entries())
+        assert.deepEqual(Buffer.from(r), naiveRoot(inputs[i]!, 64), `merkle task ${i}`);
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  test('hashPieceBuffer: a v1 piece is hashed in place (the same buffer back), a v2 piece moves to a worker and back', async () => {
+    const p = new HashPool({ threads: 1 });
+    try {
+      const piece = randomBytes(3 * BLOCK + 5);
+      const buf = new Uint8Array(piece.length + PIECE_DIGEST_TAIL_BYTES);
+      buf.set(piece);
+      const v1 = await p.hashPieceBuffer(buf, piece.length, { sha1: true, merkleBytes: 0, merkleLeaves: 1 });
+      assert.equal(v1.buffer, buf, 'not moved');
+      assert.deepEqual(Buffer.from(v1.sha1!), digest('sha1', piece));
+      assert.deepEqual(Buffer.from(buf.subarray(piece.length, piece.length + 20)), digest('sha1', piece));
+      assert.equal(p.liveThreads, 0, 'no worker for SHA-1 alone');
+      const v2 = await p.hashPieceBuffer(buf, piece.length, {
+        sha1: true,
+        merkleBytes: piece.length,
+        merkleLeaves: 4,
+      });
+      assert.equal(buf.byteLength, 0, 'the buffer passed in was moved (detached)');
+      assert.deepEqual(Buffer.from(v2.buffer.subarray(0, piece.length)), piece);
+      assert.deepEqual(Buffer.from(v2.sha1!), digest('sha1', piece));
+      assert.deepEqual(Buffer.from(v2.merkle!), naiveRoot(piece, 4));
+      assert.equal(p.liveThreads, 1);
     } finally {
       await p.destroy();
     }
@@ -202,7 +239,9 @@ describe('HashPool', () => {
     const own = new HashPool({ threads: 1 });
     assert.equal(own.threads, 1);
     assert.deepEqual(Buffer.from(await own.digest('sha1', [fileA])), digest('sha1', fileA));
-    assert.equal(own.liveThreads, 1);
+    assert.equal(own.liveThreads, 0, 'a digest runs on libuv’s pool: no worker started');
+    await own.merkleRoot(new Uint8Array(BLOCK), 1);
+    assert.equal(own.liveThreads, 1, 'a merkle root starts the worker');
     await own.destroy();
     assert.equal(own.liveThreads, 0);
     assert.ok(own.isDestroyed);
