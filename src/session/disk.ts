@@ -6,6 +6,7 @@
  */
 import { copyFile, mkdir, open, rename, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { joinSafe, type Metainfo, storagePath } from '../metainfo/index.js';
 import { ErrorCode } from '../shared/errors.js';
 import { StorageError } from '../storage/errors.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
@@ -211,4 +212,16 @@ export function leaveIncompleteFolder(
   t.moveStorage(downloadDir).catch((e: unknown) =>
     warn(`cannot move ${t.name} out of the incomplete folder: ${(e as Error).message}`),
   );
+}
+
+/** True when a file of `m` exists under `dir` (its data was put or left there). */
+export async function anyFileExists(m: Metainfo, dir: string): Promise<boolean> {
+  for (const f of m.files) {
+    if (f.isPadding) continue;
+    try {
+      await stat(joinSafe(dir, storagePath(m, f)));
+      return true;
+    } catch {}
+  }
+  return false;
 }

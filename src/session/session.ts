@@ -13,33 +13,24 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import {
   type DhtGetResult,
   type DhtGetTarget,
   type DhtPutRequest,
   type DhtPutResult,
-  DhtRuntime,
-  Lsd,
-  type LsdEvents,
+  type DhtRuntime,
+  type Lsd,
   UdpTrackerSocket,
 } from '../discovery/index.js';
 import { type Random, SeededRandom, TokenBucket } from '../engine/index.js';
-import {
-  joinSafe,
-  type MagnetLink,
-  type Metainfo,
-  parseMagnet,
-  parseTorrent,
-  storagePath,
-} from '../metainfo/index.js';
+import { type MagnetLink, type Metainfo, parseMagnet, parseTorrent } from '../metainfo/index.js';
 import { type BlocklistSource, loadBlocklist } from '../net/blocklist-file.js';
 import { InboundRouter } from '../net/inbound.js';
 import type { BlocklistReport } from '../net/ip-blocklist.js';
 import { BLOCKED_REASON, PeerPool } from '../net/peer-pool.js';
 import type { PeerStream } from '../net/transport.js';
 import { LazyWebRtc, webRtcInstalled } from '../net/webrtc-transport.js';
-import { PortMapper, type PortMappingStatus, type PortRequest } from '../portmap/index.js';
+import type { PortMapper, PortMappingStatus } from '../portmap/index.js';
 import { ErrorCode, ShoalError } from '../shared/errors.js';
 import { toHex } from '../shared/hash.js';
 import { CONNECT_TIMEOUT_MS, UTP_FALLBACK_CONNECT_TIMEOUT_MS } from '../shared/limits.js';
@@ -50,7 +41,7 @@ import { HashPool, VERIFY_TASKS_PER_THREAD } from '../storage/hash-pool.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
 import { generatePeerId, type MsePolicy, mseReq2Hash } from '../wire/index.js';
 import type { SessionContext } from './context.js';
-import { statfsFreeSpace } from './disk.js';
+import { anyFileExists, statfsFreeSpace } from './disk.js';
 import { FeedError } from './feeds/errors.js';
 import type { FollowOptions, PublishOptions } from './feeds/feed-types.js';
 import { FeedFollower } from './feeds/follow.js';
@@ -61,6 +52,7 @@ import { type ResolvedOptions, resolveOptions, type SessionOptions } from './opt
 import { BtConnector } from './peers/connector.js';
 import { type BitTorrentInboundInit, encryptedBitTorrent, plaintextBitTorrent } from './peers/inbound-bt.js';
 import type { SeedLimits } from './seed-limits.js';
+import { startDht, startLsd, startPortMapper } from './session-services.js';
 import { SessionTransports } from './session-transports.js';
 import { Torrent } from './torrent.js';
 import { type QueueLimits, TorrentQueue } from './torrent-queue.js';
@@ -207,7 +199,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       // Not mkdir({recursive}): it loops forever under /proc (makeDirectory fails once, with the cause).
       if (s.options.resumeDir !== undefined) await makeDirectory(s.options.resumeDir);
       if (s.options.blocklist !== undefined) await s.setBlocklist(s.options.blocklist);
-      // Threads ready before any peer: a piece must never wait for a worker to start.
+      // Hashing ready before any peer: a piece must never wait for it to start.
       await s.#hashPool.warmUp();
       if (s.options.listen) await s.#listen();
       await s.#startDiscovery();
@@ -220,53 +212,23 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   async #startDiscovery(): Promise<void> {
-    const o = this.options;
-    if (o.dht !== undefined) {
-      // The IPv4 DHT shares uTP's socket unless it was given a port of its own.
-      const udp = this.#net.udp;
-      const shared = udp !== undefined && (o.dht.port ?? udp.port) === udp.port;
-      this.#dht = await DhtRuntime.create({
-        port: o.dht.port ?? 0,
-        ...(shared ? { socket4: udp } : {}),
-        host: o.host === '::' ? '0.0.0.0' : o.host,
-        ...(o.dht.bootstrap !== undefined ? { bootstrap: o.dht.bootstrap } : {}),
-        ...(o.dht.statePath !== undefined ? { statePath: o.dht.statePath } : {}),
-        ...(o.dht.node !== undefined ? { node: o.dht.node } : {}),
-      });
-      this.#network.watchDht(this.#dht);
-    }
-    if (o.lsd !== undefined && this.#port > 0) {
-      this.#lsd = await Lsd.create({
-        port: this.#port,
-        multicast: o.lsd.multicast ?? true,
-        ...(o.lsd.port !== undefined ? { bindPort: o.lsd.port } : {}),
-        ...(o.lsd.unicastTargets !== undefined ? { unicastTargets: o.lsd.unicastTargets } : {}),
-      });
-      this.#lsd.on('multicast:unavailable', (e: LsdEvents['multicast:unavailable']) => {
-        this.emit('warning', {
-          message: `local service discovery: no IPv${e.family} multicast (${e.op}: ${e.message}); LAN peers will not be found this way`,
-        });
-      });
-      this.#lsd.on('peer:discovered', (p: LsdEvents['peer:discovered']) => {
-        this.#byWireHash.get(toHex(p.infoHash))?.addPeer(p.host, p.port, 'lsd');
-      });
-    }
+    this.#dht = await startDht(this.options, this.#net.udp);
+    if (this.#dht !== undefined) this.#network.watchDht(this.#dht);
+    this.#lsd = await startLsd(this.options, this.#port, {
+      warn: (message) => this.emit('warning', { message }),
+      discovered: (p) => this.#byWireHash.get(toHex(p.infoHash))?.addPeer(p.host, p.port, 'lsd'),
+    });
   }
 
   #startPortMapping(): void {
-    const o = this.options.portMapping;
-    if (o === undefined || this.#port === 0) return;
-    const ports: PortRequest[] = [{ protocol: 'TCP', internalPort: this.#port }];
-    // uTP's UDP socket has the TCP port's number (session-transports.ts); the DHT may have its own.
-    if (this.#net.udp !== undefined) ports.push({ protocol: 'UDP', internalPort: this.#port });
-    const dhtPort = this.#dht?.port ?? 0;
-    if (dhtPort > 0 && dhtPort !== this.#port) ports.push({ protocol: 'UDP', internalPort: dhtPort });
-    const mapper = new PortMapper(ports, o);
-    mapper.on('portmap:changed', (s) => this.emit('portmap:changed', s));
-    mapper.on('portmap:failed', (e) => this.emit('warning', { message: `port mapping: ${e.message}` }));
-    this.#portMapper = mapper;
-    this.#network.watchMapper(mapper);
-    mapper.start();
+    const ports = { listen: this.#port, udp: this.#net.udp !== undefined, dht: this.#dht?.port ?? 0 };
+    this.#portMapper = startPortMapper(this.options, ports, {
+      changed: (s) => this.emit('portmap:changed', s),
+      warn: (message) => this.emit('warning', { message }),
+    });
+    if (this.#portMapper === undefined) return;
+    this.#network.watchMapper(this.#portMapper);
+    this.#portMapper.start();
   }
 
   /** Port mapping status (method, external address, ports, recent errors); undefined when off. */
@@ -629,16 +591,4 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
     this.#inbound.accept(stream);
   }
-}
-
-/** True when a file of `m` exists under `dir` (its data was put or left there). */
-async function anyFileExists(m: Metainfo, dir: string): Promise<boolean> {
-  for (const f of m.files) {
-    if (f.isPadding) continue;
-    try {
-      await stat(joinSafe(dir, storagePath(m, f)));
-      return true;
-    } catch {}
-  }
-  return false;
 }
