@@ -7,8 +7,8 @@
  * - {@link PieceWriter}: the receive path, from a block to a verified piece on disk;
  * - {@link V2Hashes}: BEP 52 piece layers and leaf-hash blame;
  * - {@link TorrentDiscovery}: trackers, the DHT and LSD.
- * The engine's actions are carried out here ({@link Torrent.#do}); protocol decisions are the
- * engine's.
+ * The engine's actions are carried out by its {@link EngineDriver} (engine-driver.ts), which also
+ * keeps the engine's timer; protocol decisions are the engine's.
  *
  * Invariants:
  * - upload reads are bounded by the engine (reads in flight per peer), and a block counts as
@@ -31,6 +31,7 @@ import type { TorrentStorage } from '../storage/torrent-storage.js';
 import type { Bitfield, Handshake } from '../wire/index.js';
 import type { SessionContext } from './context.js';
 import { leaveIncompleteFolder, prepareFolder, relocate } from './disk.js';
+import { EngineDriver } from './engine-driver.js';
 import type { ExtensionFactory } from './extensions/extension.js';
 import { openReadStream, type TorrentFileInfo, torrentFiles, waitUntilDone } from './file-stream.js';
 import type { PeerConnection } from './peers/peer-connection.js';
@@ -74,10 +75,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   /** Where the files go once complete (the user's last `moveStorage` wins over the option). */
   #finalDir: string | undefined;
   readonly #life: TorrentLifecycle;
-  #engineTimer: NodeJS.Timeout | undefined;
-  #engineTimerAt = Number.POSITIVE_INFINITY;
-  /** The engine's next deadline is looked up once per event-loop turn (see #run). */
-  #armImmediate: NodeJS.Immediate | undefined;
+  readonly #driver: EngineDriver;
   #housekeeping: NodeJS.Timeout | undefined;
   #resume: ResumeWriter | undefined;
   #closed = false;
@@ -169,6 +167,20 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       extensions,
     );
     this.#p = parts;
+    this.#driver = new EngineDriver({
+      engine: () => this.#engine,
+      parts: () => this.#p,
+      now: () => this.#ctx.now(),
+      isClosed: () => this.#closed,
+      done: () => this.#onDone(),
+      event: (e) => {
+        if (e.type !== 'piece:failed') return;
+        this.emit('hash-failed', { index: e.index });
+        this.#p.peers.record('hash-failed', e.contributors.join(', '), {
+          reason: `piece ${e.index} failed its hash check`,
+        });
+      },
+    });
   }
 
   /** Where the torrent's files are (its folder moves with `moveStorage`, or once complete). */
@@ -397,9 +409,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   async #halt(reason: string): Promise<void> {
     if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
     this.#housekeeping = undefined;
-    if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
-    this.#engineTimer = undefined;
-    this.#engineTimerAt = Number.POSITIVE_INFINITY;
+    this.#driver.stop();
     this.#p.peers.closeAll(reason);
     await this.#p.discovery.stop();
   }
@@ -503,8 +513,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#housekeeping !== undefined) clearInterval(this.#housekeeping);
-    if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
-    if (this.#armImmediate !== undefined) clearImmediate(this.#armImmediate);
+    this.#driver.close();
     const discovery = this.#p.discovery.close();
     this.limits.close();
     this.#p.peers.close('torrent-closed');
@@ -526,55 +535,16 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
   // ------------------------------------------------------------------ engine actions
 
   #run(actions: EngineAction[]): void {
-    for (const a of actions) if (!this.#p.peers.webSeeds.takes(a)) this.#do(a);
-    // The engine's next deadline walks every peer: looked up once per event-loop turn, not after
-    // every batch of messages (with 50 peers sending, that lookup took 7 % of the main thread).
-    // Deadlines are timeouts of a second or more; a turn's delay does not move them.
-    this.#armImmediate ??= setImmediate(() => {
-      this.#armImmediate = undefined;
-      this.#armEngineTimer();
-    });
+    this.#driver.run(actions);
   }
 
-  #do(a: EngineAction): void {
-    switch (a.type) {
-      case 'send':
-        this.#p.peers.get(a.peer)?.conn.send(a.msg);
-        return;
-      case 'close':
-        this.#p.peers.get(a.peer)?.conn.close(a.reason, a.error);
-        return;
-      case 'ban':
-        this.#p.peers.ban(a.address, a.reason, a.evidence);
-        return;
-      case 'write-block':
-        this.#p.writer.writeBlock(a.piece, a.offset, a.data);
-        return;
-      case 'read-block':
-        void this.#p.server.serve(a.peer, a.piece, a.offset, a.length);
-        return;
-      case 'piece-complete':
-        this.#p.writer.onPieceComplete(a.index);
-        return;
-      case 'done':
-        if (this.#layersBlocking()) return;
-        this.#life.finishedChanged();
-        leaveIncompleteFolder(this, this.#finalDir, (message) => this.emit('warning', { message }));
-        this.#p.discovery.completed();
-        void this.#resume?.schedule();
-        this.emit('done', { infoHash: this.id });
-        return;
-      case 'event':
-        if (a.event.type === 'piece:failed') {
-          this.emit('hash-failed', { index: a.event.index });
-          this.#p.peers.record('hash-failed', a.event.contributors.join(', '), {
-            reason: `piece ${a.event.index} failed its hash check`,
-          });
-        }
-        return;
-      default:
-        assertNever(a);
-    }
+  #onDone(): void {
+    if (this.#layersBlocking()) return;
+    this.#life.finishedChanged();
+    leaveIncompleteFolder(this, this.#finalDir, (message) => this.emit('warning', { message }));
+    this.#p.discovery.completed();
+    void this.#resume?.schedule();
+    this.emit('done', { infoHash: this.id });
   }
 
   #onVerified(index: number, ok: boolean): void {
@@ -583,24 +553,6 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
       this.emit('piece', { index });
       void this.#resume?.schedule();
     }
-  }
-
-  #armEngineTimer(): void {
-    if (this.#closed) return;
-    const at = this.#engine.nextDeadline();
-    if (at === undefined) return;
-    if (this.#engineTimer !== undefined && at >= this.#engineTimerAt) return;
-    if (this.#engineTimer !== undefined) clearTimeout(this.#engineTimer);
-    this.#engineTimerAt = at;
-    this.#engineTimer = setTimeout(
-      () => {
-        this.#engineTimer = undefined;
-        this.#engineTimerAt = Number.POSITIVE_INFINITY;
-        if (!this.#closed) this.#run(this.#engine.tick(this.#ctx.now()));
-      },
-      Math.max(0, at - this.#ctx.now()),
-    );
-    this.#engineTimer.unref();
   }
 
   #housekeep(): void {
@@ -638,8 +590,4 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
     this.#p.peers.closeAll('torrent-error');
     this.emit('error', { error });
   }
-}
-
-function assertNever(x: never): never {
-  throw new ShoalError(ErrorCode.SessionInvalidArgument, `unexpected action ${JSON.stringify(x)}`, {});
 }
