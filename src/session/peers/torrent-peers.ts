@@ -38,7 +38,6 @@ import { ErrorCode, ShoalError } from '../../shared/errors.js';
 import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS } from '../../shared/limits.js';
 import {
   clientFromPeerId,
-  decodeExtendedHandshake,
   EXTENDED_HANDSHAKE_ID,
   encodeExtendedHandshake,
   type Handshake,
@@ -54,6 +53,7 @@ import type { KnownPeerInfo, TorrentPeerInfo } from '../torrent-types.js';
 import { WebSeeds } from '../webseed/web-seeds.js';
 import { keepsNewConnection } from './duplicate.js';
 import { PeerConnection } from './peer-connection.js';
+import { deliverMessages, type PeerInbox } from './peer-inbox.js';
 import { PeerLog, type PeerLogEntry, type PeerLogType } from './peer-log.js';
 
 export { keepsNewConnection };
@@ -117,6 +117,7 @@ export class TorrentPeers {
   readonly #peers = new Map<PeerKey, LivePeer>();
   readonly #owner: PoolOwner;
   readonly #registry: ExtensionRegistry;
+  readonly #inbox: PeerInbox;
   readonly #log = new PeerLog();
   readonly #stopBanListener: () => void;
   readonly #stopBlocklistListener: () => void;
@@ -150,6 +151,12 @@ export class TorrentPeers {
       log: (address, reason) => this.record('holepunch', address, { reason }),
     };
     this.#registry = new ExtensionRegistry(extHost, [...BUILTIN_EXTENSIONS, ...(init.extensions ?? [])]);
+    this.#inbox = {
+      host: this.#host,
+      ctx: this.#ctx,
+      registry: this.#registry,
+      isAttached: (peer) => this.#peers.has(peer.key),
+    };
     const host = this.#host;
     this.webSeeds = new WebSeeds({
       ...host,
@@ -522,7 +529,7 @@ export class TorrentPeers {
     conn.setPieceCount(host.metainfo.pieceCount);
     conn.rebind({
       onHandshake: () => false,
-      onMessages: (msgs) => this.#onMessages(peer, msgs),
+      onMessages: (msgs) => deliverMessages(this.#inbox, peer, msgs),
       onClose: (reason, error) => this.#onClosed(peer, reason, error),
       onBytesReceived: (n) => this.#host.throttleDown(n),
     });
@@ -580,52 +587,6 @@ export class TorrentPeers {
     if (!this.#host.isClosed()) this.#host.run(this.#host.engine.removePeer(peer.key, now));
     this.#host.onPeerDetached(peer);
     this.record('disconnected', peer.address, { reason: describe(reason, error) });
-  }
-
-  #onMessages(peer: LivePeer, msgs: WireMessage[]): void {
-    const host = this.#host;
-    if (host.isClosed()) return;
-    const now = this.#ctx.now();
-    for (const msg of msgs) {
-      if (!this.#peers.has(peer.key)) return;
-      switch (msg.type) {
-        case 'extended':
-          this.#onExtended(peer, msg.extId, msg.payload, now);
-          break;
-        case 'port':
-          // BEP 5: the peer's DHT node listens on this UDP port.
-          if (this.#ctx.dht !== undefined && !host.metainfo.isPrivate)
-            this.#ctx.dht.addNode(peer.conn.remoteAddress, msg.port);
-          break;
-        case 'hash-request':
-        case 'hashes':
-        case 'hash-reject':
-          host.onHashMessage(peer, msg);
-          break;
-        default:
-          host.run(host.engine.onMessage(peer.key, msg, now));
-      }
-    }
-  }
-
-  #onExtended(peer: LivePeer, extId: number, payload: Uint8Array, now: number): void {
-    try {
-      if (extId !== EXTENDED_HANDSHAKE_ID) {
-        this.#registry.onMessage(peer, extId, payload, now);
-        return;
-      }
-      const hs = decodeExtendedHandshake(payload);
-      if (hs.port !== undefined && hs.port > 0 && !peer.conn.outgoing && peer.conn.transport !== 'webrtc')
-        peer.listenPort = hs.port;
-      if (hs.client !== undefined && peer.client === undefined) peer.client = hs.client;
-      if (hs.yourIp !== undefined) this.#ctx.network?.vote(peer.conn.remoteAddress, hs.yourIp);
-      this.#registry.onPeerHandshake(peer, hs, now);
-      this.#host.run(
-        this.#host.engine.onExtendedHandshake(peer.key, hs.reqq === undefined ? {} : { reqq: hs.reqq }, now),
-      );
-    } catch (e) {
-      peer.conn.close('protocol-error', e instanceof Error ? e : new Error(String(e)));
-    }
   }
 }
 
