@@ -120,6 +120,11 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
   #client: MappingClient | undefined;
   #timer: NodeJS.Timeout | undefined;
   #status: PortMappingStatus = { state: 'starting', mappings: [], errors: [] };
+  /**
+   * Mappings the router granted in a round still in progress, not in the status yet: closing in
+   * the middle of a round deletes them too.
+   */
+  #granted: MappedPort[] = [];
   #running: Promise<void> = Promise.resolve();
   #closed = false;
   #retryMs = PORTMAP_FIRST_RETRY_MS;
@@ -225,7 +230,8 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
       this.#client = client;
       this.#route = target;
       this.#status = { ...this.#status, method, gateway, mappings: [] };
-      if ((await this.#mapAll(client, signal)) === 'ok') return;
+      // Closing aborted the round: close() deletes what it granted, with this client.
+      if ((await this.#mapAll(client, signal)) === 'ok' || this.#closed) return;
       client.close();
       this.#client = undefined;
     }
@@ -268,7 +274,12 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
   }
 
   async #unmapAll(client: MappingClient, signal: AbortSignal): Promise<void> {
-    for (const m of this.#status.mappings) {
+    const all = [...this.#status.mappings];
+    for (const g of this.#granted) {
+      if (!all.some((m) => m.protocol === g.protocol && m.internalPort === g.internalPort)) all.push(g);
+    }
+    this.#granted = [];
+    for (const m of all) {
       try {
         await client.unmap(m.protocol, m.internalPort, m.externalPort, signal);
       } catch (e) {
@@ -287,6 +298,7 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
   async #mapAll(client: MappingClient, signal: AbortSignal): Promise<'ok' | 'failed'> {
     const lease = this.#o.leaseSeconds ?? 3600;
     const mappings: MappedPort[] = [];
+    this.#granted = mappings;
     let externalIp = this.#status.externalIp;
     try {
       for (const p of this.#ports) {
@@ -308,6 +320,7 @@ export class PortMapper extends TypedEmitter<PortMapperEvents> {
       return 'failed';
     }
     if (this.#closed) return 'failed';
+    this.#granted = [];
     const changed =
       this.#status.state !== 'mapped' ||
       this.#status.method !== client.method ||

@@ -13,8 +13,16 @@ interface Request {
   readonly lifetime: number;
 }
 
-/** A scripted NAT-PMP server on 127.0.0.1: maps internal port p to p + 1000, logs every request. */
-async function natPmpServer() {
+/**
+ * A scripted NAT-PMP server on 127.0.0.1: maps internal port p to p + 1000, logs every request.
+ * With `mute`, the public-address requests made after the first mapping go unanswered.
+ */
+async function natPmpServer(opts: { mute?: boolean } = {}) {
+  let muted = () => {};
+  /** Resolves at the first public-address request left unanswered (`mute`). */
+  const firstMuted = new Promise<void>((resolve) => {
+    muted = resolve;
+  });
   const server = createSocket('udp4');
   await new Promise<void>((r) => server.bind(0, '127.0.0.1', () => r()));
   const seen: Request[] = [];
@@ -26,6 +34,10 @@ async function natPmpServer() {
     });
   server.on('message', (m, rinfo) => {
     const op = m[1]!;
+    if (op === 0 && opts.mute === true && seen.length > 0) {
+      muted();
+      return;
+    }
     const reply = Buffer.alloc(op === 0 ? 12 : 16);
     reply[1] = 128 + op;
     reply.writeUInt32BE(1000 + seen.length, 4); // epoch moves forward: no restart
@@ -40,7 +52,7 @@ async function natPmpServer() {
     }
     server.send(reply, rinfo.port, rinfo.address);
   });
-  return { server, seen, waitFor };
+  return { server, seen, waitFor, firstMuted };
 }
 
 test('NAT-PMP: a new local address deletes the mappings and makes them again', {
@@ -151,4 +163,36 @@ test('NAT-PMP: maps TCP and UDP, renews, deletes on close', { timeout: 20_000 },
   );
   assert.equal(mapper.status().state, 'closed');
   assert.deepEqual(mapper.status().mappings, []);
+});
+
+test('NAT-PMP: closing in the middle of the first round deletes what the router granted', {
+  timeout: 20_000,
+}, async () => {
+  // The mapping is granted, then the router never answers the public-address request that ends
+  // the round: the mapping is not in the status yet when the mapper closes.
+  const { server, seen, firstMuted } = await natPmpServer({ mute: true });
+  const mapper = new PortMapper([{ protocol: 'TCP', internalPort: 6881 }], {
+    methods: ['natpmp'],
+    gateway: '127.0.0.1',
+    localAddress: '127.0.0.1',
+    natPmpPort: server.address().port,
+  });
+  try {
+    mapper.start();
+    // The mapping was answered: the mapper asks for the public address next.
+    await firstMuted;
+    assert.deepEqual(mapper.status().mappings, [], 'the round has not ended');
+  } finally {
+    await mapper.close();
+    server.close();
+  }
+  assert.deepEqual(
+    seen.map((r) => [r.op, r.internalPort, r.lifetime > 0]),
+    [
+      [2, 6881, true],
+      [2, 6881, false],
+    ],
+    'granted, then deleted on close',
+  );
+  assert.equal(mapper.status().state, 'closed');
 });
