@@ -122,7 +122,11 @@ export interface SessionOptions {
    * @default statfs of the folder
    */
   readonly freeSpace?: FreeSpace;
-  /** Hashing threads. @default the machine's cores minus one (at least 1) */
+  /**
+   * Pieces hashed at once: v1 pieces on libuv's thread pool, BEP 52 merkle roots and file checks
+   * on this many worker threads (started when first needed). @default the machine's cores minus
+   * one (at least 1)
+   */
   readonly hashThreads?: number;
   /**
    * A hash pool shared with other sessions of this process (e.g. many nodes in one program):
