@@ -22,7 +22,6 @@ import {
   type DhtItem,
   type DhtItemQuery,
   type DhtLookupFinishedEvent,
-  type DhtPutReadyEvent,
   type Ed25519KeyPair,
   ed25519KeyPair,
   immutableTarget,
@@ -34,6 +33,7 @@ import {
 import { ErrorCode } from '../shared/errors.js';
 import { MAX_DHT_ITEM_SALT_BYTES, MAX_DHT_ITEM_VALUE_DEPTH } from '../shared/limits.js';
 import type { DhtFamily } from './dht-family.js';
+import { runOnFamilies } from './dht-lookups.js';
 import type { DhtGetResult, DhtGetTarget, DhtItemCurrent, DhtPutRequest, DhtPutResult } from './dht-types.js';
 
 const EMPTY = new Uint8Array(0);
@@ -67,62 +67,6 @@ export function itemQueryOf(target: DhtGetTarget): DhtItemQuery {
 
 function decodeValue(value: Uint8Array): BencodeValue {
   return decode(value, { mode: 'lenient', maxDepth: MAX_DHT_ITEM_VALUE_DEPTH });
-}
-
-/** A put lookup's id on one family, once its search stopped at `put:ready`. */
-interface Ready {
-  readonly f: DhtFamily;
-  readonly id: number;
-  readonly e: DhtPutReadyEvent;
-}
-
-/**
- * Starts one lookup per family with `start`, waits until every one finished and returns their
- * `lookup:finished` events. `onReady` runs once every family's put lookup stopped at `put:ready`.
- */
-async function runOnFamilies(
-  families: readonly DhtFamily[],
-  start: (f: DhtFamily, now: number) => number,
-  signal: AbortSignal | undefined,
-  onReady?: (ready: readonly Ready[]) => void,
-): Promise<DhtLookupFinishedEvent[]> {
-  signal?.throwIfAborted();
-  const started: { f: DhtFamily; id: number }[] = [];
-  const finished: DhtLookupFinishedEvent[] = [];
-  const ready: Ready[] = [];
-  let onAbort = () => {};
-  try {
-    return await new Promise<DhtLookupFinishedEvent[]>((resolve, reject) => {
-      onAbort = () => reject(signal?.reason);
-      for (const f of families) {
-        const id = start(f, performance.now());
-        started.push({ f, id });
-        f.register(id, {
-          onFinished: (e) => {
-            finished.push(e);
-            if (finished.length === families.length) resolve(finished);
-          },
-          onPutReady: (e) => {
-            ready.push({ f, id, e });
-            if (ready.length !== families.length) return;
-            try {
-              onReady?.(ready);
-            } catch (err) {
-              reject(err);
-            }
-          },
-          abort: reject,
-        });
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      for (const { f } of started) f.flush();
-    });
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    for (const { f, id } of started) {
-      if (f.unregister(id)) f.node.cancel(id);
-    }
-  }
 }
 
 /** Runs a BEP 44 get on `families` (see the module docs); undefined when no node had the item. */
@@ -211,11 +155,8 @@ export async function runItemPut(
   const salt = req.salt ?? EMPTY;
   const query = itemQueryOf({ publicKey: req.keyPair.publicKey, salt });
   let put: MutableItem | undefined;
-  const done = await runOnFamilies(
-    families,
-    (f, now) => f.node.putItem(query, now),
-    signal,
-    (ready) => {
+  const done = await runOnFamilies(families, (f, now) => f.node.putItem(query, now), signal, {
+    onReady: (ready) => {
       let current: MutableItem | undefined;
       for (const r of ready) {
         const c = r.e.current;
@@ -231,6 +172,6 @@ export async function runItemPut(
       for (const r of ready) r.f.node.completePut(r.id, item, now, current?.seq);
       for (const r of ready) r.f.flush();
     },
-  );
+  });
   return summary(put!, done);
 }

@@ -6,12 +6,13 @@
  * DEV DOCS
  * - A lookup or an announce starts one node operation per family, registers its callbacks with
  *   the family (which routes the node's events to them by operation id) and flushes the queued
- *   datagrams. It ends when every family's operation has finished.
+ *   datagrams. It ends when every family's operation has finished. {@link runOnFamilies} does
+ *   this for every operation that ends with `lookup:finished` (announces, refreshes, BEP 44
+ *   gets and puts); `get_peers` streams its batches through a channel instead.
  * - Aborting the signal, closing the runtime (the family calls `abort` with `DhtClosed`) or
  *   leaving the loop early cancels the node operations that have not finished.
  */
-import type { Address } from '../dht/index.js';
-import { DhtError } from '../dht/index.js';
+import { type Address, DhtError, type DhtLookupFinishedEvent, type DhtPutReadyEvent } from '../dht/index.js';
 import { ErrorCode } from '../shared/errors.js';
 import { Channel } from './dht-channel.js';
 import type { DhtFamily } from './dht-family.js';
@@ -72,25 +73,69 @@ export async function runAnnounce(
   impliedPort: boolean,
   signal: AbortSignal | undefined,
 ): Promise<DhtAnnounceResult> {
-  const started: { f: DhtFamily; id: number }[] = [];
   const peers: Address[] = [];
+  const finished = await runOnFamilies(
+    families,
+    (f, now) => f.node.announce(infoHash, port, now, { impliedPort }),
+    signal,
+    { onPeers: (p) => peers.push(...p) },
+  );
   let announcedTo = 0;
   let queries = 0;
+  for (const e of finished) {
+    announcedTo += e.announcedTo;
+    queries += e.queries;
+  }
+  return { announcedTo, peers, queries };
+}
+
+/** A put lookup's id on one family, once its search stopped at `put:ready`. */
+export interface Ready {
+  readonly f: DhtFamily;
+  readonly id: number;
+  readonly e: DhtPutReadyEvent;
+}
+
+/**
+ * Starts one lookup per family with `start`, waits until every one finished and returns their
+ * `lookup:finished` events. `onPeers` gets the peers a lookup finds as they come; `onReady` runs
+ * once every family's put lookup stopped at `put:ready`. Aborting `signal`, closing the runtime
+ * or an `onReady` that throws cancels the lookups that have not finished.
+ */
+export async function runOnFamilies(
+  families: readonly DhtFamily[],
+  start: (f: DhtFamily, now: number) => number,
+  signal: AbortSignal | undefined,
+  on: {
+    readonly onPeers?: (peers: readonly Address[]) => void;
+    readonly onReady?: (ready: readonly Ready[]) => void;
+  } = {},
+): Promise<DhtLookupFinishedEvent[]> {
+  signal?.throwIfAborted();
+  const started: { f: DhtFamily; id: number }[] = [];
+  const finished: DhtLookupFinishedEvent[] = [];
+  const ready: Ready[] = [];
   let onAbort = () => {};
   try {
-    return await new Promise<DhtAnnounceResult>((resolve, reject) => {
-      let running = 0;
+    return await new Promise<DhtLookupFinishedEvent[]>((resolve, reject) => {
       onAbort = () => reject(signal?.reason);
       for (const f of families) {
-        const id = f.node.announce(infoHash, port, performance.now(), { impliedPort });
-        running++;
+        const id = start(f, performance.now());
         started.push({ f, id });
         f.register(id, {
-          onPeers: (p) => peers.push(...p),
+          ...(on.onPeers === undefined ? {} : { onPeers: on.onPeers }),
           onFinished: (e) => {
-            announcedTo += e.announcedTo;
-            queries += e.queries;
-            if (--running === 0) resolve({ announcedTo, peers, queries });
+            finished.push(e);
+            if (finished.length === families.length) resolve(finished);
+          },
+          onPutReady: (e) => {
+            ready.push({ f, id, e });
+            if (ready.length !== families.length) return;
+            try {
+              on.onReady?.(ready);
+            } catch (err) {
+              reject(err);
+            }
           },
           abort: reject,
         });

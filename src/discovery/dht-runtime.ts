@@ -53,7 +53,7 @@ import {
   sharedDhtSocket,
 } from './dht-family.js';
 import { itemQueryOf, runItemGet, runItemPut } from './dht-items.js';
-import { runAnnounce, runGetPeers, runPing } from './dht-lookups.js';
+import { runAnnounce, runGetPeers, runOnFamilies, runPing } from './dht-lookups.js';
 import { type DhtSavedState, DhtStateStore } from './dht-state-file.js';
 import {
   DHT_REBOOTSTRAP_FIRST_MS,
@@ -311,32 +311,7 @@ export class DhtRuntime extends TypedEmitter<DhtRuntimeEvents> {
     this.#assertRunning();
     const { signal } = opts;
     signal?.throwIfAborted();
-    const started: { f: DhtFamily; id: number }[] = [];
-    let onAbort = () => {};
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let running = 0;
-        onAbort = () => reject(signal?.reason);
-        for (const f of this.#families.values()) {
-          const id = f.node.bootstrap([], performance.now());
-          running++;
-          started.push({ f, id });
-          f.register(id, {
-            onFinished: () => {
-              if (--running === 0) resolve();
-            },
-            abort: reject,
-          });
-        }
-        signal?.addEventListener('abort', onAbort, { once: true });
-        for (const { f } of started) f.flush();
-      });
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      for (const { f, id } of started) {
-        if (f.unregister(id)) f.node.cancel(id);
-      }
-    }
+    await runOnFamilies([...this.#families.values()], (f, now) => f.node.bootstrap([], now), signal);
     return this.stats().nodes;
   }
 
