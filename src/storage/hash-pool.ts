@@ -9,10 +9,10 @@
  * when a task needs one: merkle roots (BEP 52) and hashing from files. A v1 download never
  * starts one.
  *
- * The workers are built on piscina. The worker (`hash-worker.ts`) streams file ranges through one reusable
- * buffer with positional reads, so the memory a task needs is bounded whatever the piece or
- * file size. Each call is one task; callers bound how many they keep in flight. `destroy()`
- * stops every thread; a destroyed pool rejects new work.
+ * The workers are built on piscina. The worker (`hash-worker.ts`) streams file ranges through
+ * one reusable buffer with positional reads, so the memory a task needs is bounded whatever the
+ * piece or file size. Each call is one task; callers bound how many they keep in flight.
+ * `destroy()` stops every thread; a destroyed pool rejects new work.
  *
  * The worker file is found next to this module with this module's own extension: `.ts` when
  * running from source under tsx (whose loader the worker threads inherit through `execArgv`),
@@ -143,7 +143,7 @@ export const VERIFY_TASKS_PER_THREAD = 64;
 
 /** A pool of hashing threads. Create one per process (or per session) and share it. */
 export class HashPool {
-  /** Number of worker threads. */
+  /** Worker threads once started, and digests run on libuv's pool at once. */
   readonly threads: number;
   readonly #tasksPerThread: number;
   #pool: Piscina<HashTask, HashTaskResult> | undefined;
@@ -181,17 +181,11 @@ export class HashPool {
   }
 
   /**
-   * Resolves once hashing is ready, so the first real piece is not held up by start-up: the
-   * digest path always (WebCrypto is loaded lazily), and with `workers` every worker thread too
-   * (one tiny task each) — for sessions about to hash merkle roots or files.
+   * Resolves once the digest path is ready (WebCrypto loads on first use), so the first v1 piece
+   * is not held up by start-up. The workers start with the first task that needs one.
    */
-  async warmUp(opts: { readonly workers?: boolean } = {}): Promise<void> {
+  async warmUp(): Promise<void> {
     await this.digest('sha1', [new Uint8Array(1)]);
-    if (opts.workers !== true) return;
-    const pool = this.#workers();
-    await Promise.all(
-      Array.from({ length: this.threads }, () => pool.run({ type: 'digest', algorithm: 'sha1', parts: [] })),
-    );
   }
 
   /** Worker threads currently alive (0 before the first task that needs one, and once destroyed). */
