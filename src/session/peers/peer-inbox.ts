@@ -4,7 +4,6 @@
  * the DHT, BEP 52 hash messages to the torrent's v2 hashes, and everything else to the engine.
  * A malformed extended handshake closes that connection (`protocol-error`) and nothing else.
  */
-import type { TorrentEngine } from '../../engine/index.js';
 import { decodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, type WireMessage } from '../../wire/index.js';
 import type { SessionContext } from '../context.js';
 import type { ExtensionRegistry } from '../extensions/registry.js';
@@ -58,8 +57,8 @@ function onExtended(inbox: PeerInbox, peer: LivePeer, extId: number, payload: Ui
     if (hs.client !== undefined && peer.client === undefined) peer.client = hs.client;
     if (hs.yourIp !== undefined) inbox.ctx.network?.vote(peer.conn.remoteAddress, hs.yourIp);
     inbox.registry.onPeerHandshake(peer, hs, now);
-    const engine: TorrentEngine = inbox.host.engine;
-    inbox.host.run(engine.onExtendedHandshake(peer.key, hs.reqq === undefined ? {} : { reqq: hs.reqq }, now));
+    const { host } = inbox;
+    host.run(host.engine.onExtendedHandshake(peer.key, hs.reqq === undefined ? {} : { reqq: hs.reqq }, now));
   } catch (e) {
     peer.conn.close('protocol-error', e instanceof Error ? e : new Error(String(e)));
   }
