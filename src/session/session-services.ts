@@ -51,8 +51,9 @@ export async function startLsd(
 }
 
 /**
- * A started port mapper for the listen port (TCP, and UDP when uTP has its socket) and the DHT's
- * port when it has one of its own; undefined when off or not listening.
+ * A port mapper for the listen port (TCP, and UDP when uTP has its socket) and the DHT's port
+ * when it has one of its own, not started yet (the caller watches it, then starts it); undefined
+ * when off or not listening.
  */
 export function startPortMapper(
   o: ResolvedOptions,
