@@ -94,7 +94,7 @@ import { SmartBan } from './smart-ban.js';
 import { SuperSeeder } from './super-seed.js';
 import { UploadServer } from './upload-server.js';
 
-export { WEB_SEED_RATE_CHECK_MS } from './download-pipeline.js';
+export { WEB_SEED_RATE_CHECK_MS, WEB_SEED_REFILL_BLOCKS } from './download-pipeline.js';
 
 /** The state machine of one torrent's swarm; see the design notes at the top of this file. */
 export class TorrentEngine {

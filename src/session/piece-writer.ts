@@ -14,14 +14,21 @@
  * - a piece is reported verified to the engine only after its hash matched and, for a spilled
  *   piece, after every block write of that piece finished;
  * - unverified block writes in flight are bounded by MAX_PENDING_WRITE_BYTES, and complete
- *   pieces waiting for their check by VERIFY_BACKLOG_SHARE of the buffers: past either bound the
+ *   pieces waiting for their check by VERIFY_BACKLOG_SHARE of the buffers; and while pieces are
+ *   being checked, at least MIN_FREE_ASSEMBLY_BUFFERS stay free. Past any of these bounds the
  *   host stops reading its peers (TCP then slows the senders) until they drain. Without the
  *   pause the next pieces would find no buffer and go to disk block by block, to be read back
- *   for their check, which costs more CPU exactly when there is none to spare.
+ *   for their check, which costs more CPU exactly when there is none to spare. (The last bound
+ *   waits only for checks, which finish whatever is read, so it cannot stall the download.)
  */
 import type { EngineAction, TorrentEngine } from '../engine/index.js';
 import { sha1 } from '../shared/hash.js';
-import { BLOCK_BYTES, MAX_PENDING_WRITE_BYTES, VERIFY_BACKLOG_SHARE } from '../shared/limits.js';
+import {
+  BLOCK_BYTES,
+  MAX_PENDING_WRITE_BYTES,
+  MIN_FREE_ASSEMBLY_BUFFERS,
+  VERIFY_BACKLOG_SHARE,
+} from '../shared/limits.js';
 import { PIECE_DIGEST_TAIL_BYTES } from '../storage/hash-pool.js';
 import { PieceAssembler } from '../storage/piece-assembler.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
@@ -65,6 +72,7 @@ export class PieceWriter {
   readonly #host: PieceWriterHost;
   readonly #assembler: PieceAssembler;
   readonly #verifyBacklogLimit: number;
+  readonly #minFreeBuffers: number;
   /** Pieces whose blocks went to disk unverified (memory budget): verified from disk. */
   readonly #spilled = new Set<number>();
   #spilledTotal = 0;
@@ -81,6 +89,7 @@ export class PieceWriter {
     this.#host = host;
     this.#assembler = new PieceAssembler(pieceLength, MAX_PENDING_WRITE_BYTES, PIECE_DIGEST_TAIL_BYTES);
     this.#verifyBacklogLimit = verifyBacklogLimit(this.#assembler.slots);
+    this.#minFreeBuffers = Math.min(MIN_FREE_ASSEMBLY_BUFFERS, this.#assembler.slots - 1);
   }
 
   /** Pieces spilled to disk since the torrent started. */
@@ -117,7 +126,9 @@ export class PieceWriter {
       this.#spilled.add(piece);
       this.#spilledTotal++;
       this.#writeToDisk(piece, offset, data);
+      return;
     }
+    if (!this.#readingPaused && this.#assembler.freeSlots < this.#minFreeBuffers) this.#updateReadPause();
   }
 
   /** Every block of `index` arrived: verify it. */
@@ -190,7 +201,8 @@ export class PieceWriter {
   #updateReadPause(): void {
     const pause =
       this.#pendingWriteBytes > MAX_PENDING_WRITE_BYTES ||
-      this.#verifyingInMemory >= this.#verifyBacklogLimit;
+      this.#verifyingInMemory >= this.#verifyBacklogLimit ||
+      (this.#verifyingInMemory > 0 && this.#assembler.freeSlots < this.#minFreeBuffers);
     if (pause === this.#readingPaused) return;
     // Hysteresis on the write bytes: resume once half of them are written.
     if (!pause && this.#pendingWriteBytes > MAX_PENDING_WRITE_BYTES / 2) return;

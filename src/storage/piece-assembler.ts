@@ -59,6 +59,11 @@ export class PieceAssembler {
     return this.#slots;
   }
 
+  /** Buffers neither assembling a piece nor taken: what pieces that start can still get. */
+  get freeSlots(): number {
+    return this.#free.length;
+  }
+
   has(piece: number): boolean {
     return this.#pieces.has(piece);
   }

@@ -12,15 +12,16 @@
  *
  * Writes are atomic: a temp file in the same folder, fsync, rename over the old record. A
  * `kill -9` leaves either the previous record or the new one, never a torn file. The
- * {@link ResumeWriter} coalesces saves so that at most one write is in flight; pieces verified
- * during that write are saved by the next one, which bounds what a crash can lose to the
- * pieces in flight.
+ * {@link ResumeWriter} coalesces saves so that at most one write is in flight, and starts them
+ * at least RESUME_SAVE_INTERVAL_MS apart; pieces verified during a write or that interval are
+ * saved by the next one, which bounds what a crash can lose to the pieces in flight and those
+ * verified in the last interval.
  */
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { asBytes, asDict, asInt, asList, decode, encode } from '../codec/index.js';
 import { bytesEqual } from '../shared/hash.js';
-import { MAX_RESUME_BYTES } from '../shared/limits.js';
+import { MAX_RESUME_BYTES, RESUME_SAVE_INTERVAL_MS } from '../shared/limits.js';
 import { StorageError } from './errors.js';
 
 export interface ResumeRecord {
@@ -151,19 +152,27 @@ export async function readResumeFile(path: string): Promise<Uint8Array | undefin
 
 /**
  * Coalesces resume saves: `schedule()` requests a save of the current state (taken from the
- * `snapshot` callback when the write starts); at most one write runs at a time, and requests
- * made during a write lead to exactly one more write.
+ * `snapshot` callback when the write starts); at most one write runs at a time, writes start at
+ * least `intervalMs` apart, and requests made during a write or that wait lead to exactly one
+ * more write.
  */
 export class ResumeWriter {
   readonly #path: string;
   readonly #snapshot: () => Promise<ResumeRecord> | ResumeRecord;
+  readonly #intervalMs: number;
   #running: Promise<void> | undefined;
   #dirty = false;
+  #lastStart = Number.NEGATIVE_INFINITY;
   #lastError: StorageError | undefined;
 
-  constructor(path: string, snapshot: () => Promise<ResumeRecord> | ResumeRecord) {
+  constructor(
+    path: string,
+    snapshot: () => Promise<ResumeRecord> | ResumeRecord,
+    intervalMs = RESUME_SAVE_INTERVAL_MS,
+  ) {
     this.#path = path;
     this.#snapshot = snapshot;
+    this.#intervalMs = intervalMs;
   }
 
   get lastError(): StorageError | undefined {
@@ -196,6 +205,9 @@ export class ResumeWriter {
   async #loop(): Promise<void> {
     try {
       while (this.#dirty) {
+        const wait = this.#lastStart + this.#intervalMs - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        this.#lastStart = performance.now();
         this.#dirty = false;
         try {
           // Routine saves need only survive a process crash; close() saves durably.

@@ -82,7 +82,10 @@ export class PendingBlocks {
   /**
    * Removes and returns the run of consecutive blocks that starts at the lowest offset held:
    * at least one block, then more while they follow each other and the run stays within
-   * `maxBytes` (and within one piece when `onePiece`, for BEP 17).
+   * `maxBytes` (and within one piece when `onePiece`, for BEP 17). A run that `maxBytes` cuts
+   * short ends at the last piece boundary in it when it has one, so that one piece comes from
+   * one run: the torrent then assembles at most one piece per run at a time, where pieces split
+   * between runs fetched side by side would each hold an assembly buffer until both got there.
    */
   takeRun(maxBytes: number, onePiece = false): BlockRef[] {
     if (this.#blocks.size === 0) return [];
@@ -90,13 +93,24 @@ export class PendingBlocks {
     const run: BlockRef[] = [];
     let bytes = 0;
     let next = keys[0]!;
+    let cut = false;
     for (const k of keys) {
       if (k !== next) break;
       const b = this.#blocks.get(k)!;
-      if (run.length > 0 && (bytes + b.length > maxBytes || (onePiece && b.piece !== run[0]!.piece))) break;
+      if (run.length > 0 && onePiece && b.piece !== run[0]!.piece) break;
+      if (run.length > 0 && bytes + b.length > maxBytes) {
+        cut = b.offset !== 0;
+        break;
+      }
       run.push(b);
       bytes += b.length;
       next = k + b.length;
+    }
+    if (cut) {
+      // Back to where the last piece in the run starts, unless the whole run is in one piece.
+      let end = run.length;
+      while (end > 1 && run[end - 1]!.offset !== 0) end--;
+      if (end > 1) run.length = end - 1;
     }
     for (const b of run) this.delete(b);
     return run;

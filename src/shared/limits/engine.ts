@@ -40,3 +40,9 @@ export const MAX_PEER_REFUSED_PIECES = 256;
 export const MAX_OPEN_FILES = 64;
 /** Largest fast-resume record accepted when loading, in bytes. */
 export const MAX_RESUME_BYTES = 16 * 1024 * 1024;
+/**
+ * Least time between the starts of two routine resume saves, in ms. Pieces verified meanwhile
+ * wait for the next save, so a kill loses at most this much more of them; without it a 1 GiB
+ * download from one fast source saved its record 178 times (four file operations each).
+ */
+export const RESUME_SAVE_INTERVAL_MS = 50;

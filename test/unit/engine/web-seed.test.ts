@@ -13,6 +13,7 @@ import {
   uniformLayout,
   WEB_SEED_MIN_REQUEST_QUEUE,
   WEB_SEED_RATE_CHECK_MS,
+  WEB_SEED_REFILL_BLOCKS,
 } from '../../../src/engine/index.js';
 import { BLOCK_BYTES, WEB_SEED_REQQ } from '../../../src/shared/limits.js';
 import type { BlockMessage } from '../../../src/wire/index.js';
@@ -79,7 +80,7 @@ describe('TorrentEngine: web seeds', () => {
     assert.equal(s.seedCount, 0);
   });
 
-  test('its blocks are written and verified like any peer’s, and each answer refills the run', () => {
+  test('its blocks are written and verified like any peer’s, and its pipeline is topped up in runs', () => {
     const e = engine(64, 4);
     const reqs = requests(attachWebSeed(e, 'ws'), 'ws');
     const out = answer(e, 'ws', reqs.slice(0, 4), 10);
@@ -88,14 +89,27 @@ describe('TorrentEngine: web seeds', () => {
       out.filter((a) => a.type === 'piece-complete'),
       [{ type: 'piece-complete', index: 0 }],
     );
-    const more = requests(out, 'ws');
-    assert.ok(more.length >= 4, 'refilled');
+    assert.equal(requests(out, 'ws').length, 0, 'not topped up one block at a time');
+    // The next answers, one by one: each top-up is a run of requests, never a block or two.
+    let answered = 4;
+    let queue = reqs.slice(4);
+    const topUps: BlockMessage[][] = [];
+    for (; answered < 200 && queue.length > 0; answered++) {
+      const more = requests(answer(e, 'ws', [queue.shift()!], 10), 'ws');
+      if (more.length > 0) topUps.push(more);
+      queue = queue.concat(more);
+    }
+    assert.ok(topUps.length >= 2, `${topUps.length} top-ups`);
+    const run = Math.min(WEB_SEED_REFILL_BLOCKS, WEB_SEED_MIN_REQUEST_QUEUE / 2);
+    for (const t of topUps) assert.ok(t.length >= run, `a top-up of ${t.length} requests`);
+    const first = topUps[0]![0]!;
     const last = reqs.at(-1)!;
     assert.equal(
-      more[0]!.index * 4 * BLOCK_BYTES + more[0]!.begin,
+      first.index * 4 * BLOCK_BYTES + first.begin,
       (last.index * 4 + last.begin / BLOCK_BYTES + 1) * BLOCK_BYTES,
+      'the run goes on where the last one ended',
     );
-    assert.equal(e.stats(10).downloadedBytes, 4 * BLOCK_BYTES);
+    assert.equal(e.stats(10).downloadedBytes, answered * BLOCK_BYTES);
   });
 
   test('a web seed that sent a whole bad piece is banned by its blame id, and forgotten', () => {
@@ -171,6 +185,9 @@ describe('TorrentEngine: web seeds', () => {
       reqs = more.concat(reqs);
       assert.equal(e.peerStats('ws', now)?.outstandingRequests, outstanding);
     }
-    assert.equal(most, WEB_SEED_REQQ);
+    // Topped up in runs: right after one, the pipeline is at the bound; the answers since may
+    // have freed fewer than a run's worth of slots.
+    assert.ok(most <= WEB_SEED_REQQ, `${most} outstanding`);
+    assert.ok(most > WEB_SEED_REQQ - WEB_SEED_REFILL_BLOCKS, `${most} outstanding`);
   });
 });

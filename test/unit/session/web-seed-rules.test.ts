@@ -158,6 +158,25 @@ describe('range planning', () => {
     assert.equal(p.bytes, 0);
   });
 
+  test('a run cut short by the size ends at a piece boundary when it holds one', () => {
+    const p = new PendingBlocks(PIECE);
+    for (const b of [block(1, 2), block(1, 3)]) p.add(b);
+    for (let i = 0; i < 4; i++) p.add(block(2, i));
+    for (let i = 0; i < 4; i++) p.add(block(3, i));
+    // 7 blocks would end inside piece 3: the run stops where piece 3 starts.
+    assert.deepEqual(p.takeRun(7 * BLOCK_BYTES), [
+      block(1, 2),
+      block(1, 3),
+      ...[0, 1, 2, 3].map((i) => block(2, i)),
+    ]);
+    // Inside one piece there is no boundary to go back to: the size decides.
+    assert.deepEqual(p.takeRun(2 * BLOCK_BYTES), [block(3, 0), block(3, 1)]);
+    // A run that ends exactly at a piece's end is not cut back.
+    p.add(block(4, 0));
+    assert.deepEqual(p.takeRun(2 * BLOCK_BYTES), [block(3, 2), block(3, 3)]);
+    assert.deepEqual(p.takeRun(BLOCK_BYTES), [block(4, 0)]);
+  });
+
   test('BEP 17 runs stay within one piece', () => {
     const p = new PendingBlocks(PIECE);
     for (const b of [block(1, 2), block(1, 3), block(2, 0)]) p.add(b);

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { RESUME_SAVE_INTERVAL_MS } from '../../../src/shared/limits.js';
 import {
   decodeResume,
   encodeResume,
@@ -62,5 +63,34 @@ describe('resume records', () => {
     assert.equal(back?.downloaded, 50, 'the last state is on disk');
     assert.deepEqual(await readdir(dir), ['x.resume']);
     assert.equal(await readResumeFile(join(dir, 'missing')), undefined);
+  });
+
+  test(`routine saves start at least RESUME_SAVE_INTERVAL_MS (${RESUME_SAVE_INTERVAL_MS} ms) apart`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shoal-resume-'));
+    dirs.push(dir);
+    const path = join(dir, 'x.resume');
+    const starts: number[] = [];
+    let downloaded = 0;
+    const w = new ResumeWriter(path, () => {
+      starts.push(performance.now());
+      return { ...record, downloaded };
+    });
+    downloaded = 1;
+    await w.schedule();
+    // A save asked for right after one: it waits for the interval, and takes the latest state.
+    downloaded = 2;
+    const second = w.schedule();
+    downloaded = 3;
+    await second;
+    assert.equal(starts.length, 2);
+    assert.ok(
+      starts[1]! - starts[0]! >= RESUME_SAVE_INTERVAL_MS - 1,
+      `${(starts[1]! - starts[0]!).toFixed(1)} ms apart`,
+    );
+    assert.equal(decodeResume((await readResumeFile(path))!, expect)?.downloaded, 3);
+    // A clean shutdown's durable save does not wait for anything but a save in progress.
+    downloaded = 4;
+    await w.saveDurably();
+    assert.equal(decodeResume((await readResumeFile(path))!, expect)?.downloaded, 4);
   });
 });
