@@ -5,6 +5,11 @@
  * would exceed its bound. A handle opened for reading is upgraded (reopened) when a write
  * needs it. Files are created sparse on first write, with their parent folders; nothing here
  * decides *where* — callers pass paths already checked to lie inside the download folder.
+ *
+ * Writes to one file go one at a time. The kernel serializes them anyway (a buffered write holds
+ * the inode's lock for its whole copy into the page cache), and the threads of libuv's pool that
+ * wait for that lock spin on a CPU meanwhile: 5 % of a 1 GiB download's CPU time from one web
+ * seed, on 2 cores, with 4 piece writes in flight to one file.
  */
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
@@ -24,16 +29,22 @@ interface Entry {
 export interface FilePoolOptions {
   /** Most handles kept open at once. @default MAX_OPEN_FILES */
   readonly maxOpen?: number;
+  /** Opens a file (tests watch the handles' calls through it). @default fs/promises `open` */
+  readonly openFile?: (path: string, flags: number, mode?: number) => Promise<FileHandle>;
 }
 
 export class FilePool {
   readonly #max: number;
+  readonly #openFile: (path: string, flags: number, mode?: number) => Promise<FileHandle>;
   readonly #open = new Map<string, Entry>();
   readonly #opening = new Map<string, Promise<Entry>>();
+  /** Per path, settles when the last write queued to it is done (see {@link FilePool.write}). */
+  readonly #lastWrite = new Map<string, Promise<void>>();
   #closed = false;
 
   constructor(options: FilePoolOptions = {}) {
     this.#max = options.maxOpen ?? MAX_OPEN_FILES;
+    this.#openFile = options.openFile ?? open;
   }
 
   /** Number of handles currently open. */
@@ -78,9 +89,10 @@ export class FilePool {
       await previous.handle.close().catch(() => {});
     }
     try {
-      if (!writable) return { handle: await open(path, constants.O_RDONLY), writable: false, busy: 0 };
+      if (!writable)
+        return { handle: await this.#openFile(path, constants.O_RDONLY), writable: false, busy: 0 };
       await makeDirectory(dirname(path));
-      const handle = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      const handle = await this.#openFile(path, constants.O_RDWR | constants.O_CREAT, 0o644);
       return { handle, writable: true, busy: 0 };
     } catch (cause) {
       throw StorageError.from(cause, path, 'open');
@@ -124,10 +136,19 @@ export class FilePool {
     }
   }
 
-  /** Writes all of `data` at `position`. */
+  /** Writes all of `data` at `position`, after the writes to the same file queued before. */
   async write(path: string, position: number, data: Uint8Array): Promise<void> {
-    const e = await this.#acquire(path, true);
+    // Queued before anything is awaited, so that writes land in the order they were made.
+    const before = this.#lastWrite.get(path);
+    let finished!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    this.#lastWrite.set(path, mine);
+    let e: Entry | undefined;
     try {
+      if (before !== undefined) await before;
+      e = await this.#acquire(path, true);
       let done = 0;
       while (done < data.length) {
         const { bytesWritten } = await e.handle.write(data, done, data.length - done, position + done);
@@ -136,7 +157,9 @@ export class FilePool {
     } catch (cause) {
       throw StorageError.from(cause, path, 'write');
     } finally {
-      this.#release(e);
+      finished();
+      if (this.#lastWrite.get(path) === mine) this.#lastWrite.delete(path);
+      if (e !== undefined) this.#release(e);
     }
   }
 

@@ -1,0 +1,91 @@
+/**
+ * FilePool: writes to one file land one at a time, in the order they were made (so overlapping
+ * writes end with the last one's bytes), while writes to other files are not held up; a failed
+ * write does not block the ones queued behind it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { FilePool } from '../../../src/storage/index.js';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'shoal-file-pool-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('FilePool writes', () => {
+  test('writes to one file go one at a time, in the order they were made; other files are not held up', async () => {
+    const dir = await tempDir();
+    // Handles whose writes are counted while in flight (each takes a turn of the event loop).
+    const inFlight = new Map<string, number>();
+    const most = new Map<string, number>();
+    let mostOverall = 0;
+    const count = () => [...inFlight.values()].reduce((a, b) => a + b, 0);
+    const pool = new FilePool({
+      openFile: async (path, flags, mode) => {
+        const handle = await open(path, flags, mode);
+        const write = handle.write.bind(handle) as (...args: unknown[]) => Promise<unknown>;
+        (handle as { write: unknown }).write = async (...args: unknown[]) => {
+          inFlight.set(path, (inFlight.get(path) ?? 0) + 1);
+          most.set(path, Math.max(most.get(path) ?? 0, inFlight.get(path)!));
+          mostOverall = Math.max(mostOverall, count());
+          try {
+            await new Promise((r) => setImmediate(r));
+            return await write(...args);
+          } finally {
+            inFlight.set(path, inFlight.get(path)! - 1);
+          }
+        };
+        return handle;
+      },
+    });
+    try {
+      const a = join(dir, 'a.bin');
+      const b = join(dir, 'b.bin');
+      const size = 64 * 1024;
+      // 20 overlapping writes to each file at once, each with its own byte: the last one wins.
+      const writes: Promise<void>[] = [];
+      for (let k = 1; k <= 20; k++) {
+        writes.push(pool.write(a, 0, new Uint8Array(size).fill(k)));
+        writes.push(pool.write(b, 0, new Uint8Array(size).fill(100 + k)));
+      }
+      await Promise.all(writes);
+      assert.equal(most.get(a), 1, 'one write at a time to a.bin');
+      assert.equal(most.get(b), 1, 'one write at a time to b.bin');
+      assert.equal(mostOverall, 2, 'the two files were written side by side');
+      assert.ok(
+        (await readFile(a)).every((x) => x === 20),
+        'a.bin holds the last write',
+      );
+      assert.ok(
+        (await readFile(b)).every((x) => x === 120),
+        'b.bin holds the last write',
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a write that fails does not hold up the ones queued behind it', async () => {
+    const dir = await tempDir();
+    const pool = new FilePool();
+    try {
+      const path = join(dir, 'f.bin');
+      const bad = pool.write(path, 2 ** 52, new Uint8Array(4));
+      const good = pool.write(path, 0, new Uint8Array([1, 2, 3, 4]));
+      await assert.rejects(bad);
+      await good;
+      assert.deepEqual([...(await readFile(path))], [1, 2, 3, 4]);
+    } finally {
+      await pool.close();
+    }
+  });
+});
