@@ -10,15 +10,16 @@
  *   curl (the file itself, one connection: the reference), Shoal (`shoal download --web-seed`),
  *   aria2 (`aria2c` with the torrent) and libtorrent (python3-libtorrent, test/interop/py/lt_peer.py).
  *
- * Each config runs twice: nginx without a limit, and with nginx `limit_rate` (`--limit`, 1m by
- * default) on a smaller file (`--limit-size`, 32 MiB by default), where fetching ranges in
+ * Each config runs twice: nginx without a limit, and with nginx `limit_rate` (`--limit`, 256k by
+ * default) on a smaller file (`--limit-size`, 8 MiB by default), where fetching ranges in
  * parallel is what counts. nginx's `limit_rate` is per request (nginx 1.22: "the limit is set
  * per a request"), and each request may send a second's worth at once before the limit bites:
  * a response of n bytes takes about max(0, n / rate − 1) seconds. The rate is therefore set low
- * enough that one second's worth is at most about half of a Shoal range (2 MB), so each of its
- * connections is really held near the rate (about 2 × rate for 2 MB ranges), and a client with
- * one long request is held to the rate. Runs go round robin (round, then config, then client)
- * so that noise from other work on the shared machine spreads evenly; the table gives the
+ * enough that one second's worth is at most about a quarter of a Shoal range (one 1 MiB piece:
+ * Shoal's ranges end at piece boundaries), so each of its connections is really held near the
+ * rate (about 4/3 × rate for 1 MiB ranges), and a client with one long request is held to the
+ * rate. Runs go round robin (round, then config, then client) so that noise from other work on
+ * the shared machine spreads evenly, with a pause between runs (SETTLE_MS); the table gives the
  * median of `--runs`.
  *
  * Every client is its own process under bench/py/measure_peer.py (CPU time, peak RSS, and its
@@ -32,13 +33,14 @@
  * Options:
  *   --size 1g|<n>m   payload size [1g]
  *   --runs N         runs per client and config [3, or BENCH_RUNS]
- *   --limit RATE     nginx limit_rate for the limited config (k/m suffix), `none` to skip it [1m]
- *   --limit-size S   payload of the limited config, 1g|<n>m [32m]
+ *   --limit RATE     nginx limit_rate for the limited config (k/m suffix), `none` to skip it [256k]
+ *   --limit-size S   payload of the limited config, 1g|<n>m [8m]
  *   --src DIR        compile Shoal from DIR instead of ./src (e.g. an older tree: `git worktree
  *                    add /tmp/old <commit>` then `--src /tmp/old/src`; it is compiled inside
  *                    this worktree so that its imports resolve from this node_modules)
  *   --clients a,b    only these (curl, shoal, aria2, libtorrent)
  */
+import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import {
   closeSync,
@@ -69,6 +71,16 @@ const MEASURE = join(ROOT, 'bench', 'py', 'measure_peer.py');
 const CURL = '/usr/bin/curl';
 const MiB = 1024 * 1024;
 const RUN_TIMEOUT_MS = 600_000;
+/**
+ * Pause after each run's file is deleted (and `sync`ed), before the next client starts. This
+ * machine is a VM whose freed memory goes back to its host a couple of seconds after it is freed
+ * (virtio-balloon free page reporting), and whose root file system discards freed blocks
+ * (`discard`). Back to back, a client started while the last one's gigabyte was being handed
+ * back paid 0.5–1.2 CPU-s more in the kernel to write its own (Shoal after curl: 1.4–2.3 s of
+ * system time against 0.9–1.1 s after a pause), so the table depended on who ran before whom.
+ * After the pause every client finds memory in the same state.
+ */
+const SETTLE_MS = 5_000;
 /** Issue 21: Shoal's throughput at least this fraction of curl's, without a rate limit. */
 const CURL_TARGET_RATIO = 0.8;
 
@@ -113,9 +125,9 @@ function parseSize(option: string, size: string): Size {
 
 function parseOptions(argv: readonly string[]): Options {
   let size = '1g';
-  let limitSize = '32m';
+  let limitSize = '8m';
   let runs = Number(process.env.BENCH_RUNS ?? 3);
-  let limit: string | undefined = '1m';
+  let limit: string | undefined = '256k';
   let clients = ALL_CLIENTS;
   let src = join(ROOT, 'src');
   for (let i = 0; i < argv.length; i++) {
@@ -331,6 +343,8 @@ async function runOnce(
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(measureFile, { force: true });
+    spawnSync('sync');
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
   }
 }
 

@@ -8,6 +8,7 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { MAX_WRITE_CALL_BYTES } from '../../../src/shared/limits.js';
 import { FilePool } from '../../../src/storage/index.js';
 
 const dirs: string[] = [];
@@ -69,6 +70,34 @@ describe('FilePool writes', () => {
         (await readFile(b)).every((x) => x === 120),
         'b.bin holds the last write',
       );
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test(`a write longer than MAX_WRITE_CALL_BYTES (${MAX_WRITE_CALL_BYTES}) goes as several calls`, async () => {
+    const dir = await tempDir();
+    const lengths: number[] = [];
+    const pool = new FilePool({
+      openFile: async (path, flags, mode) => {
+        const handle = await open(path, flags, mode);
+        const write = handle.write.bind(handle) as (...args: unknown[]) => Promise<unknown>;
+        (handle as { write: unknown }).write = (...args: unknown[]) => {
+          lengths.push(args[2] as number);
+          return write(...args);
+        };
+        return handle;
+      },
+    });
+    try {
+      const path = join(dir, 'f.bin');
+      const data = new Uint8Array(2 * MAX_WRITE_CALL_BYTES + 1234);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 251;
+      await pool.write(path, 5, data);
+      assert.deepEqual(lengths, [MAX_WRITE_CALL_BYTES, MAX_WRITE_CALL_BYTES, 1234]);
+      const got = await readFile(path);
+      assert.equal(got.length, 5 + data.length);
+      assert.deepEqual(new Uint8Array(got.subarray(5)), data);
     } finally {
       await pool.close();
     }
