@@ -395,7 +395,7 @@ async function main(): Promise<void> {
           );
           results.set(key, [...(results.get(key) ?? []), r]);
           console.log(
-            `round ${round + 1}/${o.runs} ${c.id.padEnd(24)} ${client.padEnd(10)} ${r.ok ? `${r.mbps.toFixed(0).padStart(5)} MB/s  ${r.seconds.toFixed(2)} s  cpu ${r.cpuSeconds.toFixed(1)} s  main thread ran ${r.mainRunSeconds.toFixed(1)} s, queued ${r.mainWaitSeconds.toFixed(1)} s  ${r.requests} requests` : `FAILED ${r.error}`}`,
+            `round ${round + 1}/${o.runs} ${c.id.padEnd(24)} ${client.padEnd(10)} ${r.ok ? `${r.mbps.toFixed(r.mbps < 10 ? 2 : 0).padStart(5)} MB/s  ${r.seconds.toFixed(2)} s  cpu ${r.cpuSeconds.toFixed(1)} s  main thread ran ${r.mainRunSeconds.toFixed(1)} s, queued ${r.mainWaitSeconds.toFixed(1)} s  ${r.requests} requests` : `FAILED ${r.error}`}`,
           );
         }
       } finally {
@@ -425,7 +425,7 @@ async function main(): Promise<void> {
       const ok = rs.filter((r) => r.ok);
       const failed = rs.length - ok.length;
       lines.push(
-        `| ${c.id} | ${LABEL[client]} | ${med(ok, (r) => r.mbps, 0)}${failed > 0 ? ` (${failed} failed)` : ''} | ${med(ok, (r) => r.seconds, 2)} | ${med(ok, (r) => r.cpuSeconds, 1)} | ${med(ok, (r) => r.mainRunSeconds, 1)} | ${med(ok, (r) => r.mainWaitSeconds, 1)} | ${med(ok, (r) => r.maxRssMB, 0)} | ${med(ok, (r) => r.requests, 0)} |`,
+        `| ${c.id} | ${LABEL[client]} | ${med(ok, (r) => r.mbps, ok.some((r) => r.mbps < 10) ? 2 : 0)}${failed > 0 ? ` (${failed} failed)` : ''} | ${med(ok, (r) => r.seconds, 2)} | ${med(ok, (r) => r.cpuSeconds, 1)} | ${med(ok, (r) => r.mainRunSeconds, 1)} | ${med(ok, (r) => r.mainWaitSeconds, 1)} | ${med(ok, (r) => r.maxRssMB, 0)} | ${med(ok, (r) => r.requests, 0)} |`,
       );
     }
   }
