@@ -113,7 +113,7 @@ export class Torrent extends TypedEmitter<TorrentEvents> {
         run: () => this.#run_(),
         halt: (reason) => this.#halt(reason),
         save: async () => {
-          await this.#resume?.schedule();
+          await this.#resume?.schedule(true);
         },
         recheckData: (progress) => this.#recheckData(progress),
       },

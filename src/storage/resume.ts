@@ -163,6 +163,10 @@ export class ResumeWriter {
   #running: Promise<void> | undefined;
   #dirty = false;
   #lastStart = Number.NEGATIVE_INFINITY;
+  /** A save was asked for `now`: the next one does not wait for the interval. */
+  #urgent = false;
+  /** Ends the wait for the interval early (set while the loop waits). */
+  #endWait: (() => void) | undefined;
   #lastError: StorageError | undefined;
 
   constructor(
@@ -179,9 +183,17 @@ export class ResumeWriter {
     return this.#lastError;
   }
 
-  /** Asks for a save; returns a promise settled when the state at call time is on disk. */
-  schedule(): Promise<void> {
+  /**
+   * Asks for a save; returns a promise settled when the state at call time is on disk. With
+   * `now` (someone waits for it: a pause, the end of a check) it does not wait for the interval
+   * since the last save.
+   */
+  schedule(now = false): Promise<void> {
     this.#dirty = true;
+    if (now) {
+      this.#urgent = true;
+      this.#endWait?.();
+    }
     if (this.#running === undefined) this.#running = this.#loop();
     return this.#running;
   }
@@ -206,7 +218,17 @@ export class ResumeWriter {
     try {
       while (this.#dirty) {
         const wait = this.#lastStart + this.#intervalMs - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (wait > 0 && !this.#urgent) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => this.#endWait?.(), wait);
+            this.#endWait = () => {
+              clearTimeout(timer);
+              this.#endWait = undefined;
+              resolve();
+            };
+          });
+        }
+        this.#urgent = false;
         this.#lastStart = performance.now();
         this.#dirty = false;
         try {

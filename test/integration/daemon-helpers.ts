@@ -209,9 +209,22 @@ export class SseReader {
 
   /** The first event (from the start of the stream) named `event` matching `pred`. */
   next<T = unknown>(event: string, pred: (data: T) => boolean = () => true, timeoutMs = 30_000): Promise<T> {
+    return this.nextAfter(0, event, pred, timeoutMs);
+  }
+
+  /**
+   * The first event named `event` matching `pred` among those from index `since` on (take
+   * `events.length` before an action to wait for what follows it, not an older match).
+   */
+  nextAfter<T = unknown>(
+    since: number,
+    event: string,
+    pred: (data: T) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const hit = this.events.find((e) => e.event === event && pred(e.data as T));
+        const hit = this.events.find((e, i) => i >= since && e.event === event && pred(e.data as T));
         if (hit !== undefined) {
           finish();
           resolve(hit.data as T);

@@ -88,6 +88,17 @@ describe('resume records', () => {
       `${(starts[1]! - starts[0]!).toFixed(1)} ms apart`,
     );
     assert.equal(decodeResume((await readResumeFile(path))!, expect)?.downloaded, 3);
+    // A save asked for `now` does not wait for the interval, and cuts short a save waiting for it.
+    const slow = new ResumeWriter(path, () => ({ ...record, downloaded }), 60_000);
+    downloaded = 5;
+    await slow.schedule();
+    downloaded = 6;
+    const waiting = slow.schedule();
+    downloaded = 7;
+    const t0 = performance.now();
+    await Promise.all([waiting, slow.schedule(true)]);
+    assert.ok(performance.now() - t0 < 10_000, 'not held for the 60 s interval');
+    assert.equal(decodeResume((await readResumeFile(path))!, expect)?.downloaded, 7);
     // A clean shutdown's durable save does not wait for anything but a save in progress.
     downloaded = 4;
     await w.saveDurably();
