@@ -40,10 +40,11 @@ export const MAX_PEER_REFUSED_PIECES = 256;
 export const MAX_OPEN_FILES = 64;
 /**
  * Longest single write call to a file, in bytes: a longer write goes as several. On this
- * project's Linux 6.18 VM, writing 1 GiB to the page cache in 1 MiB calls cost 1.44 s of kernel
- * time, in 128 KiB calls 0.15–0.24 s (large writes get large page-cache folios, made of memory
- * that the VM had handed back to its host and must fault in again; `writev` of small parts
- * counts as one large write). It cost Shoal's web seed download a second of CPU per GiB.
+ * project's Linux 6.18 VM, writing 1 GiB to the page cache in 1 MiB calls cost 1.2–2.0 s of
+ * kernel time, in 128 KiB calls 0.14–1.9 s, less in every alternated round (large calls get large
+ * page-cache folios, probably made of memory that the VM had handed back to its host and must
+ * fault in again; `writev` of small parts counts as one large call). 1 MiB calls cost Shoal's
+ * web seed download about a second of CPU per GiB (docs/BENCHMARKS.md, "Memory on this VM").
  */
 export const MAX_WRITE_CALL_BYTES = 128 * 1024;
 /** Largest fast-resume record accepted when loading, in bytes. */

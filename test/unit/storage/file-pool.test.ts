@@ -105,12 +105,22 @@ describe('FilePool writes', () => {
 
   test('a write that fails does not hold up the ones queued behind it', async () => {
     const dir = await tempDir();
-    const pool = new FilePool();
+    // The first write call fails (a disk error); the ones after it work.
+    let calls = 0;
+    const pool = new FilePool({
+      openFile: async (path, flags, mode) => {
+        const handle = await open(path, flags, mode);
+        const write = handle.write.bind(handle) as (...args: unknown[]) => Promise<unknown>;
+        (handle as { write: unknown }).write = (...args: unknown[]) =>
+          calls++ === 0 ? Promise.reject(new Error('EIO (injected)')) : write(...args);
+        return handle;
+      },
+    });
     try {
       const path = join(dir, 'f.bin');
-      const bad = pool.write(path, 2 ** 52, new Uint8Array(4));
+      const bad = pool.write(path, 0, new Uint8Array(4));
       const good = pool.write(path, 0, new Uint8Array([1, 2, 3, 4]));
-      await assert.rejects(bad);
+      await assert.rejects(bad, /EIO \(injected\)/);
       await good;
       assert.deepEqual([...(await readFile(path))], [1, 2, 3, 4]);
     } finally {
