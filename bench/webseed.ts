@@ -76,9 +76,9 @@ const RUN_TIMEOUT_MS = 600_000;
  * machine is a VM whose freed memory goes back to its host a couple of seconds after it is freed
  * (virtio-balloon free page reporting), and whose root file system discards freed blocks
  * (`discard`). Back to back, a client started while the last one's gigabyte was being handed
- * back paid 0.5–1.2 CPU-s more in the kernel to write its own (Shoal after curl: 1.4–2.3 s of
- * system time against 0.9–1.1 s after a pause), so the table depended on who ran before whom.
- * After the pause every client finds memory in the same state.
+ * back paid up to 1.2 CPU-s more in the kernel to write its own (Shoal right after curl: 1.4–2.3 s
+ * of system time; after a 1 s pause, 0.9–1.6 s), so the table depended on who ran before whom.
+ * After the pause every client finds memory in about the same state.
  */
 const SETTLE_MS = 5_000;
 /** Issue 21: Shoal's throughput at least this fraction of curl's, without a rate limit. */

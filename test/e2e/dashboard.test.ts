@@ -544,8 +544,11 @@ describe('web dashboard (Chromium + playwright-core)', { timeout: 240_000 }, () 
     assert.match(await text('#peer-bans'), /1 peer banned/);
 
     await page.click(`${row(harbour.id)} .name-text`);
-    await page.locator('#peer-events-table').waitFor();
-    const connected = page.locator('#peer-events-table tr[data-type="connected"]').first();
+    // The table still shows the other torrent's events until the panel switches: wait for a row
+    // of this torrent's peer (the other one's only peer is 127.0.0.2).
+    const connected = page
+      .locator('#peer-events-table tr[data-type="connected"]', { hasText: '127.0.0.1:' })
+      .first();
     await connected.waitFor();
     assert.match((await connected.textContent()) ?? '', /127\.0\.0\.1:\d+.*\(tcp, (encrypted|plaintext)\)/);
     await page.click('button[data-tab="general"]');
