@@ -8,7 +8,9 @@
  * made by Shoal, its `url-list` naming the nginx URL) is downloaded with no peer at all by:
  *
  *   curl (the file itself, one connection: the reference), Shoal (`shoal download --web-seed`),
- *   aria2 (`aria2c` with the torrent) and libtorrent (python3-libtorrent, test/interop/py/lt_peer.py).
+ *   aria2 (`aria2c` with the torrent) and libtorrent (python3-libtorrent, test/interop/py/lt_peer.py);
+ *   and the floor (bench/webseed-floor.ts): a minimal verifying web-seed client in Node, with no
+ *   engine at all, to show how much of the gap to curl is Node's and how much Shoal's.
  *
  * Each config runs twice: nginx without a limit, and with nginx `limit_rate` (`--limit`, 256k by
  * default) on a smaller file (`--limit-size`, 8 MiB by default), where fetching ranges in
@@ -24,9 +26,9 @@
  *
  * Every client is its own process under bench/py/measure_peer.py (CPU time, peak RSS, and its
  * main thread's time on a CPU and time queued for one, from /proc/<pid>/schedstat). Time is
- * wall time from the client's start line (Shoal: "listening on port", libtorrent: "added"; curl
- * and aria2: the spawn) to its done line (Shoal: "complete:", libtorrent: "finished", aria2: its
- * completion hook; curl: its exit). Every client writes the file to disk, and the BitTorrent
+ * wall time from the client's start line (Shoal: "listening on port", libtorrent: "added", the
+ * floor: "started"; curl and aria2: the spawn) to its done line (Shoal: "complete:", libtorrent:
+ * "finished", aria2: its completion hook, the floor: "done:"; curl: its exit). Every client writes the file to disk, and the BitTorrent
  * clients verify every piece. MB = 10^6 bytes. Targets (issue 21): without a limit, Shoal ≥ aria2,
  * ≥ libtorrent, and ≥ 0.8 × curl.
  *
@@ -38,7 +40,7 @@
  *   --src DIR        compile Shoal from DIR instead of ./src (e.g. an older tree: `git worktree
  *                    add /tmp/old <commit>` then `--src /tmp/old/src`; it is compiled inside
  *                    this worktree so that its imports resolve from this node_modules)
- *   --clients a,b    only these (curl, shoal, aria2, libtorrent)
+ *   --clients a,b    only these (curl, shoal, aria2, libtorrent, floor)
  */
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -84,8 +86,9 @@ const SETTLE_MS = 5_000;
 /** Issue 21: Shoal's throughput at least this fraction of curl's, without a rate limit. */
 const CURL_TARGET_RATIO = 0.8;
 
-type Client = 'curl' | 'shoal' | 'aria2' | 'libtorrent';
-const ALL_CLIENTS: readonly Client[] = ['curl', 'shoal', 'aria2', 'libtorrent'];
+type Client = 'curl' | 'shoal' | 'aria2' | 'libtorrent' | 'floor';
+const ALL_CLIENTS: readonly Client[] = ['curl', 'shoal', 'aria2', 'libtorrent', 'floor'];
+const FLOOR_SOURCE = join(ROOT, 'bench', 'webseed-floor.ts');
 
 interface Size {
   readonly bytes: number;
@@ -204,6 +207,21 @@ function buildShoal(src: string): string {
   return join(out, 'cli', 'main.js');
 }
 
+/** The floor client, compiled on its own (it imports only node: modules). */
+function buildFloor(): string {
+  const out = join(BUILD, 'floor');
+  transpileTree([FLOOR_SOURCE], join(ROOT, 'bench'), out);
+  return join(out, 'webseed-floor.js');
+}
+
+/** The piece SHA-1s of `torrent`, in a file for the floor client. */
+function floorHashes(torrent: string): { file: string; pieceLength: number } {
+  const m = parseTorrent(readFileSync(torrent));
+  const file = `${torrent}.pieces`;
+  writeFileSync(file, m.pieces ?? new Uint8Array(0));
+  return { file, pieceLength: m.pieceLength };
+}
+
 /** Node flags of the CLI's `#!` line (what the installed `shoal` command runs with). */
 function cliNodeFlags(src: string): string[] {
   const first = readFileSync(join(src, 'cli', 'main.ts'), 'utf8').split('\n', 1)[0] ?? '';
@@ -215,6 +233,7 @@ async function runOnce(
   client: Client,
   ctx: {
     cli: string;
+    floor: string;
     nodeFlags: readonly string[];
     torrent: string;
     fileUrl: string;
@@ -253,6 +272,24 @@ async function runOnce(
     ];
     start = (l) => l.startsWith('listening on port');
     done = (l) => l.startsWith('complete: ');
+  } else if (client === 'floor') {
+    const h = floorHashes(ctx.torrent);
+    argv = [
+      process.execPath,
+      ctx.floor,
+      '--url',
+      ctx.fileUrl,
+      '--hashes',
+      h.file,
+      '--piece-length',
+      String(h.pieceLength),
+      '--total',
+      String(ctx.sizeBytes),
+      '--out',
+      join(dir, ctx.name),
+    ];
+    start = (l) => l === 'started';
+    done = (l) => l.startsWith('done: ');
   } else if (client === 'aria2') {
     const hook = join(DATA, 'aria2-done.sh');
     writeFileSync(hook, `#!/bin/sh\necho ${doneMark}\n`, { mode: 0o755 });
@@ -360,6 +397,7 @@ const LABEL: Record<Client, string> = {
   shoal: 'Shoal (`shoal download --web-seed`)',
   aria2: 'aria2 1.36 (torrent, url-list)',
   libtorrent: 'libtorrent 2.0.8 (torrent, url-list)',
+  floor: 'floor (minimal verifying Node client, no engine)',
 };
 
 async function main(): Promise<void> {
@@ -367,6 +405,7 @@ async function main(): Promise<void> {
   mkdirSync(DATA, { recursive: true });
   console.log(`compiling Shoal from ${relative(ROOT, o.src) || '.'}…`);
   const cli = buildShoal(o.src);
+  const floor = buildFloor();
   const nodeFlags = cliNodeFlags(o.src);
   const configs: { id: string; limit: string | undefined; size: Size }[] = [
     { id: 'no limit', limit: undefined, size: o.size },
@@ -390,7 +429,7 @@ async function main(): Promise<void> {
           const key = `${c.id}|${client}`;
           const r = await runOnce(
             client,
-            { cli, nodeFlags, torrent, fileUrl, name: payload.name, sizeBytes: c.size.bytes, nginx },
+            { cli, floor, nodeFlags, torrent, fileUrl, name: payload.name, sizeBytes: c.size.bytes, nginx },
             `${round}-${client}`,
           );
           results.set(key, [...(results.get(key) ?? []), r]);
@@ -440,6 +479,10 @@ async function main(): Promise<void> {
     verdicts.push(`Shoal / aria2 = ${(shoal / mb('aria2')).toFixed(2)} (target ≥ 1)`);
   if (o.clients.includes('libtorrent'))
     verdicts.push(`Shoal / libtorrent = ${(shoal / mb('libtorrent')).toFixed(2)} (target ≥ 1)`);
+  if (o.clients.includes('floor') && o.clients.includes('curl'))
+    verdicts.push(
+      `floor / curl = ${(mb('floor') / mb('curl')).toFixed(2)}; Shoal / floor = ${(shoal / mb('floor')).toFixed(2)}`,
+    );
   lines.push(`Without a limit: ${verdicts.join('; ')}.`);
   console.log(`\n${lines.join('\n')}`);
 }
