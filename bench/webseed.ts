@@ -87,7 +87,13 @@ const SETTLE_MS = 5_000;
 const CURL_TARGET_RATIO = 0.8;
 
 type Client = 'curl' | 'shoal' | 'aria2' | 'libtorrent' | 'floor';
-const ALL_CLIENTS: readonly Client[] = ['curl', 'shoal', 'aria2', 'libtorrent', 'floor'];
+/**
+ * Run order within a round. The floor comes right after curl: a client that followed libtorrent
+ * (1 GB resident, its download mapped into memory) ran at half speed on this VM even after the
+ * settle pause (the floor after libtorrent: 439–535 MB/s at 3.3–4.0 CPU-s; after Shoal:
+ * 892–1001 MB/s at 1.8–1.9 CPU-s), while curl, the next round's first client, kept its speed.
+ */
+const ALL_CLIENTS: readonly Client[] = ['curl', 'floor', 'shoal', 'aria2', 'libtorrent'];
 const FLOOR_SOURCE = join(ROOT, 'bench', 'webseed-floor.ts');
 
 interface Size {
