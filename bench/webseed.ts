@@ -63,6 +63,7 @@ import { parseTorrent, torrentFileFromInfo } from '../src/metainfo/index.js';
 import { createTorrent } from '../src/storage/index.js';
 import { ARIA2C, ClientProcess, freePort, LT_PEER_SCRIPT, SYSTEM_PYTHON } from '../test/helpers/clients.js';
 import { Nginx } from '../test/helpers/nginx.js';
+import { onInterrupt } from './interrupt.js';
 import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -336,6 +337,11 @@ async function runOnce(
     done = (l) => l.includes('"t": "finished"');
   }
   const proc = new ClientProcess(client, SYSTEM_PYTHON, [MEASURE, measureFile, ...argv]);
+  const undo = onInterrupt(async () => {
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(measureFile, { force: true });
+  });
   try {
     let t0 = performance.now();
     if (start !== undefined) {
@@ -384,6 +390,7 @@ async function runOnce(
       error: `${(e as Error).message}\n${proc.output().slice(-2000)}`,
     };
   } finally {
+    undo();
     rmSync(dir, { recursive: true, force: true });
     rmSync(measureFile, { force: true });
     spawnSync('sync');
@@ -428,6 +435,7 @@ async function main(): Promise<void> {
         root: payload.dir,
         ...(c.limit !== undefined ? { limitRate: c.limit } : {}),
       });
+      const undoNginx = onInterrupt(() => nginx.stop());
       try {
         const fileUrl = `${nginx.url}${payload.name}`;
         const torrent = await torrentFor(payload.file, fileUrl);
@@ -444,6 +452,7 @@ async function main(): Promise<void> {
           );
         }
       } finally {
+        undoNginx();
         await nginx.stop();
       }
     }
