@@ -32,7 +32,6 @@
 import { ErrorCode } from '../shared/errors.js';
 import { bytesEqual } from '../shared/hash.js';
 import {
-  MAX_DHT_BOOTSTRAP_NODES,
   MAX_DHT_EVENT_QUEUE,
   MAX_DHT_LOOKUPS,
   MAX_DHT_SEND_QUEUE,
@@ -50,18 +49,15 @@ import {
 } from './address.js';
 import {
   DHT_ALPHA,
-  DHT_BUCKET_REFRESH_MS,
   DHT_BURST_GLOBAL,
   DHT_BURST_PER_IP,
   DHT_CLIENT_VERSION,
   DHT_K,
   DHT_MAINTENANCE_INTERVAL_MS,
-  DHT_MAINTENANCE_PINGS,
   DHT_QUERY_STALL_MS,
   DHT_QUERY_TIMEOUT_MS,
   DHT_RATE_GLOBAL,
   DHT_RATE_PER_IP,
-  NODE_ID_BYTES,
 } from './constants.js';
 import { DhtError } from './errors.js';
 import { ExternalIpVoter } from './ip-voter.js';
@@ -79,8 +75,18 @@ import {
 } from './krpc.js';
 import type { LookupKind, LookupNodeHint } from './lookup.js';
 import { LookupRunner, type LookupStart } from './lookup-runner.js';
-import { generateNodeId, isValidNodeIdForIp, randomIdWithPrefix } from './node-id.js';
-import type { DhtAction, DhtEvent, DhtNodeDeps, DhtNodeInit, DhtStats, LookupPurpose } from './node-types.js';
+import { TableMaintenance } from './maintenance.js';
+import { checkId20, chooseNodeId, isValidNodeIdForIp } from './node-id.js';
+import {
+  type DhtAction,
+  type DhtCounters,
+  type DhtEvent,
+  type DhtNodeDeps,
+  type DhtNodeInit,
+  type DhtStats,
+  type LookupPurpose,
+  newDhtCounters,
+} from './node-types.js';
 import { PeerStore } from './peer-store.js';
 import type { Random } from './random.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -88,24 +94,6 @@ import { QueryResponder } from './responder.js';
 import { RoutingTable } from './routing-table.js';
 import { TokenStore } from './token-store.js';
 import { TransactionTable, type Txn, type TxnPurpose, tidBytes } from './transactions.js';
-
-/** Counters kept by the node, exposed through {@link DhtNode.stats}. */
-interface Counters {
-  queriesIn: number;
-  queriesOut: number;
-  responsesIn: number;
-  errorsIn: number;
-  errorsOut: number;
-  timeouts: number;
-  rateLimited: number;
-  malformed: number;
-  unexpected: number;
-  eventsDropped: number;
-  sendsDropped: number;
-}
-
-const REBOOTSTRAP_MS = 60_000;
-const PEER_PURGE_MS = 60_000;
 
 /** A Mainline DHT node as a pure state machine (see the module docs). */
 export class DhtNode {
@@ -119,39 +107,22 @@ export class DhtNode {
   readonly #limiter: RateLimiter;
   readonly #idBytes: Uint8Array;
   readonly #k: number;
-  readonly #maintenanceMs: number;
   readonly #version: Uint8Array | undefined;
   readonly #txns: TransactionTable;
   readonly #lookups: LookupRunner;
   #actions: DhtAction[] = [];
   #events: DhtEvent[] = [];
-  #bootstrapAddrs: string[] = [];
-  #nextMaintenance: number;
-  #nextPeerPurge: number;
-  #lastBootstrap = Number.NEGATIVE_INFINITY;
-  #refreshLookup: number | undefined;
+  readonly #maintenance: TableMaintenance;
   readonly #voter: ExternalIpVoter;
   readonly #responder: QueryResponder;
-  readonly #c: Counters = {
-    queriesIn: 0,
-    queriesOut: 0,
-    responsesIn: 0,
-    errorsIn: 0,
-    errorsOut: 0,
-    timeouts: 0,
-    rateLimited: 0,
-    malformed: 0,
-    unexpected: 0,
-    eventsDropped: 0,
-    sendsDropped: 0,
-  };
+  /** Counters exposed through {@link stats}. */
+  readonly #c: DhtCounters = newDhtCounters();
 
   constructor(deps: DhtNodeDeps, init: DhtNodeInit, now: number) {
     this.#random = deps.random;
     this.family = init.family ?? 4;
     this.readOnly = init.readOnly ?? false;
     this.#k = init.k ?? DHT_K;
-    this.#maintenanceMs = init.maintenanceIntervalMs ?? DHT_MAINTENANCE_INTERVAL_MS;
     this.#version = init.version === null ? undefined : (init.version ?? DHT_CLIENT_VERSION);
     const externalIp = init.externalIp === undefined ? undefined : parseIp(init.externalIp);
     if (init.externalIp !== undefined && externalIp === undefined) {
@@ -159,14 +130,7 @@ export class DhtNode {
     }
     this.#voter = new ExternalIpVoter(this.family, externalIp);
     const saved = init.savedState === undefined ? undefined : RoutingTable.parseSaved(init.savedState);
-    let id = init.id;
-    if (id === undefined && saved !== undefined) {
-      const ok = init.externalIp === undefined || isValidNodeIdForIp(saved.id, init.externalIp);
-      if (ok) id = saved.id;
-    }
-    id ??= generateNodeId(this.#random, init.externalIp);
-    if (id.length !== NODE_ID_BYTES) throw new DhtError(ErrorCode.DhtInvalidArgument, 'id must be 20 bytes');
-    this.#idBytes = id.slice();
+    this.#idBytes = chooseNodeId(init.id, saved?.id, init.externalIp, this.#random);
     this.#table = new RoutingTable(this.#idBytes, now, { k: this.#k });
     for (const c of saved?.nodes ?? []) {
       const key = addressKey(c);
@@ -216,8 +180,25 @@ export class DhtNode {
       timeoutMs: init.queryTimeoutMs ?? DHT_QUERY_TIMEOUT_MS,
       stallMs: init.queryStallMs ?? DHT_QUERY_STALL_MS,
     });
-    this.#nextMaintenance = now + this.#maintenanceMs;
-    this.#nextPeerPurge = now + PEER_PURGE_MS;
+    this.#maintenance = new TableMaintenance(
+      {
+        ownId: this.#idBytes,
+        k: this.#k,
+        random: this.#random,
+        table: this.#table,
+        tokens: this.#tokens,
+        limiter: this.#limiter,
+        peers: this.#peers,
+        items: this.#items,
+        lookups: this.#lookups,
+        query: (to, args, t, purpose, expectedId, lookupId) =>
+          this.#query(to, args, t, purpose, expectedId, lookupId),
+        start: (kind, target, purpose, t, seedBootstrap) =>
+          this.#start(kind, target, purpose, t, seedBootstrap),
+      },
+      init.maintenanceIntervalMs ?? DHT_MAINTENANCE_INTERVAL_MS,
+      now,
+    );
   }
 
   /** Our node id. */
@@ -259,7 +240,7 @@ export class DhtNode {
 
   /** When `tick` should next run (ms): the earliest query deadline or the next maintenance round. */
   nextDeadline(): number {
-    return Math.min(this.#txns.nextDeadline() ?? Number.POSITIVE_INFINITY, this.#nextMaintenance);
+    return Math.min(this.#txns.nextDeadline() ?? Number.POSITIVE_INFINITY, this.#maintenance.nextRound);
   }
 
   /** Counters and sizes. */
@@ -307,26 +288,23 @@ export class DhtNode {
    * (at most `MAX_DHT_BOOTSTRAP_NODES`) and reused whenever the table runs low.
    */
   bootstrap(nodes: readonly Address[], now: number): number {
+    const keys: string[] = [];
     for (const a of nodes) {
       const key = addressKey(a);
-      if (key === undefined || !this.#isOurFamily(key) || a.port === 0) continue;
-      if (!this.#bootstrapAddrs.includes(key)) this.#bootstrapAddrs.push(key);
+      if (key !== undefined && this.#isOurFamily(key) && a.port !== 0) keys.push(key);
     }
-    if (this.#bootstrapAddrs.length > MAX_DHT_BOOTSTRAP_NODES) {
-      this.#bootstrapAddrs = this.#bootstrapAddrs.slice(-MAX_DHT_BOOTSTRAP_NODES);
-    }
-    this.#lastBootstrap = now;
+    this.#maintenance.addBootstrap(keys, now);
     return this.#start('find_node', this.#idBytes, 'bootstrap', now, true);
   }
 
   /** An iterative `find_node` lookup for `target` (20 bytes). Returns the lookup id. */
   findNode(target: Uint8Array, now: number): number {
-    return this.#start('find_node', checkHash(target, 'target'), 'user', now, false);
+    return this.#start('find_node', checkId20(target, 'target'), 'user', now, false);
   }
 
   /** An iterative `get_peers` lookup for `infoHash`: `lookup:peers-found` events, then `lookup:finished`. */
   getPeers(infoHash: Uint8Array, now: number): number {
-    return this.#start('get_peers', checkHash(infoHash, 'infoHash'), 'user', now, false);
+    return this.#start('get_peers', checkId20(infoHash, 'infoHash'), 'user', now, false);
   }
 
   /**
@@ -339,7 +317,7 @@ export class DhtNode {
     if (!Number.isInteger(port) || port < (implied ? 0 : 1) || port > 0xffff) {
       throw new DhtError(ErrorCode.DhtInvalidArgument, `port ${port} is not in 1..65535`);
     }
-    return this.#start('announce', checkHash(infoHash, 'infoHash'), 'user', now, false, {
+    return this.#start('announce', checkId20(infoHash, 'infoHash'), 'user', now, false, {
       port,
       impliedPort: implied,
     });
@@ -350,7 +328,7 @@ export class DhtNode {
    * (`item`), if any. An immutable lookup ends as soon as a node returns the value.
    */
   getItem(query: DhtItemQuery, now: number): number {
-    return this.#start('get', checkHash(queryTarget(query), 'target'), 'user', now, false, {
+    return this.#start('get', checkId20(queryTarget(query), 'target'), 'user', now, false, {
       itemQuery: query,
     });
   }
@@ -371,7 +349,7 @@ export class DhtNode {
         throw new DhtError(ErrorCode.DhtInvalidArgument, 'the item is not stored under the query target');
       }
     }
-    return this.#start('put', checkHash(queryTarget(query), 'target'), 'user', now, false, {
+    return this.#start('put', checkId20(queryTarget(query), 'target'), 'user', now, false, {
       itemQuery: query,
       ...(item === undefined ? {} : { putItem: item }),
       ...(cas === undefined ? {} : { putCas: cas }),
@@ -394,7 +372,7 @@ export class DhtNode {
    */
   storedPeers(infoHash: Uint8Array, now: number): Address[] {
     return this.#peers.get(
-      checkHash(infoHash, 'infoHash'),
+      checkId20(infoHash, 'infoHash'),
       MAX_KRPC_VALUES_PER_REPLY,
       this.family === 4 ? 6 : 18,
       this.#random,
@@ -404,7 +382,7 @@ export class DhtNode {
 
   /** Stops a lookup without a `lookup:finished` event. Returns false when it was not running. */
   cancel(lookupId: number): boolean {
-    if (lookupId === this.#refreshLookup) this.#refreshLookup = undefined;
+    this.#maintenance.onCancel(lookupId);
     return this.#lookups.cancel(lookupId);
   }
 
@@ -444,7 +422,7 @@ export class DhtNode {
     extra: Pick<LookupStart, 'port' | 'impliedPort' | 'itemQuery' | 'putItem' | 'putCas'> = {},
   ): number {
     const nodes = this.#table.closestEntries(bytesToBinary(target), 2 * this.#k, false, now);
-    const seeds = seedBootstrap || this.#table.size < this.#k ? this.#bootstrapAddrs : [];
+    const seeds = seedBootstrap || this.#table.size < this.#k ? this.#maintenance.bootstrapAddrs : [];
     return this.#lookups.start({ kind, target, purpose, nodes, seeds, ...extra }, now);
   }
 
@@ -457,10 +435,7 @@ export class DhtNode {
       if (d.stall) this.#onStall(d.txn, now);
       else this.#onTimeout(d.txn, now);
     }
-    if (now >= this.#nextMaintenance) {
-      this.#nextMaintenance = now + this.#maintenanceMs;
-      this.#maintain(now);
-    }
+    this.#maintenance.tick(now);
   }
 
   #onStall(txn: Txn, now: number): void {
@@ -504,38 +479,6 @@ export class DhtNode {
         this.#lookups.settle(txn, answer === undefined ? undefined : { ...answer, nodes: [] }, refusal, now);
         return;
     }
-  }
-
-  #maintain(now: number): void {
-    this.#tokens.rotate(now);
-    this.#limiter.purge(now);
-    if (now >= this.#nextPeerPurge) {
-      this.#nextPeerPurge = now + PEER_PURGE_MS;
-      this.#peers.purge(now);
-      this.#items.purge(now);
-    }
-    for (const e of this.#table.dueForPing(now, DHT_MAINTENANCE_PINGS)) {
-      // A node that never answered is probed with a find_node for our own id (as libtorrent
-      // does): the answer confirms it and tells us about more of our neighbourhood.
-      const q: KrpcQueryArgs = e.confirmed ? PING : { method: 'find_node', target: this.#idBytes };
-      this.#query(e.addr, q, now, 'maintenance', e.id, -1);
-    }
-    if (this.#lookups.size >= this.#lookups.maxLookups) return;
-    if (
-      this.#table.size < this.#k &&
-      this.#bootstrapAddrs.length > 0 &&
-      now - this.#lastBootstrap >= REBOOTSTRAP_MS
-    ) {
-      this.#lastBootstrap = now;
-      this.#start('find_node', this.#idBytes, 'bootstrap', now, true);
-      return;
-    }
-    if (this.#refreshLookup !== undefined && this.#lookups.has(this.#refreshLookup)) return;
-    const idx = this.#table.dueForRefresh(now, DHT_BUCKET_REFRESH_MS);
-    if (idx === undefined) return;
-    const exact = idx < this.#table.bucketCount - 1;
-    const target = binaryToBytes(randomIdWithPrefix(this.#table.ownKey, idx, this.#random, exact));
-    this.#refreshLookup = this.#start('find_node', target, 'refresh', now, false);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -676,10 +619,3 @@ export class DhtNode {
 }
 
 const PING: KrpcQueryArgs = { method: 'ping' };
-
-function checkHash(b: Uint8Array, what: string): Uint8Array {
-  if (!(b instanceof Uint8Array) || b.length !== NODE_ID_BYTES) {
-    throw new DhtError(ErrorCode.DhtInvalidArgument, `${what} must be ${NODE_ID_BYTES} bytes`);
-  }
-  return b;
-}

@@ -11,8 +11,10 @@
  *
  * Ids inside the node are binary strings (see address.ts); the helpers here work on those.
  */
+import { ErrorCode } from '../shared/errors.js';
 import { isLocalIp, parseIp } from './address.js';
 import { NODE_ID_BITS, NODE_ID_BYTES } from './constants.js';
+import { DhtError } from './errors.js';
 import type { Random } from './random.js';
 
 const CRC32C_TABLE = (() => {
@@ -139,4 +141,32 @@ export function randomIdWithPrefix(own: string, bits: number, random: Random, ex
   let s = '';
   for (let i = 0; i < NODE_ID_BYTES; i++) s += String.fromCharCode(out[i]!);
   return s;
+}
+
+/** `b` if it is 20 bytes (a node id, an info-hash, an item target); else `DhtInvalidArgument`. */
+export function checkId20(b: Uint8Array, what: string): Uint8Array {
+  if (!(b instanceof Uint8Array) || b.length !== NODE_ID_BYTES) {
+    throw new DhtError(ErrorCode.DhtInvalidArgument, `${what} must be ${NODE_ID_BYTES} bytes`);
+  }
+  return b;
+}
+
+/**
+ * The id a node starts with: `given`, else the id of its saved routing table when that conforms
+ * to BEP 42 for `externalIp` (or no external IP is known), else a new one (BEP 42 for
+ * `externalIp` when known). A copy; `DhtInvalidArgument` when `given` is not 20 bytes.
+ */
+export function chooseNodeId(
+  given: Uint8Array | undefined,
+  saved: Uint8Array | undefined,
+  externalIp: string | undefined,
+  random: Random,
+): Uint8Array {
+  let id = given;
+  if (id === undefined && saved !== undefined) {
+    if (externalIp === undefined || isValidNodeIdForIp(saved, externalIp)) id = saved;
+  }
+  id ??= generateNodeId(random, externalIp);
+  if (id.length !== NODE_ID_BYTES) throw new DhtError(ErrorCode.DhtInvalidArgument, 'id must be 20 bytes');
+  return id.slice();
 }

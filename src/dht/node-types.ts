@@ -188,3 +188,36 @@ export interface DhtStats {
   /** Items in `get` answers that did not hash to the target or whose signature failed. */
   readonly forgedItems: number;
 }
+
+/** The event counters of a node (the counting part of {@link DhtStats}). */
+export type DhtCounters = {
+  -readonly [K in
+    | 'queriesIn'
+    | 'queriesOut'
+    | 'responsesIn'
+    | 'errorsIn'
+    | 'errorsOut'
+    | 'timeouts'
+    | 'rateLimited'
+    | 'malformed'
+    | 'unexpected'
+    | 'eventsDropped'
+    | 'sendsDropped']: number;
+};
+
+/** Every counter at zero. */
+export function newDhtCounters(): DhtCounters {
+  return {
+    queriesIn: 0,
+    queriesOut: 0,
+    responsesIn: 0,
+    errorsIn: 0,
+    errorsOut: 0,
+    timeouts: 0,
+    rateLimited: 0,
+    malformed: 0,
+    unexpected: 0,
+    eventsDropped: 0,
+    sendsDropped: 0,
+  };
+}
