@@ -11,7 +11,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { joinSafe, type Metainfo, storagePath } from '../metainfo/index.js';
 import { ErrorCode } from '../shared/errors.js';
 import { MAX_API_PATH_LENGTH } from '../shared/limits.js';
-import { folderProblem, makeDirectory } from '../storage/index.js';
+import { ensureWritableDirectory, folderProblem, makeDirectory } from '../storage/index.js';
 import { DaemonError } from './errors.js';
 
 /** True when `p` is `root` or below it (both absolute and normalised). */
@@ -78,6 +78,29 @@ export async function resolveAllowedDir(
   const real = await realpath(abs);
   if (!roots.some((r) => isInside(r, real))) throw outside();
   return real;
+}
+
+/**
+ * The folder a request downloads into: `requested` checked by {@link resolveAllowedDir}, or the
+ * default `downloadDir`; either must be writable (else `DaemonState`, HTTP 409).
+ */
+export async function resolveDownloadDir(
+  requested: string | undefined,
+  downloadDir: string,
+  roots: readonly string[],
+): Promise<string> {
+  const dir = requested === undefined ? downloadDir : await resolveAllowedDir(requested, downloadDir, roots);
+  try {
+    await ensureWritableDirectory(dir);
+  } catch (e) {
+    throw new DaemonError(
+      ErrorCode.DaemonState,
+      `cannot download into ${dir}: ${folderProblem(e, dir)}`,
+      { path: dir, status: 409 },
+      { cause: e },
+    );
+  }
+  return dir;
 }
 
 /** What {@link deleteTorrentData} did. */

@@ -4,7 +4,8 @@
  * Owns: one {@link TorrentEntry} per torrent the daemon keeps (running, paused, queued, fetching
  * metadata or failed), their queue order ({@link QueueOrder}), the persisted state (through
  * {@link StateStore}) and the settings ({@link SettingsController}). The HTTP routes call it; it
- * drives the {@link Session} through {@link TorrentRunner}.
+ * adds torrents through {@link TorrentAdder} and drives the {@link Session} through
+ * {@link TorrentRunner}.
  *
  * Every torrent with metadata is in the session from its start on, paused ones too (the library's
  * `pause()` / `resume()` / `recheck()`); only a magnet still fetching its metadata, or a torrent
@@ -18,13 +19,10 @@
  * - The session's queue order is the daemon's order restricted to the session's torrents.
  */
 import type { Logger } from 'pino';
-import { parseMagnet, prioritiesByFileIndex, userFiles } from '../metainfo/index.js';
 import type { Session } from '../session/index.js';
 import { ErrorCode } from '../shared/errors.js';
-import { toHex } from '../shared/hash.js';
 import { MAX_SAVED_PEERS_PER_TORRENT } from '../shared/limits.js';
 import { TypedEmitter } from '../shared/typed-emitter.js';
-import { ensureWritableDirectory, folderProblem } from '../storage/index.js';
 import type {
   BanInfo,
   BlocklistInfo,
@@ -35,28 +33,21 @@ import type {
   SettingsInfo,
 } from './api-types.js';
 import type { DaemonEvents } from './daemon-events.js';
-import { apiError, DaemonError, torrentNotFound } from './errors.js';
-import { fetchTorrentFile } from './fetch-torrent.js';
+import { apiError, torrentNotFound } from './errors.js';
 import { networkInfo, nodeStats } from './node-stats.js';
-import { type DeleteReport, deleteTorrentData, resolveAllowedDir } from './paths.js';
+import { type DeleteReport, deleteTorrentData, resolveDownloadDir } from './paths.js';
 import { banInfos, peerEvents } from './peer-view.js';
 import { type QueueMove, QueueOrder } from './queue-order.js';
 import type { DaemonSettings, SettingsChange } from './settings.js';
 import { SettingsController } from './settings-controller.js';
 import type { PersistedState, StateStore, TorrentRecord } from './state-store.js';
 import { STATE_VERSION } from './state-store.js';
-import { TorrentEntry } from './torrent-entry.js';
+import { type AddResult, TorrentAdder } from './torrent-adder.js';
+import type { TorrentEntry } from './torrent-entry.js';
 import { applyOptions, type TorrentOptionsChange, withChange } from './torrent-options.js';
-import {
-  type AddOptions,
-  changedPriorities,
-  newRecord,
-  type PriorityChange,
-  parseUploadedTorrent,
-  savedPeers,
-} from './torrent-record.js';
+import { type AddOptions, changedPriorities, type PriorityChange, savedPeers } from './torrent-record.js';
 import { restoreEntries } from './torrent-restore.js';
-import { canAddMagnet, TorrentRunner } from './torrent-runner.js';
+import { TorrentRunner } from './torrent-runner.js';
 
 export { DAEMON_VERSION, type DaemonEvents } from './daemon-events.js';
 export { dhtNodeCount } from './node-stats.js';
@@ -84,7 +75,6 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
   readonly #store: StateStore;
   readonly #log: Logger;
   readonly #roots: readonly string[];
-  readonly #fetchTimeoutMs: number;
   readonly #restoreConcurrency: number;
   readonly downloadDir: string;
   readonly #entries = new Map<string, TorrentEntry>();
@@ -93,6 +83,7 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
   readonly #queue: QueueOrder<TorrentEntry>;
   readonly #runner: TorrentRunner;
   readonly #settings: SettingsController;
+  readonly #adder: TorrentAdder;
   #closed = false;
   #restoring: Promise<void> = Promise.resolve();
   readonly #startedAt = Date.now();
@@ -106,7 +97,6 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
     this.#store = init.store;
     this.#log = init.log;
     this.#roots = init.roots;
-    this.#fetchTimeoutMs = init.fetchTimeoutMs;
     this.#restoreConcurrency = init.restoreConcurrency;
     this.downloadDir = init.downloadDir;
     this.#queue = new QueueOrder(init.session);
@@ -129,6 +119,21 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
         this.#goneUp += up;
       },
       settings: () => this.#settings.current,
+    });
+    this.#adder = new TorrentAdder({
+      session: init.session,
+      store: init.store,
+      downloadDir: init.downloadDir,
+      roots: init.roots,
+      fetchTimeoutMs: init.fetchTimeoutMs,
+      get: (id) => this.get(id),
+      insert: (entry) => {
+        this.#insert(entry);
+        this.#queue.add(entry);
+      },
+      forget: (entry) => this.#forget(entry),
+      persist: () => this.#persist(),
+      added: (entry) => this.#added(entry),
     });
     this.#settings = new SettingsController(
       {
@@ -234,94 +239,19 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
 
   // ------------------------------------------------------------------ adding
 
-  /** The folder an add request downloads into, checked to be inside the roots and writable. */
-  async #resolveDir(requested: string | undefined): Promise<string> {
-    const dir =
-      requested === undefined
-        ? this.downloadDir
-        : await resolveAllowedDir(requested, this.downloadDir, this.#roots);
-    try {
-      await ensureWritableDirectory(dir);
-    } catch (e) {
-      throw new DaemonError(
-        ErrorCode.DaemonState,
-        `cannot download into ${dir}: ${folderProblem(e, dir)}`,
-        { path: dir, status: 409 },
-        { cause: e },
-      );
-    }
-    return dir;
-  }
-
   /** Adds a torrent from .torrent bytes. */
-  async addTorrentFile(
-    bytes: Uint8Array,
-    options: AddOptions = {},
-  ): Promise<{ entry: TorrentEntry; created: boolean }> {
-    const m = parseUploadedTorrent(bytes);
-    const id = toHex(m.infoHashV1 ?? m.infoHashV2!);
-    const known = this.get(id) ?? (m.infoHashV2 ? this.get(toHex(m.infoHashV2)) : undefined);
-    if (known !== undefined) return { entry: known, created: false };
-    const count = userFiles(m).length;
-    if (options.filePriorities !== undefined && options.filePriorities.length !== count) {
-      throw apiError(
-        ErrorCode.ApiBadRequest,
-        `filePriorities lists ${options.filePriorities.length} files; the torrent has ${count}`,
-      );
-    }
-    const downloadDir = await this.#resolveDir(options.downloadDir);
-    const again = this.get(id);
-    if (again !== undefined) return { entry: again, created: false };
-    const byIndex =
-      options.filePriorities === undefined ? undefined : prioritiesByFileIndex(m, options.filePriorities);
-    const entry = new TorrentEntry(newRecord(id, m.name, downloadDir, options, true, byIndex), m);
-    this.#insert(entry);
-    this.#queue.add(entry);
-    try {
-      await this.#store.writeTorrent(id, bytes);
-      await this.#persist();
-    } catch (e) {
-      this.#forget(entry);
-      throw e;
-    }
-    this.#added(entry);
-    return { entry, created: true };
+  addTorrentFile(bytes: Uint8Array, options: AddOptions = {}): Promise<AddResult> {
+    return this.#adder.addTorrentFile(bytes, options);
   }
 
   /** Adds a magnet link; its metadata is fetched from peers in the background. */
-  async addMagnet(uri: string, options: AddOptions = {}): Promise<{ entry: TorrentEntry; created: boolean }> {
-    const link = parseMagnet(uri);
-    if (!canAddMagnet(this.#session))
-      throw apiError(ErrorCode.ApiNotImplemented, 'magnet links need metadata exchange (coming)');
-    const id = toHex(link.infoHashV1 ?? link.infoHashV2!);
-    const known = this.get(id) ?? (link.infoHashV2 ? this.get(toHex(link.infoHashV2)) : undefined);
-    if (known !== undefined) return { entry: known, created: false };
-    const downloadDir = await this.#resolveDir(options.downloadDir);
-    const again = this.get(id);
-    if (again !== undefined) return { entry: again, created: false };
-    const record = {
-      ...newRecord(id, link.name ?? id, downloadDir, options, false, undefined),
-      magnet: uri,
-      // By file number until the metadata says which files there are.
-      ...(options.filePriorities !== undefined ? { pendingFilePriorities: [...options.filePriorities] } : {}),
-    };
-    const entry = new TorrentEntry(record, undefined);
-    this.#insert(entry);
-    this.#queue.add(entry);
-    try {
-      await this.#persist();
-    } catch (e) {
-      this.#forget(entry);
-      throw e;
-    }
-    this.#added(entry);
-    return { entry, created: true };
+  addMagnet(uri: string, options: AddOptions = {}): Promise<AddResult> {
+    return this.#adder.addMagnet(uri, options);
   }
 
   /** Fetches a .torrent from an http(s) URL and adds it. */
-  async addUrl(url: string, options: AddOptions = {}): Promise<{ entry: TorrentEntry; created: boolean }> {
-    const bytes = await fetchTorrentFile(url, { timeoutMs: this.#fetchTimeoutMs });
-    return this.addTorrentFile(bytes, options);
+  addUrl(url: string, options: AddOptions = {}): Promise<AddResult> {
+    return this.#adder.addUrl(url, options);
   }
 
   #added(entry: TorrentEntry): void {
@@ -491,7 +421,7 @@ export class TorrentManager extends TypedEmitter<DaemonEvents> {
   moveStorage(id: string, dir: string): Promise<TorrentEntry> {
     const entry = this.require(id);
     return entry.run(async () => {
-      const target = await this.#resolveDir(dir);
+      const target = await resolveDownloadDir(dir, this.downloadDir, this.#roots);
       const t = entry.torrent;
       if (t === undefined && entry.metainfo !== undefined)
         throw apiError(

@@ -16,7 +16,7 @@ import { DHT_BUCKET_REFRESH_MS, DHT_MAINTENANCE_PINGS } from './constants.js';
 import type { ItemStore } from './item-store.js';
 import type { KrpcQueryArgs } from './krpc.js';
 import type { LookupKind } from './lookup.js';
-import type { LookupRunner } from './lookup-runner.js';
+import type { LookupHost, LookupRunner } from './lookup-runner.js';
 import { randomIdWithPrefix } from './node-id.js';
 import type { LookupPurpose } from './node-types.js';
 import type { PeerStore } from './peer-store.js';
@@ -24,7 +24,6 @@ import type { Random } from './random.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { RoutingTable } from './routing-table.js';
 import type { TokenStore } from './token-store.js';
-import type { TxnPurpose } from './transactions.js';
 
 /** Least time between two bootstraps started by maintenance (the table short of nodes). */
 export const REBOOTSTRAP_MS = 60_000;
@@ -44,14 +43,8 @@ export interface MaintenanceHost {
   readonly peers: PeerStore;
   readonly items: ItemStore;
   readonly lookups: LookupRunner;
-  query(
-    to: string,
-    args: KrpcQueryArgs,
-    now: number,
-    purpose: TxnPurpose,
-    expectedId: string | undefined,
-    lookupId: number,
-  ): number | undefined;
+  /** Sends a query (as the lookups do). */
+  query: LookupHost['query'];
   start(
     kind: LookupKind,
     target: Uint8Array,
