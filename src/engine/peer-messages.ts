@@ -327,41 +327,115 @@ export class PeerMessages {
     out: EngineAction[],
     now: number,
   ): void {
-    const block: BlockRef = { piece, offset, length: data.length };
+    const taken = this.#takeBlock(p, { piece, offset, length: data.length }, out, now, data);
+    if (taken === 'closed' || taken === 'unrequested') return;
+    if (taken === 'completes') out.push({ type: 'piece-complete', index: piece });
+    // Refills the pipeline, or says not-interested once the last wanted request is answered.
+    this.updateInterest(p, out, now);
+  }
+
+  /**
+   * A run of blocks from `p`, back to back in `data` (see `TorrentEngine.onBlockRun`). Each block
+   * is taken as if it came in its own `piece` message, but each stretch of new blocks goes to
+   * the writer as one `write-block`, and the pipeline is topped up once, at the end.
+   */
+  onBlockRun(
+    p: PeerState,
+    blocks: readonly BlockRef[],
+    data: Uint8Array,
+    out: EngineAction[],
+    now: number,
+  ): void {
+    // The stretch of new blocks not yet handed to the writer: [from, to) in `data`.
+    let from = -1;
+    let to = 0;
+    let fromBlock: BlockRef | undefined;
+    const flush = (): void => {
+      if (fromBlock === undefined) return;
+      const { piece, offset } = fromBlock;
+      out.push({ type: 'write-block', piece, offset, data: data.subarray(from, to), peer: p.key });
+      fromBlock = undefined;
+    };
+    let at = 0;
+    for (const b of blocks) {
+      const taken = this.#takeBlock(p, b, out, now, undefined);
+      if (taken === 'closed') {
+        flush();
+        return;
+      }
+      if (taken === 'old' || taken === 'unrequested') flush();
+      else {
+        // A new stretch unless `b` continues the last one in its piece.
+        if (
+          fromBlock === undefined ||
+          fromBlock.piece !== b.piece ||
+          fromBlock.offset + (to - from) !== b.offset
+        ) {
+          flush();
+          fromBlock = b;
+          from = at;
+        }
+        to = at + b.length;
+        if (taken === 'completes') {
+          flush();
+          out.push({ type: 'piece-complete', index: b.piece });
+        }
+      }
+      at += b.length;
+    }
+    flush();
+    this.updateInterest(p, out, now);
+  }
+
+  /**
+   * The bookkeeping of one received block: matched against the peer's requests (an
+   * unrequested one may close the peer), counted as downloaded or wasted, and cancelled at the
+   * other peers that were asked for it too. With `data`, a new block's `write-block` goes out
+   * here, before those cancels. Says whether the block was unrequested (then the peer may be
+   * closed), not new, or new, and whether it completed its piece.
+   */
+  #takeBlock(
+    p: PeerState,
+    block: BlockRef,
+    out: EngineAction[],
+    now: number,
+    data: Uint8Array | undefined,
+  ): 'closed' | 'unrequested' | 'old' | 'new' | 'completes' {
     const wasSnubbed = p.requests.isSnubbed;
     const match = p.requests.onBlock(block, now);
     if (match === 'unrequested') {
-      p.wastedBytes += data.length;
-      this.#wasted += data.length;
+      p.wastedBytes += block.length;
+      this.#wasted += block.length;
       if (p.supportsFast || ++p.unrequestedBlocks > MAX_UNREQUESTED_BLOCKS) {
         this.#host.close(p, 'unrequested-block', out, now);
+        return 'closed';
       }
-      return;
+      return 'unrequested';
     }
     if (wasSnubbed && !p.requests.isSnubbed) {
       out.push({ type: 'event', event: { type: 'peer:unsnubbed', peer: p.key } });
     }
     const receipt = this.#picker.onBlockReceived(p.key, block, p.blameId);
     if (receipt.kind !== 'new') {
-      p.wastedBytes += data.length;
-      this.#wasted += data.length;
-    } else {
-      p.downloadedBytes += data.length;
-      p.downloadMeter.add(data.length, now);
-      this.#downloaded += data.length;
-      this.#down.add(data.length, now);
-      this.#pipeline.onDownloaded(p, data.length, now);
-      out.push({ type: 'write-block', piece, offset, data, peer: p.key });
-      for (const k of receipt.cancel) {
-        const q = this.#peers.get(k);
-        if (q === undefined || !q.requests.cancel(block)) continue;
-        out.push(send(k, { type: 'cancel', index: piece, begin: offset, length: block.length }));
-        this.#pipeline.fill(q, out, now);
-      }
-      if (receipt.pieceComplete) out.push({ type: 'piece-complete', index: piece });
+      p.wastedBytes += block.length;
+      this.#wasted += block.length;
+      return 'old';
     }
-    // Refills the pipeline, or says not-interested once the last wanted request is answered.
-    this.updateInterest(p, out, now);
+    p.downloadedBytes += block.length;
+    p.downloadMeter.add(block.length, now);
+    this.#downloaded += block.length;
+    this.#down.add(block.length, now);
+    this.#pipeline.onDownloaded(p, block.length, now);
+    if (data !== undefined) {
+      out.push({ type: 'write-block', piece: block.piece, offset: block.offset, data, peer: p.key });
+    }
+    for (const k of receipt.cancel) {
+      const q = this.#peers.get(k);
+      if (q === undefined || !q.requests.cancel(block)) continue;
+      out.push(send(k, { type: 'cancel', index: block.piece, begin: block.offset, length: block.length }));
+      this.#pipeline.fill(q, out, now);
+    }
+    return receipt.pieceComplete ? 'completes' : 'new';
   }
 
   #onReject(p: PeerState, r: BlockRef, out: EngineAction[], now: number): void {

@@ -17,6 +17,7 @@
  * |-------------------------------------------------|---------------------------------------|
  * | handshake done (info-hash matched)              | `addPeer(key, init, now)`             |
  * | frame decoded (`FrameDecoder.push`)             | `onMessage(key, msg, now)`            |
+ * | a web seed's range brought consecutive blocks   | `onBlockRun(key, blocks, data, now)`  |
  * | BEP 10 extended handshake decoded               | `onExtendedHandshake(key, hs, now)`   |
  * | socket closed / errored                         | `removePeer(key, now)`                |
  * | a `read-block` was read and its `piece` written | `onBlockSent(key, block, now)`        |
@@ -402,6 +403,24 @@ export class TorrentEngine {
     const p = this.#peers.get(key);
     if (p === undefined) return out;
     this.#messages.onMessage(p, msg, out, now);
+    return out;
+  }
+
+  /**
+   * A run of blocks from one peer, back to back in `data` (a web seed's range): the same as a
+   * `piece` message per block, but each stretch of new blocks of a piece is one `write-block`
+   * (a view of `data`), and the pipeline is topped up once. Throws a `RangeError` when `data`
+   * is not exactly the blocks' bytes.
+   */
+  onBlockRun(key: PeerKey, blocks: readonly BlockRef[], data: Uint8Array, now: number): EngineAction[] {
+    let bytes = 0;
+    for (const b of blocks) bytes += b.length;
+    if (bytes !== data.length) throw new RangeError(`${data.length} bytes for blocks of ${bytes}`);
+    const out: EngineAction[] = [];
+    const p = this.#peers.get(key);
+    if (p === undefined) return out;
+    p.phase = 'active';
+    this.#messages.onBlockRun(p, blocks, data, out, now);
     return out;
   }
 

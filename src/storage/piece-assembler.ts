@@ -14,6 +14,8 @@
  * it straight to disk (the piece is then verified from disk).
  */
 
+import { BLOCK_BYTES } from '../shared/limits.js';
+
 interface Partial {
   readonly slot: number;
   readonly buf: Uint8Array;
@@ -69,7 +71,7 @@ export class PieceAssembler {
   }
 
   /**
-   * Copies a block into its piece's buffer. Returns false (storing nothing) when the piece has
+   * Copies a block, or a run of consecutive blocks, into its piece's buffer. Returns false (storing nothing) when the piece has
    * no buffer yet and none is free.
    */
   add(piece: number, offset: number, data: Uint8Array): boolean {
@@ -87,10 +89,14 @@ export class PieceAssembler {
     }
     if (offset + data.length > this.#pieceLength) return false;
     p.buf.set(data, offset);
-    if (!p.offsets.has(offset)) {
-      p.offsets.add(offset);
-      p.bytes += data.length;
-      this.#bytes += data.length;
+    // Counted per 16 KiB block: `data` may be a run of them, and a block may come again.
+    const end = offset + data.length;
+    for (let at = offset; at < end; at += BLOCK_BYTES) {
+      if (p.offsets.has(at)) continue;
+      p.offsets.add(at);
+      const n = Math.min(BLOCK_BYTES, end - at);
+      p.bytes += n;
+      this.#bytes += n;
     }
     return true;
   }

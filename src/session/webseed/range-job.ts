@@ -1,10 +1,11 @@
 /**
  * One request job of a web seed: a run of consecutive blocks the engine asked for, fetched over
  * one connection as one HTTP range per file it touches (BEP 19), or as one BEP 17 piece request,
- * and handed back block by block as the bytes arrive.
+ * and handed back as the bytes arrive.
  *
- * The body is streamed, never buffered whole: a block that arrives in one chunk is handed over
- * as a view of it; one split across chunks is assembled in the job's one 16 KiB buffer. The
+ * The body is streamed, never buffered whole: the whole blocks of a piece that arrive in one
+ * chunk are handed over together as a view of it; a block split across chunks is assembled in
+ * the job's one 16 KiB buffer. The
  * response is paused while the torrent's reading is paused (disk or hashing back-pressure) or
  * the rate limits say so. Every answer is checked strictly (http-rules.ts): a wrong status,
  * `Content-Range` or `Content-Length`, or a body that ends early or runs long fails the job with
@@ -39,10 +40,10 @@ export interface RangeJobHost {
   /** The info-hash BEP 17 requests name. */
   readonly infoHash: Uint8Array;
   /**
-   * A complete block, valid only during the call. False when the job must stop (its web seed
-   * was detached or dropped meanwhile).
+   * Consecutive blocks of one piece, back to back in `data` (valid only during the call). False
+   * when the job must stop (its web seed was detached or dropped meanwhile).
    */
-  deliver(block: BlockRef, data: Uint8Array): boolean;
+  deliver(blocks: readonly BlockRef[], data: Uint8Array): boolean;
   /** Bytes arrived: ms to stop reading for (rate limits). */
   throttle(bytes: number): number;
   /** The torrent's reading is paused (back-pressure). */
@@ -261,7 +262,11 @@ export class RangeJob {
     }
   }
 
-  /** Cuts `chunk` into blocks and hands each complete one over; false: stop. */
+  /**
+   * Cuts `chunk` into blocks and hands the complete ones over: the whole blocks it holds as runs
+   * (one view per piece, broken where a block was cancelled), a block split across chunks once
+   * the job's buffer holds all of it. False: stop.
+   */
   #feed(chunk: Uint8Array): boolean {
     let at = 0;
     while (at < chunk.length) {
@@ -269,9 +274,18 @@ export class RangeJob {
       if (b === undefined) return true; // cannot happen: the body is checked against the run's length
       const left = chunk.length - at;
       if (this.#filled === 0 && left >= b.length) {
-        // The whole block is in this chunk: hand over a view of it, no copy.
-        if (!this.#handOver(b, chunk.subarray(at, at + b.length))) return false;
-        at += b.length;
+        // Whole blocks in this chunk: hand them over as views of it, no copy.
+        const first = this.#next;
+        let end = at + b.length;
+        let last = first + 1;
+        // A cancelled block goes alone (it is dropped), and ends a run.
+        for (let n = this.blocks[last]; n !== undefined && !this.#skipped(b); n = this.blocks[last]) {
+          if (n.piece !== b.piece || end + n.length > chunk.length || this.#skipped(n)) break;
+          end += n.length;
+          last++;
+        }
+        if (!this.#handOver(first, last, chunk.subarray(at, end))) return false;
+        at = end;
         continue;
       }
       this.#buffer ??= new Uint8Array(BLOCK_BYTES);
@@ -281,16 +295,24 @@ export class RangeJob {
       at += n;
       if (this.#filled === b.length) {
         this.#filled = 0;
-        if (!this.#handOver(b, this.#buffer.subarray(0, b.length))) return false;
+        if (!this.#handOver(this.#next, this.#next + 1, this.#buffer.subarray(0, b.length))) return false;
       }
     }
     return true;
   }
 
-  #handOver(b: BlockRef, data: Uint8Array): boolean {
-    this.#next++;
-    this.#delivered += b.length;
-    if (this.#skip.has(b.piece * this.#pieceLength + b.offset)) return true;
-    return this.#host.deliver(b, data);
+  #skipped(b: BlockRef): boolean {
+    return this.#skip.size > 0 && this.#skip.has(b.piece * this.#pieceLength + b.offset);
+  }
+
+  /** Hands over blocks [first, last) of the job, back to back in `data`; false: stop. */
+  #handOver(first: number, last: number, data: Uint8Array): boolean {
+    this.#next = last;
+    this.#delivered += data.length;
+    if (this.#skipped(this.blocks[first]!)) return true; // cancelled (a run of one: see #feed)
+    return this.#host.deliver(
+      first === 0 && last === this.blocks.length ? this.blocks : this.blocks.slice(first, last),
+      data,
+    );
   }
 }

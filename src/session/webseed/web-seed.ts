@@ -6,10 +6,12 @@
  * blocks with `request` messages like any peer (its pipeline bounds what is in flight); this
  * runtime gathers them ({@link PendingBlocks}), cuts runs of consecutive blocks into jobs
  * ({@link RangeJob}: one HTTP range per file a run touches, at most `connections` jobs at once,
- * each about a connection's share of the pipeline) and gives every block back to the engine as a
- * `piece` message. So its bytes are verified, written, counted and blamed exactly like a peer's:
- * a web seed that was the sole sender of a bad piece, or whose block differs from the copy that
- * passed, is banned by the engine (`ban` with its blame id), which drops it here with the reason.
+ * each about a connection's share of the pipeline) and gives the blocks back to the engine as
+ * they arrive, the whole blocks of each received chunk in one call (`onBlockRun`: each block
+ * counts as a `piece` message, each stretch of them is one write). So its bytes are verified,
+ * written, counted and blamed exactly like a peer's: a web seed that was the sole sender of a
+ * bad piece, or whose block differs from the copy that passed, is banned by the engine (`ban`
+ * with its blame id), which drops it here with the reason.
  *
  * States: `idle` (not attached: the torrent is halted or finished), `active`, `backing-off`
  * (after a failed request: the virtual peer chokes us and rejects what it held, so the picker
@@ -139,7 +141,7 @@ export class WebSeed {
       metainfo: host.metainfo,
       space: host.space,
       infoHash: host.infoHash,
-      deliver: (b, data) => this.#deliver(b, data),
+      deliver: (blocks, data) => this.#deliver(blocks, data),
       throttle: (n) => host.throttleDown(n),
       isPaused: () => host.isReadingPaused(),
     };
@@ -310,15 +312,13 @@ export class WebSeed {
     }
   }
 
-  #deliver(b: BlockRef, data: Uint8Array): boolean {
+  #deliver(blocks: readonly BlockRef[], data: Uint8Array): boolean {
     const key = this.#key;
     if (key === undefined) return false;
     const now = this.#host.now();
-    this.#downloaded += b.length;
-    this.#meter.add(b.length, now);
-    this.#host.run(
-      this.#host.engine.onMessage(key, { type: 'piece', index: b.piece, begin: b.offset, block: data }, now),
-    );
+    this.#downloaded += data.length;
+    this.#meter.add(data.length, now);
+    this.#host.run(this.#host.engine.onBlockRun(key, blocks, data, now));
     return this.#key === key;
   }
 

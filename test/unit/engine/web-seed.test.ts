@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { BlockRef } from '../../../src/engine/index.js';
 import {
   type EngineAction,
   type PeerInit,
@@ -189,5 +190,160 @@ describe('TorrentEngine: web seeds', () => {
     // have freed fewer than a run's worth of slots.
     assert.ok(most <= WEB_SEED_REQQ, `${most} outstanding`);
     assert.ok(most > WEB_SEED_REQQ - WEB_SEED_REFILL_BLOCKS, `${most} outstanding`);
+  });
+});
+
+describe('TorrentEngine.onBlockRun: a web seed hands over runs of blocks', () => {
+  /** `blocks` back to back, block k filled with byte k + 1. */
+  function runOf(reqs: readonly BlockMessage[]): { blocks: BlockRef[]; data: Uint8Array } {
+    const blocks = reqs.map((r) => ({ piece: r.index, offset: r.begin, length: r.length }));
+    const data = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    blocks.forEach((b, k) => {
+      data.fill(k + 1, at, at + b.length);
+      at += b.length;
+    });
+    return { blocks, data };
+  }
+
+  const writes = (out: EngineAction[]) =>
+    out.flatMap((a) =>
+      a.type === 'write-block' ? [{ piece: a.piece, offset: a.offset, bytes: a.data.length }] : [],
+    );
+
+  test('each stretch of a piece is one write, its piece-complete after it; counted as per block', () => {
+    const e = engine(8, 4);
+    const reqs = requests(attachWebSeed(e, 'ws'), 'ws');
+    // Piece 0 whole, then half of piece 1, in one call.
+    const { blocks, data } = runOf(reqs.slice(0, 6));
+    const out = e.onBlockRun('ws', blocks, data, 10);
+    assert.deepEqual(
+      out.filter((a) => a.type === 'write-block' || a.type === 'piece-complete').map((a) => a.type),
+      ['write-block', 'piece-complete', 'write-block'],
+    );
+    assert.deepEqual(writes(out), [
+      { piece: 0, offset: 0, bytes: 4 * BLOCK_BYTES },
+      { piece: 1, offset: 0, bytes: 2 * BLOCK_BYTES },
+    ]);
+    const second = out.find((a) => a.type === 'write-block' && a.piece === 1);
+    assert.ok(second?.type === 'write-block');
+    assert.equal(second.data[0], 5, 'the write of piece 1 starts at its first block');
+    assert.equal(e.stats(10).downloadedBytes, 6 * BLOCK_BYTES);
+    assert.equal(e.peerStats('ws', 10)?.outstandingRequests, reqs.length - 6);
+  });
+
+  test('the same blocks one by one or as runs: the same bytes written, pieces completed and counts', () => {
+    const one = engine(16, 4);
+    const runs = engine(16, 4);
+    let r1 = requests(attachWebSeed(one, 'ws'), 'ws');
+    let r2 = requests(attachWebSeed(runs, 'ws'), 'ws');
+    assert.deepEqual(r1, r2);
+    const bytes1 = new Map<string, number>();
+    const bytes2 = new Map<string, number>();
+    const done1: number[] = [];
+    const done2: number[] = [];
+    const record = (out: EngineAction[], bytes: Map<string, number>, done: number[]) => {
+      for (const a of out) {
+        if (a.type === 'piece-complete') done.push(a.index);
+        if (a.type !== 'write-block') continue;
+        for (let at = 0; at < a.data.length; at += BLOCK_BYTES)
+          bytes.set(`${a.piece}/${a.offset + at}`, a.data[at]!);
+      }
+    };
+    for (let now = 10; now < 1000 && (r1.length > 0 || r2.length > 0); now += 10) {
+      // Runs of up to 3 blocks, cut at piece boundaries, the way a chunk of a body is cut.
+      const batch = r2.splice(0, 9);
+      const o2: EngineAction[] = [];
+      for (let k = 0; k < batch.length; ) {
+        let end = k + 1;
+        while (end < batch.length && end - k < 3 && batch[end]!.index === batch[k]!.index) end++;
+        const run = runOf(batch.slice(k, end));
+        // The fill byte says which block it is, whatever the run.
+        batch.slice(k, end).forEach((b, j) => {
+          run.data.fill(b.index * 4 + b.begin / BLOCK_BYTES + 1, j * BLOCK_BYTES, (j + 1) * BLOCK_BYTES);
+        });
+        o2.push(...runs.onBlockRun('ws', run.blocks, run.data, now));
+        k = end;
+      }
+      record(o2, bytes2, done2);
+      r2 = r2.concat(requests(o2, 'ws'));
+      const b1 = r1.splice(0, 9);
+      const o1: EngineAction[] = [];
+      for (const b of b1)
+        o1.push(
+          ...one.onMessage(
+            'ws',
+            {
+              type: 'piece',
+              index: b.index,
+              begin: b.begin,
+              block: new Uint8Array(b.length).fill(b.index * 4 + b.begin / BLOCK_BYTES + 1),
+            },
+            now,
+          ),
+        );
+      record(o1, bytes1, done1);
+      r1 = r1.concat(requests(o1, 'ws'));
+    }
+    assert.equal(bytes1.size, 64, 'every block written once');
+    assert.deepEqual([...bytes2].sort(), [...bytes1].sort());
+    assert.deepEqual(done2, done1);
+    assert.equal(runs.stats(1000).downloadedBytes, one.stats(1000).downloadedBytes);
+    assert.equal(runs.stats(1000).downloadedBytes, 64 * BLOCK_BYTES);
+  });
+
+  test('a block another peer delivered first splits the write, and is counted as wasted', () => {
+    const e = engine(2, 4);
+    const reqs = requests(attachWebSeed(e, 'ws'), 'ws');
+    assert.equal(reqs.length, 8);
+    // A peer joins in the endgame and is asked for one of the web seed's blocks; it answers first.
+    const dup = requests(
+      [
+        ...e.addPeer('p', { supportsFast: true, supportsExtensions: true }, 1),
+        ...e.onMessage('p', { type: 'have-all' }, 1),
+        ...e.onMessage('p', { type: 'unchoke' }, 1),
+      ],
+      'p',
+    );
+    assert.equal(dup.length, 1);
+    const d = dup[0]!;
+    const cancel = answer(e, 'p', dup, 2).filter(
+      (a) => a.type === 'send' && a.peer === 'ws' && a.msg.type === 'cancel',
+    );
+    assert.equal(cancel.length, 1, 'the web seed is told to cancel it');
+    const piece = reqs.filter((r) => r.index === d.index);
+    const { blocks, data } = runOf(piece);
+    const out = e.onBlockRun('ws', blocks, data, 3);
+    const k = d.begin / BLOCK_BYTES;
+    const expected = [
+      ...(k > 0 ? [{ piece: d.index, offset: 0, bytes: k * BLOCK_BYTES }] : []),
+      ...(k < 3 ? [{ piece: d.index, offset: (k + 1) * BLOCK_BYTES, bytes: (3 - k) * BLOCK_BYTES }] : []),
+    ];
+    assert.deepEqual(writes(out), expected);
+    assert.equal(out.filter((a) => a.type === 'piece-complete').length, 1);
+    assert.equal(e.stats(3).downloadedBytes, 4 * BLOCK_BYTES);
+    assert.equal(e.stats(3).wastedBytes, BLOCK_BYTES);
+  });
+
+  test('an unrequested block closes the web seed; the blocks before it are still written', () => {
+    const e = engine(1000, 4);
+    const reqs = requests(attachWebSeed(e, 'ws'), 'ws');
+    const run = runOf(reqs.slice(0, 2));
+    const stray = { piece: 999, offset: 0, length: BLOCK_BYTES };
+    assert.ok(!reqs.some((r) => r.index === stray.piece), 'not asked for');
+    const out = e.onBlockRun('ws', [...run.blocks, stray], new Uint8Array(run.data.length + BLOCK_BYTES), 10);
+    assert.deepEqual(writes(out), [{ piece: 0, offset: 0, bytes: 2 * BLOCK_BYTES }]);
+    const close = out.find((a) => a.type === 'close');
+    assert.ok(close?.type === 'close');
+    assert.equal(close.reason, 'unrequested-block');
+    assert.equal(e.peerStats('ws', 10), undefined, 'forgotten');
+  });
+
+  test('data that is not exactly the blocks is refused with a RangeError', () => {
+    const e = engine(8, 4);
+    const reqs = requests(attachWebSeed(e, 'ws'), 'ws');
+    const { blocks, data } = runOf(reqs.slice(0, 2));
+    assert.throws(() => e.onBlockRun('ws', blocks, data.subarray(1), 10), RangeError);
+    assert.equal(e.stats(10).downloadedBytes, 0);
   });
 });
