@@ -4,12 +4,13 @@
  * **Owns** the swarm state of one torrent: every connected peer's protocol state
  * ({@link PeerState}), the {@link PiecePicker}, the {@link Choker}, per-peer request pipelines
  * ({@link RequestScheduler}), upload queues, rates and counters, and the rules for bad peers.
- * This file is the facade and the glue (peers joining and leaving, verified and failed pieces,
- * smart ban, BEP 16 super-seeding, the rechoke schedule); its parts share its peer map:
- * `PeerMessages` (peer-messages.ts: each incoming message's rules, our interest, download
- * counters), `DownloadPipeline` (download-pipeline.ts: request pipelines, refused pieces,
- * timeouts and snubs, web seed pacing) and `UploadServer` (upload-server.ts: choking, request
- * queues and storage reads, seed turns, fresh-first, upload counters).
+ * This file is the facade and the glue (peers joining and leaving, BEP 16 super-seeding, the
+ * rechoke schedule); its parts share its peer map: `PieceVerdicts` (piece-verdicts.ts: verified
+ * and failed pieces, and the smart-ban blame that follows), `PeerMessages` (peer-messages.ts:
+ * each incoming message's rules, our interest, download counters), `DownloadPipeline`
+ * (download-pipeline.ts: request pipelines, refused pieces, timeouts and snubs, web seed pacing)
+ * and `UploadServer` (upload-server.ts: choking, request queues and storage reads, seed turns,
+ * fresh-first, upload counters).
  *
  * **Driven by** the session runtime, which owns sockets, timers and storage:
  *
@@ -89,6 +90,7 @@ import { PeerMessages } from './peer-messages.js';
 import { type PeerInit, PeerState, type PeerStats } from './peer-state.js';
 import type { BlockRef, FileSpan, PieceLayout, PiecePriority } from './piece-layout.js';
 import { PiecePicker } from './piece-picker.js';
+import { PieceVerdicts } from './piece-verdicts.js';
 import type { Random } from './random.js';
 import type { RequestSchedulerOptions } from './request-scheduler.js';
 import { SmartBan } from './smart-ban.js';
@@ -110,7 +112,6 @@ export class TorrentEngine {
   readonly #peers = new Map<PeerKey, PeerState>();
   readonly #schedulerOptions: RequestSchedulerOptions;
   readonly #rechokeMs: number;
-  readonly #smartBan = new SmartBan();
   readonly #allowedFastK: number;
   readonly #readsInFlight: number;
   #nextRechokeAt: number;
@@ -119,7 +120,8 @@ export class TorrentEngine {
   readonly #pipeline: DownloadPipeline;
   /** The rules for incoming wire messages, our interest, and the download counters. */
   readonly #messages: PeerMessages;
-  #hashFailures = 0;
+  /** Verdicts on complete pieces, and the blame that follows (smart ban). */
+  readonly #verdicts: PieceVerdicts;
   /** The serve side: choking, request queues, storage reads, upload counters. */
   readonly #uploads: UploadServer;
   /** BEP 16 state: present while super-seeding is wanted (it acts only once we are complete). */
@@ -146,7 +148,8 @@ export class TorrentEngine {
     this.#readsInFlight = Math.max(1, o.uploadReadsInFlight ?? UPLOAD_READS_IN_FLIGHT);
     this.#nextRechokeAt = init.now + this.#rechokeMs;
     this.#doneEmitted = false;
-    this.#pipeline = new DownloadPipeline(this.#peers, this.#picker, this.#smartBan, init.now);
+    const smartBan = new SmartBan();
+    this.#pipeline = new DownloadPipeline(this.#peers, this.#picker, smartBan, init.now);
     if (o.superSeed === true) this.#superSeed = new SuperSeeder(this.pieceCount);
     if (o.freshFirst !== false) this.#freshFirst = new FreshFirst(this.pieceCount);
     this.#uploads = new UploadServer({
@@ -177,6 +180,15 @@ export class TorrentEngine {
         superSeeder: () => this.#superSeed,
       },
       now: init.now,
+    });
+    this.#verdicts = new PieceVerdicts(this.#peers, this.#picker, this.#messages, smartBan, {
+      ban: (address, reason, evidence, out, now) => this.#ban(address, reason, evidence, out, now),
+      markVerified: (index, out, now) => {
+        this.#markHave(index, out, true);
+        this.#afterHaveChange(out, now);
+      },
+      fillAll: (out, now) => this.#pipeline.fillAll(out, now),
+      pieceSize: (index) => this.#layout.pieceSize(index),
     });
   }
 
@@ -285,7 +297,7 @@ export class TorrentEngine {
       peerCount: this.#peers.size - webSeeds,
       seedCount: seeds,
       uploadSlotsInUse: unchoked,
-      hashFailures: this.#hashFailures,
+      hashFailures: this.#verdicts.hashFailures,
     };
   }
 
@@ -447,7 +459,7 @@ export class TorrentEngine {
    * (the piece failed before: smart ban compares the copies).
    */
   wantsBlockDigests(index: number): boolean {
-    return this.#smartBan.has(index);
+    return this.#verdicts.wantsBlockDigests(index);
   }
 
   /**
@@ -463,47 +475,8 @@ export class TorrentEngine {
   ): EngineAction[] {
     const out: EngineAction[] = [];
     if (index < 0 || index >= this.pieceCount || this.#picker.have(index)) return out;
-    if (ok) {
-      if (opts.blockDigests !== undefined && this.#smartBan.has(index)) {
-        const { guilty } = this.#smartBan.onPassed(index, opts.blockDigests);
-        for (const address of guilty) {
-          this.#ban(
-            address,
-            'smart-ban',
-            `sent a bad block of piece ${index} (proven by the copy that passed)`,
-            out,
-            now,
-          );
-        }
-      }
-      this.#markHave(index, out, true);
-      this.#afterHaveChange(out, now);
-      return out;
-    }
-    this.#hashFailures++;
-    const size = this.#layout.pieceSize(index);
-    this.#messages.onPieceFailed(size);
-    const senders = this.#picker.blockSenders(index);
-    const contributors = this.#picker.onPieceFailed(index);
-    out.push({ type: 'event', event: { type: 'piece:failed', index, contributors } });
-    for (const p of this.#peers.values()) if (contributors.includes(p.blameId)) p.hashFailures++;
-    if (contributors.length === 1) {
-      // Every block came from one address: it sent the bad data.
-      this.#ban(
-        contributors[0]!,
-        'sole-sender',
-        `sole sender of piece ${index}, which failed its hash check`,
-        out,
-        now,
-      );
-    } else if (opts.blockDigests !== undefined) {
-      const digests = opts.blockDigests;
-      this.#smartBan.onFailed(
-        index,
-        senders.map((sender, b) => ({ sender, digest: digests[b] })),
-      );
-    }
-    this.#pipeline.fillAll(out, now);
+    if (ok) this.#verdicts.onPassed(index, opts.blockDigests, out, now);
+    else this.#verdicts.onFailed(index, opts.blockDigests, out, now);
     return out;
   }
 
@@ -514,7 +487,7 @@ export class TorrentEngine {
 
   /** Failed pieces and blocks held as smart-ban evidence (bounded: MAX_SMART_BAN_PIECES / _BLOCKS). */
   smartBanStats(): { readonly pieces: number; readonly blocks: number } {
-    return { pieces: this.#smartBan.size, blocks: this.#smartBan.blockCount };
+    return this.#verdicts.stats();
   }
 
   /**
