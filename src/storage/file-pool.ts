@@ -6,12 +6,15 @@
  * needs it. Files are created sparse on first write, with their parent folders; nothing here
  * decides *where* — callers pass paths already checked to lie inside the download folder.
  *
- * Write calls to one file go one after another, in the order they were made. The kernel
- * serializes them anyway (a buffered write holds the inode's lock for its whole copy into the
- * page cache), and the threads of libuv's pool that wait for that lock spin on a CPU meanwhile:
- * 2.7–5 % of a 1 GiB download's CPU time from one web seed, on 2 cores, with 4 piece writes of
- * 1 MiB in flight to one file. One call is cut into parts of at most MAX_WRITE_CALL_BYTES, sent
- * side by side (short holds of the lock: 0.8–1.3 % spinning).
+ * Write calls to one file go one after another, in the order they were made, so that
+ * overlapping writes end with the last one's bytes. One call is cut into parts of at most
+ * MAX_WRITE_CALL_BYTES, sent side by side. A caller that knows its write overlaps no other in
+ * flight (a verified piece: its bytes are written once) may skip the queue (`ordered: false`):
+ * each queued write starts only when the event loop takes the last one's completion, and while
+ * the main thread is busy that wait held verified pieces in their buffers long enough to stop
+ * a 1 GiB web seed download 500–650 times (0.5–0.7 s of about 2 s; docs/BENCHMARKS.md). The
+ * kernel serializes writes to one file anyway (the inode's lock), and libuv's threads that wait
+ * for it spin meanwhile, but with short calls that costs 0.8–1.3 % of the CPU time.
  */
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
@@ -139,17 +142,24 @@ export class FilePool {
   }
 
   /**
-   * Writes all of `data` at `position`, after the writes to the same file queued before, in
-   * parts of at most MAX_WRITE_CALL_BYTES written side by side.
+   * Writes all of `data` at `position`, in parts of at most MAX_WRITE_CALL_BYTES written side by
+   * side: after the writes to the same file queued before, unless `ordered` is false (the
+   * caller vouches that no write in flight overlaps this one; it then waits for none).
    */
-  async write(path: string, position: number, data: Uint8Array): Promise<void> {
+  async write(
+    path: string,
+    position: number,
+    data: Uint8Array,
+    opts: { readonly ordered?: boolean } = {},
+  ): Promise<void> {
     // Queued before anything is awaited, so that writes land in the order they were made.
-    const before = this.#lastWrite.get(path);
+    const ordered = opts.ordered !== false;
+    const before = ordered ? this.#lastWrite.get(path) : undefined;
     let finished!: () => void;
     const mine = new Promise<void>((resolve) => {
       finished = resolve;
     });
-    this.#lastWrite.set(path, mine);
+    if (ordered) this.#lastWrite.set(path, mine);
     let e: Entry | undefined;
     try {
       if (before !== undefined) await before;

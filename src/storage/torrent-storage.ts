@@ -186,7 +186,15 @@ export class TorrentStorage {
   }
 
   /** Writes a block (any run inside one piece) in place. */
-  async writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void> {
+  writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void> {
+    return this.#write(piece, offset, data, true);
+  }
+
+  /**
+   * Writes `data` at `offset` of `piece`; `ordered`: after the writes to the same files made
+   * before (see FilePool.write; the parts file always keeps its order).
+   */
+  async #write(piece: number, offset: number, data: Uint8Array, ordered: boolean): Promise<void> {
     if (this.#pending !== undefined) await this.#settled();
     const writes: Promise<void>[] = [];
     for (const s of this.map.segments(piece, offset, data.length)) {
@@ -196,7 +204,7 @@ export class TorrentStorage {
       writes.push(
         this.#inParts[s.file] === true
           ? this.#parts.write(piece, s.pieceOffset, bytes)
-          : this.#files.write(this.#paths[s.file]!, s.fileOffset, bytes),
+          : this.#files.write(this.#paths[s.file]!, s.fileOffset, bytes, { ordered }),
       );
     }
     await Promise.all(writes);
@@ -232,8 +240,10 @@ export class TorrentStorage {
   }
 
   /** Writes a whole verified piece (one write per file segment). */
-  async writePiece(index: number, data: Uint8Array): Promise<void> {
-    await this.writeBlock(index, 0, data);
+  writePiece(index: number, data: Uint8Array): Promise<void> {
+    // A verified piece's bytes are written once, and no other write touches them meanwhile: it
+    // need not wait for the writes to its files made before.
+    return this.#write(index, 0, data, false);
   }
 
   /** Reads a whole piece as peers may request it (padding, and v2 block rounding, as zeros). */

@@ -75,6 +75,46 @@ describe('FilePool writes', () => {
     }
   });
 
+  test('an unordered write (ordered: false) waits for none of the writes queued before it', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'c.bin');
+    // The first write to the file is held until released; the ones after it queue behind it.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const pool = new FilePool({
+      openFile: async (p, flags, mode) => {
+        const handle = await open(p, flags, mode);
+        const write = handle.write.bind(handle) as (...args: unknown[]) => Promise<unknown>;
+        (handle as { write: unknown }).write = async (...args: unknown[]) => {
+          if ((args[0] as Uint8Array)[0] === 1) await held;
+          return write(...args);
+        };
+        return handle;
+      },
+    });
+    try {
+      const size = 16 * 1024;
+      const first = pool.write(path, 0, new Uint8Array(size).fill(1));
+      const queued = pool.write(path, size, new Uint8Array(size).fill(2));
+      let queuedDone = false;
+      void queued.then(() => {
+        queuedDone = true;
+      });
+      // Disjoint, and unordered: written while the first is still held.
+      await pool.write(path, 2 * size, new Uint8Array(size).fill(3), { ordered: false });
+      assert.equal(queuedDone, false, 'the ordered write still waits for the first');
+      release();
+      await Promise.all([first, queued]);
+      const bytes = await readFile(path);
+      assert.deepEqual([bytes[0], bytes[size], bytes[2 * size]], [1, 2, 3]);
+    } finally {
+      release();
+      await pool.close();
+    }
+  });
+
   test(`a write longer than MAX_WRITE_CALL_BYTES (${MAX_WRITE_CALL_BYTES}) goes as several calls`, async () => {
     const dir = await tempDir();
     const lengths: number[] = [];

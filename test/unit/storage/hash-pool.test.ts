@@ -8,6 +8,7 @@ import { ErrorCode, isShoalError } from '../../../src/shared/errors.js';
 import { StorageError } from '../../../src/storage/errors.js';
 import {
   HashPool,
+  MIN_DIGESTS_IN_FLIGHT,
   PIECE_DIGEST_TAIL_BYTES,
   READ_CHUNK_BYTES,
   VERIFY_TASKS_PER_THREAD,
@@ -224,6 +225,24 @@ describe('HashPool', () => {
       await assert.rejects(pool.hashRanges(job), (e: unknown) =>
         isShoalError(e, ErrorCode.SessionInvalidArgument),
       );
+    }
+  });
+
+  test(`digests run MIN_DIGESTS_IN_FLIGHT (${MIN_DIGESTS_IN_FLIGHT}) at once even with one thread; more wait their turn`, async () => {
+    const own = new HashPool({ threads: 1 });
+    try {
+      assert.equal(own.digestSlots, MIN_DIGESTS_IN_FLIGHT);
+      const inputs = Array.from({ length: MIN_DIGESTS_IN_FLIGHT + 2 }, () => randomBytes(256 * 1024));
+      const results = inputs.map((b) => own.digest('sha1', [b]));
+      assert.deepEqual(own.digests, { running: MIN_DIGESTS_IN_FLIGHT, waiting: 2 });
+      const got = await Promise.all(results);
+      got.forEach((d, i) => assert.deepEqual(Buffer.from(d), digest('sha1', inputs[i]!), `digest ${i}`));
+      assert.deepEqual(own.digests, { running: 0, waiting: 0 });
+      const wide = new HashPool({ threads: MIN_DIGESTS_IN_FLIGHT + 1 });
+      assert.equal(wide.digestSlots, MIN_DIGESTS_IN_FLIGHT + 1, 'more threads: as many digests');
+      await wide.destroy();
+    } finally {
+      await own.destroy();
     }
   });
 
