@@ -75,7 +75,7 @@ import {
 } from './krpc.js';
 import type { LookupKind, LookupNodeHint } from './lookup.js';
 import { LookupRunner, type LookupStart } from './lookup-runner.js';
-import { TableMaintenance } from './maintenance.js';
+import { PING, TableMaintenance } from './maintenance.js';
 import { checkId20, chooseNodeId, isValidNodeIdForIp } from './node-id.js';
 import {
   type DhtAction,
@@ -617,5 +617,3 @@ export class DhtNode {
     this.#send(from, answer.bytes);
   }
 }
-
-const PING: KrpcQueryArgs = { method: 'ping' };

@@ -30,7 +30,8 @@ export const REBOOTSTRAP_MS = 60_000;
 /** Time between two purges of expired peers and items. */
 export const PEER_PURGE_MS = 60_000;
 
-const PING: KrpcQueryArgs = { method: 'ping' };
+/** The arguments of a `ping` query (shared: they never change). */
+export const PING: KrpcQueryArgs = { method: 'ping' };
 
 /** What maintenance works on: the node's parts, and its way to send a query or start a lookup. */
 export interface MaintenanceHost {
