@@ -236,7 +236,8 @@ describe('HashPool', () => {
       const results = inputs.map((b) => own.digest('sha1', [b]));
       assert.deepEqual(own.digests, { running: MIN_DIGESTS_IN_FLIGHT, waiting: 2 });
       const got = await Promise.all(results);
-      got.forEach((d, i) => assert.deepEqual(Buffer.from(d), digest('sha1', inputs[i]!), `digest ${i}`));
+      for (const [i, d] of got.entries())
+        assert.deepEqual(Buffer.from(d), digest('sha1', inputs[i]!), `digest ${i}`);
       assert.deepEqual(own.digests, { running: 0, waiting: 0 });
       const wide = new HashPool({ threads: MIN_DIGESTS_IN_FLIGHT + 1 });
       assert.equal(wide.digestSlots, MIN_DIGESTS_IN_FLIGHT + 1, 'more threads: as many digests');
