@@ -6,6 +6,15 @@
  */
 const cleanups = new Set<() => Promise<void> | void>();
 let installed = false;
+let stopping: NodeJS.Signals | undefined;
+
+/**
+ * Throws once the benchmark was interrupted: call it before starting a process or a run, so
+ * that a loop does not start new work while the cleanup runs (it would outlive the exit).
+ */
+export function throwIfInterrupted(): void {
+  if (stopping !== undefined) throw new Error(`interrupted (${stopping})`);
+}
 
 /**
  * Runs `stop` if the process is interrupted before the returned function is called (call it
@@ -23,6 +32,7 @@ export function onInterrupt(stop: () => Promise<void> | void): () => void {
 }
 
 async function interrupted(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
+  stopping = signal;
   console.error(`\n${signal}: stopping what the benchmark started…`);
   await Promise.allSettled([...cleanups].map(async (stop) => stop()));
   process.exit(signal === 'SIGINT' ? 130 : 143);

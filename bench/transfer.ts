@@ -78,6 +78,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTorrent } from '../src/storage/index.js';
 import { ClientProcess, freePort, LT_PEER_SCRIPT, SYSTEM_PYTHON } from '../test/helpers/clients.js';
+import { onInterrupt, throwIfInterrupted } from './interrupt.js';
 import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -341,6 +342,7 @@ async function startSeeder(
   rc4 = false,
   utp = false,
 ): Promise<Seeder> {
+  throwIfInterrupted();
   const port = await freePort();
   if (impl === 'shoal') {
     const proc = new ClientProcess(`shoal seed ${version}`, process.execPath, [
@@ -391,6 +393,7 @@ async function runOnce(
   tag: string,
   nodeArgs: readonly string[] = [],
 ): Promise<Run> {
+  throwIfInterrupted();
   const dir = join(DATA, `leech-${tag}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -438,6 +441,10 @@ async function runOnce(
     measureFile,
     ...argv,
   ]);
+  const undo = onInterrupt(async () => {
+    await leecher.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const startLine =
     pair.leecher === 'shoal'
       ? (l: string) => l.startsWith('listening on port')
@@ -486,6 +493,7 @@ async function runOnce(
     };
   } finally {
     await leecher.stop();
+    undo();
     rmSync(dir, { recursive: true, force: true });
     rmSync(measureFile, { force: true });
   }
@@ -583,6 +591,9 @@ async function main(): Promise<void> {
 
   const seederKinds = [...new Map(o.pairs.map((p) => [seederKind(p), p] as const)).entries()];
   const seeders = new Map<string, Seeder>();
+  const undoSeeders = onInterrupt(async () => {
+    await Promise.all([...seeders.values()].map((s) => s.proc.stop()));
+  });
   const runs = new Map<string, Run[]>(
     o.versions.flatMap((v) => o.pairs.map((p) => [key(v, p.id), []] as [string, Run[]])),
   );
@@ -631,6 +642,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await Promise.all([...seeders.values()].map((s) => s.proc.stop()));
+    undoSeeders();
   }
 
   const lines = [
@@ -775,6 +787,7 @@ async function profile(
     pair.rc4 === true,
     pair.utp === true,
   );
+  const undo = onInterrupt(() => seeder.proc.stop());
   let run: Run;
   try {
     run = await runOnce(pair, seeder, cli, torrent, fileName, payloadBytes, `profile-${version}`, [
@@ -783,6 +796,7 @@ async function profile(
     ]);
   } finally {
     await seeder.proc.stop(); // SIGTERM: the CLI exits cleanly and node writes the profile
+    undo();
   }
   console.log(
     run.ok

@@ -63,7 +63,7 @@ import { parseTorrent, torrentFileFromInfo } from '../src/metainfo/index.js';
 import { createTorrent } from '../src/storage/index.js';
 import { ARIA2C, ClientProcess, freePort, LT_PEER_SCRIPT, SYSTEM_PYTHON } from '../test/helpers/clients.js';
 import { Nginx } from '../test/helpers/nginx.js';
-import { onInterrupt } from './interrupt.js';
+import { onInterrupt, throwIfInterrupted } from './interrupt.js';
 import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -250,6 +250,7 @@ async function runOnce(
   },
   tag: string,
 ): Promise<Run> {
+  throwIfInterrupted();
   const dir = join(DATA, `leech-${tag}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
