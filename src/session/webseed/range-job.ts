@@ -278,11 +278,14 @@ export class RangeJob {
         const first = this.#next;
         let end = at + b.length;
         let last = first + 1;
-        // A cancelled block goes alone (it is dropped), and ends a run.
-        for (let n = this.blocks[last]; n !== undefined && !this.#skipped(b); n = this.blocks[last]) {
-          if (n.piece !== b.piece || end + n.length > chunk.length || this.#skipped(n)) break;
-          end += n.length;
-          last++;
+        // The run goes on while the next block is whole in the chunk, of the same piece and not
+        // cancelled; a cancelled block goes alone (it is dropped).
+        if (!this.#skipped(b)) {
+          for (let n = this.blocks[last]; n !== undefined; n = this.blocks[last]) {
+            if (n.piece !== b.piece || end + n.length > chunk.length || this.#skipped(n)) break;
+            end += n.length;
+            last++;
+          }
         }
         if (!this.#handOver(first, last, chunk.subarray(at, end))) return false;
         at = end;
