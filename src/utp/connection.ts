@@ -84,7 +84,11 @@ export class UtpConnection {
   readonly #wire: PacketWriter;
   // sending
   readonly #tx: Sender;
-  #rtoStartMs = 0;
+  /**
+   * When the retransmission timer expires, fixed when it is (re)started (RFC 6298 §5): an RTT
+   * sample taken later (a selective ACK) does not move it, which could put it in the past.
+   */
+  #rtoDeadlineMs = 0;
   #consecutiveTimeouts = 0;
   /** Resends a packet the sender picked (made once). */
   readonly #resend = (seq: number): void => {
@@ -298,7 +302,7 @@ export class UtpConnection {
       // The answer's seq_nr is the first seq the peer's data will use (see the header).
       this.#rx.start(seqAdd(p.seqNr, -1));
       this.#state = 'connected';
-      this.#rtoStartMs = now;
+      this.#restartRto(now);
       this.#noteTimestamps(p, now);
       this.#notePeerDatagrams(p);
       this.#tx.peerWindow = p.wndSize;
@@ -378,7 +382,7 @@ export class UtpConnection {
     if (this.#state === 'syn-sent') return this.#synSentAtMs + this.rtt.rtoMs;
     const silence = this.#state === 'syn-recv' ? UTP_SYN_RECV_TIMEOUT_MS : UTP_IDLE_TIMEOUT_MS;
     let d = Math.min(this.#lastSendMs + UTP_KEEPALIVE_MS, this.#lastRecvMs + silence);
-    if (this.inFlight.count > 0) d = Math.min(d, this.#rtoStartMs + this.rtt.rtoMs);
+    if (this.inFlight.count > 0) d = Math.min(d, this.#rtoDeadlineMs);
     else if (this.#tx.blockedSinceMs >= 0) d = Math.min(d, this.#tx.blockedSinceMs + this.rtt.rtoMs);
     if (this.#finAckedAtMs >= 0)
       d = Math.min(d, Math.max(this.#finAckedAtMs, this.#lastRecvMs) + UTP_FIN_LINGER_MS);
@@ -410,7 +414,7 @@ export class UtpConnection {
       this.#terminate('closed', 'timeout', new UtpError(ErrorCode.UtpTimeout, 'peer silent'));
       return;
     }
-    if (this.inFlight.count > 0 && now >= this.#rtoStartMs + this.rtt.rtoMs) this.#onTimeout(now);
+    if (this.inFlight.count > 0 && now >= this.#rtoDeadlineMs) this.#onTimeout(now);
     if (this.isClosed) return;
     // The peer's window stayed closed for a timeout: one packet goes anyway (a window probe).
     this.#tx.windowProbeDue(now);
@@ -440,7 +444,7 @@ export class UtpConnection {
     this.#tx.onTimeout();
     // Full packets timing out again and again: the path MTU may have shrunk (probe down).
     if (this.#consecutiveTimeouts === 2) this.#tx.mtu.narrowed();
-    this.#rtoStartMs = now;
+    this.#restartRto(now);
   }
 
   // --- output -----------------------------------------------------------------------------------
@@ -500,7 +504,7 @@ export class UtpConnection {
     const f = this.inFlight;
     const i = f.slot(seq);
     const len = f.length[i]!;
-    if (f.bytesInFlight === 0) this.#rtoStartMs = now;
+    if (f.bytesInFlight === 0) this.#restartRto(now);
     f.bytesInFlight += len;
     f.sentAtMs[i] = now;
     if (f.transmissions[i]! < 255) f.transmissions[i] = f.transmissions[i]! + 1;
@@ -508,6 +512,11 @@ export class UtpConnection {
     const type = (f.flags[i]! & SlotFlag.Fin) !== 0 ? PacketType.Fin : PacketType.Data;
     this.#wire.data(type, this.sendId, seq, now, this.#tx.ring, f.start[i]!, len, probe);
     this.#sent(now);
+  }
+
+  /** (Re)starts the retransmission timer with the current RTO. */
+  #restartRto(now: number): void {
+    this.#rtoDeadlineMs = now + this.rtt.rtoMs;
   }
 
   /** Bookkeeping after any packet went out. */
@@ -524,7 +533,7 @@ export class UtpConnection {
     this.stats.fastRetransmits = this.#tx.fastRetransmits;
     if (this.#tx.progressed) {
       this.#consecutiveTimeouts = 0;
-      this.#rtoStartMs = now;
+      this.#restartRto(now);
     }
     const ring = this.#tx.ring;
     if (acked > 0 && this.#writeBlocked && ring.freeBytes >= ring.capacity / 4) {
