@@ -2,7 +2,8 @@
  * DEV DOCS — the receive path of one torrent: from a received block to a verified piece on disk.
  *
  * Blocks are copied into their piece's assembly buffer ({@link PieceAssembler}); a complete
- * piece's buffer is *moved* to a hash thread, and written to its files only if the hash matches.
+ * piece's buffer is *moved* to a hash thread, which writes it to its files only if the hash
+ * matches (`TorrentStorage.verifyAndWrite`), and comes back.
  * When every buffer is busy with partial pieces, a piece goes to disk block by block as it
  * arrives (*spilled*) and is verified from there once complete.
  *
@@ -157,10 +158,11 @@ export class PieceWriter {
     const senders = host.engine.blockSenders(index);
     let buffer: Uint8Array | undefined;
     try {
-      const r = await host.storage.verifyBuffer(index, slab);
+      const r = host.isClosed()
+        ? await host.storage.verifyBuffer(index, slab)
+        : await host.storage.verifyAndWrite(index, slab);
       buffer = r.buffer;
       const data = buffer.subarray(0, host.storage.map.pieceSize(index));
-      if (r.ok && !host.isClosed()) await host.storage.writePiece(index, data);
       const digests = !r.ok || host.engine.wantsBlockDigests(index) ? blockDigests(data) : undefined;
       this.#afterVerify(index, r.ok, digests, data, senders);
     } catch (e) {

@@ -14,7 +14,12 @@
  * the main thread is busy that wait held verified pieces in their buffers long enough to stop
  * a 1 GiB web seed download 500–650 times (0.5–0.7 s of about 2 s; docs/BENCHMARKS.md). The
  * kernel serializes writes to one file anyway (the inode's lock), and libuv's threads that wait
- * for it spin meanwhile, but with short calls that costs 0.8–1.3 % of the CPU time.
+ * for it spin meanwhile: on this VM, when page-cache copies are slow, 17 % of a download's CPU.
+ *
+ * So verified pieces are written elsewhere: {@link FilePool.lease} lends a writable file's
+ * descriptor to a hash thread, which writes each piece it checked one call after another
+ * (`TorrentStorage.verifyAndWrite`). A leased handle is neither evicted nor closed until the
+ * lease is given back, so its descriptor number is never reused for another file meanwhile.
  */
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
@@ -29,6 +34,17 @@ interface Entry {
   writable: boolean;
   /** Operations in progress; a busy handle is never closed by eviction. */
   busy: number;
+  /** Leases out ({@link FilePool.lease}): the handle is closed only once they are all back. */
+  leases: number;
+  /** Calls waiting for the leases to come back. */
+  readonly drained: (() => void)[];
+}
+
+/** A writable file's descriptor, lent out until {@link FileLease.release} (see `FilePool.lease`). */
+export interface FileLease {
+  readonly fd: number;
+  /** Gives the descriptor back; later calls do nothing. */
+  release(): void;
 }
 
 export interface FilePoolOptions {
@@ -94,11 +110,10 @@ export class FilePool {
       await previous.handle.close().catch(() => {});
     }
     try {
-      if (!writable)
-        return { handle: await this.#openFile(path, constants.O_RDONLY), writable: false, busy: 0 };
+      if (!writable) return { ...newEntry(await this.#openFile(path, constants.O_RDONLY)), writable: false };
       await makeDirectory(dirname(path));
       const handle = await this.#openFile(path, constants.O_RDWR | constants.O_CREAT, 0o644);
-      return { handle, writable: true, busy: 0 };
+      return { ...newEntry(handle), writable: true };
     } catch (cause) {
       throw StorageError.from(cause, path, 'open');
     }
@@ -182,6 +197,34 @@ export class FilePool {
     }
   }
 
+  /**
+   * Lends out the descriptor of `path` open for writing (creating the file and its folders), for
+   * writes made elsewhere (a hash thread writing a verified piece). The handle stays open, and is
+   * not evicted, until the lease is released: {@link closeFile} and {@link close} wait for that,
+   * so a descriptor in use is never closed and reused for another file.
+   */
+  async lease(path: string): Promise<FileLease> {
+    const e = await this.#acquire(path, true);
+    e.leases++;
+    let out = true;
+    return {
+      fd: e.handle.fd,
+      release: () => {
+        if (!out) return;
+        out = false;
+        e.leases--;
+        this.#release(e);
+        if (e.leases === 0) for (const wake of e.drained.splice(0)) wake();
+      },
+    };
+  }
+
+  /** Closes `e`'s handle once its leases are back. */
+  async #closeEntry(e: Entry): Promise<void> {
+    if (e.leases > 0) await new Promise<void>((resolve) => e.drained.push(resolve));
+    await e.handle.close().catch(() => {});
+  }
+
   /** Sets a file's size (creating it), e.g. for zero-length files or preallocation. */
   async truncate(path: string, length: number): Promise<void> {
     const e = await this.#acquire(path, true);
@@ -207,7 +250,7 @@ export class FilePool {
     const e = this.#open.get(path);
     if (e === undefined) return;
     this.#open.delete(path);
-    await e.handle.close().catch(() => {});
+    await this.#closeEntry(e);
   }
 
   /** Closes every handle; the pool refuses further use. */
@@ -216,7 +259,7 @@ export class FilePool {
     await Promise.all([...this.#opening.values()].map((p) => p.catch(() => undefined)));
     const all = [...this.#open.values()];
     this.#open.clear();
-    await Promise.all(all.map((e) => e.handle.close().catch(() => {})));
+    await Promise.all(all.map((e) => this.#closeEntry(e)));
   }
 }
 
@@ -232,4 +275,8 @@ async function writeAll(
     const { bytesWritten } = await handle.write(data, offset + done, length - done, position + done);
     done += bytesWritten;
   }
+}
+
+function newEntry(handle: FileHandle): Omit<Entry, 'writable'> {
+  return { handle, busy: 0, leases: 0, drained: [] };
 }

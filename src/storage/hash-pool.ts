@@ -1,14 +1,14 @@
 /**
  * A pool of worker threads that hash: piece hashes straight from files (creating a torrent,
- * rechecking data on disk) and digests of buffers in memory (verifying a downloaded piece).
+ * rechecking data on disk), and received pieces, which they also write to disk once they match
+ * ({@link HashPool.hashPieceBuffer} with `store`).
  *
- * Plain digests of buffers (a v1 piece's SHA-1, {@link HashPool.digest}) run on libuv's thread
- * pool instead (WebCrypto's `subtle.digest`, which copies the bytes once on the calling thread
- * and hashes on a pool thread), at most `threads` at a time but never fewer than
- * {@link MIN_DIGESTS_IN_FLIGHT}: no worker is needed for them. A
- * worker thread is a whole V8 isolate, ~13 MB of resident memory, so the workers start only
- * when a task needs one: merkle roots (BEP 52) and hashing from files. A v1 download never
- * starts one.
+ * Plain digests of buffers ({@link HashPool.digest}, and a piece checked without being stored)
+ * run on libuv's thread pool instead (WebCrypto's `subtle.digest`, which copies the bytes once
+ * on the calling thread and hashes on a pool thread), at most `threads` at a time but never
+ * fewer than {@link MIN_DIGESTS_IN_FLIGHT}. A worker thread is a whole V8 isolate, ~10–13 MB of
+ * resident memory, so the workers start only when a task needs one: the first received piece,
+ * merkle roots (BEP 52) and hashing from files.
  *
  * The workers are built on piscina. The worker (`hash-worker.ts`) streams file ranges through
  * one reusable buffer with positional reads, so the memory a task needs is bounded whatever the
@@ -29,17 +29,26 @@ import { ErrorCode, ShoalError } from '../shared/errors.js';
 import type { HashAlgorithm } from '../shared/hash.js';
 import { BLOCK_BYTES } from '../shared/limits.js';
 import { StorageError } from './errors.js';
-import type { HashSegment, HashTask, HashTaskResult, PieceRun, PiecesFailure } from './hash-worker.js';
+import type {
+  HashSegment,
+  HashTask,
+  HashTaskResult,
+  PieceRun,
+  PieceStore,
+  PiecesFailure,
+} from './hash-worker.js';
 
 export type {
   FileSegment,
   HashSegment,
   PieceRun,
+  PieceStore,
+  PieceWrite,
   ZeroSegment,
 } from './hash-worker.js';
-export { PIECE_DIGEST_TAIL_BYTES, READ_CHUNK_BYTES } from './hash-worker.js';
+export { PIECE_DIGEST_TAIL_BYTES, PIECE_STORED_AT, READ_CHUNK_BYTES } from './hash-worker.js';
 
-import { PIECE_DIGEST_TAIL_BYTES } from './hash-worker.js';
+import { PIECE_DIGEST_TAIL_BYTES, PIECE_STORED_AT } from './hash-worker.js';
 
 const WORKER_FILE = fileURLToPath(
   new URL(`./hash-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
@@ -193,10 +202,12 @@ export class HashPool {
   }
 
   /**
-   * Resolves once the digest path is ready (WebCrypto loads on first use), so the first v1 piece
-   * is not held up by start-up. The workers start with the first task that needs one.
+   * Starts the worker threads, and resolves once the digest path is ready (WebCrypto loads on
+   * first use), so that the first pieces are not held up by start-up: a thread takes ~0.15 s to
+   * start (a web seed delivers 50–100 pieces meanwhile).
    */
   async warmUp(): Promise<void> {
+    this.#workers();
     await this.digest('sha1', [new Uint8Array(1)]);
   }
 
@@ -277,37 +288,53 @@ export class HashPool {
    * Hashes a received piece without copying it: `buffer` (its first `length` bytes are the
    * piece, and its last PIECE_DIGEST_TAIL_BYTES are room for the digests) is moved to a worker
    * and back. The caller must use the returned buffer from then on (the one passed in is
-   * detached). Returns the SHA-1 and/or the BEP 52 merkle root asked for.
+   * detached). Returns the SHA-1 and/or the BEP 52 merkle root asked for, and whether the
+   * piece was `stored`: with `store`, the worker writes it when the digests match, so one
+   * thread checks and writes each piece without a turn of this thread's event loop between,
+   * and writes to a file never wait in the kernel for each other (a v1 piece without `store`
+   * is hashed on libuv's pool instead, the buffer staying here). A failed write throws a
+   * `StorageError` (op `write`, with the path); the buffer is then not given back.
    */
   async hashPieceBuffer(
     buffer: Uint8Array,
     length: number,
-    opts: { readonly sha1: boolean; readonly merkleBytes: number; readonly merkleLeaves: number },
-  ): Promise<{ buffer: Uint8Array; sha1?: Uint8Array; merkle?: Uint8Array }> {
+    opts: {
+      readonly sha1: boolean;
+      readonly merkleBytes: number;
+      readonly merkleLeaves: number;
+      /** Also write the piece, on the worker, if it matches (see {@link PieceStore}). */
+      readonly store?: PieceStore;
+    },
+  ): Promise<{ buffer: Uint8Array; sha1?: Uint8Array; merkle?: Uint8Array; stored: boolean }> {
     if (length + PIECE_DIGEST_TAIL_BYTES > buffer.length || buffer.byteOffset !== 0) {
       throw new RangeError('piece buffer too small for the piece and its digests');
     }
-    if (opts.merkleBytes === 0) {
-      // SHA-1 only (v1): on libuv's pool; the buffer stays here.
-      if (!opts.sha1) return { buffer };
+    if (opts.merkleBytes === 0 && opts.store === undefined) {
+      // SHA-1 only (v1), nothing to write: on libuv's pool; the buffer stays here.
+      if (!opts.sha1) return { buffer, stored: false };
       const tail = buffer.length - PIECE_DIGEST_TAIL_BYTES;
       const sha1 = await this.#threadDigest('sha1', buffer.subarray(0, length));
       buffer.set(sha1, tail);
-      return { buffer, sha1 };
+      return { buffer, sha1, stored: false };
     }
     const pool = this.#workers();
     const task: HashTask = { type: 'piece', data: buffer, length, ...opts };
-    let back: Uint8Array;
+    let back: Uint8Array | PiecesFailure;
     try {
-      back = (await pool.run(task, { transferList: [buffer.buffer as ArrayBuffer] })) as Uint8Array;
+      back = (await pool.run(task, { transferList: [buffer.buffer as ArrayBuffer] })) as
+        | Uint8Array
+        | PiecesFailure;
     } catch (err) {
       throw StorageError.from(err, '', 'hash');
     }
+    // A write failed: the buffer stayed with the worker (the caller's slot gets a new one).
+    if (!(back instanceof Uint8Array)) throw failureError(back);
     const tail = back.length - PIECE_DIGEST_TAIL_BYTES;
     return {
       buffer: back,
       ...(opts.sha1 ? { sha1: back.slice(tail, tail + 20) } : {}),
-      ...(opts.merkleBytes > 0 ? { merkle: back.slice(tail + 20, tail + PIECE_DIGEST_TAIL_BYTES) } : {}),
+      ...(opts.merkleBytes > 0 ? { merkle: back.slice(tail + 20, tail + PIECE_STORED_AT) } : {}),
+      stored: back[tail + PIECE_STORED_AT] === 1,
     };
   }
 

@@ -10,16 +10,20 @@
  * Chunks start at piece-relative multiples of the chunk size, which is a multiple of the block
  * size, so blocks never straddle chunks.
  *
+ * A `piece` task with `store` also writes the piece, once its digests match the expected ones,
+ * to file descriptors the caller leased to it (see {@link PieceStore}): one thread checks and
+ * writes each piece, and its writes to a file go one after another.
+ *
  * File errors are returned as data ({@link PiecesFailure}), not thrown: errors thrown in a
  * worker lose their fields crossing the thread boundary.
  */
 
 import { createHash, hash as oneShotHash } from 'node:crypto';
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { padHash } from '../metainfo/merkle.js';
 import type { HashAlgorithm } from '../shared/hash.js';
-import { BLOCK_BYTES } from '../shared/limits.js';
+import { BLOCK_BYTES, MAX_WRITE_CALL_BYTES } from '../shared/limits.js';
 
 /** Size of each worker's read buffer, in bytes (a multiple of the 16 KiB block). */
 export const READ_CHUNK_BYTES = 1024 * 1024;
@@ -80,10 +84,31 @@ export interface MerkleTask {
   readonly leaves: number;
 }
 
+/** Bytes `[from, from + length)` of a piece go to `position` of the file open as `fd`. */
+export interface PieceWrite {
+  readonly fd: number;
+  /** The file's path, for error messages. */
+  readonly path: string;
+  readonly from: number;
+  readonly length: number;
+  readonly position: number;
+}
+
+/**
+ * Where a verified piece goes: its writes, done only when every expected digest given matches.
+ * The caller keeps each `fd` open until the task settles (`FilePool.lease`).
+ */
+export interface PieceStore {
+  readonly sha1?: Uint8Array;
+  readonly merkle?: Uint8Array;
+  readonly writes: readonly PieceWrite[];
+}
+
 /**
  * Hash one received piece held in a buffer that is moved (not copied) to the worker and back:
  * the first `length` bytes are the piece; the digests are written into the buffer's last
- * {@link PIECE_DIGEST_TAIL_BYTES} bytes (SHA-1 at `tail`, merkle root at `tail + 20`).
+ * {@link PIECE_DIGEST_TAIL_BYTES} bytes (SHA-1 at `tail`, merkle root at `tail + 20`, and at
+ * `tail + 52` a byte that is 1 when the piece was stored).
  */
 export interface PieceTask {
   readonly type: 'piece';
@@ -93,10 +118,18 @@ export interface PieceTask {
   /** Bytes of v2 file data at the start of the piece; 0 for no merkle root. */
   readonly merkleBytes: number;
   readonly merkleLeaves: number;
+  /** Write the piece if it matches (see {@link PieceStore}). */
+  readonly store?: PieceStore;
 }
 
-/** Room at the end of a {@link PieceTask} buffer for its digests (SHA-1 then SHA-256). */
-export const PIECE_DIGEST_TAIL_BYTES = SHA1_BYTES + SHA256_BYTES;
+/** Where a {@link PieceTask}'s "stored" byte is, from the start of its buffer's tail. */
+export const PIECE_STORED_AT = SHA1_BYTES + SHA256_BYTES;
+
+/**
+ * Room at the end of a {@link PieceTask} buffer for its digests (SHA-1 then SHA-256) and the
+ * byte that says it was stored.
+ */
+export const PIECE_DIGEST_TAIL_BYTES = PIECE_STORED_AT + 1;
 
 export type HashTask = PiecesTask | DigestTask | MerkleTask | PieceTask;
 
@@ -112,7 +145,7 @@ export interface PiecesResult {
 /** A file could not be opened or read to the expected length. */
 export interface PiecesFailure {
   readonly ok: false;
-  readonly op: 'open' | 'read';
+  readonly op: 'open' | 'read' | 'write';
   readonly path: string;
   readonly message: string;
   /** The Node error code (`ENOENT`, `EACCES`, …) when there is one. */
@@ -326,15 +359,52 @@ export default function runHashTask(task: HashTask): HashTaskResult {
     }
     case 'merkle':
       return merkleRoot(task.data, task.leaves);
-    case 'piece': {
-      const d = task.data;
-      const tail = d.length - PIECE_DIGEST_TAIL_BYTES;
-      if (task.sha1) d.set(createHash('sha1').update(d.subarray(0, task.length)).digest(), tail);
-      if (task.merkleBytes > 0) {
-        d.set(merkleRoot(d.subarray(0, task.merkleBytes), task.merkleLeaves), tail + SHA1_BYTES);
+    case 'piece':
+      return hashPiece(task);
+  }
+}
+
+function hashPiece(task: PieceTask): Uint8Array | PiecesFailure {
+  const d = task.data;
+  const tail = d.length - PIECE_DIGEST_TAIL_BYTES;
+  const sha1 = task.sha1 ? createHash('sha1').update(d.subarray(0, task.length)).digest() : undefined;
+  const merkle =
+    task.merkleBytes > 0 ? merkleRoot(d.subarray(0, task.merkleBytes), task.merkleLeaves) : undefined;
+  if (sha1 !== undefined) d.set(sha1, tail);
+  if (merkle !== undefined) d.set(merkle, tail + SHA1_BYTES);
+  d[tail + PIECE_STORED_AT] = 0;
+  const store = task.store;
+  if (store !== undefined && matches(sha1, store.sha1) && matches(merkle, store.merkle)) {
+    const failure = writePiece(d, store.writes);
+    if (failure !== undefined) return failure;
+    d[tail + PIECE_STORED_AT] = 1;
+  }
+  // Moved back, not copied: the caller may write the piece to disk from this same memory.
+  return Piscina.move(d) as Uint8Array;
+}
+
+/** True when no digest is expected, or `got` is it. */
+function matches(got: Uint8Array | undefined, expected: Uint8Array | undefined): boolean {
+  if (expected === undefined) return true;
+  return got !== undefined && Buffer.compare(got, expected) === 0;
+}
+
+/** Writes the piece's parts in calls of at most MAX_WRITE_CALL_BYTES, one after another. */
+function writePiece(d: Uint8Array, writes: readonly PieceWrite[]): PiecesFailure | undefined {
+  for (const w of writes) {
+    try {
+      for (let done = 0; done < w.length; ) {
+        const n = Math.min(MAX_WRITE_CALL_BYTES, w.length - done);
+        const wrote = writeSync(w.fd, d, w.from + done, n, w.position + done);
+        if (wrote <= 0) throw new Error('the file took no bytes');
+        done += wrote;
       }
-      // Moved back, not copied: the caller writes the piece to disk from this same memory.
-      return Piscina.move(d) as Uint8Array;
+    } catch (err) {
+      const message = `write failed for ${w.path}: ${(err as Error).message}`;
+      const errno = errnoOf(err);
+      const failure: PiecesFailure = { ok: false, op: 'write', path: w.path, message };
+      return errno === undefined ? failure : { ...failure, errno };
     }
   }
+  return undefined;
 }

@@ -29,7 +29,7 @@ import {
 import { bytesEqual, toHex } from '../shared/hash.js';
 import { BLOCK_BYTES } from '../shared/limits.js';
 import { StorageError } from './errors.js';
-import type { FilePool } from './file-pool.js';
+import type { FileLease, FilePool } from './file-pool.js';
 import type { HashPool, HashSegment, PieceRun } from './hash-pool.js';
 import { PartsFile } from './parts-file.js';
 import { PieceMap, type Segment } from './piece-map.js';
@@ -260,16 +260,52 @@ export class TorrentStorage {
     const expected = this.#expected(index);
     if (expected === undefined) return { ok: false, buffer };
     const size = this.map.pieceSize(index);
-    const r = await this.#hashes.hashPieceBuffer(buffer, size, {
-      sha1: expected.sha1 !== undefined,
-      merkleBytes: expected.merkle?.bytes ?? 0,
-      merkleLeaves: expected.merkle?.leaves ?? 1,
-    });
-    const ok =
-      (expected.sha1 === undefined || (r.sha1 !== undefined && bytesEqual(r.sha1, expected.sha1))) &&
-      (expected.merkle === undefined ||
-        (r.merkle !== undefined && bytesEqual(r.merkle, expected.merkle.root)));
-    return { ok, buffer: r.buffer };
+    const r = await this.#hashes.hashPieceBuffer(buffer, size, hashOptions(expected));
+    return { ok: matches(expected, r.sha1, r.merkle), buffer: r.buffer };
+  }
+
+  /**
+   * Verifies a received piece held in `buffer` as {@link verifyBuffer} does and, when it
+   * matches, writes it to its files: both on a hash thread, from the same memory (the write to
+   * a file the user did not select, kept in the parts file, is made here afterwards). Use the
+   * returned buffer afterwards: the one passed in is detached.
+   */
+  async verifyAndWrite(index: number, buffer: Uint8Array): Promise<{ ok: boolean; buffer: Uint8Array }> {
+    const expected = this.#expected(index);
+    if (expected === undefined) return { ok: false, buffer };
+    if (this.#pending !== undefined) await this.#settled();
+    const size = this.map.pieceSize(index);
+    const segments = this.map.segments(index, 0, size).filter((s) => s.file >= 0);
+    if (segments.some((s) => this.#inParts[s.file] === true)) {
+      const r = await this.verifyBuffer(index, buffer);
+      if (r.ok) await this.writePiece(index, r.buffer.subarray(0, size));
+      return r;
+    }
+    const leases: FileLease[] = [];
+    try {
+      for (const s of segments) leases.push(await this.#files.lease(this.#paths[s.file]!));
+      const writes = segments.map((s, i) => ({
+        fd: leases[i]!.fd,
+        path: this.#paths[s.file]!,
+        from: s.pieceOffset,
+        length: s.length,
+        position: s.fileOffset,
+      }));
+      const r = await this.#hashes.hashPieceBuffer(buffer, size, {
+        ...hashOptions(expected),
+        store: {
+          ...(expected.sha1 !== undefined ? { sha1: expected.sha1 } : {}),
+          ...(expected.merkle !== undefined ? { merkle: expected.merkle.root } : {}),
+          writes,
+        },
+      });
+      const ok = matches(expected, r.sha1, r.merkle);
+      // The thread wrote exactly when the digests matched; it compared the same bytes.
+      if (ok !== r.stored) throw new Error(`piece ${index}: checked ${ok}, but stored ${r.stored}`);
+      return { ok, buffer: r.buffer };
+    } finally {
+      for (const l of leases) l.release();
+    }
   }
 
   /** True when `data` (the whole piece, as received) matches the piece's hash(es). */
@@ -461,4 +497,25 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** What to compute of a piece to check it against `expected`. */
+function hashOptions(expected: ExpectedHashes): {
+  sha1: boolean;
+  merkleBytes: number;
+  merkleLeaves: number;
+} {
+  return {
+    sha1: expected.sha1 !== undefined,
+    merkleBytes: expected.merkle?.bytes ?? 0,
+    merkleLeaves: expected.merkle?.leaves ?? 1,
+  };
+}
+
+/** True when the digests computed are the ones expected. */
+function matches(expected: ExpectedHashes, sha1?: Uint8Array, merkle?: Uint8Array): boolean {
+  return (
+    (expected.sha1 === undefined || (sha1 !== undefined && bytesEqual(sha1, expected.sha1))) &&
+    (expected.merkle === undefined || (merkle !== undefined && bytesEqual(merkle, expected.merkle.root)))
+  );
 }

@@ -1,9 +1,11 @@
 /**
  * FilePool: writes to one file land one at a time, in the order they were made (so overlapping
  * writes end with the last one's bytes), while writes to other files are not held up; a failed
- * write does not block the ones queued behind it.
+ * write does not block the ones queued behind it; a descriptor lent out (`lease`) is not closed
+ * until it is given back.
  */
 import assert from 'node:assert/strict';
+import { writeSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +165,62 @@ describe('FilePool writes', () => {
       await assert.rejects(bad, /EIO \(injected\)/);
       await good;
       assert.deepEqual([...(await readFile(path))], [1, 2, 3, 4]);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('FilePool leases', () => {
+  test('a leased descriptor stays open: eviction passes it by, and closeFile and close wait for its release', async () => {
+    const dir = await tempDir();
+    const closed: string[] = [];
+    const pool = new FilePool({
+      maxOpen: 1,
+      openFile: async (path, flags, mode) => {
+        const handle = await open(path, flags, mode);
+        const close = handle.close.bind(handle);
+        (handle as { close: unknown }).close = async () => {
+          closed.push(path);
+          await close();
+        };
+        return handle;
+      },
+    });
+    try {
+      const a = join(dir, 'nested', 'a.bin');
+      const b = join(dir, 'b.bin');
+      const lease = await pool.lease(a);
+      // Written by someone else through the descriptor (as a hash thread does).
+      writeSync(lease.fd, Buffer.from('leased'), 0, 6, 0);
+      // Over the bound of one open handle: the leased one is not the one evicted.
+      await pool.write(b, 0, new Uint8Array([1]));
+      await pool.write(join(dir, 'c.bin'), 0, new Uint8Array([2]));
+      assert.ok(!closed.includes(a), 'the leased handle was not evicted');
+      let closedA = false;
+      const closing = pool.closeFile(a).then(() => {
+        closedA = true;
+      });
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(closedA, false, 'closeFile waits for the lease');
+      // The descriptor is still this file's: a write through it lands in a.bin.
+      writeSync(lease.fd, Buffer.from('!'), 0, 1, 6);
+      lease.release();
+      lease.release(); // a second release does nothing
+      await closing;
+      assert.ok(closed.includes(a));
+      assert.equal(await readFile(a, 'utf8'), 'leased!');
+      // close() waits for leases too.
+      const again = await pool.lease(a);
+      let poolClosed = false;
+      const closingPool = pool.close().then(() => {
+        poolClosed = true;
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(poolClosed, false, 'close waits for the lease');
+      again.release();
+      await closingPool;
     } finally {
       await pool.close();
     }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, isShoalError } from '../../../src/shared/errors.js';
 import { StorageError } from '../../../src/storage/errors.js';
 import {
+  FilePool,
   HashPool,
   MIN_DIGESTS_IN_FLIGHT,
   PIECE_DIGEST_TAIL_BYTES,
@@ -102,6 +103,89 @@ describe('HashPool', () => {
       assert.equal(p.liveThreads, 1);
     } finally {
       await p.destroy();
+    }
+  });
+
+  test('hashPieceBuffer with store: the worker writes a matching piece to the descriptors given, and leaves a bad one unwritten', async () => {
+    const p = new HashPool({ threads: 1 });
+    const tmp = mkdtempSync(join(tmpdir(), 'shoal-store-'));
+    const files = new FilePool();
+    try {
+      // A piece of 3 blocks and a bit over two files, the second part at an offset in its file.
+      const piece = randomBytes(3 * BLOCK + 5);
+      const split = BLOCK + 7;
+      const [a, b] = [join(tmp, 'a.bin'), join(tmp, 'sub', 'b.bin')];
+      const store = async (expected: Uint8Array, merkle?: Uint8Array) => {
+        const [la, lb] = [await files.lease(a), await files.lease(b)];
+        const buf = new Uint8Array(piece.length + PIECE_DIGEST_TAIL_BYTES);
+        buf.set(piece);
+        try {
+          return await p.hashPieceBuffer(buf, piece.length, {
+            sha1: true,
+            merkleBytes: merkle === undefined ? 0 : piece.length,
+            merkleLeaves: 4,
+            store: {
+              sha1: expected,
+              ...(merkle !== undefined ? { merkle } : {}),
+              writes: [
+                { fd: la.fd, path: a, from: 0, length: split, position: 0 },
+                { fd: lb.fd, path: b, from: split, length: piece.length - split, position: 100 },
+              ],
+            },
+          });
+        } finally {
+          la.release();
+          lb.release();
+        }
+      };
+      const bad = await store(new Uint8Array(20), undefined);
+      assert.equal(bad.stored, false);
+      assert.deepEqual(Buffer.from(bad.sha1!), digest('sha1', piece), 'the digest comes back all the same');
+      assert.equal(readFileSync(a).length, 0, 'nothing written for a piece that does not match');
+      // The SHA-1 matches but the merkle root does not: not written either.
+      const half = await store(digest('sha1', piece), new Uint8Array(32));
+      assert.equal(half.stored, false);
+      assert.equal(readFileSync(b).length, 0);
+      const good = await store(digest('sha1', piece), naiveRoot(piece, 4));
+      assert.equal(good.stored, true);
+      assert.deepEqual(Buffer.from(good.buffer.subarray(0, piece.length)), piece, 'the buffer comes back');
+      assert.deepEqual(readFileSync(a), piece.subarray(0, split));
+      assert.deepEqual(readFileSync(b).subarray(100), piece.subarray(split));
+    } finally {
+      await files.close();
+      await p.destroy();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test('hashPieceBuffer with store: a failed write is a StorageError naming the file', async () => {
+    const p = new HashPool({ threads: 1 });
+    const tmp = mkdtempSync(join(tmpdir(), 'shoal-store-'));
+    const path = join(tmp, 'ro.bin');
+    writeFileSync(path, '');
+    const fd = openSync(path, 'r'); // read-only: the write fails (EBADF)
+    try {
+      const piece = randomBytes(BLOCK);
+      const buf = new Uint8Array(piece.length + PIECE_DIGEST_TAIL_BYTES);
+      buf.set(piece);
+      await assert.rejects(
+        p.hashPieceBuffer(buf, piece.length, {
+          sha1: true,
+          merkleBytes: 0,
+          merkleLeaves: 1,
+          store: { sha1: digest('sha1', piece), writes: [{ fd, path, from: 0, length: BLOCK, position: 0 }] },
+        }),
+        (e: unknown) =>
+          e instanceof StorageError &&
+          e.code === ErrorCode.StorageIo &&
+          e.details.op === 'write' &&
+          e.details.path === path &&
+          e.details.errno === 'EBADF',
+      );
+    } finally {
+      closeSync(fd);
+      await p.destroy();
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 
