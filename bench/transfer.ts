@@ -39,8 +39,9 @@
  * Options:
  *   --size 1g|10g|<n>m   payload size (10g: a sparse-ish file, for the memory row) [1g]
  *   --runs N             runs per pair [3, or BENCH_RUNS]
- *   --pairs a,b          only these pairs (shoal-shoal, lt-shoal, shoal-lt, lt-lt; with --encryption or
- *                        --transport utp, among its rows: shoal-shoal-utp, lt-lt-utp, …)
+ *   --pairs a,b          only these pairs (shoal-shoal, lt-shoal, shoal-lt, lt-lt, and shoal-shoal-lowmem:
+ *                        the leecher with `--low-memory`; with --encryption or --transport utp, among
+ *                        its rows: shoal-shoal-utp, lt-lt-utp, …)
  *   --versions a,b       only these torrent versions (v1, v2, hybrid) [all three]
  *   --profile            per version, one extra Shoal → Shoal run (the last such row selected) with
  *                        `node --cpu-prof` on both sides; prints the functions with the most self time (profiles kept in
@@ -109,6 +110,8 @@ interface Pair {
   readonly rc4?: boolean;
   /** Both ends speak uTP only, TCP off (`--transport utp`). */
   readonly utp?: boolean;
+  /** The Shoal leecher runs with `--low-memory`. */
+  readonly lowMemory?: boolean;
 }
 const ALL_PAIRS: readonly Pair[] = [
   { id: 'shoal-shoal', label: 'Shoal → Shoal', seeder: 'shoal', leecher: 'shoal' },
@@ -116,6 +119,14 @@ const ALL_PAIRS: readonly Pair[] = [
   { id: 'shoal-lt', label: 'Shoal → libtorrent', seeder: 'shoal', leecher: 'lt' },
   { id: 'lt-lt', label: 'libtorrent → libtorrent', seeder: 'lt', leecher: 'lt' },
 ];
+/** Shoal's leecher with `--low-memory` (no hash thread): only when `--pairs` names it. */
+const LOW_MEMORY_PAIR: Pair = {
+  id: 'shoal-shoal-lowmem',
+  label: 'Shoal → Shoal, leecher `--low-memory`',
+  seeder: 'shoal',
+  leecher: 'shoal',
+  lowMemory: true,
+};
 /** Issue 19's encrypted rows (`--encryption`): each beside its own plaintext row. */
 const RC4_PAIRS: readonly Pair[] = [
   { id: 'shoal-shoal-rc4', label: 'Shoal → Shoal, RC4', seeder: 'shoal', leecher: 'shoal', rc4: true },
@@ -211,7 +222,9 @@ function parseOptions(argv: readonly string[]): Options {
       ? only([ALL_PAIRS[0]!, ALL_PAIRS[3]!, ...RC4_PAIRS], pairIds)
       : utp
         ? only([ALL_PAIRS[0]!, ALL_PAIRS[3]!, ...UTP_PAIRS], pairIds)
-        : only(ALL_PAIRS, pairIds),
+        : pairIds === undefined
+          ? ALL_PAIRS
+          : only([...ALL_PAIRS, LOW_MEMORY_PAIR], pairIds),
     versions,
     profile,
     src,
@@ -417,6 +430,7 @@ async function runOnce(
           ...offlineFlags,
           ...(pair.rc4 === true ? ['--encryption', 'require'] : []),
           ...(pair.utp === true ? ['--utp-policy', 'utp-only'] : []),
+          ...(pair.lowMemory === true ? ['--low-memory'] : []),
         ]
       : [
           SYSTEM_PYTHON,

@@ -129,6 +129,13 @@ export interface SessionOptions {
    */
   readonly hashThreads?: number;
   /**
+   * Save memory at some cost in speed: no hash thread runs until a task needs one (BEP 52 merkle
+   * roots, file checks), received v1 pieces are checked on libuv's pool and written from the
+   * main thread. A hash thread is a V8 isolate, ~10–13 MB; writing from it is faster (see
+   * docs/BENCHMARKS.md). Ignored with `hashPool`. @default false
+   */
+  readonly lowMemory?: boolean;
+  /**
    * A hash pool shared with other sessions of this process (e.g. many nodes in one program):
    * the session uses it instead of starting its own threads (`hashThreads` is then ignored) and
    * leaves it running at close — its owner destroys it.
@@ -299,6 +306,7 @@ export interface ResolvedOptions {
   readonly maxActiveDownloads: number;
   readonly maxActiveSeeds: number;
   readonly hashThreads: number;
+  readonly lowMemory: boolean;
   readonly hashPool: HashPool | undefined;
   readonly handshakeTimeoutMs: number;
   readonly dht: DhtSessionOptions | undefined;
@@ -385,6 +393,7 @@ export function resolveOptions(o: SessionOptions = {}): ResolvedOptions {
     maxActiveSeeds: count(o.maxActiveSeeds, 'maxActiveSeeds', 0),
     // One core stays with the event loop (sockets, disk), the others verify pieces.
     hashThreads: count(o.hashThreads, 'hashThreads', Math.max(1, availableParallelism() - 1), 1),
+    lowMemory: o.lowMemory === true,
     hashPool: o.hashPool,
     handshakeTimeoutMs: count(o.handshakeTimeoutMs, 'handshakeTimeoutMs', HANDSHAKE_TIMEOUT_MS, 1),
     dht: !direct || o.dht === false || o.dht === undefined ? undefined : o.dht === true ? {} : o.dht,

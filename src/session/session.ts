@@ -124,7 +124,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.peerId = options.peerId ?? generatePeerId(randomBytes(12));
     this.#hashPool =
       options.hashPool ??
-      new HashPool({ threads: options.hashThreads, tasksPerThread: VERIFY_TASKS_PER_THREAD });
+      new HashPool({
+        threads: options.hashThreads,
+        tasksPerThread: VERIFY_TASKS_PER_THREAD,
+        storeOnThreads: !options.lowMemory,
+      });
     this.#filePool = new FilePool();
     this.#webrtc = options.webrtc === undefined ? undefined : new LazyWebRtc(options.webrtc);
     this.#down = new TokenBucket(options.downloadRateLimit, undefined, 0);

@@ -70,6 +70,12 @@ export interface HashPoolOptions {
    * the last one is done. @default 1
    */
   readonly tasksPerThread?: number;
+  /**
+   * Let the threads write the pieces they check (`hashPieceBuffer` with `store`). `false` saves
+   * the memory of a thread (~10–13 MB) while nothing else needs one: a v1 piece is then checked
+   * on libuv's pool and its caller writes it, from the main thread. @default true
+   */
+  readonly storeOnThreads?: boolean;
 }
 
 /** Options of one hashing call. */
@@ -166,6 +172,8 @@ export class HashPool {
   /** Digests run on libuv's pool at once: `threads`, at least MIN_DIGESTS_IN_FLIGHT. */
   readonly digestSlots: number;
   readonly #tasksPerThread: number;
+  /** See {@link HashPoolOptions.storeOnThreads}. */
+  readonly storeOnThreads: boolean;
   #pool: Piscina<HashTask, HashTaskResult> | undefined;
   #destroyed = false;
   /** Digests running on libuv's pool, and the calls waiting for one of the `threads` places. */
@@ -184,6 +192,7 @@ export class HashPool {
     this.threads = threads;
     this.digestSlots = Math.max(MIN_DIGESTS_IN_FLIGHT, threads);
     this.#tasksPerThread = options.tasksPerThread ?? 1;
+    this.storeOnThreads = options.storeOnThreads ?? true;
   }
 
   /** The worker threads, started on first use. */
@@ -207,7 +216,7 @@ export class HashPool {
    * start (a web seed delivers 50–100 pieces meanwhile).
    */
   async warmUp(): Promise<void> {
-    this.#workers();
+    if (this.storeOnThreads) this.#workers();
     await this.digest('sha1', [new Uint8Array(1)]);
   }
 
@@ -293,7 +302,8 @@ export class HashPool {
    * thread checks and writes each piece without a turn of this thread's event loop between,
    * and writes to a file never wait in the kernel for each other (a v1 piece without `store`
    * is hashed on libuv's pool instead, the buffer staying here). A failed write throws a
-   * `StorageError` (op `write`, with the path); the buffer is then not given back.
+   * `StorageError` (op `write`, with the path); the buffer is then not given back. A pool made
+   * with `storeOnThreads: false` ignores `store`: the caller writes a piece not `stored`.
    */
   async hashPieceBuffer(
     buffer: Uint8Array,
@@ -309,7 +319,8 @@ export class HashPool {
     if (length + PIECE_DIGEST_TAIL_BYTES > buffer.length || buffer.byteOffset !== 0) {
       throw new RangeError('piece buffer too small for the piece and its digests');
     }
-    if (opts.merkleBytes === 0 && opts.store === undefined) {
+    const store = this.storeOnThreads ? opts.store : undefined;
+    if (opts.merkleBytes === 0 && store === undefined) {
       // SHA-1 only (v1), nothing to write: on libuv's pool; the buffer stays here.
       if (!opts.sha1) return { buffer, stored: false };
       const tail = buffer.length - PIECE_DIGEST_TAIL_BYTES;
@@ -318,7 +329,14 @@ export class HashPool {
       return { buffer, sha1, stored: false };
     }
     const pool = this.#workers();
-    const task: HashTask = { type: 'piece', data: buffer, length, ...opts };
+    const { store: _, ...hashOpts } = opts;
+    const task: HashTask = {
+      type: 'piece',
+      data: buffer,
+      length,
+      ...hashOpts,
+      ...(store !== undefined ? { store } : {}),
+    };
     let back: Uint8Array | PiecesFailure;
     try {
       back = (await pool.run(task, { transferList: [buffer.buffer as ArrayBuffer] })) as

@@ -267,8 +267,9 @@ export class TorrentStorage {
   /**
    * Verifies a received piece held in `buffer` as {@link verifyBuffer} does and, when it
    * matches, writes it to its files: both on a hash thread, from the same memory (the write to
-   * a file the user did not select, kept in the parts file, is made here afterwards). Use the
-   * returned buffer afterwards: the one passed in is detached.
+   * a file the user did not select, kept in the parts file, is made here afterwards, as are all
+   * writes when the pool was made with `storeOnThreads: false`). Use the returned buffer
+   * afterwards: the one passed in may be detached.
    */
   async verifyAndWrite(index: number, buffer: Uint8Array): Promise<{ ok: boolean; buffer: Uint8Array }> {
     const expected = this.#expected(index);
@@ -300,8 +301,10 @@ export class TorrentStorage {
         },
       });
       const ok = matches(expected, r.sha1, r.merkle);
-      // The thread wrote exactly when the digests matched; it compared the same bytes.
-      if (ok !== r.stored) throw new Error(`piece ${index}: checked ${ok}, but stored ${r.stored}`);
+      // The thread compared the same digests: it never stores a piece that does not match.
+      if (r.stored && !ok) throw new Error(`piece ${index} was stored, but does not match`);
+      // Not stored although it matches: the pool leaves writes to us (`storeOnThreads: false`).
+      if (ok && !r.stored) await this.#write(index, 0, r.buffer.subarray(0, size), false);
       return { ok, buffer: r.buffer };
     } finally {
       for (const l of leases) l.release();

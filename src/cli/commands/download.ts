@@ -67,6 +67,7 @@ export interface SwarmFlags extends NetworkFlags {
   dhtBootstrap: string[];
   lsd: boolean;
   portMapping?: boolean;
+  lowMemory?: boolean;
   webrtc: boolean;
   iceServer: string[];
   logLevel: CliLogLevel;
@@ -143,7 +144,7 @@ class Reporter {
   }
 }
 
-/** Discovery options shared by `download` and `seed`. */
+/** Discovery options (and `--low-memory`) shared by `download` and `seed`. */
 export function addDiscoveryOptions(cmd: Command): Command {
   return addNetworkOptions(cmd)
     .option('--no-dht', 'do not use the Mainline DHT')
@@ -160,6 +161,10 @@ export function addDiscoveryOptions(cmd: Command): Command {
     .option(
       '-v, --verbose',
       'print the peer log as it happens: connects (client, transport, encryption), disconnects and refusals with reasons, hash failures, bans with their evidence',
+    )
+    .option(
+      '--low-memory',
+      "save ~10–13 MB of memory at some cost in speed: no hash thread checks and writes the pieces (they are checked on libuv's pool and written from the main thread)",
     )
     .option(
       '--port-mapping',
@@ -187,6 +192,7 @@ export function discoveryOptions(flags: SwarmFlags, c: Checked, stateDir: string
       : {}),
     ...(flags.lsd ? { lsd: true } : {}),
     ...(flags.portMapping === true ? { portMapping: true } : {}),
+    ...(flags.lowMemory === true ? { lowMemory: true } : {}),
     ...webRtcOptions(flags.webrtc, flags.iceServer),
     ...networkOptions(flags),
   };

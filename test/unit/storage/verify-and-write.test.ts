@@ -83,6 +83,36 @@ describe('TorrentStorage.verifyAndWrite', () => {
     });
   }
 
+  test('a pool made with storeOnThreads: false starts no thread; the pieces are written all the same', async () => {
+    const lean = new HashPool({ threads: 1, storeOnThreads: false });
+    try {
+      await lean.warmUp();
+      const t = await createTorrent(join(dir, 'src', 'set'), {
+        pieceLength: PIECE,
+        threads: 1,
+        version: 'v1',
+      });
+      const m = parseTorrent(t.bytes);
+      const seed = new TorrentStorage({ metainfo: m, downloadDir: join(dir, 'src'), files, hashes });
+      const out = join(dir, 'dl-lean');
+      const storage = new TorrentStorage({ metainfo: m, downloadDir: out, files, hashes: lean });
+      const bad = await received(storage, seed, 0);
+      bad[0] = (bad[0] ?? 0) ^ 1;
+      assert.equal((await storage.verifyAndWrite(0, bad)).ok, false);
+      for (let i = 0; i < m.pieceCount; i++) {
+        const buf = await received(storage, seed, i);
+        const r = await storage.verifyAndWrite(i, buf);
+        assert.equal(r.ok, true, `piece ${i}`);
+        assert.equal(r.buffer, buf, 'checked in place: the buffer never left');
+      }
+      for (const name of Object.keys(SIZES))
+        assert.deepEqual(await readFile(join(out, 'set', name)), data[name], name);
+      assert.equal(lean.liveThreads, 0, 'no hash thread started');
+    } finally {
+      await lean.destroy();
+    }
+  });
+
   test('a piece holding bytes of an unselected file goes to the parts file', async () => {
     const t = await createTorrent(join(dir, 'src', 'set'), { pieceLength: PIECE, threads: 1, version: 'v1' });
     const m = parseTorrent(t.bytes);
