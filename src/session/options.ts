@@ -123,9 +123,9 @@ export interface SessionOptions {
    */
   readonly freeSpace?: FreeSpace;
   /**
-   * Pieces hashed at once: v1 pieces on libuv's thread pool (at least MIN_DIGESTS_IN_FLIGHT, 2),
-   * BEP 52 merkle roots and file checks on this many worker threads (started when first needed).
-   * @default the machine's cores minus one (at least 1)
+   * Worker threads that check received pieces (and write them once they match), compute BEP 52
+   * merkle roots and check files; started with the session (with `lowMemory`, when first
+   * needed). @default the machine's cores minus one (at least 1)
    */
   readonly hashThreads?: number;
   /**
