@@ -23,7 +23,7 @@ import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { padHash } from '../metainfo/merkle.js';
 import type { HashAlgorithm } from '../shared/hash.js';
-import { BLOCK_BYTES, MAX_WRITE_CALL_BYTES } from '../shared/limits.js';
+import { BLOCK_BYTES, HASH_THREAD_WRITE_CALL_BYTES } from '../shared/limits.js';
 
 /** Size of each worker's read buffer, in bytes (a multiple of the 16 KiB block). */
 export const READ_CHUNK_BYTES = 1024 * 1024;
@@ -389,12 +389,12 @@ function matches(got: Uint8Array | undefined, expected: Uint8Array | undefined):
   return got !== undefined && Buffer.compare(got, expected) === 0;
 }
 
-/** Writes the piece's parts in calls of at most MAX_WRITE_CALL_BYTES, one after another. */
+/** Writes the piece's parts in calls of at most HASH_THREAD_WRITE_CALL_BYTES, one after another. */
 function writePiece(d: Uint8Array, writes: readonly PieceWrite[]): PiecesFailure | undefined {
   for (const w of writes) {
     try {
       for (let done = 0; done < w.length; ) {
-        const n = Math.min(MAX_WRITE_CALL_BYTES, w.length - done);
+        const n = Math.min(HASH_THREAD_WRITE_CALL_BYTES, w.length - done);
         const wrote = writeSync(w.fd, d, w.from + done, n, w.position + done);
         if (wrote <= 0) throw new Error('the file took no bytes');
         done += wrote;

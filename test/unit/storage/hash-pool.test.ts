@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, isShoalError } from '../../../src/shared/errors.js';
+import { HASH_THREAD_WRITE_CALL_BYTES } from '../../../src/shared/limits.js';
 import { StorageError } from '../../../src/storage/errors.js';
 import {
   FilePool,
@@ -111,9 +112,11 @@ describe('HashPool', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'shoal-store-'));
     const files = new FilePool();
     try {
-      // A piece of 3 blocks and a bit over two files, the second part at an offset in its file.
-      const piece = randomBytes(3 * BLOCK + 5);
+      // A piece of 6 blocks and a bit over two files, the second part at an offset in its file
+      // and longer than one write call.
+      const piece = randomBytes(6 * BLOCK + 5);
       const split = BLOCK + 7;
+      assert.ok(piece.length - split > 2 * HASH_THREAD_WRITE_CALL_BYTES);
       const [a, b] = [join(tmp, 'a.bin'), join(tmp, 'sub', 'b.bin')];
       const store = async (expected: Uint8Array, merkle?: Uint8Array) => {
         const [la, lb] = [await files.lease(a), await files.lease(b)];
@@ -123,7 +126,7 @@ describe('HashPool', () => {
           return await p.hashPieceBuffer(buf, piece.length, {
             sha1: true,
             merkleBytes: merkle === undefined ? 0 : piece.length,
-            merkleLeaves: 4,
+            merkleLeaves: 8,
             store: {
               sha1: expected,
               ...(merkle !== undefined ? { merkle } : {}),
@@ -146,9 +149,10 @@ describe('HashPool', () => {
       const half = await store(digest('sha1', piece), new Uint8Array(32));
       assert.equal(half.stored, false);
       assert.equal(readFileSync(b).length, 0);
-      const good = await store(digest('sha1', piece), naiveRoot(piece, 4));
+      const good = await store(digest('sha1', piece), naiveRoot(piece, 8));
       assert.equal(good.stored, true);
       assert.deepEqual(Buffer.from(good.buffer.subarray(0, piece.length)), piece, 'the buffer comes back');
+      // Both parts whole (the second in three calls), the first 100 bytes of b.bin untouched.
       assert.deepEqual(readFileSync(a), piece.subarray(0, split));
       assert.deepEqual(readFileSync(b).subarray(100), piece.subarray(split));
     } finally {
