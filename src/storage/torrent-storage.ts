@@ -277,7 +277,7 @@ export class TorrentStorage {
     if (this.#pending !== undefined) await this.#settled();
     const size = this.map.pieceSize(index);
     const segments = this.map.segments(index, 0, size).filter((s) => s.file >= 0);
-    if (segments.some((s) => this.#inParts[s.file] === true)) {
+    if (!this.#hashes.storeOnThreads || segments.some((s) => this.#inParts[s.file] === true)) {
       const r = await this.verifyBuffer(index, buffer);
       if (r.ok) await this.writePiece(index, r.buffer.subarray(0, size));
       return r;
@@ -301,10 +301,8 @@ export class TorrentStorage {
         },
       });
       const ok = matches(expected, r.sha1, r.merkle);
-      // The thread compared the same digests: it never stores a piece that does not match.
-      if (r.stored && !ok) throw new Error(`piece ${index} was stored, but does not match`);
-      // Not stored although it matches: the pool leaves writes to us (`storeOnThreads: false`).
-      if (ok && !r.stored) await this.#write(index, 0, r.buffer.subarray(0, size), false);
+      // The thread compared the same digests: it stores a piece exactly when it matches.
+      if (ok !== r.stored) throw new Error(`piece ${index}: matches ${ok}, but stored ${r.stored}`);
       return { ok, buffer: r.buffer };
     } finally {
       for (const l of leases) l.release();
