@@ -29,6 +29,27 @@ export async function writeTree(root: string, files: Record<string, number>, see
   return Object.keys(files);
 }
 
+/** Piece length of {@link SPLIT_SET_SIZES}. */
+export const SPLIT_SET_PIECE = 16 * 1024;
+/** Three files whose edges fall inside pieces: a.bin ends in piece 2, b.bin spans 2..4, c.bin 4..5 (v1). */
+export const SPLIT_SET_SIZES = {
+  'a.bin': 2 * SPLIT_SET_PIECE + 5000,
+  'b.bin': 2 * SPLIT_SET_PIECE + 100,
+  'c.bin': SPLIT_SET_PIECE + 3000,
+};
+
+/** Writes the {@link SPLIT_SET_SIZES} files into `folder`; returns each one's bytes by name. */
+export async function writeSplitSet(folder: string, seed: number): Promise<Record<string, Buffer>> {
+  await mkdir(folder, { recursive: true });
+  const data: Record<string, Buffer> = {};
+  let s = seed;
+  for (const [name, size] of Object.entries(SPLIT_SET_SIZES)) {
+    data[name] = pseudoRandomBytes(size, s++);
+    await writeFile(join(folder, name), data[name]);
+  }
+  return data;
+}
+
 export async function sha256File(path: string): Promise<string> {
   return createHash('sha256')
     .update(await readFile(path))

@@ -13,27 +13,21 @@ import { after, before, describe, test } from 'node:test';
 import { parseTorrent } from '../../../src/metainfo/index.js';
 import { toHex } from '../../../src/shared/hash.js';
 import { createTorrent, FilePool, HashPool, TorrentStorage } from '../../../src/storage/index.js';
-import { pseudoRandomBytes } from '../../helpers/payload.js';
+import { SPLIT_SET_PIECE, SPLIT_SET_SIZES, writeSplitSet } from '../../helpers/payload.js';
 
-const PIECE = 16 * 1024;
-/** Three files whose edges fall inside pieces: a.bin ends in piece 2, b.bin spans 2..4, c.bin 4..5. */
-const SIZES = { 'a.bin': 2 * PIECE + 5000, 'b.bin': 2 * PIECE + 100, 'c.bin': PIECE + 3000 };
+const PIECE = SPLIT_SET_PIECE;
+const SIZES = SPLIT_SET_SIZES;
 
 describe('TorrentStorage: unselected files and the parts file', () => {
   let dir = '';
   let hashes: HashPool;
   let files: FilePool;
-  const data: Record<string, Buffer> = {};
+  let data: Record<string, Buffer> = {};
   let torrent: Uint8Array;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'shoal-parts-'));
-    let seed = 3;
-    for (const [name, size] of Object.entries(SIZES)) {
-      data[name] = pseudoRandomBytes(size, seed++);
-      await mkdir(join(dir, 'src', 'set'), { recursive: true });
-      await writeFile(join(dir, 'src', 'set', name), data[name]!);
-    }
+    data = await writeSplitSet(join(dir, 'src', 'set'), 3);
     torrent = (await createTorrent(join(dir, 'src', 'set'), { pieceLength: PIECE, threads: 1 })).bytes;
     hashes = new HashPool({ threads: 1 });
     files = new FilePool();

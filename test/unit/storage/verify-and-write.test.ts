@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,26 +17,20 @@ import {
   PIECE_DIGEST_TAIL_BYTES,
   TorrentStorage,
 } from '../../../src/storage/index.js';
-import { pseudoRandomBytes } from '../../helpers/payload.js';
+import { SPLIT_SET_PIECE, SPLIT_SET_SIZES, writeSplitSet } from '../../helpers/payload.js';
 
-const PIECE = 16 * 1024;
-/** File edges inside pieces: a.bin ends in piece 2, b.bin spans 2..4, c.bin 4..5 (v1 layout). */
-const SIZES = { 'a.bin': 2 * PIECE + 5000, 'b.bin': 2 * PIECE + 100, 'c.bin': PIECE + 3000 };
+const PIECE = SPLIT_SET_PIECE;
+const SIZES = SPLIT_SET_SIZES;
 
 describe('TorrentStorage.verifyAndWrite', () => {
   let dir = '';
   let hashes: HashPool;
   let files: FilePool;
-  const data: Record<string, Buffer> = {};
+  let data: Record<string, Buffer> = {};
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'shoal-verify-write-'));
-    let seed = 11;
-    await mkdir(join(dir, 'src', 'set'), { recursive: true });
-    for (const [name, size] of Object.entries(SIZES)) {
-      data[name] = pseudoRandomBytes(size, seed++);
-      await writeFile(join(dir, 'src', 'set', name), data[name]!);
-    }
+    data = await writeSplitSet(join(dir, 'src', 'set'), 11);
     hashes = new HashPool({ threads: 1 });
     files = new FilePool();
   });
