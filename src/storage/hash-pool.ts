@@ -329,12 +329,13 @@ export class HashPool {
       return { buffer, sha1, stored: false };
     }
     const pool = this.#workers();
-    const { store: _, ...hashOpts } = opts;
     const task: HashTask = {
       type: 'piece',
       data: buffer,
       length,
-      ...hashOpts,
+      sha1: opts.sha1,
+      merkleBytes: opts.merkleBytes,
+      merkleLeaves: opts.merkleLeaves,
       ...(store !== undefined ? { store } : {}),
     };
     let back: Uint8Array | PiecesFailure;

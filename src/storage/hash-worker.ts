@@ -22,7 +22,7 @@ import { createHash, hash as oneShotHash } from 'node:crypto';
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { padHash } from '../metainfo/merkle.js';
-import type { HashAlgorithm } from '../shared/hash.js';
+import { bytesEqual, type HashAlgorithm } from '../shared/hash.js';
 import { BLOCK_BYTES, HASH_THREAD_WRITE_CALL_BYTES } from '../shared/limits.js';
 
 /** Size of each worker's read buffer, in bytes (a multiple of the 16 KiB block). */
@@ -385,8 +385,7 @@ function hashPiece(task: PieceTask): Uint8Array | PiecesFailure {
 
 /** True when no digest is expected, or `got` is it. */
 function matches(got: Uint8Array | undefined, expected: Uint8Array | undefined): boolean {
-  if (expected === undefined) return true;
-  return got !== undefined && Buffer.compare(got, expected) === 0;
+  return expected === undefined || (got !== undefined && bytesEqual(got, expected));
 }
 
 /** Writes the piece's parts in calls of at most HASH_THREAD_WRITE_CALL_BYTES, one after another. */
