@@ -15,7 +15,9 @@
  *   snubbed (depth 1, and the choker leaves it out of the tit-for-tat slots) until a block arrives.
  * - **Cancelled memory**: requests we cancelled or dropped (timeout, choke without BEP 6) are
  *   remembered for a while, so a block or a reject that crosses our cancel on the wire is not
- *   mistaken for an unrequested one.
+ *   mistaken for an unrequested one. Asking for the block again keeps the memory: the peer may
+ *   then answer twice (the cancelled request and the new one), and a reject that comes while
+ *   both are open answers the cancelled one, which the peer saw first.
  *
  * Pure: time is passed in; the owner (the torrent engine) sends the messages.
  */
@@ -85,6 +87,16 @@ function blockKey(piece: number, offset: number): number {
   return piece * 16_384 + offset / BLOCK_BYTES;
 }
 
+/** The key of a block from the wire, or undefined when it cannot be one we asked for. */
+function validKey(block: BlockRef): number | undefined {
+  const ok =
+    Number.isInteger(block.piece) &&
+    block.piece >= 0 &&
+    block.offset >= 0 &&
+    block.offset % BLOCK_BYTES === 0;
+  return ok ? blockKey(block.piece, block.offset) : undefined;
+}
+
 /** The per-peer request pipeline; see the module notes. */
 export class RequestScheduler {
   readonly #queueTimeMs: number;
@@ -140,7 +152,9 @@ export class RequestScheduler {
 
   /** True when `block` is on the wire. */
   has(block: BlockRef): boolean {
-    return this.#match(block, false) === 'requested';
+    const key = validKey(block);
+    const r = key === undefined ? undefined : this.#outstanding.get(key);
+    return r !== undefined && r.length === block.length;
   }
 
   /** Download rate from this peer over the short window, bytes/s. */
@@ -170,7 +184,6 @@ export class RequestScheduler {
     }
     const key = blockKey(block.piece, block.offset);
     if (this.#outstanding.size === 0 && this.#idleSince === undefined) this.#idleSince = now;
-    this.#cancelled.delete(key);
     this.#outstanding.set(key, {
       piece: block.piece,
       offset: block.offset,
@@ -181,7 +194,7 @@ export class RequestScheduler {
 
   /** A block arrived; removes the matching request. Data of any match counts toward the rate. */
   onBlock(block: BlockRef, now: number): RequestMatch {
-    const m = this.#match(block, true);
+    const m = this.#match(block, 'requested');
     if (m === 'unrequested') return m;
     this.#meter.add(block.length, now);
     this.#lastBlockAt = now;
@@ -193,7 +206,7 @@ export class RequestScheduler {
 
   /** A BEP 6 reject arrived; removes the matching request. */
   onReject(block: BlockRef): RequestMatch {
-    const m = this.#match(block, true);
+    const m = this.#match(block, 'cancelled');
     if (this.#outstanding.size === 0) this.#idleSince = undefined;
     return m;
   }
@@ -253,24 +266,26 @@ export class RequestScheduler {
     return at;
   }
 
-  #match(block: BlockRef, remove: boolean): RequestMatch {
-    if (
-      !Number.isInteger(block.piece) ||
-      block.piece < 0 ||
-      block.offset < 0 ||
-      block.offset % BLOCK_BYTES !== 0
-    ) {
-      return 'unrequested';
-    }
-    const key = blockKey(block.piece, block.offset);
+  /**
+   * Matches an answer and removes what it answers. When the block is both outstanding and
+   * recently cancelled (asked again after a cancel), `first` says which of the two it answers:
+   * a block is taken as the new request's (its bytes are the same either way, and a second copy
+   * then matches the cancelled one), a reject as the cancelled request's (the peer answered it
+   * before it saw the new one).
+   */
+  #match(block: BlockRef, first: 'requested' | 'cancelled'): RequestMatch {
+    const key = validKey(block);
+    if (key === undefined) return 'unrequested';
     const r = this.#outstanding.get(key);
-    if (r !== undefined && r.length === block.length) {
-      if (remove) this.#outstanding.delete(key);
-      return 'requested';
-    }
-    if (this.#cancelled.has(key)) {
-      if (remove) this.#cancelled.delete(key);
+    const requested = r !== undefined && r.length === block.length;
+    const cancelled = this.#cancelled.has(key);
+    if (cancelled && (first === 'cancelled' || !requested)) {
+      this.#cancelled.delete(key);
       return 'cancelled';
+    }
+    if (requested) {
+      this.#outstanding.delete(key);
+      return 'requested';
     }
     return 'unrequested';
   }

@@ -62,6 +62,28 @@ describe('RequestScheduler: matching answers', () => {
     assert.equal(s.onReject(block(9, 9)), 'unrequested');
   });
 
+  test('asked again after a cancel: the answer to the cancelled request and to the new one are both accepted', () => {
+    // The peer sent the block before our cancel reached it, then answers the new request too.
+    const s = new RequestScheduler(0);
+    s.onRequestSent(block(2, 0), 0);
+    s.cancel(block(2, 0));
+    s.onRequestSent(block(2, 0), 1);
+    assert.equal(s.onBlock(block(2, 0), 2), 'requested', 'the first copy serves the new request');
+    assert.equal(s.outstanding, 0);
+    assert.equal(s.onBlock(block(2, 0), 3), 'cancelled', 'the second copy is the late one, not unrequested');
+    assert.equal(s.onBlock(block(2, 0), 4), 'unrequested', 'a third copy was never asked for');
+
+    // A BEP 6 peer rejected the cancelled request (as it must), then sends the new one's block.
+    const f = new RequestScheduler(0);
+    f.onRequestSent(block(3, 1), 0);
+    f.cancel(block(3, 1));
+    f.onRequestSent(block(3, 1), 1);
+    assert.equal(f.onReject(block(3, 1)), 'cancelled', 'the reject answers the cancelled request');
+    assert.equal(f.has(block(3, 1)), true, 'the new request is still open');
+    assert.equal(f.onBlock(block(3, 1), 2), 'requested');
+    assert.equal(f.onReject(block(3, 1)), 'unrequested');
+  });
+
   test('dropAll (choke without BEP 6) remembers the dropped requests', () => {
     const s = new RequestScheduler(0);
     for (let i = 0; i < 3; i++) s.onRequestSent(block(0, i), 0);

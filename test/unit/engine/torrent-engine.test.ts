@@ -543,19 +543,20 @@ describe('TorrentEngine: hash failures and smart ban', () => {
     }
     const rx = requests(e.onMessage('x', { type: 'unchoke' }, 0));
     const [dup] = requests(e.onMessage('y', { type: 'unchoke' }, 0));
-    e.onMessage('z', { type: 'unchoke' }, 0);
+    const zEndgame = requests(e.onMessage('z', { type: 'unchoke' }, 0)); // cancelled when x delivers
     e.onMessage('y', block(dup!.index, dup!.begin), 1);
     for (const r of rx) e.onMessage('x', block(r.index, r.begin), 1);
     const v = e.onPieceVerified(0, false, 2, { blockDigests: [d(1), d(2)] });
     const toZ = requests(v, 'z');
     assert.equal(toZ.length, 2, 'z is asked for the failed piece');
-    return { e, toZ };
+    return { e, toZ, zEndgame };
   }
 
   test('a bystander that refuses the failed piece does not hold it back from the contributors', () => {
-    const { e, toZ } = failedWithBystander();
+    const { e, toZ, zEndgame } = failedWithBystander();
     const out: EngineAction[] = [];
-    for (const r of toZ)
+    // BEP 6: z answers every request once, so first the endgame request we cancelled, then the new ones.
+    for (const r of [...zEndgame, ...toZ])
       out.push(
         ...e.onMessage('z', { type: 'reject-request', index: r.index, begin: r.begin, length: r.length }, 3),
       );
@@ -574,6 +575,52 @@ describe('TorrentEngine: hash failures and smart ban', () => {
       2,
       'after z timed out, a contributor fetches the piece',
     );
+  });
+
+  /**
+   * h had both blocks of piece 0 on the wire; x won the endgame race for one, so h's request for
+   * it was cancelled. The piece fails, x leaves, and h is asked for the whole piece again.
+   */
+  function cancelledThenAskedAgain() {
+    const e = engine(1, 2);
+    for (const k of ['h', 'x']) {
+      e.addPeer(k, FAST, 0);
+      e.onMessage(k, { type: 'have-all' }, 0);
+    }
+    const rh = requests(e.onMessage('h', { type: 'unchoke' }, 0));
+    const [dup] = requests(e.onMessage('x', { type: 'unchoke' }, 0));
+    const cancel = e.onMessage('x', block(dup!.index, dup!.begin), 1);
+    assert.deepEqual(sends(cancel, 'h'), [
+      { type: 'cancel', index: 0, begin: dup!.begin, length: BLOCK_BYTES },
+    ]);
+    const other = rh.find((r) => r.begin !== dup!.begin)!;
+    e.onMessage('h', block(other.index, other.begin), 1);
+    e.removePeer('x', 2);
+    const again = requests(e.onPieceVerified(0, false, 2, { blockDigests: [d(1), d(2)] }), 'h');
+    assert.equal(again.length, 2, 'h, the peer left, fetches the piece again');
+    return { e, dup: dup!, again };
+  }
+
+  test('a block cancelled and asked again of the same peer: the copy sent before the cancel and the new one are both taken', () => {
+    const { e, dup, again } = cancelledThenAskedAgain();
+    const out = e.onMessage('h', block(dup.index, dup.begin), 3); // sent before our cancel reached h
+    for (const r of again) out.push(...e.onMessage('h', block(r.index, r.begin), 3));
+    assert.deepEqual(ofType(out, 'close'), [], 'no copy is unrequested');
+    assert.equal(ofType(out, 'piece-complete').length, 1);
+    assert.equal(e.peerKeys().includes('h'), true);
+  });
+
+  test('a block cancelled and asked again: the BEP 6 reject answers the cancel, the new request stays open', () => {
+    const { e, dup, again } = cancelledThenAskedAgain();
+    const out = e.onMessage(
+      'h',
+      { type: 'reject-request', index: dup.index, begin: dup.begin, length: BLOCK_BYTES },
+      3,
+    );
+    assert.equal(e.peerStats('h', 3)?.outstandingRequests, 2, 'both new requests are still on the wire');
+    for (const r of again) out.push(...e.onMessage('h', block(r.index, r.begin), 3));
+    assert.deepEqual(ofType(out, 'close'), []);
+    assert.equal(ofType(out, 'piece-complete').length, 1);
   });
 
   test('blame follows the address: a peer that reconnects under a new key is still convicted', () => {
