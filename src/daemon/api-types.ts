@@ -372,6 +372,11 @@ export interface SessionStatsInfo {
   readonly wastedBytes: number;
   /** DHT routing-table nodes, null while the node runs no DHT. */
   readonly dhtNodes: number | null;
+  /**
+   * Hash threads alive: they check and write the received pieces. 0 with `lowMemory` (`shoal
+   * daemon --low-memory`) until a task needs one (BEP 52 merkle roots, checking files).
+   */
+  readonly hashThreads: number;
   readonly peerPort: number;
   readonly uptimeSeconds: number;
   readonly version: string;

@@ -25,7 +25,7 @@ export function networkInfo(
 
 /** What {@link nodeStats} reads besides the torrents. */
 export interface NodeStatsSource {
-  readonly session: Pick<Session, 'connectionCount' | 'port' | 'dhtStats'>;
+  readonly session: Pick<Session, 'connectionCount' | 'port' | 'dhtStats' | 'hashPool'>;
   /** Payload bytes of torrents that left the session during this process. */
   readonly goneDownloaded: number;
   readonly goneUploaded: number;
@@ -81,6 +81,7 @@ export function nodeStats(entries: Iterable<TorrentEntry>, src: NodeStatsSource)
     hashFailures,
     wastedBytes: wasted,
     dhtNodes: dhtNodeCount(src.session),
+    hashThreads: src.session.hashPool.liveThreads,
     peerPort: src.session.port,
     uptimeSeconds: Math.floor((Date.now() - src.startedAt) / 1000),
     version: DAEMON_VERSION,

@@ -270,3 +270,44 @@ describe('shoal daemon: a read-only download folder is said plainly', { timeout:
     assert.equal((await c.exited).code, 0, c.stderr);
   });
 });
+
+describe('shoal daemon --low-memory', { timeout: 120_000 }, () => {
+  let dir = '';
+  const children: ShoalChild[] = [];
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'shoal-daemon-lowmem-'));
+  });
+  after(async () => {
+    for (const c of children) await c.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Starts a daemon and reads `hashThreads` from its stats, the API and the metrics. */
+  async function hashThreads(name: string, ...args: string[]): Promise<{ api: number; metric: number }> {
+    const c = spawnShoal([
+      'daemon',
+      '--state',
+      join(dir, name),
+      '--download-dir',
+      join(dir, `${name}-dl`),
+      ...LOCAL,
+      ...args,
+    ]);
+    children.push(c);
+    const [, url] = await listening(c);
+    const stats = (await (await fetch(`${url}/api/v1/stats`)).json()) as { hashThreads: number };
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metric = /^shoal_hash_threads (\d+)$/m.exec(metrics);
+    assert.ok(metric !== null, metrics);
+    c.kill('SIGTERM');
+    assert.equal((await c.exited).code, 0, c.stderr);
+    return { api: stats.hashThreads, metric: Number(metric[1]) };
+  }
+
+  test('by default a hash thread is up from the start; with --low-memory none is', async () => {
+    const normal = await hashThreads('default');
+    assert.ok(normal.api >= 1, `hash threads by default: ${normal.api}`);
+    assert.equal(normal.metric, normal.api);
+    assert.deepEqual(await hashThreads('lean', '--low-memory'), { api: 0, metric: 0 });
+  });
+});

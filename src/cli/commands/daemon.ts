@@ -11,7 +11,13 @@ import { DEFAULT_API_HOST, DEFAULT_API_PORT, defaultStateDir } from '../../daemo
 import { parseHostPort } from '../../metainfo/index.js';
 import type { TransportPolicy } from '../../net/dial-policy.js';
 import { withContext } from '../output.js';
-import { ICE_SERVER_HELP, parseIceServer, parseUtpPolicy, webRtcOptions } from './network-flags.js';
+import {
+  ICE_SERVER_HELP,
+  LOW_MEMORY_HELP,
+  parseIceServer,
+  parseUtpPolicy,
+  webRtcOptions,
+} from './network-flags.js';
 
 /** Parsed options of `shoal daemon`. */
 export interface DaemonCommandOptions {
@@ -27,6 +33,7 @@ export interface DaemonCommandOptions {
   readonly web: boolean;
   readonly dht: boolean;
   readonly portMapping?: boolean;
+  readonly lowMemory?: boolean;
   readonly dhtPort?: number;
   readonly dhtBootstrap: string[];
   readonly lsd: boolean;
@@ -103,6 +110,7 @@ export function registerDaemonCommand(program: Command): void {
     )
     .option('--no-webrtc', "do not use WebRTC peers (found through a torrent's ws:// trackers)")
     .option('--ice-server <url>', ICE_SERVER_HELP, parseIceServer, [])
+    .option('--low-memory', LOW_MEMORY_HELP)
     .option(
       '--btc <network>',
       'also run a Bitcoin light node (mainnet, testnet4, signet, regtest, litecoin-regtest); off by default',
@@ -158,6 +166,7 @@ export function registerDaemonCommand(program: Command): void {
             ...(o.lsd ? { lsd: true } : {}),
             ...(o.utpPolicy !== undefined ? { utp: true, transportPolicy: o.utpPolicy } : {}),
             ...(o.portMapping === true ? { portMapping: true } : {}),
+            ...(o.lowMemory === true ? { lowMemory: true } : {}),
             ...webRtcOptions(o.webrtc, o.iceServer),
           },
         });

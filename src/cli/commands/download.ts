@@ -34,6 +34,7 @@ import { loadTorrentOrMagnet } from './info.js';
 import {
   addNetworkOptions,
   ICE_SERVER_HELP,
+  LOW_MEMORY_HELP,
   type NetworkFlags,
   networkOptions,
   parseIceServer,
@@ -162,10 +163,7 @@ export function addDiscoveryOptions(cmd: Command): Command {
       '-v, --verbose',
       'print the peer log as it happens: connects (client, transport, encryption), disconnects and refusals with reasons, hash failures, bans with their evidence',
     )
-    .option(
-      '--low-memory',
-      "save ~10–13 MB of memory at some cost in speed: no hash thread checks and writes the pieces (they are checked on libuv's pool and written from the main thread)",
-    )
+    .option('--low-memory', LOW_MEMORY_HELP)
     .option(
       '--port-mapping',
       'map the listening ports on the home router (PCP, NAT-PMP, UPnP IGD) so peers outside the NAT can dial in',

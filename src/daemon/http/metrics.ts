@@ -58,6 +58,9 @@ export function renderMetrics(manager: TorrentManager, extra: Extra): string {
   ]);
   if (s.dhtNodes !== null)
     metric('shoal_dht_nodes', 'gauge', 'Nodes in the DHT routing table.', [['', s.dhtNodes]]);
+  metric('shoal_hash_threads', 'gauge', 'Hash threads alive (0 with --low-memory until one is needed).', [
+    ['', s.hashThreads],
+  ]);
   metric('shoal_sse_clients', 'gauge', 'Listeners on /api/v1/events.', [['', extra.sseClients]]);
   metric('shoal_streams', 'gauge', 'Open /stream responses.', [['', extra.streams]]);
   const mem = process.memoryUsage();

@@ -522,6 +522,7 @@ export const SessionStats: JsonSchema = {
     hashFailures: uint,
     wastedBytes: uint,
     dhtNodes: nullable('integer'),
+    hashThreads: uint,
     peerPort: uint,
     uptimeSeconds: uint,
     version: str,
