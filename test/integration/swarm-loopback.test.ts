@@ -65,3 +65,39 @@ describe('Shoal to Shoal on loopback', () => {
     for (const s of sessions) assert.equal(s.connectionCount, 0, 'no socket left open');
   });
 });
+
+describe('lowMemory: no hash thread', () => {
+  let dir = '';
+  const sessions: Session[] = [];
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'shoal-lowmem-'));
+  });
+  after(async () => {
+    await Promise.all(sessions.map((s) => s.close()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a v1 download completes, checked on libuv and written from the main thread; the default leecher runs one', {
+    timeout: 60_000,
+  }, async () => {
+    const rels = await writeTree(join(dir, 'seed', 'payload'), FILES, 11);
+    const t = await createTorrent(join(dir, 'seed', 'payload'), { version: 'v1', pieceLength: 32768 });
+    const seeder = await S.create({ host: '127.0.0.1', downloadDir: join(dir, 'seed'), lowMemory: true });
+    sessions.push(seeder);
+    assert.equal((await seeder.addTorrent(t.bytes)).state, 'seeding');
+    const want = await treeDigests(join(dir, 'seed', 'payload'), rels);
+    for (const lowMemory of [true, false]) {
+      const out = join(dir, `leech-${lowMemory}`);
+      const s = await S.create({ host: '127.0.0.1', downloadDir: out, lowMemory });
+      sessions.push(s);
+      const tt = await s.addTorrent(t.bytes);
+      const done = tt.next('done');
+      tt.addPeer('127.0.0.1', seeder.port);
+      await done;
+      assert.deepEqual(await treeDigests(join(out, 'payload'), rels), want, `lowMemory ${lowMemory}`);
+      assert.equal(s.hashPool.storeOnThreads, !lowMemory);
+      if (lowMemory) assert.equal(s.hashPool.liveThreads, 0, 'no hash thread was started');
+      else assert.ok(s.hashPool.liveThreads >= 1, 'the default leecher checks and writes on a hash thread');
+    }
+  });
+});

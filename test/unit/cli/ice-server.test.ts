@@ -1,12 +1,18 @@
 /**
  * `--ice-server` on `shoal download`/`seed`/`daemon` (src/cli/commands/network-flags.ts): STUN
  * and TURN URLs are collected, checked, and reach the Session's `webrtc.iceServers`;
- * `--no-webrtc` still turns WebRTC off.
+ * `--no-webrtc` still turns WebRTC off. Also `--low-memory`, the other session flag the commands
+ * share.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command } from 'commander';
-import { addDiscoveryOptions } from '../../../src/cli/commands/download.js';
+import {
+  addDiscoveryOptions,
+  check as checkSwarmFlags,
+  discoveryOptions,
+  type SwarmFlags,
+} from '../../../src/cli/commands/download.js';
 import { parseIceServer, webRtcOptions } from '../../../src/cli/commands/network-flags.js';
 import { resolveOptions } from '../../../src/session/options.js';
 
@@ -31,4 +37,17 @@ test('an --ice-server that is not a STUN or TURN URL is refused', () => {
   for (const bad of ['127.0.0.1:3478', 'http://127.0.0.1:3478', 'stun:', 'stun:host port', 'turn://u:p@h:1'])
     assert.throws(() => parseIceServer(bad, []), /expected stun:host:port/, bad);
   assert.deepEqual(parseIceServer('turns:u:p@127.0.0.1:5349', []), ['turns:u:p@127.0.0.1:5349']);
+});
+
+test('--low-memory on download, seed and feed reaches the resolved lowMemory', () => {
+  const parse = (args: string[]) => {
+    const cmd = addDiscoveryOptions(new Command().exitOverride());
+    cmd.parse(args, { from: 'user' });
+    const flags = cmd.opts<SwarmFlags>();
+    // --port and --peer belong to each command, not to the shared flags.
+    const checked = checkSwarmFlags({ ...flags, port: '0', peer: [] });
+    return resolveOptions(discoveryOptions(flags, checked, undefined)).lowMemory;
+  };
+  assert.equal(parse(['--low-memory']), true);
+  assert.equal(parse([]), false);
 });
