@@ -163,13 +163,14 @@ describe('daemon API', { timeout: 120_000 }, () => {
 
   test('file priorities: some files, then all, kept in the state', async () => {
     const id = idOf(album);
+    const mark = events.events.length;
     const one = await api<{ files: FileInfo[] }>(daemon, `/api/v1/torrents/${id}/files`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ files: [0], priority: 0 }),
     });
     assert.equal(one.files.find((f) => f.index === 0)!.priority, 0);
-    await events.next<{ id: string }>('torrent:updated', (e) => e.id === id);
+    await events.nextAfter<{ id: string }>(mark, 'torrent:updated', (e) => e.id === id);
     const all = await api<{ files: FileInfo[] }>(daemon, `/api/v1/torrents/${id}/files`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
@@ -185,6 +186,7 @@ describe('daemon API', { timeout: 120_000 }, () => {
 
   test('pause, resume and verify', async () => {
     const id = idOf(album);
+    const pausing = events.events.length;
     const p = await api<{ torrent: TorrentSummary }>(daemon, `/api/v1/torrents/${id}/pause`, {
       method: 'POST',
     });
@@ -192,14 +194,15 @@ describe('daemon API', { timeout: 120_000 }, () => {
     assert.equal(p.torrent.progress, 1, 'a paused torrent keeps showing its progress');
     assert.equal(daemon.session.getTorrent(id)?.state, 'paused', 'the session holds it, paused');
     assert.equal(daemon.session.connectionCount, 0, 'a paused torrent has no connections');
-    await events.next<{ id: string }>('torrent:paused', (e) => e.id === id);
+    await events.nextAfter<{ id: string }>(pausing, 'torrent:paused', (e) => e.id === id);
     // Pausing twice is harmless.
     await api(daemon, `/api/v1/torrents/${id}/pause`, { method: 'POST' });
+    const resuming = events.events.length;
     const r = await api<{ torrent: TorrentSummary }>(daemon, `/api/v1/torrents/${id}/resume`, {
       method: 'POST',
     });
     assert.notEqual(r.torrent.state, 'paused');
-    await events.next<{ id: string }>('torrent:resumed', (e) => e.id === id);
+    await events.nextAfter<{ id: string }>(resuming, 'torrent:resumed', (e) => e.id === id);
     assert.equal(daemon.session.getTorrent(id)?.isPaused, false);
     const before = events.events.length;
     await api(daemon, `/api/v1/torrents/${id}/verify`, { method: 'POST' });
@@ -233,7 +236,9 @@ describe('daemon API', { timeout: 120_000 }, () => {
     const signal = AbortSignal.timeout(30_000);
     while (held?.state !== 'paused') await held?.next('state', signal);
     assert.equal(held?.state, 'paused');
-    await events.next<{ torrents: TorrentSummary[] }>('snapshot', (s) =>
+    // ...and a snapshot read after that check says paused too (not one of those older ones).
+    const checked = events.events.length;
+    await events.nextAfter<{ torrents: TorrentSummary[] }>(checked, 'snapshot', (s) =>
       s.torrents.some((x) => x.id === t.id && x.state === 'paused'),
     );
     assert.ok(existsSync(join(stateDir, 'torrents', `${t.id}.torrent`)));

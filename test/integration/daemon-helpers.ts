@@ -149,7 +149,10 @@ export interface SseEvent {
   readonly data: unknown;
 }
 
-/** Reads `/api/v1/events`; `next()` waits (bounded) for a matching event. */
+/**
+ * Reads `/api/v1/events`; `nextAfter()` waits (bounded) for a matching event that follows a mark,
+ * `next()` for the first match since the stream began.
+ */
 export class SseReader {
   readonly events: SseEvent[] = [];
   readonly #ac = new AbortController();
@@ -207,7 +210,13 @@ export class SseReader {
     for (const w of [...this.#waiters]) w();
   }
 
-  /** The first event (from the start of the stream) named `event` matching `pred`. */
+  /**
+   * The first event (from the start of the stream) named `event` matching `pred`. Any older event
+   * counts, from an earlier step or an earlier test on the same reader, and snapshots sent before
+   * an action: to wait for what an action causes, take `events.length` before it and use
+   * {@link nextAfter}. `next()` only fits a match that cannot have come before (an id the action
+   * creates, a state never held before on this stream, a first occurrence).
+   */
   next<T = unknown>(event: string, pred: (data: T) => boolean = () => true, timeoutMs = 30_000): Promise<T> {
     return this.nextAfter(0, event, pred, timeoutMs);
   }

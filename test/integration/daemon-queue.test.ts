@@ -128,11 +128,12 @@ describe('daemon queue and per-torrent options', { timeout: 180_000 }, () => {
 
   test('moving a torrent to the top starts it and holds the first one back', async () => {
     const [a, b, c] = payloads.map(idOf) as [string, string, string];
+    const mark = events.events.length;
     const moved = await api<{ torrent: TorrentSummary }>(daemon, `/api/v1/torrents/${c}/queue`, {
       ...json({ move: 'top' }),
     });
     assert.equal(moved.torrent.queuePosition, 0);
-    await events.next<{ id: string }>('torrent:updated', (e) => e.id === c);
+    await events.nextAfter<{ id: string }>(mark, 'torrent:updated', (e) => e.id === c);
     await snapshotWhere((m) => m.get(c)?.state === 'downloading' && m.get(a)?.state === 'queued');
     assert.deepEqual(
       [c, a, b].map((id) => daemon.session.queuePosition(id)),
@@ -173,6 +174,8 @@ describe('daemon queue and per-torrent options', { timeout: 180_000 }, () => {
 
   test("a torrent's own limits, priority and seed limits reach the library and are kept", async () => {
     const a = idOf(payloads[0]!);
+    // The previous test moved `a` in the queue: its torrent:updated events are older than this one.
+    const mark = events.events.length;
     const d = await api<TorrentDetails>(
       daemon,
       `/api/v1/torrents/${a}`,
@@ -191,7 +194,7 @@ describe('daemon queue and per-torrent options', { timeout: 180_000 }, () => {
       seedRatioLimit: 2.5,
       seedIdleLimitMinutes: 30,
     });
-    await events.next<{ id: string }>('torrent:updated', (e) => e.id === a);
+    await events.nextAfter<{ id: string }>(mark, 'torrent:updated', (e) => e.id === a);
     const t = daemon.session.getTorrent(a)!;
     assert.deepEqual(t.limits.current, { download: 100_000, upload: 50_000, priority: 'high' });
     assert.deepEqual(t.seedLimits.current(), { ratio: 2.5, idleMs: 30 * 60_000 });
@@ -233,6 +236,7 @@ describe('daemon queue and per-torrent options', { timeout: 180_000 }, () => {
   test('a seeding torrent pauses at its own ratio limit, and stays paused', async () => {
     const c = idOf(payloads[2]!);
     await snapshotWhere((m) => m.get(c)?.state === 'seeding');
+    const mark = events.events.length;
     await api(daemon, `/api/v1/torrents/${c}`, patch({ seedRatioLimit: 0.3 }));
     // A newcomer downloads from the daemon until the daemon has given 0.3 of the torrent.
     const leecher = await Session.create({
@@ -245,7 +249,8 @@ describe('daemon queue and per-torrent options', { timeout: 180_000 }, () => {
     extra.push(leecher);
     const lt = await leecher.addTorrent(payloads[2]!.bytes);
     lt.addPeer('127.0.0.1', daemon.session.port);
-    const paused = await events.next<{ id: string; reason?: string }>(
+    const paused = await events.nextAfter<{ id: string; reason?: string }>(
+      mark,
       'torrent:paused',
       (e) => e.id === c,
       60_000,
