@@ -12,6 +12,8 @@
  * 0–255): they are small, immutable, usable as Map keys and concatenate into `nodes` strings.
  */
 
+import { formatIpv6Groups } from '../shared/ip-text.js';
+
 /** A UDP endpoint: an IPv4 dotted quad or an IPv6 address, and a port. */
 export interface Address {
   readonly host: string;
@@ -124,27 +126,7 @@ export function parseIp(host: string): Uint8Array | undefined {
 /** The text form of 4 or 16 IP bytes (IPv6 in RFC 5952 canonical form). */
 export function formatIp(ip: Uint8Array): string {
   if (ip.length === 4) return `${ip[0]}.${ip[1]}.${ip[2]}.${ip[3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((ip[2 * i]! << 8) | ip[2 * i + 1]!);
-  // The longest run of two or more zero groups is written "::" (first one on a tie).
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return formatIpv6Groups(ip);
 }
 
 /** The family of an IP literal, or `undefined` when `host` is not one. */

@@ -5,8 +5,12 @@
  * leniently (a trailing partial entry is ignored, port 0 entries are skipped) and peers carry
  * their family.
  */
+import { formatIpv6 } from '../shared/ip-text.js';
 import { COMPACT_PEER4_BYTES, COMPACT_PEER6_BYTES } from '../wire/index.js';
 import type { TrackerPeer } from './tracker-types.js';
+
+/** RFC 5952 text of 16 IPv6 bytes (IPv4-mapped addresses as `::ffff:a.b.c.d`). */
+export { formatIpv6 };
 
 /** An IP address as bytes: 4 for IPv4, 16 for IPv6. */
 export interface IpBytes {
@@ -91,34 +95,6 @@ export function parseIpv6(text: string): Uint8Array | undefined {
     out[i * 2 + 1] = groups[i]! & 0xff;
   }
   return out;
-}
-
-/** RFC 5952 text of 16 IPv6 bytes (IPv4-mapped addresses as `::ffff:a.b.c.d`). */
-export function formatIpv6(b: Uint8Array, offset = 0): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[offset + i * 2]! << 8) | b[offset + i * 2 + 1]!);
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${formatIpv4(((g[6]! << 16) | g[7]!) >>> 0)}`;
-  }
-  // The longest run of two or more zero groups becomes "::" (the first one on a tie).
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(g);
-  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
 }
 
 /**

@@ -5,6 +5,13 @@
  * anything that is not an address (no exceptions on untrusted text).
  */
 
+import { formatIpv6Groups } from '../shared/ip-text.js';
+
+/** 16 bytes as RFC 5952 text (lowercase, the longest run of zero groups as `::`; IPv4-mapped in hex). */
+export function formatIpv6(bytes: Uint8Array): string {
+  return formatIpv6Groups(bytes);
+}
+
 /**
  * Parses a dotted quad into a uint32. `leadingZeros` accepts `001.002.003.004` (eMule lists pad
  * with zeros; the parts are decimal, never octal); otherwise a part may not start with 0.
@@ -92,34 +99,6 @@ export function parseIpv6(text: string): Uint8Array | undefined {
     out[2 * i + 1] = groups[i]! & 255;
   }
   return out;
-}
-
-/** 16 bytes as RFC 5952 text (lowercase, the longest run of zero groups as `::`). */
-export function formatIpv6(bytes: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number, b: number) =>
-    g
-      .slice(a, b)
-      .map((x) => x.toString(16))
-      .join(':');
-  if (bestAt < 0) return hex(0, 8);
-  return `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
 }
 
 /** The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), else undefined. */

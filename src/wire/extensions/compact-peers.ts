@@ -2,6 +2,7 @@
  * Compact peer addresses (BEP 23 layout, used by BEP 11 `ut_pex`): 4-byte IPv4 or 16-byte IPv6
  * address followed by a 2-byte big-endian port, and the text form of those addresses.
  */
+import { formatIpv6 } from '../../shared/ip-text.js';
 import { readU16, writeU16 } from '../bytes.js';
 
 /** Bytes of one compact IPv4 peer (address and port). */
@@ -21,30 +22,7 @@ export function formatIp(ip: Uint8Array): string {
   if (ip.length === 4) return `${ip[0]}.${ip[1]}.${ip[2]}.${ip[3]}`;
   if (ip.length !== 16) throw new RangeError('an IP address is 4 or 16 bytes');
   // IPv4-mapped addresses keep their dotted tail (RFC 5952 §5).
-  let mapped = ip[10] === 0xff && ip[11] === 0xff;
-  for (let i = 0; i < 10 && mapped; i++) if (ip[i] !== 0) mapped = false;
-  if (mapped) return `::ffff:${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((ip[i]! << 8) | ip[i + 1]!);
-  // The longest run of two or more zero groups (the first on a tie) becomes "::".
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`;
+  return formatIpv6(ip);
 }
 
 function parseIpv4(text: string): Uint8Array | undefined {
