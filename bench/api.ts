@@ -23,6 +23,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeOnInterrupt, stopOnInterrupt, throwIfInterrupted } from './interrupt.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD = join(ROOT, 'node_modules', '.cache', 'shoal-bench-api');
@@ -57,15 +58,19 @@ async function build(): Promise<void> {
   // Imported here only: the daemon child runs this file's JavaScript and must not load TypeScript.
   const { transpileTree, tsFilesUnder } = await import('./transpile.js');
   rmSync(BUILD, { recursive: true, force: true });
-  transpileTree([...tsFilesUnder(join(ROOT, 'src')), join(ROOT, 'bench', 'api.ts')], ROOT, BUILD);
+  const bench = ['api.ts', 'interrupt.ts'].map((f) => join(ROOT, 'bench', f));
+  transpileTree([...tsFilesUnder(join(ROOT, 'src')), ...bench], ROOT, BUILD);
   writeFileSync(join(BUILD, 'package.json'), '{"type":"module"}\n');
 }
 
 function startChild(stateDir: string, downloadDir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [join(BUILD, 'bench', 'api.js'), '--child', stateDir, downloadDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
+  throwIfInterrupted();
+  const proc = stopOnInterrupt(
+    spawn(process.execPath, [join(BUILD, 'bench', 'api.js'), '--child', stateDir, downloadDir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    }),
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout!.setEncoding('utf8').on('data', (s: string) => {
@@ -110,6 +115,7 @@ async function main(): Promise<void> {
     join(BUILD, 'src', 'storage', 'index.js')
   )) as typeof import('../src/storage/index.js');
   const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-api-'));
+  const undoDir = removeOnInterrupt(dir);
   const state = join(dir, 'state');
   const dl = join(dir, 'dl');
   mkdirSync(dl, { recursive: true });
@@ -212,6 +218,7 @@ async function main(): Promise<void> {
   } finally {
     if (proc !== undefined && proc.exitCode === null) proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
+    undoDir();
   }
 }
 

@@ -28,6 +28,7 @@ import { LITECOIN_REGTEST, PrivateKey, p2wpkhScript, scriptToAddress } from '../
 import { BtcNode } from '../src/btc-node/index.js';
 import { Bcoin, bcoinRegtestAddress } from '../test/helpers/bcoin.js';
 import { Litecoind } from '../test/helpers/litecoind.js';
+import { onInterrupt, removeOnInterrupt, stopOnInterrupt, throwIfInterrupted } from './interrupt.js';
 import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const BLOCKS = Number(process.env.BTC_BENCH_BLOCKS ?? 20_000);
@@ -67,16 +68,21 @@ async function vmHwm(pid: number): Promise<number> {
 }
 
 async function shoalSync(peer: string): Promise<{ headers: number; seconds: number; rss: number }> {
+  throwIfInterrupted();
   const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-btc-'));
+  const undoDir = removeOnInterrupt(dir);
   try {
     const cli = await buildShoal(dir);
     const flags = shebangNodeFlags(join(ROOT, 'src', 'cli', 'main.ts'));
     const args = ['btc', 'sync', '--network', 'regtest', '--peer', peer, '--until-synced'];
     const t0 = performance.now();
-    const proc = spawn(
-      '/usr/bin/time',
-      ['-f', 'maxrss-kb %M', process.execPath, ...flags, cli, ...args, '--data-dir', join(dir, 'data')],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    // Stopped with its child: /usr/bin/time passes no signal on.
+    const proc = stopOnInterrupt(
+      spawn(
+        '/usr/bin/time',
+        ['-f', 'maxrss-kb %M', process.execPath, ...flags, cli, ...args, '--data-dir', join(dir, 'data')],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
     );
     let out = '';
     let err = '';
@@ -95,11 +101,14 @@ async function shoalSync(peer: string): Promise<{ headers: number; seconds: numb
     return { headers: BLOCKS, seconds, rss: kb * 1024 };
   } finally {
     await rm(dir, { recursive: true, force: true });
+    undoDir();
   }
 }
 
 async function bcoinSpvSync(full: Bcoin): Promise<{ headers: number; seconds: number; rss: number }> {
+  throwIfInterrupted();
   const spv = new Bcoin();
+  const undo = onInterrupt(() => spv.stop()); // stop() also removes its folder
   try {
     await spv.start({ spv: true, connect: [`127.0.0.1:${full.p2pPort}`] });
     // Timed from its RPC answering (its boot is not counted), over the headers still to come.
@@ -119,13 +128,20 @@ async function bcoinSpvSync(full: Bcoin): Promise<{ headers: number; seconds: nu
     return { headers: BLOCKS - h0, seconds, rss: hwm };
   } finally {
     await spv.stop();
+    undo();
   }
 }
 
 async function filterScan(): Promise<{ blocks: number; seconds: number; found: number }> {
+  throwIfInterrupted();
   const ltc = new Litecoind();
   const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-scan-'));
+  const undoDir = removeOnInterrupt(dir);
+  const undoLtc = onInterrupt(() => ltc.stop());
   let node: BtcNode | undefined;
+  const undoNode = onInterrupt(async () => {
+    await node?.close(); // before its folder is removed
+  });
   try {
     await ltc.start();
     const watched = scriptToAddress(p2wpkhScript(KEY.publicKeyHash), LITECOIN_REGTEST)!;
@@ -150,13 +166,17 @@ async function filterScan(): Promise<{ blocks: number; seconds: number; found: n
     return { blocks: SCAN, seconds, found: node.history().length };
   } finally {
     await node?.close();
+    undoNode();
     await ltc.stop();
+    undoLtc();
     await rm(dir, { recursive: true, force: true });
+    undoDir();
   }
 }
 
 async function main(): Promise<void> {
   const full = new Bcoin();
+  const undoFull = onInterrupt(() => full.stop());
   try {
     await full.start();
     const t0 = performance.now();
@@ -193,6 +213,7 @@ async function main(): Promise<void> {
     console.log(`Shoal / bcoin SPV peak RSS: ${ratio.toFixed(3)} (target ≤ 0.5)`);
   } finally {
     await full.stop();
+    undoFull();
   }
   const scan = await filterScan();
   console.log('\n| filter scan (litecoind, BIP 157/158) | blocks | s | blocks/s | payments found |');

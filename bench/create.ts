@@ -16,25 +16,16 @@
  * Environment: BENCH_RUNS (runs per tool, default 3).
  */
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import {
-  closeSync,
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asDict, decode } from '../src/codec/index.js';
 import { sha1, toHex } from '../src/shared/hash.js';
+import { removeOnInterrupt, stopOnInterrupt, throwIfInterrupted } from './interrupt.js';
 import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -77,19 +68,24 @@ interface Run {
   readonly hashes: Hashes;
 }
 
-function ensureInput(): void {
+async function ensureInput(): Promise<void> {
   mkdirSync(DATA, { recursive: true });
   if (existsSync(INPUT) && statSync(INPUT).size === INPUT_BYTES) return;
   console.log(`generating ${INPUT} (1 GiB of random bytes)…`);
   const tmp = `${INPUT}.tmp`;
-  const fd = openSync(tmp, 'w');
+  const undo = removeOnInterrupt(tmp);
+  const file = await open(tmp, 'w');
   const chunk = Buffer.allocUnsafe(16 * MiB);
-  for (let written = 0; written < INPUT_BYTES; written += chunk.length) {
-    randomFillSync(chunk);
-    writeSync(fd, chunk);
+  try {
+    for (let written = 0; written < INPUT_BYTES; written += chunk.length) {
+      randomFillSync(chunk);
+      await file.write(chunk); // a write at a time: an interrupt is handled between them
+    }
+  } finally {
+    await file.close();
   }
-  closeSync(fd);
   renameSync(tmp, INPUT);
+  undo();
 }
 
 /** Compiles src/ to JavaScript (no type check) so that Shoal runs under plain node; returns the CLI. */
@@ -107,15 +103,27 @@ async function warmPageCache(): Promise<void> {
   }
 }
 
-function measure(argv: string[]): { seconds: number; cpuSeconds: number; maxRssKiB: number; stdout: string } {
-  const r = spawnSync(PYTHON, [join(ROOT, 'bench', 'measure.py'), ...argv], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 * MiB,
+/** Runs measure.py; asynchronously, so that an interrupt can stop it and the tool it runs. */
+async function measure(
+  argv: string[],
+): Promise<{ seconds: number; cpuSeconds: number; maxRssKiB: number; stdout: string }> {
+  throwIfInterrupted();
+  const child = stopOnInterrupt(
+    spawn(PYTHON, [join(ROOT, 'bench', 'measure.py'), ...argv], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
   });
-  if (r.status !== 0) throw new Error(`measure.py failed (${r.status}) for ${argv.join(' ')}`);
-  const m = JSON.parse(r.stdout) as {
+  const status = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (status !== 0) throw new Error(`measure.py failed (${status}) for ${argv.join(' ')}`);
+  const m = JSON.parse(stdout) as {
     seconds: number;
     cpuSeconds: number;
     maxRssKiB: number;
@@ -152,7 +160,7 @@ function libtorrentVersion(): string {
 }
 
 async function main(): Promise<void> {
-  ensureInput();
+  await ensureInput();
   const cli = buildShoal();
   const sourceCli = join(ROOT, 'src', 'cli', 'main.ts');
   const outDir = join(DATA, 'out');
@@ -227,7 +235,7 @@ async function main(): Promise<void> {
   for (let round = 1; round <= RUNS; round++) {
     for (const [i, tool] of tools.entries()) {
       const out = join(outDir, `tool-${i}.torrent`);
-      const m = measure(tool.command(out));
+      const m = await measure(tool.command(out));
       const run: Run = {
         seconds: m.seconds,
         cpuSeconds: m.cpuSeconds,

@@ -26,6 +26,7 @@ import {
 } from '../test/helpers/attack-lab.js';
 import { libtorrentMissing } from '../test/helpers/clients.js';
 import { ATTACKS, MAGNET_ATTACKS } from '../test/helpers/hostile-peers.js';
+import { confineTmpdir, throwIfInterrupted } from './interrupt.js';
 
 const MiB = 1024 * 1024;
 
@@ -138,7 +139,9 @@ async function main(): Promise<void> {
     const baselines: AttackRunResult[] = [];
     for (let i = 0; i < o.runs; i++) {
       const seed = 1 + i;
+      throwIfInterrupted();
       baselines.push(await runAttack({ ...base, attack: undefined, seed }));
+      throwIfInterrupted();
       const r = await runAttack({ ...base, attack, seed });
       runs.push(r);
       if (!r.completed || !r.bytesEqual || r.honestBanned.length > 0)
@@ -157,4 +160,10 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(format(r));
 }
 
-await main();
+// The lab's libtorrent seeder and folders are not handed out: stopped and removed through these.
+const release = confineTmpdir('shoal-bench-hostile-');
+try {
+  await main();
+} finally {
+  release();
+}

@@ -24,6 +24,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { runSwarm, type SwarmLabConfig, type SwarmLabResult, spread } from '../test/helpers/swarm-lab.js';
+import { confineTmpdir, throwIfInterrupted } from './interrupt.js';
 
 const MiB = 1024 * 1024;
 /** Rates of a home connection: ~3.2 Mbit/s up, ~13 Mbit/s down; the seeder the same. */
@@ -145,6 +146,7 @@ async function main(): Promise<void> {
   const results = new Map<string, SwarmLabResult[]>();
   for (let r = 0; r < o.runs; r++) {
     for (const c of all) {
+      throwIfInterrupted();
       const t = performance.now();
       const res = await runSwarm({ ...c.config, rngSeed: r + 1 });
       results.set(c.id, [...(results.get(c.id) ?? []), res]);
@@ -170,4 +172,10 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// The lab's libtorrent process and folders are not handed out: stopped and removed through these.
+const release = confineTmpdir('shoal-bench-swarm-');
+try {
+  await main();
+} finally {
+  release();
+}

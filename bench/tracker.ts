@@ -16,13 +16,14 @@
  * default 200000), BENCH_RATE (offered announces per second of the fixed-rate phase, default
  * 10000).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeOnInterrupt, stopOnInterrupt, throwIfInterrupted } from './interrupt.js';
 import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -107,9 +108,12 @@ async function stop(p: ChildProcess): Promise<void> {
 }
 
 async function startShoal(): Promise<{ proc: ChildProcess; udpPort: number }> {
-  const proc = spawn(process.execPath, [join(BUILD, 'bench', 'tracker-server.js')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  throwIfInterrupted();
+  const proc = stopOnInterrupt(
+    spawn(process.execPath, [join(BUILD, 'bench', 'tracker-server.js')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error('Shoal tracker did not start')), 15_000);
@@ -130,21 +134,21 @@ async function startOpentracker(
 ): Promise<{ proc: ChildProcess; udpPort: number }> {
   const udpPort = await freePort('udp');
   const httpPort = await freePort('tcp');
-  const proc = spawn(
-    OPENTRACKER,
-    ['-i', '127.0.0.1', '-p', String(httpPort), '-P', String(udpPort), '-w', whitelist],
-    {
+  throwIfInterrupted();
+  const proc = stopOnInterrupt(
+    spawn(OPENTRACKER, ['-i', '127.0.0.1', '-p', String(httpPort), '-P', String(udpPort), '-w', whitelist], {
       cwd: dir,
       stdio: ['ignore', 'ignore', 'inherit'],
-    },
+    }),
   );
   return { proc, udpPort };
 }
 
-function load(udpPort: number): LoadResult {
-  const r = spawnSync(
-    process.execPath,
-    [
+/** Runs the load generator; asynchronously, so that an interrupt can stop it. */
+function load(udpPort: number): Promise<LoadResult> {
+  throwIfInterrupted();
+  return new Promise((resolve, reject) => {
+    const args = [
       join(BUILD, 'bench', 'tracker-load.js'),
       '--port',
       String(udpPort),
@@ -162,15 +166,22 @@ function load(udpPort: number): LoadResult {
       String(RATE_SECONDS),
       '--single',
       String(SINGLE),
-    ],
-    { encoding: 'utf8', timeout: 240_000 },
-  );
-  const last = r.stdout.trim().split('\n').at(-1) ?? '';
-  const parsed = JSON.parse(last || '{}') as LoadResult & { error?: string };
-  if (r.status !== 0 || parsed.error !== undefined) {
-    throw new Error(`load generator failed (${r.status}): ${parsed.error ?? r.stderr}`);
-  }
-  return parsed;
+    ];
+    stopOnInterrupt(
+      execFile(process.execPath, args, { encoding: 'utf8', timeout: 240_000 }, (e, stdout, stderr) => {
+        try {
+          const last = stdout.trim().split('\n').at(-1) ?? '';
+          const parsed = JSON.parse(last || '{}') as LoadResult & { error?: string };
+          if (e !== null || parsed.error !== undefined) {
+            throw new Error(`load generator failed (${e?.code ?? 0}): ${parsed.error ?? stderr}`);
+          }
+          resolve(parsed);
+        } catch (err) {
+          reject(err);
+        }
+      }),
+    );
+  });
 }
 
 const inf = (x: number | null): number => x ?? Number.POSITIVE_INFINITY;
@@ -181,6 +192,7 @@ const median = (xs: number[]): number => {
 
 build();
 const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-tracker-'));
+const undoDir = removeOnInterrupt(dir);
 chmodSync(dir, 0o755); // opentracker reads its whitelist after dropping root privileges
 const whitelist = join(dir, 'whitelist.txt');
 let wl = '';
@@ -197,7 +209,7 @@ try {
       const t = name === 'shoal' ? await startShoal() : await startOpentracker(dir, whitelist);
       try {
         const cpu0 = cpuSeconds(t.proc.pid!);
-        const r = load(t.udpPort);
+        const r = await load(t.udpPort);
         const rss = peakRssMb(t.proc.pid!);
         const announces = PEERS + REQUESTS + RATE * RATE_SECONDS + SINGLE;
         const cpuUs = ((cpuSeconds(t.proc.pid!) - cpu0) * 1e6) / announces;
@@ -217,6 +229,7 @@ try {
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  undoDir();
 }
 
 const row = (name: string, rs: RunResult[]): string =>

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { createTorrent } from '../src/storage/index.js';
 import { ClientProcess, LT_PEER_SCRIPT, SYSTEM_PYTHON } from '../test/helpers/clients.js';
 import { canMakeNamespaces, makeThrottledPath, type Namespace } from '../test/helpers/netns.js';
+import { onInterrupt, throwIfInterrupted } from './interrupt.js';
 import { transpileTree, tsFilesUnder } from './transpile.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -77,6 +78,7 @@ function parse(argv: readonly string[]): LinkOptions {
 
 /** Runs `command args` inside `ns` as a {@link ClientProcess} (`ip netns exec` keeps the PID). */
 function inNamespace(ns: Namespace, name: string, command: string, args: readonly string[]): ClientProcess {
+  throwIfInterrupted();
   return new ClientProcess(name, 'ip', ['netns', 'exec', ns.name, command, ...args], ROOT);
 }
 
@@ -138,8 +140,13 @@ export async function runLinkBench(argv: readonly string[]): Promise<void> {
   const p = await payload(o.sizeMiB);
   const bytes = o.sizeMiB * MiB;
   const name = `shoal-link-${o.sizeMiB}m.bin`;
+  throwIfInterrupted();
   const path = makeThrottledPath(o.rate, LINK_QUEUE);
   const procs: ClientProcess[] = [];
+  const undoPath = onInterrupt(async () => {
+    await Promise.all(procs.map((x) => x.stop()));
+    path.remove();
+  });
   const results: Record<Impl, number[]> = { shoal: [], lt: [] };
   try {
     const relays = new Map<Impl, number>();
@@ -217,6 +224,7 @@ export async function runLinkBench(argv: readonly string[]): Promise<void> {
   } finally {
     await Promise.all(procs.map((x) => x.stop()));
     path.remove();
+    undoPath();
   }
   const ours = median(results.shoal);
   const theirs = median(results.lt);
@@ -244,6 +252,7 @@ async function leech(
   sha: string,
   run: number,
 ): Promise<number> {
+  throwIfInterrupted(); // before its folder is made
   const dir = join(DATA, `leech-${impl}-${run}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -284,6 +293,10 @@ async function leech(
           '--status-ms',
           '60000',
         ]);
+  const undo = onInterrupt(async () => {
+    await leecher.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
   try {
     await leecher.waitForLine(
       impl === 'shoal' ? (l) => l.startsWith('listening on port') : (l) => l.includes('"t": "added"'),
@@ -311,5 +324,6 @@ async function leech(
   } finally {
     await leecher.stop();
     rmSync(dir, { recursive: true, force: true });
+    undo();
   }
 }

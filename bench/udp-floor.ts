@@ -20,6 +20,7 @@
 import { fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
+import { stopOnInterrupt, throwIfInterrupted } from './interrupt.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -65,7 +66,8 @@ if (process.argv[2] === 'receiver') {
 
 /** One floor run: sender here, receiver in a child. */
 async function floor(size: number): Promise<{ send: Side; recv: Side }> {
-  const child = fork(SELF, ['receiver'], { execArgv: process.execArgv });
+  throwIfInterrupted();
+  const child = stopOnInterrupt(fork(SELF, ['receiver'], { execArgv: process.execArgv }));
   const port = await new Promise<number>((r) => child.once('message', (m) => r(m as number)));
   const s = createSocket('udp4');
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
@@ -104,10 +106,13 @@ async function utp(
   maxDatagram: number | undefined,
 ): Promise<{ mibps: number; sendS: number; recvS: number }> {
   const script = fileURLToPath(new URL('./utp-pipe.ts', import.meta.url));
-  const child = fork(script, [String(MIB), maxDatagram === undefined ? '' : String(maxDatagram)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
+  throwIfInterrupted();
+  const child = stopOnInterrupt(
+    fork(script, [String(MIB), maxDatagram === undefined ? '' : String(maxDatagram)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    }),
+  );
   let out = '';
   child.stdout!.on('data', (b: Buffer) => {
     out += b.toString();

@@ -6,6 +6,7 @@
  */
 import { fork } from 'node:child_process';
 import { UtpTransport } from '../src/net/utp-transport.js';
+import { stopOnInterrupt } from './interrupt.js';
 
 const MIB = Number(process.argv[2] ?? 256);
 const MAX_DATAGRAM = (process.argv[3] ?? '') === '' ? undefined : Number(process.argv[3]);
@@ -44,12 +45,14 @@ if (process.argv[4] === 'receiver') {
   });
   process.send?.({ port });
 } else {
-  const child = fork(
-    new URL(import.meta.url).pathname,
-    [String(MIB), MAX_DATAGRAM === undefined ? '' : String(MAX_DATAGRAM), 'receiver'].map((a) => a),
-    {
-      execArgv: process.execArgv,
-    },
+  const child = stopOnInterrupt(
+    fork(
+      new URL(import.meta.url).pathname,
+      [String(MIB), MAX_DATAGRAM === undefined ? '' : String(MAX_DATAGRAM), 'receiver'].map((a) => a),
+      {
+        execArgv: process.execArgv,
+      },
+    ),
   );
   const port = await new Promise<number>((r) => child.once('message', (m: { port: number }) => r(m.port)));
   const a = new UtpTransport(opts);

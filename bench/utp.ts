@@ -32,6 +32,7 @@ import { createTorrent } from '../src/storage/index.js';
 import { encodeHandshake, encodeMessage, FrameDecoder, makeReserved } from '../src/wire/index.js';
 import { pseudoRandomBytes } from '../test/helpers/payload.js';
 import { servePieces, Wire } from '../test/helpers/utp-wire.js';
+import { removeOnInterrupt, stopOnInterrupt, throwIfInterrupted } from './interrupt.js';
 
 const MIB = Number(process.argv[2] ?? 256);
 const RUNS = Number(process.argv[3] ?? 3);
@@ -46,7 +47,6 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 /** Bound of one transfer. */
 const TRANSFER_TIMEOUT_MS = 180_000;
 function within<T>(p: Promise<T>, what: string): Promise<T> {
@@ -65,9 +65,10 @@ function libtorrent(args: string[]): {
   proc: ChildProcess;
   line: (t: string) => Promise<Record<string, unknown>>;
 } {
-  const proc = spawn('/usr/bin/python3', [LT_PEER, ...args, '--utp-only'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  throwIfInterrupted();
+  const proc = stopOnInterrupt(
+    spawn('/usr/bin/python3', [LT_PEER, ...args, '--utp-only'], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
   const waiting = new Map<string, (v: Record<string, unknown>) => void>();
@@ -261,6 +262,7 @@ async function shoalToShoal(bytes: number): Promise<number> {
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
 const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-utp-'));
+const undoDir = removeOnInterrupt(dir);
 try {
   const seedDir = join(dir, 'seed');
   await mkdir(seedDir, { recursive: true });
@@ -333,4 +335,5 @@ try {
   await stop(seeder.proc);
 } finally {
   await rm(dir, { recursive: true, force: true });
+  undoDir();
 }

@@ -40,6 +40,7 @@ import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { stopOnInterrupt, throwIfInterrupted } from './interrupt.js';
 
 const LIBS = ['node-datachannel', 'wrtc', 'werift'] as const;
 type LibName = (typeof LIBS)[number];
@@ -479,7 +480,7 @@ async function child(lib: LibName): Promise<Result> {
 
 function runChild(lib: LibName): Promise<Result> {
   const args = ['--import', 'tsx', join(here, 'webrtc-libs.ts'), '--child', lib, '--size', String(MIB)];
-  const proc =
+  const proc = stopOnInterrupt(
     lib === 'wrtc'
       ? spawn(
           'unshare',
@@ -488,7 +489,8 @@ function runChild(lib: LibName): Promise<Result> {
             stdio: ['ignore', 'pipe', 'pipe'],
           },
         )
-      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let out = '';
   let err = '';
   proc.stdout.on('data', (d: Buffer) => {
@@ -545,6 +547,7 @@ if (values.child !== undefined) {
   );
   for (let run = 1; run <= runs; run++) {
     for (const lib of libs) {
+      throwIfInterrupted(); // outside the try: an interrupted run starts no other child
       try {
         const r = await runChild(lib);
         results.get(lib)?.push(r);

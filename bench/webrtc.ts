@@ -28,6 +28,7 @@ import { Session } from '../src/session/index.js';
 import { createTorrent } from '../src/storage/index.js';
 import { startTracker } from '../src/tracker/index.js';
 import { pseudoRandomBytes } from '../test/helpers/payload.js';
+import { onInterrupt, removeOnInterrupt, stopOnInterrupt, throwIfInterrupted } from './interrupt.js';
 
 const MIB = Number(process.argv[2] ?? 256);
 const RUNS = Number(process.argv[3] ?? 1);
@@ -40,6 +41,7 @@ interface Figure {
 }
 
 const root = await mkdtemp(join(tmpdir(), 'shoal-bench-webrtc-'));
+const undoRoot = removeOnInterrupt(root);
 const tracker = await startTracker({ host: '127.0.0.1', udpPort: null });
 const seedDir = join(root, 'seed');
 await mkdir(join(seedDir, 'payload'), { recursive: true });
@@ -59,6 +61,10 @@ async function shoalRun(run: number): Promise<Figure> {
     downloadDir: join(root, `shoal-${run}`),
     webrtc: RTC,
   });
+  // Closed before their folder is removed, so that no write of theirs makes it again.
+  const undo = onInterrupt(async () => {
+    await Promise.all([seeder.close(), leecher.close()]);
+  });
   await seeder.addTorrent(made.bytes);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -67,6 +73,7 @@ async function shoalRun(run: number): Promise<Figure> {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await Promise.all([seeder.close(), leecher.close()]);
+  undo();
   return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
@@ -75,9 +82,10 @@ function wtPeer(args: string[]): {
   proc: ChildProcess;
   line: (t: string) => Promise<Record<string, unknown>>;
 } {
-  const proc = spawn(process.execPath, [WT_PEER, ...args, '--webrtc'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  throwIfInterrupted();
+  const proc = stopOnInterrupt(
+    spawn(process.execPath, [WT_PEER, ...args, '--webrtc'], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
   const waiters: { t: string; resolve: (v: Record<string, unknown>) => void }[] = [];
   createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (l) => {
     const m = JSON.parse(l) as Record<string, unknown>;
@@ -140,5 +148,6 @@ try {
 } finally {
   await tracker.close();
   await rm(root, { recursive: true, force: true });
+  undoRoot();
 }
 process.exit(0);
