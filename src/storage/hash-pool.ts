@@ -1,21 +1,27 @@
 /**
- * A pool of worker threads that hash: piece hashes straight from files (creating a torrent,
- * rechecking data on disk), and received pieces, which they also write to disk once they match
+ * The threads that hash: piece hashes straight from files (creating a torrent, rechecking data
+ * on disk), and received pieces, which they also write to disk once they match
  * ({@link HashPool.hashPieceBuffer} with `store`).
  *
  * Plain digests of buffers ({@link HashPool.digest}, and a piece checked without being stored)
  * run on libuv's thread pool instead (WebCrypto's `subtle.digest`, which copies the bytes once
  * on the calling thread and hashes on a pool thread), at most `threads` at a time but never
- * fewer than {@link MIN_DIGESTS_IN_FLIGHT}. A worker thread is a whole V8 isolate, ~10–13 MB of
- * resident memory, so the workers start only when a task needs one: the first received piece,
- * merkle roots (BEP 52) and hashing from files.
+ * fewer than {@link MIN_DIGESTS_IN_FLIGHT}. A worker thread is a whole V8 isolate, so threads
+ * start only when a task needs one (or with `warmUp`).
  *
- * The workers are built on piscina. The worker (`hash-worker.ts`) streams file ranges through
- * one reusable buffer with positional reads, so the memory a task needs is bounded whatever the
- * piece or file size. Each call is one task; callers bound how many they keep in flight.
- * `destroy()` stops every thread; a destroyed pool rejects new work.
+ * Two kinds, each at most `threads`:
+ * - **Piece threads** (`piece-threads.ts`, plain worker threads running `piece-task.ts`, ~3–4
+ *   MB each): received pieces, moved to the thread and back; with `store` the thread writes a
+ *   piece that matches. A download runs one from start to end.
+ * - **piscina workers** (`hash-worker.ts`, ~8 MB each): file ranges streamed through one
+ *   reusable buffer with positional reads (so a task's memory is bounded whatever the piece or
+ *   file size), and merkle roots of copied buffers ({@link HashPool.merkleRoot}). They start for
+ *   torrent creation and checks of data on disk.
  *
- * The worker file is found next to this module with this module's own extension: `.ts` when
+ * Each call is one task; callers bound how many they keep in flight. `destroy()` stops every
+ * thread; a destroyed pool rejects new work.
+ *
+ * The worker files are found next to this module with this module's own extension: `.ts` when
  * running from source under tsx (whose loader the worker threads inherit through `execArgv`),
  * `.js` in the built `dist/`.
  */
@@ -29,14 +35,9 @@ import { ErrorCode, ShoalError } from '../shared/errors.js';
 import type { HashAlgorithm } from '../shared/hash.js';
 import { BLOCK_BYTES } from '../shared/limits.js';
 import { StorageError } from './errors.js';
-import type {
-  HashSegment,
-  HashTask,
-  HashTaskResult,
-  PieceRun,
-  PieceStore,
-  PiecesFailure,
-} from './hash-worker.js';
+import type { HashSegment, HashTask, HashTaskResult, PieceRun } from './hash-worker.js';
+import type { PieceStore, PiecesFailure, PieceTask } from './piece-task.js';
+import { PieceThreads } from './piece-threads.js';
 
 export type {
   FileSegment,
@@ -46,13 +47,19 @@ export type {
   PieceWrite,
   ZeroSegment,
 } from './hash-worker.js';
-export { PIECE_DIGEST_TAIL_BYTES, PIECE_STORED_AT, READ_CHUNK_BYTES } from './hash-worker.js';
+export { READ_CHUNK_BYTES } from './hash-worker.js';
+export { PIECE_DIGEST_TAIL_BYTES, PIECE_STORED_AT } from './piece-task.js';
 
-import { PIECE_DIGEST_TAIL_BYTES, PIECE_STORED_AT } from './hash-worker.js';
+import { PIECE_DIGEST_TAIL_BYTES, PIECE_STORED_AT } from './piece-task.js';
 
-const WORKER_FILE = fileURLToPath(
-  new URL(`./hash-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
-);
+const EXT = extname(fileURLToPath(import.meta.url));
+const here = (file: string): string => fileURLToPath(new URL(`./${file}`, import.meta.url));
+const WORKER_FILE = here(`hash-worker${EXT}`);
+/** From source, a CommonJS shim loads `piece-thread.ts` (see piece-thread-entry.cjs). */
+const PIECE_THREAD =
+  EXT === '.ts'
+    ? { entry: here('piece-thread-entry.cjs'), workerData: here('piece-thread.ts') }
+    : { entry: here(`piece-thread${EXT}`) };
 
 /**
  * Young generation of each hash thread, in MiB. The threads allocate little on the JS heap (the
@@ -175,6 +182,7 @@ export class HashPool {
   /** See {@link HashPoolOptions.storeOnThreads}. */
   readonly storeOnThreads: boolean;
   #pool: Piscina<HashTask, HashTaskResult> | undefined;
+  #pieces: PieceThreads | undefined;
   #destroyed = false;
   /** Digests running on libuv's pool, and the calls waiting for one of the `threads` places. */
   #digesting = 0;
@@ -195,7 +203,18 @@ export class HashPool {
     this.storeOnThreads = options.storeOnThreads ?? true;
   }
 
-  /** The worker threads, started on first use. */
+  /** The piece threads (received pieces), started on first use. */
+  #pieceThreads(): PieceThreads {
+    if (this.#destroyed) throw destroyedError();
+    this.#pieces ??= new PieceThreads({
+      count: this.threads,
+      ...PIECE_THREAD,
+      youngGenerationMb: HASH_WORKER_YOUNG_GENERATION_MB,
+    });
+    return this.#pieces;
+  }
+
+  /** The worker threads for files and merkle roots (piscina), started on first use. */
   #workers(): Piscina<HashTask, HashTaskResult> {
     if (this.#destroyed) throw destroyedError();
     this.#pool ??= new Piscina<HashTask, HashTaskResult>({
@@ -216,13 +235,13 @@ export class HashPool {
    * start (a web seed delivers 50–100 pieces meanwhile).
    */
   async warmUp(): Promise<void> {
-    if (this.storeOnThreads) this.#workers();
+    if (this.storeOnThreads) this.#pieceThreads().start();
     await this.digest('sha1', [new Uint8Array(1)]);
   }
 
   /** Worker threads currently alive (0 before the first task that needs one, and once destroyed). */
   get liveThreads(): number {
-    return this.#pool?.threads.length ?? 0;
+    return (this.#pool?.threads.length ?? 0) + (this.#pieces?.live ?? 0);
   }
 
   /** True once {@link destroy} was called. */
@@ -328,8 +347,8 @@ export class HashPool {
       buffer.set(sha1, tail);
       return { buffer, sha1, stored: false };
     }
-    const pool = this.#workers();
-    const task: HashTask = {
+    const threads = this.#pieceThreads();
+    const task: PieceTask = {
       type: 'piece',
       data: buffer,
       length,
@@ -340,9 +359,7 @@ export class HashPool {
     };
     let back: Uint8Array | PiecesFailure;
     try {
-      back = (await pool.run(task, { transferList: [buffer.buffer as ArrayBuffer] })) as
-        | Uint8Array
-        | PiecesFailure;
+      back = await threads.run(task);
     } catch (err) {
       throw StorageError.from(err, '', 'hash');
     }
@@ -395,8 +412,10 @@ export class HashPool {
     // Calls waiting for a digest place go on, and fail as destroyed.
     for (const next of this.#digestQueue.splice(0)) next();
     const pool = this.#pool;
+    const pieces = this.#pieces;
     this.#pool = undefined;
-    await pool?.destroy();
+    this.#pieces = undefined;
+    await Promise.all([pool?.destroy(), pieces?.close()]);
   }
 }
 
