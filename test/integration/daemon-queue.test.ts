@@ -153,9 +153,13 @@ describe('daemon queue and per-torrent options', { timeout: 180_000 }, () => {
 
   test('raising the limit lets every torrent run and finish; the order is kept in state.json', async () => {
     const ids = payloads.map(idOf);
+    const held = ids.filter((id) => daemon.session.getTorrent(id)?.state === 'queued');
+    assert.ok(held.length >= 1, 'under the limit of 1, some torrent still waits');
     const s = await api<SettingsInfo>(daemon, '/api/v1/settings', put({ maxActiveDownloads: 0 }));
     assert.equal(s.maxActiveDownloads, 0);
     assert.equal(daemon.session.queueLimits.downloads, 0);
+    // The waiting ones start at once, not one after another as the running one finishes.
+    for (const id of held) assert.notEqual(daemon.session.getTorrent(id)?.state, 'queued', id);
     await snapshotWhere((m) => ids.every((id) => m.get(id)?.state === 'seeding'));
     for (const p of payloads) {
       const name = p.name;
