@@ -195,7 +195,8 @@ describe('daemon API', { timeout: 120_000 }, () => {
     assert.equal(daemon.session.getTorrent(id)?.state, 'paused', 'the session holds it, paused');
     assert.equal(daemon.session.connectionCount, 0, 'a paused torrent has no connections');
     await events.nextAfter<{ id: string }>(pausing, 'torrent:paused', (e) => e.id === id);
-    // Pausing twice is harmless.
+    // Pausing twice is harmless: no second event.
+    const again = events.events.length;
     await api(daemon, `/api/v1/torrents/${id}/pause`, { method: 'POST' });
     const resuming = events.events.length;
     const r = await api<{ torrent: TorrentSummary }>(daemon, `/api/v1/torrents/${id}/resume`, {
@@ -203,6 +204,12 @@ describe('daemon API', { timeout: 120_000 }, () => {
     });
     assert.notEqual(r.torrent.state, 'paused');
     await events.nextAfter<{ id: string }>(resuming, 'torrent:resumed', (e) => e.id === id);
+    // Events come in order: a second torrent:paused would be before the torrent:resumed.
+    assert.deepEqual(
+      events.events.slice(again).filter((e) => e.event === 'torrent:paused'),
+      [],
+      'the second pause sent no event',
+    );
     assert.equal(daemon.session.getTorrent(id)?.isPaused, false);
     const before = events.events.length;
     await api(daemon, `/api/v1/torrents/${id}/verify`, { method: 'POST' });
