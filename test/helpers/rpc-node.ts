@@ -165,13 +165,13 @@ export abstract class RpcNode {
 
   async stop(): Promise<void> {
     const proc = this.proc;
-    if (proc !== undefined && proc.exitCode === null && proc.pid !== undefined) {
+    // Still running: neither exited nor ended by a signal (a Ctrl-C reaches the whole group).
+    const running = (): boolean => proc?.exitCode === null && proc.signalCode === null;
+    if (proc !== undefined && running() && proc.pid !== undefined) {
+      const pid = proc.pid;
       const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      process.kill(proc.pid, 'SIGTERM');
-      const timer = setTimeout(
-        () => proc.pid !== undefined && proc.exitCode === null && process.kill(proc.pid, 'SIGKILL'),
-        this.#spec.stopGraceMs,
-      );
+      process.kill(pid, 'SIGTERM');
+      const timer = setTimeout(() => running() && process.kill(pid, 'SIGKILL'), this.#spec.stopGraceMs);
       await exited;
       clearTimeout(timer);
     }
