@@ -10,13 +10,13 @@
  * start only when a task needs one (or with `warmUp`).
  *
  * Two kinds, each at most `threads`:
- * - **Piece threads** (`piece-threads.ts`, plain worker threads running `piece-task.ts`, ~3–4
- *   MB each): received pieces, moved to the thread and back; with `store` the thread writes a
- *   piece that matches. A download runs one from start to end.
- * - **piscina workers** (`hash-worker.ts`, ~8 MB each): file ranges streamed through one
- *   reusable buffer with positional reads (so a task's memory is bounded whatever the piece or
- *   file size), and merkle roots of copied buffers ({@link HashPool.merkleRoot}). They start for
- *   torrent creation and checks of data on disk.
+ * - **Piece threads** (`piece-threads.ts`, plain worker threads running `piece-task.ts`, ~10
+ *   MB each, about a bare isolate): received pieces, moved to the thread and back; with `store`
+ *   the thread writes a piece that matches. A download runs one from start to end.
+ * - **piscina workers** (`hash-worker.ts`, a few MB more each: they load piscina): file ranges
+ *   streamed through one reusable buffer with positional reads (so a task's memory is bounded
+ *   whatever the piece or file size), and merkle roots of copied buffers
+ *   ({@link HashPool.merkleRoot}). They start for torrent creation and checks of data on disk.
  *
  * Each call is one task; callers bound how many they keep in flight. `destroy()` stops every
  * thread; a destroyed pool rejects new work.

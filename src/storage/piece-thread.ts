@@ -1,7 +1,7 @@
 /**
  * The entry point of a piece thread (started by `piece-threads.ts`): runs each
  * {@link PieceTask} it is sent, one at a time, and moves the piece's buffer back with the
- * answer. A plain worker thread that loads only `piece-task.ts`, so it costs a few MB of memory.
+ * answer. A plain worker thread that loads only `piece-task.ts`: little beyond the isolate.
  */
 import { parentPort } from 'node:worker_threads';
 import { type PiecesFailure, type PieceTask, runPieceTask } from './piece-task.js';

@@ -2,9 +2,9 @@
  * The piece threads: up to `count` plain worker threads (`piece-thread.ts`) that check each
  * received piece and write it when it matches ({@link HashPool.hashPieceBuffer}).
  *
- * Why not piscina, which runs the other hashing tasks: a piscina worker loads piscina itself
- * (to move its answer back), and the thread cost ~12 MB of resident memory; a plain thread that
- * loads only `piece-task.ts` costs ~3–4 MB, and a download runs one from start to end.
+ * Why not piscina, which runs the other hashing tasks: a piscina worker loads piscina itself,
+ * ~4 MB more than a plain thread that loads only `piece-task.ts` (a live isolate costs ~10 MB
+ * on its own), and a download runs one from start to end.
  *
  * Each task goes at once to the thread with the fewest tasks in hand (a new thread is started
  * while fewer than `count` run and all are busy); a thread runs its tasks in order. Callers
