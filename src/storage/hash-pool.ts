@@ -39,15 +39,9 @@ import type { HashSegment, HashTask, HashTaskResult, PieceRun } from './hash-wor
 import type { PieceStore, PiecesFailure, PieceTask } from './piece-task.js';
 import { PieceThreads } from './piece-threads.js';
 
-export type {
-  FileSegment,
-  HashSegment,
-  PieceRun,
-  PieceStore,
-  PieceWrite,
-  ZeroSegment,
-} from './hash-worker.js';
+export type { FileSegment, HashSegment, PieceRun, ZeroSegment } from './hash-worker.js';
 export { READ_CHUNK_BYTES } from './hash-worker.js';
+export type { PieceStore, PieceWrite } from './piece-task.js';
 export { PIECE_DIGEST_TAIL_BYTES, PIECE_STORED_AT } from './piece-task.js';
 
 import { PIECE_DIGEST_TAIL_BYTES, PIECE_STORED_AT } from './piece-task.js';

@@ -21,9 +21,6 @@ import type { HashAlgorithm } from '../shared/hash.js';
 import { BLOCK_BYTES } from '../shared/limits.js';
 import { errnoOf, leaves, merkleRoot, type PiecesFailure, reduceInPlace, sha256 } from './piece-task.js';
 
-export type { PieceStore, PiecesFailure, PieceTask, PieceWrite } from './piece-task.js';
-export { PIECE_DIGEST_TAIL_BYTES, PIECE_STORED_AT } from './piece-task.js';
-
 /** Size of each worker's read buffer, in bytes (a multiple of the 16 KiB block). */
 export const READ_CHUNK_BYTES = 1024 * 1024;
 

@@ -4,9 +4,9 @@
  * ever reaches the disk on this path).
  *
  * Pieces are assembled in a fixed pool of piece-sized buffers: a block is copied once into its
- * piece's buffer, the buffer is moved (transferred, not copied) to a hash worker, which writes
- * the piece to disk from it once it matched, and back. The pool is allocated lazily and reused, so memory for
- * pieces in flight is bounded by `slots × pieceLength` and steady-state transfers allocate
+ * piece's buffer, the buffer is moved (transferred, not copied) to a piece thread, which writes
+ * the piece to disk from it once it matched, and back. The pool is allocated lazily and
+ * reused, so memory for pieces in flight is bounded by `slots × pieceLength` and steady-state transfers allocate
  * nothing per piece. (Plain ArrayBuffers, not SharedArrayBuffers: copying into shared memory
  * and writing files from it are both several times slower in Node.)
  *
